@@ -1,0 +1,74 @@
+"""Errors termvault raises. Each carries a sentence a user can act on and an exit code.
+
+The CLI maps ``exit_code`` straight to the process exit status, so the library decides
+what kind of failure something is and the shell only prints it.
+"""
+
+from __future__ import annotations
+
+
+class TermvaultError(Exception):
+    """Base class. ``str(err)`` is one sentence meant for the user."""
+
+    exit_code = 4
+
+
+class UsageError(TermvaultError):
+    """The caller asked for something malformed (a bad id, date or size)."""
+
+    exit_code = 2
+
+
+class InvalidIdError(UsageError):
+    """A session id that could escape a folder or is otherwise unsafe."""
+
+
+class ConfigError(UsageError):
+    """config.toml or a TERMVAULT_* variable holds a value termvault cannot use."""
+
+
+class NotFoundError(TermvaultError):
+    """Nothing matched where something was required."""
+
+    exit_code = 1
+
+
+class AmbiguousIdError(NotFoundError):
+    """An id prefix matched more than one session; ``candidates`` lists them."""
+
+    exit_code = 2
+
+    def __init__(self, prefix: str, candidates: list[str]):
+        self.prefix = prefix
+        self.candidates = candidates
+        shown = ", ".join(candidates[:10]) + (" ..." if len(candidates) > 10 else "")
+        super().__init__(
+            f"The id prefix {prefix!r} matches {len(candidates)} sessions ({shown}); "
+            "give more characters."
+        )
+
+
+class LockedError(TermvaultError):
+    """Another process holds the write lock of this home."""
+
+    exit_code = 3
+
+
+class DataError(TermvaultError):
+    """An archive, index or session file is unreadable, corrupt or hostile."""
+
+    exit_code = 4
+
+
+class IntegrityError(DataError):
+    """Content does not match the hashes recorded for it."""
+
+
+class ConflictError(DataError):
+    """A restore target holds a different file and overwriting was not asked for."""
+
+
+class HomeError(TermvaultError):
+    """The home folder is unusable (not ours, world-writable, not writable)."""
+
+    exit_code = 4

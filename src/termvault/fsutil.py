@@ -1,0 +1,138 @@
+"""Small filesystem primitives every write path shares.
+
+Everything here follows DESIGN.md's invariants: private permissions (folders 0700, files
+0600), atomic replacement (temporary name in the same folder, fsync, rename, folder fsync)
+and validation of ids and stored paths before they touch the filesystem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from .errors import DataError, HomeError, InvalidIdError
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+TMP_PREFIX = ".tv-tmp-"
+MAX_ID_LENGTH = 200
+
+# Ids name files, so anything that could walk out of a folder, glob, or hide is refused.
+_ID_FORBIDDEN = re.compile(r"[/\\*?\[\]\x00-\x1f\x7f]")
+
+
+def validate_id(session_id: object) -> str:
+    """Return ``session_id`` if it is safe to use in a file name, else raise InvalidIdError."""
+    if not isinstance(session_id, str) or not session_id:
+        raise InvalidIdError(f"A session id must be a non-empty string, not {session_id!r}.")
+    if len(session_id) > MAX_ID_LENGTH:
+        raise InvalidIdError(
+            f"The session id {session_id[:40]!r}... is {len(session_id)} characters long; "
+            f"the limit is {MAX_ID_LENGTH}."
+        )
+    if ".." in session_id or session_id.startswith(".") or _ID_FORBIDDEN.search(session_id):
+        raise InvalidIdError(
+            f"The session id {session_id!r} contains a path separator, '..', a glob character, "
+            "a leading dot or a control character, so termvault refuses it."
+        )
+    return session_id
+
+
+def validate_relpath(relpath: str) -> str:
+    """Return a stored relative path if it stays inside its folder, else raise DataError.
+
+    Used for every path read from an archive manifest or a tar member name.
+    """
+    if not isinstance(relpath, str) or not relpath or "\x00" in relpath or "\\" in relpath:
+        raise DataError(f"The stored path {relpath!r} is not a valid relative path.")
+    pure = PurePosixPath(relpath)
+    if pure.is_absolute() or any(part in ("..", "") for part in pure.parts) or relpath != pure.as_posix():
+        raise DataError(f"The stored path {relpath!r} would leave its folder; it is refused.")
+    return relpath
+
+
+def safe_join(base: Path, relpath: str) -> Path:
+    """Join a validated relative path to ``base`` and refuse symlinks leading out of it."""
+    validate_relpath(relpath)
+    target = base.joinpath(*PurePosixPath(relpath).parts)
+    base_real = os.path.realpath(base)
+    parent_real = os.path.realpath(target.parent)
+    if parent_real != base_real and not parent_real.startswith(base_real + os.sep):
+        raise DataError(
+            f"The path {relpath!r} resolves outside {base} through a symbolic link; it is refused."
+        )
+    if target.is_symlink():
+        raise DataError(f"{target} is a symbolic link; termvault will not write through it.")
+    return target
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) as 0700 folders; tighten an existing one we own."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    with contextlib.suppress(PermissionError):
+        if stat.S_IMODE(path.stat().st_mode) != DIR_MODE:
+            path.chmod(DIR_MODE)
+    return path
+
+
+def check_home_ownership(home: Path) -> None:
+    """Refuse a home that another user owns or that anyone may write into."""
+    st = home.stat()
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise HomeError(
+            f"The termvault home {home} belongs to user id {st.st_uid}, not to you "
+            f"({os.getuid()}); sessions hold secrets, so termvault will not use it. "
+            "Choose another home with --home or TERMVAULT_HOME."
+        )
+    if st.st_mode & stat.S_IWOTH:
+        raise HomeError(
+            f"The termvault home {home} is world-writable (mode {stat.S_IMODE(st.st_mode):o}), "
+            f"so anyone could plant or swap archives; run `chmod 700 {home}` and try again."
+        )
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a folder so a rename inside it is durable."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_writer(target: Path, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
+    """Write to a temporary file beside ``target``; on success fsync, rename, fsync folder.
+
+    On any exception the temporary file is removed and ``target`` is untouched.
+    """
+    ensure_private_dir(target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(target: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    with atomic_writer(target, mode) as fh:
+        fh.write(data)
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(TMP_PREFIX)

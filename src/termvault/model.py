@@ -1,0 +1,159 @@
+"""Records shared by sources, the archive writer, the index and the facade."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+
+@dataclass(frozen=True)
+class UnitFile:
+    """One file of a session unit as found on disk.
+
+    ``relpath`` is the path inside the archive (POSIX, relative, validated) and, for files
+    under the source root, the path relative to that root. ``origin`` is the absolute path
+    the file is restored to by default.
+    """
+
+    origin: Path
+    relpath: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class SessionUnit:
+    """A session as discovered: which files belong to it; nothing read yet but ``stat``."""
+
+    source: str
+    session_id: str
+    root: Path
+    files: list[UnitFile]
+    # The newest file mtime: a cheap upper bound of last activity used to pick due units
+    # before anything is parsed.
+    mtime: float = 0.0
+    # Anything discovery learned cheaply (e.g. a timestamp in a file name).
+    hints: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def fingerprint(self) -> str:
+        """Identity of the files' current state (paths, sizes, mtimes); no content read."""
+        h = hashlib.sha256()
+        for f in sorted(self.files, key=lambda f: f.relpath):
+            h.update(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\n".encode())
+        return h.hexdigest()
+
+
+class FileRef(Protocol):
+    """A file a parser or renderer may read: on disk or inside an archive."""
+
+    relpath: str
+    size: int
+
+    def open(self) -> IO[bytes]: ...
+
+
+@dataclass
+class SessionInfo:
+    """What a source extracts from a session's records (not from file mtimes).
+
+    Times are UNIX seconds (UTC). ``text`` is the searchable text: user and assistant
+    messages, tool names and commands, tool outputs capped. ``parse_warnings`` counts
+    lines or records that could not be understood; the unit is archived raw regardless.
+    """
+
+    name: str = ""
+    working_directory: str = ""
+    last_command: str | None = None
+    first_prompt: str | None = None
+    created_at: float | None = None
+    last_activity_at: float | None = None
+    git_branch: str | None = None
+    model: str | None = None
+    message_count: int = 0
+    tool_call_count: int = 0
+    parse_warnings: int = 0
+    text: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        """The JSON-serialisable metadata, without the (large) text."""
+        out = {
+            "name": self.name,
+            "working_directory": self.working_directory,
+            "last_command": self.last_command,
+            "first_prompt": self.first_prompt,
+            "created_at": self.created_at,
+            "last_activity_at": self.last_activity_at,
+            "git_branch": self.git_branch,
+            "model": self.model,
+            "message_count": self.message_count,
+            "tool_call_count": self.tool_call_count,
+            "parse_warnings": self.parse_warnings,
+        }
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+
+@dataclass
+class DiskFile:
+    """A FileRef over a file on disk, reading at most ``size`` bytes (the size seen at
+    discovery), so a file that grows meanwhile is read as the snapshot that was stat'ed."""
+
+    relpath: str
+    size: int
+    path: Path
+
+    def open(self) -> IO[bytes]:
+        return BoundedReader(open(self.path, "rb"), self.size)
+
+
+class BoundedReader:
+    """Read-only wrapper that stops after ``limit`` bytes."""
+
+    def __init__(self, raw: IO[bytes], limit: int):
+        self._raw = raw
+        self._left = limit
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        if n is None or n < 0 or n > self._left:
+            n = self._left
+        data = self._raw.read(n)
+        self._left -= len(data)
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        if limit is None or limit < 0 or limit > self._left:
+            limit = self._left
+        data = self._raw.readline(limit)
+        self._left -= len(data)
+        return data
+
+    def __iter__(self):
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

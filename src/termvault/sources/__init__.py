@@ -1,0 +1,59 @@
+"""Source plug-ins. Kinds are registered under the ``termvault.sources`` entry point group,
+so another package can add a kind; the built-in kinds are also known without installing."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from functools import lru_cache
+
+from ..errors import ConfigError
+from .base import Message, Source
+
+log = logging.getLogger(__name__)
+
+BUILTIN: dict[str, str] = {
+    "native": "termvault.sources.native:NativeSource",
+    "claude-code": "termvault.sources.claude_code:ClaudeCodeSource",
+    "codex": "termvault.sources.codex:CodexSource",
+    "gemini": "termvault.sources.gemini:GeminiSource",
+    "aider": "termvault.sources.aider:AiderSource",
+    "asciinema": "termvault.sources.asciinema:AsciinemaSource",
+    "agent-log": "termvault.sources.agent_log:AgentLogSource",
+}
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, str]:
+    """kind -> "module:Class" for every known kind (built-ins, then entry points)."""
+    kinds = dict(BUILTIN)
+    try:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="termvault.sources"):
+            kinds.setdefault(ep.name, ep.value)
+    except Exception:  # a broken third-party distribution must not stop termvault
+        log.warning("could not read termvault.sources entry points", exc_info=True)
+    return kinds
+
+
+def available_kinds() -> list[str]:
+    return list(registry())
+
+
+def source_class(kind: str) -> type[Source]:
+    """The Source subclass for ``kind``; ConfigError names the known kinds otherwise."""
+    target = registry().get(kind)
+    if target is None:
+        raise ConfigError(
+            f"Unknown source kind {kind!r}; known kinds are: {', '.join(available_kinds())}."
+        )
+    module_name, _, attr = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"The source kind {kind!r} could not be loaded ({exc}).") from exc
+    return cls
+
+
+__all__ = ["Message", "Source", "available_kinds", "registry", "source_class"]

@@ -1,0 +1,292 @@
+"""The source plug-in interface and the helpers every source shares.
+
+A source knows one tool's session files: where they live (``default_roots``), which files
+make one session (``discover``, stat only), what the records say (``parse``: metadata and
+searchable text) and how to show them (``messages``, rendered by ``termvault.render``).
+Parsers never trust their input: every malformed line becomes a ``parse_warnings`` count,
+never an exception that stops a sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..model import FileRef, SessionInfo, SessionUnit, UnitFile
+
+# Caps that keep memory bounded whatever the input.
+MAX_LINE_BYTES = 32 * 1024 * 1024  # longer JSONL lines are skipped with a warning
+DEFAULT_TEXT_CAP = 4 * 1024 * 1024  # searchable text kept per session
+TOOL_OUTPUT_CAP = 2000  # characters of each tool output kept for search
+
+
+@dataclass
+class Message:
+    """One turn or event of a session, in display order, for rendering and preview.
+
+    ``role`` is one of user, assistant, system, tool (a call), tool_result, output
+    (terminal output), input (terminal input) or marker.
+    """
+
+    role: str
+    text: str
+    timestamp: float | None = None
+    name: str | None = None  # tool name, marker label, model
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Source(ABC):
+    """Base class of a session source. Subclasses set ``kind`` and implement three methods."""
+
+    kind: ClassVar[str]
+    default_mode: ClassVar[str] = "copy"
+    description: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        roots: Sequence[Path | str] | None = None,
+        *,
+        home: Path,
+        options: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+    ):
+        self.home = Path(home)
+        self.options: dict[str, Any] = dict(options or {})
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.roots: list[Path] = (
+            [Path(os.path.expanduser(str(r))) for r in roots] if roots else self.default_roots()
+        )
+
+    # -- to implement -------------------------------------------------------------------
+    def default_roots(self) -> list[Path]:
+        """Where this tool keeps sessions when nothing is configured (``~`` expanded)."""
+        return []
+
+    @abstractmethod
+    def discover(self) -> Iterator[SessionUnit]:
+        """Yield every session unit under the roots. Reads no content: ``stat`` only."""
+
+    @abstractmethod
+    def parse(self, files: Sequence[FileRef]) -> SessionInfo:
+        """Extract metadata and searchable text from the unit's files. Never raises on bad
+        content: count it in ``parse_warnings`` and fall back sensibly."""
+
+    def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
+        """Yield the session's turns for text/markdown/jsonl export and the preview.
+        The default shows each file's text as terminal output."""
+        for ref in files:
+            with ref.open() as fh:
+                yield Message("output", decode_text(fh.read(DEFAULT_TEXT_CAP)), name=ref.relpath)
+
+    # -- shared behaviour ---------------------------------------------------------------
+    def detected(self) -> bool:
+        return any(r.is_dir() for r in self.roots)
+
+    def home_path(self) -> Path:
+        return Path(self.env.get("HOME") or os.path.expanduser("~"))
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers for implementations
+# ---------------------------------------------------------------------------------------
+
+
+def stat_file(origin: Path, relpath: str) -> UnitFile | None:
+    """A UnitFile for a regular file (symlinks and vanished files give None)."""
+    try:
+        st = os.lstat(origin)
+    except OSError:
+        return None
+    if not _is_regular(st.st_mode):
+        return None
+    return UnitFile(origin=origin, relpath=relpath, size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+
+def _is_regular(mode: int) -> bool:
+    import stat as _stat
+
+    return _stat.S_ISREG(mode)
+
+
+def walk(root: Path, pattern: re.Pattern[str] | None = None, max_depth: int = 12) -> Iterator[Path]:
+    """Regular files under ``root`` whose relative POSIX path matches ``pattern``.
+
+    Symbolic links are never followed, so a link cannot lead discovery out of the tree.
+    Unreadable folders are skipped.
+    """
+    if not root.is_dir() or root.is_symlink():
+        return
+    stack: list[tuple[Path, int]] = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth < max_depth:
+                        stack.append((Path(entry.path), depth + 1))
+                elif entry.is_file(follow_symlinks=False):
+                    path = Path(entry.path)
+                    if pattern is None or pattern.search(path.relative_to(root).as_posix()):
+                        yield path
+            except OSError:
+                continue
+
+
+def make_unit(source: str, session_id: str, root: Path, paths: Iterable[Path], **hints: Any) -> SessionUnit | None:
+    """Build a unit from files under ``root``; files that vanished are dropped."""
+    files = []
+    for p in paths:
+        uf = stat_file(p, p.relative_to(root).as_posix())
+        if uf is not None:
+            files.append(uf)
+    if not files:
+        return None
+    files.sort(key=lambda f: f.relpath)
+    return SessionUnit(
+        source=source,
+        session_id=session_id,
+        root=root,
+        files=files,
+        mtime=max(f.mtime_ns for f in files) / 1e9,
+        hints=dict(hints),
+    )
+
+
+def decode_text(data: bytes) -> str:
+    """Decode bytes as UTF-8, replacing what is not (never raises)."""
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_time(value: Any) -> float | None:
+    """Parse an ISO-8601 string or a number (seconds or milliseconds) into UNIX seconds."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        v = float(value)
+        if v > 1e14:  # microseconds
+            v /= 1e6
+        elif v > 1e11:  # milliseconds
+            v /= 1e3
+        return v if v > 0 else None
+    if isinstance(value, str) and value:
+        s = value.strip()
+        if s.endswith("Z"):
+            s = s[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(s)
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        return dt.timestamp()
+    return None
+
+
+def iter_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | None]]:
+    """Yield ``(line_number, bytes)`` for each line; a line longer than ``max_line`` is
+    yielded as ``None`` (after being skipped in bounded memory)."""
+    with ref.open() as fh:
+        lineno = 0
+        while True:
+            chunk = fh.readline(max_line + 1)
+            if not chunk:
+                return
+            lineno += 1
+            if len(chunk) > max_line and not chunk.endswith(b"\n"):
+                # Skip the rest of an overlong line without holding it.
+                while True:
+                    rest = fh.readline(1024 * 1024)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                yield lineno, None
+                continue
+            yield lineno, chunk
+
+
+def iter_jsonl(ref: FileRef, warnings: list[int] | None = None) -> Iterator[dict[str, Any]]:
+    """Yield each JSON object line of a JSONL file. Blank lines are ignored; anything
+    else that is not a JSON object increments ``warnings[0]`` (pass ``[0]``)."""
+    for _, raw in iter_lines(ref):
+        if raw is None:
+            if warnings is not None:
+                warnings[0] += 1
+            continue
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+        except (ValueError, RecursionError):
+            if warnings is not None:
+                warnings[0] += 1
+            continue
+        if isinstance(obj, dict):
+            yield obj
+        elif warnings is not None:
+            warnings[0] += 1
+
+
+class TextCollector:
+    """Accumulates searchable text up to a cap (characters), dropping the rest."""
+
+    def __init__(self, cap: int = DEFAULT_TEXT_CAP):
+        self.cap = cap
+        self.parts: list[str] = []
+        self.size = 0
+
+    def add(self, text: Any, limit: int | None = None) -> None:
+        if not text or self.size >= self.cap:
+            return
+        if not isinstance(text, str):
+            text = str(text)
+        if limit is not None and len(text) > limit:
+            text = text[:limit]
+        text = text[: self.cap - self.size]
+        self.parts.append(text)
+        self.size += len(text) + 1
+
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
+def content_text(content: Any, tool_output_cap: int = TOOL_OUTPUT_CAP) -> str:
+    """Flatten the message ``content`` shapes agent tools use (a string, or a list of
+    blocks with ``text`` / ``content`` / ``input``) into plain text."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(filter(None, (content_text(c, tool_output_cap) for c in content)))
+    if isinstance(content, dict):
+        if isinstance(content.get("text"), str):
+            return content["text"]
+        if "content" in content:
+            return content_text(content["content"], tool_output_cap)[:tool_output_cap]
+        if "input" in content:
+            try:
+                return json.dumps(content["input"], ensure_ascii=False)[:tool_output_cap]
+            except (TypeError, ValueError):
+                return ""
+    return ""
+
+
+def first_line(text: str | None, limit: int = 200) -> str:
+    """The first non-empty line of ``text``, shortened to ``limit`` characters."""
+    if not text:
+        return ""
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""
