@@ -1,0 +1,2 @@
+"""termvault: archive, index, search and restore terminal and AI-agent sessions."""
+__version__ = "0.1.0"
