@@ -1,0 +1,228 @@
+"""Removing terminal escape sequences from recorded output, for search and readable export.
+
+``strip_ansi(text)`` returns ``text`` without escape sequences and without control
+characters other than newline, tab and carriage return. ``AnsiStripper`` does the same
+incrementally: recordings split sequences across events (``"\\x1b["`` in one chunk,
+``"31m"`` in the next), so its state carries over between ``feed`` calls. Both never raise
+and use memory bounded by their input chunk (an OSC payload is kept only up to
+``OSC_PAYLOAD_CAP`` characters).
+
+Recognised (ECMA-48 / xterm): CSI sequences including private and 24-bit colour forms
+(``ESC [ 38;2;R;G;B m``, ``ESC [ ? 2004 h``), OSC strings ended by BEL, ``ESC \\`` or the
+8-bit ST, DCS / SOS / PM / APC strings, charset selection and other ``ESC`` +
+intermediate + final sequences (``ESC ( B``, ``ESC # 8``), two-character escapes
+(``ESC 7``, ``ESC =``, ``ESC M``), single shifts (``ESC O A`` drops the shifted
+character) and the 8-bit C1 forms of CSI/OSC/DCS/ST. A lone ``ESC`` that starts nothing
+recognisable is dropped and what follows it is kept. Backspace removes the previous
+character of the same chunk when there is one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+OSC_PAYLOAD_CAP = 4096
+
+ESC = "\x1b"
+BEL = "\x07"
+
+# Everything that is not plain printable text: C0 controls except tab/newline/CR, DEL,
+# and the C1 range (8-bit controls, as decoded code points).
+_SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Inside an OSC/DCS-like string: the characters that can end it.
+_STRING_END = re.compile(r"[\x07\x1b\x9c]")
+
+# Parser states.
+_GROUND = 0
+_ESCAPE = 1  # after ESC
+_ESC_INTERMEDIATE = 2  # ESC followed by 0x20-0x2F bytes (charset selection and friends)
+_CSI = 3
+_STRING = 4  # OSC, DCS, SOS, PM or APC body
+_STRING_ESC = 5  # ESC seen inside a string: ST if followed by backslash
+_SINGLE_SHIFT = 6  # ESC N / ESC O: the next character is consumed
+
+_C1_STRING_STARTS = {"\x90": "P", "\x98": "X", "\x9d": "]", "\x9e": "^", "\x9f": "_"}
+
+
+class AnsiStripper:
+    """Incremental escape-sequence stripper.
+
+    ``on_osc(payload)`` is called with the text of every complete OSC string (e.g.
+    ``"7;file://host/home/me"`` or ``"0;window title"``) so callers can pick up the
+    working directory or title a shell announced.
+    """
+
+    def __init__(self, on_osc: Callable[[str], None] | None = None):
+        self.on_osc = on_osc
+        self._state = _GROUND
+        self._string_kind = ""  # "]" for OSC, else the DCS/SOS/PM/APC introducer
+        self._payload: list[str] = []
+        self._payload_len = 0
+
+    def reset(self) -> None:
+        self._state = _GROUND
+        self._payload = []
+        self._payload_len = 0
+
+    def feed(self, text: str) -> str:
+        """Return the printable part of ``text``, continuing any sequence left open."""
+        out: list[str] = []
+        i = 0
+        n = len(text)
+        while i < n:
+            state = self._state
+            if state == _GROUND:
+                m = _SPECIAL.search(text, i)
+                if m is None:
+                    out.append(text[i:])
+                    break
+                j = m.start()
+                if j > i:
+                    out.append(text[i:j])
+                self._control(text[j], out)
+                i = j + 1
+            elif state == _STRING:
+                m = _STRING_END.search(text, i)
+                end = n if m is None else m.start()
+                self._keep_payload(text[i:end])
+                if m is None:
+                    break
+                ch = text[end]
+                i = end + 1
+                if ch == ESC:
+                    self._state = _STRING_ESC
+                else:  # BEL or 8-bit ST
+                    self._end_string()
+            else:
+                self._step(text[i], out)
+                i += 1
+        return "".join(out)
+
+    def flush(self) -> str:
+        """End of input: an unfinished sequence is dropped."""
+        self.reset()
+        return ""
+
+    # -- internals ---------------------------------------------------------------------
+    def _control(self, ch: str, out: list[str]) -> None:
+        """A special character met in the ground state."""
+        if ch == ESC:
+            self._state = _ESCAPE
+        elif ch == "\x9b":
+            self._state = _CSI
+        elif ch in _C1_STRING_STARTS:
+            self._begin_string(_C1_STRING_STARTS[ch])
+        elif ch == "\b":
+            self._backspace(out)
+        # Any other control (BEL, NUL, SI/SO, C1 ...) has no printable effect.
+
+    def _step(self, ch: str, out: list[str]) -> None:
+        code = ord(ch)
+        state = self._state
+        if state == _ESCAPE:
+            if ch == "[":
+                self._state = _CSI
+            elif ch in "]PX^_":
+                self._begin_string(ch)
+            elif ch in "NO":
+                self._state = _SINGLE_SHIFT
+            elif 0x20 <= code <= 0x2F:
+                self._state = _ESC_INTERMEDIATE
+            elif 0x30 <= code <= 0x7E:
+                self._state = _GROUND  # a complete two-character escape (ESC 7, ESC =, ...)
+            elif ch == ESC:
+                pass  # ESC ESC: the first one was lone
+            else:
+                # A lone ESC before a control or non-ASCII character: drop the ESC only.
+                self._state = _GROUND
+                self._reprocess(ch, out)
+        elif state == _ESC_INTERMEDIATE:
+            if 0x20 <= code <= 0x2F:
+                return
+            self._state = _GROUND
+            if not 0x30 <= code <= 0x7E:
+                self._reprocess(ch, out)
+        elif state == _CSI:
+            if 0x40 <= code <= 0x7E:
+                self._state = _GROUND  # final byte
+            elif 0x20 <= code <= 0x3F:
+                return  # parameter or intermediate byte (digits, ; : ? < = > space ...)
+            else:
+                # Malformed: abandon the sequence and treat this character normally.
+                self._state = _GROUND
+                self._reprocess(ch, out)
+        elif state == _STRING_ESC:
+            if ch == "\\":
+                self._end_string()
+            else:
+                # ESC inside a string not followed by '\': the string is cut short and a
+                # new escape sequence begins.
+                self._end_string()
+                self._state = _ESCAPE
+                self._step(ch, out)
+        elif state == _SINGLE_SHIFT:
+            self._state = _GROUND
+            if code < 0x20 or code == 0x7F:
+                self._reprocess(ch, out)
+
+    def _reprocess(self, ch: str, out: list[str]) -> None:
+        if _SPECIAL.match(ch):
+            self._control(ch, out)
+        else:
+            out.append(ch)
+
+    @staticmethod
+    def _backspace(out: list[str]) -> None:
+        while out and not out[-1]:
+            out.pop()
+        if out and out[-1][-1] not in "\n\r":
+            out[-1] = out[-1][:-1]
+
+    def _begin_string(self, kind: str) -> None:
+        self._state = _STRING
+        self._string_kind = kind
+        self._payload = []
+        self._payload_len = 0
+
+    def _keep_payload(self, piece: str) -> None:
+        if self._string_kind != "]" or not piece:
+            return
+        if self._payload_len <= OSC_PAYLOAD_CAP:
+            self._payload.append(piece[: OSC_PAYLOAD_CAP + 1 - self._payload_len])
+        self._payload_len += len(piece)
+
+    def _end_string(self) -> None:
+        self._state = _GROUND
+        if self._string_kind == "]" and self.on_osc is not None and self._payload_len <= OSC_PAYLOAD_CAP:
+            self.on_osc("".join(self._payload))
+        self._payload = []
+        self._payload_len = 0
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without escape sequences or non-printing controls (tab, LF, CR kept)."""
+    stripper = AnsiStripper()
+    return stripper.feed(text) + stripper.flush()
+
+
+def normalize_newlines(text: str) -> str:
+    """Turn terminal line endings into ``\\n``: CR LF becomes LF and a lone CR (a line
+    rewritten in place, e.g. a progress bar) becomes LF too."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def osc7_path(payload: str) -> str | None:
+    """The folder an ``OSC 7`` payload (``7;file://host/path``) announces, or None."""
+    from urllib.parse import unquote, urlsplit
+
+    if not payload.startswith("7;"):
+        return None
+    url = payload[2:].strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("file", "kitty-shell-cwd") or not parts.path:
+        return None
+    return unquote(parts.path)
