@@ -226,3 +226,49 @@ def osc7_path(payload: str) -> str | None:
     if parts.scheme not in ("file", "kitty-shell-cwd") or not parts.path:
         return None
     return unquote(parts.path)
+
+
+class TerminalLines:
+    """Turns a stream of terminal output chunks into clean text lines for search.
+
+    ``feed`` returns the lines completed by a chunk, ``flush`` the unfinished last one.
+    Lines are stripped of escapes and trailing blanks; blank lines and a line equal to
+    the one before (a spinner redrawn in place) are left out. A line that grows past
+    ``max_pending`` characters without ending is cut there, so memory stays bounded.
+    """
+
+    def __init__(self, on_osc: Callable[[str], None] | None = None, max_pending: int = 64 * 1024):
+        self._stripper = AnsiStripper(on_osc)
+        self._pending = ""
+        self._last = ""
+        self._max_pending = max_pending
+
+    def feed(self, chunk: str) -> list[str]:
+        text = self._stripper.feed(chunk).replace("\r", "\n")
+        if not text:
+            return []
+        self._pending += text
+        if "\n" in self._pending:
+            *lines, self._pending = self._pending.split("\n")
+        elif len(self._pending) > self._max_pending:
+            lines, self._pending = [self._pending], ""
+        else:
+            return []
+        if len(self._pending) > self._max_pending:
+            lines.append(self._pending)
+            self._pending = ""
+        return self._clean(lines)
+
+    def flush(self) -> list[str]:
+        lines, self._pending = [self._pending], ""
+        self._stripper.flush()
+        return self._clean(lines)
+
+    def _clean(self, lines: list[str]) -> list[str]:
+        out = []
+        for line in lines:
+            line = line.rstrip()
+            if line and line != self._last:
+                out.append(line)
+                self._last = line
+        return out

@@ -43,10 +43,15 @@ class SessionUnit:
 
     def fingerprint(self) -> str:
         """Identity of the files' current state (paths, sizes, mtimes); no content read."""
-        h = hashlib.sha256()
-        for f in sorted(self.files, key=lambda f: f.relpath):
-            h.update(f"{f.relpath}\0{f.size}\0{f.mtime_ns}\n".encode())
-        return h.hexdigest()
+        return fingerprint_of((f.relpath, f.size, f.mtime_ns) for f in self.files)
+
+
+def fingerprint_of(files) -> str:
+    """sha256 over sorted (relpath, size, mtime_ns) triples."""
+    h = hashlib.sha256()
+    for relpath, size, mtime_ns in sorted(files):
+        h.update(f"{relpath}\0{size}\0{mtime_ns}\n".encode())
+    return h.hexdigest()
 
 
 class FileRef(Protocol):

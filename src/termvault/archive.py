@@ -1,0 +1,383 @@
+"""The archive unit: one ``.tar.zst`` per archived session version.
+
+Layout: a standard zstd frame (content checksum on) holding a POSIX tar whose first member
+is ``termvault.json`` (the manifest: format version, session metadata, and for every file
+its relative path, original location, size, mtime and sha256), followed by the files under
+their relative paths. ``tar --zstd -tf`` lists it. Both directions stream: memory stays
+bounded whatever the session size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+import zstandard
+
+from .errors import DataError, IntegrityError
+from .fsutil import FILE_MODE, TMP_PREFIX, ensure_private_dir, fsync_dir, validate_id, validate_relpath
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "termvault.json"
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class ManifestFile:
+    path: str  # member name = path relative to the source root
+    origin: str  # absolute path the file was archived from
+    size: int
+    mtime_ns: int
+    sha256: str
+    mode: int = FILE_MODE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "origin": self.origin,
+            "size": self.size,
+            "mtime_ns": self.mtime_ns,
+            "sha256": self.sha256,
+            "mode": self.mode,
+        }
+
+
+@dataclass
+class Manifest:
+    session_id: str
+    source: str
+    version: int
+    mode: str
+    root: str
+    archived_at: float
+    meta: dict[str, Any]
+    files: list[ManifestFile]
+    format: int = FORMAT_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_sha256(self) -> str:
+        return content_digest((f.path, f.sha256) for f in self.files)
+
+    @property
+    def original_size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def to_json(self) -> bytes:
+        body = {
+            "format": self.format,
+            "session_id": self.session_id,
+            "source": self.source,
+            "version": self.version,
+            "mode": self.mode,
+            "root": self.root,
+            "archived_at": self.archived_at,
+            "content_sha256": self.content_sha256,
+            "meta": self.meta,
+            "files": [f.to_dict() for f in self.files],
+        }
+        if self.extra:
+            body["extra"] = self.extra
+        return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+
+    @classmethod
+    def from_json(cls, data: bytes, where: str) -> Manifest:
+        """Parse and validate a manifest; every stored id and path is checked."""
+        try:
+            body = json.loads(data)
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+            fmt = int(body.get("format", 0))
+            if fmt > FORMAT_VERSION:
+                raise DataError(
+                    f"{where} was written by a newer termvault (format {fmt}); upgrade termvault to read it."
+                )
+            files = []
+            seen = set()
+            for f in body["files"]:
+                mf = ManifestFile(
+                    path=validate_relpath(str(f["path"])),
+                    origin=str(f["origin"]),
+                    size=int(f["size"]),
+                    mtime_ns=int(f["mtime_ns"]),
+                    sha256=str(f["sha256"]),
+                    mode=int(f.get("mode", FILE_MODE)) & 0o777,
+                )
+                if mf.path in seen or mf.size < 0:
+                    raise ValueError(f"duplicate or negative entry {mf.path!r}")
+                seen.add(mf.path)
+                files.append(mf)
+            manifest = cls(
+                session_id=validate_id(body["session_id"]),
+                source=str(body["source"]),
+                version=int(body["version"]),
+                mode=str(body.get("mode", "copy")),
+                root=str(body.get("root", "")),
+                archived_at=float(body["archived_at"]),
+                meta=dict(body.get("meta") or {}),
+                files=files,
+                format=fmt,
+                extra=dict(body.get("extra") or {}),
+            )
+        except DataError:
+            raise
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
+            raise DataError(f"The manifest of {where} is malformed ({exc}).") from exc
+        stated = body.get("content_sha256")
+        if stated and stated != manifest.content_sha256:
+            raise IntegrityError(f"The manifest of {where} contradicts its own file hashes.")
+        return manifest
+
+
+def content_digest(pairs) -> str:
+    """sha256 over (relative path, file sha256) pairs: the identity of a session's content."""
+    h = hashlib.sha256()
+    for path, sha in sorted(pairs):
+        h.update(f"{path}\0{sha}\n".encode())
+    return h.hexdigest()
+
+
+class _HashingWriter:
+    """File-like sink that counts and hashes what passes through to ``raw``."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.raw.write(data)
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+
+class HashingReader:
+    """Read-through wrapper hashing and counting every byte read."""
+
+    def __init__(self, raw: IO[bytes], on_chunk: Callable[[int], None] | None = None):
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.on_chunk = on_chunk
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.sha.update(data)
+        self.size += len(data)
+        if self.on_chunk and data:
+            self.on_chunk(len(data))
+        return data
+
+    def readinto(self, b) -> int:  # zstandard prefers readinto when present
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        while self.read(CHUNK):
+            pass
+
+    def hexdigest(self) -> str:
+        return self.sha.hexdigest()
+
+
+@dataclass
+class SourceFile:
+    """A file to put in an archive: where to read it and what the manifest says of it."""
+
+    entry: ManifestFile
+    opener: Callable[[], IO[bytes]]
+
+
+@dataclass
+class WriteResult:
+    path: Path
+    archive_size: int
+    archive_sha256: str
+
+
+def write_archive(
+    target: Path,
+    manifest: Manifest,
+    files: list[SourceFile],
+    level: int = 9,
+    on_bytes: Callable[[int], None] | None = None,
+    fault: Callable[[str], None] | None = None,
+) -> WriteResult:
+    """Write ``manifest`` and ``files`` to ``target`` atomically and durably.
+
+    The data goes to a temporary name in the target folder, is fsynced, renamed into place
+    and the folder fsynced. Each file is re-hashed while it is written; a file whose bytes
+    differ from ``entry.sha256`` (it changed since it was hashed) aborts the write with
+    IntegrityError and leaves nothing behind. ``fault`` is a test hook called at each step.
+    """
+    ensure_private_dir(target.parent)
+    tmp = target.parent / f"{TMP_PREFIX}{os.getpid()}-{target.name}.part"
+    hook = fault or (lambda step: None)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "wb") as raw:
+            sink = _HashingWriter(raw)
+            params = zstandard.ZstdCompressionParameters.from_level(
+                level, write_checksum=True, threads=0
+            )
+            cctx = zstandard.ZstdCompressor(compression_params=params)
+            with cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw:
+                with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
+                    data = manifest.to_json()
+                    info = tarfile.TarInfo(MANIFEST_NAME)
+                    info.size, info.mtime, info.mode = len(data), int(manifest.archived_at), FILE_MODE
+                    tar.addfile(info, io.BytesIO(data))
+                    for sf in files:
+                        hook("write-member")
+                        e = sf.entry
+                        info = tarfile.TarInfo(e.path)
+                        info.size, info.mode = e.size, e.mode
+                        info.mtime = e.mtime_ns / 1e9
+                        with sf.opener() as fh:
+                            reader = HashingReader(fh, on_bytes)
+                            tar.addfile(info, reader)
+                            if reader.size != e.size or reader.hexdigest() != e.sha256:
+                                raise IntegrityError(
+                                    f"{e.origin} changed while it was being archived; it will be "
+                                    "archived on the next sweep."
+                                )
+            hook("fsync")
+            raw.flush()
+            os.fsync(raw.fileno())
+        hook("rename")
+        os.replace(tmp, target)
+        hook("fsync-dir")
+        fsync_dir(target.parent)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        raise
+    return WriteResult(target, sink.size, sink.sha.hexdigest())
+
+
+@dataclass
+class ReadResult:
+    manifest: Manifest
+    archive_sha256: str
+    archive_size: int
+
+
+def read_archive(
+    path: Path,
+    on_file: Callable[[ManifestFile, IO[bytes]], None] | None = None,
+    max_expand: int | None = None,
+    only: set[str] | None = None,
+) -> ReadResult:
+    """Stream through an archive, checking everything it can.
+
+    For each member, ``on_file(entry, stream)`` may consume the stream (it must read it
+    whole if given). Every member is hashed against the manifest; a missing, extra,
+    reordered or altered member, a truncated or corrupt frame, or an expansion past
+    ``max_expand`` raises DataError/IntegrityError naming ``path``.
+    """
+    where = str(path)
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError as exc:
+        raise DataError(f"The archive {where} is missing.") from exc
+    with fh:
+        outer = HashingReader(fh)
+        try:
+            dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
+            with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:
+                with tarfile.open(fileobj=zr, mode="r|", bufsize=CHUNK) as tar:
+                    manifest = _read_members(tar, where, on_file, max_expand, only)
+            outer.drain()
+        except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
+            raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
+    return ReadResult(manifest, outer.hexdigest(), outer.size)
+
+
+def _read_members(tar, where, on_file, max_expand, only) -> Manifest:
+    first = tar.next()
+    if first is None or first.name != MANIFEST_NAME or not first.isfile():
+        raise DataError(f"{where} does not start with {MANIFEST_NAME}; it is not a termvault archive.")
+    if first.size > MAX_MANIFEST_BYTES:
+        raise DataError(f"The manifest of {where} is implausibly large ({first.size} bytes).")
+    manifest = Manifest.from_json(tar.extractfile(first).read(), where)
+    total = manifest.original_size
+    if max_expand is not None and total > max_expand:
+        raise DataError(
+            f"{where} would expand to {total} bytes, past the limit of {max_expand} bytes "
+            "(max_expand_bytes); it is refused as a possible decompression bomb."
+        )
+    expected = iter(manifest.files)
+    # tar.next(), not iteration: iterating a stream-mode TarFile starts over at member 0.
+    while (member := tar.next()) is not None:
+        entry = next(expected, None)
+        if entry is None:
+            raise IntegrityError(f"{where} holds a member {member.name!r} its manifest does not list.")
+        if member.name != entry.path or not member.isfile() or member.size != entry.size:
+            raise IntegrityError(
+                f"{where}: member {member.name!r} does not match the manifest entry {entry.path!r}."
+            )
+        stream = HashingReader(tar.extractfile(member))
+        if on_file is not None and (only is None or entry.path in only):
+            on_file(entry, stream)
+        stream.drain()
+        if stream.size != entry.size or stream.hexdigest() != entry.sha256:
+            raise IntegrityError(f"{where}: {entry.path} does not match its recorded sha256.")
+    missing = next(expected, None)
+    if missing is not None:
+        raise IntegrityError(f"{where} is missing the member {missing.path!r} its manifest lists.")
+    return manifest
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Read only the manifest (the first member): cheap, no hashing of the files."""
+    where = str(path)
+    try:
+        with open(path, "rb") as fh:
+            dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
+            with dctx.stream_reader(fh, read_across_frames=True) as zr:
+                with tarfile.open(fileobj=zr, mode="r|") as tar:
+                    first = tar.next()
+                    if first is None or first.name != MANIFEST_NAME or first.size > MAX_MANIFEST_BYTES:
+                        raise DataError(f"{where} does not start with {MANIFEST_NAME}.")
+                    return Manifest.from_json(tar.extractfile(first).read(), where)
+    except FileNotFoundError as exc:
+        raise DataError(f"The archive {where} is missing.") from exc
+    except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
+        raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
+
+
+def iter_archive_files(archive_dir: Path) -> Iterator[Path]:
+    """Every ``*.tar.zst`` under ``archive_dir/YYYY/MM`` (temporary files excluded)."""
+    if not archive_dir.is_dir():
+        return
+    for year in sorted(archive_dir.iterdir()):
+        if not (year.is_dir() and year.name.isdigit()):
+            continue
+        for month in sorted(year.iterdir()):
+            if not month.is_dir():
+                continue
+            for entry in sorted(os.scandir(month), key=lambda e: e.name):
+                if entry.name.endswith(".tar.zst") and not entry.name.startswith(TMP_PREFIX) and entry.is_file(follow_symlinks=False):
+                    yield Path(entry.path)
+
+
+def archive_relpath(last_activity: float, session_id: str, version: int) -> str:
+    """``YYYY/MM/{ts}_{id}.tar.zst`` (UTC month of last activity); later versions get ``.vN``."""
+    t = time.gmtime(max(0, last_activity))
+    suffix = "" if version <= 1 else f".v{version}"
+    return f"{t.tm_year:04d}/{t.tm_mon:02d}/{int(last_activity)}_{session_id}{suffix}.tar.zst"

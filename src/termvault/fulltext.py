@@ -1,0 +1,118 @@
+"""Full-text index: SQLite FTS5, contentless, so the archive stays the only copy of the
+content and the index stays small.
+
+Two tables, both keyed by ``sessions.id`` and holding only the newest version of a session:
+
+- ``fts_text`` (unicode61 tokenizer, diacritics folded): words, phrases, prefixes,
+  AND/OR/NOT, ranked with bm25.
+- ``fts_ident`` (trigram tokenizer) over the identifier-like tokens of the text only
+  (``getUserById``, ``src/app/api``, ``snake_case``), deduplicated: substring search where
+  word search would miss, at a fraction of the size of a trigram index of everything.
+
+Contentless tables cannot return text, so snippets are cut from the text re-derived from
+the archive of each hit shown. Deleting from a contentless table needs the exact indexed
+text: it is re-derived from the archive and checked against ``sessions.text_sha256``
+first; when it cannot be (a missing archive), the stale rows stay invisible (searches join
+``sessions``) until ``reindex``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .index import ArchiveEntry, ArchiveIndex
+
+log = logging.getLogger(__name__)
+
+_IDENT = re.compile(
+    r"(?:[A-Za-z0-9_.~-]*/[A-Za-z0-9_./~-]+)"  # paths
+    r"|(?:[A-Za-z_][A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9_]*)"  # camelCase
+    r"|(?:[A-Za-z0-9]+(?:[_.:-][A-Za-z0-9]+)+)"  # snake_case, dotted.names, kebab-case
+)
+MAX_IDENTS = 20000
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', "
+        "tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute("CREATE VIRTUAL TABLE fts_ident USING fts5(body, content='', tokenize='trigram')")
+
+
+def identifiers(text: str) -> str:
+    """The distinct identifier-like tokens of ``text``, one per line, in first-seen order."""
+    seen: dict[str, None] = {}
+    for m in _IDENT.finditer(text):
+        tok = m.group(0).strip(".-:/")
+        if len(tok) >= 3 and tok not in seen:
+            seen[tok] = None
+            if len(seen) >= MAX_IDENTS:
+                break
+    return "\n".join(seen)
+
+
+def prepare(text: str) -> tuple[str, str, str]:
+    """(redacted text, identifiers, sha256 of the redacted text): exactly what is indexed."""
+    from .redact import redact
+
+    clean = redact(text or "")
+    return clean, identifiers(clean), hashlib.sha256(clean.encode("utf-8", "replace")).hexdigest()
+
+
+def add(
+    index: ArchiveIndex,
+    entry: ArchiveEntry,
+    text: str,
+    rederive: Callable[[ArchiveEntry], str] | None = None,
+) -> None:
+    """Index ``text`` for ``entry`` (inside the caller's transaction) and drop the previous
+    version's rows, so only the newest version of a session is searchable."""
+    clean, idents, digest = prepare(text)
+    db = index.db
+    previous = db.execute(
+        "SELECT * FROM sessions WHERE session_id = ? AND version < ? AND text_sha256 IS NOT NULL "
+        "ORDER BY version DESC", (entry.session_id, entry.version),
+    ).fetchall()
+    db.execute("INSERT INTO fts_text (rowid, body) VALUES (?, ?)", (entry.row_id, clean))
+    if idents:
+        db.execute("INSERT INTO fts_ident (rowid, body) VALUES (?, ?)", (entry.row_id, idents))
+    db.execute("UPDATE sessions SET text_sha256 = ? WHERE id = ?", (digest, entry.row_id))
+    for row in previous:
+        # Dropping an older version's text is best effort: if it cannot be re-derived
+        # exactly, its rows stay but are never shown (searches use the newest version).
+        if rederive is None:
+            continue
+        try:
+            old = rederive(index.entry_from_row(row))
+        except Exception:
+            old = None
+        if old is not None:
+            remove(index, row["id"], old, row["text_sha256"])
+
+
+def remove(index: ArchiveIndex, row_id: int, text: str, expected_sha: str | None) -> bool:
+    """Delete a row's entries given the raw text it was indexed from. Refuses (False) if
+    the prepared text does not hash to ``expected_sha``: a wrong delete corrupts FTS5."""
+    clean, idents, digest = prepare(text)
+    if expected_sha is None or digest != expected_sha:
+        return False
+    db = index.db
+    db.execute("INSERT INTO fts_text (fts_text, rowid, body) VALUES ('delete', ?, ?)", (row_id, clean))
+    if idents:
+        db.execute("INSERT INTO fts_ident (fts_ident, rowid, body) VALUES ('delete', ?, ?)", (row_id, idents))
+    db.execute("UPDATE sessions SET text_sha256 = NULL WHERE id = ?", (row_id,))
+    return True
+
+
+def clear(db: sqlite3.Connection) -> None:
+    """Empty both tables (reindex rebuilds them)."""
+    db.execute("INSERT INTO fts_text (fts_text) VALUES ('delete-all')")
+    db.execute("INSERT INTO fts_ident (fts_ident) VALUES ('delete-all')")
+    db.execute("UPDATE sessions SET text_sha256 = NULL")

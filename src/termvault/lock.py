@@ -1,0 +1,89 @@
+"""One writer at a time per home, across processes; readers never take it.
+
+The lock is an OS file lock (``filelock``), so it vanishes with its holder: a process
+killed with SIGKILL leaves no stale lock. Beside it, ``.lock.info`` records the holder's
+pid, host and start time so a waiting process can say who holds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from filelock import FileLock, Timeout
+
+from .errors import LockedError
+from .fsutil import FILE_MODE
+
+
+class HomeLock:
+    def __init__(self, home: Path, timeout: float = 30.0, name: str = ".lock"):
+        self.path = home / name
+        self.info_path = home / (name + ".info")
+        self.timeout = timeout
+        self._thread_lock = threading.RLock()
+        self._file_lock = FileLock(str(self.path), mode=FILE_MODE, thread_local=False)
+        self._depth = 0
+
+    def holder(self) -> dict | None:
+        try:
+            return json.loads(self.info_path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def describe_holder(self) -> str:
+        h = self.holder()
+        if not h:
+            return "another process"
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(h.get("since", 0)))
+        return f"process {h.get('pid')} on {h.get('host')} ({h.get('what', 'working')} since {started})"
+
+    @contextmanager
+    def hold(self, what: str = "writing", timeout: float | None = None) -> Iterator[None]:
+        """Hold the write lock; raise LockedError naming the holder after ``timeout`` s."""
+        wait = self.timeout if timeout is None else timeout
+        with self._thread_lock:
+            if self._depth == 0:
+                try:
+                    self._file_lock.acquire(timeout=wait)
+                except Timeout:
+                    raise LockedError(
+                        f"The termvault home {self.path.parent} is locked by {self.describe_holder()}; "
+                        "wait for it to finish or stop it, then try again."
+                    ) from None
+                self._write_info(what)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._file_lock.release()
+
+    def try_acquire(self, what: str) -> bool:
+        """Take the lock without waiting (for long-lived holders such as the sweeper)."""
+        try:
+            self._file_lock.acquire(timeout=0)
+        except Timeout:
+            return False
+        self._write_info(what)
+        return True
+
+    def release(self) -> None:
+        if self._file_lock.is_locked:
+            self._file_lock.release()
+
+    def _write_info(self, what: str) -> None:
+        info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "what": what}
+        try:
+            fd = os.open(self.info_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with os.fdopen(fd, "w") as fh:
+                json.dump(info, fh)
+        except OSError:
+            pass

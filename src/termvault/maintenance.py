@@ -1,0 +1,332 @@
+"""Keeping a home healthy: start-up reconciliation, read-only verify, repair, reindex,
+prune to a storage cap, pins and statistics."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import archive as arc
+from . import fulltext
+from .errors import DataError
+from .fsutil import atomic_write_bytes, is_temp_name, validate_relpath
+from .index import ArchiveEntry
+from .reports import Progress, PruneReport, VerifyReport
+
+if TYPE_CHECKING:
+    from .vault import Vault
+
+log = logging.getLogger(__name__)
+PINS_FILE = "pins.json"
+
+
+# -- reconciliation ---------------------------------------------------------------------
+def temp_files(vault: Vault) -> list[Path]:
+    root = vault.config.archive_dir
+    found = []
+    for folder, _dirs, files in os.walk(root):
+        found.extend(Path(folder) / f for f in files if is_temp_name(f))
+    for f in vault.config.history_dir.glob(".tv-*"):
+        found.append(f)
+    return found
+
+
+def orphan_archives(vault: Vault) -> list[str]:
+    known = {r[0] for r in vault.index.query("SELECT archive_path FROM sessions")}
+    root = vault.config.archive_dir
+    return [p.relative_to(root).as_posix() for p in arc.iter_archive_files(root)
+            if p.relative_to(root).as_posix() not in known]
+
+
+def pending_removals(vault: Vault) -> list[ArchiveEntry]:
+    """Move-mode versions whose source files may still be on disk."""
+    rows = vault.index.query(
+        "SELECT * FROM sessions WHERE mode = 'move' AND source_removed = 0 AND status = 'archived'"
+    )
+    out = []
+    for r in rows:
+        entry = vault.index.entry_from_row(r)
+        if any(Path(f["origin"]).exists() for f in _manifest_files(vault, entry)):
+            out.append(entry)
+    return out
+
+
+def _manifest_files(vault: Vault, entry: ArchiveEntry) -> list[dict[str, Any]]:
+    try:
+        m = arc.read_manifest(vault.archive_file(entry))
+    except DataError:
+        return []
+    return [f.to_dict() for f in m.files if not f.path.startswith("_conversation/")]
+
+
+def reconcile(vault: Vault) -> list[str]:
+    """Repair what an interrupted write left (caller holds the lock): delete temporary
+    files, index verified archives the index lacks, and finish removing move-mode sources
+    that a verified archive already holds. Never deletes a source that differs."""
+    done = []
+    for tmp in temp_files(vault):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            done.append(f"removed temporary file {tmp.name}")
+    for rel in orphan_archives(vault):
+        done.extend(_adopt(vault, rel))
+    for entry in pending_removals(vault):
+        done.extend(_finish_removal(vault, entry))
+    if done:
+        log.info("reconciliation: %s", "; ".join(done))
+    return done
+
+
+def _adopt(vault: Vault, rel: str) -> list[str]:
+    path = vault.config.archive_dir / rel
+    try:
+        back = arc.read_archive(path)
+    except DataError as exc:
+        # An unverifiable orphan is never trusted nor deleted: verify keeps reporting it.
+        log.warning("archive %s could not be verified: %s", rel, exc)
+        return []
+    m = back.manifest
+    if vault.index.get_entry(m.session_id, m.version) is not None:
+        log.warning("archive %s duplicates an indexed version; left alone", rel)
+        return []
+    entry = vault._entry_from_manifest(m, rel, back.archive_size, back.archive_sha256)
+    entry.pinned = m.session_id in load_pins(vault)
+    with vault.index.transaction():
+        vault.index.insert(entry)
+        text = vault.searchable_text(entry)
+        fulltext.add(vault.index, entry, text, vault.searchable_text)
+    return [f"indexed {rel}"]
+
+
+def _finish_removal(vault: Vault, entry: ArchiveEntry) -> list[str]:
+    done = []
+    try:
+        m = arc.read_archive(vault.archive_file(entry)).manifest
+    except DataError:
+        return []
+    all_gone = True
+    for f in m.files:
+        if f.path.startswith("_conversation/"):
+            continue
+        origin = Path(f.origin)
+        if not origin.exists():
+            continue
+        st = origin.stat()
+        if st.st_size == f.size and st.st_mtime_ns == f.mtime_ns and _sha256(origin) == f.sha256:
+            origin.unlink()
+            done.append(f"removed archived source {origin}")
+        else:
+            all_gone = False
+    if all_gone:
+        with vault.index.transaction() as db:
+            db.execute("UPDATE sessions SET source_removed = 1 WHERE id = ?", (entry.row_id,))
+    return done
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(arc.CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# -- verify / repair --------------------------------------------------------------------
+def verify(vault: Vault, progress=None) -> VerifyReport:
+    """Read-only: re-hash every archive against the index and its own manifest; report
+    missing, corrupt and orphaned archives, leftover temporary files and move-mode sources
+    not yet removed."""
+    from .legacy import verify_legacy
+
+    report = VerifyReport()
+    entries = vault.index.all_rows()
+    total = len(entries)
+    for n, entry in enumerate(entries, start=1):
+        if entry.status in ("deleted",):
+            continue
+        report.checked += 1
+        path = vault.archive_file(entry)
+        problem = None
+        if not path.exists():
+            report.missing.append(entry.archive_path)
+            problem = "missing"
+        elif entry.status == "legacy":
+            problem = verify_legacy(vault, entry)
+        else:
+            try:
+                back = arc.read_archive(path, max_expand=vault.config.max_expand_bytes)
+                if entry.archive_sha256 and back.archive_sha256 != entry.archive_sha256:
+                    problem = "the archive's sha256 differs from the index"
+                elif back.manifest.content_sha256 != entry.content_sha256:
+                    problem = "the content differs from the index"
+                elif back.manifest.session_id != entry.session_id or back.manifest.version != entry.version:
+                    problem = "the archive holds another session or version"
+            except DataError as exc:
+                problem = str(exc)
+        if problem and problem != "missing":
+            report.corrupt.append((entry.archive_path, problem))
+        elif not problem:
+            report.ok += 1
+        if progress:
+            progress(Progress(n, total, session_id=entry.session_id, ok=problem is None, message=problem or ""))
+    report.orphaned = orphan_archives(vault)
+    report.temp_files = [str(p) for p in temp_files(vault)]
+    report.pending_removal = [e.session_id for e in pending_removals(vault)]
+    return report
+
+
+def repair(vault: Vault, progress=None) -> VerifyReport:
+    """Verify, then fix what can be fixed without losing anything: reconcile (temp files,
+    orphans, pending removals) and mark missing or corrupt versions in the index (their
+    rows are kept with status 'missing' / 'corrupt', never silently dropped)."""
+    report = verify(vault, progress)
+    report.repaired.extend(reconcile(vault))
+    with vault.index.transaction() as db:
+        for rel in report.missing:
+            db.execute("UPDATE sessions SET status = 'missing' WHERE archive_path = ?", (rel,))
+            report.repaired.append(f"marked {rel} missing")
+        for rel, _ in report.corrupt:
+            db.execute("UPDATE sessions SET status = 'corrupt' WHERE archive_path = ?", (rel,))
+            report.repaired.append(f"marked {rel} corrupt")
+    return report
+
+
+# -- reindex ----------------------------------------------------------------------------
+def reindex(vault: Vault, progress=None) -> int:
+    """Rebuild the index (rows and full text) from ``archive/`` alone, in one transaction.
+    Archives that do not verify are skipped and logged. Returns the number of versions."""
+    from .legacy import legacy_entries
+
+    root = vault.config.archive_dir
+    paths = list(arc.iter_archive_files(root))
+    pins = load_pins(vault)
+    index = vault.index
+    count = 0
+    with index.transaction() as db:
+        db.execute("DELETE FROM sessions")
+        fulltext.clear(db)
+        results = []
+        for n, path in enumerate(paths, start=1):
+            rel = path.relative_to(root).as_posix()
+            try:
+                back = arc.read_archive(path, max_expand=vault.config.max_expand_bytes)
+            except DataError as exc:
+                log.warning("reindex skipped %s: %s", rel, exc)
+                if progress:
+                    progress(Progress(n, len(paths), ok=False, message=str(exc)))
+                continue
+            results.append((back, rel))
+            if progress:
+                progress(Progress(n, len(paths), session_id=back.manifest.session_id))
+        # Insert in version order so each session's newest version ends up indexed.
+        results.sort(key=lambda r: (r[0].manifest.session_id, r[0].manifest.version))
+        for back, rel in results:
+            m = back.manifest
+            entry = vault._entry_from_manifest(m, rel, back.archive_size, back.archive_sha256)
+            entry.pinned = m.session_id in pins
+            # Pending removals only exist between a crash and the reconciliation that
+            # every write (this one included) runs first, so a rebuilt row is complete.
+            entry.source_removed = m.mode == "move"
+            index.insert(entry)
+            count += 1
+        latest: dict[str, ArchiveEntry] = {}
+        for e in index.all_rows():
+            if e.session_id not in latest or e.version > latest[e.session_id].version:
+                latest[e.session_id] = e
+        for e in latest.values():
+            fulltext.add(index, e, vault.searchable_text(e))
+        for entry in legacy_entries(vault):
+            entry.pinned = entry.session_id in pins
+            index.insert(entry)
+            count += 1
+    return count
+
+
+# -- prune ------------------------------------------------------------------------------
+def prune(vault: Vault, max_bytes: int | None = None, dry_run: bool = False) -> PruneReport:
+    """Delete archived versions, oldest last activity first, until the archives fit in
+    ``max_bytes`` (default: the configured cap). Pinned sessions are never pruned. The
+    index row goes first, then the file, so an interruption leaves an orphan that
+    reconciliation re-adopts rather than a row without its archive."""
+    limit = vault.config.max_total_bytes if max_bytes is None else max_bytes
+    rows = vault.index.query(
+        "SELECT * FROM sessions WHERE status IN ('archived', 'legacy', 'corrupt') "
+        "ORDER BY last_activity_at ASC, version ASC, id ASC"
+    )
+    entries = [vault.index.entry_from_row(r) for r in rows]
+    total = sum(e.size_bytes for e in entries)
+    report = PruneReport(limit=limit, total_before=total, total_after=total, dry_run=dry_run)
+    if limit is None or total <= limit:
+        return report
+    for e in entries:
+        if report.total_after <= limit:
+            break
+        if e.pinned:
+            report.skipped_pinned += 1
+            continue
+        report.pruned.append(e)
+        report.total_after -= e.size_bytes
+        if dry_run:
+            continue
+        with vault.index.transaction() as db:
+            db.execute("DELETE FROM sessions WHERE id = ?", (e.row_id,))
+        with contextlib.suppress(FileNotFoundError):
+            vault.archive_file(e).unlink()
+        log.info("pruned %s version %s (%s bytes)", e.session_id, e.version, e.size_bytes)
+    return report
+
+
+# -- pins -------------------------------------------------------------------------------
+def load_pins(vault: Vault) -> set[str]:
+    try:
+        data = json.loads((vault.config.archive_dir / PINS_FILE).read_text())
+        return {s for s in data.get("pinned", []) if isinstance(s, str)}
+    except (OSError, ValueError, AttributeError):
+        return set()
+
+
+def set_pinned(vault: Vault, session_id: str, pinned: bool) -> ArchiveEntry:
+    """Pin or unpin every version of a session. Pins are also kept in ``archive/pins.json``
+    so a rebuilt index keeps them."""
+    pins = load_pins(vault)
+    pins.add(session_id) if pinned else pins.discard(session_id)
+    atomic_write_bytes(
+        vault.config.archive_dir / PINS_FILE,
+        json.dumps({"pinned": sorted(pins)}, indent=1).encode(),
+    )
+    with vault.index.transaction() as db:
+        db.execute("UPDATE sessions SET pinned = ? WHERE session_id = ?", (int(pinned), session_id))
+    return vault.get(session_id)
+
+
+# -- stats ------------------------------------------------------------------------------
+def stats(vault: Vault) -> dict[str, Any]:
+    """Index totals plus per-source and per-month breakdowns and the storage cap."""
+    index = vault.index
+    out = index.get_stats()
+    out["per_source"] = {
+        r["source"]: {"sessions": r["n"], "versions": r["v"], "archive_bytes": r["a"], "original_bytes": r["o"]}
+        for r in index.query(
+            "SELECT source, COUNT(DISTINCT session_id) n, COUNT(*) v, SUM(archive_size) a, SUM(original_size) o "
+            "FROM sessions WHERE status != 'deleted' GROUP BY source ORDER BY source"
+        )
+    }
+    months: dict[str, dict[str, int]] = defaultdict(lambda: {"versions": 0, "archive_bytes": 0, "original_bytes": 0})
+    for r in index.query(
+        "SELECT strftime('%Y-%m', last_activity_at, 'unixepoch') m, COUNT(*) v, SUM(archive_size) a, "
+        "SUM(original_size) o FROM sessions WHERE status != 'deleted' GROUP BY m ORDER BY m"
+    ):
+        months[r["m"]] = {"versions": r["v"], "archive_bytes": r["a"], "original_bytes": r["o"]}
+    out["per_month"] = dict(months)
+    out["pinned_sessions"] = index.query("SELECT COUNT(DISTINCT session_id) FROM sessions WHERE pinned = 1")[0][0]
+    out["max_total_bytes"] = vault.config.max_total_bytes
+    out["archive_directory"] = str(vault.config.archive_dir)
+    out["home"] = str(vault.home)
+    return out

@@ -1,0 +1,172 @@
+"""Result records returned by the vault's operations (plain data, JSON-friendly)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .index import MB, ArchiveEntry
+
+
+@dataclass
+class Progress:
+    """Passed to progress callbacks after each item, failed ones included."""
+
+    done: int
+    total: int
+    bytes_done: int = 0
+    bytes_total: int = 0
+    session_id: str = ""
+    ok: bool = True
+    message: str = ""
+
+
+@dataclass
+class Failure:
+    session_id: str
+    path: str
+    reason: str
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"session_id": self.session_id, "path": self.path, "reason": self.reason, "source": self.source}
+
+
+@dataclass
+class PruneReport:
+    """What prune deleted (or, in a dry run, would delete). ``bytes_freed`` counts archive
+    bytes on disk (compressed); ``raw_bytes_freed`` the original session bytes they held."""
+
+    limit: int | None
+    total_before: int
+    total_after: int
+    dry_run: bool
+    pruned: list[ArchiveEntry] = field(default_factory=list)
+    skipped_pinned: int = 0
+
+    @property
+    def pruned_count(self) -> int:
+        return len(self.pruned)
+
+    @property
+    def bytes_freed(self) -> int:
+        return sum(e.size_bytes for e in self.pruned)
+
+    @property
+    def raw_bytes_freed(self) -> int:
+        return sum(e.original_size_bytes for e in self.pruned)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "limit_bytes": self.limit,
+            "total_before_bytes": self.total_before,
+            "total_after_bytes": self.total_after,
+            "dry_run": self.dry_run,
+            "pruned_count": self.pruned_count,
+            "bytes_freed": self.bytes_freed,
+            "raw_bytes_freed": self.raw_bytes_freed,
+            "skipped_pinned": self.skipped_pinned,
+            "pruned": [
+                {"session_id": e.session_id, "version": e.version, "name": e.name,
+                 "archive_path": e.archive_path, "size_bytes": e.size_bytes,
+                 "last_activity_at": e.last_activity_at}
+                for e in self.pruned
+            ],
+        }
+
+
+@dataclass
+class SweepReport:
+    dry_run: bool = False
+    archived: list[ArchiveEntry] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    skipped: int = 0  # not due yet, still being written, or unchanged since archived
+    unchanged: int = 0  # due, but identical to the newest archived version
+    due: list[tuple[str, str, int]] = field(default_factory=list)  # dry run: (source, id, bytes)
+    seconds: float = 0.0
+    prune: PruneReport | None = None
+
+    @property
+    def raw_bytes(self) -> int:
+        return sum(e.original_size_bytes for e in self.archived)
+
+    @property
+    def compressed_bytes(self) -> int:
+        return sum(e.size_bytes for e in self.archived)
+
+    @property
+    def ratio(self) -> float | None:
+        return (self.raw_bytes / self.compressed_bytes) if self.compressed_bytes else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The seed's keys (archived_count, failed_count, space_saved_mb) and the agent
+        multiplexer's (pruned_count, bytes_freed), plus the details."""
+        return {
+            "archived_count": len(self.archived),
+            "failed_count": len(self.failed),
+            "skipped_count": self.skipped,
+            "unchanged_count": self.unchanged,
+            "space_saved_mb": round((self.raw_bytes - self.compressed_bytes) / MB, 2),
+            "raw_bytes": self.raw_bytes,
+            "compressed_bytes": self.compressed_bytes,
+            "ratio": round(self.ratio, 2) if self.ratio else None,
+            "seconds": round(self.seconds, 3),
+            "dry_run": self.dry_run,
+            "pruned_count": self.prune.pruned_count if self.prune else 0,
+            "bytes_freed": self.prune.bytes_freed if self.prune else 0,
+            "archived": [
+                {"session_id": e.session_id, "version": e.version, "source": e.source, "name": e.name,
+                 "archive_path": e.archive_path, "original_size_bytes": e.original_size_bytes,
+                 "size_bytes": e.size_bytes}
+                for e in self.archived
+            ],
+            "failed": [f.to_dict() for f in self.failed],
+            "due": [{"source": s, "session_id": i, "bytes": b} for s, i, b in self.due],
+        }
+
+
+@dataclass
+class RestoreResult:
+    session_id: str
+    version: int
+    restored: list[str] = field(default_factory=list)  # paths written
+    unchanged: list[str] = field(default_factory=list)  # already present, identical
+    set_aside: list[tuple[str, str]] = field(default_factory=list)  # (path, where the old file went)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "version": self.version,
+            "restored": self.restored,
+            "unchanged": self.unchanged,
+            "set_aside": [{"path": p, "kept_as": k} for p, k in self.set_aside],
+        }
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    ok: int = 0
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[tuple[str, str]] = field(default_factory=list)  # (archive_path, reason)
+    orphaned: list[str] = field(default_factory=list)
+    temp_files: list[str] = field(default_factory=list)
+    pending_removal: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.corrupt or self.orphaned or self.temp_files or self.pending_removal)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "checked": self.checked,
+            "ok": self.ok,
+            "missing": self.missing,
+            "corrupt": [{"archive_path": p, "reason": r} for p, r in self.corrupt],
+            "orphaned": self.orphaned,
+            "temp_files": self.temp_files,
+            "pending_removal": self.pending_removal,
+            "repaired": self.repaired,
+        }

@@ -1,0 +1,123 @@
+"""The multi-terminal app's own sessions: ``<home>/history/{ts}_{id}.json`` (mode move).
+
+A session's ``conversation_file`` (e.g. a Claude Code transcript it points to) is archived
+in the same unit and restored with it, under ``_conversation/<name>``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ..fsutil import validate_id
+from ..errors import InvalidIdError
+from ..model import FileRef, SessionInfo, SessionUnit
+from ..state import SessionState
+from .base import Message, Source, TextCollector, decode_text, make_unit, stat_file
+
+HISTORY_NAME = re.compile(r"^(\d+(?:\.\d+)?)_(.+)\.json$")
+MAX_NATIVE_BYTES = 256 * 1024 * 1024
+CONVERSATION_DIR = "_conversation"
+
+
+class NativeSource(Source):
+    kind = "native"
+    default_mode = "move"
+    description = "the multi-terminal app's history/*.json sessions"
+
+    def default_roots(self) -> list[Path]:
+        return [self.home / "history"]
+
+    def discover(self) -> Iterator[SessionUnit]:
+        for root in self.roots:
+            if not root.is_dir():
+                continue
+            for entry in sorted(os.scandir(root), key=lambda e: e.name):
+                m = HISTORY_NAME.match(entry.name)
+                if not m or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    session_id = validate_id(m.group(2))
+                except InvalidIdError:
+                    continue
+                unit = make_unit(self.kind, session_id, root, [Path(entry.path)], stamp=float(m.group(1)))
+                if unit is None:
+                    continue
+                self._attach_conversation(unit)
+                yield unit
+
+    def _attach_conversation(self, unit: SessionUnit) -> None:
+        """Add the transcript the session points to (reads the small JSON; skipped if huge)."""
+        main = unit.files[0]
+        if main.size > MAX_NATIVE_BYTES:
+            return
+        try:
+            with open(main.origin, "rb") as fh:
+                data = json.loads(fh.read(main.size))
+        except (OSError, ValueError, RecursionError):
+            return
+        conv = data.get("conversation_file") if isinstance(data, dict) else None
+        if not isinstance(conv, str) or not conv:
+            return
+        path = Path(os.path.expanduser(conv))
+        if not path.is_absolute():
+            return
+        uf = stat_file(path, f"{CONVERSATION_DIR}/{path.name}")
+        if uf is not None and uf.relpath != main.relpath:
+            unit.files.append(uf)
+            unit.mtime = max(unit.mtime, uf.mtime_ns / 1e9)
+
+    def parse(self, files: Sequence[FileRef]) -> SessionInfo:
+        info = SessionInfo()
+        main = next((f for f in files if not f.relpath.startswith(CONVERSATION_DIR + "/")), None)
+        if main is None:
+            info.parse_warnings += 1
+            return info
+        m = HISTORY_NAME.match(main.relpath.rsplit("/", 1)[-1])
+        if m:
+            info.last_activity_at = float(m.group(1))
+        if main.size > MAX_NATIVE_BYTES:
+            info.parse_warnings += 1
+            return info
+        with main.open() as fh:
+            raw = fh.read()
+        try:
+            state = SessionState.from_json(raw, main.relpath)
+        except Exception:
+            info.parse_warnings += 1
+            info.text = decode_text(raw[:1024 * 1024])
+            return info
+        info.name = state.name or state.session_id
+        info.working_directory = state.working_directory or ""
+        info.last_command = state.last_command
+        info.created_at = state.created_at
+        info.last_activity_at = state.modified_at
+        info.message_count = state.command_count
+        info.extra = {"is_active": state.is_active, "conversation_file": state.conversation_file}
+        text = TextCollector()
+        text.add(state.name)
+        text.add(state.working_directory)
+        text.add(state.last_command)
+        text.add(state.output_snapshot)
+        info.text = text.text()
+        return info
+
+    def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
+        for ref in files:
+            with ref.open() as fh:
+                raw = fh.read(MAX_NATIVE_BYTES)
+            if ref.relpath.startswith(CONVERSATION_DIR + "/"):
+                yield Message("system", f"(conversation file {ref.relpath.split('/', 1)[1]}, {ref.size} bytes)")
+                continue
+            try:
+                state = SessionState.from_json(raw, ref.relpath)
+            except Exception:
+                yield Message("output", decode_text(raw))
+                continue
+            if state.last_command:
+                yield Message("input", state.last_command, timestamp=state.modified_at)
+            if state.output_snapshot:
+                yield Message("output", state.output_snapshot, timestamp=state.modified_at)

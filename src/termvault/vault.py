@@ -1,0 +1,787 @@
+"""The facade the library, the CLI and the TUI all use.
+
+``Vault(home)`` opens (or creates) a termvault home: it resolves the settings, opens the
+index, imports the older app's data once, and repairs what an interrupted run left. Every
+operation that writes holds the home's write lock; reads never do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from . import archive as arc
+from .config import Config
+from .errors import AmbiguousIdError, ConflictError, DataError, NotFoundError, TermvaultError, UsageError
+from .fsutil import (
+    FILE_MODE,
+    check_home_ownership,
+    ensure_private_dir,
+    fsync_dir,
+    validate_id,
+    validate_relpath,
+)
+from .index import ArchiveEntry, ArchiveIndex
+from .lock import HomeLock
+from .model import BoundedReader, SessionInfo, SessionUnit, fingerprint_of
+from .reports import Failure, Progress, RestoreResult, SweepReport
+from .sources import Source, source_class, available_kinds
+
+log = logging.getLogger(__name__)
+
+DAY = 86400.0
+EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown")
+JOURNAL = ".journal"  # present while a write operation runs; its presence at open = crash
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class ConfiguredSource:
+    source: Source
+    mode: str
+    archive_days: float
+    configured: bool
+
+
+class _HashingDiskRef:
+    """A FileRef over a file on disk that hashes whatever the parser reads in order, so the
+    parse pass doubles as the hash pass. Reads stop at the size seen at discovery."""
+
+    def __init__(self, relpath: str, size: int, path: Path):
+        self.relpath, self.size, self.path = relpath, size, path
+        self.sha256: str | None = None
+
+    def open(self) -> IO[bytes]:
+        ref = self
+
+        class _Reader(arc.HashingReader):
+            def close(self_inner) -> None:
+                if ref.sha256 is None:
+                    try:
+                        self_inner.drain()
+                        if self_inner.size == ref.size:
+                            ref.sha256 = self_inner.hexdigest()
+                    except OSError:
+                        pass
+                self_inner.raw.close()
+
+            def readline(self_inner, limit: int = -1) -> bytes:
+                data = self_inner.raw.readline(limit)
+                self_inner.sha.update(data)
+                self_inner.size += len(data)
+                return data
+
+            def __iter__(self_inner):
+                while line := self_inner.readline():
+                    yield line
+
+            def __enter__(self_inner):
+                return self_inner
+
+            def __exit__(self_inner, *exc) -> None:
+                self_inner.close()
+
+        return _Reader(BoundedReader(open(self.path, "rb"), self.size))
+
+    def ensure_hash(self) -> str:
+        if self.sha256 is None:
+            with self.open():
+                pass
+        if self.sha256 is None:
+            raise DataError(f"{self.path} shrank while it was being read; it will be retried.")
+        return self.sha256
+
+
+class _SpooledRef:
+    """A FileRef over an archive member copied to a private spool (memory, then disk)."""
+
+    def __init__(self, relpath: str, size: int, spool: IO[bytes]):
+        self.relpath, self.size, self._spool = relpath, size, spool
+
+    def open(self) -> IO[bytes]:
+        self._spool.seek(0)
+        return _NoClose(self._spool)
+
+
+class _NoClose:
+    def __init__(self, fh):
+        self._fh = fh
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+    def __iter__(self):
+        return iter(self._fh)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+class Vault:
+    """A termvault home: sweep, search, get, restore, export, stats, verify, repair,
+    reindex, prune, pin. Thread-safe; one writer per home across processes."""
+
+    def __init__(
+        self,
+        home: Path | str | None = None,
+        *,
+        config: Config | None = None,
+        config_file: Path | str | None = None,
+        lock_timeout: float = 30.0,
+        fault: Callable[[str], None] | None = None,
+        **overrides: Any,
+    ):
+        self.config = config.with_overrides(**overrides) if config else Config.load(home, config_file, **overrides)
+        self.home = self.config.home
+        ensure_private_dir(self.home)
+        check_home_ownership(self.home)
+        ensure_private_dir(self.config.archive_dir)
+        ensure_private_dir(self.config.history_dir)
+        self.lock = HomeLock(self.home, timeout=lock_timeout)
+        self._fault = fault or (lambda step: None)
+        self._index: ArchiveIndex | None = None
+        self._sources: dict[str, ConfiguredSource] | None = None
+        self._startup()
+
+    # -- opening ------------------------------------------------------------------------
+    @property
+    def index(self) -> ArchiveIndex:
+        if self._index is None:
+            self._index = ArchiveIndex(self.config.index_path)
+        return self._index
+
+    def _startup(self) -> None:
+        """Finish what an interrupted run left and import the older app's data, if the
+        lock is free right now (otherwise whoever holds it will)."""
+        from . import legacy, maintenance
+
+        journal = self.home / JOURNAL
+        needs_legacy = legacy.needs_import(self)
+        if not journal.exists() and not needs_legacy:
+            return
+        if not self.lock.try_acquire("start-up reconciliation"):
+            return
+        try:
+            if journal.exists():
+                maintenance.reconcile(self)
+                journal.unlink(missing_ok=True)
+            if needs_legacy:
+                legacy.import_legacy(self)
+        finally:
+            self.lock.release()
+
+    @contextlib.contextmanager
+    def writing(self, what: str) -> Iterator[None]:
+        """Hold the write lock and the crash journal for one write operation."""
+        with self.lock.hold(what):
+            journal = self.home / JOURNAL
+            fresh = not journal.exists()
+            if not fresh:
+                from . import maintenance
+
+                maintenance.reconcile(self)
+            fd = os.open(journal, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            os.write(fd, f"{os.getpid()} {what}\n".encode())
+            os.fsync(fd)
+            os.close(fd)
+            try:
+                yield
+            finally:
+                journal.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- sources ------------------------------------------------------------------------
+    def sources(self, kinds: Sequence[str] | None = None, include_undetected: bool = False) -> list[ConfiguredSource]:
+        """The sources a sweep covers: configured ones, and every other known kind whose
+        default folder exists. ``kinds`` restricts (unknown kinds raise ConfigError)."""
+        if self._sources is None:
+            found: dict[str, ConfiguredSource] = {}
+            for kind in available_kinds():
+                sc = self.config.source_config(kind)
+                try:
+                    cls = source_class(kind)
+                except TermvaultError:
+                    if kind in self.config.sources:
+                        raise
+                    log.warning("source kind %s could not be loaded", kind)
+                    continue
+                src = cls(sc.roots or None, home=self.home, options=sc.options)
+                mode = sc.mode or cls.default_mode
+                days = sc.archive_days
+                if days is None:
+                    days = self.config.archive_days if mode == "move" else 0.0
+                found[kind] = ConfiguredSource(src, mode, days, kind in self.config.sources)
+            self._sources = found
+        chosen = []
+        for kind in kinds or list(self._sources):
+            if kind not in self._sources:
+                source_class(kind)  # raises ConfigError naming the known kinds
+                continue
+            cs = self._sources[kind]
+            sc = self.config.source_config(kind)
+            if not sc.enabled and not kinds:
+                continue
+            if kinds or include_undetected or cs.configured or cs.source.detected():
+                chosen.append(cs)
+        return chosen
+
+    def source(self, kind: str) -> Source:
+        for cs in self.sources([kind], include_undetected=True):
+            return cs.source
+        raise NotFoundError(f"No source of kind {kind!r} is available.")
+
+    # -- sweeping -----------------------------------------------------------------------
+    def plan(
+        self, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None
+    ) -> tuple[list[tuple[ConfiguredSource, SessionUnit]], int]:
+        """(due units, number skipped). ``older_than`` (days) overrides every source's
+        threshold. A unit is due when its last activity is older than the threshold and
+        the settle time, and it differs from its newest archived version."""
+        now = time.time() if now is None else now
+        due, skipped = [], 0
+        for cs in self.sources(kinds):
+            days = cs.archive_days if older_than is None else older_than
+            cutoff = now - days * DAY
+            settle_cutoff = now - self.config.settle_seconds
+            latest = self.index.latest_by_session(cs.source.kind)
+            try:
+                units = list(cs.source.discover())
+            except OSError as exc:
+                log.warning("could not list %s sessions: %s", cs.source.kind, exc)
+                continue
+            for unit in units:
+                activity = unit.hints.get("stamp", unit.mtime)
+                if activity > cutoff or unit.mtime > settle_cutoff:
+                    skipped += 1
+                    continue
+                row = latest.get(unit.session_id)
+                if row is not None and cs.mode == "copy" and row["fingerprint"] == unit.fingerprint():
+                    skipped += 1
+                    continue
+                due.append((cs, unit))
+        return due, skipped
+
+    def sweep(
+        self,
+        older_than: float | None = None,
+        kinds: Sequence[str] | None = None,
+        dry_run: bool = False,
+        progress: ProgressCallback | None = None,
+        prune: bool = True,
+    ) -> SweepReport:
+        """Archive everything due. Each unit is archived, read back and verified, indexed,
+        and (move mode) only then removed from its source, if unchanged. A failing unit is
+        reported and the sweep goes on. With a storage cap configured, prunes afterwards."""
+        started = time.monotonic()
+        report = SweepReport(dry_run=dry_run)
+        if dry_run:
+            due, report.skipped = self.plan(older_than, kinds)
+            report.due = [(cs.source.kind, u.session_id, u.size) for cs, u in due]
+            if self.config.max_total_bytes is not None and prune:
+                from .maintenance import prune as do_prune
+
+                report.prune = do_prune(self, dry_run=True)
+            report.seconds = time.monotonic() - started
+            return report
+        with self.writing("sweeping"):
+            due, report.skipped = self.plan(older_than, kinds)
+            total = len(due)
+            bytes_total = sum(u.size for _, u in due)
+            bytes_done = 0
+            for n, (cs, unit) in enumerate(due, start=1):
+                ok = True
+                message = ""
+                try:
+                    entry = self.archive_unit(cs, unit)
+                    if entry is None:
+                        report.unchanged += 1
+                    else:
+                        report.archived.append(entry)
+                except (TermvaultError, OSError) as exc:
+                    ok, message = False, str(exc)
+                    report.failed.append(
+                        Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind)
+                    )
+                    log.warning("could not archive %s session %s: %s", cs.source.kind, unit.session_id, exc)
+                bytes_done += unit.size
+                if progress:
+                    progress(Progress(n, total, bytes_done, bytes_total, unit.session_id, ok, message))
+            if prune and self.config.max_total_bytes is not None:
+                from .maintenance import prune as do_prune
+
+                report.prune = do_prune(self, dry_run=False)
+        report.seconds = time.monotonic() - started
+        return report
+
+    def archive_unit(self, cs: ConfiguredSource, unit: SessionUnit) -> ArchiveEntry | None:
+        """Archive one unit (the caller holds the write lock). Returns the new version's
+        entry, or None when its content equals the newest archived version (in move mode
+        the source is then removed, the archive already holding it)."""
+        validate_id(unit.session_id)
+        src = cs.source
+        refs = [_HashingDiskRef(f.relpath, f.size, f.origin) for f in unit.files]
+        info = self._parse(src, refs, unit)
+        shas = {r.relpath: r.ensure_hash() for r in refs}
+        content = arc.content_digest(shas.items())
+        latest = self.index.get_entry(unit.session_id)
+        if latest is not None and latest.content_sha256 == content and latest.status == "archived":
+            if cs.mode == "move":
+                self._remove_sources(unit, shas, latest)
+            elif latest.fingerprint != unit.fingerprint():
+                with self.index.transaction() as db:
+                    db.execute("UPDATE sessions SET fingerprint = ? WHERE id = ?", (unit.fingerprint(), latest.row_id))
+            return None
+        version = self._next_version(unit.session_id)
+        last_activity = info.last_activity_at or unit.mtime
+        created = info.created_at
+        meta = info.metadata()
+        meta["last_activity_at"] = last_activity
+        manifest = arc.Manifest(
+            session_id=unit.session_id,
+            source=src.kind,
+            version=version,
+            mode=cs.mode,
+            root=str(unit.root),
+            archived_at=time.time(),
+            meta=meta,
+            files=[
+                arc.ManifestFile(
+                    path=f.relpath, origin=str(f.origin), size=f.size, mtime_ns=f.mtime_ns,
+                    sha256=shas[f.relpath], mode=_file_mode(f.origin),
+                )
+                for f in unit.files
+            ],
+        )
+        rel = arc.archive_relpath(last_activity, unit.session_id, version)
+        target = self.config.archive_dir / rel
+        if target.exists():
+            raise DataError(f"{target} already exists but is not in the index; run `termvault verify --repair`.")
+        written = arc.write_archive(
+            target,
+            manifest,
+            [arc.SourceFile(mf, _opener(f.origin, f.size)) for mf, f in zip(manifest.files, unit.files)],
+            level=self.config.level,
+            fault=self._fault,
+        )
+        try:
+            if self.config.verify:
+                self._fault("verify")
+                back = arc.read_archive(target)
+                if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
+                    raise DataError(f"{target} did not read back as written.")
+            entry = self._entry_from_manifest(manifest, rel, written.archive_size, written.archive_sha256)
+            self._fault("index")
+            with self.index.transaction():
+                self.index.insert(entry)
+                self._index_text(entry, info)
+        except BaseException:
+            # Nothing refers to the archive yet: remove it so no half-trusted copy lingers.
+            with contextlib.suppress(OSError):
+                target.unlink()
+            raise
+        if cs.mode == "move":
+            self._remove_sources(unit, shas, entry)
+        return entry
+
+    def _parse(self, src: Source, refs, unit: SessionUnit | None) -> SessionInfo:
+        try:
+            info = src.parse(refs)
+        except Exception as exc:  # a source bug must not stop the sweep or lose the unit
+            log.warning("%s parser failed on %s: %s", src.kind, unit.session_id if unit else "?", exc)
+            info = SessionInfo(parse_warnings=1)
+        if unit is not None:
+            if not info.name:
+                info.name = unit.session_id
+            if not info.last_activity_at:
+                info.last_activity_at = unit.mtime
+        return info
+
+    def _next_version(self, session_id: str) -> int:
+        rows = self.index.query("SELECT MAX(version) FROM sessions WHERE session_id = ?", (session_id,))
+        return (rows[0][0] or 0) + 1
+
+    def _entry_from_manifest(self, m: arc.Manifest, rel: str, size: int, sha: str | None) -> ArchiveEntry:
+        meta = dict(m.meta)
+        last_activity = float(meta.get("last_activity_at") or m.archived_at)
+        return ArchiveEntry(
+            session_id=m.session_id,
+            name=str(meta.get("name") or m.session_id),
+            archived_at=m.archived_at,
+            original_timestamp=last_activity,
+            archive_path=rel,
+            size_bytes=size,
+            original_size_bytes=m.original_size,
+            working_directory=str(meta.get("working_directory") or ""),
+            last_command=meta.get("last_command"),
+            version=m.version,
+            source=m.source,
+            mode=m.mode,
+            created_at=meta.get("created_at"),
+            last_activity_at=last_activity,
+            archive_sha256=sha,
+            content_sha256=m.content_sha256,
+            file_count=len(m.files),
+            fingerprint=fingerprint_of((f.path, f.size, f.mtime_ns) for f in m.files),
+            meta=meta,
+        )
+
+    def _index_text(self, entry: ArchiveEntry, info: SessionInfo) -> None:
+        """Hook for the full-text index (same transaction as the row)."""
+        from . import fulltext
+
+        fulltext.add(self.index, entry, info.text, self.searchable_text)
+
+    def searchable_text(self, entry: ArchiveEntry) -> str:
+        """The searchable text of an archived version, re-derived from its archive."""
+        refs = self.spooled_files(entry)
+        try:
+            return self._parse(self.source(entry.source), refs, None).text
+        finally:
+            close_refs(refs)
+
+    def _remove_sources(self, unit: SessionUnit, shas: dict[str, str], entry: ArchiveEntry) -> None:
+        """Delete the unit's files that are unchanged since they were read (size and
+        mtime_ns); a changed file stays and is archived as a new version next time."""
+        self._fault("delete-source")
+        all_removed = True
+        folders = set()
+        for f in unit.files:
+            try:
+                st = os.lstat(f.origin)
+            except FileNotFoundError:
+                continue
+            if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
+                all_removed = False
+                log.info("%s changed while it was archived; kept for the next sweep", f.origin)
+                continue
+            # The conversation file a native session points to belongs to another tool:
+            # it is kept in the archive but never deleted from where that tool keeps it.
+            if f.relpath.startswith("_conversation/"):
+                continue
+            os.unlink(f.origin)
+            folders.add(f.origin.parent)
+        for folder in folders:
+            with contextlib.suppress(OSError):
+                fsync_dir(folder)
+        if all_removed:
+            with self.index.transaction() as db:
+                db.execute("UPDATE sessions SET source_removed = 1 WHERE session_id = ? AND version = ?",
+                           (entry.session_id, entry.version))
+
+    # -- reading ------------------------------------------------------------------------
+    def get(self, session_id: str, version: int | None = None) -> ArchiveEntry:
+        """The entry of ``session_id`` (or a unique prefix of it), newest version unless
+        ``version``. NotFoundError / AmbiguousIdError otherwise."""
+        if not session_id:
+            raise NotFoundError("No session id was given.")
+        entry = self.index.get_entry(session_id, version)
+        if entry is None:
+            matches = self.index.find_prefix(session_id)
+            if len(matches) > 1:
+                raise AmbiguousIdError(session_id, matches)
+            if matches:
+                entry = self.index.get_entry(matches[0], version)
+        if entry is None:
+            which = f" version {version}" if version is not None else ""
+            raise NotFoundError(f"No archived session{which} matches {session_id!r}.")
+        return entry
+
+    def archive_file(self, entry: ArchiveEntry) -> Path:
+        rel = validate_relpath(entry.archive_path)
+        return self.config.archive_dir.joinpath(*rel.split("/"))
+
+    def manifest(self, session_id: str, version: int | None = None) -> arc.Manifest:
+        entry = self.get(session_id, version)
+        if entry.status == "legacy":
+            from .legacy import legacy_manifest
+
+            return legacy_manifest(self, entry)
+        return arc.read_manifest(self.archive_file(entry))
+
+    def search(self, query: str | None = None, **filters: Any):
+        """Search the index; see ``termvault.search.search`` for the filters."""
+        from .search import search
+
+        return search(self, query, **filters)
+
+    def stats(self) -> dict[str, Any]:
+        from .maintenance import stats
+
+        return stats(self)
+
+    # -- restore / export ---------------------------------------------------------------
+    def _member_targets(self, m: arc.Manifest, to: Path | None) -> list[tuple[arc.ManifestFile, Path]]:
+        out = []
+        for f in m.files:
+            if to is not None:
+                target = Path(to).joinpath(*f.path.split("/"))
+            else:
+                origin = Path(f.origin)
+                if not origin.is_absolute() or ".." in origin.parts:
+                    raise DataError(f"The stored origin {f.origin!r} of {m.session_id} is not a safe absolute path.")
+                target = origin
+            out.append((f, target))
+        return out
+
+    def restore(
+        self,
+        session_id: str,
+        version: int | None = None,
+        to: Path | str | None = None,
+        force: bool = False,
+    ) -> RestoreResult:
+        """Put a session's files back where they came from (or under ``to``), verified by
+        sha256. A different existing file is a ConflictError unless ``force``; then the old
+        file is kept aside as ``<name>.termvault-old-<time>``. Identical files are left."""
+        entry = self.get(session_id, version)
+        if entry.status == "legacy":
+            from .legacy import restore_legacy
+
+            return restore_legacy(self, entry, to=Path(to) if to else None, force=force)
+        path = self.archive_file(entry)
+        manifest = arc.read_manifest(path)
+        targets = self._member_targets(manifest, Path(to) if to else None)
+        result = RestoreResult(entry.session_id, entry.version)
+        wanted: dict[str, Path] = {}
+        for f, target in targets:
+            if target.is_symlink():
+                raise DataError(f"{target} is a symbolic link; termvault will not restore through it.")
+            if target.exists():
+                if _sha256_file(target) == f.sha256:
+                    result.unchanged.append(str(target))
+                    continue
+                if not force:
+                    raise ConflictError(
+                        f"{target} already exists and differs from the archived copy of {entry.session_id}; "
+                        "use --force to restore anyway (the existing file is kept aside)."
+                    )
+            wanted[f.path] = target
+        if not wanted:
+            return result
+        staged: dict[str, Path] = {}
+
+        def stage(f: arc.ManifestFile, stream: IO[bytes]) -> None:
+            target = wanted[f.path]
+            ensure_parent(target.parent)
+            fd, tmp = tempfile.mkstemp(prefix=".tv-restore-", dir=target.parent)
+            staged[f.path] = Path(tmp)
+            with os.fdopen(fd, "wb") as out:
+                h = hashlib.sha256()
+                while chunk := stream.read(arc.CHUNK):
+                    h.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            if h.hexdigest() != f.sha256:
+                raise DataError(f"{f.path} of {entry.session_id} did not match its hash while restoring.")
+            os.chmod(tmp, f.mode or FILE_MODE)
+            os.utime(tmp, ns=(f.mtime_ns, f.mtime_ns))
+
+        try:
+            arc.read_archive(path, stage, max_expand=self.config.max_expand_bytes, only=set(wanted))
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            for relpath, tmp in staged.items():
+                target = wanted[relpath]
+                if target.exists():
+                    aside = target.with_name(f"{target.name}.termvault-old-{stamp}")
+                    os.replace(target, aside)
+                    result.set_aside.append((str(target), str(aside)))
+                os.replace(tmp, target)
+                fsync_dir(target.parent)
+                result.restored.append(str(target))
+        finally:
+            for tmp in staged.values():
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+        return result
+
+    def spooled_files(self, entry: ArchiveEntry) -> list[_SpooledRef]:
+        """The session's files as readable refs (spooled to memory, then a private temp
+        folder in the home), for rendering. Caller closes via ``close_spools``."""
+        if entry.status == "legacy":
+            from .legacy import legacy_refs
+
+            return legacy_refs(self, entry)
+        refs: list[_SpooledRef] = []
+        tmpdir = ensure_private_dir(self.home / ".tmp")
+
+        def keep(f: arc.ManifestFile, stream: IO[bytes]) -> None:
+            spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=tmpdir)
+            while chunk := stream.read(arc.CHUNK):
+                spool.write(chunk)
+            refs.append(_SpooledRef(f.path, f.size, spool))
+
+        arc.read_archive(self.archive_file(entry), keep, max_expand=self.config.max_expand_bytes)
+        return refs
+
+    def export(
+        self,
+        session_id: str,
+        out: BinaryIO,
+        fmt: str = "raw",
+        version: int | None = None,
+        file: str | None = None,
+        redact: bool = True,
+    ) -> None:
+        """Write a session to ``out``. ``raw``: the archived bytes of its main file (or of
+        ``file``), byte-identical; ``text``/``markdown``/``jsonl``: rendered readably with
+        secrets redacted. A session not archived yet is exported from its live files."""
+        if fmt not in EXPORT_FORMATS:
+            raise UsageError(f"Unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
+        try:
+            entry = self.get(session_id, version)
+        except NotFoundError:
+            live = self._find_live(session_id)
+            if live is None:
+                raise
+            cs, unit = live
+            refs = [_HashingDiskRef(f.relpath, f.size, f.origin) for f in unit.files]
+            self._write_export(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
+            return
+        if fmt == "raw" and entry.status != "legacy":
+            manifest = arc.read_manifest(self.archive_file(entry))
+            wanted = file or manifest.files[0].path
+            if wanted not in {f.path for f in manifest.files}:
+                raise NotFoundError(f"{entry.session_id} has no file {wanted!r}.")
+
+            def copy(f: arc.ManifestFile, stream: IO[bytes]) -> None:
+                while chunk := stream.read(arc.CHUNK):
+                    out.write(chunk)
+
+            arc.read_archive(self.archive_file(entry), copy, max_expand=self.config.max_expand_bytes, only={wanted})
+            return
+        refs = self.spooled_files(entry)
+        header = {
+            "name": entry.name, "source": entry.source, "working_directory": entry.working_directory,
+            "created_at": entry.created_at, "last_activity_at": entry.last_activity_at,
+            "session_id": entry.session_id,
+        }
+        try:
+            self._write_export(self.source(entry.source), refs, out, fmt, file, header, redact)
+        finally:
+            close_refs(refs)
+
+    def _write_export(self, src: Source, refs, out: BinaryIO, fmt: str, file: str | None, header, redact) -> None:
+        from .render import render
+
+        if fmt == "raw":
+            ref = next((r for r in refs if r.relpath == (file or refs[0].relpath)), None)
+            if ref is None:
+                raise NotFoundError(f"The session has no file {file!r}.")
+            with ref.open() as fh:
+                while chunk := fh.read(arc.CHUNK):
+                    out.write(chunk)
+            return
+        for piece in render(src.messages(refs), fmt, header, redact_secrets=redact):
+            out.write(piece.encode("utf-8"))
+
+    def messages(self, session_id: str, version: int | None = None):
+        """The session's turns (for previews); returns a list, reading the archive once."""
+        entry = self.get(session_id, version)
+        refs = self.spooled_files(entry)
+        try:
+            return list(self.source(entry.source).messages(refs))
+        finally:
+            close_refs(refs)
+
+    def _find_live(self, session_id: str) -> tuple[ConfiguredSource, SessionUnit] | None:
+        for cs in self.sources():
+            for unit in cs.source.discover():
+                if unit.session_id == session_id:
+                    return cs, unit
+        return None
+
+    # -- maintenance (delegated) --------------------------------------------------------
+    def verify(self, progress: ProgressCallback | None = None):
+        from .maintenance import verify
+
+        return verify(self, progress)
+
+    def repair(self, progress: ProgressCallback | None = None):
+        from .maintenance import repair
+
+        with self.writing("repairing"):
+            return repair(self, progress)
+
+    def reindex(self, progress: ProgressCallback | None = None) -> int:
+        from .maintenance import reindex
+
+        with self.writing("reindexing"):
+            return reindex(self, progress)
+
+    def prune(self, max_bytes: int | None = None, dry_run: bool = False):
+        from .maintenance import prune
+
+        if dry_run:
+            return prune(self, max_bytes=max_bytes, dry_run=True)
+        with self.writing("pruning"):
+            return prune(self, max_bytes=max_bytes, dry_run=False)
+
+    def pin(self, session_id: str, pinned: bool = True) -> ArchiveEntry:
+        from .maintenance import set_pinned
+
+        with self.lock.hold("pinning"):
+            return set_pinned(self, self.get(session_id).session_id, pinned)
+
+    def unpin(self, session_id: str) -> ArchiveEntry:
+        return self.pin(session_id, False)
+
+    def import_legacy(self) -> int:
+        from .legacy import import_legacy
+
+        with self.lock.hold("importing legacy archives"):
+            return import_legacy(self, force=True)
+
+
+def close_refs(refs) -> None:
+    for r in refs:
+        spool = getattr(r, "_spool", None)
+        if spool is not None:
+            spool.close()
+
+
+def ensure_parent(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def _opener(path: Path, size: int) -> Callable[[], IO[bytes]]:
+    return lambda: BoundedReader(open(path, "rb"), size)
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        return FILE_MODE
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(arc.CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
