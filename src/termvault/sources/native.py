@@ -67,8 +67,9 @@ class NativeSource(Source):
             return
         uf = stat_file(path, f"{CONVERSATION_DIR}/{path.name}")
         if uf is not None and uf.relpath != main.relpath:
+            # An attachment: the session's own file decides when it is due, not the
+            # transcript's mtime (another tool may touch it).
             unit.files.append(uf)
-            unit.mtime = max(unit.mtime, uf.mtime_ns / 1e9)
 
     def parse(self, files: Sequence[FileRef]) -> SessionInfo:
         info = SessionInfo()
