@@ -147,8 +147,9 @@ class Vault:
     ):
         self.config = config.with_overrides(**overrides) if config else Config.load(home, config_file, **overrides)
         self.home = self.config.home
+        if self.home.exists():
+            check_home_ownership(self.home)  # before tightening: refuse, do not silently fix
         ensure_private_dir(self.home)
-        check_home_ownership(self.home)
         ensure_private_dir(self.config.archive_dir)
         ensure_private_dir(self.config.history_dir)
         self.lock = HomeLock(self.home, timeout=lock_timeout)
@@ -686,8 +687,6 @@ class Vault:
             close_refs(refs)
 
     def _write_export(self, src: Source, refs, out: BinaryIO, fmt: str, file: str | None, header, redact) -> None:
-        from .render import render
-
         if fmt == "raw":
             ref = next((r for r in refs if r.relpath == (file or refs[0].relpath)), None)
             if ref is None:
@@ -696,6 +695,8 @@ class Vault:
                 while chunk := fh.read(arc.CHUNK):
                     out.write(chunk)
             return
+        from .render import render
+
         for piece in render(src.messages(refs), fmt, header, redact_secrets=redact):
             out.write(piece.encode("utf-8"))
 
