@@ -47,42 +47,50 @@ def to_fts_query(query: str) -> tuple[str, list[str]]:
     parentheses are operators; anything else a user types (``src/app/api``, ``C++``,
     ``foo:bar``) is quoted so it can never be a syntax error.
     """
-    parts, terms = [], []
+    out: list[str] = []
+    terms: list[str] = []
     depth = 0
+    expect_operand = True
     for tok in _TOKEN.findall(query):
         if tok in _OPERATORS:
-            parts.append(tok)
-        elif tok == "(":
-            depth += 1
-            parts.append(tok)
-        elif tok == ")":
-            if depth == 0:
-                continue
-            depth -= 1
-            parts.append(tok)
-        else:
-            prefix = tok.endswith("*") and not tok.startswith('"')
-            body = tok.strip('"').rstrip("*") if not tok.startswith('"') else tok[1:-1]
-            words = _WORD.findall(body)
-            if not words:
-                continue
-            terms.extend(words)
-            phrase = '"' + " ".join(words) + '"'
-            parts.append(phrase + ("*" if prefix else ""))
-    parts.extend(")" * depth)
-    # Operators must sit between operands: drop dangling ones.
-    cleaned: list[str] = []
-    for p in parts:
-        if p in _OPERATORS and (not cleaned or cleaned[-1] in _OPERATORS or cleaned[-1] == "("):
-            if p == "NOT" and cleaned and cleaned[-1] not in _OPERATORS and cleaned[-1] != "(":
-                cleaned.append(p)
+            if not expect_operand:
+                out.append(tok)
+                expect_operand = True
+            elif tok == "NOT" and out and out[-1] == "AND":
+                out[-1] = "NOT"  # FTS5's NOT is binary: "a AND NOT b" is "a NOT b"
             continue
-        if p == ")" and cleaned and cleaned[-1] in _OPERATORS:
-            cleaned.pop()
-        cleaned.append(p)
-    while cleaned and cleaned[-1] in _OPERATORS:
-        cleaned.pop()
-    return " ".join(cleaned), terms
+        if tok == "(":
+            if not expect_operand:
+                out.append("AND")  # FTS5 wants an explicit operator before a group
+            out.append(tok)
+            depth += 1
+            expect_operand = True
+            continue
+        if tok == ")":
+            if expect_operand and out and out[-1] == "(":
+                out.pop()
+                depth -= 1
+                expect_operand = not out or out[-1] in _OPERATORS or out[-1] == "("
+            elif not expect_operand and depth > 0:
+                out.append(tok)
+                depth -= 1
+            continue
+        quoted = tok.startswith('"')
+        prefix = tok.endswith("*") and not quoted
+        body = tok[1:-1] if quoted else tok.rstrip("*")
+        words = _WORD.findall(body)
+        if not words:
+            continue
+        terms.extend(words)
+        if not expect_operand:
+            out.append("AND")
+        out.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
+        expect_operand = False
+    while out and (out[-1] in _OPERATORS or out[-1] == "("):
+        if out.pop() == "(":
+            depth -= 1
+    out.extend(")" * depth)
+    return " ".join(out), terms
 
 
 def search(
@@ -135,7 +143,7 @@ def search(
         for r in rows:
             seen.add(r["id"])
             hits.append(SearchHit(ArchiveIndex.entry_from_row(r), r["score"], matched="text"))
-    needle = query.strip().strip('"')
+    needle = re.sub(r"[\x00-\x1f\x7f]", "", query).strip().strip('"')
     if len(hits) < limit and len(needle) >= 3 and " " not in needle and (_IDENTISH.search(needle) or not hits):
         trigram = '"' + needle.replace('"', '""') + '"'
         rows = index.query(

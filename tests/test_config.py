@@ -1,0 +1,55 @@
+"""Settings resolve defaults < config.toml < TERMVAULT_* < arguments, with clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from termvault.config import Config, parse_size
+from termvault.errors import ConfigError
+
+
+def test_defaults(home):
+    cfg = Config.load(home)
+    assert (cfg.archive_days, cfg.interval_hours, cfg.codec, cfg.verify, cfg.max_total_bytes) == (30, 24, "zstd", True, None)
+
+
+def test_home_comes_from_the_environment_by_default(home, monkeypatch):
+    assert Config.load().home == home
+
+
+def test_config_file_then_environment_then_arguments(home, monkeypatch):
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(
+        'archive_days = 10\nlevel = 5\nmax_total_bytes = "2GB"\n[sources.claude-code]\nmode = "move"\nroots = ["~/x"]\n'
+    )
+    cfg = Config.load(home)
+    assert (cfg.archive_days, cfg.level, cfg.max_total_bytes) == (10, 5, 2_000_000_000)
+    assert cfg.source_config("claude-code").mode == "move"
+    monkeypatch.setenv("TERMVAULT_ARCHIVE_DAYS", "12")
+    assert Config.load(home).archive_days == 12
+    assert Config.load(home, archive_days=3).archive_days == 3
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("archive_days = -1", "at least"),
+        ('codec = "lz4"', "must be one of"),
+        ("level = 40", "zstd level"),
+        ('max_total_bytes = "lots"', "size such as"),
+        ('[sources.codex]\nmode = "shred"', "'move' or 'copy'"),
+        ("colour = 1", "Unknown setting"),
+        ("not toml [", "not valid TOML"),
+    ],
+)
+def test_bad_settings_name_the_setting(home, text, message):
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        Config.load(home)
+
+
+def test_sizes():
+    assert parse_size("1.5GiB") == int(1.5 * 1024**3)
+    assert parse_size("500MB") == 500_000_000
+    assert parse_size(None) is None and parse_size("none") is None

@@ -1,0 +1,130 @@
+"""Full-text search: query forms, filters, ranking, snippets, substrings, redaction."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from termvault import Vault
+from termvault.search import make_snippet, parse_when, to_fts_query
+from termvault.errors import UsageError
+
+from .helpers import DAY, make_native
+
+SESSIONS = {
+    # id: (age days, folder, output)
+    "k8s": (20, "/srv/infra", "kubectl apply failed; rolled back the deployment of api-gateway"),
+    "web": (25, "/srv/web", "fixed the deploy script; npm run build passes; getUserById now cached"),
+    "notes": (30, "/home/me/notes", "grocery list: apples, pears; nothing about servers"),
+    "db": (40, "/srv/infra/db", "postgres vacuum, then deployment deployment deployment of the schema"),
+    "secret": (45, "/srv/ops", "export OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD and then deploy"),
+    "paths": (50, "/srv/app", "edited src/app/api/routes.ts and src/lib/util.py"),
+}
+
+
+@pytest.fixture(scope="module")
+def vault(tmp_path_factory):
+    home = tmp_path_factory.mktemp("search") / "home"
+    now = time.time()
+    for sid, (age, folder, output) in SESSIONS.items():
+        make_native(home, sid, age, now, name=f"{sid} session", working_directory=folder, output_snapshot=output)
+    v = Vault(home, archive_days=7)
+    assert not v.sweep().failed
+    yield v
+    v.close()
+
+
+def ids(hits):
+    return [h.entry.session_id for h in hits]
+
+
+def test_a_word_matches_whole_words(vault):
+    assert set(ids(vault.search("kubectl"))) == {"k8s"}
+
+
+def test_a_phrase_matches_words_in_order(vault):
+    assert ids(vault.search('"rolled back"')) == ["k8s"]
+    assert ids(vault.search('"back rolled"')) == []
+
+
+def test_a_prefix_matches_word_starts(vault):
+    assert set(ids(vault.search("deplo*"))) == {"k8s", "web", "db", "secret"}
+
+
+def test_boolean_operators(vault):
+    assert set(ids(vault.search("deploy OR postgres"))) == {"web", "db", "secret"}
+    assert set(ids(vault.search("deplo* AND NOT kubectl"))) == {"web", "db", "secret"}
+    assert ids(vault.search("kubectl AND postgres")) == []
+
+
+def test_text_combines_with_metadata_filters(vault):
+    assert set(ids(vault.search("deplo*", working_dir="/srv/infra"))) == {"k8s", "db"}
+    now = time.time()
+    assert set(ids(vault.search("deplo*", after=now - 35 * DAY))) == {"k8s", "web"}
+    assert ids(vault.search("deplo*", name="db")) == ["db"]
+    vault.pin("web")
+    try:
+        assert ids(vault.search("deplo*", pinned=True)) == ["web"]
+    finally:
+        vault.unpin("web")
+
+
+def test_ranking_is_bm25_with_recency_breaking_ties(vault):
+    hits = vault.search("deployment")
+    # "db" says deployment four times, "k8s" once: db ranks first.
+    assert ids(hits) == ["db", "k8s"]
+    assert hits[0].score <= hits[1].score
+
+
+def test_snippets_highlight_the_matched_words(vault):
+    (hit,) = vault.search("kubectl")
+    assert "kubectl" in hit.snippet
+    start, end = hit.highlights[0]
+    assert hit.snippet[start:end].lower() == "kubectl"
+
+
+def test_identifier_and_path_substrings_are_found(vault):
+    assert ids(vault.search("UserById")) == ["web"]
+    assert ids(vault.search("app/api/rout")) == ["paths"]
+
+
+def test_secrets_never_enter_the_index_or_snippets(vault):
+    assert ids(vault.search("sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD")) == []
+    assert ids(vault.search("abcdefghijklmnopqrstuvwxyz0123456789ABCD")) == []
+    (hit,) = vault.search("OPENAI_API_KEY")
+    assert "sk-proj" not in (hit.snippet or "")
+
+
+def test_an_empty_query_lists_newest_activity_first(vault):
+    assert ids(vault.search(None)) == ["k8s", "web", "notes", "db", "secret", "paths"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_any_user_query_is_valid_fts_syntax(vault, query):
+    vault.search(query, snippets=False)  # must never raise an SQLite syntax error
+
+
+def test_query_translation_quotes_odd_tokens():
+    fts, terms = to_fts_query('C++ "rolled back" deplo* AND NOT src/app')
+    assert fts == '"C" AND "rolled back" AND "deplo"* NOT "src app"'
+    assert terms == ["C", "rolled", "back", "deplo", "src", "app"]
+
+
+def test_make_snippet_windows_around_the_first_match():
+    text = "x" * 500 + " the needle is here " + "y" * 500
+    snippet, spans = make_snippet(text, ["needle"], width=80)
+    assert snippet.startswith("…") and snippet.endswith("…")
+    assert [snippet[a:b] for a, b in spans] == ["needle"]
+
+
+def test_relative_and_iso_dates():
+    now = 1_700_000_000.0
+    assert parse_when("7d", now) == now - 7 * DAY
+    assert parse_when("2w", now) == now - 14 * DAY
+    assert parse_when("2024-05-01T00:00:00+00:00") == 1714521600.0
+    with pytest.raises(UsageError, match="not a date"):
+        parse_when("yesterday-ish")
