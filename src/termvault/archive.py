@@ -212,7 +212,7 @@ def write_archive(
     target: Path,
     manifest: Manifest,
     files: list[SourceFile],
-    level: int = 9,
+    level: int = 3,
     on_bytes: Callable[[int], None] | None = None,
     fault: Callable[[str], None] | None = None,
 ) -> WriteResult:
@@ -226,6 +226,7 @@ def write_archive(
     ensure_private_dir(target.parent)
     tmp = target.parent / f"{TMP_PREFIX}{os.getpid()}-{target.name}.part"
     hook = fault or (lambda step: None)
+    renamed = False
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         with os.fdopen(fd, "wb") as raw:
@@ -259,13 +260,17 @@ def write_archive(
             os.fsync(raw.fileno())
         hook("rename")
         os.replace(tmp, target)
+        renamed = True
         hook("fsync-dir")
         fsync_dir(target.parent)
     except BaseException:
-        try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
+        # After the rename the file is complete but nothing refers to it and its name may
+        # not be durable: remove it too, or it would block the next attempt as an orphan.
+        for leftover in (target, tmp) if renamed else (tmp,):
+            try:
+                leftover.unlink()
+            except FileNotFoundError:
+                pass
         raise
     return WriteResult(target, sink.size, sink.sha.hexdigest())
 

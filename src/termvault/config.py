@@ -5,7 +5,7 @@
     archive_days = 30          # native sessions inactive this long are archived
     interval_hours = 24        # background / daemon sweep interval
     codec = "zstd"
-    level = 9                  # zstd level, 1..22
+    level = 3                  # zstd level at sweep time, 1..22
     verify = true              # read every archive back before a source is removed
     max_total_bytes = "2GB"    # storage cap for prune; absent = no cap
     settle_seconds = 600       # a file written to this recently is left for later
@@ -86,7 +86,7 @@ class Config:
     archive_days: float = 30.0
     interval_hours: float = 24.0
     codec: str = "zstd"
-    level: int = 9
+    level: int = 3
     verify: bool = True
     max_total_bytes: int | None = None
     settle_seconds: float = 600.0

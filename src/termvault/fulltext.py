@@ -30,11 +30,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_IDENT = re.compile(
-    r"(?:[A-Za-z0-9_.~-]*/[A-Za-z0-9_./~-]+)"  # paths
-    r"|(?:[A-Za-z_][A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9_]*)"  # camelCase
-    r"|(?:[A-Za-z0-9]+(?:[_.:-][A-Za-z0-9]+)+)"  # snake_case, dotted.names, kebab-case
-)
+# Regexes that look for the special characters directly backtrack quadratically over long
+# runs of plain words, so candidates are found by splitting first.
+_TOKEN = re.compile(r"[\w./:~-]{3,}")
+_SPECIAL = re.compile(r"[/_.:~-]|[a-z][A-Z]")
 MAX_IDENTS = 20000
 
 
@@ -47,15 +46,21 @@ def create_tables(db: sqlite3.Connection) -> None:
 
 
 def identifiers(text: str) -> str:
-    """The distinct identifier-like tokens of ``text``, one per line, in first-seen order."""
-    seen: dict[str, None] = {}
-    for m in _IDENT.finditer(text):
-        tok = m.group(0).strip(".-:/")
-        if len(tok) >= 3 and tok not in seen:
-            seen[tok] = None
-            if len(seen) >= MAX_IDENTS:
-                break
-    return "\n".join(seen)
+    """The distinct identifier-like tokens of ``text`` (paths, camelCase, snake_case,
+    dotted.names, kebab-case), one per line, in first-seen order."""
+    out: dict[str, None] = {}
+    # str.split and dict dedupe run in C; the regexes only see distinct candidate chunks.
+    for chunk in dict.fromkeys(text.split()):
+        if not _SPECIAL.search(chunk):
+            continue
+        for tok in _TOKEN.findall(chunk):
+            if _SPECIAL.search(tok):
+                tok = tok.strip(".-:/~")
+                if len(tok) >= 3:
+                    out[tok] = None
+        if len(out) >= MAX_IDENTS:
+            break
+    return "\n".join(out)
 
 
 def prepare(text: str) -> tuple[str, str, str]:
