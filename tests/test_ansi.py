@@ -129,3 +129,13 @@ def test_chunking_does_not_change_the_result(text, cuts):
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs"))))
 def test_plain_printable_text_is_unchanged(text):
     assert strip_ansi(text) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_ALPHABET, max_size=200).map("".join))
+def test_one_character_at_a_time_gives_the_same_result_and_osc_reports(text):
+    whole: list[str] = []
+    single: list[str] = []
+    a, b = AnsiStripper(whole.append), AnsiStripper(single.append)
+    assert "".join(b.feed(c) for c in text) == a.feed(text)
+    assert single == whole

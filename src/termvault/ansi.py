@@ -33,6 +33,20 @@ _SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Inside an OSC/DCS-like string: the characters that can end it.
 _STRING_END = re.compile(r"[\x07\x1b\x9c]")
 
+# Complete sequences, removed in one step; anything else (a sequence cut by the end of a
+# chunk, C1 forms, unusual layouts) goes through the character-level state machine,
+# which gives the same result, only slower.
+_COMPLETE = re.compile(
+    r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"  # CSI
+    r"|\x1b\](?P<osc>[^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)"  # OSC
+    r"|\x1b[PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"  # DCS, SOS, PM, APC
+    r"|\x1b[NO][\x20-\x7e]"  # single shifts
+    r"|\x1b[\x20-\x2f]+[\x30-\x7e]"  # charset selection and other nF escapes
+    r"|\x1b[\x30-\x4d\x51-\x57\x59\x5a\x5c\x60-\x7e]"  # two-character escapes
+)
+
+_TOKEN = re.compile(_COMPLETE.pattern + r"|(?P<special>" + _SPECIAL.pattern + ")")
+
 # Parser states.
 _GROUND = 0
 _ESCAPE = 1  # after ESC
@@ -73,15 +87,25 @@ class AnsiStripper:
         while i < n:
             state = self._state
             if state == _GROUND:
-                m = _SPECIAL.search(text, i)
-                if m is None:
+                # Walk the specials and complete sequences in one regex scan; leave it
+                # for the state machine as soon as a sequence is left open.
+                for m in _TOKEN.finditer(text, i):
+                    j = m.start()
+                    if j > i:
+                        out.append(text[i:j])
+                    i = m.end()
+                    kind = m.lastgroup
+                    if kind == "special":
+                        self._control(text[j], out)
+                        if self._state != _GROUND:
+                            break
+                    elif kind == "osc":
+                        payload = m.group("osc")
+                        if self.on_osc is not None and len(payload) <= OSC_PAYLOAD_CAP:
+                            self.on_osc(payload)
+                else:
                     out.append(text[i:])
                     break
-                j = m.start()
-                if j > i:
-                    out.append(text[i:j])
-                self._control(text[j], out)
-                i = j + 1
             elif state == _STRING:
                 m = _STRING_END.search(text, i)
                 end = n if m is None else m.start()
