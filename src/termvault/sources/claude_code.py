@@ -108,10 +108,14 @@ class ClaudeCodeSource(Source):
 
     # -- parsing ------------------------------------------------------------------------
     def parse(self, files: Sequence[FileRef]) -> SessionInfo:
+        """Metadata from the records. The name is the last custom title, else the AI title,
+        else a summary of one of the transcript's own messages, else the first prompt.
+        Counts cover the main conversation (one per prompt and per assistant reply);
+        sub-agent turns are counted in ``extra``. Never raises on bad content."""
         state = _State()
-        roles = [(ref, _role(ref.relpath)) for ref in files]
+        roles = _roles(files)
         has_main = any(role == "main" for _, role in roles)
-        for ref, role in _ordered(roles):
+        for ref, role in roles:
             if role in ("main", "side"):
                 if role == "side":
                     state.subagents += 1
@@ -130,8 +134,7 @@ class ClaudeCodeSource(Source):
         return state.info()
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
-        roles = [(ref, _role(ref.relpath)) for ref in files]
-        for ref, role in _ordered(roles):
+        for ref, role in _roles(files):
             if role == "side":
                 yield Message("marker", f"sub-agent transcript {ref.relpath}", name="subagent")
             if role in ("main", "side"):
@@ -253,7 +256,15 @@ def _role(relpath: str) -> str:
 _ORDER = {"main": 0, "side": 1, "meta": 2, "tool-result": 3, "other": 4}
 
 
-def _ordered(roles: list[tuple[FileRef, str]]) -> list[tuple[FileRef, str]]:
+def _roles(files: Sequence[FileRef]) -> list[tuple[FileRef, str]]:
+    """Each file with its role, main transcript first. Only the shallowest transcripts
+    are main: a ``.jsonl`` deeper in the session folder (a layout we do not know yet) is
+    read as a sidechain rather than merged into the conversation."""
+    roles = [(ref, _role(ref.relpath)) for ref in files]
+    depths = [ref.relpath.count("/") for ref, role in roles if role == "main"]
+    if depths:
+        top = min(depths)
+        roles = [(ref, "side" if role == "main" and ref.relpath.count("/") > top else role) for ref, role in roles]
     return sorted(roles, key=lambda item: (_ORDER[item[1]], item[0].relpath))
 
 
@@ -493,7 +504,7 @@ class _State:
             name=clean_text(self._title()),
             working_directory=clean_text(self.cwd or self.any_cwd or ""),
             last_command=clean_text(last) if last else None,
-            first_prompt=clean_text(self.first_prompt or self.side_first_prompt) or None,
+            first_prompt=clean_text(self.first_prompt or self.side_first_prompt or "") or None,
             created_at=self.first_ts,
             last_activity_at=self.last_ts,
             git_branch=clean_text(self.branch) if self.branch else None,

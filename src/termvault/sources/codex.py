@@ -117,6 +117,9 @@ class CodexSource(Source):
                     yield unit
 
     def parse(self, files: Sequence[FileRef]) -> SessionInfo:
+        """Metadata from the records of the unit's rollout (the plain copy when there are
+        several). The name is the thread name Codex recorded, else a title from the first
+        prompt; preambles Codex writes itself are not prompts. Never raises on bad content."""
         rollouts = _rollouts(files)
         state = _State()
         if not rollouts:

@@ -1,0 +1,515 @@
+"""The claude-code source: discovery and grouping of a ~/.claude/projects tree, metadata
+of real transcripts checked by hand, and robustness against any bytes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from termvault.fsutil import validate_id
+from termvault.model import DiskFile
+from termvault.sources import source_class
+from termvault.sources.base import MAX_LINE_BYTES
+from termvault.sources.claude_code import ClaudeCodeSource
+
+CHLOE = "2969822b-3c7d-47bd-8814-4bc86f67056a"
+TEAM = "c8850e36-756d-40c3-964a-04ec6cfd7a25"
+ORPHAN_FOLDER = "17fbecbf-929f-43c5-91a4-2a696361faa1"
+DOCS = "0bb856ab-2d1b-4f7e-bfda-9e71030bfb66"
+TODO = "fe5e1c67-53e7-4862-81ae-d0e013e3270b"
+CLEARED = "06381696-0074-49f8-863e-6ad4fac507f9"
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers (also used by the round-trip tests)
+# ---------------------------------------------------------------------------------------
+
+
+def claude_layout(corpus: Path, projects: Path) -> dict[Path, Path]:
+    """Copy every Claude Code corpus file into a fake ``projects`` tree, where it was found
+    (corpus names encode the original path with ``__`` for ``/``). Files that did not come
+    from a projects folder go to a per-repository project. Returns {copy: corpus file}."""
+    placed: dict[Path, Path] = {}
+    for src in sorted((corpus / "claude_code_jsonl").iterdir()):
+        parts = src.name.split("__")
+        if "projects" in parts[:-1]:
+            rel = parts[parts.index("projects") + 1 :]
+        else:
+            rel = [f"-fixtures-{parts[0]}-{parts[1]}", parts[-1]]
+        dest = projects.joinpath(*rel)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        placed[dest] = src
+    return placed
+
+
+def refs_of(unit) -> list[DiskFile]:
+    return [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
+
+
+def utc(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class MemoryFile:
+    """A FileRef over bytes, as an archive member is read."""
+
+    relpath: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+    def open(self):
+        return io.BytesIO(self.data)
+
+
+def record(**fields) -> str:
+    return json.dumps(fields)
+
+
+def user(text, ts="2025-03-01T10:00:00Z", **extra) -> str:
+    return record(type="user", timestamp=ts, message={"role": "user", "content": text}, **extra)
+
+
+def assistant(blocks, ts="2025-03-01T10:00:05Z", mid="m1", model="claude-sonnet-4-5", **extra) -> str:
+    message = {"id": mid, "role": "assistant", "model": model, "content": blocks}
+    return record(type="assistant", timestamp=ts, message=message, **extra)
+
+
+@pytest.fixture
+def projects(user_home) -> Path:
+    path = user_home / ".claude" / "projects"
+    path.mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def corpus_tree(corpus, projects):
+    return claude_layout(corpus, projects)
+
+
+@pytest.fixture
+def source(home) -> ClaudeCodeSource:
+    return ClaudeCodeSource(home=home)
+
+
+@pytest.fixture
+def units(corpus_tree, source):
+    return {u.session_id: u for u in source.discover()}
+
+
+# ---------------------------------------------------------------------------------------
+# Roots and registration
+# ---------------------------------------------------------------------------------------
+
+
+def test_the_registered_claude_code_kind_is_this_class():
+    assert source_class("claude-code") is ClaudeCodeSource
+    assert ClaudeCodeSource.kind == "claude-code"
+    assert ClaudeCodeSource.default_mode == "copy"
+
+
+def test_default_root_is_the_projects_folder_under_home(home, user_home):
+    assert ClaudeCodeSource(home=home).roots == [user_home / ".claude" / "projects"]
+
+
+def test_claude_config_dir_replaces_the_default_root(home, tmp_path):
+    env = {"HOME": str(tmp_path / "h"), "CLAUDE_CONFIG_DIR": str(tmp_path / "cfg")}
+    assert ClaudeCodeSource(home=home, env=env).roots == [tmp_path / "cfg" / "projects"]
+
+
+# ---------------------------------------------------------------------------------------
+# Discovery
+# ---------------------------------------------------------------------------------------
+
+
+def test_every_corpus_file_is_discovered_in_exactly_one_unit(corpus_tree, source, projects):
+    units = list(source.discover())
+    seen = [f.origin for u in units for f in u.files]
+    assert sorted(seen) == sorted(corpus_tree)
+    for unit in units:
+        assert unit.source == "claude-code"
+        assert unit.root == projects
+        validate_id(unit.session_id)
+        for f in unit.files:
+            assert projects / f.relpath == f.origin
+            assert f.size == f.origin.stat().st_size
+        assert unit.mtime == max(f.mtime_ns for f in unit.files) / 1e9
+    assert len({u.session_id for u in units}) == len(units)
+
+
+def test_a_session_unit_holds_its_subagent_transcripts_and_their_meta(units):
+    rels = [f.relpath for f in units[TEAM].files]
+    project = "-teamspace-studios-this-studio"
+    assert rels == [
+        f"{project}/{TEAM}.jsonl",
+        f"{project}/{TEAM}/subagents/agent-a21da85a6149b64db.jsonl",
+        f"{project}/{TEAM}/subagents/agent-a21da85a6149b64db.meta.json",
+    ]
+    assert units[TEAM].hints["project"] == project
+
+
+def test_a_session_folder_without_its_transcript_is_still_a_unit(units):
+    rels = [f.relpath for f in units[ORPHAN_FOLDER].files]
+    assert rels == [f"-teamspace-studios-this-studio/{ORPHAN_FOLDER}/subagents/agent-acompact-5bfd067acc2eb843.jsonl"]
+
+
+def test_tool_results_of_a_session_belong_to_its_unit(projects, source):
+    sid = "11111111-2222-3333-4444-555555555555"
+    proj = projects / "-home-me-proj"
+    (proj / sid / "tool-results").mkdir(parents=True)
+    (proj / f"{sid}.jsonl").write_text(user("hello") + "\n")
+    (proj / sid / "tool-results" / "toolu_1.txt").write_text("big output")
+    (units,) = list(source.discover())
+    assert [f.relpath for f in units.files] == [
+        f"-home-me-proj/{sid}.jsonl",
+        f"-home-me-proj/{sid}/tool-results/toolu_1.txt",
+    ]
+    assert "big output" in source.parse(refs_of(units)).text
+
+
+def test_an_unknown_transcript_inside_the_session_folder_is_not_merged_into_the_conversation(projects, source):
+    sid = "11111111-2222-3333-4444-666666666666"
+    proj = projects / "-home-me-proj"
+    (proj / sid / "future-layout").mkdir(parents=True)
+    (proj / f"{sid}.jsonl").write_text(user("the real prompt") + "\n")
+    other = user("someone else's prompt", ts="2025-03-01T11:00:00Z")
+    (proj / sid / "future-layout" / "x.jsonl").write_text(other + "\n")
+    (unit,) = list(source.discover())
+    assert len(unit.files) == 2
+    info = source.parse(refs_of(unit))
+    assert (info.first_prompt, info.last_command, info.message_count) == ("the real prompt", "the real prompt", 1)
+    assert "someone else's prompt" in info.text
+    assert info.last_activity_at == utc("2025-03-01T11:00:00Z")
+
+
+def test_old_layout_agent_files_join_the_session_named_in_their_first_line(projects, source):
+    sid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    proj = projects / "-home-me-proj"
+    proj.mkdir()
+    (proj / f"{sid}.jsonl").write_text(user("main prompt", sessionId=sid) + "\n")
+    (proj / "agent-1a2b3c4d.jsonl").write_text(
+        user("sub-agent task", sessionId=sid, isSidechain=True) + "\n" + user("later", sessionId="other") + "\n"
+    )
+    # A first line longer than the 64 KB read still yields a sessionId that comes early.
+    long_first = json.dumps({"sessionId": sid, "type": "user", "pad": "x" * 100_000})
+    (proj / "agent-long.jsonl").write_text(long_first + "\n")
+    (proj / "agent-lost.jsonl").write_text(user("orphan", sessionId="ffffffff-0000-0000-0000-000000000000") + "\n")
+    (proj / "agent-garbage.jsonl").write_bytes(b"\x00\xff not json\n")
+    units = {u.session_id: [f.relpath for f in u.files] for u in source.discover()}
+    assert units == {
+        sid: [f"-home-me-proj/{sid}.jsonl", "-home-me-proj/agent-1a2b3c4d.jsonl", "-home-me-proj/agent-long.jsonl"],
+        "agent-lost": ["-home-me-proj/agent-lost.jsonl"],
+        "agent-garbage": ["-home-me-proj/agent-garbage.jsonl"],
+    }
+
+
+def test_the_same_session_id_in_two_projects_gets_two_distinct_stable_ids(projects, source):
+    sid = "12345678-1234-1234-1234-123456789abc"
+    for project in ("-a", "-b"):
+        (projects / project).mkdir()
+        (projects / project / f"{sid}.jsonl").write_text(user(project) + "\n")
+    first = sorted(u.session_id for u in source.discover())
+    second = sorted(u.session_id for u in source.discover())
+    assert first == second
+    assert len(set(first)) == 2 and sid in first
+    for session_id in first:
+        validate_id(session_id)
+
+
+def test_file_names_that_are_not_safe_ids_get_a_derived_id(projects, source):
+    (projects / "-p").mkdir()
+    (projects / "-p" / "..weird.jsonl").write_text(user("x") + "\n")
+    (unit,) = list(source.discover())
+    assert unit.session_id.startswith("claude-code-")
+    validate_id(unit.session_id)
+
+
+def test_discovery_does_not_follow_symbolic_links(projects, source, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.jsonl").write_text(user("secret") + "\n")
+    (projects / "-p").mkdir()
+    (projects / "-p" / "linked.jsonl").symlink_to(outside / "secret.jsonl")
+    (projects / "-linkdir").symlink_to(outside, target_is_directory=True)
+    assert list(source.discover()) == []
+
+
+_OPENED: list[str] | None = None
+
+
+def _record_opens(event: str, args: tuple) -> None:
+    if _OPENED is not None and event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        _OPENED.append(os.fsdecode(args[0]))
+
+
+sys.addaudithook(_record_opens)
+
+
+def test_discovery_opens_no_file_but_the_first_line_of_old_agent_files(corpus_tree, projects, source):
+    global _OPENED
+    sid = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+    (projects / "-old").mkdir()
+    (projects / "-old" / f"{sid}.jsonl").write_text(user("x", sessionId=sid) + "\n")
+    (projects / "-old" / "agent-1.jsonl").write_text(user("y", sessionId=sid) + "\n")
+    _OPENED = []
+    try:
+        units = list(source.discover())
+        opened = list(_OPENED)
+    finally:
+        _OPENED = None
+    assert len(units) > len(corpus_tree) // 2
+    assert opened == [str(projects / "-old" / "agent-1.jsonl")]
+
+
+# ---------------------------------------------------------------------------------------
+# Metadata of real transcripts, checked by hand against the files
+# ---------------------------------------------------------------------------------------
+
+
+def test_metadata_of_a_short_modern_session_with_an_ai_title(units, source):
+    info = source.parse(refs_of(units[CHLOE]))
+    assert info.name == "Set up dotfiles configuration"
+    assert info.working_directory == "/Users/chloe/c/slay"
+    assert info.git_branch == "main"
+    assert info.model == "claude-sonnet-4-6"
+    assert info.created_at == pytest.approx(utc("2026-05-03T00:20:03.895Z"))
+    assert info.last_activity_at == pytest.approx(utc("2026-05-03T00:20:52.017Z"))
+    assert info.first_prompt.startswith("Hi! This is my first time using cc.")
+    assert info.last_command == "So I can't have an entire .claude/ directory for this project? It has to be global?"
+    # Two prompts; each reply is split over a thinking and a text record of one message.
+    assert (info.message_count, info.tool_call_count, info.parse_warnings) == (4, 0, 0)
+    assert info.extra["version"] == "2.1.126"
+
+
+def test_a_summary_of_one_of_its_own_messages_names_the_session(units, source):
+    info = source.parse(refs_of(units[DOCS]))
+    assert info.name == "Agent-browser installation and setup complete successfully"
+    assert info.working_directory == "/home/aiscend/work/docs"
+    assert info.git_branch is None  # recorded as ""
+    assert info.first_prompt == "你是谁"
+    assert info.last_command == "安装agent-browser.dev"
+    assert info.model == "claude-sonnet-4-5-20250929"
+    assert info.created_at == pytest.approx(utc("2026-01-21T11:56:29.179Z"))
+    assert info.last_activity_at == pytest.approx(utc("2026-01-21T12:13:09.927Z"))
+    assert (info.message_count, info.tool_call_count) == (5 + 9, 4)
+    assert "agent-browser" in info.text
+
+
+def test_summaries_of_earlier_conversations_do_not_name_a_session(units, source):
+    todo = source.parse(refs_of(units[TODO]))
+    assert todo.name == "/orchestrator create TODO app by Next.js"
+    assert todo.first_prompt == "/orchestrator create TODO app by Next.js"
+    assert todo.last_command == "Thanks! Please update CLAUDE.md for current changes"
+    assert todo.working_directory == "/path/to/Demo"
+    assert todo.last_activity_at == pytest.approx(utc("2025-09-03T01:02:03.665Z"))
+    # Inline Task sub-agent turns (isSidechain) are counted apart from the conversation.
+    assert (todo.message_count, todo.tool_call_count) == (2 + 9, 11)
+    assert todo.extra["sidechain_message_count"] > 0
+    five = source.parse(refs_of(units["full-session-five"]))
+    assert five.name == "search the web for the claude code response types"
+
+
+def test_a_custom_title_wins_over_ai_title_and_summary(units, source):
+    info = source.parse(refs_of(units["small"]))
+    assert info.name == "Stage0 small fixture"
+    assert info.parse_warnings == 0  # every record type of the schema fixture is understood
+
+
+def test_housekeeping_commands_and_their_output_are_not_prompts(units, source):
+    info = source.parse(refs_of(units[CLEARED]))
+    assert info.first_prompt.startswith("Let's explore scrolling, scroll to bottom")
+    assert not info.name.startswith("/clear")
+
+
+def test_subagent_files_add_text_and_counts_but_the_last_prompt_record_wins(units, source):
+    info = source.parse(refs_of(units[TEAM]))
+    assert info.name == "Create a team with 4 teammates TO"
+    assert info.last_command == "proceed"
+    assert info.extra["subagents"] == 1
+    assert info.extra["subagent_types"] == ["fix-engineer"]
+    assert "AlternativeGainHead" in info.text  # only in the sub-agent transcript
+
+
+def test_a_folder_of_sidechains_alone_gets_metadata_from_them(units, source):
+    info = source.parse(refs_of(units[ORPHAN_FOLDER]))
+    assert info.first_prompt.startswith("I have a differentiable DSP system")
+    assert info.message_count > 0 and info.tool_call_count > 0
+    assert info.working_directory.startswith("/teamspace/studios/this_studio")
+
+
+def test_malformed_records_of_the_edge_case_fixture_are_counted(units, source):
+    info = source.parse(refs_of(units["edge_cases"]))
+    # Lines 10 and 11 have unusable messages, 13/15/16 are not objects, 14 has no type.
+    assert info.parse_warnings == 6
+    assert info.name.startswith("Tested various edge cases")
+    assert info.tool_call_count == 3
+
+
+def test_messages_follow_the_transcript_and_name_tool_results(units, source):
+    msgs = list(source.messages(refs_of(units["edge_cases"])))
+    assert msgs[0].role == "user" and "**markdown**" in msgs[0].text
+    assert msgs[1].role == "assistant" and msgs[1].name == "claude-3-sonnet-20240229"
+    calls = [m for m in msgs if m.role == "tool"]
+    results = [m for m in msgs if m.role == "tool_result"]
+    assert calls[0].name == "FailingTool"
+    assert results[0].name == "FailingTool" and "Command not found" in results[0].text
+    commands = [m.text for m in msgs if m.role == "user" and m.text.startswith("/")]
+    assert commands == ["/test-command --verbose --output /tmp/test.log"]
+
+
+def test_messages_mark_where_a_subagent_transcript_starts(units, source):
+    msgs = list(source.messages(refs_of(units[TEAM])))
+    markers = [i for i, m in enumerate(msgs) if m.role == "marker" and m.name == "subagent"]
+    assert len(markers) == 1
+    assert msgs[0].role == "user" and msgs[0].text.startswith("Create a team")
+
+
+# ---------------------------------------------------------------------------------------
+# Robustness
+# ---------------------------------------------------------------------------------------
+
+
+def parse_bytes(data: bytes, relpath: str = "-p/s.jsonl"):
+    src = ClaudeCodeSource(home=Path("unused"), env={"HOME": "/nonexistent"})
+    ref = MemoryFile(relpath, data)
+    info = src.parse([ref])
+    msgs = list(src.messages([ref]))
+    json.dumps(info.metadata())
+    info.text.encode("utf-8")
+    return info, msgs
+
+
+def test_an_empty_file_parses_to_empty_metadata():
+    info, msgs = parse_bytes(b"")
+    assert (info.name, info.message_count, info.parse_warnings, info.created_at) == ("", 0, 0, None)
+    assert msgs == []
+
+
+def test_bad_lines_are_counted_and_the_rest_is_read():
+    lines = [
+        user("first prompt").encode(),
+        b"{not json",
+        b"\xff\xfe\x00 binary, not UTF-8",
+        b"[" * 50_000,  # deeper than the JSON decoder can go
+        b'{"type": "user", "message": {"role": "user", "content": "\\ud800 lone surrogate"}}',
+        record(type="a-record-type-from-the-future").encode(),
+        record(type="user", message="not a dict").encode(),
+        assistant(
+            [{"type": "text", "text": "reply"}, {"type": "tool_use", "name": "Bash", "input": {"command": "ls"}}]
+        ).encode(),
+        user("truncated last line", ts="2025-03-01T10:01:00Z").encode()[:-5],
+    ]
+    info, _ = parse_bytes(b"\n".join(lines))
+    assert info.parse_warnings == 6
+    assert info.first_prompt == "first prompt"
+    assert info.last_command == "? lone surrogate"  # made encodable
+    assert (info.message_count, info.tool_call_count) == (3, 1)
+    assert info.model == "claude-sonnet-4-5"
+    assert "Bash" in info.text and "reply" in info.text
+
+
+def test_an_overlong_line_is_skipped_in_bounded_memory_and_counted():
+    huge = b'{"x": "' + b"a" * (MAX_LINE_BYTES + 10) + b'"}'
+    data = b"\n".join([user("before").encode(), huge, user("after").encode()])
+    info, _ = parse_bytes(data)
+    assert info.parse_warnings == 1
+    assert (info.first_prompt, info.last_command) == ("before", "after")
+
+
+def test_absurd_timestamps_are_ignored():
+    data = "\n".join(
+        [
+            user("a", ts=1e300),
+            user("b", ts="9999-12-31T23:59:59Z"),
+            user("c", ts=-5),
+            user("d", ts="2025-03-01T10:00:00Z"),
+        ]
+    ).encode()
+    info, _ = parse_bytes(data)
+    assert info.created_at == info.last_activity_at == utc("2025-03-01T10:00:00Z")
+
+
+_CORPUS_CACHE: dict[str, bytes] = {}
+
+
+def corpus_files(corpus: Path) -> list[bytes]:
+    if not _CORPUS_CACHE:
+        for p in sorted((corpus / "claude_code_jsonl").glob("*.jsonl")):
+            if p.stat().st_size <= 300_000:
+                _CORPUS_CACHE[p.name] = p.read_bytes()
+    return list(_CORPUS_CACHE.values())
+
+
+_FIELDS = ["type", "message", "content", "role", "text", "uuid", "leafUuid", "summary", "timestamp",
+           "cwd", "gitBranch", "isSidechain", "isMeta", "model", "id", "name", "input", "tool_use_id"]
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
+    | st.sampled_from(["user", "assistant", "summary", "tool_use", "tool_result", "text", "custom-title"]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(_FIELDS), children, max_size=5),
+    max_leaves=20,
+)
+_records = st.dictionaries(st.sampled_from(_FIELDS), _json_values, max_size=6)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(max_size=4096))
+def test_random_bytes_never_raise(data):
+    info, _ = parse_bytes(data)
+    assert info.parse_warnings >= 0 and info.message_count >= 0
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pick=st.integers(min_value=0), fraction=st.floats(min_value=0, max_value=1))
+def test_a_truncated_corpus_file_gives_a_prefix_of_its_metadata(corpus, pick, fraction):
+    files = corpus_files(corpus)
+    data = files[pick % len(files)]
+    full, _ = parse_bytes(data)
+    cut, _ = parse_bytes(data[: int(len(data) * fraction)])
+    assert cut.parse_warnings <= full.parse_warnings + 1
+    assert cut.message_count <= full.message_count
+    assert cut.tool_call_count <= full.tool_call_count
+    if cut.created_at is not None:
+        assert full.created_at <= cut.created_at <= cut.last_activity_at <= full.last_activity_at
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pick=st.integers(min_value=0), data=st.data())
+def test_random_line_mutations_never_raise_and_cost_at_most_a_warning_each(corpus, pick, data):
+    files = corpus_files(corpus)
+    original = files[pick % len(files)]
+    lines = original.split(b"\n")
+    mutated = 0
+    for _ in range(data.draw(st.integers(1, 5))):
+        i = data.draw(st.integers(0, len(lines) - 1))
+        op = data.draw(st.sampled_from(["cut", "insert", "record", "drop"]))
+        line = lines[i]
+        if op == "cut":
+            a = data.draw(st.integers(0, len(line)))
+            lines[i] = line[:a] + line[a + data.draw(st.integers(1, 50)) :]
+        elif op == "insert":
+            junk = data.draw(st.binary(min_size=1, max_size=20)).replace(b"\n", b"")
+            a = data.draw(st.integers(0, len(line)))
+            lines[i] = line[:a] + junk + line[a:]
+        elif op == "record":
+            lines[i] = json.dumps(data.draw(_records)).encode()
+        else:
+            lines[i] = b""
+        mutated += 1
+    base, _ = parse_bytes(original)
+    info, _ = parse_bytes(b"\n".join(lines))
+    assert info.parse_warnings <= base.parse_warnings + mutated
+    assert info.message_count <= base.message_count + 2 * mutated
