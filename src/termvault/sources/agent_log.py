@@ -1,0 +1,264 @@
+"""Output logs of an agent multiplexer: one file per agent pane.
+
+Files named ``*.log``, ``*.txt`` or ``*.jsonl`` under the roots (default
+``<termvault home>/logs``) are one unit each; empty files are skipped until they hold
+something. Ids are ``agent-log-<file stem>-<hash of the path>``.
+
+A line that is a JSON object is a record: its time is the first of ``timestamp``, ``ts``,
+``time`` (ISO-8601 or UNIX seconds/milliseconds), its role the first of ``role``, ``type``
+(or ``message.role``), its text the first of ``text``, ``content``, ``message`` (strings,
+content-block lists or ``{"role", "content"}`` objects); ``cwd``/``working_directory``,
+``model`` and ``git_branch``/``branch`` are picked up when present. In a ``.jsonl`` file
+any other line counts as a parse warning. Every other line is terminal output: escape
+sequences are removed, and a leading timestamp gives its time when it carries a full
+date (ISO-8601 ``2024-05-01 10:00:00[,123]``, ``2024/05/01 10:00:00``, bracketed
+``[Sun Dec 04 04:47:44 2005]``, ``20171223-22:15:29``, or a leading 10-digit UNIX time);
+formats without a year (syslog, logcat) are not trusted and give no time, so the facade
+falls back to the file's mtime. Naive times are read in the local time zone.
+
+Metadata: name is the file name without its extension; first_prompt / last_command are
+the first / last user (or ``input``/``command``) record, or for plain text the first /
+last line that looks like a shell prompt with a command (``$ make test``,
+``me@host:~/x$ ls``, ``❯ git status``); message_count counts records and output lines;
+tool_call_count counts records whose role or type names a tool call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta, timezone
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..ansi import AnsiStripper
+from ..model import FileRef, SessionInfo, SessionUnit
+from .asciinema import sane_time, unit_id  # helpers shared by the file-based sources
+from .base import (
+    TOOL_OUTPUT_CAP,
+    Message,
+    Source,
+    TextCollector,
+    content_text,
+    decode_text,
+    first_line,
+    iter_lines,
+    make_unit,
+    walk,
+)
+
+_LOG_FILE = re.compile(r"\.(log|txt|jsonl)$", re.IGNORECASE)
+_USER_ROLES = {"user", "human", "input", "command", "prompt"}
+_TOOL_ROLES = {"tool", "tool_use", "tool_call", "function_call", "toolcall"}
+_TIME_KEYS = ("timestamp", "ts", "time")
+_TEXT_KEYS = ("text", "content", "message")
+MESSAGE_LINES = 200  # plain-text lines per rendered output message
+MAX_LINE_CHARS = 64 * 1024
+
+_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_ISO = re.compile(
+    r"^\[?(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
+    r"\s?(Z|[+-]\d{2}:?\d{2})?(?![\d:])"
+)
+_COMPACT = re.compile(
+    r"^\[?(\d{4})(\d{2})(\d{2})[-T ](?:(\d{1,2}):(\d{1,2}):(\d{1,2})|(\d{2})(\d{2})(\d{2}))(?:[.,:](\d{1,9}))?(?!\d)"
+)
+_CTIME = re.compile(
+    r"^\[?(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))? (\d{4})\]?"
+)
+_EPOCH = re.compile(r"^\[?(\d{10})(?:\.(\d{1,9}))?(?=[\]\s])")
+_PROMPT = re.compile(
+    r"^(?:\([^)]{1,40}\) )?(?:[\w.-]+@[\w.-]+[: ][^$#%>❯]{0,200}[$#%] |\$ |% |❯ |➜ +\S+ +(?:git:\([^)]*\) (?:✗ )?)?)(?P<cmd>\S.*)$"
+)
+
+
+def _stamp(year: str, month: int, day: str, hh: str, mm: str, ss: str, frac: str | None, zone: str | None) -> float | None:
+    try:
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        dt = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), micro)
+        if zone == "Z":
+            dt = dt.replace(tzinfo=timezone.utc)
+        elif zone:
+            z = zone.replace(":", "")
+            minutes = int(z[1:3]) * 60 + int(z[3:5])
+            dt = dt.replace(tzinfo=timezone(timedelta(minutes=minutes if z[0] == "+" else -minutes)))
+        return dt.timestamp()  # a naive time is local
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def leading_time(line: str) -> float | None:
+    """UNIX seconds of a timestamp at the start of ``line`` with a full date, else None."""
+    m = _ISO.match(line)
+    if m:
+        return _stamp(m[1], int(m[2]), m[3], m[4], m[5], m[6], m[7], m[8])
+    m = _CTIME.match(line)
+    if m:
+        month = _MONTHS.get(m[1].lower())
+        return _stamp(m[7], month, m[2], m[3], m[4], m[5], m[6], None) if month else None
+    m = _COMPACT.match(line)
+    if m:
+        hh, mm, ss = (m[4], m[5], m[6]) if m[4] is not None else (m[7], m[8], m[9])
+        return _stamp(m[1], int(m[2]), m[3], hh, mm, ss, m[10], None)
+    m = _EPOCH.match(line)
+    if m:
+        return float(f"{m[1]}.{m[2] or 0}")
+    return None
+
+
+def prompt_command(line: str) -> str | None:
+    """The command of a line that looks like a shell prompt followed by one, else None."""
+    m = _PROMPT.match(line)
+    return m.group("cmd").strip() if m else None
+
+
+def _first(obj: dict[str, Any], keys: Sequence[str]) -> Any:
+    for key in keys:
+        if obj.get(key) not in (None, ""):
+            return obj[key]
+    return None
+
+
+def _record(obj: dict[str, Any]) -> tuple[float | None, str, str]:
+    """(time, role, text) of a JSON record."""
+    when = sane_time(_first(obj, _TIME_KEYS))
+    role = _first(obj, ("role", "type"))
+    body = _first(obj, _TEXT_KEYS)
+    if isinstance(body, dict):
+        if not isinstance(role, str) and isinstance(body.get("role"), str):
+            role = body["role"]
+        body = body.get("content", body.get("text"))
+    text = content_text(body) if not isinstance(body, (int, float)) else str(body)
+    return when, role.lower() if isinstance(role, str) else "", text
+
+
+class _Reader:
+    """Streams a log file's lines as ``(time, role, text, is_record)``."""
+
+    def __init__(self, ref: FileRef):
+        self.ref = ref
+        self.jsonl = ref.relpath.lower().endswith(".jsonl")
+        self.warnings = 0
+        self.fields: dict[str, str] = {}
+
+    def __iter__(self) -> Iterator[tuple[float | None, str, str, bool]]:
+        stripper = AnsiStripper()
+        try:
+            for _, raw in iter_lines(self.ref):
+                if raw is None:
+                    self.warnings += 1
+                    continue
+                stripped = raw.strip()
+                if not stripped:
+                    continue
+                obj = None
+                if stripped.startswith(b"{"):
+                    try:
+                        obj = json.loads(stripped)
+                    except (ValueError, RecursionError):
+                        obj = None
+                if isinstance(obj, dict):
+                    for key, name in (("cwd", "cwd"), ("working_directory", "cwd"), ("model", "model"),
+                                      ("git_branch", "branch"), ("branch", "branch")):
+                        if isinstance(obj.get(key), str) and obj[key]:
+                            self.fields[name] = obj[key]
+                    when, role, text = _record(obj)
+                    yield when, role, text, True
+                    continue
+                if self.jsonl:
+                    self.warnings += 1
+                    continue
+                line = stripper.feed(decode_text(raw[:MAX_LINE_CHARS * 4])).replace("\r", "").strip()
+                if line:
+                    yield leading_time(line), "output", line[:MAX_LINE_CHARS], False
+        except OSError:
+            self.warnings += 1
+
+
+class AgentLogSource(Source):
+    """Agent multiplexer pane logs (plain text or JSONL): one unit per non-empty file."""
+
+    kind = "agent-log"
+    default_mode = "copy"
+    description = "agent multiplexer output logs (*.log, *.txt, *.jsonl)"
+
+    def default_roots(self) -> list[Path]:
+        return [self.home / "logs"]
+
+    def discover(self) -> Iterator[SessionUnit]:
+        seen: set[str] = set()
+        for root in self.roots:
+            for path in walk(root, _LOG_FILE):
+                sid = unit_id(self.kind, path.stem, path)
+                if sid in seen:
+                    continue
+                unit = make_unit(self.kind, sid, root, [path])
+                if unit is not None and unit.size > 0:
+                    seen.add(sid)
+                    yield unit
+
+    def parse(self, files: Sequence[FileRef]) -> SessionInfo:
+        info = SessionInfo()
+        text = TextCollector()
+        first_time: float | None = None
+        latest: float | None = None
+        warnings = 0
+        fields: dict[str, str] = {}
+        for ref in files:
+            reader = _Reader(ref)
+            for when, role, body, is_record in reader:
+                if when is not None:
+                    first_time = when if first_time is None else min(first_time, when)
+                    latest = when if latest is None else max(latest, when)
+                info.message_count += 1
+                if role in _TOOL_ROLES:
+                    info.tool_call_count += 1
+                    text.add(body, TOOL_OUTPUT_CAP)
+                    continue
+                text.add(body)
+                command = body.strip() if is_record and role in _USER_ROLES else None
+                if not is_record:
+                    command = prompt_command(body)
+                if command:
+                    info.first_prompt = info.first_prompt or command[:2000]
+                    info.last_command = command[:2000]
+            warnings += reader.warnings
+            fields.update(reader.fields)
+        if files:
+            name = PurePosixPath(files[0].relpath).name
+            info.name = first_line(name.rsplit(".", 1)[0] if "." in name[1:] else name)
+        info.working_directory = fields.get("cwd", "")
+        info.model = fields.get("model")
+        info.git_branch = fields.get("branch")
+        info.created_at, info.last_activity_at = first_time, latest
+        info.parse_warnings = warnings
+        info.text = text.text()
+        return info
+
+    def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
+        """JSON records as messages of their role (user, assistant, system, tool; anything
+        else is ``output``); plain lines grouped into ``output`` messages of up to 200
+        lines, each with the time of its first timestamped line."""
+        for ref in files:
+            lines: list[str] = []
+            first_time: float | None = None
+            for when, role, body, is_record in _Reader(ref):
+                if not is_record:
+                    if first_time is None:
+                        first_time = when
+                    lines.append(body)
+                    if len(lines) < MESSAGE_LINES:
+                        continue
+                if lines:
+                    yield Message("output", "\n".join(lines), first_time, name=ref.relpath)
+                    lines, first_time = [], None
+                if is_record:
+                    shown = "tool" if role in _TOOL_ROLES else role if role in ("user", "assistant", "system") else (
+                        "user" if role in _USER_ROLES else "output")
+                    yield Message(shown, body, when, name=role or None)
+            if lines:
+                yield Message("output", "\n".join(lines), first_time, name=ref.relpath)
+
+
+__all__ = ["AgentLogSource", "leading_time", "prompt_command"]

@@ -1,0 +1,315 @@
+"""Aider chat histories: ``.aider.chat.history.md`` and ``.aider.input.history``.
+
+Aider appends every run in a project to one Markdown file in the project folder: a run
+starts with ``# aider chat started at <local date and time>``, user messages are lines
+prefixed ``#### ``, aider's own notices are ``> `` lines and everything else is the
+model's reply. ``.aider.input.history`` beside it logs each typed input under a
+``# <timestamp>`` line, one ``+``-prefixed line per input line.
+
+**One unit per project folder, not per run.** Restoring must put back the exact bytes of
+the original file; a unit holding one run could not rebuild the file on its own (its
+bytes interleave with the other runs, and the file keeps growing). So the unit is the
+chat history plus the input history beside it (either may be missing), its id is
+``aider-<folder name>-<hash of the folder path>`` (stable while the file grows, new
+versions are archived in copy mode), and the run boundaries go into
+``extra["runs"]`` (the first 500): for each run the line number of its header, its start
+as written and as UNIX seconds; ``extra["run_count"]`` counts them all.
+
+**Working directory.** ``parse`` only sees relative paths, so ``working_directory`` is the
+project folder relative to the unit root (``code/app``; ``.`` for the root itself); the
+facade, which knows the root, may join the two. Discovery also records the absolute
+folder as ``unit.hints["working_directory"]``.
+
+Other metadata: name and first_prompt from the first real prompt (slash commands such as
+``/add`` are skipped; ``/ask``, ``/code`` and ``/architect`` count with their text),
+last_command is the last thing typed in the chat, created_at is the first run's start and
+last_activity_at the latest run start or input-history entry. Aider writes local times
+without a zone; they are read in this machine's local time zone. model comes from the
+``> Model:`` / ``> Main model:`` notices and tool_call_count counts applied edits.
+
+Default root: the home folder, walked at most ``options["max_depth"]`` (6) folders deep,
+skipping hidden folders (``options["include_hidden"]`` walks them) and bulky trees such as
+``node_modules``, ``.git`` and virtual environments (``options["skip"]`` adds names).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..model import FileRef, SessionInfo, SessionUnit
+from .asciinema import unit_id  # the id scheme shared by the file-based sources
+from .base import Message, Source, TextCollector, decode_text, first_line, iter_lines, make_unit
+
+CHAT_NAME = ".aider.chat.history.md"
+INPUT_NAME = ".aider.input.history"
+SKIP_DIRS = frozenset(
+    """node_modules .git .hg .svn .venv venv __pycache__ .tox .nox .mypy_cache .pytest_cache
+    .ruff_cache site-packages dist-packages .cache .npm .yarn .pnpm-store .cargo .rustup .gradle
+    .m2 .Trash Trash Library snap .multi-term target""".split()
+)
+MAX_RUNS_KEPT = 500
+PARSE_BLOCK_CAP = 64 * 1024
+RENDER_BLOCK_CAP = 1024 * 1024
+_RUN = re.compile(r"^# aider chat started at (.+?)\s*$")
+_MODEL = re.compile(r"^(?:Main model|Model): (\S+)")
+_PROMPT_COMMANDS = {"/ask", "/code", "/architect", "/context", "/agent"}
+
+
+def _local_time(text: str) -> float | None:
+    """A naive ``YYYY-MM-DD HH:MM:SS[.ffffff]`` read in local time (as aider wrote it)."""
+    try:
+        return datetime.fromisoformat(text.strip()).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _decode(raw: bytes, warnings: list[int]) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        warnings[0] += 1
+        return decode_text(raw)
+
+
+Block = tuple[str, str, "float | None", int]
+
+
+def _blocks(ref: FileRef, warnings: list[int], cap: int) -> Iterator[Block]:
+    """``(role, text, run start, first line number)`` for each message of a chat history,
+    in order; ``role`` is user, assistant, system or run (a run header, whose text is its
+    date as written)."""
+    role: str | None = None
+    lines: list[str] = []
+    size = 0
+    started: float | None = None
+    first = 0
+
+    def flush() -> Iterator[Block]:
+        text = "\n".join(lines).strip("\n")
+        if role and text.strip():
+            yield role, text, started, first
+
+    try:
+        for lineno, raw in iter_lines(ref):
+            if raw is None:
+                warnings[0] += 1
+                continue
+            line = _decode(raw, warnings).rstrip("\r\n")
+            m = _RUN.match(line)
+            if m:
+                yield from flush()
+                role, lines, size = None, [], 0
+                started = _local_time(m.group(1))
+                if started is None:
+                    warnings[0] += 1
+                yield "run", m.group(1), started, lineno
+                continue
+            if line == "####" or line.startswith("#### "):
+                kind, body = "user", line[5:].rstrip()
+            elif line == ">" or line.startswith("> "):
+                kind, body = "system", line[2:].rstrip()
+            elif not line.strip() and role != "assistant":
+                # Aider writes a blank line after each user or notice block.
+                yield from flush()
+                role, lines, size = None, [], 0
+                continue
+            else:
+                kind, body = "assistant", line
+            if kind != role:
+                yield from flush()
+                role, lines, size, first = kind, [], 0, lineno
+            if size < cap:
+                lines.append(body[: cap - size])
+                size += len(body) + 1
+        yield from flush()
+    except OSError:
+        warnings[0] += 1
+
+
+def _inputs(ref: FileRef, warnings: list[int]) -> Iterator[tuple[float | None, str]]:
+    """``(time, text)`` of each entry of an ``.aider.input.history``."""
+    when: float | None = None
+    lines: list[str] = []
+    try:
+        for _, raw in iter_lines(ref):
+            if raw is None:
+                warnings[0] += 1
+                continue
+            line = _decode(raw, warnings).rstrip("\r\n")
+            if line.startswith("# "):
+                if lines:
+                    yield when, "\n".join(lines)
+                lines = []
+                when = _local_time(line[2:])
+                if when is None:
+                    warnings[0] += 1
+            elif line.startswith("+"):
+                if len(lines) < 1000:
+                    lines.append(line[1:])
+            elif line.strip():
+                warnings[0] += 1
+        if lines:
+            yield when, "\n".join(lines)
+    except OSError:
+        warnings[0] += 1
+
+
+def _prompt(message: str) -> str | None:
+    """The prompt a user message carries, or None for a command such as ``/add x``."""
+    text = message.strip()
+    if not text.startswith("/"):
+        return text or None
+    command, _, rest = text.partition(" ")
+    return rest.strip() or None if command in _PROMPT_COMMANDS else None
+
+
+def _split(files: Sequence[FileRef]) -> tuple[FileRef | None, FileRef | None]:
+    chat = inputs = None
+    for ref in files:
+        name = PurePosixPath(ref.relpath).name
+        if name == INPUT_NAME or (inputs is None and name.endswith(".input.history")):
+            inputs = ref
+        elif chat is None:
+            chat = ref
+    return chat, inputs
+
+
+class AiderSource(Source):
+    """Aider chat histories under project folders: one unit per folder."""
+
+    kind = "aider"
+    default_mode = "copy"
+    description = "Aider chat histories (.aider.chat.history.md and .aider.input.history)"
+
+    def default_roots(self) -> list[Path]:
+        return [self.home_path()]
+
+    def _walk(self, root: Path) -> Iterator[Path]:
+        """Folders under ``root`` (itself included) holding an aider file, pruned."""
+        depth_limit = self.options.get("max_depth", 6)
+        depth_limit = depth_limit if isinstance(depth_limit, int) and depth_limit >= 0 else 6
+        skip = SKIP_DIRS | set(self.options.get("skip") or ())
+        hidden = bool(self.options.get("include_hidden", False))
+        if not root.is_dir() or root.is_symlink():
+            return
+        stack = [(root, 0)]
+        while stack:
+            folder, depth = stack.pop()
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError:
+                continue
+            found = False
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if depth < depth_limit and entry.name not in skip and (hidden or not entry.name.startswith(".")):
+                            stack.append((Path(entry.path), depth + 1))
+                    elif entry.name in (CHAT_NAME, INPUT_NAME) and entry.is_file(follow_symlinks=False):
+                        found = True
+                except OSError:
+                    continue
+            if found:
+                yield folder
+
+    def discover(self) -> Iterator[SessionUnit]:
+        seen: set[str] = set()
+        for root in self.roots:
+            for folder in self._walk(root):
+                sid = unit_id(self.kind, folder.name, folder)
+                if sid in seen:
+                    continue
+                unit = make_unit(
+                    self.kind, sid, root, [folder / CHAT_NAME, folder / INPUT_NAME],
+                    working_directory=str(folder),
+                )
+                if unit is not None:
+                    seen.add(sid)
+                    yield unit
+
+    def parse(self, files: Sequence[FileRef]) -> SessionInfo:
+        info = SessionInfo()
+        text = TextCollector()
+        warnings = [0]
+        chat, inputs = _split(files)
+        runs: list[dict[str, Any]] = []
+        run_count = 0
+        users: list[str] = []
+        first_prompt: str | None = None
+        times: list[float] = []
+        if chat is not None:
+            for role, body, started, lineno in _blocks(chat, warnings, PARSE_BLOCK_CAP):
+                if role == "run":
+                    run_count += 1
+                    if started is not None:
+                        times.append(started)
+                    if len(runs) < MAX_RUNS_KEPT:
+                        runs.append({"line": lineno, "started": body, "started_at": started})
+                    continue
+                text.add(body)
+                if role == "user":
+                    info.message_count += 1
+                    users.append(body.strip()[:2000])
+                    del users[:-1]  # only the last is needed besides the first prompt
+                    if first_prompt is None:
+                        first_prompt = _prompt(body)
+                elif role == "assistant":
+                    info.message_count += 1
+                else:
+                    for notice in body.splitlines():
+                        m = _MODEL.match(notice)
+                        if m:
+                            info.model = m.group(1)
+                        elif notice.startswith("Applied edit to "):
+                            info.tool_call_count += 1
+        entries = 0
+        if inputs is not None:
+            for when, entry in _inputs(inputs, warnings):
+                entries += 1
+                if when is not None:
+                    times.append(when)
+                if chat is None:  # the typed inputs are all there is to search
+                    text.add(entry)
+                    users = [entry.strip()[:2000]]
+                    first_prompt = first_prompt or _prompt(entry)
+        info.first_prompt = first_prompt[:2000] if first_prompt else None
+        info.last_command = users[-1] if users else None
+        anchor = chat or inputs
+        info.name = first_line(info.first_prompt) or (
+            PurePosixPath(anchor.relpath).parent.name if anchor is not None else ""
+        )
+        if anchor is not None:
+            info.working_directory = PurePosixPath(anchor.relpath).parent.as_posix()
+        starts = [r["started_at"] for r in runs if r["started_at"] is not None]
+        info.created_at = starts[0] if starts else (min(times) if times else None)
+        info.last_activity_at = max(times) if times else None
+        info.parse_warnings = warnings[0]
+        info.text = text.text()
+        info.extra = {"run_count": run_count, "runs": runs}
+        if inputs is not None:
+            info.extra["input_entries"] = entries
+        return info
+
+    def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
+        """Each run starts with a ``marker`` message; then user, assistant and aider's
+        notices (``system``) in order, stamped with their run's start. Without a chat
+        history the input history's entries are shown as user messages."""
+        chat, inputs = _split(files)
+        warnings = [0]
+        if chat is not None:
+            for role, body, started, _ in _blocks(chat, warnings, RENDER_BLOCK_CAP):
+                if role == "run":
+                    yield Message("marker", f"aider chat started at {body}", started, name="run")
+                else:
+                    yield Message(role, body, started, name="aider" if role == "system" else None)
+        elif inputs is not None:
+            for when, entry in _inputs(inputs, warnings):
+                yield Message("user", entry, when)
+
+
+__all__ = ["AiderSource"]
