@@ -33,42 +33,37 @@ SETTING = "legacy_import_signature"
 MAX_LEGACY_BYTES = 1024 * 1024 * 1024
 
 
-def _signature(vault: Vault) -> str | None:
-    """Changes when the legacy index or the set of .json.gz files changes."""
+def _signature(vault: Vault) -> str:
+    """The legacy index's size and mtime ("none" when absent). Import runs on the first
+    open of a home (a full scan for .json.gz files) and again only when this changes or
+    when asked (``termvault import-legacy``), so opening a big home stays cheap."""
     idx = vault.home / LEGACY_INDEX
-    gz = sorted(_legacy_files(vault))
-    if not idx.exists() and not gz:
-        return None
-    h = hashlib.sha256()
-    if idx.exists():
+    try:
         st = idx.stat()
-        h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-    for rel in gz:
-        h.update(rel.encode())
-    return h.hexdigest()
+    except FileNotFoundError:
+        return "none"
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _month_dirs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return [m for y in sorted(root.iterdir()) if y.is_dir() and y.name.isdigit()
+            for m in sorted(y.iterdir()) if m.is_dir()]
 
 
 def _legacy_files(vault: Vault) -> list[str]:
     root = vault.config.archive_dir
     out = []
-    if not root.is_dir():
-        return out
-    for year in root.iterdir():
-        if not (year.is_dir() and year.name.isdigit()):
-            continue
-        for month in year.iterdir():
-            if month.is_dir():
-                out.extend(
-                    f"{year.name}/{month.name}/{e.name}"
-                    for e in os.scandir(month)
-                    if e.name.endswith(".json.gz") and e.is_file(follow_symlinks=False)
-                )
+    for month in _month_dirs(root):
+        for e in os.scandir(month):
+            if e.name.endswith(".json.gz") and e.is_file(follow_symlinks=False):
+                out.append(month.relative_to(root).as_posix() + "/" + e.name)
     return out
 
 
 def needs_import(vault: Vault) -> bool:
-    sig = _signature(vault)
-    return sig is not None and vault.index.get_setting(SETTING) != sig
+    return vault.index.get_setting(SETTING) != _signature(vault)
 
 
 def legacy_entries(vault: Vault) -> list[ArchiveEntry]:
@@ -168,9 +163,7 @@ def import_legacy(vault: Vault, force: bool = False) -> int:
                 continue
             vault.index.insert(entry)
             added += 1
-    sig = _signature(vault)
-    if sig:
-        vault.index.set_setting(SETTING, sig)
+    vault.index.set_setting(SETTING, _signature(vault))
     return added
 
 

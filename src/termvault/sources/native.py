@@ -19,7 +19,7 @@ from ..state import SessionState
 from .base import Message, Source, TextCollector, decode_text, make_unit, stat_file
 
 HISTORY_NAME = re.compile(r"^(\d+(?:\.\d+)?)_(.+)\.json$")
-MAX_NATIVE_BYTES = 256 * 1024 * 1024
+MAX_NATIVE_BYTES = 64 * 1024 * 1024  # larger native files are archived raw, not parsed
 CONVERSATION_DIR = "_conversation"
 
 
