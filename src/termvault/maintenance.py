@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 import os
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import archive as arc
 from . import fulltext
 from .errors import DataError
-from .fsutil import atomic_write_bytes, is_temp_name, validate_relpath
+from .fsutil import atomic_write_bytes, is_temp_name
 from .index import ArchiveEntry
 from .reports import Progress, PruneReport, VerifyReport
 
@@ -142,10 +141,14 @@ def _sha256(path: Path) -> str:
 def verify(vault: Vault, progress=None) -> VerifyReport:
     """Read-only: re-hash every archive against the index and its own manifest; report
     missing, corrupt and orphaned archives, leftover temporary files and move-mode sources
-    not yet removed."""
+    not yet removed. An index SQLite finds damaged raises DataError (run reindex)."""
     from .legacy import verify_legacy
 
     report = VerifyReport()
+    # A damaged page can hide rows or break searches; say so rather than verify against it.
+    check = [r[0] for r in vault.index.query("PRAGMA quick_check")]
+    if check != ["ok"]:
+        raise vault.index.unreadable(DataError("; ".join(check[:3])))
     entries = vault.index.all_rows()
     total = len(entries)
     for n, entry in enumerate(entries, start=1):

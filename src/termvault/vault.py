@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -171,19 +172,24 @@ class Vault:
         from . import legacy, maintenance
 
         journal = self.home / JOURNAL
-        needs_legacy = legacy.needs_import(self)
-        if not journal.exists() and not needs_legacy:
-            return
-        if not self.lock.try_acquire("start-up reconciliation"):
-            return
         try:
-            if journal.exists():
-                maintenance.reconcile(self)
-                journal.unlink(missing_ok=True)
-            if needs_legacy:
-                legacy.import_legacy(self)
-        finally:
-            self.lock.release()
+            needs_legacy = legacy.needs_import(self)
+            if not journal.exists() and not needs_legacy:
+                return
+            if not self.lock.try_acquire("start-up reconciliation"):
+                return
+            try:
+                if journal.exists():
+                    maintenance.reconcile(self)
+                    journal.unlink(missing_ok=True)
+                if needs_legacy:
+                    legacy.import_legacy(self)
+            finally:
+                self.lock.release()
+        except DataError as exc:
+            # An unreadable index must not stop the home from opening, or `reindex` could
+            # never run: every use of the index raises this same error until it does.
+            log.warning("start-up skipped: %s", exc)
 
     @contextlib.contextmanager
     def writing(self, what: str) -> Iterator[None]:
@@ -358,7 +364,6 @@ class Vault:
             return None
         version = self._next_version(unit.session_id)
         last_activity = info.last_activity_at or unit.mtime
-        created = info.created_at
         meta = info.metadata()
         meta["last_activity_at"] = last_activity
         manifest = arc.Manifest(
@@ -729,10 +734,29 @@ class Vault:
             return repair(self, progress)
 
     def reindex(self, progress: ProgressCallback | None = None) -> int:
+        """Rebuild the index from ``archive/`` alone. An index SQLite cannot read is first
+        moved aside (``archive_index.sqlite3.unreadable-<time>``) and a new one built."""
         from .maintenance import reindex
 
-        with self.writing("reindexing"):
-            return reindex(self, progress)
+        with self.lock.hold("reindexing"):
+            self._set_aside_unreadable_index()
+            with self.writing("reindexing"):
+                return reindex(self, progress)
+
+    def _set_aside_unreadable_index(self) -> None:
+        try:
+            if self.index.query("PRAGMA quick_check")[0][0] == "ok":
+                return
+            problem = "quick_check failed"
+        except (DataError, sqlite3.DatabaseError) as exc:
+            problem = str(exc.__cause__ or exc)
+        self.close()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self.config.index_path
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{path}{suffix}", f"{path}.unreadable-{stamp}{suffix}")
+        log.warning("the index %s was unreadable (%s); moved aside to rebuild it", path, problem)
 
     def prune(self, max_bytes: int | None = None, dry_run: bool = False):
         from .maintenance import prune

@@ -168,8 +168,21 @@ def decode_text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+_MIN_TIME = 315532800.0  # 1980-01-01: earlier "timestamps" are noise
+_MAX_TIME = 7258118400.0  # 2200-01-01
+
+
 def parse_time(value: Any) -> float | None:
-    """Parse an ISO-8601 string or a number (seconds or milliseconds) into UNIX seconds."""
+    """Parse an ISO-8601 string or a number (seconds, milliseconds or microseconds) into
+    UNIX seconds. Never raises; absurd values (before 1980, after 2200) give None."""
+    try:
+        t = _parse_time(value)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None
+    return t if t is not None and _MIN_TIME <= t <= _MAX_TIME else None
+
+
+def _parse_time(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -279,6 +292,23 @@ def content_text(content: Any, tool_output_cap: int = TOOL_OUTPUT_CAP) -> str:
             except (TypeError, ValueError):
                 return ""
     return ""
+
+
+def str_or_none(value: Any) -> str | None:
+    """``value`` if it is a non-empty string (record fields may hold any JSON type)."""
+    return value if isinstance(value, str) and value else None
+
+
+def clean_text(text: str) -> str:
+    """Replace lone surrogates (JSON can smuggle them in) so the text encodes as UTF-8."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def expand_home(value: str, home: Path) -> Path:
+    """Expand a leading ``~`` against ``home`` (the source's idea of $HOME)."""
+    if value == "~" or value.startswith("~/"):
+        return home / value[2:]
+    return Path(value)
 
 
 def first_line(text: str | None, limit: int = 200) -> str:

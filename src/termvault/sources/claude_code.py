@@ -30,12 +30,15 @@ from .base import (
     Message,
     Source,
     TextCollector,
+    clean_text,
     content_text,
     decode_text,
+    expand_home,
     first_line,
     iter_jsonl,
     make_unit,
     parse_time,
+    str_or_none,
     walk,
 )
 
@@ -359,7 +362,7 @@ class _State:
         self.seq += 1
         kind = rec.get("type")
         primary = primary_file and not (demote_sidechain and rec.get("isSidechain") is True)
-        ts = sane_time(rec.get("timestamp"))
+        ts = parse_time(rec.get("timestamp"))
         if ts is not None:
             self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
             self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
@@ -519,7 +522,7 @@ class _State:
 
 def _record_messages(rec: dict[str, Any], tool_names: dict[str, str]) -> Iterator[Message]:
     kind = rec.get("type")
-    ts = sane_time(rec.get("timestamp"))
+    ts = parse_time(rec.get("timestamp"))
     msg = rec.get("message")
     if kind == "user" and isinstance(msg, dict):
         texts, results = _user_parts(msg.get("content"))
@@ -564,34 +567,6 @@ def _record_messages(rec: dict[str, Any], tool_names: dict[str, str]) -> Iterato
 # ---------------------------------------------------------------------------------------
 # Small defensive helpers (records are untrusted: any field may have any JSON type)
 # ---------------------------------------------------------------------------------------
-
-_MIN_TIME = 315532800.0  # 1980-01-01: earlier "timestamps" are noise
-_MAX_TIME = 7258118400.0  # 2200-01-01
-
-
-def str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def sane_time(value: Any) -> float | None:
-    """``parse_time`` that never raises and drops absurd values."""
-    try:
-        t = parse_time(value)
-    except (ValueError, OverflowError, OSError, TypeError):
-        return None
-    return t if t is not None and _MIN_TIME <= t <= _MAX_TIME else None
-
-
-def clean_text(text: str) -> str:
-    """Replace lone surrogates (JSON can smuggle them in) so the text encodes as UTF-8."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def expand_home(value: str, home: Path) -> Path:
-    if value == "~" or value.startswith("~/"):
-        return home / value[2:]
-    return Path(value)
-
 
 def iter_records(ref: FileRef, warnings: list[int]) -> Iterator[dict[str, Any]]:
     """The JSON objects of a JSONL file; unreadable files and lines count as warnings."""

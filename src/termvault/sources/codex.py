@@ -31,11 +31,14 @@ from .base import (
     Message,
     Source,
     TextCollector,
+    clean_text,
     content_text,
+    expand_home,
     first_line,
     iter_jsonl,
     make_unit,
     parse_time,
+    str_or_none,
     walk,
 )
 
@@ -80,7 +83,7 @@ class CodexSource(Source):
 
     def default_roots(self) -> list[Path]:
         configured = self.env.get("CODEX_HOME")
-        base = _expand_home(configured, self.home_path()) if configured else self.home_path() / ".codex"
+        base = expand_home(configured, self.home_path()) if configured else self.home_path() / ".codex"
         return [base / "sessions", base / "archived_sessions"]
 
     def discover(self) -> Iterator[SessionUnit]:
@@ -303,8 +306,8 @@ class _State:
         if kind == "session_meta":
             self._meta(payload)
         elif kind == "turn_context":
-            self.model = _str(payload.get("model")) or self.model
-            self.context_cwd = self.context_cwd or _str(payload.get("cwd"))
+            self.model = str_or_none(payload.get("model")) or self.model
+            self.context_cwd = self.context_cwd or str_or_none(payload.get("cwd"))
         elif kind == "response_item":
             self._item(payload)
         elif kind == "event_msg":
@@ -313,7 +316,7 @@ class _State:
             self.warnings[0] += 1
 
     def _time(self, value: Any) -> None:
-        ts = _sane_time(value)
+        ts = parse_time(value)
         if ts is not None:
             self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
             self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
@@ -324,14 +327,14 @@ class _State:
         if self.meta_seen:
             return
         self.meta_seen = True
-        self.cwd = _str(p.get("cwd"))
+        self.cwd = str_or_none(p.get("cwd"))
         git = p.get("git")
         if isinstance(git, dict):
-            self.branch = _str(git.get("branch"))
-            if _str(git.get("repository_url")):
+            self.branch = str_or_none(git.get("branch"))
+            if str_or_none(git.get("repository_url")):
                 self.extra["repository_url"] = git["repository_url"]
         for key in ("cli_version", "originator", "model_provider"):
-            if _str(p.get(key)):
+            if str_or_none(p.get(key)):
                 self.extra[key] = p[key]
         source = p.get("source")
         if isinstance(source, str) and source:
@@ -359,7 +362,7 @@ class _State:
                 self.text.add(text)
         elif kind in _CALL_TYPES:
             self.tool_calls += 1
-            self.text.add(_str(p.get("name")) or kind)
+            self.text.add(str_or_none(p.get("name")) or kind)
             self.text.add(_call_text(p), TOOL_OUTPUT_CAP)
         elif isinstance(kind, str) and kind.endswith("_output"):
             self.text.add(_output_text(p), TOOL_OUTPUT_CAP)
@@ -367,14 +370,14 @@ class _State:
     def _event(self, p: dict[str, Any]) -> None:
         kind = p.get("type")
         if kind == "user_message":
-            prompt = prompt_of(_str(p.get("message")) or "")
+            prompt = prompt_of(str_or_none(p.get("message")) or "")
             if prompt is not None:
                 self.event_prompts = [self.event_prompts[0] or prompt, prompt]
                 self.event_count += 1
         elif kind == "agent_message":
             self.agent_events += 1
         elif kind == "thread_name_updated":
-            self.thread_name = _str(p.get("thread_name")) or self.thread_name
+            self.thread_name = str_or_none(p.get("thread_name")) or self.thread_name
 
     def info(self) -> SessionInfo:
         first, last = self.event_prompts if self.event_count else self.item_prompts
@@ -386,19 +389,19 @@ class _State:
         if self.compressed:
             extra["compressed"] = True
         return SessionInfo(
-            name=_clean(first_line(name)),
-            working_directory=_clean(self.cwd or self.context_cwd or self.env_cwd or ""),
-            last_command=_clean(last) if last else None,
-            first_prompt=_clean(first) if first else None,
+            name=clean_text(first_line(name)),
+            working_directory=clean_text(self.cwd or self.context_cwd or self.env_cwd or ""),
+            last_command=clean_text(last) if last else None,
+            first_prompt=clean_text(first) if first else None,
             created_at=self.first_ts,
             last_activity_at=self.last_ts,
-            git_branch=_clean(self.branch) if self.branch else None,
-            model=_clean(self.model) if self.model else None,
+            git_branch=clean_text(self.branch) if self.branch else None,
+            model=clean_text(self.model) if self.model else None,
             message_count=prompts + (self.assistant_items or self.agent_events),
             tool_call_count=self.tool_calls,
             parse_warnings=self.warnings[0],
-            text=_clean(self.text.text()),
-            extra={k: _clean(v) if isinstance(v, str) else v for k, v in extra.items()},
+            text=clean_text(self.text.text()),
+            extra={k: clean_text(v) if isinstance(v, str) else v for k, v in extra.items()},
         )
 
 
@@ -407,7 +410,7 @@ def _record_messages(rec: dict[str, Any]) -> Iterator[Message]:
     if norm is None:
         return
     kind, p, raw_ts = norm
-    ts = _sane_time(raw_ts)
+    ts = parse_time(raw_ts)
     item = p.get("type")
     if kind == "response_item" and item == "message":
         text = _message_text(p.get("content"))[:MESSAGE_CAP]
@@ -417,12 +420,12 @@ def _record_messages(rec: dict[str, Any]) -> Iterator[Message]:
         elif role == "assistant":
             yield Message("assistant", text, ts)
         elif text:
-            yield Message("system", text, ts, name=_str(role))
+            yield Message("system", text, ts, name=str_or_none(role))
     elif kind == "response_item" and item in _CALL_TYPES:
-        yield Message("tool", _call_text(p), ts, name=_str(p.get("name")) or item)
+        yield Message("tool", _call_text(p), ts, name=str_or_none(p.get("name")) or item)
     elif kind == "response_item" and isinstance(item, str) and item.endswith("_output"):
         yield Message("tool_result", _output_text(p), ts)
-    elif kind == "event_msg" and item == "thread_name_updated" and _str(p.get("thread_name")):
+    elif kind == "event_msg" and item == "thread_name_updated" and str_or_none(p.get("thread_name")):
         yield Message("marker", p["thread_name"], ts, name="title")
     elif kind == "compacted":
         yield Message("marker", "context compacted", ts, name="compacted")
@@ -431,32 +434,5 @@ def _record_messages(rec: dict[str, Any]) -> Iterator[Message]:
 # ---------------------------------------------------------------------------------------
 # Small defensive helpers (records are untrusted: any field may have any JSON type)
 # ---------------------------------------------------------------------------------------
-
-_MIN_TIME = 315532800.0  # 1980-01-01: earlier "timestamps" are noise
-_MAX_TIME = 7258118400.0  # 2200-01-01
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _sane_time(value: Any) -> float | None:
-    try:
-        t = parse_time(value)
-    except (ValueError, OverflowError, OSError, TypeError):
-        return None
-    return t if t is not None and _MIN_TIME <= t <= _MAX_TIME else None
-
-
-def _clean(text: str) -> str:
-    """Replace lone surrogates (JSON can smuggle them in) so the text encodes as UTF-8."""
-    return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def _expand_home(value: str, home: Path) -> Path:
-    if value == "~" or value.startswith("~/"):
-        return home / value[2:]
-    return Path(value)
-
 
 __all__ = ["CodexSource", "prompt_of", "title_of"]
