@@ -7,6 +7,7 @@
     codec = "zstd"
     level = 3                  # zstd level at sweep time, 1..22
     verify = true              # read every archive back before a source is removed
+    full_text = true           # index each session's text for full-text search
     max_total_bytes = "2GB"    # storage cap for prune; absent = no cap
     settle_seconds = 600       # a file written to this recently is left for later
     max_expand_bytes = "64GB"  # refuse archives that claim to expand past this
@@ -88,6 +89,7 @@ class Config:
     codec: str = "zstd"
     level: int = 3
     verify: bool = True
+    full_text: bool = True
     max_total_bytes: int | None = None
     settle_seconds: float = 600.0
     max_expand_bytes: int = 64 * 1000**3
@@ -169,6 +171,8 @@ def _apply(cfg: Config, data: Mapping[str, Any], origin: str, strict: bool = Tru
             cfg.level = level
         elif key == "verify":
             cfg.verify = parse_bool(value, where)
+        elif key == "full_text":
+            cfg.full_text = parse_bool(value, where)
         elif key == "max_total_bytes":
             cfg.max_total_bytes = parse_size(value, where)
         elif key == "max_expand_bytes":

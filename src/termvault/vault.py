@@ -456,9 +456,11 @@ class Vault:
         )
 
     def _index_text(self, entry: ArchiveEntry, info: SessionInfo) -> None:
-        """Hook for the full-text index (same transaction as the row)."""
+        """Index the text in the same transaction as the row (unless full_text is off)."""
         from . import fulltext
 
+        if not self.config.full_text:
+            return
         fulltext.add(self.index, entry, info.text, self.searchable_text)
 
     def searchable_text(self, entry: ArchiveEntry) -> str:
