@@ -303,3 +303,10 @@ def test_impossible_record_times_are_ignored():
     data = b'{"ts": Infinity, "role": "user", "text": "a"}\n{"ts": 1e308, "text": "b"}\n{"ts": -5, "text": "c"}\n'
     info = src().parse([MemoryFile("pane.jsonl", data)])
     assert (info.created_at, info.last_activity_at, info.message_count) == (None, None, 3)
+
+
+def test_a_record_nested_too_deep_to_walk_is_skipped_and_the_rest_read():
+    nested = "[" * 600 + '"x"' + "]" * 600
+    data = ('{"role": "user", "content": %s}\n{"role": "user", "text": "after"}\n' % nested).encode()
+    info = src().parse([MemoryFile("pane.jsonl", data)])
+    assert info.parse_warnings == 1 and info.last_command == "after"

@@ -341,3 +341,10 @@ def test_structured_garbage_never_raises_and_counts_warnings(version, events):
     list(src.messages([MemoryFile("x.cast", data)]))
     # Every line is an event or a warning (an unknown code is both).
     assert info.message_count + info.parse_warnings >= len(events)
+
+
+def test_impossible_header_times_are_ignored():
+    data = cast({"version": 3, "timestamp": 1e308}, [1e308, "o", "x"], [1e308, "o", "overflows"])
+    info = AsciinemaSource(home=Path("unused")).parse([MemoryFile("x.cast", data)])
+    assert info.created_at is None and info.last_activity_at is None
+    assert info.parse_warnings == 1 and info.extra["duration"] == 1e308

@@ -410,3 +410,31 @@ def test_structured_garbage_never_raises(records, name):
     info = src().parse([ref])
     list(src().messages([ref]))
     assert info.message_count >= 0
+
+
+def test_impossible_times_are_ignored():
+    info, _ = parse_log({**HEADER, "startTime": 1e308, "lastUpdated": "9999999-01-01"},
+                        {"id": "a", "type": "user", "content": "x", "timestamp": 1e300})
+    assert (info.created_at, info.last_activity_at) == (None, None)
+
+
+def test_a_replay_past_its_memory_budget_keeps_only_the_start_of_new_messages():
+    from termvault.sources.gemini import SHORT_CAP, _Replay
+
+    replay = _Replay(cap=1000, budget=1500)
+    for mid in "abc":
+        replay.record(user(mid, mid * 1000))
+    assert [len(t.text) for t in replay.turns.values()] == [1000, 1000, SHORT_CAP]
+    replay.record({"$rewindTo": "b"})  # frees what b and c held
+    replay.record(user("d", "d" * 1000))
+    assert [len(t.text) for t in replay.turns.values()] == [1000, 1000]
+    assert replay.kept == 2000
+
+
+@pytest.mark.parametrize("name", ["chats/session-x.jsonl", "chats/session-x.json"])
+def test_a_message_nested_too_deep_to_walk_is_skipped_and_the_rest_read(name):
+    nested = json.loads("[" * 600 + '"x"' + "]" * 600)  # parses, but is deeper than text extraction walks
+    records = [HEADER, {"id": "a", "type": "user", "content": nested}, user("b", "after")]
+    data = jsonl(*records) if name.endswith("l") else json.dumps({**HEADER, "messages": records[1:]}).encode()
+    info = src().parse([MemoryFile(name, data)])
+    assert info.parse_warnings == 1 and info.first_prompt == "after"

@@ -163,7 +163,11 @@ class _Reader:
                                       ("git_branch", "branch"), ("branch", "branch")):
                         if isinstance(obj.get(key), str) and obj[key]:
                             self.fields[name] = obj[key]
-                    when, role, text = _record(obj)
+                    try:
+                        when, role, text = _record(obj)
+                    except RecursionError:  # nesting deep enough to parse but not to walk
+                        self.warnings += 1
+                        continue
                     yield when, role, text, True
                     continue
                 if self.jsonl:

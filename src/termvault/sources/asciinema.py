@@ -70,6 +70,15 @@ def unit_id(kind: str, label: str, path: Path) -> str:
     return f"{kind}-{slug}-{digest}" if slug else f"{kind}-{digest}"
 
 
+MAX_TIME = 253402300799.0  # 9999-12-31: later "times" are garbage that datetime cannot show
+
+
+def sane_time(value: Any) -> float | None:
+    """``parse_time(value)`` when it is a finite time between 1970 and 9999, else None."""
+    t = parse_time(value)
+    return t if t is not None and 0 < t <= MAX_TIME else None
+
+
 def is_shell_command(command: str | None) -> bool:
     """True when ``command`` starts an interactive shell (``/bin/bash -l``, ``PS1='> ' zsh``)."""
     if not command:
@@ -199,8 +208,14 @@ def _event(obj: Any, version: int, clock: float) -> _Event | None:
     if not math.isfinite(t) or t < 0:
         return None
     if not isinstance(data, str):
-        data = json.dumps(data, ensure_ascii=False)[:MAX_TYPED_LINE]
-    return _Event(clock + t if version >= 3 else max(t, clock), code, data)
+        try:
+            data = json.dumps(data, ensure_ascii=False)[:MAX_TYPED_LINE]
+        except (TypeError, ValueError, RecursionError):
+            return None
+    when = clock + t if version >= 3 else max(t, clock)
+    if not math.isfinite(when):
+        return None
+    return _Event(when, code, data)
 
 
 def _num(value: Any) -> float | None:
@@ -303,9 +318,9 @@ class AsciinemaSource(Source):
         duration = _num(header.get("duration")) or last_time
 
         info.name = first_line(title or command or _stem(ref.relpath))
-        info.created_at = parse_time(_num(header.get("timestamp")))
+        info.created_at = sane_time(_num(header.get("timestamp")))
         if info.created_at is not None:
-            info.last_activity_at = info.created_at + duration
+            info.last_activity_at = sane_time(info.created_at + duration)
         info.working_directory = cwd[-1] if cwd else (_str(env.get("PWD")) or "")
         if typed.last and (command is None or is_shell_command(command)):
             info.last_command = typed.last
@@ -352,7 +367,7 @@ class AsciinemaSource(Source):
         for ev in events:
             if not started:
                 started = True
-                start = parse_time(_num(cast.header.get("timestamp"))) or 0.0
+                start = sane_time(_num(cast.header.get("timestamp"))) or 0.0
             when = start + ev.time
             if ev.code == "o":
                 for line in output.feed(ev.data):
@@ -379,4 +394,4 @@ class AsciinemaSource(Source):
             yield Message("output", "\n".join(pending), pending_time)
 
 
-__all__ = ["AsciinemaSource", "TypedLines", "is_shell_command", "unit_id"]
+__all__ = ["AsciinemaSource", "TypedLines", "is_shell_command", "sane_time", "unit_id"]

@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from ..model import FileRef, SessionInfo, SessionUnit
-from .asciinema import unit_id  # shared id scheme for units without an id of their own
+from .asciinema import sane_time, unit_id  # helpers shared by the file-based sources
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
@@ -48,7 +48,6 @@ from .base import (
     first_line,
     iter_lines,
     make_unit,
-    parse_time,
     walk,
 )
 
@@ -58,6 +57,12 @@ MAX_JSON_BYTES = 256 * 1024 * 1024
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024  # one message of a .json record; longer ones are skipped
 PARSE_TEXT_CAP = 16 * 1024  # characters of each message kept while parsing
 RENDER_TEXT_CAP = 1024 * 1024  # ... while rendering
+# Characters of message text a replay holds at once; past it, messages keep only their
+# start, so a huge log still replays in bounded memory.
+PARSE_BUDGET = 32 * 1024 * 1024
+RENDER_BUDGET = 128 * 1024 * 1024
+SHORT_CAP = 256
+_META_KEYS = frozenset("sessionId projectHash startTime lastUpdated summary directories kind model".split())
 _MAIN = re.compile(r"^session-.+\.jsonl?$")
 _CANDIDATE = re.compile(r"\.jsonl?$|(^|/)\.project_root$")
 _ASSISTANT_TYPES = {"gemini", "model", "assistant"}
@@ -242,6 +247,10 @@ class _Turn:
     model: str | None = None
     tools: list[_Tool] = field(default_factory=list)
 
+    @property
+    def size(self) -> int:
+        return len(self.text) + sum(len(t.call) + len(t.output) for t in self.tools)
+
     def times(self) -> Iterator[float]:
         if self.timestamp is not None:
             yield self.timestamp
@@ -264,7 +273,7 @@ def _turn(obj: dict[str, Any], cap: int) -> _Turn:
     if role == "user":
         text = _parts_text(obj.get("displayContent"))
     text = text or _parts_text(obj.get("content")) or _parts_text(obj.get("parts"))
-    turn = _Turn(role, text[:cap], parse_time(obj.get("timestamp")))
+    turn = _Turn(role, text[:cap], sane_time(obj.get("timestamp")))
     if isinstance(obj.get("model"), str):
         turn.model = obj["model"]
     calls = obj.get("toolCalls")
@@ -276,15 +285,16 @@ def _turn(obj: dict[str, Any], cap: int) -> _Turn:
             shown = args["command"]
         else:
             try:
-                shown = json.dumps(args, ensure_ascii=False)[:TOOL_OUTPUT_CAP] if args else ""
-            except (TypeError, ValueError):
+                shown = json.dumps(args, ensure_ascii=False) if args else ""
+            except (TypeError, ValueError, RecursionError):
                 shown = ""
         output = call.get("resultDisplay")
         if not isinstance(output, str):
             output = _tool_output(call.get("result"))
+        small = min(cap, TOOL_OUTPUT_CAP)
+        name = call.get("name") or call.get("displayName")
         turn.tools.append(
-            _Tool(str(call.get("name") or call.get("displayName") or "tool"), shown, output[:TOOL_OUTPUT_CAP],
-                  parse_time(call.get("timestamp")))
+            _Tool(name if isinstance(name, str) else "tool", shown[:small], output[:small], sane_time(call.get("timestamp")))
         )
     return turn
 
@@ -301,11 +311,18 @@ def _tool_output(result: Any) -> str:
     return "\n".join(p for p in pieces if p)
 
 
+def _key(obj: Any, n: int) -> str:
+    """A message's id, or its position when it has none (legacy records)."""
+    return obj["id"] if isinstance(obj, dict) and isinstance(obj.get("id"), str) else f"#{n}"
+
+
 class _Replay:
     """The conversation state a Gemini CLI recording describes."""
 
-    def __init__(self, cap: int):
+    def __init__(self, cap: int, budget: int):
         self.cap = cap
+        self.budget = budget
+        self.kept = 0  # characters held by self.turns
         self.meta: dict[str, Any] = {}
         self.turns: dict[str, _Turn] = {}
         self.replaced = TextCollector()  # text of turns a $set.messages replaced
@@ -329,17 +346,26 @@ class _Replay:
         if not isinstance(obj, dict):
             self.warnings += 1
             return
+        try:
+            turn = _turn(obj, self.cap if self.kept < self.budget else min(self.cap, SHORT_CAP))
+        except RecursionError:  # nesting deep enough to parse but not to walk
+            self.warnings += 1
+            return
+        old = self.turns.get(key)
+        if old is not None:
+            self.kept -= old.size
+        self.kept += turn.size
         # Assigning an existing key keeps its place: an upserted message stays in order.
-        self.turns[key] = _turn(obj, self.cap)
+        self.turns[key] = turn
 
     def rewind(self, target: str) -> None:
         keys = list(self.turns)
         for key in keys[keys.index(target) :] if target in self.turns else keys:
-            del self.turns[key]
+            self.kept -= self.turns.pop(key).size
 
     def update(self, patch: dict[str, Any]) -> None:
         for key, value in patch.items():
-            if key != "messages":
+            if key in _META_KEYS:
                 self.meta[key] = value
         messages = patch.get("messages")
         if messages is None:
@@ -348,10 +374,9 @@ class _Replay:
             self.warnings += 1
             return
         old = self.turns
-        self.turns = {}
+        self.turns, self.kept = {}, 0
         for n, obj in enumerate(messages):
-            key = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else f"#{n}"
-            self.message(key, obj)
+            self.message(_key(obj, n), obj)
         for key, turn in old.items():
             if key not in self.turns:
                 self.replaced.add(turn.text)
@@ -391,12 +416,11 @@ class _Replay:
                 for event in stream.events():
                     if event[0] == "message":
                         obj = _loads(event[1])
-                        key = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else f"#{n}"
-                        self.message(key, obj)
+                        self.message(_key(obj, n), obj)
                         n += 1
-                    else:
+                    elif event[1] in _META_KEYS:
                         value = _loads(event[2])
-                        if value is None and event[2] not in (b"null",):
+                        if value is None and event[2] != b"null":
                             self.warnings += 1
                         else:
                             self.meta[event[1]] = value
@@ -495,8 +519,8 @@ class GeminiSource(Source):
         value = self.options.get("max_json_bytes", MAX_JSON_BYTES)
         return value if isinstance(value, int) and value > 0 else MAX_JSON_BYTES
 
-    def _replay(self, ref: FileRef, cap: int) -> _Replay:
-        replay = _Replay(cap)
+    def _replay(self, ref: FileRef, cap: int, budget: int) -> _Replay:
+        replay = _Replay(cap, budget)
         replay.read(ref, self._max_json())
         return replay
 
@@ -506,7 +530,7 @@ class GeminiSource(Source):
         if main is None:
             return info
         text = TextCollector()
-        convo = self._replay(main, PARSE_TEXT_CAP)
+        convo = self._replay(main, PARSE_TEXT_CAP, PARSE_BUDGET)
         meta = convo.meta
         users = [t for t in convo.turns.values() if t.role == "user" and t.text.strip()]
         times = [t for turn in convo.turns.values() for t in turn.times()]
@@ -521,7 +545,7 @@ class GeminiSource(Source):
         text.add(convo.replaced.text())
         warnings = convo.warnings
         for ref in agents:
-            agent = self._replay(ref, PARSE_TEXT_CAP)
+            agent = self._replay(ref, PARSE_TEXT_CAP, PARSE_BUDGET)
             warnings += agent.warnings
             for turn in agent.turns.values():
                 times.extend(turn.times())
@@ -539,8 +563,8 @@ class GeminiSource(Source):
         info.working_directory = (_read_marker(marker) if marker else "") or (
             directories[0] if isinstance(directories, list) and directories and isinstance(directories[0], str) else ""
         )
-        info.created_at = parse_time(meta.get("startTime")) or (min(times) if times else None)
-        ends = [t for t in (parse_time(meta.get("lastUpdated")), *times) if t is not None]
+        info.created_at = sane_time(meta.get("startTime")) or (min(times) if times else None)
+        ends = [t for t in (sane_time(meta.get("lastUpdated")), *times) if t is not None]
         info.last_activity_at = max(ends) if ends else info.created_at
         models = [t.model for t in convo.turns.values() if t.role == "assistant" and t.model]
         info.model = models[-1] if models else (meta["model"] if isinstance(meta.get("model"), str) else None)
@@ -563,7 +587,7 @@ class GeminiSource(Source):
         for n, ref in enumerate([main, *agents] if main else []):
             if n:
                 yield Message("system", f"sub-agent {PurePosixPath(ref.relpath).name}")
-            for turn in self._replay(ref, RENDER_TEXT_CAP).turns.values():
+            for turn in self._replay(ref, RENDER_TEXT_CAP, RENDER_BUDGET).turns.values():
                 if turn.text or not turn.tools:
                     yield Message(turn.role, turn.text, turn.timestamp, name=turn.model)
                 for tool in turn.tools:
