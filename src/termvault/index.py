@@ -153,6 +153,12 @@ def _m3_fulltext(db: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_sessions, _m2_latest_view, _m3_fulltext]
 
 
+def _is_corruption(exc: BaseException) -> bool:
+    # "file is not a database", "database disk image is malformed" and the like raise the
+    # base class itself; its subclasses mean locked, misused or constraint failures.
+    return type(exc) is sqlite3.DatabaseError
+
+
 class ArchiveIndex:
     """Searchable index of archived sessions, backed by SQLite.
 
@@ -181,11 +187,14 @@ class ArchiveIndex:
             if not readonly:
                 self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise DataError(
-                f"The index {self.index_file} is unreadable ({exc}); run `termvault reindex` "
-                "to rebuild it from the archives."
-            ) from exc
+            raise self.unreadable(exc) from exc
         self._private_sidecars()
+
+    def unreadable(self, exc: Exception) -> DataError:
+        return DataError(
+            f"The index {self.index_file} is unreadable ({exc}); run `termvault reindex` "
+            "to rebuild it from the archives."
+        )
 
     # -- plumbing -----------------------------------------------------------------------
     def _private_sidecars(self) -> None:
@@ -223,15 +232,24 @@ class ArchiveIndex:
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
+            except BaseException as exc:
+                # SQLite rolls back by itself on some errors (a full disk, corruption).
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                if _is_corruption(exc):
+                    raise self.unreadable(exc) from exc
                 raise
             self.db.execute("COMMIT")
         self._private_sidecars()
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return self.db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self.db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                if _is_corruption(exc):
+                    raise self.unreadable(exc) from exc
+                raise
 
     def close(self) -> None:
         with self._lock:

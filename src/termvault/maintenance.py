@@ -37,6 +37,26 @@ def temp_files(vault: Vault) -> list[Path]:
     return found
 
 
+def journal_leftovers(vault: Vault) -> list[Path]:
+    """Temporary files of an interrupted restore in the folders its journal names."""
+    from .vault import JOURNAL, RESTORE_PREFIX
+
+    try:
+        lines = (vault.home / JOURNAL).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    found = []
+    for line in lines:
+        if not line.startswith("folder "):
+            continue
+        try:
+            folder = Path(json.loads(line[len("folder "):]))
+            found.extend(p for p in folder.iterdir() if p.name.startswith(RESTORE_PREFIX) and p.is_file())
+        except (OSError, ValueError, TypeError):
+            continue
+    return found
+
+
 def orphan_archives(vault: Vault) -> list[str]:
     known = {r[0] for r in vault.index.query("SELECT archive_path FROM sessions")}
     root = vault.config.archive_dir
@@ -70,7 +90,7 @@ def reconcile(vault: Vault) -> list[str]:
     files, index verified archives the index lacks, and finish removing move-mode sources
     that a verified archive already holds. Never deletes a source that differs."""
     done = []
-    for tmp in temp_files(vault):
+    for tmp in temp_files(vault) + journal_leftovers(vault):
         with contextlib.suppress(OSError):
             tmp.unlink()
             done.append(f"removed temporary file {tmp.name}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown")
 JOURNAL = ".journal"  # present while a write operation runs; its presence at open = crash
+RESTORE_PREFIX = ".tv-restore-"
 ProgressCallback = Callable[[Progress], None]
 
 
@@ -564,7 +566,13 @@ class Vault:
     ) -> RestoreResult:
         """Put a session's files back where they came from (or under ``to``), verified by
         sha256. A different existing file is a ConflictError unless ``force``; then the old
-        file is kept aside as ``<name>.termvault-old-<time>``. Identical files are left."""
+        file is kept aside as ``<name>.termvault-old-<time>``. Identical files are left.
+        Holds the write lock; a restore killed midway leaves only temporary files, which
+        the next open removes."""
+        with self.writing("restoring"):
+            return self._restore(session_id, version, to, force)
+
+    def _restore(self, session_id: str, version: int | None, to: Path | str | None, force: bool) -> RestoreResult:
         entry = self.get(session_id, version)
         if entry.status == "legacy":
             from .legacy import restore_legacy
@@ -595,7 +603,8 @@ class Vault:
         def stage(f: arc.ManifestFile, stream: IO[bytes]) -> None:
             target = wanted[f.path]
             ensure_parent(target.parent)
-            fd, tmp = tempfile.mkstemp(prefix=".tv-restore-", dir=target.parent)
+            self._journal_folder(target.parent)
+            fd, tmp = tempfile.mkstemp(prefix=RESTORE_PREFIX, dir=target.parent)
             staged[f.path] = Path(tmp)
             with os.fdopen(fd, "wb") as out:
                 h = hashlib.sha256()
@@ -626,6 +635,14 @@ class Vault:
                 with contextlib.suppress(FileNotFoundError):
                     tmp.unlink()
         return result
+
+    def _journal_folder(self, folder: Path) -> None:
+        """Record in the crash journal a folder about to receive temporary files, so that
+        reconciliation after a crash cleans it even outside the home."""
+        with open(self.home / JOURNAL, "a", encoding="utf-8") as fh:
+            fh.write(f"folder {json.dumps(str(folder))}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
 
     def spooled_files(self, entry: ArchiveEntry) -> list[_SpooledRef]:
         """The session's files as readable refs (spooled to memory, then a private temp
