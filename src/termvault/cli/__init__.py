@@ -1,0 +1,120 @@
+"""The ``termvault`` command: a thin shell over ``termvault.Vault``.
+
+Global options, the command group and the error policy live here; each command group
+lives in its own module. Exit codes: 0 ok, 1 problems found or nothing matched, 2 usage,
+3 home locked by another process, 4 data or file-system error. Every failure is one
+sentence on stderr (``termvault: ...``); ``-v`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from .context import EXIT_USAGE, PROG, AppState, CliError, sentence, setup_logging, state_of, translate
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class TermvaultGroup(click.Group):
+    """A group that turns library errors into ``termvault: <sentence>`` and their exit
+    code, under the real entry point and under click's test runner alike."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            err = translate(exc, state_of(ctx).verbose)
+            if err is None:
+                raise
+            raise err from exc
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name or PROG, complete_var, standalone_mode=False, **extra)
+        except CliError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.exceptions.UsageError as exc:
+            hint = f" See '{exc.ctx.command_path} --help'." if exc.ctx is not None else ""
+            click.echo(f"{PROG}: {sentence(exc.format_message())}{hint}", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.exceptions.ClickException as exc:
+            click.echo(f"{PROG}: {sentence(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo(f"{PROG}: aborted.", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(
+    name=PROG,
+    cls=TermvaultGroup,
+    context_settings=CONTEXT_SETTINGS,
+    epilog="""\b
+Example:
+  termvault sweep                 archive sessions inactive for 30 days
+  termvault search "docker compose" --after 3m
+  termvault restore 3f2a          put a session back where it was
+
+\b
+Shell completion (bash; use zsh_source / fish_source for those shells):
+  eval "$(_TERMVAULT_COMPLETE=bash_source termvault)"
+""",
+)
+@click.option(
+    "--home", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="The termvault home [default: $TERMVAULT_HOME or ~/.multi-term].",
+)
+@click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    help="Settings file [default: $TERMVAULT_CONFIG or HOME/config.toml].",
+)
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug); tracebacks on errors.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no summaries; errors only.")
+@click.option(
+    "--wait", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS",
+    help="How long a write waits for another termvault process to release the home.",
+)
+@click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, config_file: Path | None, verbose: int, quiet: bool, wait: float):
+    """Archive, search and restore terminal and AI-agent sessions, byte for byte.
+
+    Sessions inactive for a while are moved (or, for other tools' folders, copied) into
+    compressed, verified archives under the home, indexed for search, and can be put
+    back exactly as they were.
+    """
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet cannot be used together.")
+    state = AppState(home=home, config_file=config_file, verbose=verbose, quiet=quiet, wait=wait)
+    ctx.obj = state
+    setup_logging(ctx, verbose, quiet)
+    ctx.call_on_close(state.close)
+
+
+def _register() -> None:
+    from . import browse, daemon, maintain, query, restore, sources, sweep
+
+    for module in (sweep, query, restore, maintain, daemon, sources, browse):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point (also ``python -m termvault``)."""
+    cli.main(args=argv, prog_name=PROG)
+
+
+__all__ = ["cli", "main"]

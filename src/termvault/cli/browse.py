@@ -1,0 +1,37 @@
+"""``termvault browse``: the full-screen archive browser (``termvault.tui``, loaded only
+when asked for, so the other commands never import textual)."""
+
+from __future__ import annotations
+
+import click
+
+from .context import AppState, CliError, pass_state
+
+
+@click.command(
+    epilog="""\b
+Example:
+  termvault browse
+  termvault --home ~/.multi-term browse
+
+Type to search; Enter opens a session; see the footer for restore, export and pin keys.
+""",
+)
+@pass_state
+def browse(state: AppState):
+    """Open the archive browser.
+
+    Search as you type, preview a session, restore, export and pin it.
+    """
+    try:
+        from ..tui.app import run_browser
+    except ImportError as exc:
+        raise CliError(
+            f"The archive browser is not available in this installation ({exc}); "
+            "the other commands (search, show, export, restore) still work.",
+            1, exc, state.verbose,
+        ) from exc
+    run_browser(state.home, state.config_file)
+
+
+COMMANDS = [browse]

@@ -1,0 +1,170 @@
+"""What every command shares: the global options, the opened vault, the consoles, and
+the translation of library errors into one sentence and an exit code."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import sqlite3
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+
+from ..errors import TermvaultError
+
+if TYPE_CHECKING:
+    from ..vault import Vault
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_DATA = 0, 1, 2, 3, 4
+PROG = "termvault"
+
+
+@dataclass
+class AppState:
+    """The global options of one invocation and the vault it opened (lazily)."""
+
+    home: Path | None = None
+    config_file: Path | None = None
+    verbose: int = 0
+    quiet: bool = False
+    wait: float = 10.0
+    _vault: Vault | None = field(default=None, repr=False)
+    _out: Console | None = field(default=None, repr=False)
+    _err: Console | None = field(default=None, repr=False)
+
+    def vault(self) -> Vault:
+        """The vault of ``--home``; its write lock waits at most ``--wait`` seconds."""
+        if self._vault is None:
+            from ..vault import Vault
+
+            self._vault = Vault(self.home, config_file=self.config_file, lock_timeout=self.wait)
+        return self._vault
+
+    @property
+    def out(self) -> Console:
+        # Created on first use so it writes to whatever sys.stdout is during this
+        # invocation (the test runner swaps it).
+        if self._out is None:
+            self._out = Console(file=sys.stdout, highlight=False, markup=False, emoji=False)
+        return self._out
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            self._err = Console(file=sys.stderr, highlight=False, markup=False, emoji=False)
+        return self._err
+
+    @property
+    def width(self) -> int:
+        """Width tables are fitted to: the terminal's; when stdout is not a terminal,
+        $COLUMNS if set, else unlimited (piped output is for grep, never cut)."""
+        if self.out.is_terminal:
+            return self.out.width
+        try:
+            return max(40, int(os.environ["COLUMNS"]))
+        except (KeyError, ValueError):
+            return 100_000
+
+    def say(self, message: Any = "") -> None:
+        """An informational line on stdout, silenced by ``--quiet``."""
+        if not self.quiet:
+            self.out.print(message, soft_wrap=True)
+
+    def close(self) -> None:
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
+
+
+pass_state = click.make_pass_decorator(AppState)
+
+
+def state_of(ctx: click.Context) -> AppState:
+    return ctx.find_object(AppState) or AppState()
+
+
+# -- errors -----------------------------------------------------------------------------
+class CliError(click.ClickException):
+    """A failure already phrased for the user; shown as ``termvault: <message>``."""
+
+    def __init__(self, message: str, exit_code: int, cause: BaseException | None = None, verbose: int = 0):
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.cause = cause
+        self.verbose = verbose
+
+    def show(self, file=None) -> None:
+        stream = file or sys.stderr
+        if self.verbose and self.cause is not None:
+            traceback.print_exception(self.cause, file=stream)
+        click.echo(f"{PROG}: {self.message}", file=stream)
+
+
+def sentence(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def translate(exc: BaseException, verbose: int) -> CliError | None:
+    """The CliError for a library or OS failure, or None for anything else."""
+    if isinstance(exc, TermvaultError):
+        return CliError(sentence(str(exc)), int(getattr(exc, "exit_code", EXIT_DATA)), exc, verbose)
+    if isinstance(exc, OSError) and exc.errno != errno.EPIPE:
+        where = exc.filename or "a file"
+        if exc.filename2:
+            where = f"{exc.filename} or {exc.filename2}"
+        reason = (exc.strerror or str(exc)).rstrip(".").lower()
+        hint = ""
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            hint = "; check that you can write there, or choose another home with --home"
+        elif exc.errno == errno.ENOSPC:
+            hint = "; free some space and try again (nothing was lost)"
+        return CliError(f"Cannot use {where}: {reason}{hint}.", EXIT_DATA, exc, verbose)
+    if isinstance(exc, sqlite3.Error):
+        return CliError(
+            f"The index could not be used ({exc}); run `termvault verify` or `termvault reindex`.",
+            EXIT_DATA, exc, verbose,
+        )
+    return None
+
+
+# -- logging ----------------------------------------------------------------------------
+class _StderrHandler(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (a live progress display
+    redirects it so log lines print above the bar)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = self.format(record)
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
+        except Exception:
+            self.handleError(record)
+
+
+def setup_logging(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Show the library's log records on stderr at a level set by -v/--quiet, and undo
+    it when the invocation ends (the process may go on, e.g. under a test runner)."""
+    logger = logging.getLogger("termvault")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s" if verbose < 2
+                                           else f"{PROG}: %(levelname)s %(name)s: %(message)s"))
+    old_level = logger.level
+    if quiet:
+        level = logging.ERROR
+    else:
+        level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logger.setLevel(level)
+    logger.addHandler(handler)
+
+    def restore() -> None:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+    ctx.call_on_close(restore)

@@ -1,0 +1,132 @@
+"""``termvault daemon``: sweep in the foreground at an interval until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import click
+
+from ..errors import LockedError, TermvaultError
+from .context import AppState, pass_state
+from .format import duration, human_size, local_time, plural, ratio
+from .params import Duration
+
+
+class _Stopped(Exception):
+    """Raised from the progress callback to end a sweep between two sessions."""
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Set ``stop`` on SIGINT and SIGTERM while inside; the previous handlers come back
+    afterwards. (Signals can only be caught in the main thread; elsewhere, only the
+    event stops the loop.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+
+    def handler(signum, frame) -> None:
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def log_line(message: str) -> None:
+    click.echo(f"{local_time(time.time(), seconds=True)} {message}")
+
+
+@click.command(
+    epilog="""\b
+Example:
+  termvault daemon                    sweep now, then every interval_hours (24h)
+  termvault daemon --interval 6h
+  termvault --home ~/.multi-term daemon --interval 30m --older-than 7d
+
+Runs in the foreground (for systemd, launchd or a terminal) and logs one line per
+run; Ctrl-C or SIGTERM stops it at once, between two sessions of a sweep.
+""",
+)
+@click.option("--interval", type=Duration("h"), metavar="DURATION",
+              help="Time between sweeps: 24h, 30m, 1d (a bare number is hours). [default: interval_hours, 24h]")
+@click.option("--older-than", type=Duration("d"), metavar="AGE", help="As for `sweep` [default: each source's setting].")
+@click.option("--source", "sources", multiple=True, metavar="KIND", help="Only this source kind (repeatable).")
+@pass_state
+def daemon(state: AppState, interval: float | None, older_than: float | None, sources: tuple[str, ...]):
+    """Sweep now and at every interval, until stopped.
+
+    Runs in the foreground and logs one line per sweep.
+    """
+    vault = state.vault()
+    hours = interval if interval is not None else vault.config.interval_hours
+    if hours <= 0:
+        raise click.BadParameter("the interval must be longer than zero.", param_hint="'--interval'")
+    seconds = hours * 3600.0
+    stop = threading.Event()
+    # One sweeper per home: the app's background archiver takes the same lock, so a
+    # daemon and the app never both sweep on a schedule.
+    from ..lock import HomeLock
+
+    sweeper = HomeLock(vault.home, name=".sweeper.lock")
+    holding = False
+    runs = 0
+    with stop_on_signals(stop):
+        log_line(f"termvault daemon started for {vault.home}: sweeping every {duration(seconds)}.")
+        try:
+            while not stop.is_set():
+                if not holding:
+                    holding = sweeper.try_acquire("daemon sweeping")
+                if holding:
+                    runs += 1
+                    _run_once(state, vault, runs, older_than, list(sources) or None, stop)
+                else:
+                    log_line(f"another sweeper runs for this home ({sweeper.describe_holder()}); "
+                             "trying again next time.")
+                if stop.is_set():
+                    break
+                log_line(f"next sweep at {local_time(time.time() + seconds, seconds=True)}.")
+                stop.wait(seconds)
+        finally:
+            if holding:
+                sweeper.release()
+    log_line(f"termvault daemon stopped after {plural(runs, 'sweep')}.")
+
+
+def _run_once(state: AppState, vault, run: int, older_than, kinds, stop: threading.Event) -> None:
+    def check(progress) -> None:
+        # Stop between two sessions; after the last one there is nothing left to save.
+        if stop.is_set() and progress.done < progress.total:
+            raise _Stopped
+
+    try:
+        report = vault.sweep(older_than=older_than, kinds=kinds, progress=check)
+    except _Stopped:
+        log_line(f"sweep {run} interrupted by a stop request; what was archived is kept.")
+        return
+    except LockedError as exc:
+        log_line(f"sweep {run} skipped: {exc}")
+        return
+    except (TermvaultError, OSError) as exc:
+        # A daemon keeps going: the next run may succeed (disk freed, home unlocked).
+        log_line(f"sweep {run} failed: {exc}")
+        return
+    log_line(
+        f"sweep {run}: archived {len(report.archived)}, failed {len(report.failed)}, skipped {report.skipped}; "
+        f"{human_size(report.raw_bytes)} -> {human_size(report.compressed_bytes)} "
+        f"(ratio {ratio(report.raw_bytes, report.compressed_bytes)}) in {duration(report.seconds)}."
+    )
+    for f in report.failed:
+        log_line(f"  failed {f.session_id} ({f.source}, {f.path}): {f.reason}")
+
+
+COMMANDS = [daemon]

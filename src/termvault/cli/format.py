@@ -1,0 +1,217 @@
+"""Presentation helpers shared by every command: human sizes, local times, ratios, plain
+column tables that fit the terminal, highlighted snippets and JSON output.
+
+Everything here turns data into text; nothing here touches the vault.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+ELLIPSIS = "…"
+
+
+def human_size(n: int | float | None) -> str:
+    """``0 B``, ``512 B``, ``1.2 MiB``: binary units, one decimal above bytes."""
+    if n is None:
+        return "-"
+    value = float(n)
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for unit in _UNITS:
+        if value < 1024 or unit == _UNITS[-1]:
+            if unit == "B":
+                return f"{sign}{int(value)} B"
+            return f"{sign}{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def local_time(ts: float | None, seconds: bool = False) -> str:
+    """A UNIX time as local ``YYYY-MM-DD HH:MM`` (``-`` when unknown)."""
+    if ts is None:
+        return "-"
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M", time.localtime(float(ts)))
+    except (OverflowError, OSError, ValueError):
+        return "-"
+
+
+def ratio(original: int | None, compressed: int | None) -> str:
+    """Compression ratio as ``7.3x`` (``-`` when there is nothing compressed)."""
+    if not original or not compressed:
+        return "-"
+    return f"{original / compressed:.1f}x"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def home_display(path: Path | str) -> str:
+    """A path with the user's home folder shown as ``~``."""
+    p = str(path)
+    home = str(Path.home())
+    if home not in ("", "/") and (p == home or p.startswith(home + "/")):
+        return "~" + p[len(home):]
+    return p
+
+
+# -- JSON -------------------------------------------------------------------------------
+def print_json(data: Any) -> None:
+    """Pretty JSON on stdout; paths and other objects become strings."""
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return str(obj)
+
+
+# -- tables -----------------------------------------------------------------------------
+@dataclass
+class Column:
+    """One column of a plain table. ``flex`` columns shrink to fit the terminal; ``cut``
+    says which end of a too-long cell is replaced by an ellipsis (``left`` for paths)."""
+
+    header: str
+    justify: str = "left"
+    flex: bool = False
+    cut: str = "right"
+    min_width: int = 6
+
+
+Cell = str | Text
+
+
+def _fit(cell: Text, width: int, cut: str) -> Text:
+    if cell.cell_len <= width:
+        return cell
+    if width <= 1:
+        return Text(ELLIPSIS[:width])
+    if cut == "left":
+        plain = cell.plain
+        # Walk back from the end until the kept tail fills the width minus the ellipsis.
+        start, used = len(plain), 0
+        while start > 0 and used + cell_len(plain[start - 1]) <= width - 1:
+            start -= 1
+            used += cell_len(plain[start])
+        return Text(ELLIPSIS) + cell[start:]
+    out = cell.copy()
+    out.truncate(width, overflow="ellipsis")
+    return out
+
+
+def _as_text(cell: Cell | None) -> Text:
+    if isinstance(cell, Text):
+        return cell
+    return Text("" if cell is None else str(cell).replace("\n", " "))
+
+
+def table_lines(columns: Sequence[Column], rows: Iterable[Sequence[Cell | None]], width: int) -> list[Text]:
+    """Render a header and rows as aligned lines no wider than ``width`` (flex columns
+    shrink first). Cells never wrap: a table stays one line per row, good for grep."""
+    body = [[_as_text(c) for c in row] for row in rows]
+    widths = [max([cell_len(col.header)] + [r[i].cell_len for r in body]) for i, col in enumerate(columns)]
+    gap = 2
+    excess = sum(widths) + gap * (len(columns) - 1) - width
+    flex = [i for i, c in enumerate(columns) if c.flex]
+    while excess > 0 and flex:
+        # Shrink the widest flexible column one cell at a time: fair and simple.
+        i = max(flex, key=lambda k: widths[k])
+        if widths[i] <= columns[i].min_width:
+            flex.remove(i)
+            continue
+        widths[i] -= 1
+        excess -= 1
+    lines = []
+    header = Text()
+    for i, col in enumerate(columns):
+        header.append_text(_pad(Text(col.header, style="bold"), widths[i], col.justify, last=i == len(columns) - 1))
+        if i < len(columns) - 1:
+            header.append(" " * gap)
+    lines.append(header)
+    for row in body:
+        line = Text()
+        for i, col in enumerate(columns):
+            line.append_text(_pad(_fit(row[i], widths[i], col.cut), widths[i], col.justify, last=i == len(columns) - 1))
+            if i < len(columns) - 1:
+                line.append(" " * gap)
+        lines.append(line)
+    return lines
+
+
+def _pad(cell: Text, width: int, justify: str, last: bool) -> Text:
+    room = width - cell.cell_len
+    if room <= 0:
+        return cell
+    if justify == "right":
+        return Text(" " * room) + cell
+    return cell if last else cell + Text(" " * room)
+
+
+def print_lines(console: Console, lines: Iterable[Text | str]) -> None:
+    for line in lines:
+        console.print(line, soft_wrap=True, overflow="ignore", crop=False)
+
+
+def key_values(pairs: Sequence[tuple[str, Cell | None]]) -> list[Text]:
+    """``Label   value`` lines with the labels aligned; ``None`` values are left out."""
+    shown = [(k, v) for k, v in pairs if v is not None]
+    width = max((cell_len(k) for k, _ in shown), default=0)
+    out = []
+    for key, value in shown:
+        line = Text(key.ljust(width), style="bold")
+        line.append("  ")
+        line.append_text(_as_text(value))
+        out.append(line)
+    return out
+
+
+# -- snippets ---------------------------------------------------------------------------
+HIGHLIGHT = "bold yellow not dim"
+
+
+def snippet_text(snippet: str, spans: Sequence[tuple[int, int]], width: int, indent: int = 4) -> Text:
+    """One indented line of a search snippet with its matches highlighted, cut to
+    ``width`` around the first match."""
+    text = Text(" " * indent)
+    body = Text(snippet.replace("\n", " "), style="dim")
+    for start, end in spans:
+        if 0 <= start < end <= len(snippet):
+            body.stylize(HIGHLIGHT, start, end)
+    room = max(10, width - indent)
+    if body.cell_len > room:
+        body.truncate(room, overflow="ellipsis")
+    text.append_text(body)
+    return text
+
+
+def short_id(session_id: str, length: int) -> str:
+    return session_id if len(session_id) <= length else session_id[:length]

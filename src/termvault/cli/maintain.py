@@ -1,0 +1,281 @@
+"""Keeping the archive healthy: ``stats``, ``verify``, ``prune``, ``pin``/``unpin``,
+``reindex`` and ``import-legacy``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.text import Text
+
+from ..errors import UsageError
+from .context import EXIT_PROBLEMS, EXIT_USAGE, AppState, CliError, pass_state
+from .format import (
+    Column,
+    home_display,
+    human_size,
+    key_values,
+    local_time,
+    plural,
+    print_json,
+    print_lines,
+    ratio,
+    table_lines,
+)
+from .params import Size, complete_session_id
+from .progress import item_progress
+
+
+# -- stats ------------------------------------------------------------------------------
+@click.command(
+    epilog="""\b
+Example:
+  termvault stats
+  termvault stats --json | jq .per_source
+""",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@pass_state
+def stats(state: AppState, as_json: bool):
+    """Totals, space saved, per source and per month."""
+    vault = state.vault()
+    data = vault.stats()
+    row = vault.index.query(
+        "SELECT MIN(last_activity_at), MAX(last_activity_at) FROM sessions WHERE status != 'deleted'"
+    )[0]
+    data["oldest_activity"], data["newest_activity"] = row[0], row[1]
+    if as_json:
+        print_json(data)
+        return
+    original, archived = data["original_bytes"], data["archive_bytes"]
+    cap = data.get("max_total_bytes")
+    pairs: list[tuple[str, Any]] = [
+        ("Home", home_display(data["home"])),
+        ("Sessions", f"{data['total_sessions']} ({plural(data['total_versions'], 'version')}, "
+                     f"{data['pinned_sessions']} pinned)"),
+        ("Original size", human_size(original)),
+        ("Archived size", f"{human_size(archived)} (ratio {ratio(original, archived)})"),
+        ("Space saved", human_size(original - archived)),
+        ("Storage cap", f"{human_size(cap)} ({archived * 100 // cap if cap else 0}% used)" if cap else "none"),
+        ("Oldest activity", local_time(data["oldest_activity"])),
+        ("Newest activity", local_time(data["newest_activity"])),
+        ("First archived", local_time(data["oldest_archive"])),
+        ("Last archived", local_time(data["newest_archive"])),
+    ]
+    print_lines(state.out, key_values(pairs))
+    if not data["total_versions"]:
+        state.out.print("\nThe archive is empty; `termvault sweep` archives what is due.", soft_wrap=True)
+        return
+    state.out.print()
+    print_lines(state.out, table_lines(
+        [Column("SOURCE"), Column("SESSIONS", justify="right"), Column("VERSIONS", justify="right"),
+         Column("ORIGINAL", justify="right"), Column("ARCHIVED", justify="right"), Column("RATIO", justify="right")],
+        [[kind, str(s["sessions"]), str(s["versions"]), human_size(s["original_bytes"]),
+          human_size(s["archive_bytes"]), ratio(s["original_bytes"], s["archive_bytes"])]
+         for kind, s in data["per_source"].items()],
+        state.width,
+    ))
+    state.out.print()
+    print_lines(state.out, table_lines(
+        [Column("MONTH (UTC)"), Column("VERSIONS", justify="right"), Column("ORIGINAL", justify="right"),
+         Column("ARCHIVED", justify="right"), Column("RATIO", justify="right")],
+        [[month, str(m["versions"]), human_size(m["original_bytes"]), human_size(m["archive_bytes"]),
+          ratio(m["original_bytes"], m["archive_bytes"])]
+         for month, m in data["per_month"].items()],
+        state.width,
+    ))
+
+
+# -- verify -----------------------------------------------------------------------------
+@click.command(
+    epilog="""\b
+Example:
+  termvault verify                 read-only check; exit 0 clean, 1 problems
+  termvault verify --repair        fix what can be fixed without losing anything
+  termvault verify --json
+""",
+)
+@click.option("--repair", is_flag=True, help="Fix what can be fixed: remove temporary files, index orphaned "
+                                              "archives, finish interrupted moves, mark missing/corrupt versions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_state
+def verify(state: AppState, repair: bool, as_json: bool):
+    """Check every archive against its recorded hashes.
+
+    Each archive is re-hashed against the index and its own manifest. Read-only unless --repair. Reports missing, corrupt and orphaned archives, leftover
+    temporary files and archived sources not yet removed. Exits 1 if problems remain.
+    """
+    from .. import maintenance
+
+    vault = state.vault()
+    with item_progress(state, "Verifying", enabled=not as_json) as progress:
+        report = vault.repair(progress) if repair else vault.verify(progress)
+    if repair:
+        # What repair cannot fix: lost or damaged archives, and whatever reconciliation
+        # had to leave (an orphan that does not verify, a source that changed).
+        remaining = bool(report.missing or report.corrupt or maintenance.orphan_archives(vault)
+                         or maintenance.temp_files(vault) or maintenance.pending_removals(vault))
+    else:
+        remaining = not report.clean
+    if as_json:
+        data = report.to_dict()
+        if repair:
+            data["problems_remaining"] = remaining
+        print_json(data)
+    else:
+        _print_verify(state, report, repair, remaining)
+    if remaining:
+        raise click.exceptions.Exit(EXIT_PROBLEMS)
+
+
+def _print_verify(state: AppState, report, repair: bool, remaining: bool) -> None:
+    out = state.out
+    out.print(f"Checked {plural(report.checked, 'archive version')}: {report.ok} ok.", soft_wrap=True)
+    problems: list[tuple[str, str]] = []
+    problems += [("missing", f"archive/{p}") for p in report.missing]
+    problems += [("corrupt", f"archive/{p}: {why}") for p, why in report.corrupt]
+    problems += [("orphaned", f"archive/{p} (not in the index)") for p in report.orphaned]
+    problems += [("temp file", home_display(p)) for p in report.temp_files]
+    problems += [("pending", f"{sid} (archived, source not removed yet)") for sid in report.pending_removal]
+    if problems:
+        out.print("Problems found:", soft_wrap=True)
+        for kind, what in problems:
+            out.print(Text.assemble("  ", (f"{kind:<10}", "red"), " ", what), soft_wrap=True)
+    for action in report.repaired:
+        out.print(Text.assemble("  ", ("repaired  ", "green"), " ", action), soft_wrap=True)
+    if not problems:
+        out.print("The archive is clean.", soft_wrap=True)
+    elif not repair:
+        out.print("Run `termvault verify --repair` to fix what can be fixed.", soft_wrap=True)
+    elif remaining:
+        out.print("Some problems remain: missing or corrupt archives cannot be rebuilt "
+                  "(their index rows are kept and marked).", soft_wrap=True)
+    else:
+        out.print("Everything found was repaired.", soft_wrap=True)
+
+
+# -- prune ------------------------------------------------------------------------------
+@click.command(
+    epilog="""\b
+Example:
+  termvault prune --max-size 2GB --dry-run     what would go
+  termvault prune --max-size 2GB               asks before deleting
+  termvault prune --yes                        to the configured cap, no question
+
+Oldest last activity goes first; pinned sessions are never pruned.
+""",
+)
+@click.option("--max-size", type=Size(), metavar="SIZE",
+              help="Keep the archives under SIZE (500MB, 2GB, 1.5GiB) [default: max_total_bytes from the config].")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_state
+def prune(state: AppState, max_size: int | None, dry_run: bool, yes: bool, as_json: bool):
+    """Delete the oldest archives to fit a storage cap."""
+    vault = state.vault()
+    if max_size is None and vault.config.max_total_bytes is None:
+        raise UsageError("No storage cap is configured; give one with --max-size (e.g. 2GB) "
+                         "or set max_total_bytes in config.toml.")
+    plan = vault.prune(max_size, dry_run=True)
+    if dry_run or not plan.pruned:
+        _print_prune(state, plan, as_json)
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise CliError(
+                f"Refusing to delete {plural(plan.pruned_count, 'archived version')} without confirmation: "
+                "there is no terminal to ask on, so pass --yes (or --dry-run to look first).",
+                EXIT_USAGE,
+            )
+        _print_prune(state, plan, as_json=False, force=True)
+        if not click.confirm(f"Delete these {plural(plan.pruned_count, 'archived version')}?", default=False,
+                             err=True):
+            state.err.print("Nothing was deleted.")
+            return
+    report = vault.prune(max_size, dry_run=False)
+    _print_prune(state, report, as_json)
+
+
+def _print_prune(state: AppState, report, as_json: bool, force: bool = False) -> None:
+    if as_json:
+        print_json(report.to_dict())
+        return
+    if state.quiet and not force:
+        return
+    out = state.out
+    cap = human_size(report.limit)
+    if not report.pruned:
+        out.print(f"Nothing to prune: the archives take {human_size(report.total_before)}, "
+                  f"within the cap of {cap}.", soft_wrap=True)
+        if report.skipped_pinned:
+            out.print(f"({plural(report.skipped_pinned, 'pinned version')} kept.)", soft_wrap=True)
+        return
+    verb = "Would delete" if report.dry_run else "Deleted"
+    out.print(f"{verb} {plural(report.pruned_count, 'archived version')} ({human_size(report.bytes_freed)}, "
+              f"{human_size(report.raw_bytes_freed)} of sessions), oldest activity first, "
+              f"to fit {cap}:", soft_wrap=True)
+    print_lines(out, table_lines(
+        [Column("ID"), Column("VERSION", justify="right"), Column("NAME", flex=True, min_width=10),
+         Column("LAST ACTIVITY"), Column("ARCHIVE SIZE", justify="right")],
+        [[e.session_id, str(e.version), e.name, local_time(e.last_activity_at), human_size(e.size_bytes)]
+         for e in report.pruned],
+        state.width,
+    ))
+    tail = (f"The archives {'would take' if report.dry_run else 'now take'} {human_size(report.total_after)} "
+            f"(from {human_size(report.total_before)}).")
+    if report.skipped_pinned:
+        tail += f" {plural(report.skipped_pinned, 'pinned version')} kept."
+    out.print(tail, soft_wrap=True)
+
+
+# -- pins, reindex, legacy --------------------------------------------------------------
+@click.command(epilog="\b\nExample:\n  termvault pin 3f2a9c")
+@click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
+@pass_state
+def pin(state: AppState, session_id: str):
+    """Pin a session: prune never deletes it."""
+    entry = state.vault().pin(session_id)
+    state.say(f"Pinned {entry.session_id} ({entry.name}): prune will never delete it.")
+
+
+@click.command(epilog="\b\nExample:\n  termvault unpin 3f2a9c")
+@click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
+@pass_state
+def unpin(state: AppState, session_id: str):
+    """Unpin a session (a storage cap may prune it again)."""
+    entry = state.vault().unpin(session_id)
+    state.say(f"Unpinned {entry.session_id} ({entry.name}).")
+
+
+@click.command(epilog="\b\nExample:\n  termvault reindex")
+@pass_state
+def reindex(state: AppState):
+    """Rebuild the index from the archive files.
+
+    Rows and full text are rebuilt from archive/ alone. Safe at any time: the
+    archives are the truth and are only read. Pins are kept.
+    """
+    vault = state.vault()
+    with item_progress(state, "Reindexing") as progress:
+        count = vault.reindex(progress)
+    state.say(f"Rebuilt the index from {plural(count, 'archived version')}.")
+
+
+@click.command(name="import-legacy", epilog="\b\nExample:\n  termvault import-legacy")
+@pass_state
+def import_legacy(state: AppState):
+    """Import the older app's archives.
+
+    archive_index.json and archive/**/*.json.gz are read and indexed, never modified. Done automatically once on first use;
+    this command runs the import again.
+    """
+    count = state.vault().import_legacy()
+    if count:
+        state.say(f"Imported {plural(count, 'session')} from the older app's archive.")
+    else:
+        state.say("Nothing new to import: no archive of the older app is missing from the index.")
+
+
+COMMANDS = [stats, verify, prune, pin, unpin, reindex, import_legacy]

@@ -1,0 +1,105 @@
+"""Click parameter types for durations (``30d``, ``12h``), dates (``2024-05-01``, ``7d``)
+and sizes (``2GB``), plus shell completion of session ids."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import click
+from click.shell_completion import CompletionItem
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
+_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(value: str, default_unit: str) -> float:
+    """Seconds in ``30d``, ``12h``, ``2w``, ``90m`` (minutes), ``45s`` or a bare number in
+    ``default_unit``. ValueError with a readable message otherwise."""
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(
+            f"{value!r} is not a duration: use a number with a unit such as 30d, 12h, 2w, 90m or 45s."
+        )
+    unit = (m.group(2) or default_unit).lower()
+    return float(m.group(1)) * _SECONDS[unit]
+
+
+class Duration(click.ParamType):
+    """A duration converted to a number of ``unit`` (``d`` = days, ``h`` = hours, ``s``)."""
+
+    name = "duration"
+
+    def __init__(self, unit: str = "d"):
+        self.unit = unit
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return parse_duration(value, self.unit) / _SECONDS[self.unit]
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class When(click.ParamType):
+    """An ISO date (local time unless a zone is given) or an age such as 7d, 3w, 2m;
+    converted to UNIX seconds by ``termvault.search.parse_when``."""
+
+    name = "date"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        from ..errors import UsageError
+        from ..search import parse_when
+
+        try:
+            return parse_when(value)
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class Size(click.ParamType):
+    """A size such as 500MB, 2GB or 1.5GiB, converted to bytes."""
+
+    name = "size"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        from ..config import parse_size
+        from ..errors import ConfigError
+
+        try:
+            size = parse_size(value, "the size")
+        except ConfigError as exc:
+            self.fail(str(exc), param, ctx)
+        if size is None:
+            self.fail(f"{value!r} is not a size such as 500MB or 2GB.", param, ctx)
+        return size
+
+
+def complete_session_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Session ids starting with what was typed, read from the index without creating
+    or locking anything (completion must never have side effects)."""
+    try:
+        from ..config import Config
+        from ..index import ArchiveIndex
+
+        root = ctx.find_root().params
+        cfg = Config.load(root.get("home"), root.get("config_file"))
+        if not cfg.index_path.is_file():
+            return []
+        index = ArchiveIndex(cfg.index_path, readonly=True)
+        try:
+            return [CompletionItem(s) for s in index.find_prefix(incomplete, limit=50)]
+        finally:
+            index.close()
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+
+
+def expand(path: Path | None) -> Path | None:
+    return Path(os.path.expanduser(str(path))) if path is not None else None

@@ -1,0 +1,261 @@
+"""Reading the archive: ``search``, ``show`` and ``export``."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.text import Text
+
+from .context import EXIT_PROBLEMS, AppState, pass_state
+from .format import (
+    Column,
+    home_display,
+    human_size,
+    key_values,
+    local_time,
+    print_json,
+    print_lines,
+    ratio,
+    snippet_text,
+    table_lines,
+)
+from .params import When, complete_session_id
+
+if TYPE_CHECKING:
+    from ..index import ArchiveEntry
+
+MIN_ID = 8
+
+
+def display_ids(vault, session_ids: list[str]) -> dict[str, str]:
+    """The shortest prefix (at least 8 characters) of each id that no other archived
+    session shares, so what is shown can be typed back."""
+    out = {}
+    for sid in session_ids:
+        n = min(MIN_ID, len(sid))
+        while n < len(sid) and len(vault.index.find_prefix(sid[:n], limit=2)) > 1:
+            n += 1
+        out[sid] = sid[:n]
+    return out
+
+
+@click.command(
+    epilog="""\b
+Example:
+  termvault search "docker compose"            full text, best match first
+  termvault search --dir src/api --after 2w     metadata only, newest first
+  termvault search deploy --source claude-code --json
+
+DATE is an ISO date (2024-05-01, local time) or an age: 12h, 7d, 3w, 2m, 1y.
+Words, "quoted phrases", prefix* and AND / OR / NOT work in QUERY. Exits 1 when
+nothing matches.
+""",
+)
+@click.argument("query", required=False)
+@click.option("--name", metavar="TEXT", help="Session name contains TEXT (case-insensitive).")
+@click.option("--dir", "directory", metavar="TEXT", help="Working folder contains TEXT.")
+@click.option("--after", type=When(), metavar="DATE", help="Last activity on or after DATE.")
+@click.option("--before", type=When(), metavar="DATE", help="Last activity on or before DATE.")
+@click.option("--source", metavar="KIND", help="Only sessions of this source kind.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many results.")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+@pass_state
+def search(state: AppState, query, name, directory, after, before, source, limit, as_json):
+    """Find archived sessions by text, name, folder or date.
+
+    Without QUERY, lists the sessions matching the filters, newest activity first.
+    Full-text hits show the matching line under each row, matches highlighted.
+    """
+    vault = state.vault()
+    hits = vault.search(query, name=name, working_dir=directory, after=after, before=before,
+                        source=source, limit=limit)
+    if as_json:
+        print_json([h.to_dict() for h in hits])
+    elif hits:
+        ids = display_ids(vault, [h.entry.session_id for h in hits])
+        columns = [
+            Column("ID", min_width=MIN_ID), Column("NAME", flex=True, min_width=10),
+            Column("FOLDER", flex=True, cut="left", min_width=10), Column("LAST ACTIVITY"),
+            Column("SIZE", justify="right"), Column("RATIO", justify="right"), Column("SOURCE"),
+        ]
+        width = state.width
+        rows = [
+            [ids[h.entry.session_id], h.entry.name, home_display(h.entry.working_directory) or "-",
+             local_time(h.entry.last_activity_at), human_size(h.entry.original_size_bytes),
+             ratio(h.entry.original_size_bytes, h.entry.size_bytes), h.entry.source]
+            for h in hits
+        ]
+        # Every row is aligned on the widths of the whole result; the snippet of a
+        # full-text hit goes on its own line under the row.
+        rendered = table_lines(columns, rows, width)
+        print_lines(state.out, rendered[:1])
+        for hit, line in zip(hits, rendered[1:]):
+            print_lines(state.out, [line])
+            if hit.snippet and hit.matched != "metadata":
+                print_lines(state.out, [snippet_text(hit.snippet, hit.highlights, width)])
+    if not hits:
+        if not as_json:
+            click.echo("termvault: no archived session matches.", err=True)
+        raise click.exceptions.Exit(EXIT_PROBLEMS)
+
+
+def _version_rows(entries: list[ArchiveEntry]) -> list[dict[str, Any]]:
+    return [
+        {"version": e.version, "archived_at": e.archived_at, "last_activity_at": e.last_activity_at,
+         "size_bytes": e.size_bytes, "original_size_bytes": e.original_size_bytes, "status": e.status}
+        for e in entries
+    ]
+
+
+@click.command(
+    epilog="""\b
+Example:
+  termvault show 3f2a9c              the newest version of the session starting with 3f2a9c
+  termvault show 3f2a9c --version 1 --json
+""",
+)
+@click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
+@click.option("--version", type=click.IntRange(min=1), help="Show this version instead of the newest.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metadata and file list as JSON.")
+@pass_state
+def show(state: AppState, session_id: str, version: int | None, as_json: bool):
+    """Show one archived session: metadata and files.
+
+    ID may be any unique prefix of a session id.
+    """
+    from ..errors import DataError
+
+    vault = state.vault()
+    entry = vault.get(session_id, version)
+    versions = vault.index.versions(entry.session_id)
+    # A damaged archive must not hide what the index knows: show that, then fail.
+    manifest, problem = None, None
+    try:
+        manifest = vault.manifest(entry.session_id, entry.version)
+    except (DataError, OSError) as exc:
+        problem = exc
+    if as_json:
+        data = entry.to_dict()
+        data.pop("row_id", None)
+        data["versions"] = _version_rows(versions)
+        data["root"] = manifest.root if manifest else None
+        data["files"] = [f.to_dict() for f in manifest.files] if manifest else None
+        data["error"] = str(problem) if problem else None
+        print_json(data)
+    else:
+        _print_show(state, entry, versions, manifest)
+    if problem is not None:
+        raise problem
+
+
+def _print_show(state: AppState, entry, versions, manifest) -> None:
+    meta = entry.meta or {}
+    extra_meta = [(label, str(meta[key])) for key, label in
+                  (("git_branch", "Git branch"), ("model", "Model"), ("message_count", "Messages"),
+                   ("tool_call_count", "Tool calls"), ("parse_warnings", "Parse warnings"))
+                  if meta.get(key) not in (None, "", 0)]
+    pairs: list[tuple[str, Any]] = [
+        ("Session", Text(entry.session_id, style="bold")),
+        ("Name", entry.name),
+        ("Source", f"{entry.source} ({entry.mode} mode)"),
+        ("Folder", home_display(entry.working_directory) or "-"),
+        ("Last command", entry.last_command or None),
+        ("First prompt", _one_line(meta.get("first_prompt"))),
+        ("Created", local_time(entry.created_at) if entry.created_at else None),
+        ("Last activity", local_time(entry.last_activity_at)),
+        ("Archived", local_time(entry.archived_at)),
+        ("Version", f"{entry.version} of {len(versions)}"),
+        ("Size", f"{human_size(entry.original_size_bytes)} -> {human_size(entry.size_bytes)} "
+                 f"(ratio {ratio(entry.original_size_bytes, entry.size_bytes)})"),
+        ("Pinned", "yes" if entry.pinned else "no"),
+        ("Status", entry.status),
+        ("Archive", f"archive/{entry.archive_path}"),
+        *extra_meta,
+    ]
+    print_lines(state.out, key_values(pairs))
+    if len(versions) > 1:
+        state.out.print()
+        print_lines(state.out, table_lines(
+            [Column("VERSION", justify="right"), Column("ARCHIVED"), Column("LAST ACTIVITY"),
+             Column("SIZE", justify="right"), Column("STATUS")],
+            [[str(v.version), local_time(v.archived_at), local_time(v.last_activity_at),
+              human_size(v.original_size_bytes), v.status] for v in versions],
+            state.width,
+        ))
+    if manifest is None:
+        return
+    state.out.print()
+    print_lines(state.out, table_lines(
+        [Column("FILE", flex=True, cut="left"), Column("SIZE", justify="right"), Column("MODIFIED"),
+         Column("SHA256"), Column("ORIGIN", flex=True, cut="left")],
+        [[f.path, human_size(f.size), local_time(f.mtime_ns / 1e9), f.sha256[:12], home_display(f.origin)]
+         for f in manifest.files],
+        state.width,
+    ))
+
+
+def _one_line(text: Any, limit: int = 120) -> str | None:
+    if not text:
+        return None
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+@click.command(
+    epilog="""\b
+Example:
+  termvault export 3f2a9c > session.json            the archived bytes, unchanged
+  termvault export 3f2a9c --format markdown -o session.md
+  termvault export 3f2a9c --file _conversation/chat.jsonl -o chat.jsonl
+
+raw is byte-identical to what was archived; text, markdown and jsonl are readable
+renderings with secrets redacted.
+""",
+)
+@click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
+@click.option("--format", "fmt", type=click.Choice(["raw", "jsonl", "text", "markdown"]), default="raw",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write to FILE (atomically) instead of stdout.")
+@click.option("--version", type=click.IntRange(min=1), help="Export this version instead of the newest.")
+@click.option("--file", "relpath", metavar="RELPATH", help="Which file of the session (see `show`); raw only.")
+@pass_state
+def export(state: AppState, session_id: str, fmt: str, output: Path | None, version: int | None, relpath: str | None):
+    """Write one session to stdout or a file.
+
+    ID may be any unique prefix of a session id.
+    """
+    vault = state.vault()
+    if output is None or str(output) == "-":
+        stream = click.get_binary_stream("stdout")
+        vault.export(session_id, stream, fmt=fmt, version=version, file=relpath)
+        stream.flush()
+        return
+    write_atomically(output, lambda fh: vault.export(session_id, fh, fmt=fmt, version=version, file=relpath))
+    state.say(f"Wrote {home_display(output)} ({human_size(output.stat().st_size)}).")
+
+
+def write_atomically(target: Path, write) -> None:
+    """Write through a temporary file beside ``target``, fsync, then rename over it, so
+    ``target`` is either untouched or complete. The folder's permissions are left alone."""
+    target = Path(os.path.expanduser(str(target)))
+    folder = target.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+COMMANDS = [search, show, export]

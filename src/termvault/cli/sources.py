@@ -1,0 +1,102 @@
+"""``termvault sources``: which session sources are configured or detected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .context import AppState, pass_state
+from .format import Column, home_display, human_size, print_json, print_lines, table_lines
+
+
+def source_rows(vault) -> list[dict[str, Any]]:
+    """One dict per known source kind: its mode, roots, whether it is configured,
+    detected and enabled, the live sessions found now and what the archive holds."""
+    from ..sources import available_kinds
+
+    archived = vault.stats()["per_source"]
+    rows: list[dict[str, Any]] = []
+    seen = set()
+    for cs in vault.sources(include_undetected=True):
+        src = cs.source
+        seen.add(src.kind)
+        live, live_bytes, error = 0, 0, None
+        try:
+            for unit in src.discover():
+                live += 1
+                live_bytes += unit.size
+        except OSError as exc:
+            error = f"could not list its sessions: {exc}"
+        a = archived.get(src.kind, {})
+        rows.append({
+            "kind": src.kind, "description": src.description, "mode": cs.mode,
+            "configured": cs.configured, "detected": src.detected(), "enabled": True,
+            "archive_days": cs.archive_days, "roots": [str(r) for r in src.roots],
+            "live_sessions": live, "live_bytes": live_bytes,
+            "archived_sessions": a.get("sessions", 0), "archived_versions": a.get("versions", 0),
+            "archived_bytes": a.get("archive_bytes", 0), "error": error,
+        })
+    for kind in available_kinds():
+        if kind in seen:
+            continue
+        enabled = vault.config.source_config(kind).enabled
+        a = archived.get(kind, {})
+        rows.append({
+            "kind": kind, "description": "", "mode": None, "configured": kind in vault.config.sources,
+            "detected": False, "enabled": enabled, "archive_days": None, "roots": [],
+            "live_sessions": 0, "live_bytes": 0,
+            "archived_sessions": a.get("sessions", 0), "archived_versions": a.get("versions", 0),
+            "archived_bytes": a.get("archive_bytes", 0),
+            "error": None if not enabled else "this source kind could not be loaded",
+        })
+    return rows
+
+
+def _status(row: dict[str, Any]) -> str:
+    if not row["enabled"]:
+        return "disabled"
+    if row["error"] and row["mode"] is None:
+        return "unavailable"
+    if row["configured"]:
+        return "configured" if row["detected"] else "configured, missing"
+    return "detected" if row["detected"] else "not found"
+
+
+@click.command(
+    epilog="""\b
+Example:
+  termvault sources
+  termvault sources --json
+
+Configure roots, mode (move/copy) and archive_days in config.toml under
+[sources.KIND]; `enabled = false` turns a source off.
+""",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
+@pass_state
+def sources(state: AppState, as_json: bool):
+    """List the session sources, their folders and counts.
+
+    Shows each kind a sweep covers or could cover: mode, folders, live and archived counts.
+    """
+    rows = source_rows(state.vault())
+    if as_json:
+        print_json(rows)
+        return
+    print_lines(state.out, table_lines(
+        [Column("SOURCE"), Column("STATUS"), Column("MODE"), Column("LIVE", justify="right"),
+         Column("LIVE SIZE", justify="right"), Column("ARCHIVED", justify="right"),
+         Column("ARCHIVE SIZE", justify="right"), Column("ROOTS", flex=True, cut="left", min_width=12)],
+        [[r["kind"], _status(r), r["mode"] or "-", str(r["live_sessions"]), human_size(r["live_bytes"]),
+          str(r["archived_sessions"]), human_size(r["archived_bytes"]),
+          ", ".join(home_display(p) for p in r["roots"]) or "-"]
+         for r in rows],
+        state.width,
+    ))
+    for r in rows:
+        if r["error"] and r["enabled"]:
+            state.out.print(f"{r['kind']}: {r['error']}", soft_wrap=True)
+
+
+COMMANDS = [sources]

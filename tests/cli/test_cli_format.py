@@ -1,0 +1,89 @@
+"""Presentation helpers: sizes, durations, tables that fit, and the terminal progress bar."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from termvault.cli.format import Column, home_display, human_size, ratio, table_lines
+from termvault.cli.params import parse_duration
+
+
+@pytest.mark.parametrize(
+    ("n", "text"),
+    [(0, "0 B"), (512, "512 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"),
+     (int(1.2 * 1024**2), "1.2 MiB"), (3 * 1024**3, "3.0 GiB"), (None, "-")],
+)
+def test_human_size_uses_binary_units_with_one_decimal(n, text):
+    assert human_size(n) == text
+
+
+def test_ratio_is_original_over_compressed():
+    assert ratio(700, 100) == "7.0x"
+    assert ratio(0, 0) == "-"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "seconds"),
+    [("30d", "d", 30 * 86400), ("12h", "d", 12 * 3600), ("2w", "d", 14 * 86400), ("0", "d", 0),
+     ("90m", "h", 5400), ("45s", "h", 45), ("24", "h", 24 * 3600), ("1.5d", "h", 1.5 * 86400)],
+)
+def test_parse_duration(value, unit, seconds):
+    assert parse_duration(value, unit) == seconds
+
+
+@pytest.mark.parametrize("value", ["", "d", "30x", "-1d", "thirty days"])
+def test_parse_duration_refuses_what_is_not_a_duration(value):
+    with pytest.raises(ValueError, match="30d"):
+        parse_duration(value, "d")
+
+
+def test_table_fits_the_width_by_cutting_flexible_columns_paths_from_the_left():
+    columns = [Column("ID"), Column("NAME", flex=True), Column("FOLDER", flex=True, cut="left")]
+    rows = [["abc", "a rather long session name", "/home/me/projects/some/deep/folder/api"]]
+    lines = [l.plain for l in table_lines(columns, rows, width=50)]
+    assert all(len(l) <= 50 for l in lines)
+    assert lines[1].startswith("abc  ")
+    assert lines[1].rstrip().endswith("folder/api")
+    assert "…" in lines[1]
+
+
+def test_table_is_never_cut_when_it_fits():
+    columns = [Column("A"), Column("B", justify="right")]
+    lines = [l.plain for l in table_lines(columns, [["x", "10"], ["long", "1"]], width=200)]
+    assert lines == ["A      B", "x     10", "long   1"]
+
+
+def test_home_display_abbreviates_the_users_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert home_display(tmp_path / ".multi-term") == "~/.multi-term"
+    assert home_display("/elsewhere") == "/elsewhere"
+
+
+def test_sweep_shows_a_progress_bar_on_a_terminal(demo):
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    env = dict(os.environ, COLUMNS="120", TERM="xterm")
+    proc = subprocess.Popen([sys.executable, "-m", "termvault", "sweep"], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave, text=True, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = proc.communicate(timeout=120)
+    os.close(master)
+    terminal = seen.decode(errors="replace")
+    assert proc.returncode == 0
+    assert "\x1b[" in terminal  # drawn with terminal control sequences, not plain lines
+    assert "sessions" in terminal or "Looking for due sessions" in terminal
+    assert "[1/3]" not in terminal
+    assert "archived    3 sessions" in out
