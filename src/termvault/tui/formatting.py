@@ -1,0 +1,96 @@
+"""Small pure helpers the browser uses to show numbers, times and charts.
+
+Nothing here touches the disk or imports textual, so each function is easy to test on
+its own. Times are UNIX seconds; "now" is always passed in, so a test can freeze it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+_UNITS = ("B", "KB", "MB", "GB", "TB")
+_BLOCKS = " ▏▎▍▌▋▊▉█"
+
+
+def human_size(size: float | None) -> str:
+    """``313 B``, ``1.2 KB``, ``4.5 MB`` (powers of 1024). Negative sizes keep their sign."""
+    if size is None:
+        return "-"
+    sign = "-" if size < 0 else ""
+    value = float(abs(size))
+    for unit in _UNITS:
+        if value < 1024 or unit == _UNITS[-1]:
+            if unit == "B":
+                return f"{sign}{int(value)} B"
+            return f"{sign}{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def relative_time(when: float | None, now: float) -> str:
+    """``just now``, ``12m ago``, ``5h ago``, ``3d ago`` for the last 30 days; older
+    times (and future ones) as a local date ``2024-01-05``."""
+    if when is None:
+        return "-"
+    age = now - when
+    if age < 0 or age >= 30 * 86400:
+        return local_date(when)
+    if age < 60:
+        return "just now"
+    if age < 3600:
+        return f"{int(age // 60)}m ago"
+    if age < 86400:
+        return f"{int(age // 3600)}h ago"
+    return f"{int(age // 86400)}d ago"
+
+
+def local_date(when: float) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(when))
+
+
+def local_datetime(when: float | None) -> str:
+    if when is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+
+
+def shorten_folder(path: str, width: int, home: str | None = None) -> str:
+    """``path`` with the user's home as ``~``, cut from the left to ``width`` characters
+    (the end of a path says more than its start)."""
+    if not path:
+        return ""
+    home = home if home is not None else os.environ.get("HOME", "")
+    if home and home != "/" and (path == home or path.startswith(home.rstrip("/") + "/")):
+        path = "~" + path[len(home.rstrip("/")):]
+    if len(path) <= width:
+        return path
+    return "…" + path[len(path) - width + 1:]
+
+
+def truncate(text: str, width: int) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def short_id(session_id: str, width: int = 12) -> str:
+    return session_id if len(session_id) <= width else session_id[: width - 1] + "…"
+
+
+def bar(value: float, maximum: float, width: int) -> str:
+    """A horizontal bar of block characters, ``width`` cells at ``maximum``, with eighth
+    steps; zero and negative values give an empty bar."""
+    if maximum <= 0 or value <= 0 or width <= 0:
+        return ""
+    eighths = round(min(value, maximum) / maximum * width * 8)
+    full, part = divmod(eighths, 8)
+    out = "█" * full + (_BLOCKS[part] if part else "")
+    return out or "▏"
+
+
+def bar_rows(items: Sequence[tuple[str, float]], width: int) -> list[tuple[str, str, float]]:
+    """(label, bar, value) for each item, bars scaled to the largest value."""
+    top = max((v for _, v in items), default=0)
+    return [(label, bar(value, top, width), value) for label, value in items]

@@ -1,0 +1,246 @@
+"""The preview: one session rendered readably, loaded in a worker thread.
+
+Conversation turns show their role; tool calls and their results are folded to one line
+each unless unfolded; terminal output is shown as plain text with escape sequences
+removed. Styles use the theme's variables, so the preview follows light and dark themes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from textual import work
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from ..ansi import normalize_newlines, strip_ansi
+from ..errors import TermvaultError
+from ..index import ArchiveEntry
+from ..sources.base import Message as Turn
+from .formatting import human_size, local_datetime, shorten_folder, truncate
+from .messages import PreviewFailed, PreviewLoaded
+
+log = logging.getLogger(__name__)
+
+MAX_PREVIEW_CHARS = 400_000  # beyond this the pager shows the rest
+FOLDED_WIDTH = 100
+_ROLE_TITLES = {"user": "You", "assistant": "Assistant", "system": "System"}
+
+
+def render_header(entry: ArchiveEntry) -> Content:
+    pin = "  (pinned)" if entry.pinned else ""
+    lines: list[Content | str | tuple[str, str]] = [
+        (entry.name or entry.session_id, "bold $primary"),
+        (pin, "$warning"),
+        "\n",
+        (f"{entry.session_id} · {entry.source} · version {entry.version}", "$text-muted"),
+        "\n",
+    ]
+    if entry.working_directory:
+        lines += [("folder    ", "$text-muted"), shorten_folder(entry.working_directory, 200), "\n"]
+    lines += [
+        ("activity  ", "$text-muted"),
+        local_datetime(entry.last_activity_at),
+        ("   size ", "$text-muted"),
+        f"{human_size(entry.original_size_bytes)} → {human_size(entry.size_bytes)}",
+        "\n",
+    ]
+    if entry.last_command:
+        lines += [("last      ", "$text-muted"), truncate(entry.last_command, 200), "\n"]
+    return Content.assemble(*lines)
+
+
+def _clean(text: str) -> str:
+    return normalize_newlines(strip_ansi(text)).rstrip("\n")
+
+
+def _first_line(text: str) -> tuple[str, int]:
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    return (lines[0].strip() if lines else ""), max(0, len(lines) - 1)
+
+
+def render_turn(turn: Turn, fold_tools: bool = True) -> Content:
+    """One turn as styled content (ending with a newline)."""
+    text = _clean(turn.text or "")
+    when = f"  {local_datetime(turn.timestamp)[11:]}" if turn.timestamp else ""
+    role = turn.role
+    if role in _ROLE_TITLES:
+        title = _ROLE_TITLES[role]
+        if role == "assistant" and turn.name:
+            title += f" ({turn.name})"
+        if role == "system" and turn.name:
+            title += f" ({turn.name})"
+        style = {"user": "bold $accent", "assistant": "bold $primary", "system": "bold $text-muted"}[role]
+        body_style = "$text-muted" if role == "system" else ""
+        return Content.assemble(("▌ " + title, style), (when, "$text-muted"), "\n", (text, body_style), "\n\n")
+    if role in ("tool", "tool_result"):
+        label = turn.name or "tool"
+        if role == "tool":
+            head = ("  ▸ " + label + "  ", "bold $secondary")
+        else:
+            head = ("    ↳ " + (f"{label} result  " if turn.name else "result  "), "$text-muted")
+        if fold_tools:
+            first, more = _first_line(text)
+            tail = f"  (+{more} lines)" if more else ""
+            return Content.assemble(head, truncate(first, FOLDED_WIDTH), (tail, "$text-muted"), "\n")
+        return Content.assemble(head, "\n", (text, "$text-muted" if role == "tool_result" else ""), "\n")
+    if role == "input":
+        return Content.assemble(("$ ", "bold $accent"), (text, "bold"), "\n")
+    if role == "marker":
+        return Content.assemble(("── " + truncate(text, FOLDED_WIDTH) + " ──", "italic $secondary"), "\n")
+    # output and anything unknown: the terminal's text as it was
+    return Content.assemble(text, "\n")
+
+
+def render_session(entry: ArchiveEntry, turns: Sequence[Turn], fold_tools: bool = True) -> Content:
+    """The whole preview: a header, then the turns, cut at MAX_PREVIEW_CHARS."""
+    parts: list[Content | str | tuple[str, str]] = [render_header(entry), "\n"]
+    size = 0
+    previous = ""
+    for n, turn in enumerate(turns):
+        if previous in ("tool", "tool_result") and turn.role not in ("tool", "tool_result"):
+            parts.append("\n")  # a run of folded tool lines ends with a gap, like a turn
+        previous = turn.role
+        piece = render_turn(turn, fold_tools)
+        size += len(piece.plain)
+        parts.append(piece)
+        if size > MAX_PREVIEW_CHARS:
+            parts.append((f"… {len(turns) - n - 1} more turns: press o to read it all in the pager\n", "italic $warning"))
+            break
+    if not turns:
+        parts.append(("(this session has nothing to show)", "italic $text-muted"))
+    return Content.assemble(*parts)
+
+
+class PreviewCache:
+    """The turns of the last few sessions previewed, keyed by (session id, version)."""
+
+    def __init__(self, size: int = 8):
+        self._items: OrderedDict[tuple[str, int], list[Turn]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, entry: ArchiveEntry) -> list[Turn] | None:
+        with self._lock:
+            key = (entry.session_id, entry.version)
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            return None
+
+    def put(self, entry: ArchiveEntry, turns: list[Turn]) -> None:
+        with self._lock:
+            self._items[(entry.session_id, entry.version)] = turns
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+class PreviewPane(VerticalScroll):
+    """A scrollable preview of one session. ``show(entry)`` loads it in a worker thread
+    (the last few are cached); ``busy`` is True until what was asked for is shown."""
+
+    DEFAULT_CSS = """
+    PreviewPane {
+        background: $surface;
+        padding: 0 1;
+        scrollbar-size-vertical: 1;
+    }
+    PreviewPane > #preview-body { width: 1fr; }
+    """
+
+    def __init__(self, vault, *, cache: PreviewCache | None = None, delay: float = 0.1,
+                 fold_tools: bool = True, id: str | None = None, classes: str | None = None):
+        super().__init__(id=id, classes=classes)
+        self.vault = vault
+        self.cache = cache or PreviewCache()
+        self.delay = delay
+        self.fold_tools = fold_tools
+        self.entry: ArchiveEntry | None = None
+        self.turns: list[Turn] | None = None
+        self._wanted: ArchiveEntry | None = None
+        self._timer = None
+        self.can_focus = True
+
+    def compose(self):
+        yield Static(Content.styled("Select a session to preview it.", "italic $text-muted"), id="preview-body")
+
+    @property
+    def body(self) -> Static:
+        return self.query_one("#preview-body", Static)
+
+    @property
+    def busy(self) -> bool:
+        return self._wanted is not None
+
+    def show(self, entry: ArchiveEntry | None, immediate: bool = False) -> None:
+        """Preview ``entry`` (None clears). Rapid calls (a cursor moving) load only the last."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if entry is None:
+            self._wanted = None
+            self.entry, self.turns = None, None
+            self.body.update(Content.styled("No session selected.", "italic $text-muted"))
+            return
+        if self.entry is not None and self.turns is not None and _same(self.entry, entry):
+            self._wanted = None
+            return
+        self._wanted = entry
+        cached = self.cache.get(entry)
+        if cached is not None:
+            self._display(entry, cached)
+            return
+        self.body.update(Content.assemble(render_header(entry), "\n", ("Loading…", "italic $text-muted")))
+        if immediate or self.delay <= 0:
+            self._load(entry)
+        else:
+            self._timer = self.set_timer(self.delay, lambda: self._load(entry))
+
+    def set_fold(self, fold_tools: bool) -> None:
+        self.fold_tools = fold_tools
+        if self.entry is not None and self.turns is not None:
+            self.body.update(render_session(self.entry, self.turns, self.fold_tools))
+
+    @work(thread=True, exclusive=True, group="termvault-preview")
+    def _load(self, entry: ArchiveEntry) -> None:
+        try:
+            turns = self.vault.messages(entry.session_id, entry.version)
+        except (TermvaultError, OSError) as exc:
+            self.post_message(PreviewFailed(entry.session_id, str(exc)))
+            return
+        except Exception as exc:  # a parser choking on a hostile file must not end the app
+            log.exception("cannot preview %s", entry.session_id)
+            self.post_message(PreviewFailed(entry.session_id, f"{type(exc).__name__}: {exc}"))
+            return
+        self.cache.put(entry, turns)
+        self.post_message(PreviewLoaded(entry.session_id, entry, turns))
+
+    def on_preview_loaded(self, message: PreviewLoaded) -> None:
+        message.stop()
+        if self._wanted is not None and _same(self._wanted, message.entry):
+            self._display(message.entry, message.turns)
+
+    def on_preview_failed(self, message: PreviewFailed) -> None:
+        message.stop()
+        if self._wanted is not None and self._wanted.session_id == message.session_id:
+            entry = self._wanted
+            self._wanted = None
+            self.entry, self.turns = entry, None
+            self.body.update(Content.assemble(
+                render_header(entry), "\n", ("Cannot show this session: " + message.error, "$error")
+            ))
+            self.notify(message.error, title="Preview failed", severity="error")
+
+    def _display(self, entry: ArchiveEntry, turns: list[Turn]) -> None:
+        self._wanted = None
+        self.entry, self.turns = entry, turns
+        self.body.update(render_session(entry, turns, self.fold_tools))
+        self.scroll_home(animate=False)
+
+
+def _same(a: ArchiveEntry, b: ArchiveEntry) -> bool:
+    return a.session_id == b.session_id and a.version == b.version and a.pinned == b.pinned
