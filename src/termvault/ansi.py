@@ -81,6 +81,12 @@ class AnsiStripper:
 
     def feed(self, text: str) -> str:
         """Return the printable part of ``text``, continuing any sequence left open."""
+        if self._state == _GROUND and (self.on_osc is None or "\x1b]" not in text):
+            # Fast path: when removing the complete sequences leaves nothing special, that
+            # is exactly what the scan below would produce.
+            plain = _COMPLETE.sub("", text)
+            if not _SPECIAL.search(plain):
+                return plain
         out: list[str] = []
         i = 0
         n = len(text)

@@ -285,13 +285,13 @@ def test_any_bytes_parse_and_render_without_raising(data, name):
 _VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["role", "text", "content", "type"]), c, max_size=3),
-    max_leaves=8,
+    max_leaves=4,
 )
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.dictionaries(st.sampled_from(["ts", "time", "timestamp", "role", "type", "text", "content",
-                                                 "message", "cwd", "model"]), _VALUES, max_size=5), max_size=15))
+                                                 "message", "cwd", "model"]), _VALUES, max_size=4), max_size=8))
 def test_structured_garbage_records_never_raise(records):
     ref = MemoryFile("pane.jsonl", jsonl(*records))
     info = src().parse([ref])

@@ -58,6 +58,7 @@ _SHELLS = frozenset(
 )
 # Editing keys handled while reconstructing typed lines from input events.
 _EDIT_KEYS = re.compile(r"[\r\n\x7f\b\x15\x03\x17]")
+_OSC7 = re.compile(r"\x1b\](7;[^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)")
 MAX_TYPED_LINE = 4096
 MESSAGE_CHUNK = 64 * 1024  # characters of output per rendered message
 
@@ -288,9 +289,14 @@ class AsciinemaSource(Source):
             events += 1
             last_time = ev.time
             if ev.code == "o":
-                # Fed even once the text is full: a later OSC 7 still moves the cwd.
-                for line in output.feed(ev.data):
-                    text.add(line)
+                if text.size < text.cap:
+                    for line in output.feed(ev.data):
+                        text.add(line)
+                else:
+                    # The text is full: only look for later OSC 7 announcements (one split
+                    # across two events is missed), which is far cheaper than stripping.
+                    for m in _OSC7.finditer(ev.data):
+                        on_osc(m.group(1))
             elif ev.code == "i":
                 for line in typed.feed(ev.data):
                     text.add(line)
