@@ -124,12 +124,16 @@ def freeze_archive_details(archiver: SessionArchiver) -> None:
 
 
 @pytest.fixture(autouse=True)
-def utc(monkeypatch):
+def utc():
     """Local time is UTC, so the dates shown do not depend on the machine."""
-    monkeypatch.setenv("TZ", "UTC")
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
     time.tzset()
     yield
-    monkeypatch.undo()
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
     time.tzset()
 
 

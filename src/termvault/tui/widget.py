@@ -17,9 +17,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from dataclasses import replace
 from collections.abc import Callable
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -48,6 +48,10 @@ from .messages import (
     SessionsLoaded,
     StatsLoaded,
 )
+
+if TYPE_CHECKING:
+    from ..archiver import SessionArchiver
+    from ..state import SessionState
 
 COLUMNS = ("Name", "Folder", "Activity", "Size", "Saved", "Id")
 _SEARCH_ERRORS = (TermvaultError, OSError, sqlite3.Error)
@@ -98,8 +102,8 @@ class ArchiveBrowser(Widget):
 
     def __init__(
         self,
-        archiver: Any,
-        on_restore: Callable[[Any], None] | None = None,
+        archiver: SessionArchiver,
+        on_restore: Callable[[SessionState], None] | None = None,
         *,
         filters: bool = False,
         cwd: str | None = None,
