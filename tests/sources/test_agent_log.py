@@ -199,7 +199,8 @@ def test_leading_timestamps_with_a_full_date_are_read(line, expected):
 def test_unix_times_and_lines_without_a_date_are_told_apart():
     assert leading_time("1714557600 tick") == 1714557600.0
     assert leading_time("1714557600.5] tick") == 1714557600.5
-    for line in ("Jun 14 15:16:01 combo sshd", "03-17 16:13:38.811 D x", "081109 203615 148 INFO", "hello", "2024-13-01 10:00:00"):
+    undated = ("Jun 14 15:16:01 combo sshd", "03-17 16:13:38.811 D x", "081109 203615 148 INFO", "hello")
+    for line in (*undated, "2024-13-01 10:00:00"):
         assert leading_time(line) is None, line
 
 
@@ -233,7 +234,8 @@ def test_jsonl_records_use_common_field_names():
         {"ts": "2024-05-01T10:00:00Z", "role": "user", "text": "fix the login bug", "cwd": "/srv/app", "model": "m-1"},
         {"time": 1714557660, "type": "assistant", "content": [{"type": "text", "text": "Looking at auth.py"}]},
         {"timestamp": 1714557670000, "type": "tool_call", "message": "grep -n login auth.py"},
-        {"timestamp": "2024-05-01T10:02:00Z", "message": {"role": "user", "content": "now add a test"}, "branch": "fix"},
+        {"timestamp": "2024-05-01T10:02:00Z", "message": {"role": "user", "content": "now add a test"},
+         "branch": "fix"},
     ) + b"not json\n[1, 2]\n"
     info = src().parse([MemoryFile("claude-1.jsonl", data)])
     assert info.first_prompt == "fix the login bug" and info.last_command == "now add a test"
@@ -284,7 +286,8 @@ def test_any_bytes_parse_and_render_without_raising(data, name):
 
 _VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["role", "text", "content", "type"]), c, max_size=3),
+    lambda c: st.lists(c, max_size=3)
+    | st.dictionaries(st.sampled_from(["role", "text", "content", "type"]), c, max_size=3),
     max_leaves=4,
 )
 
@@ -310,3 +313,11 @@ def test_a_record_nested_too_deep_to_walk_is_skipped_and_the_rest_read():
     data = ('{"role": "user", "content": %s}\n{"role": "user", "text": "after"}\n' % nested).encode()
     info = src().parse([MemoryFile("pane.jsonl", data)])
     assert info.parse_warnings == 1 and info.last_command == "after"
+
+
+def test_lone_surrogates_in_records_do_not_reach_the_metadata():
+    data = b'{"role": "user", "text": "go \\ud800", "cwd": "/w\\udfff", "model": "\\ud801"}\n'
+    info = src().parse([MemoryFile("pane.jsonl", data)])
+    json.dumps(info.metadata(), ensure_ascii=False).encode("utf-8")
+    info.text.encode("utf-8")
+    assert (info.last_command, info.working_directory) == ("go ?", "/w?")

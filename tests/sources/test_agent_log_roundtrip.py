@@ -21,7 +21,8 @@ def test_every_log_round_trips_byte_for_byte_with_its_metadata(corpus, home, tmp
     pane = logs / "agents" / "claude-2.jsonl"
     pane.parent.mkdir()
     pane.write_bytes(
-        json.dumps({"ts": "2024-05-01T10:00:00Z", "role": "user", "text": "refactor the parser", "cwd": "/srv/app"}).encode()
+        json.dumps({"ts": "2024-05-01T10:00:00Z", "role": "user", "text": "refactor the parser", "cwd": "/srv/app"})
+        .encode()
         + b"\n"
         + json.dumps({"ts": "2024-05-01T10:05:00Z", "role": "assistant", "text": "done"}).encode()
         + b"\n"
@@ -51,7 +52,8 @@ def test_every_log_round_trips_byte_for_byte_with_its_metadata(corpus, home, tmp
         assert v.get(ids[ZOOKEEPER]).last_activity_at == local("2015-08-25 11:26:28.145")
 
         agent = v.get(ids["agents/claude-2.jsonl"])
-        assert (agent.name, agent.working_directory, agent.last_command) == ("claude-2", "/srv/app", "refactor the parser")
+        assert (agent.name, agent.working_directory) == ("claude-2", "/srv/app")
+        assert agent.last_command == "refactor the parser"
         assert agent.last_activity_at == 1714557900
     finally:
         v.close()

@@ -199,7 +199,9 @@ def test_messages_start_each_run_with_a_marker(corpus, user_home):
 def test_the_input_history_beside_the_chat_extends_the_last_activity(corpus, user_home):
     info = src().parse(refs_of(corpus_unit(corpus, user_home, "code/metadata-aider")))
     assert info.first_prompt.startswith("Please create an .aidar.json file in the root directory")
-    assert info.last_command == "write a README file in the root project directory describing the summary of the project"
+    assert info.last_command == (
+        "write a README file in the root project directory describing the summary of the project"
+    )
     assert info.model == "openrouter/openai/gpt-4o-mini"
     assert info.created_at == local("2025-12-03 14:43:45")
     assert info.last_activity_at == local("2025-12-03 21:29:00.153483")  # the last typed "Y"
@@ -230,7 +232,8 @@ def test_every_corpus_history_parses_without_warnings(corpus, user_home):
 
 
 def test_a_multi_line_prompt_is_one_message():
-    info = src().parse([history("# aider chat started at 2026-01-01 10:00:00\n\n#### first line  \n####   \n#### second  \n\nok\n")])
+    text = "# aider chat started at 2026-01-01 10:00:00\n\n#### first line  \n####   \n#### second  \n\nok\n"
+    info = src().parse([history(text)])
     assert info.first_prompt == "first line\n\nsecond" and info.message_count == 2
 
 

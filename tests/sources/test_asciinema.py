@@ -348,3 +348,22 @@ def test_impossible_header_times_are_ignored():
     info = AsciinemaSource(home=Path("unused")).parse([MemoryFile("x.cast", data)])
     assert info.created_at is None and info.last_activity_at is None
     assert info.parse_warnings == 1 and info.extra["duration"] == 1e308
+
+
+def test_title_and_command_stay_searchable_when_the_output_fills_the_text():
+    events = ([0.1, "o", f"{n:06d}" + "x" * 1000 + "\r\n"] for n in range(5000))  # 5 MB of output
+    data = cast({"version": 2, "title": "nightly build", "command": "make all"}, *events)
+    info = AsciinemaSource(home=Path("unused")).parse([MemoryFile("x.cast", data)])
+    assert info.text.startswith("nightly build\nmake all\n000000x")
+    assert 4 * 1024 * 1024 - 2000 < len(info.text) <= 4 * 1024 * 1024
+
+
+def test_lone_surrogates_in_the_recording_do_not_reach_the_metadata():
+    data = (
+        b'{"version": 2, "title": "t\\ud800", "tags": ["a\\udfff", 3]}\n'
+        b'[0.1, "i", "ls\\ud801\\r"]\n[0.2, "o", "\\udc00out"]\n'
+    )
+    info = AsciinemaSource(home=Path("unused")).parse([MemoryFile("x.cast", data)])
+    json.dumps(info.metadata(), ensure_ascii=False).encode("utf-8")
+    info.text.encode("utf-8")
+    assert (info.name, info.last_command, info.extra["tags"]) == ("t?", "ls?", ["a?"])

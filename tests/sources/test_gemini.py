@@ -92,7 +92,9 @@ def parse_log(*records, name="chats/session-2026-01-01T00-00-abcdef12.jsonl"):
     return src().parse([ref]), list(src().messages([ref]))
 
 
-HEADER = {"sessionId": "s-1", "projectHash": "p", "startTime": "2026-01-01T00:00:00Z", "lastUpdated": "2026-01-01T00:00:00Z"}
+HEADER = {
+    "sessionId": "s-1", "projectHash": "p", "startTime": "2026-01-01T00:00:00Z", "lastUpdated": "2026-01-01T00:00:00Z"
+}
 
 
 def user(mid: str, text: str, ts: str = "2026-01-01T00:00:01Z") -> dict:
@@ -275,7 +277,8 @@ def test_set_messages_replaces_the_conversation_but_keeps_the_old_text_searchabl
 
 
 def test_unknown_records_and_bad_lines_are_counted():
-    ref = MemoryFile("chats/session-x.jsonl", jsonl(HEADER, {"what": 1}, [1, 2], user("a", "ok")) + b"{broken\n\xff\xfe\n")
+    data = jsonl(HEADER, {"what": 1}, [1, 2], user("a", "ok")) + b"{broken\n\xff\xfe\n"
+    ref = MemoryFile("chats/session-x.jsonl", data)
     info = src().parse([ref])
     assert info.parse_warnings == 4 and info.first_prompt == "ok"
 
@@ -339,7 +342,8 @@ def test_a_truncated_document_stops_the_reader():
 
 
 def test_a_truncated_json_record_keeps_what_was_read():
-    raw = json.dumps({**HEADER, "messages": [user("a", "first question"), reply("b", "an answer that is cut")]}, indent=2)
+    messages = [user("a", "first question"), reply("b", "an answer that is cut")]
+    raw = json.dumps({**HEADER, "messages": messages}, indent=2)
     info = src().parse([MemoryFile("chats/session-x.json", raw.encode()[:-60])])
     assert info.first_prompt == "first question" and info.parse_warnings == 1
 
@@ -350,7 +354,8 @@ def test_a_json_file_over_the_cap_is_not_parsed(tmp_path):
     info = capped.parse([MemoryFile("chats/session-2026-x.json", raw)])
     assert info.parse_warnings == 1 and info.first_prompt is None and info.name == "session-2026-x"
     # The JSONL form is streamed line by line and has no cap.
-    assert capped.parse([MemoryFile("chats/session-y.jsonl", jsonl(HEADER, user("a", "hello")))]).first_prompt == "hello"
+    log = MemoryFile("chats/session-y.jsonl", jsonl(HEADER, user("a", "hello")))
+    assert capped.parse([log]).first_prompt == "hello"
 
 
 def test_a_single_message_over_the_message_cap_is_skipped_with_a_warning():
@@ -366,7 +371,8 @@ def test_a_single_message_over_the_message_cap_is_skipped_with_a_warning():
 
 
 def test_an_overlong_jsonl_line_is_skipped_with_a_warning():
-    data = jsonl(HEADER) + b'{"id": "x", "content": "' + b"z" * (MAX_LINE_BYTES + 5) + b'"}\n' + jsonl(user("a", "after"))
+    overlong = b'{"id": "x", "content": "' + b"z" * (MAX_LINE_BYTES + 5) + b'"}\n'
+    data = jsonl(HEADER) + overlong + jsonl(user("a", "after"))
     info = src().parse([MemoryFile("chats/session-x.jsonl", data)])
     assert info.parse_warnings == 1 and info.first_prompt == "after"
 
@@ -438,3 +444,10 @@ def test_a_message_nested_too_deep_to_walk_is_skipped_and_the_rest_read(name):
     data = jsonl(*records) if name.endswith("l") else json.dumps({**HEADER, "messages": records[1:]}).encode()
     info = src().parse([MemoryFile(name, data)])
     assert info.parse_warnings == 1 and info.first_prompt == "after"
+
+
+def test_lone_surrogates_in_records_do_not_reach_the_metadata():
+    info, _ = parse_log({**HEADER, "summary": "\ud800 title", "directories": ["/x\udfff"]}, user("a", "hi \ud83d"))
+    json.dumps(info.metadata(), ensure_ascii=False).encode("utf-8")
+    info.text.encode("utf-8")
+    assert info.name == "? title" and info.first_prompt == "hi ?"

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..ansi import AnsiStripper
 from ..model import FileRef, SessionInfo, SessionUnit
-from .asciinema import sane_time, unit_id  # helpers shared by the file-based sources
+from .asciinema import clean_info, unit_id  # helpers shared by the file-based sources
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
@@ -45,6 +45,7 @@ from .base import (
     first_line,
     iter_lines,
     make_unit,
+    parse_time,
     walk,
 )
 
@@ -69,11 +70,15 @@ _CTIME = re.compile(
 )
 _EPOCH = re.compile(r"^\[?(\d{10})(?:\.(\d{1,9}))?(?=[\]\s])")
 _PROMPT = re.compile(
-    r"^(?:\([^)]{1,40}\) )?(?:[\w.-]+@[\w.-]+[: ][^$#%>❯]{0,200}[$#%] |\$ |% |❯ |➜ +\S+ +(?:git:\([^)]*\) (?:✗ )?)?)(?P<cmd>\S.*)$"
+    r"^(?:\([^)]{1,40}\) )?"  # a virtualenv or similar prefix
+    r"(?:[\w.-]+@[\w.-]+[: ][^$#%>❯]{0,200}[$#%] |\$ |% |❯ |➜ +\S+ +(?:git:\([^)]*\) (?:✗ )?)?)"
+    r"(?P<cmd>\S.*)$"
 )
 
 
-def _stamp(year: str, month: int, day: str, hh: str, mm: str, ss: str, frac: str | None, zone: str | None) -> float | None:
+def _stamp(
+    year: str, month: int, day: str, hh: str, mm: str, ss: str, frac: str | None, zone: str | None
+) -> float | None:
     try:
         micro = int((frac or "0")[:6].ljust(6, "0"))
         dt = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), micro)
@@ -122,7 +127,7 @@ def _first(obj: dict[str, Any], keys: Sequence[str]) -> Any:
 
 def _record(obj: dict[str, Any]) -> tuple[float | None, str, str]:
     """(time, role, text) of a JSON record."""
-    when = sane_time(_first(obj, _TIME_KEYS))
+    when = parse_time(_first(obj, _TIME_KEYS))
     role = _first(obj, ("role", "type"))
     body = _first(obj, _TEXT_KEYS)
     if isinstance(body, dict):
@@ -238,7 +243,7 @@ class AgentLogSource(Source):
         info.created_at, info.last_activity_at = first_time, latest
         info.parse_warnings = warnings
         info.text = text.text()
-        return info
+        return clean_info(info)
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
         """JSON records as messages of their role (user, assistant, system, tool; anything

@@ -42,7 +42,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..model import FileRef, SessionInfo, SessionUnit
-from .asciinema import unit_id  # the id scheme shared by the file-based sources
+from .asciinema import clean_info, unit_id  # helpers shared by the file-based sources
 from .base import Message, Source, TextCollector, decode_text, first_line, iter_lines, make_unit
 
 CHAT_NAME = ".aider.chat.history.md"
@@ -208,7 +208,8 @@ class AiderSource(Source):
             for entry in entries:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if depth < depth_limit and entry.name not in skip and (hidden or not entry.name.startswith(".")):
+                        wanted = entry.name not in skip and (hidden or not entry.name.startswith("."))
+                        if wanted and depth < depth_limit:
                             stack.append((Path(entry.path), depth + 1))
                     elif entry.name in (CHAT_NAME, INPUT_NAME) and entry.is_file(follow_symlinks=False):
                         found = True
@@ -239,23 +240,32 @@ class AiderSource(Source):
         chat, inputs = _split(files)
         runs: list[dict[str, Any]] = []
         run_count = 0
-        users: list[str] = []
+        last_user: str | None = None
         first_prompt: str | None = None
-        times: list[float] = []
+        first_run: float | None = None
+        earliest: float | None = None  # of every run start and input time
+        latest: float | None = None
+
+        def seen(when: float | None) -> None:
+            nonlocal earliest, latest
+            if when is not None:
+                earliest = when if earliest is None else min(earliest, when)
+                latest = when if latest is None else max(latest, when)
+
         if chat is not None:
             for role, body, started, lineno in _blocks(chat, warnings, PARSE_BLOCK_CAP):
                 if role == "run":
                     run_count += 1
-                    if started is not None:
-                        times.append(started)
+                    seen(started)
+                    if first_run is None:
+                        first_run = started
                     if len(runs) < MAX_RUNS_KEPT:
                         runs.append({"line": lineno, "started": body, "started_at": started})
                     continue
                 text.add(body)
                 if role == "user":
                     info.message_count += 1
-                    users.append(body.strip()[:2000])
-                    del users[:-1]  # only the last is needed besides the first prompt
+                    last_user = body.strip()[:2000]
                     if first_prompt is None:
                         first_prompt = _prompt(body)
                 elif role == "assistant":
@@ -271,29 +281,27 @@ class AiderSource(Source):
         if inputs is not None:
             for when, entry in _inputs(inputs, warnings):
                 entries += 1
-                if when is not None:
-                    times.append(when)
+                seen(when)
                 if chat is None:  # the typed inputs are all there is to search
                     text.add(entry)
-                    users = [entry.strip()[:2000]]
+                    last_user = entry.strip()[:2000]
                     first_prompt = first_prompt or _prompt(entry)
         info.first_prompt = first_prompt[:2000] if first_prompt else None
-        info.last_command = users[-1] if users else None
+        info.last_command = last_user or None
         anchor = chat or inputs
         info.name = first_line(info.first_prompt) or (
             PurePosixPath(anchor.relpath).parent.name if anchor is not None else ""
         )
         if anchor is not None:
             info.working_directory = PurePosixPath(anchor.relpath).parent.as_posix()
-        starts = [r["started_at"] for r in runs if r["started_at"] is not None]
-        info.created_at = starts[0] if starts else (min(times) if times else None)
-        info.last_activity_at = max(times) if times else None
+        info.created_at = first_run if first_run is not None else earliest
+        info.last_activity_at = latest
         info.parse_warnings = warnings[0]
         info.text = text.text()
         info.extra = {"run_count": run_count, "runs": runs}
         if inputs is not None:
             info.extra["input_entries"] = entries
-        return info
+        return clean_info(info)
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
         """Each run starts with a ``marker`` message; then user, assistant and aider's

@@ -44,6 +44,7 @@ from .base import (
     Message,
     Source,
     TextCollector,
+    clean_text,
     decode_text,
     first_line,
     iter_lines,
@@ -71,13 +72,25 @@ def unit_id(kind: str, label: str, path: Path) -> str:
     return f"{kind}-{slug}-{digest}" if slug else f"{kind}-{digest}"
 
 
-MAX_TIME = 253402300799.0  # 9999-12-31: later "times" are garbage that datetime cannot show
+def clean_info(info: SessionInfo) -> SessionInfo:
+    """``info`` with lone surrogates (JSON can carry them) replaced in every string, so
+    its metadata and text encode as UTF-8 in the manifest and the index."""
+    for name in ("name", "working_directory", "last_command", "first_prompt", "git_branch", "model", "text"):
+        value = getattr(info, name)
+        if isinstance(value, str):
+            setattr(info, name, clean_text(value))
+    info.extra = _clean_value(info.extra)
+    return info
 
 
-def sane_time(value: Any) -> float | None:
-    """``parse_time(value)`` when it is a finite time between 1970 and 9999, else None."""
-    t = parse_time(value)
-    return t if t is not None and 0 < t <= MAX_TIME else None
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_value(v) for v in value]
+    return value
 
 
 def is_shell_command(command: str | None) -> bool:
@@ -272,13 +285,16 @@ class AsciinemaSource(Source):
             return info
         ref = casts[0]
         cast = _Cast()
-        cwd: list[str] = []
+        cwd = ""
 
         def on_osc(payload: str) -> None:
-            path = osc7_path(payload)
-            if path:
-                cwd.append(path)
-                del cwd[:-1]
+            nonlocal cwd
+            cwd = osc7_path(payload) or cwd
+
+        def header_text() -> None:
+            # Added before the output, so a recording that fills the text keeps them.
+            for key in ("title", "command"):
+                text.add(_str(cast.header.get(key)))
 
         output = TerminalLines(on_osc=on_osc)
         typed = TypedLines()
@@ -287,6 +303,8 @@ class AsciinemaSource(Source):
         exit_status: str | None = None
         for ev in _read(ref, cast):
             events += 1
+            if events == 1:
+                header_text()
             last_time = ev.time
             if ev.code == "o":
                 if text.size < text.cap:
@@ -316,18 +334,17 @@ class AsciinemaSource(Source):
         term = header.get("term") if isinstance(header.get("term"), dict) else {}
         env = header.get("env") if isinstance(header.get("env"), dict) else {}
         title, command = _str(header.get("title")), _str(header.get("command"))
-        if title:
-            text.add(title)
-        if command:
-            text.add(command)
+        tags = header.get("tags")
+        if not events:
+            header_text()
         # The recorder's own figure wins; events give it for files that lack one.
         duration = _num(header.get("duration")) or last_time
 
         info.name = first_line(title or command or _stem(ref.relpath))
-        info.created_at = sane_time(_num(header.get("timestamp")))
+        info.created_at = parse_time(_num(header.get("timestamp")))
         if info.created_at is not None:
-            info.last_activity_at = sane_time(info.created_at + duration)
-        info.working_directory = cwd[-1] if cwd else (_str(env.get("PWD")) or "")
+            info.last_activity_at = parse_time(info.created_at + duration)
+        info.working_directory = cwd or _str(env.get("PWD")) or ""
         if typed.last and (command is None or is_shell_command(command)):
             info.last_command = typed.last
         else:
@@ -349,10 +366,10 @@ class AsciinemaSource(Source):
             "input_lines": typed.lines,
             "exit_status": exit_status,
             "idle_time_limit": _num(header.get("idle_time_limit")),
-            "tags": header.get("tags") if isinstance(header.get("tags"), list) else None,
+            "tags": [t for t in tags if isinstance(t, str)][:50] if isinstance(tags, list) else None,
         }
         info.extra = {k: v for k, v in info.extra.items() if v is not None}
-        return info
+        return clean_info(info)
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
         """Output (escape sequences removed, up to 64 KB per message), each typed line as
@@ -373,7 +390,7 @@ class AsciinemaSource(Source):
         for ev in events:
             if not started:
                 started = True
-                start = sane_time(_num(cast.header.get("timestamp"))) or 0.0
+                start = parse_time(_num(cast.header.get("timestamp"))) or 0.0
             when = start + ev.time
             if ev.code == "o":
                 for line in output.feed(ev.data):
@@ -400,4 +417,4 @@ class AsciinemaSource(Source):
             yield Message("output", "\n".join(pending), pending_time)
 
 
-__all__ = ["AsciinemaSource", "TypedLines", "is_shell_command", "sane_time", "unit_id"]
+__all__ = ["AsciinemaSource", "TypedLines", "clean_info", "is_shell_command", "unit_id"]

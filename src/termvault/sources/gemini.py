@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from ..model import FileRef, SessionInfo, SessionUnit
-from .asciinema import sane_time, unit_id  # helpers shared by the file-based sources
+from .asciinema import clean_info, unit_id  # helpers shared by the file-based sources
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
@@ -45,9 +45,11 @@ from .base import (
     TextCollector,
     content_text,
     decode_text,
+    expand_home,
     first_line,
     iter_lines,
     make_unit,
+    parse_time,
     walk,
 )
 
@@ -273,7 +275,7 @@ def _turn(obj: dict[str, Any], cap: int) -> _Turn:
     if role == "user":
         text = _parts_text(obj.get("displayContent"))
     text = text or _parts_text(obj.get("content")) or _parts_text(obj.get("parts"))
-    turn = _Turn(role, text[:cap], sane_time(obj.get("timestamp")))
+    turn = _Turn(role, text[:cap], parse_time(obj.get("timestamp")))
     if isinstance(obj.get("model"), str):
         turn.model = obj["model"]
     calls = obj.get("toolCalls")
@@ -294,7 +296,10 @@ def _turn(obj: dict[str, Any], cap: int) -> _Turn:
         small = min(cap, TOOL_OUTPUT_CAP)
         name = call.get("name") or call.get("displayName")
         turn.tools.append(
-            _Tool(name if isinstance(name, str) else "tool", shown[:small], output[:small], sane_time(call.get("timestamp")))
+            _Tool(
+                name if isinstance(name, str) else "tool", shown[:small], output[:small],
+                parse_time(call.get("timestamp")),
+            )
         )
     return turn
 
@@ -461,15 +466,10 @@ class GeminiSource(Source):
     description = "Gemini CLI chat recordings (~/.gemini/tmp/<project>/chats)"
 
     def default_roots(self) -> list[Path]:
-        def expand(value: str) -> Path:
-            if value == "~" or value.startswith("~/"):
-                return self.home_path() / value[2:]
-            return Path(value)
-
         if self.env.get("GEMINI_DIR"):
-            base = expand(self.env["GEMINI_DIR"])
+            base = expand_home(self.env["GEMINI_DIR"], self.home_path())
         elif self.env.get("GEMINI_CLI_HOME"):
-            base = expand(self.env["GEMINI_CLI_HOME"]) / ".gemini"
+            base = expand_home(self.env["GEMINI_CLI_HOME"], self.home_path()) / ".gemini"
         else:
             base = self.home_path() / ".gemini"
         return [base / "tmp"]
@@ -491,7 +491,8 @@ class GeminiSource(Source):
                 # The folder is named with the parent's full session id; the parent's file
                 # name ends with its first 8 characters.
                 suffix = "-" + folder.name[:8]
-                owner = next((key for key in sorted(mains) if key[0] == folder.parent and key[1].endswith(suffix)), None)
+                owners = [key for key in sorted(mains) if key[0] == folder.parent and key[1].endswith(suffix)]
+                owner = owners[0] if owners else None
                 if owner is not None:
                     mains[owner].extend(paths)
                 else:
@@ -532,6 +533,8 @@ class GeminiSource(Source):
         text = TextCollector()
         convo = self._replay(main, PARSE_TEXT_CAP, PARSE_BUDGET)
         meta = convo.meta
+        summary = meta.get("summary") if isinstance(meta.get("summary"), str) else None
+        text.add(summary)
         users = [t for t in convo.turns.values() if t.role == "user" and t.text.strip()]
         times = [t for turn in convo.turns.values() for t in turn.times()]
         tools = 0
@@ -555,7 +558,6 @@ class GeminiSource(Source):
                     text.add(tool.name)
                     text.add(tool.call, TOOL_OUTPUT_CAP)
 
-        summary = meta.get("summary") if isinstance(meta.get("summary"), str) else None
         info.first_prompt = users[0].text.strip() if users else None
         info.last_command = users[-1].text.strip() if users else None
         info.name = first_line(summary) or first_line(info.first_prompt) or PurePosixPath(main.relpath).stem
@@ -563,22 +565,20 @@ class GeminiSource(Source):
         info.working_directory = (_read_marker(marker) if marker else "") or (
             directories[0] if isinstance(directories, list) and directories and isinstance(directories[0], str) else ""
         )
-        info.created_at = sane_time(meta.get("startTime")) or (min(times) if times else None)
-        ends = [t for t in (sane_time(meta.get("lastUpdated")), *times) if t is not None]
+        info.created_at = parse_time(meta.get("startTime")) or (min(times) if times else None)
+        ends = [t for t in (parse_time(meta.get("lastUpdated")), *times) if t is not None]
         info.last_activity_at = max(ends) if ends else info.created_at
         models = [t.model for t in convo.turns.values() if t.role == "assistant" and t.model]
         info.model = models[-1] if models else (meta["model"] if isinstance(meta.get("model"), str) else None)
         info.message_count = sum(1 for t in convo.turns.values() if t.role in ("user", "assistant"))
         info.tool_call_count = tools
         info.parse_warnings = warnings
-        if summary:
-            text.add(summary)
         info.text = text.text()
         names = (("sessionId", "session_id"), ("projectHash", "project_hash"), ("kind", "kind"))
         info.extra = {name: meta[key] for key, name in names if isinstance(meta.get(key), str)}
         if agents:
             info.extra["subagents"] = len(agents)
-        return info
+        return clean_info(info)
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
         """The conversation after replay, then each sub-agent's, introduced by a system
