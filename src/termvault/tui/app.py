@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Footer
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from .messages import ActionDone, ActionFailed, BrowserClosed, SelectionChanged
-from .preview import PreviewCache, PreviewPane
+from .preview import PreviewCache, PreviewPane, same_version
 from .screens import ExportScreen, HelpScreen, PreviewScreen, StatsScreen, SweepScreen
 from .widget import ArchiveBrowser
 
@@ -119,7 +119,13 @@ class BrowserApp(App):
         """True once nothing asked for is still loading (tests wait on this)."""
         busy = any(not w.is_finished for w in self.workers)
         screen_busy = getattr(self.screen, "loading_data", False)
-        return not busy and not screen_busy and not self.browser.busy and not self.preview.busy
+        if busy or screen_busy or self.browser.busy or self.preview.busy:
+            return False
+        # The selection reaches the preview by message: idle only once it has arrived.
+        selected, previewed = self.browser.selected_entry, self.preview.entry
+        if selected is None or previewed is None:
+            return selected is previewed
+        return same_version(selected, previewed)
 
     # -- events from the browser ----------------------------------------------------------
     def on_selection_changed(self, message: SelectionChanged) -> None:

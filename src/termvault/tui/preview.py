@@ -186,7 +186,7 @@ class PreviewPane(VerticalScroll):
             self.entry, self.turns = None, None
             self.body.update(Content.styled("No session selected.", "italic $text-muted"))
             return
-        if self.entry is not None and self.turns is not None and _same(self.entry, entry):
+        if self.entry is not None and self.turns is not None and same_version(self.entry, entry):
             self._wanted = None
             return
         self._wanted = entry
@@ -221,7 +221,7 @@ class PreviewPane(VerticalScroll):
 
     def on_preview_loaded(self, message: PreviewLoaded) -> None:
         message.stop()
-        if self._wanted is not None and _same(self._wanted, message.entry):
+        if self._wanted is not None and same_version(self._wanted, message.entry):
             self._display(message.entry, message.turns)
 
     def on_preview_failed(self, message: PreviewFailed) -> None:
@@ -242,5 +242,6 @@ class PreviewPane(VerticalScroll):
         self.scroll_home(animate=False)
 
 
-def _same(a: ArchiveEntry, b: ArchiveEntry) -> bool:
+def same_version(a: ArchiveEntry, b: ArchiveEntry) -> bool:
+    """Same session version, shown the same way (the pin shows in the header)."""
     return a.session_id == b.session_id and a.version == b.version and a.pinned == b.pinned
