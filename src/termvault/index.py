@@ -10,6 +10,7 @@ migrations are small numbered functions applied in order on open and recorded in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -153,7 +154,7 @@ def _m3_fulltext(db: sqlite3.Connection) -> None:
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_sessions, _m2_latest_view, _m3_fulltext]
 
 
-def _is_corruption(exc: BaseException) -> bool:
+def is_corruption(exc: BaseException | None) -> bool:
     # "file is not a database", "database disk image is malformed" and the like raise the
     # base class itself; its subclasses mean locked, misused or constraint failures.
     return type(exc) is sqlite3.DatabaseError
@@ -187,13 +188,23 @@ class ArchiveIndex:
             if not readonly:
                 self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise self.unreadable(exc) from exc
+            raise self.failure(exc) from exc
         self._private_sidecars()
 
     def unreadable(self, exc: Exception) -> DataError:
         return DataError(
             f"The index {self.index_file} is unreadable ({exc}); run `termvault reindex` "
             "to rebuild it from the archives."
+        )
+
+    def failure(self, exc: sqlite3.DatabaseError) -> DataError:
+        """The DataError to raise for a SQLite error: a damaged file asks for a reindex;
+        anything else (a full disk, an I/O error) must not, the file being sound."""
+        if is_corruption(exc):
+            return self.unreadable(exc)
+        return DataError(
+            f"The index {self.index_file} could not be read or written ({exc}); check that its "
+            "disk has free space and the home is writable."
         )
 
     # -- plumbing -----------------------------------------------------------------------
@@ -233,21 +244,31 @@ class ArchiveIndex:
             try:
                 yield self.db
             except BaseException as exc:
-                # SQLite rolls back by itself on some errors (a full disk, corruption).
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                if _is_corruption(exc):
-                    raise self.unreadable(exc) from exc
+                self._rollback()
+                if is_corruption(exc) or isinstance(exc, sqlite3.OperationalError):
+                    raise self.failure(exc) from exc
                 raise
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:  # a full disk shows up here, in the WAL
+                self._rollback()
+                raise self.failure(exc) from exc
         self._private_sidecars()
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (a full disk, corruption), and a
+        # ROLLBACK can fail for the reason the transaction did: the first error is the one
+        # worth reporting.
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
 
     def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             try:
                 return self.db.execute(sql, tuple(params)).fetchall()
             except sqlite3.DatabaseError as exc:
-                if _is_corruption(exc):
+                if is_corruption(exc):
                     raise self.unreadable(exc) from exc
                 raise
 

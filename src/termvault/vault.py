@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +30,7 @@ from .fsutil import (
     validate_id,
     validate_relpath,
 )
-from .index import ArchiveEntry, ArchiveIndex
+from .index import ArchiveEntry, ArchiveIndex, is_corruption
 from .lock import HomeLock
 from .model import BoundedReader, SessionInfo, SessionUnit, fingerprint_of
 from .reports import Failure, Progress, RestoreResult, SweepReport
@@ -767,8 +766,10 @@ class Vault:
             if self.index.query("PRAGMA quick_check")[0][0] == "ok":
                 return
             problem = "quick_check failed"
-        except (DataError, sqlite3.DatabaseError) as exc:
-            problem = str(exc.__cause__ or exc)
+        except DataError as exc:
+            if not is_corruption(exc.__cause__):
+                raise  # a full disk or an I/O error: the file itself may well be sound
+            problem = str(exc.__cause__)
         self.close()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = self.config.index_path
