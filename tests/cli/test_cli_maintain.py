@@ -91,7 +91,7 @@ def test_verify_repair_marks_a_corrupt_archive_but_still_exits_1(archived, home)
     path.write_bytes(b"not an archive any more")
     result = invoke("verify", "--repair")
     assert result.exit_code == 1
-    assert "repaired" in result.stdout and "marked" in result.stdout
+    assert "Repaired:" in result.stdout and "marked" in result.stdout
     assert json.loads(invoke("show", DB, "--json").stdout)["status"] == "corrupt"
 
 

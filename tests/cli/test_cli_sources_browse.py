@@ -52,6 +52,7 @@ def test_sources_detects_a_tool_folder_and_honours_configuration(home, user_home
 
 BLOCKED_TUI = (
     "import sys; sys.modules['termvault.tui.app'] = None\n"
+    "import termvault.cli.browse as b; b._on_a_terminal = lambda: True\n"
     "from termvault.cli import main\n"
     "main(['browse'])\n"
 )
@@ -64,10 +65,18 @@ def test_browse_without_the_browser_says_so_and_exits_1(home):
     assert "Traceback" not in proc.stderr
 
 
+def test_browse_refuses_to_start_without_a_terminal(home):
+    proc = run("browse", input="")
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("termvault: The archive browser needs a terminal")
+
+
 def test_browse_opens_the_browser_on_the_chosen_home(tmp_path, monkeypatch):
     # The full-screen app itself is tested with the TUI; here only the hand-over.
+    import termvault.cli.browse as browse
     import termvault.tui.app as app
 
+    monkeypatch.setattr(browse, "_on_a_terminal", lambda: True)
     calls = []
     monkeypatch.setattr(app, "run_browser", lambda home=None, config_file=None: calls.append((home, config_file)))
     other = tmp_path / "h"

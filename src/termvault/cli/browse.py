@@ -3,9 +3,15 @@ when asked for, so the other commands never import textual)."""
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from .context import AppState, CliError, pass_state
+from .context import EXIT_USAGE, AppState, CliError, pass_state
+
+
+def _on_a_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 @click.command(
@@ -23,6 +29,9 @@ def browse(state: AppState):
 
     Search as you type, preview a session, restore, export and pin it.
     """
+    if not _on_a_terminal():
+        raise CliError("The archive browser needs a terminal; use `termvault search` in scripts and pipes.",
+                       EXIT_USAGE)
     try:
         from ..tui.app import run_browser
     except ImportError as exc:

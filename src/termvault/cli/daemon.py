@@ -12,7 +12,7 @@ import click
 
 from ..errors import LockedError, TermvaultError
 from .context import AppState, pass_state
-from .format import duration, human_size, local_time, plural, ratio
+from .format import duration, home_display, human_size, local_time, plural, ratio
 from .params import Duration
 
 
@@ -81,7 +81,7 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
     holding = False
     runs = 0
     with stop_on_signals(stop):
-        log_line(f"termvault daemon started for {vault.home}: sweeping every {duration(seconds)}.")
+        log_line(f"termvault daemon started for {home_display(vault.home)}: sweeping every {duration(seconds)}.")
         try:
             while not stop.is_set():
                 if not holding:

@@ -142,8 +142,10 @@ def _print_verify(state: AppState, report, repair: bool, remaining: bool) -> Non
         out.print("Problems found:", soft_wrap=True)
         for kind, what in problems:
             out.print(Text.assemble("  ", (f"{kind:<10}", "red"), " ", what), soft_wrap=True)
-    for action in report.repaired:
-        out.print(Text.assemble("  ", ("repaired  ", "green"), " ", action), soft_wrap=True)
+    if report.repaired:
+        out.print("Repaired:", soft_wrap=True)
+        for action in report.repaired:
+            out.print(Text.assemble("  ", (action, "green")), soft_wrap=True)
     if not problems:
         out.print("The archive is clean.", soft_wrap=True)
     elif not repair:

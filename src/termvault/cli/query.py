@@ -189,11 +189,19 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
         ))
     if manifest is None:
         return
+    # Files restore to ROOT/FILE; only the exceptions (e.g. a native session's linked
+    # conversation file) need their own origin column.
+    root = Path(manifest.root)
+    elsewhere = any(Path(f.origin) != root.joinpath(*f.path.split("/")) for f in manifest.files)
     state.out.print()
+    print_lines(state.out, key_values([("Restores to", home_display(manifest.root))]))
+    columns = [Column("FILE", flex=True, cut="left"), Column("SIZE", justify="right"), Column("MODIFIED"),
+               Column("SHA256")]
+    if elsewhere:
+        columns.append(Column("ORIGIN", flex=True, cut="left"))
     print_lines(state.out, table_lines(
-        [Column("FILE", flex=True, cut="left"), Column("SIZE", justify="right"), Column("MODIFIED"),
-         Column("SHA256"), Column("ORIGIN", flex=True, cut="left")],
-        [[f.path, human_size(f.size), local_time(f.mtime_ns / 1e9), f.sha256[:12], home_display(f.origin)]
+        columns,
+        [[f.path, human_size(f.size), local_time(f.mtime_ns / 1e9), f.sha256[:12], home_display(f.origin)][:len(columns)]
          for f in manifest.files],
         state.width,
     ))

@@ -87,7 +87,7 @@ def print_summary(state: AppState, report: SweepReport) -> None:
         ("  skipped", f"{report.skipped} (not due yet, still being written, or unchanged)"),
         ("  raw size", human_size(report.raw_bytes)),
         ("  compressed", f"{human_size(report.compressed_bytes)} (ratio {ratio(report.raw_bytes, report.compressed_bytes)}, "
-                         f"{human_size(saved)} saved)"),
+                         f"{human_size(saved)} saved)" if report.compressed_bytes else "0 B"),
         ("  time", duration(report.seconds)),
     ]
     if report.prune and report.prune.pruned:
