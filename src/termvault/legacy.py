@@ -85,9 +85,17 @@ def legacy_entries(vault: Vault) -> list[ArchiveEntry]:
     entries = []
     for rel in sorted(_legacy_files(vault)):
         path = root / rel
+        item = described.get(rel)
         try:
             validate_relpath(rel)
-            entries.append(_entry(vault, rel, path, described.get(rel)))
+            try:
+                entries.append(_entry(vault, rel, path, item))
+            except (TermvaultError, ValueError, TypeError) as exc:
+                if item is None:
+                    raise
+                # A bad description must not hide the archive: describe it from its content.
+                log.warning("%s describes %s wrongly (%s); reading the archive itself", idx, rel, exc)
+                entries.append(_entry(vault, rel, path, None))
         except TermvaultError as exc:
             log.warning("legacy archive %s skipped: %s", rel, exc)
     return entries
