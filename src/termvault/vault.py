@@ -21,7 +21,14 @@ from typing import IO, Any, BinaryIO
 
 from . import archive as arc
 from .config import Config
-from .errors import AmbiguousIdError, ConflictError, DataError, NotFoundError, TermvaultError, UsageError
+from .errors import (
+    AmbiguousIdError,
+    ConflictError,
+    DataError,
+    NotFoundError,
+    TermvaultError,
+    UsageError,
+)
 from .fsutil import (
     FILE_MODE,
     check_home_ownership,
@@ -34,7 +41,8 @@ from .index import ArchiveEntry, ArchiveIndex, is_corruption
 from .lock import HomeLock
 from .model import BoundedReader, SessionInfo, SessionUnit, fingerprint_of
 from .reports import Failure, Progress, RestoreResult, SweepReport
-from .sources import Source, source_class, available_kinds
+from .sources import Source, available_kinds, source_class
+from .sources.base import clean_info
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +261,8 @@ class Vault:
             sc = self.config.source_config(kind)
             if not sc.enabled and not kinds:
                 continue
-            if kinds or include_undetected or cs.configured or cs.source.detected():
+            auto = cs.source.auto_detect and cs.source.detected()
+            if kinds or include_undetected or cs.configured or auto:
                 chosen.append(cs)
         return chosen
 
@@ -338,6 +347,10 @@ class Vault:
                 bytes_done += unit.size
                 if progress:
                     progress(Progress(n, total, bytes_done, bytes_total, unit.session_id, ok, message))
+            if self.config.remote:  # upload before pruning: only verified copies may be evicted
+                from .remote import push_after_sweep
+
+                push_after_sweep(self)
             if prune and self.config.max_total_bytes is not None:
                 from .maintenance import prune as do_prune
 
@@ -420,7 +433,12 @@ class Vault:
         except Exception as exc:  # a source bug must not stop the sweep or lose the unit
             log.warning("%s parser failed on %s: %s", src.kind, unit.session_id if unit else "?", exc)
             info = SessionInfo(parse_warnings=1)
+        clean_info(info)
         if unit is not None:
+            wd = info.working_directory
+            if wd and not os.path.isabs(wd):
+                # Sources that only see relative paths give the folder relative to the root.
+                info.working_directory = os.path.normpath(os.path.join(unit.root, wd))
             if not info.name:
                 info.name = unit.session_id
             if not info.last_activity_at:
@@ -523,13 +541,23 @@ class Vault:
         rel = validate_relpath(entry.archive_path)
         return self.config.archive_dir.joinpath(*rel.split("/"))
 
+    def local_archive(self, entry: ArchiveEntry) -> Path:
+        """``archive_file(entry)``, first fetched from the remote into the local cache
+        (verified) if the local copy was evicted or is another machine's."""
+        path = self.archive_file(entry)
+        if not path.exists():
+            from .remote import ensure_local
+
+            ensure_local(self, entry, path)
+        return path
+
     def manifest(self, session_id: str, version: int | None = None) -> arc.Manifest:
         entry = self.get(session_id, version)
         if entry.status == "legacy":
             from .legacy import legacy_manifest
 
             return legacy_manifest(self, entry)
-        return arc.read_manifest(self.archive_file(entry))
+        return arc.read_manifest(self.local_archive(entry))
 
     def search(self, query: str | None = None, **filters: Any):
         """Search the index; see ``termvault.search.search`` for the filters."""
@@ -577,7 +605,7 @@ class Vault:
             from .legacy import restore_legacy
 
             return restore_legacy(self, entry, to=Path(to) if to else None, force=force)
-        path = self.archive_file(entry)
+        path = self.local_archive(entry)
         manifest = arc.read_manifest(path)
         targets = self._member_targets(manifest, Path(to) if to else None)
         result = RestoreResult(entry.session_id, entry.version)
@@ -659,7 +687,7 @@ class Vault:
                 spool.write(chunk)
             refs.append(_SpooledRef(f.path, f.size, spool))
 
-        arc.read_archive(self.archive_file(entry), keep, max_expand=self.config.max_expand_bytes)
+        arc.read_archive(self.local_archive(entry), keep, max_expand=self.config.max_expand_bytes)
         return refs
 
     def export(
@@ -687,7 +715,7 @@ class Vault:
             self._write_export(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
             return
         if fmt == "raw" and entry.status != "legacy":
-            manifest = arc.read_manifest(self.archive_file(entry))
+            manifest = arc.read_manifest(self.local_archive(entry))
             wanted = file or manifest.files[0].path
             if wanted not in {f.path for f in manifest.files}:
                 raise NotFoundError(f"{entry.session_id} has no file {wanted!r}.")
@@ -696,7 +724,7 @@ class Vault:
                 while chunk := stream.read(arc.CHUNK):
                     out.write(chunk)
 
-            arc.read_archive(self.archive_file(entry), copy, max_expand=self.config.max_expand_bytes, only={wanted})
+            arc.read_archive(self.local_archive(entry), copy, max_expand=self.config.max_expand_bytes, only={wanted})
             return
         refs = self.spooled_files(entry)
         header = {
@@ -751,14 +779,20 @@ class Vault:
         with self.writing("repairing"):
             return repair(self, progress)
 
-    def reindex(self, progress: ProgressCallback | None = None) -> int:
-        """Rebuild the index from ``archive/`` alone. An index SQLite cannot read is first
-        moved aside (``archive_index.sqlite3.unreadable-<time>``) and a new one built."""
+    def reindex(self, progress: ProgressCallback | None = None, remote: bool = False) -> int:
+        """Rebuild the index from ``archive/`` alone; with a remote configured, merged with
+        this machine's objects in the bucket (so evicted versions stay indexed), and with
+        ``remote``, with every machine's. An index SQLite cannot read is first moved aside
+        (``archive_index.sqlite3.unreadable-<time>``) and a new one built."""
         from .maintenance import reindex
 
         with self.lock.hold("reindexing"):
             self._set_aside_unreadable_index()
             with self.writing("reindexing"):
+                if remote or self.config.remote:
+                    from .remote import rebuild
+
+                    return rebuild(self, progress, all_hosts=remote)
                 return reindex(self, progress)
 
     def _set_aside_unreadable_index(self) -> None:

@@ -40,7 +40,8 @@ def test_every_history_round_trips_byte_for_byte_with_its_metadata(corpus, home,
         assert pair.meta["extra"]["run_count"] == 1
 
         runs = v.get(ids["myrepo"])
-        assert runs.working_directory == "myrepo"  # relative to the root the unit was found under
+        # The source gives it relative to the root; the vault makes it absolute.
+        assert runs.working_directory == str(user_home / "myrepo")
         assert [r["started"] for r in runs.meta["extra"]["runs"]] == [
             "2026-06-09 14:01:00", "2026-06-09 15:30:00", "2026-06-09 16:00:00"
         ]

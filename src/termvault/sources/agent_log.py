@@ -34,18 +34,19 @@ from typing import Any
 
 from ..ansi import AnsiStripper
 from ..model import FileRef, SessionInfo, SessionUnit
-from .asciinema import clean_info, unit_id  # helpers shared by the file-based sources
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
     Source,
     TextCollector,
+    clean_info,
     content_text,
     decode_text,
     first_line,
     iter_lines,
     make_unit,
     parse_time,
+    unit_id,
     walk,
 )
 

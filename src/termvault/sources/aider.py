@@ -42,8 +42,17 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..model import FileRef, SessionInfo, SessionUnit
-from .asciinema import clean_info, unit_id  # helpers shared by the file-based sources
-from .base import Message, Source, TextCollector, decode_text, first_line, iter_lines, make_unit
+from .base import (
+    Message,
+    Source,
+    TextCollector,
+    clean_info,
+    unit_id,
+    decode_text,
+    first_line,
+    iter_lines,
+    make_unit,
+)
 
 CHAT_NAME = ".aider.chat.history.md"
 INPUT_NAME = ".aider.input.history"
@@ -185,6 +194,8 @@ class AiderSource(Source):
     kind = "aider"
     default_mode = "copy"
     description = "Aider chat histories (.aider.chat.history.md and .aider.input.history)"
+
+    auto_detect = False  # the default root is the whole home: swept only when configured
 
     def default_roots(self) -> list[Path]:
         return [self.home_path()]

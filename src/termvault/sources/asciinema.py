@@ -27,10 +27,8 @@ What ``parse`` reports:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 import re
 import shlex
 from collections.abc import Iterator, Sequence
@@ -44,12 +42,13 @@ from .base import (
     Message,
     Source,
     TextCollector,
-    clean_text,
+    clean_info,
     decode_text,
     first_line,
     iter_lines,
     make_unit,
     parse_time,
+    unit_id,
     walk,
 )
 
@@ -62,35 +61,6 @@ _EDIT_KEYS = re.compile(r"[\r\n\x7f\b\x15\x03\x17]")
 _OSC7 = re.compile(r"\x1b\](7;[^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)")
 MAX_TYPED_LINE = 4096
 MESSAGE_CHUNK = 64 * 1024  # characters of output per rendered message
-
-
-def unit_id(kind: str, label: str, path: Path) -> str:
-    """A stable id for a file-based unit with no id of its own: kind, a readable slug of
-    ``label`` and 12 hex digits of the SHA-256 of the absolute path."""
-    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", label).strip("-_")[:60]
-    digest = hashlib.sha256(os.path.abspath(path).encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return f"{kind}-{slug}-{digest}" if slug else f"{kind}-{digest}"
-
-
-def clean_info(info: SessionInfo) -> SessionInfo:
-    """``info`` with lone surrogates (JSON can carry them) replaced in every string, so
-    its metadata and text encode as UTF-8 in the manifest and the index."""
-    for name in ("name", "working_directory", "last_command", "first_prompt", "git_branch", "model", "text"):
-        value = getattr(info, name)
-        if isinstance(value, str):
-            setattr(info, name, clean_text(value))
-    info.extra = _clean_value(info.extra)
-    return info
-
-
-def _clean_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(str(k)): _clean_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean_value(v) for v in value]
-    return value
 
 
 def is_shell_command(command: str | None) -> bool:

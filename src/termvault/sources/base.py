@@ -9,6 +9,7 @@ never an exception that stops a sweep.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -48,6 +49,9 @@ class Source(ABC):
     kind: ClassVar[str]
     default_mode: ClassVar[str] = "copy"
     description: ClassVar[str] = ""
+    # Swept without configuration when its default folder exists. A source whose default
+    # root is a whole home folder (aider) sets this False: walking it every sweep is costly.
+    auto_detect: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -272,20 +276,27 @@ class TextCollector:
         return "\n".join(self.parts)
 
 
-def content_text(content: Any, tool_output_cap: int = TOOL_OUTPUT_CAP) -> str:
+MAX_CONTENT_DEPTH = 32
+
+
+def content_text(content: Any, tool_output_cap: int = TOOL_OUTPUT_CAP, _depth: int = 0) -> str:
     """Flatten the message ``content`` shapes agent tools use (a string, or a list of
-    blocks with ``text`` / ``content`` / ``input``) into plain text."""
+    blocks with ``text`` / ``content`` / ``input``) into plain text. Nesting deeper than
+    MAX_CONTENT_DEPTH raises RecursionError early, which parsers count as a warning for
+    that record (hostile input must not exhaust the stack)."""
+    if _depth > MAX_CONTENT_DEPTH:
+        raise RecursionError("message content nested too deep")
     if content is None:
         return ""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(filter(None, (content_text(c, tool_output_cap) for c in content)))
+        return "\n".join(filter(None, (content_text(c, tool_output_cap, _depth + 1) for c in content)))
     if isinstance(content, dict):
         if isinstance(content.get("text"), str):
             return content["text"]
         if "content" in content:
-            return content_text(content["content"], tool_output_cap)[:tool_output_cap]
+            return content_text(content["content"], tool_output_cap, _depth + 1)[:tool_output_cap]
         if "input" in content:
             try:
                 return json.dumps(content["input"], ensure_ascii=False)[:tool_output_cap]
@@ -309,6 +320,35 @@ def expand_home(value: str, home: Path) -> Path:
     if value == "~" or value.startswith("~/"):
         return home / value[2:]
     return Path(value)
+
+
+def unit_id(kind: str, label: str, path: Path) -> str:
+    """A stable id for a file-based unit with no id of its own: kind, a readable slug of
+    ``label`` and 12 hex digits of the SHA-256 of the absolute path."""
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", label).strip("-_")[:60]
+    digest = hashlib.sha256(os.path.abspath(path).encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return f"{kind}-{slug}-{digest}" if slug else f"{kind}-{digest}"
+
+
+def clean_info(info: SessionInfo) -> SessionInfo:
+    """``info`` with lone surrogates (JSON can carry them) replaced in every string, so
+    its metadata and text encode as UTF-8 in the manifest and the index."""
+    for name in ("name", "working_directory", "last_command", "first_prompt", "git_branch", "model", "text"):
+        value = getattr(info, name)
+        if isinstance(value, str):
+            setattr(info, name, clean_text(value))
+    info.extra = _clean_value(info.extra)
+    return info
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_value(v) for v in value]
+    return value
 
 
 def first_line(text: str | None, limit: int = 200) -> str:

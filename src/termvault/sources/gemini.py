@@ -37,12 +37,12 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from ..model import FileRef, SessionInfo, SessionUnit
-from .asciinema import clean_info, unit_id  # helpers shared by the file-based sources
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
     Source,
     TextCollector,
+    clean_info,
     content_text,
     decode_text,
     expand_home,
@@ -50,6 +50,7 @@ from .base import (
     iter_lines,
     make_unit,
     parse_time,
+    unit_id,
     walk,
 )
 

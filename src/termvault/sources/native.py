@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..fsutil import validate_id
 from ..errors import InvalidIdError
+from ..fsutil import validate_id
 from ..model import FileRef, SessionInfo, SessionUnit
 from ..state import SessionState
 from .base import Message, Source, TextCollector, decode_text, make_unit, stat_file
