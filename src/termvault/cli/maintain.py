@@ -215,9 +215,9 @@ def _print_prune(state: AppState, report, as_json: bool, force: bool = False) ->
             out.print(f"({plural(report.skipped_pinned, 'pinned version')} kept.)", soft_wrap=True)
         return
     verb = "Would delete" if report.dry_run else "Deleted"
-    out.print(f"{verb} {plural(report.pruned_count, 'archived version')} ({human_size(report.bytes_freed)}, "
-              f"{human_size(report.raw_bytes_freed)} of sessions), oldest activity first, "
-              f"to fit {cap}:", soft_wrap=True)
+    out.print(f"{verb} {plural(report.pruned_count, 'archived version')}, oldest activity first, to fit {cap} "
+              f"({human_size(report.bytes_freed)} of archives, {human_size(report.raw_bytes_freed)} of sessions):",
+              soft_wrap=True)
     print_lines(out, table_lines(
         [Column("ID"), Column("VERSION", justify="right"), Column("NAME", flex=True, min_width=10),
          Column("LAST ACTIVITY"), Column("ARCHIVE SIZE", justify="right")],
