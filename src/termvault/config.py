@@ -12,6 +12,13 @@
     settle_seconds = 600       # a file written to this recently is left for later
     max_expand_bytes = "64GB"  # refuse archives that claim to expand past this
 
+    # Optional remote tier: archives also go to S3-compatible storage and the disk becomes
+    # a cache. Credentials come from the AWS_* variables or the AWS profile.
+    remote = "s3://bucket/prefix"
+    remote_endpoint = "https://minio.example:9000"  # MinIO, R2, GCS...; absent = AWS
+    remote_region = "eu-west-1"                     # absent = AWS_REGION or the profile's
+    remote_host = "laptop"                          # this machine's folder (default: hostname)
+
     [sources.claude-code]
     mode = "copy"              # move | copy
     roots = ["~/.claude/projects"]
@@ -93,6 +100,10 @@ class Config:
     max_total_bytes: int | None = None
     settle_seconds: float = 600.0
     max_expand_bytes: int = 64 * 1000**3
+    remote: str | None = None
+    remote_endpoint: str | None = None
+    remote_region: str | None = None
+    remote_host: str | None = None
     sources: dict[str, SourceConfig] = field(default_factory=dict)
     config_file: Path | None = None
 
@@ -178,6 +189,8 @@ def _apply(cfg: Config, data: Mapping[str, Any], origin: str, strict: bool = Tru
         elif key == "max_expand_bytes":
             size = parse_size(value, where)
             cfg.max_expand_bytes = size if size is not None else cfg.max_expand_bytes
+        elif key in ("remote", "remote_endpoint", "remote_region", "remote_host"):
+            setattr(cfg, key, _remote_setting(key, value, where))
         elif key == "sources":
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where} must be a table of [sources.KIND] sections.")
@@ -209,6 +222,24 @@ def _source_config(kind: str, section: Any, origin: str, base: SourceConfig | No
         else:
             sc.options[key] = value
     return sc
+
+
+_REMOTE_FORMS = {
+    "remote": (r"s3a?://[^/\s]+(/\S*)?", "an s3://bucket/prefix address"),
+    "remote_endpoint": (r"https?://\S+", "an http:// or https:// address"),
+    "remote_region": (r"[A-Za-z0-9-]+", "a region name such as eu-west-1"),
+    "remote_host": (r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", "a name of letters, digits, '.', '_' and '-'"),
+}
+
+
+def _remote_setting(key: str, value: Any, where: str) -> str | None:
+    """A remote setting, checked for form; "" (or none/off) turns it off."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "off")):
+        return None
+    pattern, form = _REMOTE_FORMS[key]
+    if not isinstance(value, str) or not re.fullmatch(pattern, value.strip()):
+        raise ConfigError(f"{where} must be {form}, not {value!r}.")
+    return value.strip()
 
 
 def _number(value: Any, where: str, minimum: float) -> float:

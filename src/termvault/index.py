@@ -151,7 +151,21 @@ def _m3_fulltext(db: sqlite3.Connection) -> None:
     create_tables(db)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m1_sessions, _m2_latest_view, _m3_fulltext]
+def _m4_remote_tier(db: sqlite3.Connection) -> None:
+    # The remote tier (termvault.remote): the object's key once uploaded, when a full
+    # read-back last matched, and whether the local copy is here (0 once evicted).
+    run_script(db,
+        """
+        ALTER TABLE sessions ADD COLUMN remote_key TEXT;
+        ALTER TABLE sessions ADD COLUMN remote_verified_at REAL;
+        ALTER TABLE sessions ADD COLUMN local_present INTEGER NOT NULL DEFAULT 1;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_sessions, _m2_latest_view, _m3_fulltext, _m4_remote_tier,
+]
 
 
 def is_corruption(exc: BaseException | None) -> bool:

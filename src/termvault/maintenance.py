@@ -163,6 +163,7 @@ def verify(vault: Vault, progress=None) -> VerifyReport:
     missing, corrupt and orphaned archives, leftover temporary files and move-mode sources
     not yet removed. An index SQLite finds damaged raises DataError (run reindex)."""
     from .legacy import verify_legacy
+    from .remote import remote_only_ids
 
     report = VerifyReport()
     # A damaged page can hide rows or break searches; say so rather than verify against it.
@@ -171,13 +172,16 @@ def verify(vault: Vault, progress=None) -> VerifyReport:
         raise vault.index.unreadable(DataError("; ".join(check[:3])))
     entries = vault.index.all_rows()
     total = len(entries)
+    in_remote = remote_only_ids(vault)  # versions whose copy lives in the remote tier
     for n, entry in enumerate(entries, start=1):
         if entry.status in ("deleted",):
             continue
         report.checked += 1
         path = vault.archive_file(entry)
         problem = None
-        if not path.exists():
+        if not path.exists() and entry.row_id in in_remote:
+            pass  # evicted after its remote copy was verified, or another machine's
+        elif not path.exists():
             report.missing.append(entry.archive_path)
             problem = "missing"
         elif entry.status == "legacy":
@@ -189,7 +193,8 @@ def verify(vault: Vault, progress=None) -> VerifyReport:
                     problem = "the archive's sha256 differs from the index"
                 elif back.manifest.content_sha256 != entry.content_sha256:
                     problem = "the content differs from the index"
-                elif back.manifest.session_id != entry.session_id or back.manifest.version != entry.version:
+                elif (back.manifest.session_id != entry.session_id
+                      or back.manifest.version != entry.meta.get("origin_version", entry.version)):
                     problem = "the archive holds another session or version"
             except DataError as exc:
                 problem = str(exc)
@@ -278,6 +283,10 @@ def prune(vault: Vault, max_bytes: int | None = None, dry_run: bool = False) -> 
     ``max_bytes`` (default: the configured cap). Pinned sessions are never pruned. The
     index row goes first, then the file, so an interruption leaves an orphan that
     reconciliation re-adopts rather than a row without its archive."""
+    if vault.config.remote:  # with a remote tier the cap evicts local copies instead
+        from .remote import evict
+
+        return evict(vault, max_bytes, dry_run)
     limit = vault.config.max_total_bytes if max_bytes is None else max_bytes
     rows = vault.index.query(
         "SELECT * FROM sessions WHERE status IN ('archived', 'legacy', 'corrupt') "
