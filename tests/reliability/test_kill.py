@@ -1,0 +1,66 @@
+"""SIGKILL at a random instant of a real operation never loses a session.
+
+Each round builds a home whose every byte is kept in memory, runs the operation in a
+child process, kills it with SIGKILL somewhere in the time a complete run takes (measured
+once), reopens the home (start-up reconciliation) and checks every session against the
+originals. The long version of this file is ``bench/reliability.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from . import harness as h
+
+SWEEP_ROUNDS = 20  # the issue asks for at least 20 kill rounds in the default suite
+OTHER_ROUNDS = 3
+
+
+@pytest.fixture(scope="module")
+def windows(tmp_path_factory):
+    """Seconds a complete run of each operation takes (measured once per module)."""
+    cache: dict[str, float] = {}
+
+    def window(op: str) -> float:
+        if op not in cache:
+            cache[op] = h.measure(op, tmp_path_factory.mktemp(f"measure-{op}"))
+        return cache[op]
+
+    return window
+
+
+def _assert_round(r: h.Round) -> None:
+    assert r.check.ok, f"{r.op} killed after {r.delay:.3f}s (killed={r.killed}): {r.check.describe()}"
+
+
+@pytest.mark.parametrize("n", range(SWEEP_ROUNDS))
+def test_a_sweep_killed_at_any_instant_leaves_every_session_exactly_once(n, windows, tmp_path):
+    delay = h.spread(SWEEP_ROUNDS, windows("sweep"), seed=7)[n]
+    r = h.kill_round("sweep", tmp_path / "w", seed=n, delay=delay)
+    _assert_round(r)
+
+
+@pytest.mark.parametrize("op", ["background", "restore", "prune", "reindex"])
+@pytest.mark.parametrize("n", range(OTHER_ROUNDS))
+def test_other_operations_killed_at_any_instant_lose_nothing(op, n, windows, tmp_path):
+    delay = h.spread(OTHER_ROUNDS, windows(op), seed=11)[n]
+    _assert_round(h.kill_round(op, tmp_path / "w", seed=100 + n, delay=delay))
+
+
+def test_sweeps_killed_one_after_another_during_reconciliation_lose_nothing(windows, tmp_path):
+    # Short delays too: the next worker dies while it reconciles what the last one left.
+    delays = h.spread(5, windows("sweep"), seed=3)
+    delays = [delays[0] / 4, delays[2], delays[1] / 3, delays[3], delays[4] / 2]
+    _assert_round(h.chained_kills(tmp_path / "w", seed=42, delays=delays))
+
+
+def test_a_killed_sweep_resumes_and_completes_on_the_next_run(windows, tmp_path):
+    sc = h.prepare("sweep", tmp_path / "w", seed=5)
+    h.kill_at(sc.world, "sweep", (), windows("sweep") / 2)
+    result = h.run_worker(sc.world, "sweep")
+    assert not result["failed"]
+    check = h.check_scenario(sc)
+    assert check.ok, check.describe()
+    # Nothing is left in history/: every native session ended in exactly one archive.
+    assert not any(s.path.exists() for s in sc.world.of_kind("native"))
+    assert check.archived == len(sc.world.sessions)
