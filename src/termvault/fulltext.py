@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"[\w./:~-]{3,}")
 _SPECIAL = re.compile(r"[/_.:~-]|[a-z][A-Z]")
 MAX_IDENTS = 20000
+# Longer "identifiers" are base64 blobs, minified code or hashes: nobody searches a
+# substring of them, and their trigrams would dominate the index.
+MAX_IDENT_LENGTH = 128
+MAX_CHUNK_LENGTH = 512  # a longer run without white space is a blob, not prose or code
 
 
 def create_tables(db: sqlite3.Connection) -> None:
@@ -51,12 +55,12 @@ def identifiers(text: str) -> str:
     out: dict[str, None] = {}
     # str.split and dict dedupe run in C; the regexes only see distinct candidate chunks.
     for chunk in dict.fromkeys(text.split()):
-        if not _SPECIAL.search(chunk):
+        if len(chunk) > MAX_CHUNK_LENGTH or not _SPECIAL.search(chunk):
             continue
         for tok in _TOKEN.findall(chunk):
             if _SPECIAL.search(tok):
                 tok = tok.strip(".-:/~")
-                if len(tok) >= 3:
+                if 3 <= len(tok) <= MAX_IDENT_LENGTH:
                     out[tok] = None
         if len(out) >= MAX_IDENTS:
             break

@@ -119,8 +119,8 @@ def _adopt(vault: Vault, rel: str) -> list[str]:
     entry.pinned = m.session_id in load_pins(vault)
     with vault.index.transaction():
         vault.index.insert(entry)
-        text = vault.searchable_text(entry)
-        fulltext.add(vault.index, entry, text, vault.searchable_text)
+        if vault.config.full_text:
+            fulltext.add(vault.index, entry, vault.searchable_text(entry), vault.searchable_text)
     return [f"indexed {rel}"]
 
 
@@ -268,7 +268,7 @@ def reindex(vault: Vault, progress=None) -> int:
         for e in index.all_rows():
             if e.session_id not in latest or e.version > latest[e.session_id].version:
                 latest[e.session_id] = e
-        for e in latest.values():
+        for e in latest.values() if vault.config.full_text else ():
             fulltext.add(index, e, vault.searchable_text(e))
         for entry in legacy_entries(vault):
             entry.pinned = entry.session_id in pins
