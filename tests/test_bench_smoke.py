@@ -1,0 +1,215 @@
+"""The benchmark harness: the synthetic corpus is reproducible and shaped like the real
+session files, and the older app's archiving anchor writes archives that decompress to
+their sources. No timings are asserted."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # bench/ lives at the repository root, outside src/
+    sys.path.insert(0, str(REPO))
+
+from bench import results as res  # noqa: E402
+from bench.anchors import old_app_archive  # noqa: E402
+from bench.corpus import DEFAULT_NOW, KINDS, corpus_files, generate, tree_digest  # noqa: E402
+
+SIZE = 2_000_000
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+TIMING_KEYS = {"seconds", "cpu_seconds", "mb_per_s", "cpu_mb_per_s"}
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    """Two corpora from seed 7 and one from seed 8, with their summaries."""
+    base = tmp_path_factory.mktemp("bench")
+    out = {}
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        out[name] = (base / name, generate(base / name, seed=seed, total_bytes=SIZE))
+    return out
+
+
+def _ms(iso: str) -> int:
+    from datetime import datetime
+
+    return int(round(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000))
+
+
+def _jsonl(path: Path) -> list[dict]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert records and all(isinstance(r, dict) for r in records), path
+    return records
+
+
+def test_the_same_seed_gives_byte_identical_corpora(corpora):
+    (a, sa), (b, sb) = corpora["a"], corpora["b"]
+    assert tree_digest(a) == tree_digest(b)
+    assert {k: v for k, v in sa.items() if k not in TIMING_KEYS} == {k: v for k, v in sb.items() if k not in TIMING_KEYS}
+
+
+def test_a_different_seed_gives_a_different_corpus(corpora):
+    assert tree_digest(corpora["a"][0]) != tree_digest(corpora["c"][0])
+
+
+def test_the_corpus_is_about_the_requested_size_and_the_summary_matches_the_disk(corpora):
+    root, summary = corpora["a"]
+    files = corpus_files(root)
+    total = sum(f.stat().st_size for f in files)
+    assert 0.9 * SIZE <= total <= 1.25 * SIZE
+    assert summary["bytes"] == total and summary["files"] == len(files)
+    assert set(summary["kinds"]) == set(KINDS)
+    for kind, stats in summary["kinds"].items():
+        assert stats["files"] > 0 and stats["bytes"] > 0, kind
+
+
+def test_the_corpus_is_laid_out_like_a_user_home(corpora):
+    root, _ = corpora["a"]
+    rel = [p.relative_to(root).as_posix() for p in corpus_files(root)]
+    claude = [r for r in rel if re.fullmatch(rf"\.claude/projects/-[A-Za-z0-9-]+/{UUID}\.jsonl", r)]
+    subagents = [r for r in rel if re.fullmatch(rf"\.claude/projects/-[A-Za-z0-9-]+/{UUID}/subagents/agent-[0-9a-f]+\.jsonl", r)]
+    codex = [r for r in rel if re.fullmatch(rf"\.codex/sessions/\d{{4}}/\d\d/\d\d/rollout-\d{{4}}-\d\d-\d\dT\d\d-\d\d-\d\d-{UUID}\.jsonl", r)]
+    native = [r for r in rel if re.fullmatch(rf"\.multi-term/history/\d+_{UUID}\.json", r)]
+    casts = [r for r in rel if re.fullmatch(r"recordings/[^/]+\.cast", r)]
+    aider = [r for r in rel if r.endswith("/.aider.chat.history.md")]
+    assert claude and subagents and codex and native and casts and aider
+    for r in subagents:  # a side chain sits next to the transcript that spawned it
+        assert r.split("/subagents/")[0] + ".jsonl" in claude
+
+
+def test_claude_code_transcripts_are_jsonl_with_the_real_record_shapes(corpora):
+    root, _ = corpora["a"]
+    paths = sorted((root / ".claude/projects").rglob("*.jsonl"))
+    tool_uses = tool_results = 0
+    for path in paths:
+        records = _jsonl(path)
+        side = path.parent.name == "subagents"
+        sid = path.parent.parent.name if side else path.stem
+        pending: set[str] = set()
+        for rec in records:
+            if rec["type"] not in ("user", "assistant"):
+                assert rec["type"] in ("summary", "file-history-snapshot", "system", "last-prompt")
+                continue
+            assert rec["sessionId"] == sid and rec["isSidechain"] is side
+            assert {"uuid", "parentUuid", "timestamp", "cwd", "gitBranch", "version"} <= rec.keys()
+            assert rec["message"]["role"] == rec["type"]
+            content = rec["message"]["content"]
+            for block in content if isinstance(content, list) else []:
+                if block["type"] == "tool_use":
+                    pending.add(block["id"])
+                    tool_uses += 1
+                elif block["type"] == "tool_result":
+                    assert block["tool_use_id"] in pending  # every result answers an earlier call
+                    tool_results += 1
+        # the file's mtime is the session's last activity
+        last = max(_ms(r["timestamp"]) for r in records if "timestamp" in r)
+        assert path.stat().st_mtime_ns == last * 1_000_000
+    assert tool_uses == tool_results > 0
+
+
+def test_codex_rollouts_are_jsonl_with_session_meta_first(corpora):
+    root, _ = corpora["a"]
+    for path in sorted((root / ".codex/sessions").rglob("*.jsonl")):
+        records = _jsonl(path)
+        assert records[0]["type"] == "session_meta"
+        assert path.name.endswith(records[0]["payload"]["id"] + ".jsonl")
+        assert {r["type"] for r in records} <= {"session_meta", "response_item", "event_msg", "turn_context"}
+        calls = {r["payload"]["call_id"] for r in records if r["payload"].get("type") in ("function_call", "custom_tool_call")}
+        outputs = {r["payload"]["call_id"] for r in records
+                   if r["payload"].get("type") in ("function_call_output", "custom_tool_call_output")}
+        assert outputs == calls
+        assert path.stat().st_mtime_ns == max(_ms(r["timestamp"]) for r in records) * 1_000_000
+
+
+def test_no_generation_placeholder_is_left_in_any_file(corpora):
+    root, _ = corpora["a"]
+    for path in corpus_files(root):
+        assert b"\\u0002" not in path.read_bytes(), path
+
+
+def test_native_sessions_are_session_state_json_named_by_modified_at(corpora):
+    root, _ = corpora["a"]
+    keys = {"session_id", "name", "working_directory", "created_at", "modified_at", "command_count",
+            "last_command", "conversation_file", "output_snapshot", "is_active"}
+    for path in sorted((root / ".multi-term/history").iterdir()):
+        state = json.loads(path.read_text(encoding="utf-8"))
+        assert set(state) == keys
+        assert path.name == f"{int(state['modified_at'])}_{state['session_id']}.json"
+        assert state["created_at"] <= state["modified_at"] <= DEFAULT_NOW
+        assert state["last_command"] in state["output_snapshot"]
+        assert path.stat().st_mtime_ns == round(state["modified_at"] * 1000) * 1_000_000
+
+
+def test_sessions_span_the_eighteen_months_before_the_clock(corpora):
+    root, _ = corpora["a"]
+    mtimes = [p.stat().st_mtime for p in corpus_files(root)]
+    assert max(mtimes) <= DEFAULT_NOW
+    assert min(mtimes) >= DEFAULT_NOW - 549 * 86400
+    assert max(mtimes) - min(mtimes) > 180 * 86400  # spread out, not bunched
+
+
+def test_casts_are_asciinema_v2(corpora):
+    root, _ = corpora["a"]
+    for path in sorted((root / "recordings").iterdir()):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        assert json.loads(lines[0])["version"] == 2
+        times = [json.loads(line)[0] for line in lines[1:]]
+        assert times == sorted(times) and all(json.loads(line)[1] == "o" for line in lines[1:])
+
+
+def test_planted_query_words_occur_in_the_reported_number_of_files(corpora):
+    root, summary = corpora["a"]
+    blobs = [p.read_bytes() for p in corpus_files(root)]
+    counted = {word: n for word, n in summary["queries"].items() if n is not None}
+    assert len(counted) >= 4 and 0 in counted.values()
+    for word, n in counted.items():
+        assert sum(word.encode() in b for b in blobs) == n, word
+
+
+def test_generate_refuses_a_folder_that_is_not_empty(tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        generate(tmp_path, total_bytes=100_000)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_the_old_app_anchor_archives_every_file_and_each_archive_gunzips_to_its_source(corpora, tmp_path):
+    root, _ = corpora["a"]
+    sources = corpus_files(root)
+    out = old_app_archive(root, tmp_path)
+    archives = sorted(tmp_path.joinpath("archive").rglob("*.json.gz"))
+    index = json.loads((tmp_path / "archive_index.json").read_text(encoding="utf-8"))
+    assert out["files"] == len(sources) == len(archives) == len(index)
+    assert out["input_bytes"] == sum(p.stat().st_size for p in sources)
+    assert out["output_bytes"] == sum(p.stat().st_size for p in archives)
+    assert out["ratio"] > 1 and out["seconds"] >= out["index_seconds"] >= 0
+    for entry in index.values():
+        assert {"name", "archived_at", "original_timestamp", "archive_path", "size_bytes", "original_size_bytes",
+                "working_directory", "last_command"} <= entry.keys()
+        assert os.path.getsize(entry["archive_path"]) == entry["size_bytes"]
+    digest = lambda b: hashlib.sha256(b).hexdigest()  # noqa: E731
+    unpacked = sorted(digest(gzip.decompress(p.read_bytes())) for p in archives)
+    assert unpacked == sorted(digest(p.read_bytes()) for p in sources)
+    # native sessions are indexed under their own session ids
+    native = [json.loads(p.read_text(encoding="utf-8")) for p in (root / ".multi-term/history").iterdir()]
+    for state in native:
+        assert index[state["session_id"]]["name"] == state["name"]
+        assert index[state["session_id"]]["original_size_bytes"] > 0
+
+
+def test_the_results_table_has_a_row_per_measurement_and_keeps_unknown_numbers():
+    doc = res.new_results()
+    res.add(doc, "anchor.cli.zstd-3", {"files": 3, "input_bytes": 3_000_000, "output_bytes": 1_000_000,
+                                       "ratio": 3.0, "seconds": 1.5, "mb_per_s": 2.0})
+    res.add(doc, "termvault.search", {"ms_per_query": 4.2, "p99_ms": 9.5})
+    table = res.markdown_table(doc).splitlines()
+    assert len(table) == 4
+    assert table[2].startswith("| anchor.cli.zstd-3 | 3 | 3.0 | 1.0 | 3.00 | 1.50 |")
+    assert "p99_ms=9.5" in table[3] and "4.2" in table[3]
