@@ -112,3 +112,16 @@ def test_home_option_overrides_the_environment(tmp_path, home):
     assert result.exit_code == 0
     assert other.is_dir()
     assert not home.exists()
+
+
+def test_termvault_alone_shows_the_help_as_a_usage_error():
+    result = invoke()
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Usage: termvault")
+    assert "\nCommands:\n" in result.stderr
+
+
+def test_a_missing_argument_names_it_and_the_help_to_read():
+    result = invoke("show")
+    assert result.exit_code == 2
+    assert result.stderr == "termvault: Missing argument 'ID'. See 'termvault show --help'.\n"

@@ -16,6 +16,8 @@ import click
 from .. import __version__
 from .context import EXIT_USAGE, PROG, AppState, CliError, sentence, setup_logging, state_of, translate
 
+# click >= 8.2 raises this for a group called without a command; older versions exit 0.
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", None)
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -43,6 +45,10 @@ class TermvaultGroup(click.Group):
             exc.show()
             sys.exit(exc.exit_code)
         except click.exceptions.UsageError as exc:
+            if _NO_ARGS is not None and isinstance(exc, _NO_ARGS):
+                # `termvault` alone: the help itself, as click shows it (a usage error).
+                click.echo(exc.format_message(), err=True)
+                sys.exit(EXIT_USAGE)
             hint = f" See '{exc.ctx.command_path} --help'." if exc.ctx is not None else ""
             click.echo(f"{PROG}: {sentence(exc.format_message())}{hint}", err=True)
             sys.exit(EXIT_USAGE)

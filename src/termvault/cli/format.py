@@ -212,6 +212,3 @@ def snippet_text(snippet: str, spans: Sequence[tuple[int, int]], width: int, ind
     text.append_text(body)
     return text
 
-
-def short_id(session_id: str, length: int) -> str:
-    return session_id if len(session_id) <= length else session_id[:length]

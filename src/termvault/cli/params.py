@@ -3,9 +3,7 @@ and sizes (``2GB``), plus shell completion of session ids."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import click
 from click.shell_completion import CompletionItem
@@ -100,6 +98,3 @@ def complete_session_id(ctx: click.Context, param: click.Parameter, incomplete: 
     except Exception:  # completion must never print a traceback into the shell
         return []
 
-
-def expand(path: Path | None) -> Path | None:
-    return Path(os.path.expanduser(str(path))) if path is not None else None
