@@ -216,3 +216,11 @@ def test_export_readable_formats_render_the_session(archived, fmt):
     result = invoke("export", API, "--format", fmt)
     assert result.exit_code == 0, result.stderr
     assert "connection refused" in result.stdout
+
+
+def test_search_before_a_bare_date_includes_that_whole_day(archived):
+    day = time.strftime("%Y-%m-%d", time.localtime(time.time() - 40 * 86400))  # API's last activity
+    hits = json.loads(invoke("search", "--before", day, "--json").stdout)
+    assert {h["session_id"] for h in hits} == {API, DB, BLOG}
+    hits = json.loads(invoke("search", "--after", day, "--before", day, "--json").stdout)
+    assert {h["session_id"] for h in hits} == {API}

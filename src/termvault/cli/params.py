@@ -9,6 +9,7 @@ import click
 from click.shell_completion import CompletionItem
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
+_BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -47,6 +48,10 @@ class When(click.ParamType):
 
     name = "date"
 
+    def __init__(self, end_of_day: bool = False):
+        # For an upper bound, a bare date means "through that day", not its first second.
+        self.end_of_day = end_of_day
+
     def convert(self, value, param, ctx):
         if isinstance(value, (int, float)):
             return float(value)
@@ -54,9 +59,19 @@ class When(click.ParamType):
         from ..search import parse_when
 
         try:
-            return parse_when(value)
+            when = parse_when(value)
         except UsageError as exc:
             self.fail(str(exc), param, ctx)
+        if self.end_of_day and _BARE_DATE.match(value.strip()):
+            when = _next_local_midnight(when) - 0.001
+        return when
+
+
+def _next_local_midnight(ts: float) -> float:
+    from datetime import datetime, timedelta
+
+    day = datetime.fromtimestamp(ts).date() + timedelta(days=1)
+    return datetime(day.year, day.month, day.day).timestamp()
 
 
 class Size(click.ParamType):

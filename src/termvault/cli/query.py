@@ -60,7 +60,7 @@ nothing matches.
 @click.option("--name", metavar="TEXT", help="Session name contains TEXT (case-insensitive).")
 @click.option("--dir", "directory", metavar="TEXT", help="Working folder contains TEXT.")
 @click.option("--after", type=When(), metavar="DATE", help="Last activity on or after DATE.")
-@click.option("--before", type=When(), metavar="DATE", help="Last activity on or before DATE.")
+@click.option("--before", type=When(end_of_day=True), metavar="DATE", help="Last activity on or before DATE.")
 @click.option("--source", metavar="KIND", help="Only sessions of this source kind.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many results.")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
