@@ -13,6 +13,7 @@ from .errors import TermvaultError
 from .index import ArchiveIndex
 from .lock import HomeLock
 from .model import SessionUnit
+from .sources.native import MAX_NATIVE_BYTES
 from .state import SessionState
 from .vault import Vault
 
@@ -27,7 +28,7 @@ _SWEEPERS_LOCK = threading.Lock()
 class SessionArchiver:
     """Archives native sessions (``history/*.json``) inactive for ``archive_days``."""
 
-    def __init__(self, storage_dir: Path | str | None = None, archive_days: int = 30, **vault_options: Any):
+    def __init__(self, storage_dir: Path | str | None = None, archive_days: float = 30, **vault_options: Any):
         self.vault = Vault(storage_dir, archive_days=archive_days, **vault_options)
         self.storage_dir = self.vault.home
         self.archive_dir = self.vault.config.archive_dir
@@ -81,6 +82,9 @@ class SessionArchiver:
             refs = self.vault.spooled_files(entry)
             try:
                 main = next(r for r in refs if not r.relpath.startswith("_conversation/"))
+                if main.size > MAX_NATIVE_BYTES:
+                    log.warning("session %s is %s bytes; restored to disk but not loaded", session_id, main.size)
+                    return None
                 with main.open() as fh:
                     return SessionState.from_json(fh.read(), f"archived session {session_id}")
             finally:
@@ -95,9 +99,12 @@ class SessionArchiver:
         """Archive every native session older than ``archive_days``. Returns
         ``archived_count``, ``failed_count``, ``space_saved_mb`` (and the sweep details).
         ``progress_callback(current, total)`` is called once per session, failed included."""
+        return self._sweep(self.archive_days, progress_callback)
+
+    def _sweep(self, days: float, progress_callback=None) -> dict[str, Any]:
         callback = (lambda p: progress_callback(p.done, p.total)) if progress_callback else None
         try:
-            report = self.vault.sweep(older_than=self.archive_days, kinds=["native"], progress=callback)
+            report = self.vault.sweep(older_than=days, kinds=["native"], progress=callback)
         except TermvaultError as exc:
             log.error("auto-archive failed: %s", exc)
             return {"archived_count": 0, "failed_count": 0, "space_saved_mb": 0.0, "error": str(exc)}
@@ -133,13 +140,14 @@ class SessionArchiver:
                 if not holding:
                     holding = self._sweeper_lock.try_acquire("background sweeping")
                 if holding:
-                    result = self.auto_archive_old_sessions()
-                    if result.get("archived_count"):
-                        log.info("background archiving: %s sessions, %.2f MB saved",
-                                 result["archived_count"], result["space_saved_mb"])
+                    try:
+                        result = self.auto_archive_old_sessions()
+                        if result.get("archived_count"):
+                            log.info("background archiving: %s sessions, %.2f MB saved",
+                                     result["archived_count"], result["space_saved_mb"])
+                    except Exception:  # keep sweeping at the next interval
+                        log.exception("background archiving run failed")
                 self._stop_background.wait(interval)
-        except Exception:
-            log.exception("background archiving stopped by an error")
         finally:
             if holding:
                 self._sweeper_lock.release()

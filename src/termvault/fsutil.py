@@ -12,6 +12,7 @@ import os
 import re
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -146,3 +147,58 @@ def atomic_write_bytes(target: Path, data: bytes, mode: int = FILE_MODE) -> None
 
 def is_temp_name(name: str) -> bool:
     return name.startswith(TMP_PREFIX)
+
+
+HELD_PREFIX = ".tv-held-"
+
+
+def remove_if_unchanged(
+    path: Path, size: int, mtime_ns: int, sha256: str | None = None, before=None
+) -> bool:
+    """Delete ``path`` only if it still is the file that was archived; True if deleted.
+
+    The file is first renamed to a private name in its folder, so anything the owning tool
+    writes at ``path`` from then on is a new file this never touches; the renamed file is
+    then compared (size, mtime_ns and, if given, sha256) and deleted, or put back if it
+    differs (without replacing a file written at ``path`` meanwhile). ``before(folder)``
+    is called first so a crash journal can name the folder (see ``put_back``).
+    """
+    import hashlib
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or st.st_size != size or st.st_mtime_ns != mtime_ns:
+        return False
+    held = path.with_name(f"{HELD_PREFIX}{os.getpid()}-{path.name}")
+    if before is not None:
+        before(path.parent)
+    os.rename(path, held)
+    st = os.lstat(held)
+    same = stat.S_ISREG(st.st_mode) and st.st_size == size and st.st_mtime_ns == mtime_ns
+    if same and sha256 is not None:
+        h = hashlib.sha256()
+        with open(held, "rb") as fh:
+            while chunk := fh.read(1024 * 1024):
+                h.update(chunk)
+        same = h.hexdigest() == sha256
+    if same:
+        os.unlink(held)
+        return True
+    put_back(held)
+    return False
+
+
+def put_back(held: Path) -> Path:
+    """Return a file set aside by ``remove_if_unchanged`` to its name, unless a new file
+    took that name meanwhile; then keep it beside as ``<name>.termvault-kept-<time>``."""
+    name = held.name[len(HELD_PREFIX):].split("-", 1)[1]
+    path = held.with_name(name)
+    try:
+        os.link(held, path)
+    except FileExistsError:
+        path = held.with_name(f"{name}.termvault-kept-{int(time.time())}")
+        os.link(held, path)
+    os.unlink(held)
+    return path

@@ -163,8 +163,23 @@ def _m4_remote_tier(db: sqlite3.Connection) -> None:
     )
 
 
+def _m5_tombstones(db: sqlite3.Connection) -> None:
+    # Pruned versions stay as rows with status 'deleted' (so an unchanged copy-mode source
+    # is not archived again only to be pruned again); "latest" is the newest live version.
+    run_script(db, f"""
+        DROP VIEW latest;
+        CREATE VIEW latest AS SELECT s.* FROM sessions s WHERE {LATEST_LIVE};
+        """)
+
+
+# The newest version of a session that was not pruned (alias ``s``).
+LATEST_LIVE = (
+    "s.status != 'deleted' AND s.version = (SELECT MAX(t.version) FROM sessions t "
+    "WHERE t.session_id = s.session_id AND t.status != 'deleted')"
+)
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _m1_sessions, _m2_latest_view, _m3_fulltext, _m4_remote_tier,
+    _m1_sessions, _m2_latest_view, _m3_fulltext, _m4_remote_tier, _m5_tombstones,
 ]
 
 
@@ -362,7 +377,8 @@ class ArchiveIndex:
         """The newest version of ``session_id`` (or the given version), or None."""
         if version is None:
             rows = self.query(
-                "SELECT * FROM sessions WHERE session_id = ? ORDER BY version DESC LIMIT 1", (session_id,)
+                "SELECT * FROM sessions WHERE session_id = ? AND status != 'deleted' "
+                "ORDER BY version DESC LIMIT 1", (session_id,),
             )
         else:
             rows = self.query(
@@ -465,10 +481,13 @@ class ArchiveIndex:
         return sorted(r[0] for r in rows if r[0].startswith(prefix))
 
     def latest_by_session(self, source: str | None = None) -> dict[str, sqlite3.Row]:
-        sql = "SELECT session_id, version, fingerprint, content_sha256 FROM latest"
+        sql = (
+            "SELECT session_id, version, fingerprint, content_sha256, status FROM sessions s "
+            "WHERE version = (SELECT MAX(version) FROM sessions t WHERE t.session_id = s.session_id)"
+        )
         params: list[Any] = []
         if source:
-            sql += " WHERE source = ?"
+            sql += " AND source = ?"
             params.append(source)
         return {r["session_id"]: r for r in self.query(sql, params)}
 

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import math
 import logging
 import os
 import zlib
@@ -119,11 +120,17 @@ def _entry(vault: Vault, rel: str, path: Path, item: dict[str, Any] | None) -> A
             return item[key]
         return default
 
-    modified = float(pick("original_timestamp", state.modified_at if state else st.st_mtime))
+    try:
+        modified = float(pick("original_timestamp", state.modified_at if state else st.st_mtime))
+        archived = float(pick("archived_at", st.st_mtime))
+        if not (math.isfinite(modified) and math.isfinite(archived)) or modified < 0:
+            raise ValueError("not a finite time")
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"The legacy index entry for {rel} has an unusable time ({exc}).") from exc
     return ArchiveEntry(
         session_id=sid,
         name=str(pick("name", state.name if state else sid)),
-        archived_at=float(pick("archived_at", st.st_mtime)),
+        archived_at=archived,
         original_timestamp=modified,
         archive_path=rel,
         size_bytes=st.st_size,

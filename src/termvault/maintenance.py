@@ -4,7 +4,6 @@ prune to a storage cap, pins and statistics."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -14,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import archive as arc
 from . import fulltext
-from .errors import DataError
-from .fsutil import atomic_write_bytes, is_temp_name
+from .errors import DataError, TermvaultError
+from .fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, remove_if_unchanged
 from .index import ArchiveEntry
 from .reports import Progress, PruneReport, VerifyReport
 
@@ -32,14 +31,17 @@ def temp_files(vault: Vault) -> list[Path]:
     found = []
     for folder, _dirs, files in os.walk(root):
         found.extend(Path(folder) / f for f in files if is_temp_name(f))
-    for f in vault.config.history_dir.glob(".tv-*"):
-        found.append(f)
+    # Not history/: the app saves sessions there through temporary files of its own,
+    # without the lock; an interrupted restore's leftovers are found through the journal.
     return found
 
 
-def journal_leftovers(vault: Vault) -> list[Path]:
-    """Temporary files of an interrupted restore in the folders its journal names."""
+def journal_leftovers(vault: Vault, prefix: str | None = None) -> list[Path]:
+    """Files starting with ``prefix`` (default: an interrupted restore's temporary files)
+    in the folders the crash journal names."""
     from .vault import JOURNAL, RESTORE_PREFIX
+
+    prefix = prefix or RESTORE_PREFIX
 
     try:
         lines = (vault.home / JOURNAL).read_text(encoding="utf-8").splitlines()
@@ -51,7 +53,7 @@ def journal_leftovers(vault: Vault) -> list[Path]:
             continue
         try:
             folder = Path(json.loads(line[len("folder "):]))
-            found.extend(p for p in folder.iterdir() if p.name.startswith(RESTORE_PREFIX) and p.is_file())
+            found.extend(p for p in folder.iterdir() if p.name.startswith(prefix) and p.is_file())
         except (OSError, ValueError, TypeError):
             continue
     return found
@@ -90,12 +92,21 @@ def reconcile(vault: Vault) -> list[str]:
     files, index verified archives the index lacks, and finish removing move-mode sources
     that a verified archive already holds. Never deletes a source that differs."""
     done = []
+    for held in journal_leftovers(vault, HELD_PREFIX):
+        # A source set aside for deletion when the run died: never lose it, put it back
+        # (an archived one is then removed again properly below).
+        with contextlib.suppress(OSError):
+            done.append(f"put back {put_back(held)}")
     for tmp in temp_files(vault) + journal_leftovers(vault):
         with contextlib.suppress(OSError):
             tmp.unlink()
             done.append(f"removed temporary file {tmp.name}")
+    # One bad item (unreadable file, unknown source kind) must not block every write.
     for rel in orphan_archives(vault):
-        done.extend(_adopt(vault, rel))
+        try:
+            done.extend(_adopt(vault, rel))
+        except (OSError, TermvaultError) as exc:
+            log.warning("could not adopt %s: %s", rel, exc)
     for entry in pending_removals(vault):
         done.extend(_finish_removal(vault, entry))
     if done:
@@ -117,14 +128,27 @@ def _adopt(vault: Vault, rel: str) -> list[str]:
         return []
     entry = vault._entry_from_manifest(m, rel, back.archive_size, back.archive_sha256)
     entry.pinned = m.session_id in load_pins(vault)
+    text = None
+    if vault.config.full_text:
+        try:
+            text = vault.searchable_text(entry)
+        except Exception as exc:  # e.g. a source kind that cannot be loaded any more
+            log.warning("archive %s indexed without its text: %s", rel, exc)
     with vault.index.transaction():
         vault.index.insert(entry)
-        if vault.config.full_text:
-            fulltext.add(vault.index, entry, vault.searchable_text(entry), vault.searchable_text)
+        if text is not None:
+            fulltext.add(vault.index, entry, text, vault.searchable_text)
     return [f"indexed {rel}"]
 
 
 def _finish_removal(vault: Vault, entry: ArchiveEntry) -> list[str]:
+    """Remove the move-mode sources a verified archive holds, if they are unchanged and
+    lie where this home's sources read (a stored origin is never trusted on its own)."""
+    from .transfer import journal_folder, origin_root
+
+    def journal(folder: Path) -> None:
+        journal_folder(vault, folder)
+
     done = []
     try:
         m = arc.read_archive(vault.archive_file(entry)).manifest
@@ -135,26 +159,19 @@ def _finish_removal(vault: Vault, entry: ArchiveEntry) -> list[str]:
         if f.path.startswith("_conversation/"):
             continue
         origin = Path(f.origin)
-        if not origin.exists():
-            continue
-        st = origin.stat()
-        if st.st_size == f.size and st.st_mtime_ns == f.mtime_ns and _sha256(origin) == f.sha256:
-            origin.unlink()
-            done.append(f"removed archived source {origin}")
-        else:
+        try:
+            origin_root(vault, f.origin, m.session_id)
+            if remove_if_unchanged(origin, f.size, f.mtime_ns, f.sha256, before=journal):
+                done.append(f"removed archived source {origin}")
+            elif origin.exists():
+                all_gone = False
+        except (OSError, TermvaultError) as exc:
+            log.warning("source %s of %s left in place: %s", origin, m.session_id, exc)
             all_gone = False
     if all_gone:
         with vault.index.transaction() as db:
             db.execute("UPDATE sessions SET source_removed = 1 WHERE id = ?", (entry.row_id,))
     return done
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(arc.CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- verify / repair --------------------------------------------------------------------
@@ -262,19 +279,44 @@ def reindex(vault: Vault, progress=None) -> int:
             # Pending removals only exist between a crash and the reconciliation that
             # every write (this one included) runs first, so a rebuilt row is complete.
             entry.source_removed = m.mode == "move"
-            index.insert(entry)
-            count += 1
+            if _insert_unique(index, entry):
+                count += 1
         latest: dict[str, ArchiveEntry] = {}
         for e in index.all_rows():
             if e.session_id not in latest or e.version > latest[e.session_id].version:
                 latest[e.session_id] = e
         for e in latest.values() if vault.config.full_text else ():
-            fulltext.add(index, e, vault.searchable_text(e))
+            try:
+                fulltext.add(index, e, vault.searchable_text(e))
+            except Exception as exc:  # the row stays; only its text is not searchable
+                log.warning("reindex: no text for %s: %s", e.archive_path, exc)
         for entry in legacy_entries(vault):
             entry.pinned = entry.session_id in pins
-            index.insert(entry)
-            count += 1
+            if _insert_unique(index, entry):
+                count += 1
     return count
+
+
+def _insert_unique(index, entry: ArchiveEntry) -> bool:
+    """Insert a rebuilt row; a second archive claiming the same session version is
+    logged and left out (both files stay on disk for ``verify`` to report)."""
+    import sqlite3
+
+    try:
+        with index.transaction() as db:
+            db.execute("SAVEPOINT one_row")
+            try:
+                index.insert(entry)
+            except sqlite3.IntegrityError:
+                db.execute("ROLLBACK TO one_row")
+                db.execute("RELEASE one_row")
+                log.warning("reindex: %s repeats %s version %s; left out", entry.archive_path,
+                            entry.session_id, entry.version)
+                return False
+            db.execute("RELEASE one_row")
+        return True
+    except sqlite3.IntegrityError:
+        return False
 
 
 # -- prune ------------------------------------------------------------------------------
@@ -292,7 +334,15 @@ def prune(vault: Vault, max_bytes: int | None = None, dry_run: bool = False) -> 
         "SELECT * FROM sessions WHERE status IN ('archived', 'legacy', 'corrupt') "
         "ORDER BY last_activity_at ASC, version ASC, id ASC"
     )
-    entries = [vault.index.entry_from_row(r) for r in rows]
+    pins = load_pins(vault)
+    entries = []
+    for r in rows:
+        e = vault.index.entry_from_row(r)
+        try:  # what is really on disk: a missing archive frees nothing
+            e.size_bytes = vault.archive_file(e).stat().st_size
+        except OSError:
+            continue
+        entries.append(e)
     total = sum(e.size_bytes for e in entries)
     report = PruneReport(limit=limit, total_before=total, total_after=total, dry_run=dry_run)
     if limit is None or total <= limit:
@@ -300,19 +350,42 @@ def prune(vault: Vault, max_bytes: int | None = None, dry_run: bool = False) -> 
     for e in entries:
         if report.total_after <= limit:
             break
-        if e.pinned:
+        if e.pinned or e.session_id in pins:
             report.skipped_pinned += 1
+            continue
+        if e.status == "legacy":
+            report.skipped_legacy += 1
             continue
         report.pruned.append(e)
         report.total_after -= e.size_bytes
-        if dry_run:
-            continue
-        with vault.index.transaction() as db:
-            db.execute("DELETE FROM sessions WHERE id = ?", (e.row_id,))
-        with contextlib.suppress(FileNotFoundError):
-            vault.archive_file(e).unlink()
-        log.info("pruned %s version %s (%s bytes)", e.session_id, e.version, e.size_bytes)
+        if not dry_run:
+            _delete_version(vault, e)
     return report
+
+
+def _delete_version(vault: Vault, e: ArchiveEntry) -> None:
+    """Tombstone the row (status 'deleted'), then delete the file. If it was the session's
+    searchable version, its text leaves the full-text index and the newest remaining
+    version's text enters it, in the same transaction."""
+    latest = vault.index.get_entry(e.session_id)
+    was_latest = latest is not None and latest.row_id == e.row_id
+    old_text = None
+    if was_latest and vault.config.full_text:
+        with contextlib.suppress(Exception):
+            old_text = vault.searchable_text(e)
+    with vault.index.transaction() as db:
+        db.execute("UPDATE sessions SET status = 'deleted' WHERE id = ?", (e.row_id,))
+        if was_latest and vault.config.full_text:
+            if old_text is not None:
+                row = db.execute("SELECT text_sha256 FROM sessions WHERE id = ?", (e.row_id,)).fetchone()
+                fulltext.remove(vault.index, e.row_id, old_text, row[0])
+            successor = vault.index.get_entry(e.session_id)
+            if successor is not None:
+                with contextlib.suppress(Exception):
+                    fulltext.add(vault.index, successor, vault.searchable_text(successor))
+    with contextlib.suppress(FileNotFoundError):
+        vault.archive_file(e).unlink()
+    log.info("pruned %s version %s (%s bytes)", e.session_id, e.version, e.size_bytes)
 
 
 # -- pins -------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ class PruneReport:
     dry_run: bool
     pruned: list[ArchiveEntry] = field(default_factory=list)
     skipped_pinned: int = 0
+    skipped_legacy: int = 0  # the older app's .json.gz files are never deleted
 
     @property
     def pruned_count(self) -> int:
@@ -66,6 +67,7 @@ class PruneReport:
             "bytes_freed": self.bytes_freed,
             "raw_bytes_freed": self.raw_bytes_freed,
             "skipped_pinned": self.skipped_pinned,
+            "skipped_legacy": self.skipped_legacy,
             "pruned": [
                 {"session_id": e.session_id, "version": e.version, "name": e.name,
                  "archive_path": e.archive_path, "size_bytes": e.size_bytes,

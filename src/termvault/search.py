@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
-from .index import ArchiveEntry, ArchiveIndex
+from .index import LATEST_LIVE, ArchiveEntry, ArchiveIndex
 
 if TYPE_CHECKING:
     from .vault import Vault
@@ -121,7 +121,7 @@ def search(
     where, params = ArchiveIndex.filter_sql(
         name, working_dir, after, before, source, pinned, date_column=date_field, alias="s"
     )
-    latest = "s.version = (SELECT MAX(version) FROM sessions t WHERE t.session_id = s.session_id)"
+    latest = LATEST_LIVE
     if not query or not query.strip():
         rows = index.query(
             f"SELECT s.* FROM sessions s WHERE {where} AND {latest} "

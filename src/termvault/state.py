@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -48,6 +49,8 @@ class SessionState:
             for key in ("created_at", "modified_at"):
                 if key in values:
                     values[key] = float(values[key])
+                    if not math.isfinite(values[key]):
+                        raise ValueError(f"{key} is not a finite number")
             if "command_count" in values:
                 values["command_count"] = int(values["command_count"] or 0)
         except (TypeError, ValueError) as exc:

@@ -38,20 +38,14 @@ class SessionStorage:
 
     def get_archiver(self) -> SessionArchiver:
         if self._archiver is None:
-            self._archiver = SessionArchiver(self.storage_dir, archive_days=int(self._config.archive_days))
+            self._archiver = SessionArchiver(self.storage_dir, archive_days=self._config.archive_days)
         return self._archiver
 
     def archive_old_sessions(self, days: int | None = None) -> dict:
         """Archive sessions inactive for ``days`` (default: the configured threshold)."""
         archiver = self.get_archiver()
-        if days is None:
-            return archiver.auto_archive_old_sessions()
-        saved = archiver.archive_days
-        archiver.archive_days = days
-        try:
-            return archiver.auto_archive_old_sessions()
-        finally:
-            archiver.archive_days = saved
+        # Passed through, not set on the archiver: its background sweeper reads that.
+        return archiver._sweep(archiver.archive_days if days is None else days)
 
     def _files_of(self, session_id: str) -> list[Path]:
         validate_id(session_id)

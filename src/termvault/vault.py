@@ -8,11 +8,8 @@ operation that writes holds the home's write lock; reads never do.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,13 +20,12 @@ from . import archive as arc
 from .config import Config
 from .errors import (
     AmbiguousIdError,
-    ConflictError,
     DataError,
     NotFoundError,
     TermvaultError,
-    UsageError,
 )
 from .fsutil import (
+    remove_if_unchanged,
     FILE_MODE,
     check_home_ownership,
     ensure_private_dir,
@@ -42,14 +38,13 @@ from .lock import HomeLock
 from .model import BoundedReader, SessionInfo, SessionUnit, fingerprint_of
 from .reports import Failure, Progress, RestoreResult, SweepReport
 from .sources import Source, available_kinds, source_class
-from .sources.base import clean_info
+from .sources.base import clean_info, parse_time
+from .transfer import EXPORT_FORMATS, RESTORE_PREFIX, close_refs  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
 DAY = 86400.0
-EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown")
 JOURNAL = ".journal"  # present while a write operation runs; its presence at open = crash
-RESTORE_PREFIX = ".tv-restore-"
 ProgressCallback = Callable[[Progress], None]
 
 
@@ -110,37 +105,6 @@ class _HashingDiskRef:
         return self.sha256
 
 
-class _SpooledRef:
-    """A FileRef over an archive member copied to a private spool (memory, then disk)."""
-
-    def __init__(self, relpath: str, size: int, spool: IO[bytes]):
-        self.relpath, self.size, self._spool = relpath, size, spool
-
-    def open(self) -> IO[bytes]:
-        self._spool.seek(0)
-        return _NoClose(self._spool)
-
-
-class _NoClose:
-    def __init__(self, fh):
-        self._fh = fh
-
-    def __getattr__(self, name):
-        return getattr(self._fh, name)
-
-    def __iter__(self):
-        return iter(self._fh)
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-
 class Vault:
     """A termvault home: sweep, search, get, restore, export, stats, verify, repair,
     reindex, prune, pin. Thread-safe; one writer per home across processes."""
@@ -199,6 +163,9 @@ class Vault:
             # An unreadable index must not stop the home from opening, or `reindex` could
             # never run: every use of the index raises this same error until it does.
             log.warning("start-up skipped: %s", exc)
+        except (OSError, TermvaultError, ValueError) as exc:
+            # Nor may one bad leftover: the journal stays, and the next write retries.
+            log.warning("start-up reconciliation incomplete: %s", exc)
 
     @contextlib.contextmanager
     def writing(self, what: str) -> Iterator[None]:
@@ -296,7 +263,14 @@ class Vault:
                     skipped += 1
                     continue
                 row = latest.get(unit.session_id)
-                if row is not None and cs.mode == "copy" and row["fingerprint"] == unit.fingerprint():
+                # Unchanged since its newest version was archived (or pruned on purpose:
+                # re-archiving it would only be pruned again). A version whose archive went
+                # missing or corrupt is archived afresh.
+                if (
+                    row is not None and cs.mode == "copy"
+                    and row["status"] in ("archived", "deleted")
+                    and row["fingerprint"] == unit.fingerprint()
+                ):
                     skipped += 1
                     continue
                 due.append((cs, unit))
@@ -338,8 +312,8 @@ class Vault:
                         report.unchanged += 1
                     else:
                         report.archived.append(entry)
-                except (TermvaultError, OSError) as exc:
-                    ok, message = False, str(exc)
+                except Exception as exc:  # one bad session never stops the sweep
+                    ok, message = False, str(exc) or type(exc).__name__
                     report.failed.append(
                         Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind)
                     )
@@ -371,6 +345,11 @@ class Vault:
         latest = self.index.get_entry(unit.session_id)
         if latest is not None and latest.content_sha256 == content and latest.status == "archived":
             if cs.mode == "move":
+                # The index says an archive holds these bytes: check that it does before
+                # the only other copy goes.
+                back = arc.read_archive(self.local_archive(latest), max_expand=None)
+                if back.manifest.content_sha256 != content:
+                    raise DataError(f"The archive of {unit.session_id} does not hold what the index says.")
                 self._remove_sources(unit, shas, latest)
             elif latest.fingerprint != unit.fingerprint():
                 with self.index.transaction() as db:
@@ -397,9 +376,13 @@ class Vault:
             ],
         )
         rel = arc.archive_relpath(last_activity, unit.session_id, version)
+        while (self.config.archive_dir / rel).exists():
+            # An archive the index lacks (unverifiable, or left by a crash) keeps its name:
+            # never overwrite it, take the next version instead.
+            version += 1
+            manifest.version = version
+            rel = arc.archive_relpath(last_activity, unit.session_id, version)
         target = self.config.archive_dir / rel
-        if target.exists():
-            raise DataError(f"{target} already exists but is not in the index; run `termvault verify --repair`.")
         written = arc.write_archive(
             target,
             manifest,
@@ -408,12 +391,13 @@ class Vault:
             fault=self._fault,
         )
         try:
-            if self.config.verify:
+            if self.config.verify or cs.mode == "move":  # never delete a source unverified
                 self._fault("verify")
                 back = arc.read_archive(target)
                 if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
                     raise DataError(f"{target} did not read back as written.")
             entry = self._entry_from_manifest(manifest, rel, written.archive_size, written.archive_sha256)
+            entry.pinned = bool(latest and latest.pinned)  # a pin covers every version
             self._fault("index")
             with self.index.transaction():
                 self.index.insert(entry)
@@ -434,6 +418,9 @@ class Vault:
             log.warning("%s parser failed on %s: %s", src.kind, unit.session_id if unit else "?", exc)
             info = SessionInfo(parse_warnings=1)
         clean_info(info)
+        # Sources may hand back any number: keep only plausible finite times.
+        info.created_at = parse_time(info.created_at)
+        info.last_activity_at = parse_time(info.last_activity_at)
         if unit is not None:
             wd = info.working_directory
             if wd and not os.path.isabs(wd):
@@ -497,20 +484,15 @@ class Vault:
         all_removed = True
         folders = set()
         for f in unit.files:
-            try:
-                st = os.lstat(f.origin)
-            except FileNotFoundError:
-                continue
-            if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
-                all_removed = False
-                log.info("%s changed while it was archived; kept for the next sweep", f.origin)
-                continue
             # The conversation file a native session points to belongs to another tool:
             # it is kept in the archive but never deleted from where that tool keeps it.
             if f.relpath.startswith("_conversation/"):
                 continue
-            os.unlink(f.origin)
-            folders.add(f.origin.parent)
+            if remove_if_unchanged(f.origin, f.size, f.mtime_ns, before=self._journal_folder):
+                folders.add(f.origin.parent)
+            elif f.origin.exists():
+                all_removed = False
+                log.info("%s changed while it was archived; kept for the next sweep", f.origin)
         for folder in folders:
             with contextlib.suppress(OSError):
                 fsync_dir(folder)
@@ -518,6 +500,11 @@ class Vault:
             with self.index.transaction() as db:
                 db.execute("UPDATE sessions SET source_removed = 1 WHERE session_id = ? AND version = ?",
                            (entry.session_id, entry.version))
+
+    def _journal_folder(self, folder: Path) -> None:
+        from .transfer import journal_folder
+
+        journal_folder(self, folder)
 
     # -- reading ------------------------------------------------------------------------
     def get(self, session_id: str, version: int | None = None) -> ArchiveEntry:
@@ -570,20 +557,7 @@ class Vault:
 
         return stats(self)
 
-    # -- restore / export ---------------------------------------------------------------
-    def _member_targets(self, m: arc.Manifest, to: Path | None) -> list[tuple[arc.ManifestFile, Path]]:
-        out = []
-        for f in m.files:
-            if to is not None:
-                target = Path(to).joinpath(*f.path.split("/"))
-            else:
-                origin = Path(f.origin)
-                if not origin.is_absolute() or ".." in origin.parts:
-                    raise DataError(f"The stored origin {f.origin!r} of {m.session_id} is not a safe absolute path.")
-                target = origin
-            out.append((f, target))
-        return out
-
+    # -- restore / export (see transfer.py) ----------------------------------------------
     def restore(
         self,
         session_id: str,
@@ -594,101 +568,19 @@ class Vault:
         """Put a session's files back where they came from (or under ``to``), verified by
         sha256. A different existing file is a ConflictError unless ``force``; then the old
         file is kept aside as ``<name>.termvault-old-<time>``. Identical files are left.
-        Holds the write lock; a restore killed midway leaves only temporary files, which
-        the next open removes."""
+        Writes only under ``to`` or inside the folders this home's sources read. Holds the
+        write lock; a restore killed midway leaves only temporary files, which the next
+        open removes."""
+        from . import transfer
+
         with self.writing("restoring"):
-            return self._restore(session_id, version, to, force)
+            return transfer.restore(self, session_id, version, Path(to) if to else None, force)
 
-    def _restore(self, session_id: str, version: int | None, to: Path | str | None, force: bool) -> RestoreResult:
-        entry = self.get(session_id, version)
-        if entry.status == "legacy":
-            from .legacy import restore_legacy
+    def spooled_files(self, entry: ArchiveEntry) -> list:
+        """The session's files as readable refs; close them with ``close_refs``."""
+        from . import transfer
 
-            return restore_legacy(self, entry, to=Path(to) if to else None, force=force)
-        path = self.local_archive(entry)
-        manifest = arc.read_manifest(path)
-        targets = self._member_targets(manifest, Path(to) if to else None)
-        result = RestoreResult(entry.session_id, entry.version)
-        wanted: dict[str, Path] = {}
-        for f, target in targets:
-            if target.is_symlink():
-                raise DataError(f"{target} is a symbolic link; termvault will not restore through it.")
-            if target.exists():
-                if _sha256_file(target) == f.sha256:
-                    result.unchanged.append(str(target))
-                    continue
-                if not force:
-                    raise ConflictError(
-                        f"{target} already exists and differs from the archived copy of {entry.session_id}; "
-                        "use --force to restore anyway (the existing file is kept aside)."
-                    )
-            wanted[f.path] = target
-        if not wanted:
-            return result
-        staged: dict[str, Path] = {}
-
-        def stage(f: arc.ManifestFile, stream: IO[bytes]) -> None:
-            target = wanted[f.path]
-            ensure_parent(target.parent)
-            self._journal_folder(target.parent)
-            fd, tmp = tempfile.mkstemp(prefix=RESTORE_PREFIX, dir=target.parent)
-            staged[f.path] = Path(tmp)
-            with os.fdopen(fd, "wb") as out:
-                h = hashlib.sha256()
-                while chunk := stream.read(arc.CHUNK):
-                    h.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if h.hexdigest() != f.sha256:
-                raise DataError(f"{f.path} of {entry.session_id} did not match its hash while restoring.")
-            os.chmod(tmp, f.mode or FILE_MODE)
-            os.utime(tmp, ns=(f.mtime_ns, f.mtime_ns))
-
-        try:
-            arc.read_archive(path, stage, max_expand=self.config.max_expand_bytes, only=set(wanted))
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            for relpath, tmp in staged.items():
-                target = wanted[relpath]
-                if target.exists():
-                    aside = target.with_name(f"{target.name}.termvault-old-{stamp}")
-                    os.replace(target, aside)
-                    result.set_aside.append((str(target), str(aside)))
-                os.replace(tmp, target)
-                fsync_dir(target.parent)
-                result.restored.append(str(target))
-        finally:
-            for tmp in staged.values():
-                with contextlib.suppress(FileNotFoundError):
-                    tmp.unlink()
-        return result
-
-    def _journal_folder(self, folder: Path) -> None:
-        """Record in the crash journal a folder about to receive temporary files, so that
-        reconciliation after a crash cleans it even outside the home."""
-        with open(self.home / JOURNAL, "a", encoding="utf-8") as fh:
-            fh.write(f"folder {json.dumps(str(folder))}\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    def spooled_files(self, entry: ArchiveEntry) -> list[_SpooledRef]:
-        """The session's files as readable refs (spooled to memory, then a private temp
-        folder in the home), for rendering. Caller closes via ``close_spools``."""
-        if entry.status == "legacy":
-            from .legacy import legacy_refs
-
-            return legacy_refs(self, entry)
-        refs: list[_SpooledRef] = []
-        tmpdir = ensure_private_dir(self.home / ".tmp")
-
-        def keep(f: arc.ManifestFile, stream: IO[bytes]) -> None:
-            spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=tmpdir)
-            while chunk := stream.read(arc.CHUNK):
-                spool.write(chunk)
-            refs.append(_SpooledRef(f.path, f.size, spool))
-
-        arc.read_archive(self.local_archive(entry), keep, max_expand=self.config.max_expand_bytes)
-        return refs
+        return transfer.spooled_files(self, entry)
 
     def export(
         self,
@@ -702,70 +594,15 @@ class Vault:
         """Write a session to ``out``. ``raw``: the archived bytes of its main file (or of
         ``file``), byte-identical; ``text``/``markdown``/``jsonl``: rendered readably with
         secrets redacted. A session not archived yet is exported from its live files."""
-        if fmt not in EXPORT_FORMATS:
-            raise UsageError(f"Unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
-        try:
-            entry = self.get(session_id, version)
-        except NotFoundError:
-            live = self._find_live(session_id)
-            if live is None:
-                raise
-            cs, unit = live
-            refs = [_HashingDiskRef(f.relpath, f.size, f.origin) for f in unit.files]
-            self._write_export(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
-            return
-        if fmt == "raw" and entry.status != "legacy":
-            manifest = arc.read_manifest(self.local_archive(entry))
-            wanted = file or manifest.files[0].path
-            if wanted not in {f.path for f in manifest.files}:
-                raise NotFoundError(f"{entry.session_id} has no file {wanted!r}.")
+        from . import transfer
 
-            def copy(f: arc.ManifestFile, stream: IO[bytes]) -> None:
-                while chunk := stream.read(arc.CHUNK):
-                    out.write(chunk)
+        transfer.export(self, session_id, out, fmt, version, file, redact)
 
-            arc.read_archive(self.local_archive(entry), copy, max_expand=self.config.max_expand_bytes, only={wanted})
-            return
-        refs = self.spooled_files(entry)
-        header = {
-            "name": entry.name, "source": entry.source, "working_directory": entry.working_directory,
-            "created_at": entry.created_at, "last_activity_at": entry.last_activity_at,
-            "session_id": entry.session_id,
-        }
-        try:
-            self._write_export(self.source(entry.source), refs, out, fmt, file, header, redact)
-        finally:
-            close_refs(refs)
+    def messages(self, session_id: str, version: int | None = None) -> list:
+        """The session's turns (for previews); reads the archive once."""
+        from . import transfer
 
-    def _write_export(self, src: Source, refs, out: BinaryIO, fmt: str, file: str | None, header, redact) -> None:
-        if fmt == "raw":
-            ref = next((r for r in refs if r.relpath == (file or refs[0].relpath)), None)
-            if ref is None:
-                raise NotFoundError(f"The session has no file {file!r}.")
-            with ref.open() as fh:
-                while chunk := fh.read(arc.CHUNK):
-                    out.write(chunk)
-            return
-        from .render import render
-
-        for piece in render(src.messages(refs), fmt, header, redact_secrets=redact):
-            out.write(piece.encode("utf-8"))
-
-    def messages(self, session_id: str, version: int | None = None):
-        """The session's turns (for previews); returns a list, reading the archive once."""
-        entry = self.get(session_id, version)
-        refs = self.spooled_files(entry)
-        try:
-            return list(self.source(entry.source).messages(refs))
-        finally:
-            close_refs(refs)
-
-    def _find_live(self, session_id: str) -> tuple[ConfiguredSource, SessionUnit] | None:
-        for cs in self.sources():
-            for unit in cs.source.discover():
-                if unit.session_id == session_id:
-                    return cs, unit
-        return None
+        return transfer.messages(self, session_id, version)
 
     # -- maintenance (delegated) --------------------------------------------------------
     def verify(self, progress: ProgressCallback | None = None):
@@ -836,17 +673,6 @@ class Vault:
             return import_legacy(self, force=True)
 
 
-def close_refs(refs) -> None:
-    for r in refs:
-        spool = getattr(r, "_spool", None)
-        if spool is not None:
-            spool.close()
-
-
-def ensure_parent(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-
-
 def _opener(path: Path, size: int) -> Callable[[], IO[bytes]]:
     return lambda: BoundedReader(open(path, "rb"), size)
 
@@ -856,11 +682,3 @@ def _file_mode(path: Path) -> int:
         return os.stat(path).st_mode & 0o777
     except OSError:
         return FILE_MODE
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(arc.CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
