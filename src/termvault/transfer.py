@@ -102,11 +102,13 @@ def spooled_files(vault: Vault, entry: ArchiveEntry) -> list:
 
 # -- where a restore may write -------------------------------------------------------------
 def allowed_roots(vault: Vault) -> list[Path]:
-    """Folders a restore to the original location may write into: every source's roots
-    (configured or default) and the history folder."""
+    """Folders a restore to the original location may write into: the history folder and
+    the roots of every source (configured, or the default of one swept when detected)."""
     roots = {Path(os.path.abspath(vault.config.history_dir))}
     for cs in vault.sources(include_undetected=True):
-        roots.update(Path(os.path.abspath(r)) for r in cs.source.roots)
+        # A default root as wide as the whole home (aider's) counts only once configured.
+        if cs.configured or cs.source.auto_detect:
+            roots.update(Path(os.path.abspath(r)) for r in cs.source.roots)
     return sorted(roots, key=lambda p: len(p.parts), reverse=True)
 
 
