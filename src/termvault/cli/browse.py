@@ -20,7 +20,7 @@ Example:
   termvault browse
   termvault --home ~/.multi-term browse
 
-Type to search; Enter opens a session; see the footer for restore, export and pin keys.
+Press / to search; Enter opens a session; see the footer for restore, export and pin keys.
 """,
 )
 @pass_state

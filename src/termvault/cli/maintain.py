@@ -214,8 +214,13 @@ def _print_prune(state: AppState, report, as_json: bool, force: bool = False) ->
         if report.skipped_pinned:
             out.print(f"({plural(report.skipped_pinned, 'pinned version')} kept.)", soft_wrap=True)
         return
-    verb = "Would delete" if report.dry_run else "Deleted"
-    out.print(f"{verb} {plural(report.pruned_count, 'archived version')}, oldest activity first, to fit {cap} "
+    evicting = bool(state.vault().config.remote)  # the remote keeps them: only local copies go
+    if evicting:
+        verb = "Would evict local copies of" if report.dry_run else "Evicted local copies of"
+    else:
+        verb = "Would delete" if report.dry_run else "Deleted"
+    kept = " (kept in the remote)" if evicting else ""
+    out.print(f"{verb} {plural(report.pruned_count, 'archived version')}{kept}, oldest activity first, to fit {cap} "
               f"({human_size(report.bytes_freed)} of archives, {human_size(report.raw_bytes_freed)} of sessions):",
               soft_wrap=True)
     print_lines(out, table_lines(
@@ -251,17 +256,20 @@ def unpin(state: AppState, session_id: str):
     state.say(f"Unpinned {entry.session_id} ({entry.name}).")
 
 
-@click.command(epilog="\b\nExample:\n  termvault reindex")
+@click.command(epilog="\b\nExamples:\n  termvault reindex\n  termvault reindex --remote")
+@click.option("--remote", "from_remote", is_flag=True,
+              help="Rebuild from the remote bucket: every machine's sessions, merged with the local archives.")
 @pass_state
-def reindex(state: AppState):
+def reindex(state: AppState, from_remote: bool):
     """Rebuild the index from the archive files.
 
-    Rows and full text are rebuilt from archive/ alone. Safe at any time: the
+    Rows and full text are rebuilt from archive/ alone (and, with a remote
+    configured, this machine's objects in the bucket). Safe at any time: the
     archives are the truth and are only read. Pins are kept.
     """
     vault = state.vault()
     with item_progress(state, "Reindexing") as progress:
-        count = vault.reindex(progress)
+        count = vault.reindex(progress, remote=from_remote)
     state.say(f"Rebuilt the index from {plural(count, 'archived version')}.")
 
 
