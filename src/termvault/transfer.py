@@ -246,12 +246,17 @@ def journal_folder(vault: Vault, folder: Path) -> None:
     reconciliation after a crash cleans it even outside the home."""
     from .vault import JOURNAL
 
-    seen = vault.__dict__.setdefault("_journaled_folders", set())
-    if folder in seen and (vault.home / JOURNAL).exists():
-        return
-    seen.add(folder)
-    with open(vault.home / JOURNAL, "a", encoding="utf-8") as fh:
-        fh.write(f"folder {json.dumps(str(folder))}\n")
+    journal = vault.home / JOURNAL
+    line = f"folder {json.dumps(str(folder))}\n"
+    # Each write operation starts a new journal, so whether the folder is recorded is a
+    # question for the journal itself, not for a memory of earlier operations.
+    try:
+        if line in journal.read_text(encoding="utf-8"):
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    with open(journal, "a", encoding="utf-8") as fh:
+        fh.write(line)
         fh.flush()
         os.fsync(fh.fileno())
 

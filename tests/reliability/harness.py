@@ -22,17 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from termvault import archive as arc
-from termvault.fsutil import TMP_PREFIX
+from termvault.fsutil import HELD_PREFIX, TMP_PREFIX
 from termvault.state import SessionState
 from termvault.storage import SessionStorage
-from termvault.vault import Vault
+from termvault.vault import RESTORE_PREFIX, Vault
 
 WORKERS = Path(__file__).with_name("workers.py")
 DAY = 86400.0
 KINDS = ("native", "claude-code")
 PROJECT = "-home-me-proj"
 # Whatever termvault leaves behind when it is interrupted starts with one of these.
-LEFTOVER_PREFIXES = (TMP_PREFIX, ".tv-restore-")
+LEFTOVER_PREFIXES = (TMP_PREFIX, RESTORE_PREFIX, HELD_PREFIX)
 
 _WORDS = (
     "ls -la git status commit push pull src/app/main.py tests/test_api.py error: warning: ok "
@@ -205,6 +205,12 @@ class Worker:
         self.proc.wait()
         self._log.close()
         return running
+
+    def wait(self, timeout: float = 120.0) -> int:
+        """Wait for the worker to end by itself; its exit status (-9: it killed itself)."""
+        self.proc.wait(timeout)
+        self._log.close()
+        return self.proc.returncode
 
     def finish(self, timeout: float = 120.0) -> dict[str, Any]:
         """Wait for the worker to end (closing its stdin first, which is what a
@@ -431,6 +437,23 @@ def chained_kills(root: Path, seed: int, delays: list[float], native: int = 10, 
     sc = prepare("sweep", root, seed, native=native, claude=claude)
     killed = [kill_at(sc.world, "sweep", (), d) for d in delays]
     return Round("sweep-chain", sum(delays), any(killed), check_scenario(sc))
+
+
+# Every point of the write protocol a sweep can die at: the fault hook's steps, and the
+# instant a source set aside for deletion is about to be unlinked.
+CRASH_STEPS = ("write-member", "fsync", "rename", "fsync-dir", "verify", "index", "delete-source", "unlink-held")
+# Two sweeps through one Vault: sessions 40.2+ days old (half the native ones), then the
+# rest, so a crash at the first step of the second sweep also tests state one Vault
+# carries from one write operation to the next.
+BATCHES = "40.2,7"
+
+
+def crash_at(root: Path, seed: int, step: str, nth: int, native: int = 10, claude: int = 3) -> Round:
+    """A sweep worker that SIGKILLs itself at the ``nth`` occurrence of ``step``; then the
+    home is reopened and checked. ``killed`` is False if the step never came ``nth`` times."""
+    sc = prepare("sweep", root, seed, native=native, claude=claude)
+    status = Worker(sc.world, "sweep", "--older-than", BATCHES, "--die-at", step, "--nth", str(nth)).wait()
+    return Round(f"crash at {step}", 0.0, status == -signal.SIGKILL, check_scenario(sc))
 
 
 def spread(n: int, window: float, seed: int) -> list[float]:

@@ -53,7 +53,7 @@ def _move_mode(world: h.World) -> None:
 def test_a_transcript_appended_to_during_sweeps_is_only_ever_archived_as_a_prefix(tmp_path):
     world = h.build_world(tmp_path / "w", native=0, claude=1, settle_seconds=0)
     (s,) = world.of_kind("claude-code")
-    lines = 1500
+    lines = 2500  # at least 0.75 s of writing: several sweeps run while it grows
     writer = _appender(s.path, lines, interval=0.0003)
     sweeps = 0
     with Vault(world.home) as v:

@@ -64,3 +64,11 @@ def test_a_killed_sweep_resumes_and_completes_on_the_next_run(windows, tmp_path)
     # Nothing is left in history/: every native session ended in exactly one archive.
     assert not any(s.path.exists() for s in sc.world.of_kind("native"))
     assert check.archived == len(sc.world.sessions)
+
+
+@pytest.mark.parametrize("step", h.CRASH_STEPS)
+def test_a_sweep_that_dies_at_any_step_of_the_write_protocol_loses_nothing(step, tmp_path):
+    # The 6th occurrence is the first session of the second sweep through the same Vault.
+    r = h.crash_at(tmp_path / "w", seed=3, step=step, nth=6)
+    assert r.killed, f"the sweep never reached {step} six times"
+    _assert_round(r)

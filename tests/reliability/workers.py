@@ -39,6 +39,39 @@ def sweep_result(report) -> dict:
     }
 
 
+def die_at(step: str | None, nth: int):
+    """A fault hook that SIGKILLs this process at the ``nth`` call of ``step``, for a crash
+    at an exact point of the write protocol. ``unlink-held`` is the instant a source set
+    aside for deletion is about to be unlinked (no hook there: os.unlink is wrapped)."""
+    count = [0]
+
+    def die() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if step == "unlink-held":
+        from termvault.fsutil import HELD_PREFIX
+
+        real_unlink = os.unlink
+
+        def unlink(path, *a, **kw):
+            if Path(path).name.startswith(HELD_PREFIX):
+                count[0] += 1
+                if count[0] == nth:
+                    die()
+            return real_unlink(path, *a, **kw)
+
+        os.unlink = unlink
+        return None
+
+    def hook(name: str) -> None:
+        if name == step:
+            count[0] += 1
+            if count[0] == nth:
+                die()
+
+    return hook if step else None
+
+
 def op_sweep(args) -> None:
     from termvault.errors import LockedError
     from termvault.vault import Vault
@@ -49,13 +82,19 @@ def op_sweep(args) -> None:
         while not Path(args.go).exists():
             time.sleep(0.001)
     started = time.monotonic()
+    result: dict = {"archived": [], "failed": [], "unchanged": 0}
     try:
-        with Vault(args.home, lock_timeout=args.lock_timeout) as v:
-            report = v.sweep(older_than=args.older_than, kinds=args.kinds.split(","))
+        # Several sweeps (one per threshold) through one Vault, as a long-lived process does.
+        with Vault(args.home, lock_timeout=args.lock_timeout, fault=die_at(args.die_at, args.nth)) as v:
+            for days in [float(d) for d in args.older_than.split(",")]:
+                part = sweep_result(v.sweep(older_than=days, kinds=args.kinds.split(",")))
+                result["archived"] += part["archived"]
+                result["failed"] += part["failed"]
+                result["unchanged"] += part["unchanged"]
     except LockedError as exc:
         done(started, locked=str(exc))
         return
-    done(started, **sweep_result(report))
+    done(started, **result)
 
 
 def op_fsize_sweep(args) -> None:
@@ -167,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("op", choices=["sweep", "background", "restore", "prune", "reindex", "hold-lock",
                                   "append", "resave", "fsize-sweep"])
     p.add_argument("home")
-    p.add_argument("--older-than", type=float, default=7.0)
+    p.add_argument("--older-than", default="7", help="days; a comma-separated list sweeps once per value")
+    p.add_argument("--die-at", help="SIGKILL this worker at this write step (or unlink-held)")
+    p.add_argument("--nth", type=int, default=1, help="... at its nth occurrence")
     p.add_argument("--kinds", default=KINDS)
     p.add_argument("--go", help="wait for this file to exist before sweeping")
     p.add_argument("--lock-timeout", type=float, default=30.0)
