@@ -3,12 +3,8 @@ leading timestamps, JSONL records with common field names, and robustness."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import shutil
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from termvault.fsutil import validate_id
-from termvault.model import DiskFile
 from termvault.sources import source_class
 from termvault.sources.agent_log import AgentLogSource, leading_time, prompt_command
 from termvault.sources.base import MAX_LINE_BYTES
+
+from .support import MemoryFile, copy_corpus, corpus_ref, jsonl, local, parse_and_render
 
 HADOOP = "logpai__loghub__Hadoop__Hadoop_2k.log"
 APACHE = "logpai__loghub__Apache__Apache_2k.log"
@@ -36,42 +33,11 @@ ANDROID = "logpai__loghub__Android__Android_2k.log"
 def logs_layout(corpus: Path, logs: Path) -> dict[Path, Path]:
     """Copy every terminal log of the corpus into ``logs`` (one pane each). {copy: corpus}"""
     logs.mkdir(parents=True, exist_ok=True)
-    placed = {}
-    for src in sorted((corpus / "terminal_logs").iterdir()):
-        shutil.copyfile(src, logs / src.name)
-        placed[logs / src.name] = src
-    return placed
-
-
-def refs_of(unit) -> list[DiskFile]:
-    return [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-
-
-def local(text: str) -> float:
-    return datetime.fromisoformat(text).timestamp()
-
-
-@dataclass
-class MemoryFile:
-    """A FileRef over bytes, as an archive member is read."""
-
-    relpath: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def open(self):
-        return io.BytesIO(self.data)
+    return copy_corpus(corpus / "terminal_logs", lambda src: logs / src.name)
 
 
 def src(home: Path = Path("unused"), **kw) -> AgentLogSource:
     return AgentLogSource(home=home, **kw)
-
-
-def jsonl(*records) -> bytes:
-    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
 
 
 # ---------------------------------------------------------------------------------------
@@ -133,9 +99,7 @@ def test_symbolic_links_are_not_followed(home, tmp_path):
 
 
 def parse_corpus(corpus: Path, name: str):
-    path = corpus / "terminal_logs" / name
-    ref = DiskFile(name, path.stat().st_size, path)
-    return src().parse([ref]), list(src().messages([ref]))
+    return parse_and_render(src(), corpus_ref(corpus, "terminal_logs", name))
 
 
 def test_iso_timestamps_with_milliseconds_give_the_times(corpus):
@@ -193,7 +157,7 @@ def test_every_corpus_log_parses_without_warnings(corpus):
     ],
 )
 def test_leading_timestamps_with_a_full_date_are_read(line, expected):
-    assert leading_time(line) == datetime.fromisoformat(expected).timestamp()
+    assert leading_time(line) == local(expected)
 
 
 def test_unix_times_and_lines_without_a_date_are_told_apart():
@@ -278,9 +242,7 @@ def test_an_empty_unit_gives_empty_metadata():
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=2000), st.sampled_from(["pane.log", "pane.jsonl", "pane.txt"]))
 def test_any_bytes_parse_and_render_without_raising(data, name):
-    ref = MemoryFile(name, data)
-    info = src().parse([ref])
-    list(src().messages([ref]))
+    info, _ = parse_and_render(src(), MemoryFile(name, data))
     assert info.parse_warnings >= 0
 
 
@@ -296,9 +258,7 @@ _VALUES = st.recursive(
 @given(st.lists(st.dictionaries(st.sampled_from(["ts", "time", "timestamp", "role", "type", "text", "content",
                                                  "message", "cwd", "model"]), _VALUES, max_size=4), max_size=8))
 def test_structured_garbage_records_never_raise(records):
-    ref = MemoryFile("pane.jsonl", jsonl(*records))
-    info = src().parse([ref])
-    list(src().messages([ref]))
+    info, _ = parse_and_render(src(), MemoryFile("pane.jsonl", jsonl(*records)))
     assert info.message_count == len(records)
 
 

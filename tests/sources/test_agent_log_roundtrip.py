@@ -10,7 +10,8 @@ import pytest
 
 from termvault.sources.agent_log import AgentLogSource
 
-from .test_agent_log import HADOOP, ZOOKEEPER, local, logs_layout
+from .support import local
+from .test_agent_log import HADOOP, ZOOKEEPER, logs_layout
 
 vault_module = pytest.importorskip("termvault.vault")
 

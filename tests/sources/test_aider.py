@@ -4,21 +4,18 @@ histories, and robustness against any bytes."""
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from termvault.fsutil import validate_id
-from termvault.model import DiskFile
 from termvault.sources import source_class
 from termvault.sources.aider import CHAT_NAME, INPUT_NAME, AiderSource
 from termvault.sources.base import MAX_LINE_BYTES
+
+from .support import MemoryFile, copy_corpus, local, parse_and_render, refs_of
 
 # corpus file -> (project folder under the fake home, file name)
 LAYOUT = {
@@ -37,38 +34,7 @@ LAYOUT = {
 
 def aider_layout(corpus: Path, home: Path) -> dict[Path, Path]:
     """Copy every aider corpus file into a project folder under ``home``. {copy: corpus file}"""
-    placed = {}
-    for src in sorted((corpus / "aider_history_md").iterdir()):
-        folder, name = LAYOUT[src.name]
-        dest = home / folder / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-        placed[dest] = src
-    return placed
-
-
-def refs_of(unit) -> list[DiskFile]:
-    return [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-
-
-def local(text: str) -> float:
-    """Aider writes naive local times; the source reads them in the local zone."""
-    return datetime.fromisoformat(text).timestamp()
-
-
-@dataclass
-class MemoryFile:
-    """A FileRef over bytes, as an archive member is read."""
-
-    relpath: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def open(self):
-        return io.BytesIO(self.data)
+    return copy_corpus(corpus / "aider_history_md", lambda src: home.joinpath(*LAYOUT[src.name]))
 
 
 def src(user_home: Path | None = None, **kw) -> AiderSource:
@@ -266,9 +232,7 @@ def test_empty_files_and_empty_units_give_empty_metadata():
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=2000), st.sampled_from([CHAT_NAME, INPUT_NAME]))
 def test_any_bytes_parse_and_render_without_raising(data, name):
-    ref = MemoryFile(f"p/{name}", data)
-    info = src().parse([ref])
-    list(src().messages([ref]))
+    info, _ = parse_and_render(src(), MemoryFile(f"p/{name}", data))
     assert info.parse_warnings >= 0
 
 
@@ -283,6 +247,5 @@ _LINES = st.one_of(
 @given(st.lists(_LINES, max_size=40))
 def test_structured_garbage_never_raises_and_counts_every_run(lines):
     text = "\n".join(lines)
-    info = src().parse([history(text)])
-    list(src().messages([history(text)]))
+    info, _ = parse_and_render(src(), history(text))
     assert info.extra["run_count"] == sum(1 for line in text.split("\n") if line.startswith("# aider chat started at "))

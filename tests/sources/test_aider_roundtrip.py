@@ -9,7 +9,8 @@ import pytest
 
 from termvault.sources.aider import CHAT_NAME, AiderSource
 
-from .test_aider import aider_layout, local
+from .support import local
+from .test_aider import aider_layout
 
 vault_module = pytest.importorskip("termvault.vault")
 

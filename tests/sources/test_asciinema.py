@@ -3,21 +3,19 @@ hand, typed-line reconstruction, and robustness against any bytes."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from termvault.fsutil import validate_id
-from termvault.model import DiskFile
 from termvault.sources import source_class
 from termvault.sources.asciinema import AsciinemaSource, TypedLines, is_shell_command
 from termvault.sources.base import MAX_LINE_BYTES
+
+from .support import MemoryFile, copy_corpus, corpus_ref, parse_and_render
 
 SERVER_V2 = "asciinema__asciinema-server__test__fixtures__2__full.cast"
 SERVER_V3 = "asciinema__asciinema-server__test__fixtures__3__full.cast"
@@ -37,32 +35,7 @@ AGENTGUARD = "0xAxiom__agentguard__demo.cast"
 def cast_layout(corpus: Path, root: Path) -> dict[Path, Path]:
     """Copy every corpus recording under ``root``, each repository's in its own folder
     (so discovery walks nested folders). Returns {copy: corpus file}."""
-    placed = {}
-    for src in sorted((corpus / "asciinema_cast").iterdir()):
-        dest = root / src.name.split("__")[0] / src.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-        placed[dest] = src
-    return placed
-
-
-def refs_of(unit) -> list[DiskFile]:
-    return [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-
-
-@dataclass
-class MemoryFile:
-    """A FileRef over bytes, as an archive member is read."""
-
-    relpath: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def open(self):
-        return io.BytesIO(self.data)
+    return copy_corpus(corpus / "asciinema_cast", lambda src: root / src.name.split("__")[0] / src.name)
 
 
 def source(user_home: Path, **kw) -> AsciinemaSource:
@@ -70,10 +43,8 @@ def source(user_home: Path, **kw) -> AsciinemaSource:
 
 
 def parse_corpus(corpus: Path, name: str):
-    path = corpus / "asciinema_cast" / name
-    ref = DiskFile(name, path.stat().st_size, path)
     src = AsciinemaSource(home=Path("unused"), env={"HOME": "/nonexistent"})
-    return src.parse([ref]), list(src.messages([ref]))
+    return parse_and_render(src, corpus_ref(corpus, "asciinema_cast", name))
 
 
 def cast(header: dict, *events) -> bytes:
@@ -317,10 +288,7 @@ def test_an_empty_unit_gives_empty_metadata():
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=2000))
 def test_any_bytes_parse_and_render_without_raising(data):
-    src = AsciinemaSource(home=Path("unused"))
-    ref = MemoryFile("x.cast", data)
-    info = src.parse([ref])
-    list(src.messages([ref]))
+    info, _ = parse_and_render(AsciinemaSource(home=Path("unused")), MemoryFile("x.cast", data))
     assert info.parse_warnings >= 0
 
 
@@ -336,9 +304,7 @@ _EVENTS = st.one_of(
 @given(st.sampled_from([2, 3, "x", None]), st.lists(_EVENTS, max_size=30))
 def test_structured_garbage_never_raises_and_counts_warnings(version, events):
     data = cast({"version": version}, *events)
-    src = AsciinemaSource(home=Path("unused"))
-    info = src.parse([MemoryFile("x.cast", data)])
-    list(src.messages([MemoryFile("x.cast", data)]))
+    info, _ = parse_and_render(AsciinemaSource(home=Path("unused")), MemoryFile("x.cast", data))
     # Every line is an event or a warning (an unknown code is both).
     assert info.message_count + info.parse_warnings >= len(events)
 

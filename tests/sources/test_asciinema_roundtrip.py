@@ -3,20 +3,16 @@ for byte, with the metadata of hand-checked recordings in the index."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 
 import pytest
 
 from termvault.sources.asciinema import AsciinemaSource
 
+from .support import sha256
 from .test_asciinema import SERVER_V3, ZSH_OSC7, cast_layout
 
 vault_module = pytest.importorskip("termvault.vault")
-
-
-def sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def test_every_recording_round_trips_byte_for_byte_with_its_metadata(corpus, home, user_home, tmp_path):
@@ -35,7 +31,7 @@ def test_every_recording_round_trips_byte_for_byte_with_its_metadata(corpus, hom
             sid = ids[copy]
             v.restore(sid, to=tmp_path / "restored")
             restored = tmp_path / "restored" / copy.relative_to(root).as_posix()
-            assert sha(restored.read_bytes()) == sha(original.read_bytes()), copy.name
+            assert sha256(restored.read_bytes()) == sha256(original.read_bytes()), copy.name
             buf = io.BytesIO()
             v.export(sid, buf, fmt="raw")
             assert buf.getvalue() == original.read_bytes(), copy.name

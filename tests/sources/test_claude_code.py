@@ -3,13 +3,9 @@ of real transcripts checked by hand, and robustness against any bytes."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import shutil
 import sys
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,10 +13,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from termvault.fsutil import validate_id
-from termvault.model import DiskFile
 from termvault.sources import source_class
 from termvault.sources.base import MAX_LINE_BYTES
 from termvault.sources.claude_code import ClaudeCodeSource
+
+from .support import (
+    MemoryFile,
+    assert_prefix_metadata,
+    copy_corpus,
+    json_records,
+    mutate_lines,
+    parse_checked,
+    refs_of,
+    small_corpus_files,
+    utc,
+)
 
 CHLOE = "2969822b-3c7d-47bd-8814-4bc86f67056a"
 TEAM = "c8850e36-756d-40c3-964a-04ec6cfd7a25"
@@ -39,41 +46,14 @@ def claude_layout(corpus: Path, projects: Path) -> dict[Path, Path]:
     """Copy every Claude Code corpus file into a fake ``projects`` tree, where it was found
     (corpus names encode the original path with ``__`` for ``/``). Files that did not come
     from a projects folder go to a per-repository project. Returns {copy: corpus file}."""
-    placed: dict[Path, Path] = {}
-    for src in sorted((corpus / "claude_code_jsonl").iterdir()):
+
+    def dest_of(src: Path) -> Path:
         parts = src.name.split("__")
         if "projects" in parts[:-1]:
-            rel = parts[parts.index("projects") + 1 :]
-        else:
-            rel = [f"-fixtures-{parts[0]}-{parts[1]}", parts[-1]]
-        dest = projects.joinpath(*rel)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dest)
-        placed[dest] = src
-    return placed
+            return projects.joinpath(*parts[parts.index("projects") + 1 :])
+        return projects / f"-fixtures-{parts[0]}-{parts[1]}" / parts[-1]
 
-
-def refs_of(unit) -> list[DiskFile]:
-    return [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-
-
-def utc(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-@dataclass
-class MemoryFile:
-    """A FileRef over bytes, as an archive member is read."""
-
-    relpath: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def open(self):
-        return io.BytesIO(self.data)
+    return copy_corpus(corpus / "claude_code_jsonl", dest_of)
 
 
 def record(**fields) -> str:
@@ -384,13 +364,7 @@ def test_messages_mark_where_a_subagent_transcript_starts(units, source):
 
 
 def parse_bytes(data: bytes, relpath: str = "-p/s.jsonl"):
-    src = ClaudeCodeSource(home=Path("unused"), env={"HOME": "/nonexistent"})
-    ref = MemoryFile(relpath, data)
-    info = src.parse([ref])
-    msgs = list(src.messages([ref]))
-    json.dumps(info.metadata())
-    info.text.encode("utf-8")
-    return info, msgs
+    return parse_checked(ClaudeCodeSource(home=Path("unused"), env={"HOME": "/nonexistent"}), MemoryFile(relpath, data))
 
 
 def test_an_empty_file_parses_to_empty_metadata():
@@ -443,26 +417,15 @@ def test_absurd_timestamps_are_ignored():
     assert info.created_at == info.last_activity_at == utc("2025-03-01T10:00:00Z")
 
 
-_CORPUS_CACHE: dict[str, bytes] = {}
+def corpus_files(corpus: Path) -> tuple[bytes, ...]:
+    return small_corpus_files(corpus / "claude_code_jsonl", "*.jsonl", 300_000)
 
 
-def corpus_files(corpus: Path) -> list[bytes]:
-    if not _CORPUS_CACHE:
-        for p in sorted((corpus / "claude_code_jsonl").glob("*.jsonl")):
-            if p.stat().st_size <= 300_000:
-                _CORPUS_CACHE[p.name] = p.read_bytes()
-    return list(_CORPUS_CACHE.values())
-
-
-_FIELDS = ["type", "message", "content", "role", "text", "uuid", "leafUuid", "summary", "timestamp",
-           "cwd", "gitBranch", "isSidechain", "isMeta", "model", "id", "name", "input", "tool_use_id"]
-_json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
-    | st.sampled_from(["user", "assistant", "summary", "tool_use", "tool_result", "text", "custom-title"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(_FIELDS), children, max_size=5),
-    max_leaves=20,
+_records = json_records(
+    fields=["type", "message", "content", "role", "text", "uuid", "leafUuid", "summary", "timestamp",
+            "cwd", "gitBranch", "isSidechain", "isMeta", "model", "id", "name", "input", "tool_use_id"],
+    words=["user", "assistant", "summary", "tool_use", "tool_result", "text", "custom-title"],
 )
-_records = st.dictionaries(st.sampled_from(_FIELDS), _json_values, max_size=6)
 
 
 @settings(max_examples=50, deadline=None)
@@ -479,11 +442,7 @@ def test_a_truncated_corpus_file_gives_a_prefix_of_its_metadata(corpus, pick, fr
     data = files[pick % len(files)]
     full, _ = parse_bytes(data)
     cut, _ = parse_bytes(data[: int(len(data) * fraction)])
-    assert cut.parse_warnings <= full.parse_warnings + 1
-    assert cut.message_count <= full.message_count
-    assert cut.tool_call_count <= full.tool_call_count
-    if cut.created_at is not None:
-        assert full.created_at <= cut.created_at <= cut.last_activity_at <= full.last_activity_at
+    assert_prefix_metadata(cut, full)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -491,25 +450,8 @@ def test_a_truncated_corpus_file_gives_a_prefix_of_its_metadata(corpus, pick, fr
 def test_random_line_mutations_never_raise_and_cost_at_most_a_warning_each(corpus, pick, data):
     files = corpus_files(corpus)
     original = files[pick % len(files)]
-    lines = original.split(b"\n")
-    mutated = 0
-    for _ in range(data.draw(st.integers(1, 5))):
-        i = data.draw(st.integers(0, len(lines) - 1))
-        op = data.draw(st.sampled_from(["cut", "insert", "record", "drop"]))
-        line = lines[i]
-        if op == "cut":
-            a = data.draw(st.integers(0, len(line)))
-            lines[i] = line[:a] + line[a + data.draw(st.integers(1, 50)) :]
-        elif op == "insert":
-            junk = data.draw(st.binary(min_size=1, max_size=20)).replace(b"\n", b"")
-            a = data.draw(st.integers(0, len(line)))
-            lines[i] = line[:a] + junk + line[a:]
-        elif op == "record":
-            lines[i] = json.dumps(data.draw(_records)).encode()
-        else:
-            lines[i] = b""
-        mutated += 1
+    damaged, mutated = mutate_lines(data, original, _records)
     base, _ = parse_bytes(original)
-    info, _ = parse_bytes(b"\n".join(lines))
+    info, _ = parse_bytes(damaged)
     assert info.parse_warnings <= base.parse_warnings + mutated
     assert info.message_count <= base.message_count + 2 * mutated

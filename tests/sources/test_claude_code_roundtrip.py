@@ -3,28 +3,21 @@ indexed with the metadata checked by hand in test_claude_code."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 
 import pytest
 
 from termvault.sources.claude_code import ClaudeCodeSource
-from termvault.vault import Vault
 
-from .test_claude_code import CHLOE, ORPHAN_FOLDER, TEAM, TODO, claude_layout, utc
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from .support import restore_every_unit, sha256, sweep_copies, utc
+from .test_claude_code import CHLOE, ORPHAN_FOLDER, TEAM, TODO, claude_layout
 
 
 @pytest.fixture
 def swept(corpus, home, user_home):
     root = user_home / ".claude" / "projects"
     placed = claude_layout(corpus, root)
-    units = {u.session_id: u for u in ClaudeCodeSource([root], home=home).discover()}
-    vault = Vault(home, sources={"claude-code": {"roots": [str(root)], "mode": "copy"}}, settle_seconds=0)
-    report = vault.sweep(kinds=["claude-code"], older_than=0)
+    vault, report, units = sweep_copies(home, ClaudeCodeSource([root], home=home))
     yield vault, report, units, placed
     vault.close()
 
@@ -33,15 +26,12 @@ def test_every_session_is_archived_and_restored_byte_for_byte(swept, tmp_path):
     vault, report, units, placed = swept
     assert [(f.session_id, f.reason) for f in report.failed] == []
     assert sorted(e.session_id for e in report.archived) == sorted(units)
-    restored = 0
+    restored = restore_every_unit(vault, units, tmp_path / "restored")
+    assert restored.keys() == placed.keys()
+    for origin, data in restored.items():
+        assert sha256(data) == sha256(origin.read_bytes()), origin
     for sid, unit in units.items():
-        out = tmp_path / "restored" / sid
-        vault.restore(sid, to=out)
-        for f in unit.files:
-            assert sha256((out / f.relpath).read_bytes()) == sha256(f.origin.read_bytes()), f.relpath
-            restored += 1
         assert vault.get(sid).file_count == len(unit.files)
-    assert restored == len(placed)
 
 
 def test_copy_mode_leaves_the_transcripts_in_place(swept):

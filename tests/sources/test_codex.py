@@ -4,13 +4,10 @@ and robustness against any bytes."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,10 +16,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from termvault.fsutil import validate_id
-from termvault.model import DiskFile
 from termvault.sources import source_class
 from termvault.sources.base import MAX_LINE_BYTES
 from termvault.sources.codex import CodexSource
+
+from .support import (
+    MemoryFile,
+    assert_prefix_metadata,
+    json_records,
+    mutate_lines,
+    parse_checked,
+    refs_of,
+    small_corpus_files,
+    utc,
+)
 
 REVIEW = "019b5669-8da8-7bc3-bed8-e1c1b805dad5"  # compressed in the fake tree
 DASHBOARD = "01997ea4-a70d-7da3-8c20-c736db82a7c5"
@@ -89,29 +96,6 @@ def codex_layout(corpus: Path, codex_home: Path) -> dict[Path, bytes]:
     legacy.write_text(LEGACY_ROLLOUT)
     placed[legacy] = legacy.read_bytes()
     return placed
-
-
-def refs_of(unit) -> list[DiskFile]:
-    return [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-
-
-def utc(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-@dataclass
-class MemoryFile:
-    """A FileRef over bytes, as an archive member is read."""
-
-    relpath: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def open(self):
-        return io.BytesIO(self.data)
 
 
 @pytest.fixture
@@ -315,13 +299,7 @@ def test_messages_of_a_compressed_rollout_are_read_through_decompression(units, 
 
 
 def parse_bytes(data: bytes, relpath: str = "2025/01/01/rollout-x.jsonl"):
-    src = CodexSource(home=Path("unused"), env={"HOME": "/nonexistent"})
-    ref = MemoryFile(relpath, data)
-    info = src.parse([ref])
-    msgs = list(src.messages([ref]))
-    json.dumps(info.metadata())
-    info.text.encode("utf-8")
-    return info, msgs
+    return parse_checked(CodexSource(home=Path("unused"), env={"HOME": "/nonexistent"}), MemoryFile(relpath, data))
 
 
 def test_an_empty_rollout_parses_to_empty_metadata():
@@ -363,28 +341,16 @@ def test_an_overlong_line_is_skipped_and_counted():
     assert info.last_command == "Thanks, now run the whole suite"
 
 
-_CORPUS: dict[str, bytes] = {}
-
-
 def corpus_files(corpus: Path) -> list[bytes]:
-    if not _CORPUS:
-        for p in sorted((corpus / "codex_rollout_jsonl").glob("*.jsonl")):
-            if p.stat().st_size <= 400_000:
-                _CORPUS[p.name] = p.read_bytes()
-        _CORPUS["legacy"] = LEGACY_ROLLOUT.encode()
-    return list(_CORPUS.values())
+    return [*small_corpus_files(corpus / "codex_rollout_jsonl", "*.jsonl", 400_000), LEGACY_ROLLOUT.encode()]
 
 
-_FIELDS = ["type", "payload", "role", "content", "text", "message", "timestamp", "id", "cwd", "git",
-           "branch", "model", "name", "arguments", "output", "record_type", "thread_name"]
-_json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
-    | st.sampled_from(["session_meta", "response_item", "event_msg", "turn_context", "message", "user",
-                       "user_message", "function_call", "input_text"]),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(_FIELDS), children, max_size=5),
-    max_leaves=20,
+_records = json_records(
+    fields=["type", "payload", "role", "content", "text", "message", "timestamp", "id", "cwd", "git",
+            "branch", "model", "name", "arguments", "output", "record_type", "thread_name"],
+    words=["session_meta", "response_item", "event_msg", "turn_context", "message", "user",
+           "user_message", "function_call", "input_text"],
 )
-_records = st.dictionaries(st.sampled_from(_FIELDS), _json_values, max_size=6)
 
 
 @settings(max_examples=50, deadline=None)
@@ -404,11 +370,7 @@ def test_a_truncated_rollout_gives_a_prefix_of_its_metadata(corpus, pick, fracti
     if compressed:  # a complete frame of a truncated file, as an interrupted compression
         cut_data = zstandard.ZstdCompressor().compress(cut_data)
     cut, _ = parse_bytes(cut_data, relpath="rollout-x.jsonl.zst" if compressed else "rollout-x.jsonl")
-    assert cut.parse_warnings <= full.parse_warnings + 1
-    assert cut.message_count <= full.message_count
-    assert cut.tool_call_count <= full.tool_call_count
-    if cut.created_at is not None:
-        assert full.created_at <= cut.created_at <= cut.last_activity_at <= full.last_activity_at
+    assert_prefix_metadata(cut, full)
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -416,25 +378,8 @@ def test_a_truncated_rollout_gives_a_prefix_of_its_metadata(corpus, pick, fracti
 def test_random_line_mutations_never_raise_and_cost_at_most_a_warning_each(corpus, pick, data):
     files = corpus_files(corpus)
     original = files[pick % len(files)]
-    lines = original.split(b"\n")
-    mutated = 0
-    for _ in range(data.draw(st.integers(1, 5))):
-        i = data.draw(st.integers(0, len(lines) - 1))
-        op = data.draw(st.sampled_from(["cut", "insert", "record", "drop"]))
-        line = lines[i]
-        if op == "cut":
-            a = data.draw(st.integers(0, len(line)))
-            lines[i] = line[:a] + line[a + data.draw(st.integers(1, 50)) :]
-        elif op == "insert":
-            junk = data.draw(st.binary(min_size=1, max_size=20)).replace(b"\n", b"")
-            a = data.draw(st.integers(0, len(line)))
-            lines[i] = line[:a] + junk + line[a:]
-        elif op == "record":
-            lines[i] = json.dumps(data.draw(_records)).encode()
-        else:
-            lines[i] = b""
-        mutated += 1
+    damaged, mutated = mutate_lines(data, original, _records)
     base, _ = parse_bytes(original)
-    info, _ = parse_bytes(b"\n".join(lines))
+    info, _ = parse_bytes(damaged)
     assert info.parse_warnings <= base.parse_warnings + mutated
     assert info.message_count <= base.message_count + mutated

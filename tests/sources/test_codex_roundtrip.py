@@ -4,19 +4,14 @@ and indexed with the metadata checked by hand in test_codex."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 
 import pytest
 
 from termvault.sources.codex import CodexSource
-from termvault.vault import Vault
 
-from .test_codex import DASHBOARD, LEGACY, REVIEW, codex_layout, utc
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+from .support import restore_every_unit, sha256, sweep_copies, utc
+from .test_codex import DASHBOARD, LEGACY, REVIEW, codex_layout
 
 
 @pytest.fixture
@@ -24,9 +19,7 @@ def swept(corpus, home, user_home):
     codex_home = user_home / ".codex"
     placed = codex_layout(corpus, codex_home)
     roots = [codex_home / "sessions", codex_home / "archived_sessions"]
-    units = {u.session_id: u for u in CodexSource(roots, home=home).discover()}
-    vault = Vault(home, sources={"codex": {"roots": [str(r) for r in roots], "mode": "copy"}}, settle_seconds=0)
-    report = vault.sweep(kinds=["codex"], older_than=0)
+    vault, report, units = sweep_copies(home, CodexSource(roots, home=home))
     yield vault, report, units, placed
     vault.close()
 
@@ -35,14 +28,10 @@ def test_every_rollout_is_archived_and_restored_byte_for_byte(swept, tmp_path):
     vault, report, units, placed = swept
     assert [(f.session_id, f.reason) for f in report.failed] == []
     assert sorted(e.session_id for e in report.archived) == sorted(units)
-    restored = 0
-    for sid, unit in units.items():
-        out = tmp_path / "restored" / sid
-        vault.restore(sid, to=out)
-        for f in unit.files:
-            assert sha256((out / f.relpath).read_bytes()) == sha256(placed[f.origin]), f.relpath
-            restored += 1
-    assert restored == len(placed)
+    restored = restore_every_unit(vault, units, tmp_path / "restored")
+    assert restored.keys() == placed.keys()
+    for origin, data in restored.items():
+        assert sha256(data) == sha256(placed[origin]), origin
     for path, data in placed.items():
         assert path.read_bytes() == data  # copy mode: sources untouched
 

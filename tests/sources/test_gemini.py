@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -16,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from termvault.fsutil import validate_id
-from termvault.model import DiskFile
 from termvault.sources import source_class
 from termvault.sources.base import MAX_LINE_BYTES
 from termvault.sources.gemini import MAX_MESSAGE_BYTES, GeminiSource, _ObjectStream, _Stop
+
+from .support import MemoryFile, copy_corpus, jsonl, parse_and_render, refs_of, utc
 
 HASH = "205016864bd110904e9ad8314192344ab398d043e779da15bedbb9ee9be00da2"
 JSONL_NAME = "session-2026-04-29T21-39-gemini_s.jsonl"
@@ -45,37 +43,10 @@ def gemini_layout(corpus: Path, tmp: Path) -> dict[Path, Path]:
         "kenn-io__agentsview__internal__parser__testdata__gemini__tool_calls_with_results.json":
             tmp / HASH / "chats" / TOOLS_NAME,
     }
-    placed = {}
-    for name, dest in where.items():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(folder / name, dest)
-        placed[dest] = folder / name
+    placed = copy_corpus(folder, lambda src: where[src.name])  # a corpus file with no place fails here
     (tmp / "myproj" / ".project_root").write_text("/home/me/myproj")
-    assert len(placed) == len(list(folder.iterdir()))
+    assert len(placed) == len(where)
     return placed
-
-
-def refs_of(unit) -> list[DiskFile]:
-    return [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-
-
-def utc(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-
-
-@dataclass
-class MemoryFile:
-    """A FileRef over bytes, as an archive member is read."""
-
-    relpath: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def open(self):
-        return io.BytesIO(self.data)
 
 
 def src(user_home: Path | None = None, **kw) -> GeminiSource:
@@ -83,13 +54,8 @@ def src(user_home: Path | None = None, **kw) -> GeminiSource:
     return GeminiSource(home=Path("unused"), env=env, **kw)
 
 
-def jsonl(*records) -> bytes:
-    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
-
-
 def parse_log(*records, name="chats/session-2026-01-01T00-00-abcdef12.jsonl"):
-    ref = MemoryFile(name, jsonl(*records))
-    return src().parse([ref]), list(src().messages([ref]))
+    return parse_and_render(src(), MemoryFile(name, jsonl(*records)))
 
 
 HEADER = {
@@ -393,9 +359,7 @@ def test_an_empty_unit_or_empty_file_gives_empty_metadata():
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=2000), st.sampled_from(["chats/session-x.json", "chats/session-x.jsonl"]))
 def test_any_bytes_parse_and_render_without_raising(data, name):
-    ref = MemoryFile(name, data)
-    info = src().parse([ref])
-    list(src().messages([ref]))
+    info, _ = parse_and_render(src(), MemoryFile(name, data))
     assert info.parse_warnings >= 0
 
 
@@ -412,9 +376,7 @@ _RECORDS = st.one_of(
 @given(st.lists(_RECORDS, max_size=20), st.sampled_from(["chats/session-x.json", "chats/session-x.jsonl"]))
 def test_structured_garbage_never_raises(records, name):
     data = jsonl(*records) if name.endswith("l") else json.dumps({"messages": records}).encode()
-    ref = MemoryFile(name, data)
-    info = src().parse([ref])
-    list(src().messages([ref]))
+    info, _ = parse_and_render(src(), MemoryFile(name, data))
     assert info.message_count >= 0
 
 

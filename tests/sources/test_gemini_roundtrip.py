@@ -9,7 +9,8 @@ import pytest
 
 from termvault.sources.gemini import GeminiSource
 
-from .test_gemini import JSONL_NAME, LARGE_NAME, gemini_layout, utc
+from .support import utc
+from .test_gemini import JSONL_NAME, LARGE_NAME, gemini_layout
 
 vault_module = pytest.importorskip("termvault.vault")
 
