@@ -7,7 +7,6 @@ Everything here turns data into text; nothing here touches the vault.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,34 +17,13 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+# Sizes and times read the same in the CLI and the browser: one implementation in the
+# core, re-exported here for the commands.
+from ..humanize import human_size as human_size
+from ..humanize import local_time as local_time
+from ..humanize import tilde_home
+
 ELLIPSIS = "…"
-
-
-def human_size(n: int | float | None) -> str:
-    """``0 B``, ``512 B``, ``1.2 MiB``: binary units, one decimal above bytes."""
-    if n is None:
-        return "-"
-    value = float(n)
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    for unit in _UNITS:
-        if value < 1024 or unit == _UNITS[-1]:
-            if unit == "B":
-                return f"{sign}{int(value)} B"
-            return f"{sign}{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
-def local_time(ts: float | None, seconds: bool = False) -> str:
-    """A UNIX time as local ``YYYY-MM-DD HH:MM`` (``-`` when unknown)."""
-    if ts is None:
-        return "-"
-    try:
-        return time.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M", time.localtime(float(ts)))
-    except (OverflowError, OSError, ValueError):
-        return "-"
 
 
 def ratio(original: int | None, compressed: int | None) -> str:
@@ -71,11 +49,7 @@ def duration(seconds: float) -> str:
 
 def home_display(path: Path | str) -> str:
     """A path with the user's home folder shown as ``~``."""
-    p = str(path)
-    home = str(Path.home())
-    if home not in ("", "/") and (p == home or p.startswith(home + "/")):
-        return "~" + p[len(home):]
-    return p
+    return tilde_home(str(path), str(Path.home()))
 
 
 # -- JSON -------------------------------------------------------------------------------

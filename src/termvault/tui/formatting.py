@@ -10,23 +10,15 @@ import os
 import time
 from collections.abc import Sequence
 
-_UNITS = ("B", "KB", "MB", "GB", "TB")
+from ..humanize import SHORT_UNITS, local_time, tilde_home
+from ..humanize import human_size as _human_size
+
 _BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
 def human_size(size: float | None) -> str:
     """``313 B``, ``1.2 KB``, ``4.5 MB`` (powers of 1024). Negative sizes keep their sign."""
-    if size is None:
-        return "-"
-    sign = "-" if size < 0 else ""
-    value = float(abs(size))
-    for unit in _UNITS:
-        if value < 1024 or unit == _UNITS[-1]:
-            if unit == "B":
-                return f"{sign}{int(value)} B"
-            return f"{sign}{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
+    return _human_size(size, SHORT_UNITS)
 
 
 def relative_time(when: float | None, now: float) -> str:
@@ -51,9 +43,8 @@ def local_date(when: float) -> str:
 
 
 def local_datetime(when: float | None) -> str:
-    if when is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+    """Local ``YYYY-MM-DD HH:MM`` (``-`` when unknown or out of range)."""
+    return local_time(when)
 
 
 def shorten_folder(path: str, width: int, home: str | None = None) -> str:
@@ -61,9 +52,7 @@ def shorten_folder(path: str, width: int, home: str | None = None) -> str:
     (the end of a path says more than its start)."""
     if not path:
         return ""
-    home = home if home is not None else os.environ.get("HOME", "")
-    if home and home != "/" and (path == home or path.startswith(home.rstrip("/") + "/")):
-        path = "~" + path[len(home.rstrip("/")):]
+    path = tilde_home(path, home if home is not None else os.environ.get("HOME", ""))
     if len(path) <= width:
         return path
     return "…" + path[len(path) - width + 1:]
