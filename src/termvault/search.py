@@ -145,8 +145,10 @@ def search(
             hits.append(SearchHit(ArchiveIndex.entry_from_row(r), r["score"], matched="text"))
     needle = re.sub(r"[\x00-\x1f\x7f]", "", query).strip().strip('"')
     if len(hits) < limit and len(needle) >= 3 and " " not in needle and (_IDENTISH.search(needle) or not hits):
-        trigram = '"' + needle.replace('"', '""') + '"'
-        rows = index.query(
+        from .fulltext import trigram_query
+
+        trigram = trigram_query(needle)
+        rows = [] if trigram is None else index.query(
             f"SELECT s.* FROM fts_ident JOIN sessions s ON s.id = fts_ident.rowid "
             f"WHERE fts_ident MATCH ? AND {where} AND {latest} "
             "ORDER BY s.last_activity_at DESC LIMIT ?",
@@ -161,6 +163,9 @@ def search(
     if snippets:
         for hit in hits:
             _add_snippet(vault, hit, terms)
+        # Identifier hits come from trigrams without positions: keep those whose text
+        # really holds the substring (the snippet read just checked it).
+        hits = [h for h in hits if h.matched != "identifier" or h.highlights or h.snippet is None]
     return hits
 
 
