@@ -8,8 +8,10 @@ and validation of ids and stored paths before they touch the filesystem.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import signal
 import stat
 import tempfile
 import time
@@ -18,6 +20,11 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from .errors import DataError, HomeError, InvalidIdError
+
+try:
+    import fcntl
+except ImportError:  # not a POSIX system: no leases
+    fcntl = None  # type: ignore[assignment]
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -160,8 +167,10 @@ def remove_if_unchanged(
     The file is first renamed to a private name in its folder, so anything the owning tool
     writes at ``path`` from then on is a new file this never touches; the renamed file is
     then compared (size, mtime_ns and, if given, sha256) and deleted, or put back if it
-    differs (without replacing a file written at ``path`` meanwhile). ``before(folder)``
-    is called first so a crash journal can name the folder (see ``put_back``).
+    differs (without replacing a file written at ``path`` meanwhile). Where the system
+    can tell (Linux leases), a file another process still has open is put back too: that
+    process could write to it after the comparison. ``before(folder)`` is called first
+    so a crash journal can name the folder (see ``put_back``).
     """
     import hashlib
 
@@ -175,19 +184,41 @@ def remove_if_unchanged(
     if before is not None:
         before(path.parent)
     os.rename(path, held)
-    st = os.lstat(held)
-    same = stat.S_ISREG(st.st_mode) and st.st_size == size and st.st_mtime_ns == mtime_ns
-    if same and sha256 is not None:
-        h = hashlib.sha256()
-        with open(held, "rb") as fh:
-            while chunk := fh.read(1024 * 1024):
+    # Everything below reads through this one descriptor: a second open would break the lease.
+    fd = os.open(held, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        same = (_no_other_process_has_open(fd) and stat.S_ISREG(st.st_mode)
+                and st.st_size == size and st.st_mtime_ns == mtime_ns)
+        if same and sha256 is not None:
+            h = hashlib.sha256()
+            while chunk := os.read(fd, 1024 * 1024):
                 h.update(chunk)
-        same = h.hexdigest() == sha256
-    if same:
-        os.unlink(held)
-        return True
+            same = h.hexdigest() == sha256
+        if same:
+            os.unlink(held)
+            return True
+    finally:
+        os.close(fd)  # also releases the lease
     put_back(held)
     return False
+
+
+def _no_other_process_has_open(fd: int) -> bool:
+    """Take a write lease on ``fd``: Linux grants one only while no other process has the
+    file open, and then makes any new opener wait until ``fd`` is closed. False if another
+    process has it open; True if the lease is held, or leases are unavailable here (other
+    systems, some filesystems), where the size and mtime comparison is all there is."""
+    if fcntl is None or not hasattr(fcntl, "F_SETLEASE"):
+        return True
+    try:
+        # Someone opening the held file would signal us; SIGIO would kill the process,
+        # SIGURG is ignored by default.
+        fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+    except OSError as exc:
+        return exc.errno != errno.EAGAIN
+    return True
 
 
 def put_back(held: Path) -> Path:
