@@ -36,6 +36,7 @@ from ..ansi import AnsiStripper
 from ..model import FileRef, SessionInfo, SessionUnit
 from .base import (
     TOOL_OUTPUT_CAP,
+    Candidate,
     Message,
     Source,
     TextCollector,
@@ -44,8 +45,8 @@ from .base import (
     decode_text,
     first_line,
     iter_lines,
-    make_unit,
     parse_time,
+    unique_units,
     unit_id,
     walk,
 )
@@ -197,16 +198,12 @@ class AgentLogSource(Source):
         return [self.home / "logs"]
 
     def discover(self) -> Iterator[SessionUnit]:
-        seen: set[str] = set()
-        for root in self.roots:
-            for path in walk(root, _LOG_FILE):
-                sid = unit_id(self.kind, path.stem, path)
-                if sid in seen:
-                    continue
-                unit = make_unit(self.kind, sid, root, [path])
-                if unit is not None and unit.size > 0:
-                    seen.add(sid)
-                    yield unit
+        candidates = (
+            Candidate(root, unit_id(self.kind, path.stem, path), [path])
+            for root in self.roots
+            for path in walk(root, _LOG_FILE)
+        )
+        yield from unique_units(self.kind, candidates, keep=lambda unit: unit.size > 0)
 
     def parse(self, files: Sequence[FileRef]) -> SessionInfo:
         info = SessionInfo()

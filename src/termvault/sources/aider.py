@@ -43,15 +43,17 @@ from typing import Any
 
 from ..model import FileRef, SessionInfo, SessionUnit
 from .base import (
+    Candidate,
     Message,
     Source,
     TextCollector,
     clean_info,
-    unit_id,
     decode_text,
     first_line,
     iter_lines,
-    make_unit,
+    scan_folders,
+    unique_units,
+    unit_id,
 )
 
 CHAT_NAME = ".aider.chat.history.md"
@@ -177,6 +179,14 @@ def _prompt(message: str) -> str | None:
     return rest.strip() or None if command in _PROMPT_COMMANDS else None
 
 
+def _is_history(entry: os.DirEntry[str]) -> bool:
+    """An aider history file (regular, not a link); False when it cannot be examined."""
+    try:
+        return entry.name in (CHAT_NAME, INPUT_NAME) and entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
+
+
 def _split(files: Sequence[FileRef]) -> tuple[FileRef | None, FileRef | None]:
     chat = inputs = None
     for ref in files:
@@ -206,43 +216,22 @@ class AiderSource(Source):
         depth_limit = depth_limit if isinstance(depth_limit, int) and depth_limit >= 0 else 6
         skip = SKIP_DIRS | set(self.options.get("skip") or ())
         hidden = bool(self.options.get("include_hidden", False))
-        if not root.is_dir() or root.is_symlink():
-            return
-        stack = [(root, 0)]
-        while stack:
-            folder, depth = stack.pop()
-            try:
-                entries = sorted(os.scandir(folder), key=lambda e: e.name)
-            except OSError:
-                continue
-            found = False
-            for entry in entries:
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        wanted = entry.name not in skip and (hidden or not entry.name.startswith("."))
-                        if wanted and depth < depth_limit:
-                            stack.append((Path(entry.path), depth + 1))
-                    elif entry.name in (CHAT_NAME, INPUT_NAME) and entry.is_file(follow_symlinks=False):
-                        found = True
-                except OSError:
-                    continue
-            if found:
+
+        def enter(entry: os.DirEntry[str]) -> bool:
+            return entry.name not in skip and (hidden or not entry.name.startswith("."))
+
+        for folder, entries in scan_folders(root, depth_limit, enter):
+            if any(_is_history(entry) for entry in entries):
                 yield folder
 
     def discover(self) -> Iterator[SessionUnit]:
-        seen: set[str] = set()
-        for root in self.roots:
-            for folder in self._walk(root):
-                sid = unit_id(self.kind, folder.name, folder)
-                if sid in seen:
-                    continue
-                unit = make_unit(
-                    self.kind, sid, root, [folder / CHAT_NAME, folder / INPUT_NAME],
-                    working_directory=str(folder),
-                )
-                if unit is not None:
-                    seen.add(sid)
-                    yield unit
+        candidates = (
+            Candidate(root, unit_id(self.kind, folder.name, folder), [folder / CHAT_NAME, folder / INPUT_NAME],
+                      {"working_directory": str(folder)})
+            for root in self.roots
+            for folder in self._walk(root)
+        )
+        yield from unique_units(self.kind, candidates)
 
     def parse(self, files: Sequence[FileRef]) -> SessionInfo:
         info = SessionInfo()

@@ -39,15 +39,16 @@ from typing import Any
 from ..ansi import AnsiStripper, TerminalLines, osc7_path
 from ..model import FileRef, SessionInfo, SessionUnit
 from .base import (
+    Candidate,
     Message,
     Source,
     TextCollector,
     clean_info,
-    decode_text,
     first_line,
     iter_lines,
-    make_unit,
+    loads_lenient,
     parse_time,
+    unique_units,
     unit_id,
     walk,
 )
@@ -136,17 +137,6 @@ class _Cast:
     warnings: int = 0
 
 
-def _loads(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        pass
-    try:  # invalid UTF-8 inside otherwise good JSON: keep what can be decoded
-        return json.loads(decode_text(raw))
-    except (ValueError, RecursionError):
-        return None
-
-
 def _read(ref: FileRef, cast: _Cast) -> Iterator[_Event]:
     """Events of ``ref`` in order; fills ``cast.header`` on the way and counts warnings.
     Never raises on content."""
@@ -160,7 +150,7 @@ def _read(ref: FileRef, cast: _Cast) -> Iterator[_Event]:
             stripped = raw.strip()
             if not stripped or (cast.version >= 3 and stripped.startswith(b"#")):
                 continue
-            obj = _loads(stripped)
+            obj = loads_lenient(stripped)
             if not seen_header:
                 seen_header = True
                 if isinstance(obj, dict):
@@ -236,16 +226,12 @@ class AsciinemaSource(Source):
         return [base / "asciinema"]
 
     def discover(self) -> Iterator[SessionUnit]:
-        seen: set[str] = set()
-        for root in self.roots:
-            for path in walk(root, _CAST):
-                sid = unit_id(self.kind, path.name[:-5], path)
-                if sid in seen:
-                    continue  # the same file under two overlapping roots
-                unit = make_unit(self.kind, sid, root, [path])
-                if unit is not None:
-                    seen.add(sid)
-                    yield unit
+        candidates = (
+            Candidate(root, unit_id(self.kind, path.name[:-5], path), [path])
+            for root in self.roots
+            for path in walk(root, _CAST)
+        )
+        yield from unique_units(self.kind, candidates)
 
     def parse(self, files: Sequence[FileRef]) -> SessionInfo:
         info = SessionInfo()

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ..model import FileRef, SessionInfo, SessionUnit, UnitFile
+
+log = logging.getLogger(__name__)
 
 # Caps that keep memory bounded whatever the input.
 MAX_LINE_BYTES = 32 * 1024 * 1024  # longer JSONL lines are skipped with a warning
@@ -119,11 +122,16 @@ def _is_regular(mode: int) -> bool:
     return _stat.S_ISREG(mode)
 
 
-def walk(root: Path, pattern: re.Pattern[str] | None = None, max_depth: int = 12) -> Iterator[Path]:
-    """Regular files under ``root`` whose relative POSIX path matches ``pattern``.
+def scan_folders(
+    root: Path, max_depth: int = 12, enter: Callable[[os.DirEntry[str]], bool] | None = None
+) -> Iterator[tuple[Path, list[os.DirEntry[str]]]]:
+    """Each readable folder under ``root`` (``root`` first) with its entries that are not
+    folders, in name order. Subfolders up to ``max_depth`` levels down are visited when
+    ``enter(entry)`` allows (all of them by default).
 
-    Symbolic links are never followed, so a link cannot lead discovery out of the tree.
-    Unreadable folders are skipped.
+    Symbolic links are never followed (a link to a folder is listed as a non-folder
+    entry), so a link cannot lead discovery out of the tree. Unreadable folders and
+    entries that cannot be examined are skipped.
     """
     if not root.is_dir() or root.is_symlink():
         return
@@ -134,12 +142,29 @@ def walk(root: Path, pattern: re.Pattern[str] | None = None, max_depth: int = 12
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError:
             continue
+        others = []
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if depth < max_depth:
+                    if depth < max_depth and (enter is None or enter(entry)):
                         stack.append((Path(entry.path), depth + 1))
-                elif entry.is_file(follow_symlinks=False):
+                    continue
+            except OSError:
+                continue
+            others.append(entry)
+        yield folder, others
+
+
+def walk(root: Path, pattern: re.Pattern[str] | None = None, max_depth: int = 12) -> Iterator[Path]:
+    """Regular files under ``root`` whose relative POSIX path matches ``pattern``.
+
+    Symbolic links are never followed, so a link cannot lead discovery out of the tree.
+    Unreadable folders are skipped.
+    """
+    for _, entries in scan_folders(root, max_depth):
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False):
                     path = Path(entry.path)
                     if pattern is None or pattern.search(path.relative_to(root).as_posix()):
                         yield path
@@ -165,6 +190,32 @@ def make_unit(source: str, session_id: str, root: Path, paths: Iterable[Path], *
         mtime=max(f.mtime_ns for f in files) / 1e9,
         hints=dict(hints),
     )
+
+
+class Candidate(NamedTuple):
+    """Files that may make one unit: found under ``root``, to be named ``session_id``."""
+
+    root: Path
+    session_id: str
+    paths: Sequence[Path]
+    hints: Mapping[str, Any] | None = None
+
+
+def unique_units(
+    kind: str, candidates: Iterable[Candidate], keep: Callable[[SessionUnit], bool] | None = None
+) -> Iterator[SessionUnit]:
+    """A unit (``make_unit``) for each candidate whose id no earlier unit took: the same
+    files reached from two overlapping roots give one unit, under the first root. A
+    candidate whose files vanished, or whose unit ``keep`` refuses, gives none and leaves
+    its id free."""
+    seen: set[str] = set()
+    for root, session_id, paths, hints in candidates:
+        if session_id in seen:
+            continue
+        unit = make_unit(kind, session_id, root, paths, **(hints or {}))
+        if unit is not None and (keep is None or keep(unit)):
+            seen.add(session_id)
+            yield unit
 
 
 def decode_text(data: bytes) -> str:
@@ -251,6 +302,44 @@ def iter_jsonl(ref: FileRef, warnings: list[int] | None = None) -> Iterator[dict
             yield obj
         elif warnings is not None:
             warnings[0] += 1
+
+
+def read_jsonl(
+    ref: FileRef, warnings: list[int], errors: tuple[type[BaseException], ...] = (OSError,)
+) -> Iterator[dict[str, Any]]:
+    """``iter_jsonl`` over a file that may fail part-way with one of ``errors`` (unreadable,
+    corrupt compressed data): the records read before the failure are kept and the
+    failure counts as one more warning."""
+    try:
+        yield from iter_jsonl(ref, warnings)
+    except errors as exc:
+        log.debug("cannot read %s: %s", ref.relpath, exc)
+        warnings[0] += 1
+
+
+def loads_lenient(raw: bytes | None) -> Any:
+    """The JSON value of ``raw``, or None when it is None, not JSON or nested too deep.
+    Invalid UTF-8 inside otherwise good JSON is replaced rather than losing the value."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return json.loads(decode_text(raw))
+    except (ValueError, RecursionError):
+        return None
+
+
+def read_head(ref: FileRef, limit: int) -> str:
+    """The first ``limit`` bytes of ``ref`` as text (invalid UTF-8 replaced); ``""`` when
+    the file cannot be read."""
+    try:
+        with ref.open() as fh:
+            return decode_text(fh.read(limit))
+    except OSError:
+        return ""
 
 
 class TextCollector:

@@ -32,12 +32,12 @@ from .base import (
     TextCollector,
     clean_text,
     content_text,
-    decode_text,
     expand_home,
     first_line,
-    iter_jsonl,
     make_unit,
     parse_time,
+    read_head,
+    read_jsonl,
     str_or_none,
     walk,
 )
@@ -125,7 +125,7 @@ class ClaudeCodeSource(Source):
                 # Without a main transcript (its folder outlived it), the sidechains are
                 # all there is, so they provide the metadata.
                 primary = role == "main" or not has_main
-                for rec in iter_records(ref, state.warnings):
+                for rec in read_jsonl(ref, state.warnings):
                     try:
                         state.feed(rec, primary, demote_sidechain=has_main)
                     except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
@@ -142,13 +142,13 @@ class ClaudeCodeSource(Source):
                 yield Message("marker", f"sub-agent transcript {ref.relpath}", name="subagent")
             if role in ("main", "side"):
                 tool_names: dict[str, str] = {}
-                for rec in iter_records(ref, [0]):
+                for rec in read_jsonl(ref, [0]):
                     try:
                         yield from _record_messages(rec, tool_names)
                     except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
                         continue
             elif role == "tool-result":
-                yield Message("tool_result", _read_text(ref, MESSAGE_CAP), name=PurePosixPath(ref.relpath).name)
+                yield Message("tool_result", read_head(ref, MESSAGE_CAP), name=PurePosixPath(ref.relpath).name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,14 +269,6 @@ def _roles(files: Sequence[FileRef]) -> list[tuple[FileRef, str]]:
         top = min(depths)
         roles = [(ref, "side" if role == "main" and ref.relpath.count("/") > top else role) for ref, role in roles]
     return sorted(roles, key=lambda item: (_ORDER[item[1]], item[0].relpath))
-
-
-def _read_text(ref: FileRef, cap: int) -> str:
-    try:
-        with ref.open() as fh:
-            return decode_text(fh.read(cap))
-    except OSError:
-        return ""
 
 
 def _user_parts(content: Any) -> tuple[list[str], list[Any]]:
@@ -461,7 +453,7 @@ class _State:
 
     def read_meta(self, ref: FileRef) -> None:
         try:
-            obj = json.loads(_read_text(ref, FIRST_LINE_LIMIT))
+            obj = json.loads(read_head(ref, FIRST_LINE_LIMIT))
         except (ValueError, RecursionError):
             self.warnings[0] += 1
             return
@@ -470,7 +462,7 @@ class _State:
             self.subagent_types.append(agent_type)
 
     def read_tool_result(self, ref: FileRef) -> None:
-        self.text.add(_read_text(ref, TOOL_OUTPUT_CAP * 4), TOOL_OUTPUT_CAP)
+        self.text.add(read_head(ref, TOOL_OUTPUT_CAP * 4), TOOL_OUTPUT_CAP)
 
     def _title(self) -> str:
         if self.custom_title:
@@ -562,19 +554,6 @@ def _record_messages(rec: dict[str, Any], tool_names: dict[str, str]) -> Iterato
             yield Message("marker", title, ts, name="title")
     elif kind == "system" and str_or_none(rec.get("content")):
         yield Message("system", rec["content"][:MESSAGE_CAP], ts, name=str_or_none(rec.get("subtype")))
-
-
-# ---------------------------------------------------------------------------------------
-# Small defensive helpers (records are untrusted: any field may have any JSON type)
-# ---------------------------------------------------------------------------------------
-
-def iter_records(ref: FileRef, warnings: list[int]) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a JSONL file; unreadable files and lines count as warnings."""
-    try:
-        yield from iter_jsonl(ref, warnings)
-    except OSError as exc:
-        log.debug("claude-code: cannot read %s: %s", ref.relpath, exc)
-        warnings[0] += 1
 
 
 __all__ = ["ClaudeCodeSource", "prompt_of"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,14 +34,12 @@ from .base import (
     content_text,
     expand_home,
     first_line,
-    iter_jsonl,
     make_unit,
     parse_time,
+    read_jsonl,
     str_or_none,
     walk,
 )
-
-log = logging.getLogger(__name__)
 
 _ROLLOUT = re.compile(r"(?:^|/)rollout-[^/]*\.jsonl(?:\.zst)?$")
 _NAME = re.compile(
@@ -188,12 +185,8 @@ def _rollouts(files: Sequence[FileRef]) -> list[FileRef]:
 
 def _records(ref: FileRef, warnings: list[int]) -> Iterator[dict[str, Any]]:
     source: FileRef = _Decompressed(ref) if ref.relpath.endswith(".zst") else ref
-    try:
-        yield from iter_jsonl(source, warnings)
-    except (OSError, zstandard.ZstdError) as exc:
-        # Unreadable or corrupt compressed data: what was read so far still counts.
-        log.debug("codex: cannot read %s: %s", ref.relpath, exc)
-        warnings[0] += 1
+    # Unreadable or corrupt compressed data: what was read so far still counts.
+    yield from read_jsonl(source, warnings, (OSError, zstandard.ZstdError))
 
 
 # ---------------------------------------------------------------------------------------

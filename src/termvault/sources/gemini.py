@@ -44,12 +44,13 @@ from .base import (
     TextCollector,
     clean_info,
     content_text,
-    decode_text,
     expand_home,
     first_line,
     iter_lines,
+    loads_lenient,
     make_unit,
     parse_time,
+    read_head,
     unit_id,
     walk,
 )
@@ -192,7 +193,7 @@ class _ObjectStream:
         if self._peek() == 0x7D:
             return
         while True:
-            key = _loads(self._value(64 * 1024) or b"")
+            key = loads_lenient(self._value(64 * 1024) or b"")
             if not isinstance(key, str) or self._take() != 0x3A:
                 raise _Stop
             if key == "messages" and self._peek() == 0x5B:
@@ -214,19 +215,6 @@ class _ObjectStream:
                 return
             if c != 0x2C:
                 raise _Stop
-
-
-def _loads(raw: bytes | None) -> Any:
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        pass
-    try:
-        return json.loads(decode_text(raw))
-    except (ValueError, RecursionError):
-        return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -392,7 +380,7 @@ class _Replay:
         try:
             with ref.open() as fh:
                 head = fh.readline(64 * 1024)
-            first = _loads(head) if head.strip() else None
+            first = loads_lenient(head) if head.strip() else None
             if isinstance(first, dict) or ref.relpath.endswith(".jsonl"):
                 self._read_lines(ref)
             elif ref.size > max_json:
@@ -412,7 +400,7 @@ class _Replay:
             if raw is None:
                 self.warnings += 1
             elif raw.strip():
-                self.record(_loads(raw))
+                self.record(loads_lenient(raw))
 
     def _read_object(self, ref: FileRef) -> None:
         with ref.open() as fh:
@@ -421,11 +409,11 @@ class _Replay:
             try:
                 for event in stream.events():
                     if event[0] == "message":
-                        obj = _loads(event[1])
+                        obj = loads_lenient(event[1])
                         self.message(_key(obj, n), obj)
                         n += 1
                     elif event[1] in _META_KEYS:
-                        value = _loads(event[2])
+                        value = loads_lenient(event[2])
                         if value is None and event[2] != b"null":
                             self.warnings += 1
                         else:
@@ -449,14 +437,6 @@ def _split(files: Sequence[FileRef]) -> tuple[FileRef | None, list[FileRef], Fil
     if main is None and logs:
         main = logs[0]
     return main, [f for f in logs if f is not main and f not in mains], marker
-
-
-def _read_marker(ref: FileRef) -> str:
-    try:
-        with ref.open() as fh:
-            return decode_text(fh.read(4096)).strip()
-    except OSError:
-        return ""
 
 
 class GeminiSource(Source):
@@ -563,7 +543,7 @@ class GeminiSource(Source):
         info.last_command = users[-1].text.strip() if users else None
         info.name = first_line(summary) or first_line(info.first_prompt) or PurePosixPath(main.relpath).stem
         directories = meta.get("directories")
-        info.working_directory = (_read_marker(marker) if marker else "") or (
+        info.working_directory = (read_head(marker, 4096).strip() if marker else "") or (
             directories[0] if isinstance(directories, list) and directories and isinstance(directories[0], str) else ""
         )
         info.created_at = parse_time(meta.get("startTime")) or (min(times) if times else None)
