@@ -179,6 +179,18 @@ def mutate_lines(data: st.DataObject, original: bytes, records: st.SearchStrateg
     return b"\n".join(lines), mutated
 
 
+def parse_damaged(
+    parse: Callable[[bytes], tuple[SessionInfo, list[Message]]],
+    original: bytes,
+    data: st.DataObject,
+    records: st.SearchStrategy[dict],
+) -> tuple[SessionInfo, SessionInfo, int]:
+    """Parse ``original`` and a copy damaged by ``mutate_lines``: (metadata of the
+    original, metadata of the damaged copy, number of damaged lines)."""
+    damaged, mutated = mutate_lines(data, original, records)
+    return parse(original)[0], parse(damaged)[0], mutated
+
+
 def assert_prefix_metadata(cut: SessionInfo, full: SessionInfo) -> None:
     """What parsing the start of a file may give: at most one more warning (the cut line),
     no more messages or tool calls, and times inside the full file's span."""

@@ -24,8 +24,8 @@ from .support import (
     MemoryFile,
     assert_prefix_metadata,
     json_records,
-    mutate_lines,
     parse_checked,
+    parse_damaged,
     refs_of,
     small_corpus_files,
     utc,
@@ -377,9 +377,6 @@ def test_a_truncated_rollout_gives_a_prefix_of_its_metadata(corpus, pick, fracti
 @given(pick=st.integers(min_value=0), data=st.data())
 def test_random_line_mutations_never_raise_and_cost_at_most_a_warning_each(corpus, pick, data):
     files = corpus_files(corpus)
-    original = files[pick % len(files)]
-    damaged, mutated = mutate_lines(data, original, _records)
-    base, _ = parse_bytes(original)
-    info, _ = parse_bytes(damaged)
+    base, info, mutated = parse_damaged(parse_bytes, files[pick % len(files)], data, _records)
     assert info.parse_warnings <= base.parse_warnings + mutated
     assert info.message_count <= base.message_count + mutated
