@@ -366,6 +366,15 @@ def read_manifest(path: Path) -> Manifest:
         raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
 
 
+def sha256_file(path: Path) -> str:
+    """sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def iter_archive_files(archive_dir: Path) -> Iterator[Path]:
     """Every ``*.tar.zst`` under ``archive_dir/YYYY/MM`` (temporary files excluded)."""
     if not archive_dir.is_dir():

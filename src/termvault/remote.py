@@ -21,7 +21,6 @@ or never fetched). Only this module reads or writes them.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import random
@@ -173,7 +172,7 @@ def _push_one(vault: Vault, store: ObjectStore, entry: ArchiveEntry, report: Pus
                             "remote; run `termvault verify`.")
         key, sha, size_wanted = row["remote_key"], entry.archive_sha256, entry.size_bytes
     else:
-        key, sha, size_wanted = own_key(store.spec, entry), entry.archive_sha256 or _sha256_file(path), path.stat().st_size
+        key, sha, size_wanted = own_key(store.spec, entry), entry.archive_sha256 or arc.sha256_file(path), path.stat().st_size
         if store.put_file(key, path, sha):
             report.uploaded.append(key)
             report.bytes_uploaded += size_wanted
@@ -360,14 +359,6 @@ def status(vault: Vault, check: bool = True) -> dict[str, Any]:
         except RemoteError as exc:
             out["reachable"], out["error"], out["hosts"] = False, str(exc), []
     return out
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(arc.CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # -- reindex from the bucket ------------------------------------------------------------

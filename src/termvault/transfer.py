@@ -192,7 +192,7 @@ def restore(vault: Vault, session_id: str, version: int | None, to: Path | None,
         if target.is_symlink():
             raise DataError(f"{target} is a symbolic link; termvault will not restore through it.")
         if target.exists():
-            if sha256_file(target) == f.sha256:
+            if arc.sha256_file(target) == f.sha256:
                 result.unchanged.append(str(target))
                 continue
             if not force:
@@ -336,11 +336,3 @@ def find_live(vault: Vault, session_id: str):
             if unit.session_id == session_id:
                 return cs, unit
     return None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(arc.CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
