@@ -343,12 +343,20 @@ def read_head(ref: FileRef, limit: int) -> str:
 
 
 class TextCollector:
-    """Accumulates searchable text up to a cap (characters), dropping the rest."""
+    """Accumulates searchable text up to a cap (characters), dropping the rest.
+
+    A passage of ``REPEAT_MIN`` characters or more that was already added (the same file
+    read twice, the same preamble in every turn) is added once: searching finds the
+    session either way, and the index stays smaller.
+    """
+
+    REPEAT_MIN = 200
 
     def __init__(self, cap: int = DEFAULT_TEXT_CAP):
         self.cap = cap
         self.parts: list[str] = []
         self.size = 0
+        self._seen: set[str] = set()
 
     def add(self, text: Any, limit: int | None = None) -> None:
         if not text or self.size >= self.cap:
@@ -357,6 +365,10 @@ class TextCollector:
             text = str(text)
         if limit is not None and len(text) > limit:
             text = text[:limit]
+        if len(text) >= self.REPEAT_MIN:
+            if text in self._seen:  # the strings themselves: exact, and the same every run
+                return
+            self._seen.add(text)
         text = text[: self.cap - self.size]
         self.parts.append(text)
         self.size += len(text) + 1
