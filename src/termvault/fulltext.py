@@ -88,10 +88,12 @@ def add(
     entry: ArchiveEntry,
     text: str,
     rederive: Callable[[ArchiveEntry], str] | None = None,
+    prepared: tuple[str, str, str] | None = None,
 ) -> None:
     """Index ``text`` for ``entry`` (inside the caller's transaction) and drop the previous
-    version's rows, so only the newest version of a session is searchable."""
-    clean, idents, digest = prepare(text)
+    version's rows, so only the newest version of a session is searchable. ``prepared``
+    is ``prepare(text)`` computed beforehand (the sweep does it on another thread)."""
+    clean, idents, digest = prepared or prepare(text)
     db = index.db
     previous = db.execute(
         "SELECT * FROM sessions WHERE session_id = ? AND version < ? AND text_sha256 IS NOT NULL "

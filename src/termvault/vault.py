@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -46,6 +47,14 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 JOURNAL = ".journal"  # present while a write operation runs; its presence at open = crash
 ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class _Prepared:
+    info: SessionInfo
+    shas: dict[str, str]
+    content: str  # content_digest of the files
+    fts: tuple[str, str, str] | None  # fulltext.prepare(info.text)
 
 
 @dataclass
@@ -298,16 +307,22 @@ class Vault:
                 report.prune = do_prune(self, dry_run=True)
             report.seconds = time.monotonic() - started
             return report
-        with self.writing("sweeping"):
+        with self.writing("sweeping"), ThreadPoolExecutor(1, "termvault-prepare") as pool:
             due, report.skipped = self.plan(older_than, kinds)
             total = len(due)
             bytes_total = sum(u.size for _, u in due)
             bytes_done = 0
+            # Parsing is Python (it holds the GIL); compressing, hashing, fsync and SQLite
+            # mostly release it. So the next unit is parsed on a second thread while this
+            # one is written: the two overlap on two cores.
+            ahead = {0: pool.submit(self._prepare, *due[0])} if due else {}
             for n, (cs, unit) in enumerate(due, start=1):
+                if n < total:
+                    ahead[n] = pool.submit(self._prepare, *due[n])
                 ok = True
                 message = ""
                 try:
-                    entry = self.archive_unit(cs, unit)
+                    entry = self.archive_unit(cs, unit, ahead.pop(n - 1).result())
                     if entry is None:
                         report.unchanged += 1
                     else:
@@ -332,16 +347,26 @@ class Vault:
         report.seconds = time.monotonic() - started
         return report
 
-    def archive_unit(self, cs: ConfiguredSource, unit: SessionUnit) -> ArchiveEntry | None:
+    def _prepare(self, cs: ConfiguredSource, unit: SessionUnit) -> _Prepared:
+        """Everything about a unit that needs no lock and no index: parse the records,
+        hash every file (in the same read), and prepare its text for the full-text index."""
+        from . import fulltext
+
+        validate_id(unit.session_id)
+        refs = [_HashingDiskRef(f.relpath, f.size, f.origin) for f in unit.files]
+        info = self._parse(cs.source, refs, unit)
+        shas = {r.relpath: r.ensure_hash() for r in refs}
+        fts = fulltext.prepare(info.text) if self.config.full_text else None
+        return _Prepared(info, shas, arc.content_digest(shas.items()), fts)
+
+    def archive_unit(
+        self, cs: ConfiguredSource, unit: SessionUnit, prepared: _Prepared | None = None
+    ) -> ArchiveEntry | None:
         """Archive one unit (the caller holds the write lock). Returns the new version's
         entry, or None when its content equals the newest archived version (in move mode
         the source is then removed, the archive already holding it)."""
-        validate_id(unit.session_id)
-        src = cs.source
-        refs = [_HashingDiskRef(f.relpath, f.size, f.origin) for f in unit.files]
-        info = self._parse(src, refs, unit)
-        shas = {r.relpath: r.ensure_hash() for r in refs}
-        content = arc.content_digest(shas.items())
+        p = prepared or self._prepare(cs, unit)
+        src, info, shas, content = cs.source, p.info, p.shas, p.content
         latest = self.index.get_entry(unit.session_id)
         if latest is not None and latest.content_sha256 == content and latest.status == "archived":
             if cs.mode == "move":
@@ -401,7 +426,7 @@ class Vault:
             self._fault("index")
             with self.index.transaction():
                 self.index.insert(entry)
-                self._index_text(entry, info)
+                self._index_text(entry, info, p.fts)
         except BaseException:
             # Nothing refers to the archive yet: remove it so no half-trusted copy lingers.
             with contextlib.suppress(OSError):
@@ -461,13 +486,13 @@ class Vault:
             meta=meta,
         )
 
-    def _index_text(self, entry: ArchiveEntry, info: SessionInfo) -> None:
+    def _index_text(self, entry: ArchiveEntry, info: SessionInfo, prepared=None) -> None:
         """Index the text in the same transaction as the row (unless full_text is off)."""
         from . import fulltext
 
         if not self.config.full_text:
             return
-        fulltext.add(self.index, entry, info.text, self.searchable_text)
+        fulltext.add(self.index, entry, info.text, self.searchable_text, prepared)
 
     def searchable_text(self, entry: ArchiveEntry) -> str:
         """The searchable text of an archived version, re-derived from its archive."""
