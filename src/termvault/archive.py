@@ -23,6 +23,7 @@ from typing import IO, Any, BinaryIO
 import zstandard
 
 from .errors import DataError, IntegrityError
+from .model import HashingReader  # noqa: F401  (re-exported)
 from .fsutil import FILE_MODE, TMP_PREFIX, ensure_private_dir, fsync_dir, validate_id, validate_relpath
 
 FORMAT_VERSION = 1
@@ -161,36 +162,6 @@ class _HashingWriter:
 
     def flush(self) -> None:
         self.raw.flush()
-
-
-class HashingReader:
-    """Read-through wrapper hashing and counting every byte read."""
-
-    def __init__(self, raw: IO[bytes], on_chunk: Callable[[int], None] | None = None):
-        self.raw = raw
-        self.sha = hashlib.sha256()
-        self.size = 0
-        self.on_chunk = on_chunk
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.sha.update(data)
-        self.size += len(data)
-        if self.on_chunk and data:
-            self.on_chunk(len(data))
-        return data
-
-    def readinto(self, b) -> int:  # zstandard prefers readinto when present
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    def drain(self) -> None:
-        while self.read(CHUNK):
-            pass
-
-    def hexdigest(self) -> str:
-        return self.sha.hexdigest()
 
 
 @dataclass

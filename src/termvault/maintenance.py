@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from . import archive as arc
 from . import fulltext
 from .errors import DataError, TermvaultError
 from .fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, remove_if_unchanged
-from .index import ArchiveEntry
+from .index import ArchiveEntry, is_corruption
 from .reports import Progress, PruneReport, VerifyReport
 
 if TYPE_CHECKING:
@@ -317,6 +318,26 @@ def _insert_unique(index, entry: ArchiveEntry) -> bool:
         return True
     except sqlite3.IntegrityError:
         return False
+
+
+def set_aside_unreadable_index(vault: Vault) -> None:
+    """Move an index SQLite cannot read aside (``.unreadable-<time>``) so reindex can
+    build a new one; a sound file (or a full disk, an I/O error) is left alone."""
+    try:
+        if vault.index.query("PRAGMA quick_check")[0][0] == "ok":
+            return
+        problem = "quick_check failed"
+    except DataError as exc:
+        if not is_corruption(exc.__cause__):
+            raise  # a full disk or an I/O error: the file itself may well be sound
+        problem = str(exc.__cause__)
+    vault.close()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = vault.config.index_path
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(f"{path}{suffix}", f"{path}.unreadable-{stamp}{suffix}")
+    log.warning("the index %s was unreadable (%s); moved aside to rebuild it", path, problem)
 
 
 # -- prune ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import IO, Any, Protocol
 
 
@@ -162,3 +163,84 @@ class BoundedReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class HashingReader:
+    """Read-through wrapper hashing and counting every byte read."""
+
+    def __init__(self, raw: IO[bytes], on_chunk: Callable[[int], None] | None = None):
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.on_chunk = on_chunk
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.sha.update(data)
+        self.size += len(data)
+        if self.on_chunk and data:
+            self.on_chunk(len(data))
+        return data
+
+    def readinto(self, b) -> int:  # zstandard prefers readinto when present
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        while self.read(1024 * 1024):
+            pass
+
+    def hexdigest(self) -> str:
+        return self.sha.hexdigest()
+
+
+class HashingDiskFile:
+    """A FileRef over a file on disk that hashes whatever the parser reads in order, so the
+    parse pass doubles as the hash pass. Reads stop at the size seen at discovery."""
+
+    def __init__(self, relpath: str, size: int, path: Path):
+        self.relpath, self.size, self.path = relpath, size, path
+        self.sha256: str | None = None
+
+    def open(self) -> IO[bytes]:
+        ref = self
+
+        class _Reader(HashingReader):
+            def close(self_inner) -> None:
+                if ref.sha256 is None:
+                    try:
+                        self_inner.drain()
+                        if self_inner.size == ref.size:
+                            ref.sha256 = self_inner.hexdigest()
+                    except OSError:
+                        pass
+                self_inner.raw.close()
+
+            def readline(self_inner, limit: int = -1) -> bytes:
+                data = self_inner.raw.readline(limit)
+                self_inner.sha.update(data)
+                self_inner.size += len(data)
+                return data
+
+            def __iter__(self_inner):
+                while line := self_inner.readline():
+                    yield line
+
+            def __enter__(self_inner):
+                return self_inner
+
+            def __exit__(self_inner, *exc) -> None:
+                self_inner.close()
+
+        return _Reader(BoundedReader(open(self.path, "rb"), self.size))
+
+    def ensure_hash(self) -> str:
+        if self.sha256 is None:
+            with self.open():
+                pass
+        if self.sha256 is None:
+            from .errors import DataError
+
+            raise DataError(f"{self.path} shrank while it was being read; it will be retried.")
+        return self.sha256

@@ -34,9 +34,9 @@ from .fsutil import (
     validate_id,
     validate_relpath,
 )
-from .index import ArchiveEntry, ArchiveIndex, is_corruption
+from .index import ArchiveEntry, ArchiveIndex
 from .lock import HomeLock
-from .model import BoundedReader, SessionInfo, SessionUnit, fingerprint_of
+from .model import BoundedReader, HashingDiskFile, SessionInfo, SessionUnit, fingerprint_of
 from .reports import Failure, Progress, RestoreResult, SweepReport
 from .sources import Source, available_kinds, source_class
 from .sources.base import clean_info, parse_time
@@ -63,55 +63,6 @@ class ConfiguredSource:
     mode: str
     archive_days: float
     configured: bool
-
-
-class _HashingDiskRef:
-    """A FileRef over a file on disk that hashes whatever the parser reads in order, so the
-    parse pass doubles as the hash pass. Reads stop at the size seen at discovery."""
-
-    def __init__(self, relpath: str, size: int, path: Path):
-        self.relpath, self.size, self.path = relpath, size, path
-        self.sha256: str | None = None
-
-    def open(self) -> IO[bytes]:
-        ref = self
-
-        class _Reader(arc.HashingReader):
-            def close(self_inner) -> None:
-                if ref.sha256 is None:
-                    try:
-                        self_inner.drain()
-                        if self_inner.size == ref.size:
-                            ref.sha256 = self_inner.hexdigest()
-                    except OSError:
-                        pass
-                self_inner.raw.close()
-
-            def readline(self_inner, limit: int = -1) -> bytes:
-                data = self_inner.raw.readline(limit)
-                self_inner.sha.update(data)
-                self_inner.size += len(data)
-                return data
-
-            def __iter__(self_inner):
-                while line := self_inner.readline():
-                    yield line
-
-            def __enter__(self_inner):
-                return self_inner
-
-            def __exit__(self_inner, *exc) -> None:
-                self_inner.close()
-
-        return _Reader(BoundedReader(open(self.path, "rb"), self.size))
-
-    def ensure_hash(self) -> str:
-        if self.sha256 is None:
-            with self.open():
-                pass
-        if self.sha256 is None:
-            raise DataError(f"{self.path} shrank while it was being read; it will be retried.")
-        return self.sha256
 
 
 class Vault:
@@ -353,7 +304,7 @@ class Vault:
         from . import fulltext
 
         validate_id(unit.session_id)
-        refs = [_HashingDiskRef(f.relpath, f.size, f.origin) for f in unit.files]
+        refs = [HashingDiskFile(f.relpath, f.size, f.origin) for f in unit.files]
         info = self._parse(cs.source, refs, unit)
         shas = {r.relpath: r.ensure_hash() for r in refs}
         fts = fulltext.prepare(info.text) if self.config.full_text else None
@@ -649,30 +600,15 @@ class Vault:
         from .maintenance import reindex
 
         with self.lock.hold("reindexing"):
-            self._set_aside_unreadable_index()
+            from .maintenance import set_aside_unreadable_index
+
+            set_aside_unreadable_index(self)
             with self.writing("reindexing"):
                 if remote or self.config.remote:
                     from .remote import rebuild
 
                     return rebuild(self, progress, all_hosts=remote)
                 return reindex(self, progress)
-
-    def _set_aside_unreadable_index(self) -> None:
-        try:
-            if self.index.query("PRAGMA quick_check")[0][0] == "ok":
-                return
-            problem = "quick_check failed"
-        except DataError as exc:
-            if not is_corruption(exc.__cause__):
-                raise  # a full disk or an I/O error: the file itself may well be sound
-            problem = str(exc.__cause__)
-        self.close()
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = self.config.index_path
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.replace(f"{path}{suffix}", f"{path}.unreadable-{stamp}{suffix}")
-        log.warning("the index %s was unreadable (%s); moved aside to rebuild it", path, problem)
 
     def prune(self, max_bytes: int | None = None, dry_run: bool = False):
         from .maintenance import prune
