@@ -208,3 +208,51 @@ def test_reindex_survives_two_archives_claiming_the_same_version(home):
     (archive.parent / "copy_of_it.tar.zst").write_bytes(archive.read_bytes())
     assert v.reindex() == 1
     assert v.get("s1").version == 1
+
+
+def test_a_same_size_rewrite_that_kept_its_mtime_is_not_deleted(tmp_path):
+    from termvault.sources.base import stat_file
+
+    path = tmp_path / "s.json"
+    path.write_bytes(b"version one")
+    seen = stat_file(path, "s.json")
+    time.sleep(0.01)
+    path.write_bytes(b"version two")  # same size...
+    os.utime(path, ns=(seen.mtime_ns, seen.mtime_ns))  # ...and mtime put back, as cp -p does
+    assert remove_if_unchanged(path, seen.size, seen.mtime_ns, ino=seen.ino, ctime_ns=seen.ctime_ns) is False
+    assert path.read_bytes() == b"version two"
+
+
+def test_blobs_stay_out_of_the_full_text_index():
+    from termvault.fulltext import prepare
+
+    clean, idents, _ = prepare("see image " + "QUJD" * 500 + " then getUserById")
+    assert "QUJD" not in clean and "getUserById" in clean
+    assert idents == "getUserById"
+
+
+def test_a_second_thread_waiting_for_the_home_gives_up_with_a_clear_error(home):
+    import threading
+
+    from termvault.errors import LockedError
+    from termvault.lock import HomeLock
+
+    home.mkdir(parents=True)
+    lock = HomeLock(home, timeout=0.2)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold():
+        with lock.hold("sweeping"):
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    inside.wait(5)
+    try:
+        with pytest.raises(LockedError, match="busy with another task of this process"):
+            with lock.hold("restoring"):
+                pass
+    finally:
+        release.set()
+        t.join()

@@ -125,13 +125,13 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(target: Path, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
+def atomic_writer(target: Path, mode: int = FILE_MODE, prefix: str = TMP_PREFIX) -> Iterator[BinaryIO]:
     """Write to a temporary file beside ``target``; on success fsync, rename, fsync folder.
 
     On any exception the temporary file is removed and ``target`` is untouched.
     """
     ensure_private_dir(target.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".part", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
         os.fchmod(fd, mode)
@@ -147,8 +147,8 @@ def atomic_writer(target: Path, mode: int = FILE_MODE) -> Iterator[BinaryIO]:
         raise
 
 
-def atomic_write_bytes(target: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    with atomic_writer(target, mode) as fh:
+def atomic_write_bytes(target: Path, data: bytes, mode: int = FILE_MODE, prefix: str = TMP_PREFIX) -> None:
+    with atomic_writer(target, mode, prefix) as fh:
         fh.write(data)
 
 
@@ -160,14 +160,17 @@ HELD_PREFIX = ".tv-held-"
 
 
 def remove_if_unchanged(
-    path: Path, size: int, mtime_ns: int, sha256: str | None = None, before=None
+    path: Path, size: int, mtime_ns: int, sha256: str | None = None, before=None,
+    ino: int = 0, ctime_ns: int = 0,
 ) -> bool:
     """Delete ``path`` only if it still is the file that was archived; True if deleted.
 
     The file is first renamed to a private name in its folder, so anything the owning tool
     writes at ``path`` from then on is a new file this never touches; the renamed file is
     then compared (size, mtime_ns and, if given, sha256) and deleted, or put back if it
-    differs (without replacing a file written at ``path`` meanwhile). Where the system
+    differs (without replacing a file written at ``path`` meanwhile). ``ino`` and
+    ``ctime_ns``, when known, must match too: a same-size rewrite that kept the mtime
+    (``cp -p``) still changes the ctime, and a replacement changes the inode. Where the system
     can tell (Linux leases), a file another process still has open is put back too: that
     process could write to it after the comparison. ``before(folder)`` is called first
     so a crash journal can name the folder (see ``put_back``).
@@ -180,6 +183,8 @@ def remove_if_unchanged(
         return False
     if not stat.S_ISREG(st.st_mode) or st.st_size != size or st.st_mtime_ns != mtime_ns:
         return False
+    if (ino and st.st_ino != ino) or (ctime_ns and st.st_ctime_ns != ctime_ns):
+        return False
     held = path.with_name(f"{HELD_PREFIX}{os.getpid()}-{path.name}")
     if before is not None:
         before(path.parent)
@@ -189,7 +194,8 @@ def remove_if_unchanged(
     try:
         st = os.fstat(fd)
         same = (_no_other_process_has_open(fd) and stat.S_ISREG(st.st_mode)
-                and st.st_size == size and st.st_mtime_ns == mtime_ns)
+                and st.st_size == size and st.st_mtime_ns == mtime_ns
+                and (not ino or st.st_ino == ino))
         if same and sha256 is not None:
             h = hashlib.sha256()
             while chunk := os.read(fd, 1024 * 1024):

@@ -41,6 +41,7 @@ MAX_IDENTS = 20000
 # substring of them, and their trigrams would dominate the index.
 MAX_IDENT_LENGTH = 128
 MAX_CHUNK_LENGTH = 512  # a longer run without white space is a blob, not prose or code
+_BLOB = re.compile(r"\S{%d,}" % MAX_CHUNK_LENGTH)
 
 
 def create_tables(db: sqlite3.Connection) -> None:
@@ -79,7 +80,9 @@ def prepare(text: str) -> tuple[str, str, str]:
     """(redacted text, identifiers, sha256 of the redacted text): exactly what is indexed."""
     from .redact import redact
 
-    clean = redact(text or "")
+    # Runs of 512+ characters without white space are blobs (base64 images, minified
+    # code, encrypted reasoning): nobody searches them, and they dominate indexing time.
+    clean = _BLOB.sub(" ", redact(text or ""))
     return clean, identifiers(clean), hashlib.sha256(clean.encode("utf-8", "replace")).hexdigest()
 
 

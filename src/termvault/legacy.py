@@ -15,6 +15,7 @@ import json
 import math
 import logging
 import os
+import time
 import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -221,8 +222,11 @@ def legacy_manifest(vault: Vault, entry: ArchiveEntry):
 
 
 def restore_legacy(vault: Vault, entry: ArchiveEntry, to: Path | None, force: bool) -> RestoreResult:
+    from .transfer import RESTORE_PREFIX, confined, journal_folder, set_aside
+
     ref = legacy_refs(vault, entry)[0]
-    target = (to or vault.config.history_dir) / ref.relpath
+    base = Path(os.path.abspath(to)) if to else vault.config.history_dir
+    target = confined(base, base / ref.relpath)
     result = RestoreResult(entry.session_id, entry.version)
     if target.exists():
         if target.read_bytes() == ref._data:
@@ -230,9 +234,8 @@ def restore_legacy(vault: Vault, entry: ArchiveEntry, to: Path | None, force: bo
             return result
         if not force:
             raise ConflictError(f"{target} already exists and differs from the archived copy; use --force.")
-        aside = target.with_name(target.name + ".termvault-old")
-        os.replace(target, aside)
-        result.set_aside.append((str(target), str(aside)))
-    atomic_write_bytes(target, ref._data)
+        result.set_aside.append((str(target), str(set_aside(target, time.strftime("%Y%m%d-%H%M%S")))))
+    journal_folder(vault, target.parent)  # a crash leaves a temporary file reconcile removes
+    atomic_write_bytes(target, ref._data, prefix=RESTORE_PREFIX)
     result.restored.append(str(target))
     return result

@@ -48,7 +48,12 @@ class HomeLock:
     def hold(self, what: str = "writing", timeout: float | None = None) -> Iterator[None]:
         """Hold the write lock; raise LockedError naming the holder after ``timeout`` s."""
         wait = self.timeout if timeout is None else timeout
-        with self._thread_lock:
+        if not self._thread_lock.acquire(timeout=-1 if wait is None or wait < 0 else wait):
+            raise LockedError(
+                f"The termvault home {self.path.parent} is busy with another task of this process "
+                f"({self.describe_holder()}); wait for it to finish, then try again."
+            )
+        try:
             if self._depth == 0:
                 try:
                     self._file_lock.acquire(timeout=wait)
@@ -65,6 +70,8 @@ class HomeLock:
                 self._depth -= 1
                 if self._depth == 0:
                     self._file_lock.release()
+        finally:
+            self._thread_lock.release()
 
     def try_acquire(self, what: str) -> bool:
         """Take the lock without waiting (for long-lived holders such as the sweeper)."""

@@ -22,6 +22,10 @@ class UnitFile:
     relpath: str
     size: int
     mtime_ns: int
+    # Identity at discovery (0 = unknown): a removal checks them so a file rewritten in
+    # place with its mtime kept, or replaced by another, is never deleted unarchived.
+    ino: int = 0
+    ctime_ns: int = 0
 
 
 @dataclass

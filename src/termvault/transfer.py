@@ -164,7 +164,7 @@ def _targets(vault: Vault, m: arc.Manifest, to: Path | None) -> list[tuple[arc.M
     return out
 
 
-def _set_aside(target: Path, stamp: str) -> Path:
+def set_aside(target: Path, stamp: str) -> Path:
     """Keep the current ``target`` under a new, unused name (a hard link, so nothing is
     ever overwritten); the caller then replaces ``target``."""
     n = 0
@@ -230,7 +230,7 @@ def restore(vault: Vault, session_id: str, version: int | None, to: Path | None,
             target, base = wanted[relpath]
             confined(base, target)  # again: a folder may have been swapped for a link meanwhile
             if target.exists():
-                result.set_aside.append((str(target), str(_set_aside(target, stamp))))
+                result.set_aside.append((str(target), str(set_aside(target, stamp))))
             os.replace(tmp, target)
             fsync_dir(target.parent)
             result.restored.append(str(target))

@@ -464,7 +464,8 @@ class Vault:
             # it is kept in the archive but never deleted from where that tool keeps it.
             if f.relpath.startswith("_conversation/"):
                 continue
-            if remove_if_unchanged(f.origin, f.size, f.mtime_ns, before=self._journal_folder):
+            if remove_if_unchanged(f.origin, f.size, f.mtime_ns, before=self._journal_folder,
+                                   ino=f.ino, ctime_ns=f.ctime_ns):
                 folders.add(f.origin.parent)
             elif f.origin.exists():
                 all_removed = False

@@ -113,7 +113,10 @@ def stat_file(origin: Path, relpath: str) -> UnitFile | None:
         return None
     if not _is_regular(st.st_mode):
         return None
-    return UnitFile(origin=origin, relpath=relpath, size=st.st_size, mtime_ns=st.st_mtime_ns)
+    return UnitFile(
+        origin=origin, relpath=relpath, size=st.st_size, mtime_ns=st.st_mtime_ns,
+        ino=st.st_ino, ctime_ns=st.st_ctime_ns,
+    )
 
 
 def _is_regular(mode: int) -> bool:
