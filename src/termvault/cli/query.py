@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -240,7 +241,7 @@ def export(state: AppState, session_id: str, fmt: str, output: Path | None, vers
     """
     vault = state.vault()
     if output is None or str(output) == "-":
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
         vault.export(session_id, stream, fmt=fmt, version=version, file=relpath)
         stream.flush()
         return
