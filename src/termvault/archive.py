@@ -30,6 +30,10 @@ FORMAT_VERSION = 1
 MANIFEST_NAME = "termvault.json"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
+# What a tar stream may hold beyond its members' data: each member's headers (pax records
+# of a long name), and the end blocks, record padding and read-ahead of the whole stream.
+MEMBER_OVERHEAD = 64 * 1024
+STREAM_OVERHEAD = 4 * CHUNK
 
 
 @dataclass
@@ -88,7 +92,12 @@ class Manifest:
         }
         if self.extra:
             body["extra"] = self.extra
-        return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+        try:
+            return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+        except UnicodeEncodeError:
+            # A file name that is not UTF-8 (a lone surrogate in Python): JSON escapes keep
+            # it, and it reads back as the same name.
+            return json.dumps(body, ensure_ascii=True, indent=1, sort_keys=True).encode("ascii")
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> Manifest:
@@ -143,7 +152,7 @@ def content_digest(pairs) -> str:
     """sha256 over (relative path, file sha256) pairs: the identity of a session's content."""
     h = hashlib.sha256()
     for path, sha in sorted(pairs):
-        h.update(f"{path}\0{sha}\n".encode())
+        h.update(f"{path}\0{sha}\n".encode("utf-8", "surrogateescape"))  # names need not be UTF-8
     return h.hexdigest()
 
 
@@ -246,6 +255,30 @@ def write_archive(
     return WriteResult(target, sink.size, sink.sha.hexdigest())
 
 
+class _ExpansionBudget:
+    """The decompressed tar stream, stopped past ``limit`` bytes. tarfile holds a pax
+    record or a GNU long name in memory whole, and the manifest does not count them: a few
+    KB of forged archive could otherwise expand to gigabytes before any check ran."""
+
+    def __init__(self, raw, where: str, limit: int):
+        self.raw, self.where, self.limit, self.size = raw, where, limit, 0
+
+    def read(self, n: int = CHUNK) -> bytes:
+        data = self.raw.read(n if n is not None and n >= 0 else CHUNK)
+        self.size += len(data)
+        if self.size > self.limit:
+            raise DataError(
+                f"{self.where} expands past the limit of {self.limit} bytes its manifest allows "
+                "(max_expand_bytes caps what a manifest may declare); it is refused as a possible "
+                "decompression bomb."
+            )
+        return data
+
+
+def _budget_before_manifest() -> int:
+    return MAX_MANIFEST_BYTES + MEMBER_OVERHEAD + STREAM_OVERHEAD
+
+
 @dataclass
 class ReadResult:
     manifest: Manifest
@@ -276,15 +309,16 @@ def read_archive(
         try:
             dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
             with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:
-                with tarfile.open(fileobj=zr, mode="r|", bufsize=CHUNK) as tar:
-                    manifest = _read_members(tar, where, on_file, max_expand, only)
+                budget = _ExpansionBudget(zr, where, _budget_before_manifest())
+                with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:
+                    manifest = _read_members(tar, where, on_file, max_expand, only, budget)
             outer.drain()
         except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
             raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
     return ReadResult(manifest, outer.hexdigest(), outer.size)
 
 
-def _read_members(tar, where, on_file, max_expand, only) -> Manifest:
+def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudget) -> Manifest:
     first = tar.next()
     if first is None or first.name != MANIFEST_NAME or not first.isfile():
         raise DataError(f"{where} does not start with {MANIFEST_NAME}; it is not a termvault archive.")
@@ -297,6 +331,10 @@ def _read_members(tar, where, on_file, max_expand, only) -> Manifest:
             f"{where} would expand to {total} bytes, past the limit of {max_expand} bytes "
             "(max_expand_bytes); it is refused as a possible decompression bomb."
         )
+    # From here on the stream may hold only what the manifest declares, plus headers.
+    budget.limit = budget.size + STREAM_OVERHEAD + sum(
+        -(-f.size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files
+    )
     expected = iter(manifest.files)
     # tar.next(), not iteration: iterating a stream-mode TarFile starts over at member 0.
     while (member := tar.next()) is not None:
@@ -326,7 +364,8 @@ def read_manifest(path: Path) -> Manifest:
         with open(path, "rb") as fh:
             dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
             with dctx.stream_reader(fh, read_across_frames=True) as zr:
-                with tarfile.open(fileobj=zr, mode="r|") as tar:
+                budget = _ExpansionBudget(zr, where, _budget_before_manifest())
+                with tarfile.open(fileobj=budget, mode="r|") as tar:
                     first = tar.next()
                     if first is None or first.name != MANIFEST_NAME or first.size > MAX_MANIFEST_BYTES:
                         raise DataError(f"{where} does not start with {MANIFEST_NAME}.")

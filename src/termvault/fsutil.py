@@ -33,6 +33,7 @@ MAX_ID_LENGTH = 200
 
 # Ids name files, so anything that could walk out of a folder, glob, or hide is refused.
 _ID_FORBIDDEN = re.compile(r"[/\\*?\[\]\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def validate_id(session_id: object) -> str:
@@ -44,10 +45,12 @@ def validate_id(session_id: object) -> str:
             f"The session id {session_id[:40]!r}... is {len(session_id)} characters long; "
             f"the limit is {MAX_ID_LENGTH}."
         )
-    if ".." in session_id or session_id.startswith(".") or _ID_FORBIDDEN.search(session_id):
+    # A lone surrogate (a file name that is not UTF-8) cannot be stored in the index.
+    if (".." in session_id or session_id.startswith(".") or _ID_FORBIDDEN.search(session_id)
+            or not session_id.isascii() and _SURROGATE.search(session_id)):
         raise InvalidIdError(
             f"The session id {session_id!r} contains a path separator, '..', a glob character, "
-            "a leading dot or a control character, so termvault refuses it."
+            "a leading dot, a control character or bytes that are not UTF-8, so termvault refuses it."
         )
     return session_id
 

@@ -55,7 +55,7 @@ def fingerprint_of(files) -> str:
     """sha256 over sorted (relpath, size, mtime_ns) triples."""
     h = hashlib.sha256()
     for relpath, size, mtime_ns in sorted(files):
-        h.update(f"{relpath}\0{size}\0{mtime_ns}\n".encode())
+        h.update(f"{relpath}\0{size}\0{mtime_ns}\n".encode("utf-8", "surrogateescape"))  # names need not be UTF-8
     return h.hexdigest()
 
 

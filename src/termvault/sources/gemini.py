@@ -67,7 +67,7 @@ PARSE_BUDGET = 32 * 1024 * 1024
 RENDER_BUDGET = 128 * 1024 * 1024
 SHORT_CAP = 256
 _META_KEYS = frozenset("sessionId projectHash startTime lastUpdated summary directories kind model".split())
-_MAIN = re.compile(r"^session-.+\.jsonl?$")
+_MAIN = re.compile(r"^session-.+\.jsonl?$", re.DOTALL)  # DOTALL: a line break in a name is still a name
 _CANDIDATE = re.compile(r"\.jsonl?$|(^|/)\.project_root$")
 _ASSISTANT_TYPES = {"gemini", "model", "assistant"}
 
