@@ -104,7 +104,7 @@ def legacy_entries(vault: Vault) -> list[ArchiveEntry]:
 
 
 def _entry(vault: Vault, rel: str, path: Path, item: dict[str, Any] | None) -> ArchiveEntry:
-    raw = _gunzip(path)
+    raw = _gunzip(path, vault.config.max_expand_bytes)
     state = None
     try:
         state = SessionState.from_json(raw, str(path))
@@ -152,14 +152,19 @@ def _entry(vault: Vault, rel: str, path: Path, item: dict[str, Any] | None) -> A
     )
 
 
-def _gunzip(path: Path) -> bytes:
+def _gunzip(path: Path, limit: int = MAX_LEGACY_BYTES) -> bytes:
+    """The decompressed bytes (the older app's sessions are small JSON documents), or a
+    DataError past ``limit``: the configured ``max_expand_bytes``, at most 1 GiB."""
+    limit = min(limit, MAX_LEGACY_BYTES)
     try:
         with gzip.open(path, "rb") as fh:
-            data = fh.read(MAX_LEGACY_BYTES + 1)
+            data = fh.read(limit + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"The legacy archive {path} is corrupt ({exc}).") from exc
-    if len(data) > MAX_LEGACY_BYTES:
-        raise DataError(f"The legacy archive {path} expands past {MAX_LEGACY_BYTES} bytes; refused.")
+    if len(data) > limit:
+        raise DataError(
+            f"The legacy archive {path} expands past {limit} bytes (max_expand_bytes); it is refused."
+        )
     return data
 
 
@@ -188,7 +193,7 @@ def verify_legacy(vault: Vault, entry: ArchiveEntry) -> str | None:
     try:
         if entry.archive_sha256 and hashlib.sha256(path.read_bytes()).hexdigest() != entry.archive_sha256:
             return "the legacy archive changed since it was imported"
-        raw = _gunzip(path)
+        raw = _gunzip(path, vault.config.max_expand_bytes)
         if entry.content_sha256 and hashlib.sha256(raw).hexdigest() != entry.content_sha256:
             return "the legacy archive's content differs from the index"
     except (OSError, DataError) as exc:
@@ -205,7 +210,7 @@ class _BytesRef:
 
 
 def legacy_refs(vault: Vault, entry: ArchiveEntry) -> list[_BytesRef]:
-    raw = _gunzip(vault.archive_file(entry))
+    raw = _gunzip(vault.archive_file(entry), vault.config.max_expand_bytes)
     return [_BytesRef(entry.meta.get("history_name") or f"{int(entry.original_timestamp)}_{entry.session_id}.json", raw)]
 
 
