@@ -410,7 +410,9 @@ class ArchiveIndex:
         where, params = self.filter_sql(name, working_dir, after_date, before_date, source, pinned)
         if order not in ("archived_at", "last_activity_at"):
             raise ValueError(f"cannot order by {order!r}")
-        sql = f"SELECT * FROM latest WHERE {where} ORDER BY {order} DESC, id DESC LIMIT ?"
+        # A substring filter scans sequentially (see search.search); otherwise use the index.
+        sort = f"+{order}" if (name or working_dir) else order
+        sql = f"SELECT * FROM latest WHERE {where} ORDER BY {sort} DESC, id DESC LIMIT ?"
         return [self.entry_from_row(r) for r in self.query(sql, [*params, int(limit)])]
 
     @staticmethod

@@ -123,9 +123,13 @@ def search(
     )
     latest = LATEST_LIVE
     if not query or not query.strip():
+        # With a substring filter, walking the activity index costs a random row read per
+        # session (a second at 100,000); a sequential scan then a sort is ~10x faster.
+        # Without one, the index gives the newest rows at once.
+        order = "+s.last_activity_at" if (name or working_dir) else "s.last_activity_at"
         rows = index.query(
             f"SELECT s.* FROM sessions s WHERE {where} AND {latest} "
-            "ORDER BY s.last_activity_at DESC, s.id DESC LIMIT ?",
+            f"ORDER BY {order} DESC, s.id DESC LIMIT ?",
             [*params, limit],
         )
         return [SearchHit(ArchiveIndex.entry_from_row(r)) for r in rows]
