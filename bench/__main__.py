@@ -2,11 +2,16 @@
 
     python -m bench corpus  --out DIR [--seed 1] [--size 50MB | --scale large] [--now EPOCH|now]
     python -m bench anchors --corpus DIR [--json OUT.json] [--skip xz,zgrep] [--entries 100000]
-    python -m bench all     [--size 50MB] [--seed 1] [--json bench/results/NAME.json] [--keep DIR]
+    python -m bench all     [--quick] [--size 50MB] [--seed 1] [--json bench/results/NAME.json] [--keep DIR]
     python -m bench table   RESULTS.json
+    python -m bench report  RESULTS.json
 
-``all`` generates a corpus in a temporary folder, measures it (and, once the vault lands,
-termvault) and writes ``bench/results/all-<size>-seed<seed>.json`` plus a markdown table.
+``all`` generates a corpus in a temporary folder, measures the anchors and termvault on
+it (sweep, sizes, profile, search, scale, restore, memory, import time) and writes
+``bench/results/all-<size>-seed<seed>.json`` plus the targets and a markdown table.
+``--quick`` shrinks every step (10 MB corpus, 200 MB search vault, 20,000 sessions,
+200 MB memory session). ``report`` prints a results file as the sections of
+BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -17,14 +22,34 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import anchors as an
 from . import results as res
 from .corpus import PRESETS, SUMMARY_NAME, generate, size_of
 
 ANCHOR_STEPS = ("old-app", "gzip-6", "zstd-3", "zstd-19", "xz", "zgrep", "plain", "json-index")
+TERMVAULT_STEPS = ("sweep", "profile", "search", "scale", "import", "restore", "memory")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How big each termvault step is."""
+
+    size: str = "50MB"  # the corpus
+    search_raw: int = 2_000_000_000  # raw session bytes behind the large search vault
+    sessions: int = 100_000  # the scale vault
+    memory: int = 2_000_000_000  # the big session of the memory step
+    restore: int = 10_000_000  # the session of the restore step
+    reps: int = 5
+
+
+FULL = Plan()
+QUICK = Plan(size="10MB", search_raw=200_000_000, sessions=20_000, memory=200_000_000, reps=3)
 # Used when a corpus has no summary naming its query words.
 FALLBACK_QUERIES = ["function", "error", "session", "zqxabsent0"]
 
@@ -83,6 +108,67 @@ def run_anchors(corpus: Path, work: Path, results: dict[str, Any], queries: list
     step("json-index", f"anchor.json_index.{entries}", lambda: an.json_index_scale(work, entries))
 
 
+def run_termvault(corpus: Path, work: Path, results: dict[str, Any], plan: Plan,
+                  skip: frozenset[str] = frozenset()) -> None:
+    """Every termvault step not in ``skip``; a step that fails is recorded in
+    ``meta.errors`` and the others still run."""
+    from . import memory, profile_sweep, scale, search_bench, termvault_bench
+
+    errors: dict[str, str] = results["meta"].setdefault("errors", {})
+    summary = results["meta"].get("corpus") or {}
+    work.mkdir(parents=True, exist_ok=True)
+    home: Path | None = None
+
+    def step(key: str, fn: Callable[[], Any]) -> Any:
+        if key in skip:
+            return None
+        started = time.perf_counter()
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - one failing step must not lose the run
+            _say(f"bench: step {key} failed: {exc}")
+            errors[key] = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+            return None
+        finally:
+            results["meta"].setdefault("step_seconds", {})[key] = round(time.perf_counter() - started, 1)
+
+    home = step("sweep", lambda: termvault_bench.run(corpus, work, results, _say))
+
+    def profile() -> None:
+        _say("bench: profiling one sweep (cProfile) ...")
+        results["profile"] = profile_sweep.profile_sweep(corpus, work / "home-profile")
+        shutil.rmtree(work / "home-profile", ignore_errors=True)
+
+    step("profile", profile)
+    if home is not None:
+        step("search", lambda: search_bench.run(corpus, home, work, results, summary, plan.search_raw, plan.reps, _say))
+    elif "search" not in skip:
+        errors["search"] = "needs the sweep step"
+    step("scale", lambda: scale.run(corpus, work, results, plan.sessions, plan.reps, _say))
+
+    def imports() -> None:
+        _say("bench: import time ...")
+        res.add(results, "termvault.import", scale.import_time(work / "pycache", 4 * plan.reps))
+
+    step("import", imports)
+
+    def restore() -> None:
+        _say(f"bench: restoring a {plan.restore / 1e6:g} MB session ...")
+        values = res.add(results, "termvault.restore", memory.restore_bench(work, plan.restore, plan.reps))
+        _say(f"bench:   {values['median_ms']} ms")
+
+    step("restore", restore)
+
+    def peak() -> None:
+        _say(f"bench: peak memory with a {plan.memory / 1e9:g} GB session ...")
+        res.add(results, "termvault.memory", memory.memory_bench(work, plan.memory, _say))
+
+    step("memory", peak)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def _queries(corpus: Path, given: str | None) -> list[str]:
     if given:
         return [q for q in given.split(",") if q]
@@ -110,9 +196,18 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 
 
 def _finish(results: dict[str, Any], json_out: Path | None) -> None:
+    from . import targets
+
+    results["meta"]["load_average_end"] = res.load_average()
+    if results["meta"].get("source") and res.source_state() != results["meta"]["source"]:
+        # termvault changed under the run: later steps may have measured other code.
+        results["meta"]["source_at_end"] = res.source_state()
+    results["targets"] = targets.check(results)
     if json_out:
         _say(f"bench: results written to {res.save(results, json_out)}")
     print(res.markdown_table(results))
+    print()
+    print(targets.markdown(results["targets"]))
 
 
 def cmd_anchors(args: argparse.Namespace) -> int:
@@ -135,17 +230,28 @@ def cmd_anchors(args: argparse.Namespace) -> int:
 
 
 def cmd_all(args: argparse.Namespace) -> int:
-    size = _size_arg(args)
-    results = res.new_results(tools=an.tool_versions())
+    plan = QUICK if args.quick else FULL
+    size = size_of(args.scale or args.size or plan.size)
+    skip = _skip(args.skip)
+    entries = args.entries if args.entries is not None else plan.sessions
+    results = res.new_results(tools=an.tool_versions(), mode="quick" if args.quick else "full")
     tmp = Path(tempfile.mkdtemp(prefix="bench-all-"))
     corpus = Path(args.keep) if args.keep else tmp / "corpus"
+    started = time.perf_counter()
     try:
-        _corpus_step(corpus, args.seed, size, _now(args.now), results)
-        run_anchors(corpus, tmp / "work", results, _queries(corpus, args.queries), args.entries, _skip(args.skip))
-        # termvault's own measurements are added here once the vault lands.
+        if args.keep and (corpus / SUMMARY_NAME).is_file():
+            _say(f"bench: reusing the corpus in {corpus}")
+            results["meta"]["corpus"] = json.loads((corpus / SUMMARY_NAME).read_text(encoding="utf-8"))
+        else:
+            _corpus_step(corpus, args.seed, size, _now(args.now), results)
+        run_anchors(corpus, tmp / "work", results, _queries(corpus, args.queries), entries,
+                    skip & frozenset(ANCHOR_STEPS))
+        run_termvault(corpus, tmp / "termvault", results, plan, skip & frozenset(TERMVAULT_STEPS))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    json_out = Path(args.json) if args.json else res.RESULTS_DIR / f"all-{size / 1e6:.0f}MB-seed{args.seed}.json"
+    results["meta"]["total_seconds"] = round(time.perf_counter() - started, 1)
+    suffix = "-quick" if args.quick else ""
+    json_out = Path(args.json) if args.json else res.RESULTS_DIR / f"all-{size / 1e6:.0f}MB-seed{args.seed}{suffix}.json"
     _finish(results, json_out)
     return 0
 
@@ -155,27 +261,36 @@ def cmd_table(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import report
+
+    print(report(res.load(Path(args.results))), end="")
+    return 0
+
+
 def _skip(value: str | None) -> frozenset[str]:
     names = frozenset(s.strip() for s in (value or "").split(",") if s.strip())
-    unknown = names - set(ANCHOR_STEPS)
+    known = (*ANCHOR_STEPS, *TERMVAULT_STEPS)
+    unknown = names - set(known)
     if unknown:
-        raise SystemExit(f"bench: unknown --skip {', '.join(sorted(unknown))}; known: {', '.join(ANCHOR_STEPS)}")
+        raise SystemExit(f"bench: unknown --skip {', '.join(sorted(unknown))}; known: {', '.join(known)}")
     return names
 
 
-def _size_options(p: argparse.ArgumentParser) -> None:
+def _size_options(p: argparse.ArgumentParser, default_size: str | None = "50MB") -> None:
     p.add_argument("--seed", type=int, default=1, help="corpus seed (same seed, same bytes)")
-    p.add_argument("--size", default="50MB", help="corpus size, e.g. 2MB, 50MB, 1GB (default 50MB)")
+    p.add_argument("--size", default=default_size, help="corpus size, e.g. 2MB, 50MB, 1GB (default 50MB; 10MB with --quick)")
     p.add_argument("--scale", choices=sorted(PRESETS), help="a size preset: " +
                    ", ".join(f"{k}={v / 1e6:g}MB" for k, v in PRESETS.items()))
     p.add_argument("--now", help="the instant sessions end before: UNIX seconds or 'now' "
                                  "(default a fixed date, so a seed always gives the same corpus)")
 
 
-def _anchor_options(p: argparse.ArgumentParser) -> None:
+def _anchor_options(p: argparse.ArgumentParser, with_termvault: bool = False) -> None:
     p.add_argument("--queries", help="comma-separated search words (default: the corpus summary's)")
-    p.add_argument("--entries", type=int, default=100_000, help="entries of the JSON-index anchor")
-    p.add_argument("--skip", help=f"anchors to leave out: {','.join(ANCHOR_STEPS)}")
+    p.add_argument("--entries", type=int, default=None if with_termvault else 100_000,
+                   help="entries of the JSON-index anchor (default 100000; 20000 with --quick)")
+    p.add_argument("--skip", help="steps to leave out: " + ",".join(ANCHOR_STEPS + (TERMVAULT_STEPS if with_termvault else ())))
     p.add_argument("--json", help="write the results document here")
 
 
@@ -192,13 +307,17 @@ def parser() -> argparse.ArgumentParser:
     _anchor_options(p)
     p.set_defaults(fn=cmd_anchors)
     p = sub.add_parser("all", help="generate a corpus and run every measurement")
-    p.add_argument("--keep", help="generate the corpus here and keep it")
-    _size_options(p)
-    _anchor_options(p)
+    p.add_argument("--keep", help="generate the corpus here and keep it (a corpus already there is reused)")
+    p.add_argument("--quick", action="store_true", help="smaller everything: a few minutes instead of ~15")
+    _size_options(p, default_size=None)
+    _anchor_options(p, with_termvault=True)
     p.set_defaults(fn=cmd_all)
     p = sub.add_parser("table", help="print a results file as a markdown table")
     p.add_argument("results")
     p.set_defaults(fn=cmd_table)
+    p = sub.add_parser("report", help="print a results file as the sections of BENCHMARKS.md")
+    p.add_argument("results")
+    p.set_defaults(fn=cmd_report)
     return ap
 
 

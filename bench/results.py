@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -34,14 +35,62 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 _SHOWN = {c[0] for c in COLUMNS}
 
 
+def cpu_model() -> str | None:
+    """The CPU model name from /proc/cpuinfo (None where there is none)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def source_state() -> dict[str, Any]:
+    """The commit measured and the files under src/ that differ from it (the benchmark
+    runs the working tree)."""
+    import subprocess
+
+    repo = RESULTS_DIR.parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=repo, capture_output=True,
+                               text=True, check=True).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {"commit": commit, "src_changed": [line[3:] for line in dirty if line.strip()]}
+
+
+def load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def new_results(**meta: Any) -> dict[str, Any]:
-    """An empty results document with the machine described in ``meta``."""
+    """An empty results document with the machine described in ``meta``: CPUs and their
+    model, Python, SQLite and zstandard versions, and the load average at the start
+    (this machine may be busy with other work; CPU times are recorded beside wall
+    times for that reason)."""
+    try:
+        import zstandard
+
+        zstd_version = zstandard.__version__
+    except ImportError:
+        zstd_version = None
     base = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "cpu_model": cpu_model(),
+        "sqlite": sqlite3.sqlite_version,
+        "zstandard": zstd_version,
+        "load_average_start": load_average(),
+        "source": source_state(),
     }
     base.update(meta)
     return {"meta": base, "measurements": {}}
@@ -80,7 +129,9 @@ def _other(values: dict[str, Any]) -> str:
     for key, value in values.items():
         if key in _SHOWN:
             continue
-        if isinstance(value, dict):
+        if isinstance(value, list) or (isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values())):
+            parts.append(f"{key}: in the JSON")
+        elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
             parts.append(f"{key}: {value}")
         elif isinstance(value, float):

@@ -213,3 +213,129 @@ def test_the_results_table_has_a_row_per_measurement_and_keeps_unknown_numbers()
     assert len(table) == 4
     assert table[2].startswith("| anchor.cli.zstd-3 | 3 | 3.0 | 1.0 | 3.00 | 1.50 |")
     assert "p99_ms=9.5" in table[3] and "4.2" in table[3]
+
+
+# -- termvault's own benchmarks: each runs on a tiny input -------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_run(corpora, tmp_path_factory):
+    """Every termvault step of ``python -m bench all`` on the 2 MB corpus, shrunk: the
+    results document, the corpus and its digest taken before the run."""
+    from bench.__main__ import Plan, run_termvault
+
+    root, summary = corpora["a"]
+    before = tree_digest(root)
+    results = res.new_results()
+    results["meta"]["corpus"] = summary
+    plan = Plan(search_raw=3 * summary["bytes"], sessions=300, memory=3_000_000, restore=300_000, reps=1)
+    run_termvault(root, tmp_path_factory.mktemp("tiny-run"), results, plan)
+    return results, root, summary, before
+
+
+def test_every_termvault_step_runs_without_error(tiny_run):
+    results, *_ = tiny_run
+    assert results["meta"]["errors"] == {}
+    m = results["measurements"]
+    for name in ("termvault.sweep.full_text", "termvault.sweep.no_full_text", "termvault.sweep.level19",
+                 "termvault.index_size", "experiment.index_size_after_fts_optimize", "experiment.archives_at_level_6",
+                 "termvault.search.swept_vault", "termvault.search.snippets", "termvault.search.large_vault",
+                 "termvault.scale.cli_stats", "termvault.scale.cli_search_name", "termvault.scale.session_storage_open",
+                 "anchor.json_index.process_stats", "termvault.import", "termvault.restore", "termvault.memory"):
+        assert name in m, name
+    assert results["profile"]["stages"]
+
+
+def test_the_sweep_benchmark_archives_the_whole_corpus_and_leaves_it_untouched(tiny_run):
+    results, root, summary, before = tiny_run
+    m = results["measurements"]
+    for name in ("termvault.sweep.full_text", "termvault.sweep.no_full_text"):
+        sweep = m[name]
+        assert sweep["failed"] == 0 and sweep["native_left_in_history"] == 0
+        assert sweep["input_bytes"] == summary["bytes"]
+        assert 0 < sweep["output_bytes"] < sweep["input_bytes"]
+    assert {k for k in summary["kinds"]} == {n.split(".")[-1] for n in m if n.startswith("termvault.size.")}
+    assert tree_digest(root) == before
+
+
+def test_the_index_size_is_split_into_its_parts(tiny_run):
+    size = tiny_run[0]["measurements"]["termvault.index_size"]
+    parts = sum(size[f"{k}_bytes"] for k in ("fts_text", "fts_ident", "sessions", "other"))
+    assert size["fts_text_bytes"] > 0 and size["fts_ident_bytes"] > 0 and size["sessions_bytes"] > 0
+    assert parts <= size["index_bytes"]
+    assert size["index_to_archive"] == pytest.approx(size["index_bytes"] / size["archive_bytes"], abs=0.001)
+
+
+def test_the_profile_stages_add_up_to_the_profiled_sweep(tiny_run):
+    profile = tiny_run[0]["profile"]
+    stages = profile["stages"]
+    for stage in ("parse_and_hash", "fulltext_prepare", "write_archive", "verify", "fulltext_insert",
+                  "index_lookups", "index_row_and_commit"):
+        assert stages[stage] > 0, stage
+    # thread-seconds: the main thread's wall time plus the parse thread's busy time
+    assert profile["total_seconds"] == pytest.approx(profile["wall_seconds"] + profile["parse_thread_busy_seconds"],
+                                                     abs=0.002)
+    assert sum(stages.values()) >= profile["total_seconds"] - 0.01
+    assert sum(v for k, v in stages.items() if k != "other") <= profile["total_seconds"] * 1.05
+    assert profile["top"]
+
+
+def test_the_large_search_vault_holds_every_session_once_per_copy(tiny_run):
+    results, _, summary, _ = tiny_run
+    m = results["measurements"]
+    built, small = m["termvault.search.large_vault_build"], m["termvault.search.swept_vault"]
+    assert built["copies"] >= 3 and built["input_bytes"] >= 3 * summary["bytes"] * 0.99
+    assert built["sessions"] == built["copies"] * small["sessions"]
+    large = m["termvault.search.large_vault"]["per_query"]
+    # the planted needles are renamed in the replicas: the same sessions match
+    for word, files in summary["queries"].items():
+        if files is not None:
+            assert large[f"word {word}"]["hits"] == small["per_query"][f"word {word}"]["hits"], word
+    common = summary_common(summary)
+    assert large[f"word {common}"]["hits"] >= min(50, small["per_query"][f"word {common}"]["hits"] * 2)
+
+
+def summary_common(summary):
+    return next(w for w, n in summary["queries"].items() if n is None)
+
+
+def test_the_scale_benchmark_runs_the_cli_on_its_vault(tiny_run):
+    m = tiny_run[0]["measurements"]
+    assert m["termvault.scale.build"]["sessions"] >= 300
+    assert m["termvault.scale.cli_stats"]["exit"] == 0 and m["termvault.scale.cli_stats"]["output_bytes"] > 0
+    assert m["termvault.scale.cli_search_name"]["exit"] == 0
+    assert m["termvault.scale.session_storage_open"]["total_sessions"] == m["termvault.scale.build"]["sessions"]
+    assert m["anchor.json_index.process_stats"]["exit"] == 0 and m["anchor.json_index.process_search_name"]["exit"] == 0
+    imports = m["termvault.import"]
+    assert all(imports[k]["exit"] == 0 for k in ("python_pass", "import_termvault", "import_termvault_vault", "cli_version"))
+
+
+def test_the_restore_and_memory_benchmarks_round_trip_their_sessions(tiny_run):
+    m = tiny_run[0]["measurements"]
+    assert m["termvault.restore"]["input_bytes"] >= 300_000  # restore_bench raises if bytes differ
+    memory = m["termvault.memory"]
+    assert memory["input_bytes"] >= 3_000_000 and 0 < memory["output_bytes"] < memory["input_bytes"]
+    assert memory["archive_vmhwm_mb"] > 0 and memory["restore_vmhwm_mb"] > 0
+
+
+def test_the_big_session_writer_makes_every_uuid_of_a_repetition_new(tmp_path):
+    from bench.memory import write_claude_session
+
+    sid, path = write_claude_session(tmp_path, 400_000, base_bytes=100_000)
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    uuids = [r["uuid"] for r in records if "uuid" in r]
+    assert path.stat().st_size >= 400_000 and path.name == f"{sid}.jsonl"
+    assert len(uuids) == len(set(uuids))
+    assert all(r.get("sessionId", sid) == sid for r in records)
+
+
+def test_every_target_is_checked_and_a_missing_measurement_is_reported_as_such(tiny_run):
+    from bench import report, targets
+
+    empty = targets.check(res.new_results())
+    assert empty and all(t["value"] is None and t["met"] is None for t in empty)
+    checked = {t["target"]: t for t in targets.check(tiny_run[0])}
+    assert checked["restore + verify a 10 MB session"]["value"] is not None
+    assert checked["sweep vs old app (wall MB/s)"]["value"] is None  # no anchors in this run
+    text = report.report(tiny_run[0])
+    assert "## Targets" in text and "## Sweep profile" in text and "not measured" in text
