@@ -199,9 +199,10 @@ def _finish(results: dict[str, Any], json_out: Path | None) -> None:
     from . import targets
 
     results["meta"]["load_average_end"] = res.load_average()
-    if results["meta"].get("source") and res.source_state() != results["meta"]["source"]:
+    start, end = results["meta"].get("source") or {}, res.source_state()
+    if start and any(start.get(k) != end.get(k) for k in ("src_tree", "src_changed")):
         # termvault changed under the run: later steps may have measured other code.
-        results["meta"]["source_at_end"] = res.source_state()
+        results["meta"]["source_at_end"] = end
     results["targets"] = targets.check(results)
     if json_out:
         _say(f"bench: results written to {res.save(results, json_out)}")

@@ -98,7 +98,10 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
         "json_decode": _cum(stats, "json/__init__.py", "loads"),
         "tarfile_python": _tt(stats, [f for f in stats if f[0].replace("\\", "/").endswith("/tarfile.py")]),
     }
+    by_source = {Path(f[0]).stem: v[3] for f, v in stats.items()
+                 if "termvault/sources/" in f[0].replace("\\", "/") and f[2] == "parse"}
     return {
+        "parse_by_source": {k: round(v, 3) for k, v in sorted(by_source.items(), key=lambda kv: -kv[1])},
         "total_seconds": round(wall + worker_busy, 3),
         "wall_seconds": round(wall, 3),
         "parse_thread_busy_seconds": round(worker_busy, 3),
@@ -170,6 +173,8 @@ def markdown(profile: dict[str, Any]) -> str:
     lines = [intro, ""]
     lines += table("stage (thread-seconds, exclusive)", profile["stages"]) + [""]
     lines += table("full-text preparation, of which", profile["fulltext_parts"]) + [""]
+    if profile.get("parse_by_source"):
+        lines += table("parsing, per source kind", profile["parse_by_source"]) + [""]
     lines += table("across stages", profile["across"]) + [""]
     lines += ["| function (inline time) | calls | tottime s | cumtime s |", "|---|---:|---:|---:|"]
     lines += [f"| `{t['function']}` | {t['calls']:,} | {t['tottime']:.2f} | {t['cumtime']:.2f} |" for t in profile["top"]]

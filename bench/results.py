@@ -47,19 +47,21 @@ def cpu_model() -> str | None:
 
 
 def source_state() -> dict[str, Any]:
-    """The commit measured and the files under src/ that differ from it (the benchmark
-    runs the working tree)."""
+    """The commit measured, the tree of its src/ folder, and the files under src/ that
+    differ from it (the benchmark runs the working tree)."""
     import subprocess
 
     repo = RESULTS_DIR.parent.parent
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
                                 text=True, check=True).stdout.strip()
+        tree = subprocess.run(["git", "rev-parse", "--short", "HEAD:src"], cwd=repo, capture_output=True,
+                              text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=repo, capture_output=True,
                                text=True, check=True).stdout.split("\n")
     except (OSError, subprocess.CalledProcessError):
         return {}
-    return {"commit": commit, "src_changed": [line[3:] for line in dirty if line.strip()]}
+    return {"commit": commit, "src_tree": tree, "src_changed": [line[3:] for line in dirty if line.strip()]}
 
 
 def load_average() -> list[float] | None:

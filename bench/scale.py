@@ -145,7 +145,7 @@ def _insert(index, batch: list) -> int:
 def time_process(cmd: list[str], reps: int = 5, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Wall time of ``cmd`` as a fresh process, ``reps`` times (after one untimed run):
     median, min and max in ms, CPU (user + system) ms per run, and the last run's exit
-    code and output size."""
+    code and how many bytes it printed."""
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
     walls, cpus = [], []
     proc = None
@@ -157,7 +157,7 @@ def time_process(cmd: list[str], reps: int = 5, env: dict[str, str] | None = Non
     assert proc is not None
     return {"median_ms": round(statistics.median(walls), 1), "min_ms": round(min(walls), 1),
             "max_ms": round(max(walls), 1), "cpu_ms": round(statistics.median(cpus), 1),
-            "exit": proc.returncode, "output_bytes": len(proc.stdout)}
+            "exit": proc.returncode, "stdout_bytes": len(proc.stdout)}
 
 
 _OPEN_SNIPPET = """

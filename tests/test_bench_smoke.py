@@ -302,7 +302,7 @@ def summary_common(summary):
 def test_the_scale_benchmark_runs_the_cli_on_its_vault(tiny_run):
     m = tiny_run[0]["measurements"]
     assert m["termvault.scale.build"]["sessions"] >= 300
-    assert m["termvault.scale.cli_stats"]["exit"] == 0 and m["termvault.scale.cli_stats"]["output_bytes"] > 0
+    assert m["termvault.scale.cli_stats"]["exit"] == 0 and m["termvault.scale.cli_stats"]["stdout_bytes"] > 0
     assert m["termvault.scale.cli_search_name"]["exit"] == 0
     assert m["termvault.scale.session_storage_open"]["total_sessions"] == m["termvault.scale.build"]["sessions"]
     assert m["anchor.json_index.process_stats"]["exit"] == 0 and m["anchor.json_index.process_search_name"]["exit"] == 0
