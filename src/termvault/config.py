@@ -5,7 +5,7 @@
     archive_days = 30          # native sessions inactive this long are archived
     interval_hours = 24        # background / daemon sweep interval
     codec = "zstd"
-    level = 3                  # zstd level at sweep time, 1..22
+    level = 6                  # zstd level at sweep time, 1..22
     verify = true              # read every archive back before a source is removed
     full_text = true           # index each session's text for full-text search
     max_total_bytes = "2GB"    # storage cap for prune; absent = no cap
@@ -94,7 +94,7 @@ class Config:
     archive_days: float = 30.0
     interval_hours: float = 24.0
     codec: str = "zstd"
-    level: int = 3
+    level: int = 6
     verify: bool = True
     full_text: bool = True
     max_total_bytes: int | None = None
