@@ -352,15 +352,7 @@ def appender_scenario(run: Run, rounds: int, mode: str) -> None:
             removed = v.index.query("SELECT COUNT(*) FROM sessions WHERE source_removed = 1")[0][0]
             clean = v.verify().clean
         live = s.path.read_bytes() if s.path.exists() else b""
-        seen = set()
-        for data in [live, *versions]:
-            for line in data.splitlines():
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(rec, dict) and isinstance(rec.get("n"), int):
-                    seen.add(rec["n"])
+        seen = set().union(*(h.line_numbers(data) for data in [live, *versions]))
         missing = sorted(set(range(lines)) - seen)
         t.faults += sweeps  # each sweep raced the writer
         t.lost += bool(missing)

@@ -256,3 +256,20 @@ def test_a_second_thread_waiting_for_the_home_gives_up_with_a_clear_error(home):
     finally:
         release.set()
         t.join()
+
+
+def test_a_prune_killed_after_its_tombstone_is_finished_by_reconciliation(home):
+    make_native(home, "old", 40)
+    v = Vault(home, archive_days=7)
+    v.sweep()
+    entry = v.get("old")
+    path = v.archive_file(entry)
+    # What a SIGKILL between the tombstone's commit and the unlink leaves behind.
+    with v.index.transaction() as db:
+        db.execute("UPDATE sessions SET status = 'deleted' WHERE id = ?", (entry.row_id,))
+    (home / ".journal").write_text("pruning\n")
+    v.close()
+
+    Vault(home)  # start-up reconciliation
+
+    assert not path.exists()

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 from . import archive as arc
 from . import fulltext
 from .errors import DataError, TermvaultError
-from .fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, remove_if_unchanged
+from .fsutil import (
+    HELD_PREFIX,
+    atomic_write_bytes,
+    is_temp_name,
+    put_back,
+    remove_if_unchanged,
+    validate_relpath,
+)
 from .index import ArchiveEntry, is_corruption
 from .reports import Progress, PruneReport, VerifyReport
 
@@ -110,6 +117,14 @@ def reconcile(vault: Vault) -> list[str]:
             log.warning("could not adopt %s: %s", rel, exc)
     for entry in pending_removals(vault):
         done.extend(_finish_removal(vault, entry))
+    # A prune interrupted after committing a version's tombstone: finish removing the
+    # file it named (the decision was recorded; the file is no longer indexed).
+    for (rel,) in vault.index.query("SELECT archive_path FROM sessions WHERE status = 'deleted'"):
+        with contextlib.suppress(OSError, TermvaultError):
+            path = vault.config.archive_dir / validate_relpath(rel)
+            if path.exists():
+                path.unlink()
+                done.append(f"removed pruned archive {rel}")
     if done:
         log.info("reconciliation: %s", "; ".join(done))
     return done
@@ -343,9 +358,9 @@ def set_aside_unreadable_index(vault: Vault) -> None:
 # -- prune ------------------------------------------------------------------------------
 def prune(vault: Vault, max_bytes: int | None = None, dry_run: bool = False) -> PruneReport:
     """Delete archived versions, oldest last activity first, until the archives fit in
-    ``max_bytes`` (default: the configured cap). Pinned sessions are never pruned. The
-    index row goes first, then the file, so an interruption leaves an orphan that
-    reconciliation re-adopts rather than a row without its archive."""
+    ``max_bytes`` (default: the configured cap). Pinned sessions and the older app's
+    archives are never pruned. Each version's row is first marked 'deleted' (committed),
+    then its file removed; a run interrupted in between is finished by reconciliation."""
     if vault.config.remote:  # with a remote tier the cap evicts local copies instead
         from .remote import evict
 

@@ -460,3 +460,16 @@ def spread(n: int, window: float, seed: int) -> list[float]:
     """``n`` kill delays covering [0, window] evenly (one random point per slice)."""
     rng = random.Random(seed)
     return [window * (i + rng.random()) / n for i in range(n)]
+
+
+def line_numbers(data: bytes) -> set[int]:
+    """The ``n`` of every JSON line ``{"n": ...}`` in ``data`` (an appender's lines)."""
+    out = set()
+    for line in data.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("n"), int):
+            out.add(rec["n"])
+    return out

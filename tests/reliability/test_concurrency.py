@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 
@@ -12,18 +11,6 @@ from termvault.errors import LockedError
 from termvault.vault import Vault
 
 from . import harness as h
-
-
-def _line_numbers(data: bytes) -> set[int]:
-    out = set()
-    for line in data.splitlines():
-        try:
-            rec = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(rec, dict) and isinstance(rec.get("n"), int):
-            out.add(rec["n"])
-    return out
 
 
 def _appender(path, lines: int, interval: float, start: int = 0) -> subprocess.Popen:
@@ -71,7 +58,7 @@ def test_a_transcript_appended_to_during_sweeps_is_only_ever_archived_as_a_prefi
         assert newer.startswith(older) and len(newer) > len(older)
     assert all(live.startswith(data) for data in versions)
     assert versions[-1] == live
-    assert _line_numbers(live) | _line_numbers(versions[-1]) == set(range(lines))
+    assert h.line_numbers(live) | h.line_numbers(versions[-1]) == set(range(lines))
     assert live.startswith(s.data)
 
 
