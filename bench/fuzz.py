@@ -98,7 +98,7 @@ def make_target(target: str, scratch: Path) -> Callable[[bytes], None]:
                 pass
 
         return run
-    from termvault import legacy
+    from termvault.archive import legacy
     from termvault.vault import Vault
 
     home = scratch / "home"
@@ -115,7 +115,7 @@ def make_target(target: str, scratch: Path) -> Callable[[bytes], None]:
         else:
             # Half the inputs as a sound gzip of hostile JSON, half as hostile gzip bytes.
             archive.write_bytes(gzip.compress(data, mtime=0) if len(data) % 2 else data)
-        legacy.legacy_entries(vault)
+        vault.store.legacy_entries(vault.home)
 
     return run
 
@@ -190,7 +190,7 @@ def _atheris_child(target: str, seconds: float, seed: int, out: Path, result: Pa
     import atheris
 
     with atheris.instrument_imports():
-        import termvault.legacy
+        import termvault.archive.legacy
         import termvault.sources.agent_log
         import termvault.sources.aider
         import termvault.sources.asciinema

@@ -64,25 +64,25 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
     ``worker_busy`` the time other threads spent preparing units: stage seconds are
     thread-seconds, and ``other`` is what of ``wall + worker_busy`` no stage explains."""
     execute = _builtin(stats, "'execute' of 'sqlite3.Connection'")
-    prepare = _cum(stats, "termvault/fulltext.py", "prepare")
+    prepare = _cum(stats, "termvault/index/fulltext.py", "prepare")
     redact = _cum(stats, "termvault/redact.py", "redact")
-    idents = _cum(stats, "termvault/fulltext.py", "identifiers")
+    idents = _cum(stats, "termvault/index/fulltext.py", "identifiers")
     # A ``with index.transaction():`` commits in the context manager's __exit__, called
     # from the function holding the ``with``: that attributes each commit to its stage.
     exits = _match(stats, "contextlib.py", "__exit__")
     enters = _match(stats, "contextlib.py", "__enter__")  # BEGIN IMMEDIATE
     ensure_hash = sum(stats[f][3] for f in stats if "termvault/" in f[0].replace("\\", "/") and f[2] == "ensure_hash")
     stages = {
-        "discover": _cum(stats, "termvault/vault.py", "plan"),
-        "parse_and_hash": _cum(stats, "termvault/vault.py", "_parse") + ensure_hash,
+        "discover": _cum(stats, "termvault/ops/sweep.py", "plan"),
+        "parse_and_hash": _cum(stats, "termvault/ops/text.py", "parse") + ensure_hash,
         "fulltext_prepare": prepare,
-        "write_archive": _cum(stats, "termvault/archive.py", "write_archive"),
-        "verify": _cum(stats, "termvault/archive.py", "read_archive"),
-        "fulltext_insert": _from(stats, execute, "termvault/fulltext.py", "add"),
-        "index_lookups": _cum(stats, "termvault/index.py", "get_entry") + _cum(stats, "termvault/vault.py", "_next_version"),
-        "index_row_and_commit": _cum(stats, "termvault/index.py", "insert")
-        + _from(stats, enters + exits, "termvault/vault.py", "archive_unit", cumulative=True),
-        "remove_sources": _cum(stats, "termvault/vault.py", "_remove_sources"),
+        "write_archive": _cum(stats, "termvault/archive/format.py", "write_archive"),
+        "verify": _cum(stats, "termvault/archive/format.py", "read_archive"),
+        "fulltext_insert": _cum(stats, "termvault/index/fulltext.py", "add"),
+        "index_lookups": _cum(stats, "termvault/index/entries.py", "get_entry") + _cum(stats, "termvault/index/entries.py", "next_version"),
+        "index_row_and_commit": _cum(stats, "termvault/index/entries.py", "insert")
+        + _from(stats, enters + exits, "termvault/ops/sweep.py", "archive_unit", cumulative=True),
+        "remove_sources": _cum(stats, "termvault/ops/sweep.py", "remove_sources"),
         "waiting_for_parse_thread": _cum(stats, "concurrent/futures/_base.py", "result"),
     }
     stages["other"] = max(0.0, wall + worker_busy - sum(stages.values()))
@@ -94,7 +94,7 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
         "zstd_compress": zstd_c,
         "zstd_decompress": zstd_d,
         "fsync": _tt(stats, _builtin(stats, "posix.fsync")),
-        "sqlite_commit": _from(stats, execute, "termvault/index.py", "transaction"),
+        "sqlite_commit": _from(stats, execute, "termvault/index/db.py", "transaction"),
         "json_decode": _cum(stats, "json/__init__.py", "loads"),
         "tarfile_python": _tt(stats, [f for f in stats if f[0].replace("\\", "/").endswith("/tarfile.py")]),
     }
@@ -145,7 +145,7 @@ def profile_sweep(corpus: Path, home: Path, dump: Path | None = None) -> dict[st
     worker = pstats.Stats(*threads) if threads else None
     busy = 0.0
     if worker is not None:
-        busy = _cum(worker.stats, "termvault/vault.py", "_prepare")  # type: ignore[attr-defined]
+        busy = _cum(worker.stats, "termvault/ops/sweep.py", "prepare")  # type: ignore[attr-defined]
     merged = pstats.Stats(main)
     if worker is not None:
         merged.add(worker)

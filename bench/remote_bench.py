@@ -143,7 +143,7 @@ def bench_termvault(url: str, sessions: int, seed: int) -> dict[str, float]:
     import tempfile
     from pathlib import Path
 
-    from termvault import remote
+
     from termvault.state import SessionState
     from termvault.storage import SessionStorage
     from termvault.vault import Vault
@@ -172,14 +172,14 @@ def bench_termvault(url: str, sessions: int, seed: int) -> dict[str, float]:
 
             def push():
                 nonlocal report
-                report = remote.push(a)
+                report = a.remote_push()
 
             out["push_s"] = timed(push)
             out["push_bytes"] = report.bytes_uploaded
             out["evict_s"] = timed(lambda: a.prune(max_bytes=0))
         with Vault(c_home, remote_host="gamma", **settings) as c:
-            out["reindex_from_bucket_s"] = timed(lambda: remote.reindex_from_remote(c))
-            out["pull_all_s"] = timed(lambda: remote.pull(c, remote.remote_only(c)))
+            out["reindex_from_bucket_s"] = timed(lambda: c.reindex(remote=True))
+            out["pull_all_s"] = timed(lambda: c.remote_pull())
     return out
 
 

@@ -124,7 +124,8 @@ def build_home(home: Path, corpus: Path | None, sessions: int, real: int = 20, s
                 if len(batch) >= 5000:
                     rows += _insert(vault.index, batch)
             rows += _insert(vault.index, batch)
-        with vault.index.transaction() as db:
+        with vault.index.transaction():
+            db = vault.index.db  # tests set up rows directly
             db.execute("ANALYZE")
         vault.index.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

@@ -7,8 +7,8 @@ index starts as a copy of the swept vault's index, then every swept session is a
 again ``copies - 1`` times, each replica a row with the original's metadata (new session
 id ``<id>-rNNN``, a made-up archive path, times moved by up to 15 days) inserted with
 ``ArchiveIndex.insert``, and the original's text, prepared once by
-``termvault.fulltext.prepare`` (redaction and identifier extraction, as a sweep does),
-indexed with ``fulltext.add`` (given that prepared text, as the sweep gives it). The planted
+``termvault.index.fulltext.prepare`` (redaction and identifier extraction, as a sweep does),
+indexed with ``ArchiveIndex.add_text`` (given that prepared text, as the sweep gives it). The planted
 needle words are renamed in each replica (``<needle>rN``), so they keep the hit counts
 the corpus summary names. The replicas have no archive files: latency is measured
 without snippets there, and the snippet cost per hit on the swept vault, whose archives
@@ -186,7 +186,7 @@ def replica(entry, copy: int, rng: random.Random):
 def build_large(small_home: Path, large_home: Path, target_raw: int, needles: list[str], seed: int = 1,
                 say=print) -> dict[str, Any]:
     """Build the large vault at ``large_home`` (see the module docstring); returns how."""
-    from termvault import fulltext
+    from termvault.index import fulltext
     from termvault.index import ArchiveIndex
     from termvault.vault import Vault
 
@@ -221,7 +221,7 @@ def build_large(small_home: Path, large_home: Path, target_raw: int, needles: li
                     r = replica(e, c, rng)
                     index.insert(r)
                     digest = hashlib.sha256(clean.encode("utf-8", "replace")).hexdigest()
-                    fulltext.add(index, r, "", prepared=(clean, idents, digest))
+                    index.add_text(r, (clean, idents, digest))
                     text_bytes += len(clean)
             if c % 10 == 0:
                 say(f"bench:   {c}/{copies - 1} replicas")

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from termvault.errors import UsageError
-from termvault.model import DiskFile
+from termvault.streams import DiskFile
 from termvault.render import CHUNK_CHARS, FORMATS, RENDERED_FORMATS, render
 from termvault.sources.base import Message
 

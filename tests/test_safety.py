@@ -112,7 +112,8 @@ def test_restore_refuses_an_origin_outside_every_source_folder(home, user_home, 
     f = manifest.files[0]
     arc.write_archive(v.archive_file(entry).with_name("forged.tar.zst"), manifest,
                       [arc.SourceFile(f, lambda: io.BytesIO(data[f.path]))])
-    with v.index.transaction() as db:
+    with v.index.transaction():
+        db = v.index.db  # tests set up rows directly
         db.execute("UPDATE sessions SET archive_path = ?, archive_sha256 = NULL WHERE id = ?",
                    (str(Path(entry.archive_path).with_name("forged.tar.zst")), entry.row_id))
 
@@ -180,7 +181,8 @@ def test_pruning_the_newest_version_leaves_the_older_one_searchable(home):
     make_native(home, "s1", 30, output_snapshot="zebra crossing again\n")
     v.sweep()
     newest = v.get("s1")
-    with v.index.transaction() as db:  # make the newest version the oldest activity
+    with v.index.transaction():
+        db = v.index.db  # tests set up rows directly  # make the newest version the oldest activity
         db.execute("UPDATE sessions SET last_activity_at = 0 WHERE id = ?", (newest.row_id,))
     report = v.prune(max_bytes=v.get("s1", 1).size_bytes)
     assert [e.version for e in report.pruned] == [2]
@@ -224,7 +226,7 @@ def test_a_same_size_rewrite_that_kept_its_mtime_is_not_deleted(tmp_path):
 
 
 def test_blobs_stay_out_of_the_full_text_index():
-    from termvault.fulltext import prepare
+    from termvault.index.fulltext import prepare
 
     clean, idents, _ = prepare("see image " + "QUJD" * 500 + " then getUserById")
     assert "QUJD" not in clean and "getUserById" in clean
@@ -265,7 +267,8 @@ def test_a_prune_killed_after_its_tombstone_is_finished_by_reconciliation(home):
     entry = v.get("old")
     path = v.archive_file(entry)
     # What a SIGKILL between the tombstone's commit and the unlink leaves behind.
-    with v.index.transaction() as db:
+    with v.index.transaction():
+        db = v.index.db  # tests set up rows directly
         db.execute("UPDATE sessions SET status = 'deleted' WHERE id = ?", (entry.row_id,))
     (home / ".journal").write_text("pruning\n")
     v.close()

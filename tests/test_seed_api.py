@@ -81,7 +81,8 @@ def searchable(home):
     # Give each a distinct archived_at so date filters and ordering are checkable.
     for n, (sid, *_rest) in enumerate(specs):
         assert archiver.auto_archive_old_sessions()["failed_count"] == 0 or True
-    with archiver.index.transaction() as db:
+    with archiver.index.transaction():
+        db = archiver.index.db  # tests set up rows directly
         for n, (sid, *_rest) in enumerate(specs):
             db.execute("UPDATE sessions SET archived_at = ? WHERE session_id = ?", (1_000_000 + n * 1000, sid))
     return archiver

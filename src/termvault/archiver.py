@@ -88,7 +88,7 @@ class SessionArchiver:
                 with main.open() as fh:
                     return SessionState.from_json(fh.read(), f"archived session {session_id}")
             finally:
-                from .vault import close_refs
+                from .streams import close_refs
 
                 close_refs(refs)
         except TermvaultError as exc:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import signal
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -128,25 +129,50 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(target: Path, mode: int = FILE_MODE, prefix: str = TMP_PREFIX) -> Iterator[BinaryIO]:
-    """Write to a temporary file beside ``target``; on success fsync, rename, fsync folder.
+def atomic_writer(
+    target: Path,
+    mode: int = FILE_MODE,
+    prefix: str = TMP_PREFIX,
+    *,
+    fault: Callable[[str], None] | None = None,
+    new_file: bool = False,
+    readable: bool = False,
+) -> Iterator[BinaryIO]:
+    """The one way termvault writes a file that must not be lost or half-written: a
+    temporary file beside ``target`` (``prefix``, private), then fsync, rename, fsync the
+    folder. On any exception the temporary file is removed and ``target`` untouched.
 
-    On any exception the temporary file is removed and ``target`` is untouched.
+    ``new_file``: ``target`` did not exist, so a failure after the rename (the folder's
+    fsync) removes it too rather than leave a file nothing refers to. ``readable``: the
+    handle is also readable and its ``name`` is the temporary path (to check it before
+    the rename). ``fault(step)`` is a test hook called before each durable step.
     """
+    hook = fault or (lambda step: None)
     ensure_private_dir(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
+    renamed = False
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
+        if readable:
+            os.close(fd)
+            fh: BinaryIO = open(tmp, "w+b")  # noqa: SIM115 (closed below, after fsync)
+        else:
+            fh = os.fdopen(fd, "wb")
+        with fh:
             yield fh
+            hook("fsync")
             fh.flush()
             os.fsync(fh.fileno())
+        hook("rename")
         os.replace(tmp, target)
+        renamed = True
+        hook("fsync-dir")
         fsync_dir(target.parent)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        for leftover in (target, tmp) if renamed and new_file else (tmp,):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
         raise
 
 
@@ -178,8 +204,6 @@ def remove_if_unchanged(
     process could write to it after the comparison. ``before(folder)`` is called first
     so a crash journal can name the folder (see ``put_back``).
     """
-    import hashlib
-
     try:
         st = os.lstat(path)
     except FileNotFoundError:

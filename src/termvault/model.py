@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from collections.abc import Callable
 from typing import IO, Any, Protocol
 
 
@@ -112,139 +111,47 @@ class SessionInfo:
 
 
 @dataclass
-class DiskFile:
-    """A FileRef over a file on disk, reading at most ``size`` bytes (the size seen at
-    discovery), so a file that grows meanwhile is read as the snapshot that was stat'ed."""
+class ArchiveEntry:
+    """One archived session version. The first nine fields are the seed's, same names and
+    meaning (``archive_path`` relative to ``archive/``, sizes in bytes, times UNIX seconds)."""
 
-    relpath: str
-    size: int
-    path: Path
+    session_id: str
+    name: str
+    archived_at: float
+    original_timestamp: float
+    archive_path: str
+    size_bytes: int
+    original_size_bytes: int
+    working_directory: str
+    last_command: str | None = None
+    version: int = 1
+    source: str = "native"
+    mode: str = "move"
+    created_at: float | None = None
+    last_activity_at: float | None = None
+    archive_sha256: str | None = None
+    content_sha256: str | None = None
+    file_count: int = 1
+    pinned: bool = False
+    status: str = "archived"
+    fingerprint: str | None = None
+    source_removed: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+    row_id: int | None = None
 
-    def open(self) -> IO[bytes]:
-        return BoundedReader(open(self.path, "rb"), self.size)
+    def __post_init__(self) -> None:
+        if self.last_activity_at is None:
+            self.last_activity_at = self.original_timestamp
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
-class BoundedReader:
-    """Read-only wrapper that stops after ``limit`` bytes."""
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArchiveEntry:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
-    def __init__(self, raw: IO[bytes], limit: int):
-        self._raw = raw
-        self._left = limit
+    @property
+    def space_saved_bytes(self) -> int:
+        return self.original_size_bytes - self.size_bytes
 
-    def read(self, n: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        if n is None or n < 0 or n > self._left:
-            n = self._left
-        data = self._raw.read(n)
-        self._left -= len(data)
-        return data
-
-    def readline(self, limit: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        if limit is None or limit < 0 or limit > self._left:
-            limit = self._left
-        data = self._raw.readline(limit)
-        self._left -= len(data)
-        return data
-
-    def __iter__(self):
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class HashingReader:
-    """Read-through wrapper hashing and counting every byte read."""
-
-    def __init__(self, raw: IO[bytes], on_chunk: Callable[[int], None] | None = None):
-        self.raw = raw
-        self.sha = hashlib.sha256()
-        self.size = 0
-        self.on_chunk = on_chunk
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.sha.update(data)
-        self.size += len(data)
-        if self.on_chunk and data:
-            self.on_chunk(len(data))
-        return data
-
-    def readinto(self, b) -> int:  # zstandard prefers readinto when present
-        data = self.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-    def drain(self) -> None:
-        while self.read(1024 * 1024):
-            pass
-
-    def hexdigest(self) -> str:
-        return self.sha.hexdigest()
-
-
-class HashingDiskFile:
-    """A FileRef over a file on disk that hashes whatever the parser reads in order, so the
-    parse pass doubles as the hash pass. Reads stop at the size seen at discovery."""
-
-    def __init__(self, relpath: str, size: int, path: Path):
-        self.relpath, self.size, self.path = relpath, size, path
-        self.sha256: str | None = None
-
-    def open(self) -> IO[bytes]:
-        ref = self
-
-        class _Reader(HashingReader):
-            def close(self_inner) -> None:
-                if ref.sha256 is None:
-                    try:
-                        self_inner.drain()
-                        if self_inner.size == ref.size:
-                            ref.sha256 = self_inner.hexdigest()
-                    except OSError:
-                        pass
-                self_inner.raw.close()
-
-            def readline(self_inner, limit: int = -1) -> bytes:
-                data = self_inner.raw.readline(limit)
-                self_inner.sha.update(data)
-                self_inner.size += len(data)
-                return data
-
-            def __iter__(self_inner):
-                while line := self_inner.readline():
-                    yield line
-
-            def __enter__(self_inner):
-                return self_inner
-
-            def __exit__(self_inner, *exc) -> None:
-                self_inner.close()
-
-        return _Reader(BoundedReader(open(self.path, "rb"), self.size))
-
-    def ensure_hash(self) -> str:
-        if self.sha256 is None:
-            with self.open():
-                pass
-        if self.sha256 is None:
-            from .errors import DataError
-
-            raise DataError(f"{self.path} shrank while it was being read; it will be retried.")
-        return self.sha256

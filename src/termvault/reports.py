@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .index import MB, ArchiveEntry
+from .model import ArchiveEntry
+
+MB = 1024 * 1024
 
 
 @dataclass

@@ -25,7 +25,8 @@ from termvault import archive as arc
 from termvault.fsutil import HELD_PREFIX, TMP_PREFIX
 from termvault.state import SessionState
 from termvault.storage import SessionStorage
-from termvault.vault import RESTORE_PREFIX, Vault
+from termvault.ops.restore import RESTORE_PREFIX
+from termvault.vault import Vault
 
 WORKERS = Path(__file__).with_name("workers.py")
 DAY = 86400.0

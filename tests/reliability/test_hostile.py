@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from termvault import archive as arc
 from termvault.errors import DataError, InvalidIdError
 from termvault.fsutil import validate_id
-from termvault.model import DiskFile, SessionInfo
+from termvault.model import SessionInfo
+from termvault.streams import DiskFile
 from termvault.sources import BUILTIN, source_class
 from termvault.vault import Vault
 
@@ -369,7 +370,7 @@ def test_a_forged_archive_understating_its_size_is_stopped_without_expanding_it(
     # holds the 200 MB the forged header or member expands to.
     assert peak < 32 * 1024 * 1024, f"reading the forged archive held {peak} bytes"
     with Vault(home, max_expand_bytes=LIMIT) as v:
-        v.index.insert(v._entry_from_manifest(arc.Manifest(
+        v.index.insert(arc.entry_from_manifest(arc.Manifest(
             sid, "native", 1, "move", str(home / "history"), OLD, {"name": sid},
             [arc.ManifestFile(f"{int(OLD)}_forged.json", str(home / "history" / f"{int(OLD)}_forged.json"), 10, 0,
                               hashlib.sha256(b"0123456789").hexdigest())]), path.relative_to(home / "archive").as_posix(),

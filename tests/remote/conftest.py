@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from termvault import remote_store
+from termvault.archive import objects as remote_store
 from termvault.vault import Vault
 
 from .faults import FaultProxy

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from termvault import remote, remote_store
+from termvault.archive import objects as remote_store
 
 from ..helpers import make_native
 
@@ -37,13 +37,13 @@ def test_a_server_stopped_mid_upload_leaves_nothing_verified_and_the_next_push_f
     assert proxy.injected["stop"] == 1
     assert report.failed == [] and len(report.archived) == 1  # archiving itself succeeded
     assert row(vault, "big") == (None, 0, 1)
-    assert remote.pending(vault) == [vault.get("big")]
+    assert vault.index.remote_pending() == [vault.get("big")]
     assert objects() == {}  # S3 shows no partial object
     assert vault.prune(max_bytes=0).pruned == []  # and the only copy is never evicted
     assert vault.archive_file(vault.get("big")).exists()
 
     proxy.start()
-    again = remote.push(vault)
+    again = vault.remote_push()
     key = f"alpha/{vault.get('big').archive_path}"
     assert again.uploaded == [key] and again.verified == [key] and again.pending == 0
     assert objects()[key] == vault.archive_file(vault.get("big")).read_bytes()
@@ -54,9 +54,10 @@ def test_an_upload_interrupted_before_its_read_back_is_verified_without_uploadin
     vault = make_vault(home, full_text=False)
     big_session(home)
     vault.sweep()
-    with vault.index.transaction() as db:  # as if the process died after the PUT
+    with vault.index.transaction():
+        db = vault.index.db  # tests set up rows directly  # as if the process died after the PUT
         db.execute("UPDATE sessions SET remote_verified_at = NULL")
-    report = remote.push(vault)
+    report = vault.remote_push()
     key = f"alpha/{vault.get('big').archive_path}"
     assert report.uploaded == [] and report.verified == [key]
     assert row(vault, "big") == (key, 1, 1)
@@ -69,12 +70,12 @@ def test_503_answers_and_connection_resets_are_retried_until_the_upload_verifies
     proxy.fail_next(2)
     vault.sweep()
     assert proxy.injected["503"] == 2
-    assert remote.pending(vault) == []
+    assert vault.index.remote_pending() == []
     make_native(home, "three", 42)
     proxy.reset_next(2)
     vault.sweep()
     assert proxy.injected["reset"] == 2
-    assert remote.pending(vault) == [] and row(vault, "three")[1] == 1
+    assert vault.index.remote_pending() == [] and row(vault, "three")[1] == 1
 
 
 def test_a_hung_server_times_out_and_the_upload_is_tried_again(make_vault, home, proxy, monkeypatch):
@@ -123,10 +124,10 @@ def test_an_unreachable_remote_is_reported_by_status_and_push_without_losing_any
     make_native(home, "one", 40)
     proxy.stop()
     vault.sweep()
-    st = remote.status(vault)
+    st = vault.remote_status()
     assert st["reachable"] is False and "after 3 attempts" in st["error"] and st["pending"] == 1
-    report = remote.push(vault)
+    report = vault.remote_push()
     assert report.stopped and report.pending == 1 and report.verified == []
     proxy.start()
-    assert remote.status(vault)["reachable"] is True
-    assert remote.push(vault).pending == 0
+    assert vault.remote_status()["reachable"] is True
+    assert vault.remote_push().pending == 0

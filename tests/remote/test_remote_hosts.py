@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from termvault import remote, remote_store
+from termvault.archive import objects as remote_store
 from termvault.errors import DataError
 
 from ..helpers import make_native
@@ -28,7 +28,7 @@ def two_homes(make_vault, tmp_path):
     for v in (a, b):
         report = v.sweep()
         assert report.failed == [] and len(report.archived) == 2
-        assert remote.pending(v) == []
+        assert v.index.remote_pending() == []
     return a, b
 
 
@@ -44,7 +44,7 @@ def test_a_fresh_home_rebuilds_a_merged_index_from_the_bucket_alone(make_vault, 
     a, b = two_homes(make_vault, tmp_path)
     before = objects()
     c = make_vault(tmp_path / "c", host="gamma")
-    assert remote.reindex_from_remote(c) == 4
+    assert c.reindex(remote=True) == 4
     rows = {(e.session_id, e.version): e for e in c.index.all_rows()}
     assert set(rows) == {("a-only", 1), ("b-only", 1), ("shared", 1), ("shared", 2)}
     assert rows[("a-only", 1)].name == a.get("a-only").name
@@ -61,7 +61,7 @@ def test_another_machines_session_restores_from_the_bucket_and_verifies(make_vau
     a, b = two_homes(make_vault, tmp_path)
     original = b.manifest("b-only")
     c = make_vault(tmp_path / "c", host="gamma")
-    remote.reindex_from_remote(c)
+    c.reindex(remote=True)
     out = io.BytesIO()
     c.export("b-only", out, fmt="raw")
     restored = out.getvalue()
@@ -80,7 +80,7 @@ def test_another_machines_session_restores_from_the_bucket_and_verifies(make_vau
 def test_search_in_a_merged_index_finds_text_once_a_unit_is_fetched(make_vault, tmp_path):
     two_homes(make_vault, tmp_path)
     c = make_vault(tmp_path / "c", host="gamma")
-    remote.reindex_from_remote(c)
+    c.reindex(remote=True)
     assert [h.entry.session_id for h in c.search(name="b-only")] == ["b-only"]  # metadata at once
     assert c.search("pytest") == []  # no text yet: only the manifest was read
     c.messages("b-only")  # a preview fetches it
@@ -89,7 +89,7 @@ def test_search_in_a_merged_index_finds_text_once_a_unit_is_fetched(make_vault, 
 
 def test_a_merged_index_is_the_union_seen_from_either_machine(make_vault, tmp_path):
     a, b = two_homes(make_vault, tmp_path)
-    assert remote.reindex_from_remote(a) == 4
+    assert a.reindex(remote=True) == 4
     own = {e.session_id: e for e in a.index.all_rows() if not e.archive_path.startswith("hosts/")}
     assert set(own) == {"a-only", "shared"}
     assert all(r[0] for r in a.index.query("SELECT remote_verified_at FROM sessions WHERE archive_path NOT LIKE 'hosts/%'"))
@@ -105,7 +105,7 @@ def test_identical_content_from_two_machines_is_indexed_once(make_vault, tmp_pat
     a.sweep()
     b.sweep()
     c = make_vault(tmp_path / "c", host="gamma")
-    assert remote.reindex_from_remote(c) == 1
+    assert c.reindex(remote=True) == 1
     (row,) = c.index.all_rows()
     assert row.archive_path.startswith("hosts/alpha/")
 
@@ -120,9 +120,9 @@ def test_two_homes_with_one_host_name_never_overwrite_each_other(make_vault, tmp
     written_by_a = objects()[key]
     b.sweep()  # archives locally; its upload is refused
     assert objects()[key] == written_by_a
-    report = remote.push(b)
+    report = b.remote_push()
     assert [f.session_id for f in report.failed] == ["clash"] and "never overwrites" in report.failed[0].reason
-    assert remote.pending(b) == [b.get("clash")]
+    assert b.index.remote_pending() == [b.get("clash")]
     assert b.prune(max_bytes=0).pruned == []  # so its only copy is never evicted
 
 
@@ -134,7 +134,7 @@ def test_reindex_from_remote_changes_nothing_when_the_bucket_cannot_be_read(make
     before = [e.to_dict() for e in v.index.all_rows()]
     proxy.stop()
     with pytest.raises(remote_store.RemoteUnavailableError):
-        remote.reindex_from_remote(v)
+        v.reindex(remote=True)
     assert [e.to_dict() for e in v.index.all_rows()] == before
 
 
@@ -142,7 +142,7 @@ def test_a_manifest_larger_than_the_first_ranged_read_is_still_read(make_vault, 
     two_homes(make_vault, tmp_path)
     monkeypatch.setattr(remote_store, "MANIFEST_RANGE", 64)
     c = make_vault(tmp_path / "c", host="gamma")
-    assert remote.reindex_from_remote(c) == 4
+    assert c.reindex(remote=True) == 4
 
 
 def test_a_truncated_object_is_reported_not_indexed(make_vault, tmp_path, objects):
@@ -152,7 +152,7 @@ def test_a_truncated_object_is_reported_not_indexed(make_vault, tmp_path, object
     key = f"alpha/{a.get('a-only').archive_path}"
     obstore.put(objects.store, key, objects()[key][:40])
     c = make_vault(tmp_path / "c", host="gamma")
-    assert remote.reindex_from_remote(c) == 3
+    assert c.reindex(remote=True) == 3
     assert "a-only" not in {e.session_id for e in c.index.all_rows()}
 
 
@@ -172,7 +172,7 @@ def test_an_object_without_its_hash_metadata_is_checked_member_by_member(make_va
     key = f"alpha/{a.get('a-only').archive_path}"
     obstore.put(objects.store, key, objects()[key])  # same bytes, no termvault metadata
     c = make_vault(tmp_path / "c", host="gamma")
-    remote.reindex_from_remote(c)
+    c.reindex(remote=True)
     assert c.get("a-only").archive_sha256 is None
     out = io.BytesIO()
     c.export("a-only", out, fmt="raw")

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from termvault import remote, remote_store
+from termvault.archive import objects as remote_store
 from termvault.errors import IntegrityError
 
 from ..helpers import make_native
@@ -43,7 +43,7 @@ def test_a_sweep_uploads_each_unit_under_the_host_prefix_and_verifies_it(make_va
         key = f"alpha/{entry.archive_path}"
         assert stored[key] == vault.archive_file(entry).read_bytes()
         assert remote_state(vault, sid) == (key, 1, 1)
-    assert remote.pending(vault) == []
+    assert vault.index.remote_pending() == []
 
 
 def test_the_uploaded_object_carries_its_sha256_as_metadata(make_vault, home, objects):
@@ -83,7 +83,8 @@ def test_a_pinned_session_stays_local_and_a_dry_run_evicts_nothing(make_vault, h
 def test_an_unverified_unit_is_never_evicted(make_vault, home):
     vault = make_vault(home)
     sweep_three(vault, home)
-    with vault.index.transaction() as db:
+    with vault.index.transaction():
+        db = vault.index.db  # tests set up rows directly
         db.execute("UPDATE sessions SET remote_verified_at = NULL WHERE session_id = 'old'")
     report = vault.prune(max_bytes=0)
     assert "old" not in [e.session_id for e in report.pruned]
@@ -147,7 +148,8 @@ def test_verify_counts_evicted_units_as_ok_but_a_lost_unverified_copy_as_missing
     vault.prune(max_bytes=0)
     report = vault.verify()
     assert report.clean and report.ok == 3
-    with vault.index.transaction() as db:
+    with vault.index.transaction():
+        db = vault.index.db  # tests set up rows directly
         db.execute("UPDATE sessions SET remote_verified_at = NULL, local_present = 1 WHERE session_id = 'old'")
     assert vault.verify().missing == [vault.get("old").archive_path]
 
@@ -187,7 +189,7 @@ def test_a_large_unit_goes_up_in_parts_and_reads_back_whole(make_vault, home, ob
 
 
 def test_importing_termvault_does_not_load_the_object_store_client():
-    code = ("import sys, termvault, termvault.vault, termvault.maintenance, termvault.remote; "
+    code = ("import sys, termvault, termvault.vault, termvault.ops.maintenance, termvault.ops.remote; "
             "print(sorted(m for m in ('obstore', 'boto3', 's3fs', 'botocore') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -204,7 +206,7 @@ def test_a_lost_index_is_rebuilt_from_the_bucket_and_evicted_units_are_reverifie
     assert again.reindex() == 3
     assert {s: remote_state(again, s)[1:] for s in originals} == {s: (0, 0) for s in originals}
     assert again.verify().clean  # their copies are in the bucket, not missing
-    report = remote.push(again)
+    report = again.remote_push()
     assert report.uploaded == [] and len(report.verified) == 3 and report.pending == 0
     out = io.BytesIO()
     again.export("old", out, fmt="raw")
@@ -212,7 +214,7 @@ def test_a_lost_index_is_rebuilt_from_the_bucket_and_evicted_units_are_reverifie
 
 
 def test_a_home_archived_before_the_remote_tier_uploads_everything_once_configured(home, make_vault, monkeypatch):
-    from termvault import index as index_module
+    from termvault.index import db as index_module
     from termvault.vault import Vault
 
     with monkeypatch.context() as m:  # an index as the previous release left it
@@ -223,6 +225,6 @@ def test_a_home_archived_before_the_remote_tier_uploads_everything_once_configur
             columns = {r[1] for r in old.index.query("PRAGMA table_info(sessions)")}
             assert "remote_key" not in columns
     vault = make_vault(home)
-    assert [e.session_id for e in remote.pending(vault)] == ["before"]
-    assert remote.push(vault).pending == 0
+    assert [e.session_id for e in vault.index.remote_pending()] == ["before"]
+    assert vault.remote_push().pending == 0
     assert remote_state(vault, "before") == (f"alpha/{vault.get('before').archive_path}", 1, 1)

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from termvault.model import DiskFile, FileRef, SessionInfo, SessionUnit
+from termvault.model import FileRef, SessionInfo, SessionUnit
+from termvault.streams import DiskFile
 from termvault.sources.base import Message, Source
 
 # ---------------------------------------------------------------------------------------

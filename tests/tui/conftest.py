@@ -119,7 +119,8 @@ def freeze_archive_details(archiver: SessionArchiver) -> None:
     """Pin the two things a real archive run cannot make repeatable, for pictures only:
     when it ran (archived_at) and the compressed size, which varies by a few bytes with
     the temporary folder's path written into each archive's manifest."""
-    with archiver.index.transaction() as db:
+    with archiver.index.transaction():
+        db = archiver.index.db  # tests set up rows directly
         db.execute("UPDATE sessions SET archived_at = ?, archive_size = original_size * 3 / 10", (NOW - 3600,))
 
 

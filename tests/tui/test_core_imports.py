@@ -10,7 +10,7 @@ import sys
 def test_the_core_package_imports_without_textual_click_or_rich():
     code = (
         "import json, sys\n"
-        "import termvault, termvault.vault, termvault.archiver, termvault.storage, termvault.search\n"
+        "import termvault, termvault.vault, termvault.archiver, termvault.storage, termvault.ops.search\n"
         "termvault.SessionArchiver, termvault.Vault\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'click', 'rich'))))\n"
     )

@@ -41,10 +41,6 @@ def stats(state: AppState, as_json: bool):
     """Totals, space saved, per source and per month."""
     vault = state.vault()
     data = vault.stats()
-    row = vault.index.query(
-        "SELECT MIN(last_activity_at), MAX(last_activity_at) FROM sessions WHERE status != 'deleted'"
-    )[0]
-    data["oldest_activity"], data["newest_activity"] = row[0], row[1]
     if as_json:
         print_json(data)
         return
@@ -106,16 +102,13 @@ def verify(state: AppState, repair: bool, as_json: bool):
     Each archive is re-hashed against the index and its own manifest. Read-only unless --repair. Reports missing, corrupt and orphaned archives, leftover
     temporary files and archived sources not yet removed. Exits 1 if problems remain.
     """
-    from .. import maintenance
-
     vault = state.vault()
     with item_progress(state, "Verifying", enabled=not as_json) as progress:
         report = vault.repair(progress) if repair else vault.verify(progress)
     if repair:
         # What repair cannot fix: lost or damaged archives, and whatever reconciliation
         # had to leave (an orphan that does not verify, a source that changed).
-        remaining = bool(report.missing or report.corrupt or maintenance.orphan_archives(vault)
-                         or maintenance.temp_files(vault) or maintenance.pending_removals(vault))
+        remaining = bool(report.missing or report.corrupt or vault.leftovers())
     else:
         remaining = not report.clean
     if as_json:

@@ -56,7 +56,7 @@ class When(click.ParamType):
         if isinstance(value, (int, float)):
             return float(value)
         from ..errors import UsageError
-        from ..search import parse_when
+        from ..durations import parse_when
 
         try:
             when = parse_when(value)

@@ -58,9 +58,7 @@ Example:
 def status(state: AppState, offline: bool, as_json: bool):
     """Where the remote is, what is uploaded, pending and evicted, and which machines
     share the bucket. Exits 1 if the remote cannot be reached."""
-    from .. import remote
-
-    data = remote.status(state.vault(), check=not offline)
+    data = state.vault().remote_status(check=not offline)
     if as_json:
         print_json(data)
     elif not data["configured"]:
@@ -113,11 +111,9 @@ def push(state: AppState, as_json: bool):
     A sweep does this by itself; run it after a network failure. Nothing is ever
     overwritten in the bucket. Exits 1 if versions are still pending afterwards.
     """
-    from .. import remote
-
     vault = state.vault()
     with item_progress(state, "Uploading", enabled=not as_json) as progress:
-        report = remote.push(vault, progress)
+        report = vault.remote_push(progress)
     if as_json:
         print_json(report.to_dict())
     elif not state.quiet:
@@ -154,14 +150,12 @@ def pull(state: AppState, session_id: str | None, version: int | None, pull_all:
     Restore, export, show and search do this by themselves when they need a version;
     pull ahead of going offline. Pulled versions are searchable by their text.
     """
-    from .. import remote
-
     if bool(session_id) == pull_all:
         raise click.UsageError("Give a session ID or --all (not both).")
     vault = state.vault()
-    entries = remote.remote_only(vault) if pull_all else [vault.get(session_id, version)]
+    entries = vault.index.remote_only() if pull_all else [vault.get(session_id, version)]
     with item_progress(state, "Fetching") as progress:
-        fetched = remote.pull(vault, entries, progress)
+        fetched = vault.remote_pull(entries, progress)
     if pull_all:
         state.say(f"Fetched {plural(fetched, 'version')} into {home_display(vault.config.archive_dir)}.")
         return

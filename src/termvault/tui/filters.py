@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..index import ArchiveEntry
-from ..search import parse_when
+from ..durations import parse_when
 
 if TYPE_CHECKING:
     from ..vault import Vault

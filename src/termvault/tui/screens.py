@@ -28,7 +28,7 @@ from textual.widgets import (
 
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
-from ..vault import EXPORT_FORMATS
+from ..ops.export import EXPORT_FORMATS
 from .formatting import bar, human_size, truncate
 from .messages import StatsLoaded, SweepFailed, SweepFinished, SweepProgressed
 from .preview import PreviewCache, PreviewPane

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from . import archive as arc
-from .config import Config
-from .errors import DataError, TermvaultError, UsageError
-from .fsutil import TMP_PREFIX, validate_relpath
+from ..config import Config
+from ..errors import DataError, TermvaultError, UsageError
+from ..fsutil import TMP_PREFIX, validate_relpath
+from . import format as arc
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,10 @@ class ObjectStore:
         try:
             from obstore.store import S3Store
         except ImportError as exc:
-            raise RemoteError(f"The remote tier needs the obstore package ({exc}); "
-                              "install it with `pip install obstore`.") from exc
+            raise RemoteError(
+                f"The remote tier needs the obstore package ({exc}); install it with "
+                '`pip install "termvault[s3]"`.'
+            ) from exc
         self.spec = spec
         self.policy = policy or POLICY
         p = self.policy

@@ -22,9 +22,10 @@ from typing import IO, Any, BinaryIO
 
 import zstandard
 
-from .errors import DataError, IntegrityError
-from .model import HashingReader  # noqa: F401  (re-exported)
-from .fsutil import FILE_MODE, TMP_PREFIX, ensure_private_dir, fsync_dir, validate_id, validate_relpath
+from ..errors import DataError, IntegrityError
+from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, validate_id, validate_relpath
+from ..model import ArchiveEntry, fingerprint_of
+from ..streams import HashingReader
 
 FORMAT_VERSION = 1
 MANIFEST_NAME = "termvault.json"
@@ -148,6 +149,34 @@ class Manifest:
         return manifest
 
 
+def entry_from_manifest(m: Manifest, rel: str, size: int, sha: str | None) -> ArchiveEntry:
+    """The index entry describing the archive at ``rel`` (``size`` bytes, ``sha``) that
+    holds ``m``: the one translation from a manifest to the index's record."""
+    meta = dict(m.meta)
+    last_activity = float(meta.get("last_activity_at") or m.archived_at)
+    return ArchiveEntry(
+        session_id=m.session_id,
+        name=str(meta.get("name") or m.session_id),
+        archived_at=m.archived_at,
+        original_timestamp=last_activity,
+        archive_path=rel,
+        size_bytes=size,
+        original_size_bytes=m.original_size,
+        working_directory=str(meta.get("working_directory") or ""),
+        last_command=meta.get("last_command"),
+        version=m.version,
+        source=m.source,
+        mode=m.mode,
+        created_at=meta.get("created_at"),
+        last_activity_at=last_activity,
+        archive_sha256=sha,
+        content_sha256=m.content_sha256,
+        file_count=len(m.files),
+        fingerprint=fingerprint_of((f.path, f.size, f.mtime_ns) for f in m.files),
+        meta=meta,
+    )
+
+
 def content_digest(pairs) -> str:
     """sha256 over (relative path, file sha256) pairs: the identity of a session's content."""
     h = hashlib.sha256()
@@ -203,55 +232,32 @@ def write_archive(
     differ from ``entry.sha256`` (it changed since it was hashed) aborts the write with
     IntegrityError and leaves nothing behind. ``fault`` is a test hook called at each step.
     """
-    ensure_private_dir(target.parent)
-    tmp = target.parent / f"{TMP_PREFIX}{os.getpid()}-{target.name}.part"
     hook = fault or (lambda step: None)
-    renamed = False
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with os.fdopen(fd, "wb") as raw:
-            sink = _HashingWriter(raw)
-            params = zstandard.ZstdCompressionParameters.from_level(
-                level, write_checksum=True, threads=0
-            )
-            cctx = zstandard.ZstdCompressor(compression_params=params)
-            with cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw:
-                with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
-                    data = manifest.to_json()
-                    info = tarfile.TarInfo(MANIFEST_NAME)
-                    info.size, info.mtime, info.mode = len(data), int(manifest.archived_at), FILE_MODE
-                    tar.addfile(info, io.BytesIO(data))
-                    for sf in files:
-                        hook("write-member")
-                        e = sf.entry
-                        info = tarfile.TarInfo(e.path)
-                        info.size, info.mode = e.size, e.mode
-                        info.mtime = e.mtime_ns / 1e9
-                        with sf.opener() as fh:
-                            reader = HashingReader(fh, on_bytes)
-                            tar.addfile(info, reader)
-                            if reader.size != e.size or reader.hexdigest() != e.sha256:
-                                raise IntegrityError(
-                                    f"{e.origin} changed while it was being archived; it will be "
-                                    "archived on the next sweep."
-                                )
-            hook("fsync")
-            raw.flush()
-            os.fsync(raw.fileno())
-        hook("rename")
-        os.replace(tmp, target)
-        renamed = True
-        hook("fsync-dir")
-        fsync_dir(target.parent)
-    except BaseException:
-        # After the rename the file is complete but nothing refers to it and its name may
-        # not be durable: remove it too, or it would block the next attempt as an orphan.
-        for leftover in (target, tmp) if renamed else (tmp,):
-            try:
-                leftover.unlink()
-            except FileNotFoundError:
-                pass
-        raise
+    with atomic_writer(target, fault=hook, new_file=True) as raw:
+        sink = _HashingWriter(raw)
+        params = zstandard.ZstdCompressionParameters.from_level(level, write_checksum=True, threads=0)
+        cctx = zstandard.ZstdCompressor(compression_params=params)
+        with (
+            cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,
+            tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
+        ):
+            data = manifest.to_json()
+            info = tarfile.TarInfo(MANIFEST_NAME)
+            info.size, info.mtime, info.mode = len(data), int(manifest.archived_at), FILE_MODE
+            tar.addfile(info, io.BytesIO(data))
+            for sf in files:
+                hook("write-member")
+                e = sf.entry
+                info = tarfile.TarInfo(e.path)
+                info.size, info.mode = e.size, e.mode
+                info.mtime = e.mtime_ns / 1e9
+                with sf.opener() as fh:
+                    reader = HashingReader(fh, on_bytes)
+                    tar.addfile(info, reader)
+                    if reader.size != e.size or reader.hexdigest() != e.sha256:
+                        raise IntegrityError(
+                            f"{e.origin} changed while it was being archived; it will be archived on the next sweep."
+                        )
     return WriteResult(target, sink.size, sink.sha.hexdigest())
 
 

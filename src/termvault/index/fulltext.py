@@ -23,11 +23,16 @@ import hashlib
 import logging
 import re
 import sqlite3
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ..redact import redact
+from .rows import entry_from_row
+
 if TYPE_CHECKING:
-    from .index import ArchiveEntry, ArchiveIndex
+    from ..model import ArchiveEntry
+    from .db import Database
+
+Prepared = tuple[str, str, str]  # (redacted text, identifiers, sha256 of the redacted text)
 
 log = logging.getLogger(__name__)
 
@@ -76,68 +81,49 @@ def identifiers(text: str) -> str:
     return "\n".join(out)
 
 
-def prepare(text: str) -> tuple[str, str, str]:
+def prepare(text: str) -> Prepared:
     """(redacted text, identifiers, sha256 of the redacted text): exactly what is indexed."""
-    from .redact import redact
-
     # Runs of 512+ characters without white space are blobs (base64 images, minified
     # code, encrypted reasoning): nobody searches them, and they dominate indexing time.
     clean = _BLOB.sub(" ", redact(text or ""))
     return clean, identifiers(clean), hashlib.sha256(clean.encode("utf-8", "replace")).hexdigest()
 
 
-def add(
-    index: ArchiveIndex,
-    entry: ArchiveEntry,
-    text: str,
-    rederive: Callable[[ArchiveEntry], str] | None = None,
-    prepared: tuple[str, str, str] | None = None,
-) -> None:
-    """Index ``text`` for ``entry`` (inside the caller's transaction) and drop the previous
-    version's rows, so only the newest version of a session is searchable. ``prepared``
-    is ``prepare(text)`` computed beforehand (the sweep does it on another thread)."""
-    clean, idents, digest = prepared or prepare(text)
-    db = index.db
-    previous = db.execute(
+def add(index: Database, entry: ArchiveEntry, prepared: Prepared) -> list[tuple[ArchiveEntry, str | None]]:
+    """Index ``prepared`` for ``entry`` (inside the caller's transaction). Only the newest
+    version of a session is searchable: returns the older versions whose text is still
+    indexed, with the sha256 it was indexed with, for the caller to ``remove``."""
+    clean, idents, digest = prepared
+    previous = index.execute(
         "SELECT * FROM sessions WHERE session_id = ? AND version < ? AND text_sha256 IS NOT NULL "
-        "ORDER BY version DESC", (entry.session_id, entry.version),
+        "ORDER BY version DESC",
+        (entry.session_id, entry.version),
     ).fetchall()
-    db.execute("INSERT INTO fts_text (rowid, body) VALUES (?, ?)", (entry.row_id, clean))
+    index.execute("INSERT INTO fts_text (rowid, body) VALUES (?, ?)", (entry.row_id, clean))
     if idents:
-        db.execute("INSERT INTO fts_ident (rowid, body) VALUES (?, ?)", (entry.row_id, idents))
-    db.execute("UPDATE sessions SET text_sha256 = ? WHERE id = ?", (digest, entry.row_id))
-    for row in previous:
-        # Dropping an older version's text is best effort: if it cannot be re-derived
-        # exactly, its rows stay but are never shown (searches use the newest version).
-        if rederive is None:
-            continue
-        try:
-            old = rederive(index.entry_from_row(row))
-        except Exception:
-            old = None
-        if old is not None:
-            remove(index, row["id"], old, row["text_sha256"])
+        index.execute("INSERT INTO fts_ident (rowid, body) VALUES (?, ?)", (entry.row_id, idents))
+    index.execute("UPDATE sessions SET text_sha256 = ? WHERE id = ?", (digest, entry.row_id))
+    return [(entry_from_row(r), r["text_sha256"]) for r in previous]
 
 
-def remove(index: ArchiveIndex, row_id: int, text: str, expected_sha: str | None) -> bool:
-    """Delete a row's entries given the raw text it was indexed from. Refuses (False) if
-    the prepared text does not hash to ``expected_sha``: a wrong delete corrupts FTS5."""
-    clean, idents, digest = prepare(text)
+def remove(index: Database, row_id: int | None, prepared: Prepared, expected_sha: str | None) -> bool:
+    """Delete a row's entries given the prepared text it was indexed from. Refuses (False)
+    if it does not hash to ``expected_sha``: a wrong delete corrupts FTS5."""
+    clean, idents, digest = prepared
     if expected_sha is None or digest != expected_sha:
         return False
-    db = index.db
-    db.execute("INSERT INTO fts_text (fts_text, rowid, body) VALUES ('delete', ?, ?)", (row_id, clean))
+    index.execute("INSERT INTO fts_text (fts_text, rowid, body) VALUES ('delete', ?, ?)", (row_id, clean))
     if idents:
-        db.execute("INSERT INTO fts_ident (fts_ident, rowid, body) VALUES ('delete', ?, ?)", (row_id, idents))
-    db.execute("UPDATE sessions SET text_sha256 = NULL WHERE id = ?", (row_id,))
+        index.execute("INSERT INTO fts_ident (fts_ident, rowid, body) VALUES ('delete', ?, ?)", (row_id, idents))
+    index.execute("UPDATE sessions SET text_sha256 = NULL WHERE id = ?", (row_id,))
     return True
 
 
-def clear(db: sqlite3.Connection) -> None:
+def clear(index: Database) -> None:
     """Empty both tables (reindex rebuilds them)."""
-    db.execute("INSERT INTO fts_text (fts_text) VALUES ('delete-all')")
-    db.execute("INSERT INTO fts_ident (fts_ident) VALUES ('delete-all')")
-    db.execute("UPDATE sessions SET text_sha256 = NULL")
+    index.execute("INSERT INTO fts_text (fts_text) VALUES ('delete-all')")
+    index.execute("INSERT INTO fts_ident (fts_ident) VALUES ('delete-all')")
+    index.execute("UPDATE sessions SET text_sha256 = NULL")
 
 
 def trigram_query(needle: str) -> str | None:

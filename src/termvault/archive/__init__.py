@@ -1,0 +1,27 @@
+"""Archive units: the ``.tar.zst`` format (``format``), the store that holds them
+locally, the older app's ``.json.gz`` files and the remote tier (``store``)."""
+
+from .format import (
+    CHUNK,
+    FORMAT_VERSION,
+    MANIFEST_NAME,
+    Manifest,
+    ManifestFile,
+    ReadResult,
+    SourceFile,
+    WriteResult,
+    archive_relpath,
+    content_digest,
+    entry_from_manifest,
+    iter_archive_files,
+    read_archive,
+    read_manifest,
+    sha256_file,
+    write_archive,
+)
+
+__all__ = [
+    "CHUNK", "FORMAT_VERSION", "MANIFEST_NAME", "Manifest", "ManifestFile", "ReadResult", "SourceFile",
+    "WriteResult", "archive_relpath", "content_digest", "entry_from_manifest", "iter_archive_files",
+    "read_archive", "read_manifest", "sha256_file", "write_archive",
+]  # fmt: skip

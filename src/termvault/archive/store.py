@@ -1,0 +1,161 @@
+"""``ArchiveStore``: the one place that knows where archive units live and how to read,
+write, verify and delete them, whatever their kind.
+
+Three kinds sit behind one interface: termvault's own ``.tar.zst`` units under
+``archive/``, the older app's ``.json.gz`` files (read-only, status ``legacy``), and, with a
+remote tier configured, units whose local copy was evicted (fetched back on first read).
+Callers never branch on the kind.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+from ..errors import DataError
+from ..fsutil import ensure_private_dir, validate_relpath
+from ..model import ArchiveEntry, FileRef
+from ..streams import BytesRef, close_refs, spool
+from . import format as arc
+from . import legacy
+from .remote import RemoteTier
+
+log = logging.getLogger(__name__)
+
+OnFile = Callable[[arc.ManifestFile, IO[bytes]], None]
+
+
+class ArchiveStore:
+    def __init__(
+        self,
+        archive_dir: Path,
+        history_dir: Path,
+        tmp_dir: Path,
+        max_expand: int | None,
+        level: int = 6,
+        remote: RemoteTier | None = None,
+    ):
+        self.archive_dir = archive_dir
+        self.history_dir = history_dir
+        self.tmp_dir = tmp_dir
+        self.max_expand = max_expand
+        self.level = level
+        self.remote = remote
+
+    # -- where -------------------------------------------------------------------------
+    def path(self, entry: ArchiveEntry | str) -> Path:
+        """The local file of a unit (it may be absent: evicted, missing)."""
+        rel = validate_relpath(entry if isinstance(entry, str) else entry.archive_path)
+        return self.archive_dir.joinpath(*rel.split("/"))
+
+    def local(self, entry: ArchiveEntry) -> Path:
+        """The local file of a unit, first fetched from the remote (verified) if its local
+        copy was evicted or is another machine's."""
+        path = self.path(entry)
+        if not path.exists() and self.remote is not None:
+            self.remote.ensure_local(entry, path)
+        return path
+
+    def units(self) -> Iterator[tuple[str, Path]]:
+        """(relative path, file) of every termvault unit under ``archive/``."""
+        for p in arc.iter_archive_files(self.archive_dir):
+            yield p.relative_to(self.archive_dir).as_posix(), p
+
+    def legacy_entries(self, home: Path) -> list[ArchiveEntry]:
+        return legacy.legacy_entries(home, self.archive_dir, self.max_expand or legacy.MAX_LEGACY_BYTES)
+
+    # -- reading -----------------------------------------------------------------------
+    def read(self, entry: ArchiveEntry, on_file: OnFile | None = None, only: set[str] | None = None) -> arc.ReadResult:
+        """Stream through a unit, every member checked against its hash (see
+        ``format.read_archive``); ``on_file`` receives the members in ``only`` (or all)."""
+        if entry.status == "legacy":
+            path = self.path(entry)
+            raw = legacy.gunzip(path, self.max_expand or legacy.MAX_LEGACY_BYTES)
+            m = legacy.manifest(entry, raw, self.history_dir)
+            if on_file is not None and (only is None or m.files[0].path in only):
+                on_file(m.files[0], io.BytesIO(raw))
+            return arc.ReadResult(m, entry.archive_sha256 or "", entry.size_bytes)
+        return arc.read_archive(self.local(entry), on_file, max_expand=self.max_expand, only=only)
+
+    def manifest(self, entry: ArchiveEntry) -> arc.Manifest:
+        """The unit's manifest (for a legacy archive, one describing it as a native unit)."""
+        if entry.status == "legacy":
+            return self.read(entry).manifest
+        return arc.read_manifest(self.local(entry))
+
+    def refs(self, entry: ArchiveEntry) -> list[FileRef]:
+        """The unit's files as readable refs (spooled); close them with ``close_refs``."""
+        if entry.status == "legacy":
+            out: list[FileRef] = []
+
+            def keep_bytes(f: arc.ManifestFile, stream: IO[bytes]) -> None:
+                out.append(BytesRef(f.path, stream.read()))
+
+            self.read(entry, keep_bytes)
+            return out
+        refs: list[FileRef] = []
+        tmpdir = ensure_private_dir(self.tmp_dir)
+
+        def keep(f: arc.ManifestFile, stream: IO[bytes]) -> None:
+            refs.append(spool(f.path, f.size, stream, tmpdir, arc.CHUNK))
+
+        try:
+            self.read(entry, keep)
+        except BaseException:
+            close_refs(refs)
+            raise
+        return refs
+
+    def verify(self, entry: ArchiveEntry) -> str | None:
+        """What is wrong with the unit ``entry`` names, or None (read-only)."""
+        path = self.path(entry)
+        if entry.status == "legacy":
+            return legacy.verify(path, entry, self.max_expand or legacy.MAX_LEGACY_BYTES)
+        try:
+            back = arc.read_archive(path, max_expand=self.max_expand)
+        except DataError as exc:
+            return str(exc)
+        if entry.archive_sha256 and back.archive_sha256 != entry.archive_sha256:
+            return "the archive's sha256 differs from the index"
+        if back.manifest.content_sha256 != entry.content_sha256:
+            return "the content differs from the index"
+        if back.manifest.session_id != entry.session_id or back.manifest.version != entry.meta.get(
+            "origin_version", entry.version
+        ):
+            return "the archive holds another session or version"
+        return None
+
+    def read_back(self, rel: str) -> arc.ReadResult:
+        """Read a local unit whole, verified (after writing it, or to adopt it)."""
+        return arc.read_archive(self.path(rel), max_expand=self.max_expand)
+
+    # -- writing -----------------------------------------------------------------------
+    def write(
+        self,
+        rel: str,
+        manifest: arc.Manifest,
+        files: list[arc.SourceFile],
+        fault: Callable[[str], None] | None = None,
+    ) -> arc.WriteResult:
+        return arc.write_archive(self.path(rel), manifest, files, level=self.level, fault=fault)
+
+    def exists(self, rel: str) -> bool:
+        return self.path(rel).exists()
+
+    def delete(self, entry: ArchiveEntry | str) -> bool:
+        """Delete a unit's local file; False if it was not there. Legacy files are never
+        deleted (the caller never asks: prune skips them)."""
+        try:
+            self.path(entry).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def size_on_disk(self, entry: ArchiveEntry) -> int | None:
+        try:
+            return self.path(entry).stat().st_size
+        except OSError:
+            return None

@@ -1,0 +1,281 @@
+"""The index database: opening SQLite (WAL, busy timeout, private files), numbered
+migrations recorded in ``schema_migrations``, transactions and the error policy.
+
+Only the ``index`` package talks SQL; everything else calls ``ArchiveIndex`` methods.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataError
+from ..fsutil import FILE_MODE, ensure_private_dir
+from . import fulltext
+
+
+def run_script(db: sqlite3.Connection, script: str) -> None:
+    """Execute several statements inside the current transaction (``executescript``
+    would commit it)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            db.execute(buf)
+            buf = ""
+    if buf.strip():
+        db.execute(buf)
+
+
+def _m1_sessions(db: sqlite3.Connection) -> None:
+    run_script(
+        db,
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            mode TEXT NOT NULL DEFAULT 'move',
+            name TEXT NOT NULL DEFAULT '',
+            name_fold TEXT NOT NULL DEFAULT '',
+            working_directory TEXT NOT NULL DEFAULT '',
+            last_command TEXT,
+            created_at REAL,
+            last_activity_at REAL NOT NULL,
+            archived_at REAL NOT NULL,
+            original_size INTEGER NOT NULL,
+            archive_size INTEGER NOT NULL,
+            archive_path TEXT NOT NULL UNIQUE,
+            archive_sha256 TEXT,
+            content_sha256 TEXT,
+            file_count INTEGER NOT NULL DEFAULT 1,
+            pinned INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'archived',
+            fingerprint TEXT,
+            source_removed INTEGER NOT NULL DEFAULT 0,
+            meta TEXT NOT NULL DEFAULT '{}',
+            text_sha256 TEXT,
+            UNIQUE (session_id, version)
+        );
+        CREATE INDEX sessions_archived_at ON sessions (archived_at);
+        CREATE INDEX sessions_last_activity ON sessions (last_activity_at);
+        CREATE INDEX sessions_source ON sessions (source, last_activity_at);
+        CREATE INDEX sessions_status ON sessions (status);
+        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """,
+    )
+
+
+def _m2_latest_view(db: sqlite3.Connection) -> None:
+    # The newest version of each session: what searches and listings show.
+    run_script(
+        db,
+        """
+        CREATE INDEX sessions_id_version ON sessions (session_id, version DESC);
+        CREATE VIEW latest AS
+            SELECT s.* FROM sessions s
+            WHERE s.version = (SELECT MAX(version) FROM sessions t WHERE t.session_id = s.session_id);
+        """,
+    )
+
+
+def _m3_fulltext(db: sqlite3.Connection) -> None:
+    fulltext.create_tables(db)
+
+
+def _m4_remote_tier(db: sqlite3.Connection) -> None:
+    # The remote tier: the object's key once uploaded, when a full read-back last matched,
+    # and whether the local copy is here (0 once evicted).
+    run_script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN remote_key TEXT;
+        ALTER TABLE sessions ADD COLUMN remote_verified_at REAL;
+        ALTER TABLE sessions ADD COLUMN local_present INTEGER NOT NULL DEFAULT 1;
+        """,
+    )
+
+
+# The newest version of a session that was not pruned (alias ``s``).
+LATEST_LIVE = (
+    "s.status != 'deleted' AND s.version = (SELECT MAX(t.version) FROM sessions t "
+    "WHERE t.session_id = s.session_id AND t.status != 'deleted')"
+)
+
+
+def _m5_tombstones(db: sqlite3.Connection) -> None:
+    # Pruned versions stay as rows with status 'deleted' (so an unchanged copy-mode source
+    # is not archived again only to be pruned again); "latest" is the newest live version.
+    run_script(
+        db,
+        f"""
+        DROP VIEW latest;
+        CREATE VIEW latest AS SELECT s.* FROM sessions s WHERE {LATEST_LIVE};
+        """,
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m1_sessions,
+    _m2_latest_view,
+    _m3_fulltext,
+    _m4_remote_tier,
+    _m5_tombstones,
+]
+
+
+def is_corruption(exc: BaseException | None) -> bool:
+    # "file is not a database", "database disk image is malformed" and the like raise the
+    # base class itself; its subclasses mean locked, misused or constraint failures.
+    return type(exc) is sqlite3.DatabaseError
+
+
+class Database:
+    """One SQLite connection guarded by a lock: WAL, a busy timeout, migrations applied on
+    open, write transactions with ``transaction()`` and reads with ``query()``."""
+
+    def __init__(self, index_file: Path | str, readonly: bool = False):
+        self.index_file = Path(index_file)
+        self.readonly = readonly
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, opened (and the schema migrated) on first use, so a home whose
+        index is damaged still opens: every use then raises the same DataError until
+        ``reindex`` replaces the file. After ``close()`` the next use opens it again."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._open()
+            return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        readonly = self.readonly
+        if not readonly:
+            ensure_private_dir(self.index_file.parent)
+        new = not self.index_file.exists()
+        conn = None
+        try:
+            uri = f"file:{self.index_file}?mode=ro" if readonly else str(self.index_file)
+            conn = sqlite3.connect(uri, uri=readonly, timeout=30.0, isolation_level=None, check_same_thread=False)
+            if new and not readonly:
+                self.index_file.chmod(FILE_MODE)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 30000")
+            if not readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if not readonly:
+                self._migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
+            raise self.failure(exc) from exc
+        self._private_sidecars()
+        return conn
+
+    def unreadable(self, exc: Exception) -> DataError:
+        return DataError(
+            f"The index {self.index_file} is unreadable ({exc}); run `termvault reindex` "
+            "to rebuild it from the archives."
+        )
+
+    def failure(self, exc: sqlite3.DatabaseError) -> DataError:
+        """The DataError to raise for a SQLite error: a damaged file asks for a reindex;
+        anything else (a full disk, an I/O error) must not, the file being sound."""
+        if is_corruption(exc):
+            return self.unreadable(exc)
+        return DataError(
+            f"The index {self.index_file} could not be read or written ({exc}); check that its "
+            "disk has free space and the home is writable."
+        )
+
+    def _private_sidecars(self) -> None:
+        for suffix in ("-wal", "-shm"):
+            p = Path(str(self.index_file) + suffix)
+            with contextlib.suppress(OSError):
+                if p.exists() and (p.stat().st_mode & 0o777) != FILE_MODE:
+                    p.chmod(FILE_MODE)
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        done = {r[0] for r in conn.execute("SELECT id FROM schema_migrations")}
+        for number, fn in enumerate(MIGRATIONS, start=1):
+            if number in done:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                fn(conn)
+                conn.execute(
+                        "INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)",
+                    (number, fn.__name__, time.time()),
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on error.
+        Nested calls join the outer transaction."""
+        with self._lock:
+            if self.db.in_transaction:
+                yield
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException as exc:
+                self._rollback()
+                if is_corruption(exc) or isinstance(exc, sqlite3.OperationalError):
+                    raise self.failure(exc) from exc  # type: ignore[arg-type]
+                raise
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:  # a full disk shows up here, in the WAL
+                self._rollback()
+                raise self.failure(exc) from exc
+        self._private_sidecars()
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (a full disk, corruption), and a
+        # ROLLBACK can fail for the reason the transaction did: the first error is the one
+        # worth reporting.
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self.db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                if is_corruption(exc):
+                    raise self.unreadable(exc) from exc
+                raise
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """A statement inside the current transaction (the caller holds ``transaction()``)."""
+        return self.db.execute(sql, tuple(params))
+
+    def quick_check(self) -> list[str]:
+        return [r[0] for r in self.query("PRAGMA quick_check")]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -1,0 +1,94 @@
+"""Rows of the ``sessions`` table and ``ArchiveEntry`` records, both ways, and the
+metadata filter every listing shares."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ..model import ArchiveEntry
+
+COLUMNS = [
+    "session_id", "version", "source", "mode", "name", "name_fold", "working_directory",
+    "last_command", "created_at", "last_activity_at", "archived_at", "original_size",
+    "archive_size", "archive_path", "archive_sha256", "content_sha256", "file_count",
+    "pinned", "status", "fingerprint", "source_removed", "meta",
+]  # fmt: skip
+REMOTE_COLUMNS = {"remote_key", "remote_verified_at", "local_present", "archive_sha256"}
+FOREIGN_PREFIX = "hosts/"  # other machines' units are cached at archive/hosts/<host>/...
+
+
+def entry_from_row(row: sqlite3.Row) -> ArchiveEntry:
+    return ArchiveEntry(
+        session_id=row["session_id"],
+        name=row["name"],
+        archived_at=row["archived_at"],
+        original_timestamp=row["last_activity_at"],
+        archive_path=row["archive_path"],
+        size_bytes=row["archive_size"],
+        original_size_bytes=row["original_size"],
+        working_directory=row["working_directory"],
+        last_command=row["last_command"],
+        version=row["version"],
+        source=row["source"],
+        mode=row["mode"],
+        created_at=row["created_at"],
+        last_activity_at=row["last_activity_at"],
+        archive_sha256=row["archive_sha256"],
+        content_sha256=row["content_sha256"],
+        file_count=row["file_count"],
+        pinned=bool(row["pinned"]),
+        status=row["status"],
+        fingerprint=row["fingerprint"],
+        source_removed=bool(row["source_removed"]),
+        meta=json.loads(row["meta"] or "{}"),
+        row_id=row["id"],
+    )
+
+
+def row_values(e: ArchiveEntry) -> tuple[Any, ...]:
+    return (
+        e.session_id, e.version, e.source, e.mode, e.name or "", (e.name or "").casefold(),
+        e.working_directory or "", e.last_command, e.created_at,
+        e.last_activity_at if e.last_activity_at is not None else e.original_timestamp,
+        e.archived_at, e.original_size_bytes, e.size_bytes, e.archive_path, e.archive_sha256,
+        e.content_sha256, e.file_count, int(e.pinned), e.status, e.fingerprint,
+        int(e.source_removed), json.dumps(e.meta, ensure_ascii=False, sort_keys=True),
+    )  # fmt: skip
+
+
+def filter_sql(
+    name: str | None = None,
+    working_dir: str | None = None,
+    after_date: float | None = None,
+    before_date: float | None = None,
+    source: str | None = None,
+    pinned: bool | None = None,
+    date_column: str = "archived_at",
+    alias: str = "",
+) -> tuple[str, list[Any]]:
+    """A WHERE clause (and its parameters) for the metadata filters, ANDed."""
+    p = f"{alias}." if alias else ""
+    clauses, params = [f"{p}status != 'deleted'"], []  # type: list[str], list[Any]
+    if name:
+        clauses.append(f"instr({p}name_fold, ?) > 0")
+        params.append(name.casefold())
+    if working_dir:
+        clauses.append(f"instr({p}working_directory, ?) > 0")
+        params.append(working_dir)
+    if after_date is not None:
+        clauses.append(f"{p}{date_column} >= ?")
+        params.append(float(after_date))
+    if before_date is not None:
+        clauses.append(f"{p}{date_column} <= ?")
+        params.append(float(before_date))
+    if source:
+        clauses.append(f"{p}source = ?")
+        params.append(source)
+    if pinned is not None:
+        clauses.append(f"{p}pinned = ?")
+        params.append(int(bool(pinned)))
+    return " AND ".join(clauses), params
+
+

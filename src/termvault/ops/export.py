@@ -1,0 +1,103 @@
+"""Getting sessions out readably: export to a stream (raw bytes or rendered), the turns
+of a session for previews, and sessions that are still live (not archived yet)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import IO, Any, BinaryIO
+
+from .. import archive as arc
+from ..errors import NotFoundError, UsageError
+from ..model import ArchiveEntry, FileRef, SessionUnit
+from ..render import render
+from ..sources.base import Message, Source
+from ..sources.configured import ConfiguredSource
+from ..streams import DiskFile, close_refs
+from .context import Context
+
+EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown")
+
+
+def find_live(ctx: Context, session_id: str) -> tuple[ConfiguredSource, SessionUnit] | None:
+    """(configured source, unit) of a session not archived yet, or None."""
+    for cs in ctx.sources.select():
+        for unit in cs.source.discover():
+            if unit.session_id == session_id:
+                return cs, unit
+    return None
+
+
+def export_live(ctx: Context, session_id: str, out: BinaryIO, fmt: str, file: str | None, redact: bool) -> bool:
+    """Export a session that is not archived yet from its live files; False if none."""
+    live = find_live(ctx, session_id)
+    if live is None:
+        return False
+    cs, unit = live
+    refs: list[FileRef] = [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
+    write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
+    return True
+
+
+def export(ctx: Context, entry: ArchiveEntry, out: BinaryIO, fmt: str, file: str | None, redact: bool) -> None:
+    """See ``Vault.export``."""
+    check_format(fmt)
+    if fmt == "raw":
+        manifest = ctx.store.manifest(entry)
+        wanted = file or manifest.files[0].path
+        if wanted not in {f.path for f in manifest.files}:
+            raise NotFoundError(f"{entry.session_id} has no file {wanted!r}.")
+
+        def copy(f: arc.ManifestFile, stream: IO[bytes]) -> None:
+            while chunk := stream.read(arc.CHUNK):
+                out.write(chunk)
+
+        ctx.store.read(entry, copy, only={wanted})
+        return
+    refs = ctx.store.refs(entry)
+    header = {
+        "name": entry.name,
+        "source": entry.source,
+        "working_directory": entry.working_directory,
+        "created_at": entry.created_at,
+        "last_activity_at": entry.last_activity_at,
+        "session_id": entry.session_id,
+    }
+    try:
+        write(ctx.sources.get(entry.source), refs, out, fmt, file, header, redact)
+    finally:
+        close_refs(refs)
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"Unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
+
+
+def write(
+    src: Source,
+    refs: Sequence[FileRef],
+    out: BinaryIO,
+    fmt: str,
+    file: str | None,
+    header: dict[str, Any],
+    redact: bool,
+) -> None:
+    if fmt == "raw":
+        ref = next((r for r in refs if r.relpath == (file or refs[0].relpath)), None)
+        if ref is None:
+            raise NotFoundError(f"The session has no file {file!r}.")
+        with ref.open() as fh:
+            while chunk := fh.read(arc.CHUNK):
+                out.write(chunk)
+        return
+    for piece in render(src.messages(list(refs)), fmt, header, redact_secrets=redact):
+        out.write(piece.encode("utf-8"))
+
+
+def messages(ctx: Context, entry: ArchiveEntry) -> list[Message]:
+    """The session's turns (for previews), reading the archive once."""
+    refs = ctx.store.refs(entry)
+    try:
+        return list(ctx.sources.get(entry.source).messages(refs))
+    finally:
+        close_refs(refs)

@@ -1,0 +1,152 @@
+"""Restoring sessions to disk, verified, without ever overwriting or escaping.
+
+A restore writes only where it is allowed to: under ``to`` when given, else at a file's
+recorded origin, and only if that origin lies inside a folder some source of this home
+reads (its roots) or the history folder. Parent folders are created one at a time and a
+symbolic link on the way is refused, so a stored path can never steer a write elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import IO
+
+from .. import archive as arc
+from ..errors import ConflictError, DataError
+from ..fsutil import DIR_MODE, FILE_MODE, ensure_private_dir, fsync_dir
+from ..model import ArchiveEntry
+from ..reports import RestoreResult
+from .context import Context
+
+RESTORE_PREFIX = ".tv-restore-"
+
+
+def origin_root(ctx: Context, origin: str, session_id: str) -> Path:
+    """The allowed root holding ``origin``; DataError if there is none."""
+    path = Path(origin)
+    if not path.is_absolute() or ".." in path.parts or os.path.normpath(origin) != origin:
+        raise DataError(f"The stored origin {origin!r} of {session_id} is not a clean absolute path.")
+    for root in ctx.sources.allowed_roots():
+        if path != root and root in path.parents:
+            return root
+    raise DataError(
+        f"The archive of {session_id} says a file belongs at {origin}, outside every folder "
+        "termvault's sources read; restore it under a folder of your choice with --to DIR."
+    )
+
+
+def confined(base: Path, target: Path) -> Path:
+    """Create ``target``'s missing parent folders under ``base`` one by one (0700),
+    refusing a symbolic link or a non-folder on the way; return ``target``."""
+    try:
+        rel = target.relative_to(base)
+    except ValueError:
+        raise DataError(f"{target} is not inside {base}; it is refused.") from None
+    if not base.exists():
+        ensure_private_dir(base)
+    current = base
+    for part in rel.parts[:-1]:
+        current = current / part
+        if current.is_symlink():
+            raise DataError(f"{current} is a symbolic link; termvault will not restore through it.")
+        if not current.exists():
+            current.mkdir(mode=DIR_MODE)
+        elif not current.is_dir():
+            raise DataError(f"{current} is not a folder, so {target.name} cannot be restored under it.")
+    if target.is_symlink():
+        raise DataError(f"{target} is a symbolic link; termvault will not restore through it.")
+    return target
+
+
+def set_aside(target: Path, stamp: str) -> Path:
+    """Keep the current ``target`` under a new, unused name (a hard link, so nothing is
+    ever overwritten); the caller then replaces ``target``."""
+    n = 0
+    while True:
+        aside = target.with_name(f"{target.name}.termvault-old-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            os.link(target, aside)
+            return aside
+        except FileExistsError:
+            n += 1
+
+
+def _targets(ctx: Context, m: arc.Manifest, to: Path | None) -> list[tuple[arc.ManifestFile, Path, Path]]:
+    out = []
+    for f in m.files:
+        if to is not None:
+            base = Path(os.path.abspath(to))
+            target = base.joinpath(*f.path.split("/"))
+        else:
+            base = origin_root(ctx, f.origin, m.session_id)
+            target = Path(f.origin)
+        out.append((f, target, base))
+    return out
+
+
+def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> RestoreResult:
+    """Put a version's files back (see ``Vault.restore``); the caller holds the write lock.
+
+    Every file is staged under a temporary name beside its target (recorded in the crash
+    journal), checked against its sha256 and fsynced; only when all are staged are they
+    renamed into place, an existing different file first kept aside."""
+    manifest = ctx.store.manifest(entry)
+    result = RestoreResult(entry.session_id, entry.version)
+    wanted: dict[str, tuple[Path, Path]] = {}
+    for f, target, base in _targets(ctx, manifest, to):
+        if target.is_symlink():
+            raise DataError(f"{target} is a symbolic link; termvault will not restore through it.")
+        if target.exists():
+            if arc.sha256_file(target) == f.sha256:
+                result.unchanged.append(str(target))
+                continue
+            if not force:
+                raise ConflictError(
+                    f"{target} already exists and differs from the archived copy of {entry.session_id}; "
+                    "use --force to restore anyway (the existing file is kept aside)."
+                )
+        wanted[f.path] = (target, base)
+    if not wanted:
+        return result
+    staged: dict[str, Path] = {}
+
+    def stage(f: arc.ManifestFile, stream: IO[bytes]) -> None:
+        target, base = wanted[f.path]
+        confined(base, target)
+        ctx.journal.record_folder(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=RESTORE_PREFIX, dir=target.parent)
+        staged[f.path] = Path(tmp)
+        with os.fdopen(fd, "wb") as out:
+            h = hashlib.sha256()
+            while chunk := stream.read(arc.CHUNK):
+                h.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if h.hexdigest() != f.sha256:
+            raise DataError(f"{f.path} of {entry.session_id} did not match its hash while restoring.")
+        os.chmod(tmp, f.mode or FILE_MODE)
+        if f.mtime_ns:
+            os.utime(tmp, ns=(f.mtime_ns, f.mtime_ns))
+
+    try:
+        ctx.store.read(entry, stage, only=set(wanted))
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for relpath, tmp in staged.items():
+            target, base = wanted[relpath]
+            confined(base, target)  # again: a folder may have been swapped for a link meanwhile
+            if target.exists():
+                result.set_aside.append((str(target), str(set_aside(target, stamp))))
+            os.replace(tmp, target)
+            fsync_dir(target.parent)
+            result.restored.append(str(target))
+    finally:
+        for tmp in staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+    return result

@@ -1,0 +1,241 @@
+"""Sweeping: find the sessions that are due, archive each (written, read back and
+verified, indexed) and, in move mode, only then remove its source if unchanged."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from .. import archive as arc
+from ..errors import DataError
+from ..fsutil import FILE_MODE, fsync_dir, remove_if_unchanged, validate_id
+from ..index import fulltext
+from ..model import ArchiveEntry, SessionInfo, SessionUnit
+from ..reports import Failure, Progress, SweepReport
+from ..sources.configured import ConfiguredSource
+from ..streams import BoundedReader, HashingDiskFile
+from .context import Context
+from .text import index_text, parse
+
+log = logging.getLogger(__name__)
+
+DAY = 86400.0
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class Prepared:
+    info: SessionInfo
+    shas: dict[str, str]
+    content: str  # content_digest of the files
+    fts: fulltext.Prepared | None
+
+
+Due = list[tuple[ConfiguredSource, SessionUnit]]
+
+
+def plan(
+    ctx: Context, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None
+) -> tuple[Due, int]:
+    """(due units, number skipped). ``older_than`` (days) overrides every source's
+    threshold. A unit is due when its last activity is older than the threshold and
+    the settle time, and it differs from its newest archived version."""
+    now = time.time() if now is None else now
+    due: Due = []
+    skipped = 0
+    for cs in ctx.sources.select(kinds):
+        days = cs.archive_days if older_than is None else older_than
+        cutoff = now - days * DAY
+        settle_cutoff = now - ctx.config.settle_seconds
+        latest = ctx.index.latest_by_session(cs.source.kind)
+        try:
+            units = list(cs.source.discover())
+        except OSError as exc:
+            log.warning("could not list %s sessions: %s", cs.source.kind, exc)
+            continue
+        for unit in units:
+            activity = unit.hints.get("stamp", unit.mtime)
+            if activity > cutoff or unit.mtime > settle_cutoff:
+                skipped += 1
+                continue
+            row = latest.get(unit.session_id)
+            # Unchanged since its newest version was archived (or pruned on purpose:
+            # re-archiving it would only be pruned again). A version whose archive went
+            # missing or corrupt is archived afresh.
+            if (
+                row is not None
+                and cs.mode == "copy"
+                and row["status"] in ("archived", "deleted")
+                and row["fingerprint"] == unit.fingerprint()
+            ):
+                skipped += 1
+                continue
+            due.append((cs, unit))
+    return due, skipped
+
+
+def sweep(
+    ctx: Context,
+    due: Due,
+    report: SweepReport,
+    progress: ProgressCallback | None = None,
+) -> None:
+    """Archive every unit in ``due`` (the caller holds the write lock). A failing unit is
+    reported and the sweep goes on."""
+    total = len(due)
+    bytes_total = sum(u.size for _, u in due)
+    bytes_done = 0
+    with ThreadPoolExecutor(1, "termvault-prepare") as pool:
+        # Parsing is Python (it holds the GIL); compressing, hashing, fsync and SQLite
+        # mostly release it. So the next unit is parsed on a second thread while this
+        # one is written: the two overlap on two cores.
+        ahead = {0: pool.submit(prepare, ctx, *due[0])} if due else {}
+        for n, (cs, unit) in enumerate(due, start=1):
+            if n < total:
+                ahead[n] = pool.submit(prepare, ctx, *due[n])
+            ok, message = True, ""
+            try:
+                entry = archive_unit(ctx, cs, unit, ahead.pop(n - 1).result())
+                if entry is None:
+                    report.unchanged += 1
+                else:
+                    report.archived.append(entry)
+            except Exception as exc:  # one bad session never stops the sweep
+                ok, message = False, str(exc) or type(exc).__name__
+                report.failed.append(Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind))
+                log.warning("could not archive %s session %s: %s", cs.source.kind, unit.session_id, exc)
+            bytes_done += unit.size
+            if progress:
+                progress(Progress(n, total, bytes_done, bytes_total, unit.session_id, ok, message))
+
+
+def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
+    """Everything about a unit that needs no lock and no index: parse the records,
+    hash every file (in the same read), and prepare its text for the full-text index."""
+    validate_id(unit.session_id)
+    refs = [HashingDiskFile(f.relpath, f.size, f.origin) for f in unit.files]
+    info = parse(cs.source, refs, unit)
+    shas = {r.relpath: r.ensure_hash() for r in refs}
+    fts = fulltext.prepare(info.text) if ctx.config.full_text else None
+    return Prepared(info, shas, arc.content_digest(shas.items()), fts)
+
+
+def archive_unit(
+    ctx: Context, cs: ConfiguredSource, unit: SessionUnit, prepared: Prepared | None = None
+) -> ArchiveEntry | None:
+    """Archive one unit (the caller holds the write lock). Returns the new version's
+    entry, or None when its content equals the newest archived version (in move mode
+    the source is then removed, the archive already holding it)."""
+    p = prepared or prepare(ctx, cs, unit)
+    info, shas, content = p.info, p.shas, p.content
+    latest = ctx.index.get_entry(unit.session_id)
+    if latest is not None and latest.content_sha256 == content and latest.status == "archived":
+        if cs.mode == "move":
+            # The index says an archive holds these bytes: check that it does before
+            # the only other copy goes.
+            if ctx.store.read(latest).manifest.content_sha256 != content:
+                raise DataError(f"The archive of {unit.session_id} does not hold what the index says.")
+            remove_sources(ctx, unit, latest)
+        elif latest.fingerprint != unit.fingerprint():
+            ctx.index.set_fingerprint(latest.row_id, unit.fingerprint())
+        return None
+    version = ctx.index.next_version(unit.session_id)
+    last_activity = info.last_activity_at or unit.mtime
+    meta = info.metadata()
+    meta["last_activity_at"] = last_activity
+    manifest = arc.Manifest(
+        session_id=unit.session_id,
+        source=cs.source.kind,
+        version=version,
+        mode=cs.mode,
+        root=str(unit.root),
+        archived_at=time.time(),
+        meta=meta,
+        files=[
+            arc.ManifestFile(
+                path=f.relpath,
+                origin=str(f.origin),
+                size=f.size,
+                mtime_ns=f.mtime_ns,
+                sha256=shas[f.relpath],
+                mode=_file_mode(f.origin),
+            )
+            for f in unit.files
+        ],
+    )
+    rel = arc.archive_relpath(last_activity, unit.session_id, version)
+    while ctx.store.exists(rel):
+        # An archive the index lacks (unverifiable, or left by a crash) keeps its name:
+        # never overwrite it, take the next version instead.
+        version += 1
+        manifest.version = version
+        rel = arc.archive_relpath(last_activity, unit.session_id, version)
+    written = ctx.store.write(
+        rel,
+        manifest,
+        [arc.SourceFile(mf, _opener(f.origin, f.size)) for mf, f in zip(manifest.files, unit.files, strict=True)],
+        fault=ctx.fault,
+    )
+    try:
+        if ctx.config.verify or cs.mode == "move":  # never delete a source unverified
+            ctx.fault("verify")
+            back = ctx.store.read_back(rel)
+            if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
+                raise DataError(f"{written.path} did not read back as written.")
+        entry = arc.entry_from_manifest(manifest, rel, written.archive_size, written.archive_sha256)
+        entry.pinned = bool(latest and latest.pinned)  # a pin covers every version
+        ctx.fault("index")
+        with ctx.index.transaction():
+            ctx.index.insert(entry)
+            index_text(ctx, entry, p.fts)
+    except BaseException:
+        # Nothing refers to the archive yet: remove it so no half-trusted copy lingers.
+        with contextlib.suppress(OSError):
+            written.path.unlink()
+        raise
+    if cs.mode == "move":
+        remove_sources(ctx, unit, entry)
+    return entry
+
+
+def remove_sources(ctx: Context, unit: SessionUnit, entry: ArchiveEntry) -> None:
+    """Delete the unit's files that are unchanged since they were read (size and
+    mtime_ns); a changed file stays and is archived as a new version next time."""
+    ctx.fault("delete-source")
+    all_removed = True
+    folders = set()
+    for f in unit.files:
+        # The conversation file a native session points to belongs to another tool:
+        # it is kept in the archive but never deleted from where that tool keeps it.
+        if f.relpath.startswith("_conversation/"):
+            continue
+        if remove_if_unchanged(
+            f.origin, f.size, f.mtime_ns, before=ctx.journal.record_folder, ino=f.ino, ctime_ns=f.ctime_ns
+        ):
+            folders.add(f.origin.parent)
+        elif f.origin.exists():
+            all_removed = False
+            log.info("%s changed while it was archived; kept for the next sweep", f.origin)
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            fsync_dir(folder)
+    if all_removed:
+        ctx.index.mark_source_removed(entry.row_id)
+
+
+def _opener(path: Path, size: int) -> Callable[[], IO[bytes]]:
+    return lambda: BoundedReader(open(path, "rb"), size)  # type: ignore[return-value]
+
+
+def _file_mode(path: Path) -> int:
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        return FILE_MODE

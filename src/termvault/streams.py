@@ -1,0 +1,218 @@
+"""File references and readers: every bounded or hashing read of a session file, once.
+
+A ``FileRef`` is what parsers and renderers read; these are its implementations over a
+file on disk (bounded to the size seen at discovery, optionally hashing as it is read), over
+an archive member spooled to a private temporary file, and over bytes in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import DataError
+
+SPOOL_IN_MEMORY = 16 * 1024 * 1024
+
+
+@dataclass
+class DiskFile:
+    """A FileRef over a file on disk, reading at most ``size`` bytes (the size seen at
+    discovery), so a file that grows meanwhile is read as the snapshot that was stat'ed."""
+
+    relpath: str
+    size: int
+    path: Path
+
+    def open(self) -> IO[bytes]:
+        return BoundedReader(open(self.path, "rb"), self.size)
+
+
+class BoundedReader:
+    """Read-only wrapper that stops after ``limit`` bytes."""
+
+    def __init__(self, raw: IO[bytes], limit: int):
+        self._raw = raw
+        self._left = limit
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        if n is None or n < 0 or n > self._left:
+            n = self._left
+        data = self._raw.read(n)
+        self._left -= len(data)
+        return data
+
+    def readline(self, limit: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        if limit is None or limit < 0 or limit > self._left:
+            limit = self._left
+        data = self._raw.readline(limit)
+        self._left -= len(data)
+        return data
+
+    def __iter__(self):
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class HashingReader:
+    """Read-through wrapper hashing and counting every byte read."""
+
+    def __init__(self, raw: IO[bytes], on_chunk: Callable[[int], None] | None = None):
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self.on_chunk = on_chunk
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.sha.update(data)
+        self.size += len(data)
+        if self.on_chunk and data:
+            self.on_chunk(len(data))
+        return data
+
+    def readinto(self, b) -> int:  # zstandard prefers readinto when present
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def drain(self) -> None:
+        while self.read(1024 * 1024):
+            pass
+
+    def hexdigest(self) -> str:
+        return self.sha.hexdigest()
+
+
+class HashingDiskFile:
+    """A FileRef over a file on disk that hashes whatever the parser reads in order, so the
+    parse pass doubles as the hash pass. Reads stop at the size seen at discovery."""
+
+    def __init__(self, relpath: str, size: int, path: Path):
+        self.relpath, self.size, self.path = relpath, size, path
+        self.sha256: str | None = None
+
+    def open(self) -> IO[bytes]:
+        ref = self
+
+        class _Reader(HashingReader):
+            def close(self_inner) -> None:
+                if ref.sha256 is None:
+                    try:
+                        self_inner.drain()
+                        if self_inner.size == ref.size:
+                            ref.sha256 = self_inner.hexdigest()
+                    except OSError:
+                        pass
+                self_inner.raw.close()
+
+            def readline(self_inner, limit: int = -1) -> bytes:
+                data = self_inner.raw.readline(limit)
+                self_inner.sha.update(data)
+                self_inner.size += len(data)
+                return data
+
+            def __iter__(self_inner):
+                while line := self_inner.readline():
+                    yield line
+
+            def __enter__(self_inner):
+                return self_inner
+
+            def __exit__(self_inner, *exc) -> None:
+                self_inner.close()
+
+        return _Reader(BoundedReader(open(self.path, "rb"), self.size))
+
+    def ensure_hash(self) -> str:
+        if self.sha256 is None:
+            with self.open():
+                pass
+        if self.sha256 is None:
+            raise DataError(f"{self.path} shrank while it was being read; it will be retried.")
+        return self.sha256
+
+
+class SpooledRef:
+    """A FileRef over an archive member copied to a private spool (memory, then disk)."""
+
+    def __init__(self, relpath: str, size: int, spool: IO[bytes]):
+        self.relpath, self.size, self._spool = relpath, size, spool
+
+    def open(self) -> IO[bytes]:
+        self._spool.seek(0)
+        return _NoClose(self._spool)  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def spool(relpath: str, size: int, stream: IO[bytes], tmpdir: Path, chunk: int = 1024 * 1024) -> SpooledRef:
+    """Copy ``stream`` to a private spool under ``tmpdir`` and return a ref over it."""
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)
+    while data := stream.read(chunk):
+        out.write(data)
+    return SpooledRef(relpath, size, out)  # type: ignore[arg-type]
+
+
+class _NoClose:
+    """Lets a parser ``with ref.open()`` a spool without closing it for the next reader."""
+
+    def __init__(self, fh: IO[bytes]):
+        self._fh = fh
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fh, name)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._fh)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _NoClose:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class BytesRef:
+    """A FileRef over bytes in memory (a decompressed legacy archive)."""
+
+    def __init__(self, relpath: str, data: bytes):
+        self.relpath, self.size, self.data = relpath, len(data), data
+
+    def open(self) -> IO[bytes]:
+        return io.BytesIO(self.data)
+
+
+def close_refs(refs: Iterable[object]) -> None:
+    for r in refs:
+        closer = getattr(r, "close", None)
+        if closer is not None:
+            closer()
