@@ -21,6 +21,7 @@ either.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
@@ -42,6 +43,9 @@ PROMPT_CHARS = 160
 SNIPPET_CHARS = 240
 DEFAULT_PAGE_CHARS = 8000
 MAX_PAGE_CHARS = 40000
+# A rendered session up to this size is kept between pages, so paging costs one render;
+# a larger one is rendered again up to each page asked for.
+DOC_CACHE_CHARS = 4_000_000
 # Detail levels of ``read``, from least to most: the prompts alone; prompts and replies;
 # everything the rendering shows (tool calls, their results cut short, terminal output).
 DETAILS: tuple[str, ...] = ("prompts", "conversation", "full")
@@ -202,6 +206,7 @@ class SessionReader:
         self.vault = vault
         self._lock = threading.Lock()
         self._cached: tuple[str, int, list[Any]] | None = None
+        self._document: tuple[tuple[Any, ...], str] | None = None
 
     # -- helpers --------------------------------------------------------------------------
     def _messages(self, entry: ArchiveEntry) -> list[Any]:
@@ -213,6 +218,24 @@ class SessionReader:
         with self._lock:
             self._cached = (*key, messages)
         return messages
+
+    def _page_of(self, key: tuple[Any, ...], pieces: Iterator[str], offset: int, size: int) -> tuple[str, bool]:
+        """A page of the document ``pieces`` renders, keeping the whole document for the
+        next page when it is small enough."""
+        with self._lock:
+            if self._document and self._document[0] == key:
+                return _page([self._document[1]], offset, size)
+        held: list[str] = []
+        total = 0
+        for piece in pieces:
+            held.append(piece)
+            total += len(piece)
+            if total > DOC_CACHE_CHARS:
+                return _page(itertools.chain(held, pieces), offset, size)
+        document = "".join(held)
+        with self._lock:
+            self._document = (key, document)
+        return _page([document], offset, size)
 
     def _check_source(self, source: str | None) -> str | None:
         if not source:
@@ -351,7 +374,8 @@ class SessionReader:
             "working_directory": entry.working_directory, "created_at": entry.created_at,
             "last_activity_at": entry.last_activity_at,
         }
-        text, more = _page(render_markdown(chosen, header, detail), offset, max_chars)
+        key = (entry.session_id, entry.version, lo, hi, detail)
+        text, more = self._page_of(key, render_markdown(chosen, header, detail), offset, max_chars)
         return {
             "id": entry.session_id,
             "version": entry.version,
