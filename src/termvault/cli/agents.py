@@ -17,8 +17,13 @@ from .params import complete_session_id
 
 @click.command(
     epilog="""\b
+Example:
+  termvault mcp                       what an agent starts (not run by hand)
+  termvault mcp --allow-restore       also let the agent restore sessions
+
+\b
 Register it with your agent (see the README, "Let your agent search its history"):
-  claude mcp add termvault -- termvault mcp
+  claude mcp add --scope user termvault -- termvault mcp
   codex:  [mcp_servers.termvault] command = "termvault", args = ["mcp"]  (~/.codex/config.toml)
   gemini: "mcpServers": {"termvault": {"command": "termvault", "args": ["mcp"]}}  (settings.json)
 
