@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -96,3 +100,13 @@ def test_a_long_outline_keeps_its_first_and_last_prompts(home, user_home, monkey
     turns = [p["turn"] for p in shown["prompts"]]
     assert turns == list(range(1, 51)) + list(range(81, 131))
     assert shown["prompts"][-1]["prompt"] == "prompt number 129: explain step 129"
+
+
+def test_the_reader_and_resume_import_no_ui_framework_and_no_mcp_sdk():
+    code = (
+        "import json, sys\n"
+        "import termvault.agents.reading, termvault.agents.resume\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'click', 'rich', 'mcp'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from .. import __version__
 from ..errors import TermvaultError
-from .reading import DEFAULT_PAGE_CHARS, MAX_LIMIT, MAX_PAGE_CHARS, SessionReader
+from .reading import DEFAULT_PAGE_CHARS, MAX_LIMIT, MAX_PAGE_CHARS, SessionReader, clean
 
 if TYPE_CHECKING:
     from ..vault import Vault
@@ -54,7 +54,8 @@ def _answer(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         try:
             return fn(*args, **kwargs)
         except TermvaultError as exc:
-            raise ToolError(str(exc)) from exc
+            # Errors name paths and ids from the archive: cleaned like every answer.
+            raise ToolError(clean(str(exc))) from exc
 
     return wrapper
 
