@@ -211,3 +211,26 @@ def test_gemini_sessions_resume_by_their_full_session_id(home, user_home, projec
     assert out.returncode == 0, out.stderr
     assert out.stdout == f"cd {project} && gemini --resume {sid}\n"
     assert transcript.exists()
+
+
+@pytest.mark.corpus
+def test_corpus_sessions_deleted_from_the_agents_folders_come_back_for_print(home, user_home, corpus, agents_env):
+    from ..sources.test_claude_code import TODO, claude_layout
+    from ..sources.test_codex import PAPER, codex_layout
+
+    claude_files = claude_layout(corpus, user_home / ".claude" / "projects")
+    codex_files = codex_layout(corpus, user_home / ".codex")
+    with Vault(home) as vault:
+        assert not vault.sweep(older_than=0, kinds=["claude-code", "codex"]).failed
+    todo = next(p for p in claude_files if p.name == f"{TODO}.jsonl")
+    paper = next(p for p in codex_files if PAPER in p.name)
+    originals = {todo: todo.read_bytes(), paper: paper.read_bytes()}
+    todo.unlink()
+    paper.unlink()
+
+    claude = run("resume", TODO[:8], "--print", env=agents_env)
+    codex = run("resume", PAPER[:8], "--print", env=agents_env)
+
+    assert claude.stdout == f"cd /path/to/Demo && claude --resume {TODO}\n", claude.stderr
+    assert codex.stdout == f"cd /home/rlan/projects/paper2md && codex resume {PAPER}\n", codex.stderr
+    assert {p: p.read_bytes() for p in originals} == originals
