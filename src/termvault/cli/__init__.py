@@ -108,9 +108,9 @@ def cli(ctx: click.Context, home: Path | None, config_file: Path | None, verbose
 
 
 def _register() -> None:
-    from . import browse, daemon, maintain, query, remote, restore, sources, sweep
+    from . import agents, browse, daemon, maintain, query, remote, restore, sources, sweep
 
-    for module in (sweep, query, restore, maintain, daemon, sources, browse, remote):
+    for module in (sweep, query, restore, maintain, daemon, sources, browse, remote, agents):
         for command in module.COMMANDS:
             cli.add_command(command)
 
