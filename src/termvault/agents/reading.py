@@ -90,7 +90,7 @@ def parse_date(value: str | None, end_of_day: bool = False) -> float | None:
     upper bound means the end of that day."""
     if value is None or not str(value).strip():
         return None
-    from ..search import parse_when
+    from ..durations import parse_when
 
     ts = parse_when(str(value))
     if end_of_day and _BARE_DATE.match(str(value)):
@@ -290,7 +290,8 @@ class SessionReader:
         return {"count": len(results), "results": results}
 
     def _find_in_role(self, entry: ArchiveEntry, query: str, role: str) -> tuple[int, str] | None:
-        from ..search import make_snippet, to_fts_query
+        from ..index.query import to_fts_query
+        from ..ops.search import make_snippet
 
         _, terms = to_fts_query(query)
         words = [t.casefold() for t in terms if t.strip()]
