@@ -125,7 +125,7 @@ def run_termvault(corpus: Path, work: Path, results: dict[str, Any], plan: Plan,
         started = time.perf_counter()
         try:
             return fn()
-        except Exception as exc:  # noqa: BLE001 - one failing step must not lose the run
+        except Exception as exc:
             _say(f"bench: step {key} failed: {exc}")
             errors[key] = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()

@@ -25,7 +25,7 @@ import resource
 import shutil
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +134,7 @@ def old_app_archive(corpus: Path, work: Path, indent: int | None = 2) -> dict[st
             data = path.read_bytes()
             fields = _session_fields(path, data)
             sid = str(fields["session_id"] or f"{i:06d}-{path.stem}")
-            when = datetime.fromtimestamp(float(fields["modified_at"]), tz=timezone.utc)
+            when = datetime.fromtimestamp(float(fields["modified_at"]), tz=UTC)
             dest = archive / f"{when:%Y}" / f"{when:%m}" / f"{sid}.json.gz"
             dest.parent.mkdir(parents=True, exist_ok=True)
             with gzip.open(dest, "wb", compresslevel=9) as fh:
@@ -144,7 +144,7 @@ def old_app_archive(corpus: Path, work: Path, indent: int | None = 2) -> dict[st
             out_bytes += size
             index[sid] = {
                 "name": fields["name"],
-                "archived_at": datetime.now(timezone.utc).isoformat(),
+                "archived_at": datetime.now(UTC).isoformat(),
                 "original_timestamp": when.isoformat(),
                 "archive_path": str(dest),
                 "size_bytes": size,
@@ -294,7 +294,7 @@ def search_plain(corpus: Path, words: list[str], tool: str | None = None) -> dic
 def _index_entries(n: int, seed: int) -> dict[str, dict[str, Any]]:
     r = random.Random(seed)
     names = ("api", "deploy", "refactor", "tests", "docs", "build", "review", "debug", "release", "infra")
-    start = datetime(2025, 5, 1, tzinfo=timezone.utc).timestamp()
+    start = datetime(2025, 5, 1, tzinfo=UTC).timestamp()
     index = {}
     for i in range(n):
         sid = "%032x" % r.getrandbits(128)
@@ -302,8 +302,8 @@ def _index_entries(n: int, seed: int) -> dict[str, dict[str, Any]]:
         size = r.randint(2_000, 5_000_000)
         index[sid] = {
             "name": f"{r.choice(names)}-{r.choice(names)} session {i}",
-            "archived_at": datetime.fromtimestamp(t + 30 * 86400, tz=timezone.utc).isoformat(),
-            "original_timestamp": datetime.fromtimestamp(t, tz=timezone.utc).isoformat(),
+            "archived_at": datetime.fromtimestamp(t + 30 * 86400, tz=UTC).isoformat(),
+            "original_timestamp": datetime.fromtimestamp(t, tz=UTC).isoformat(),
             "archive_path": f"/home/user/.multi-term/archive/{sid}.json.gz",
             "size_bytes": size // 6,
             "original_size_bytes": size,

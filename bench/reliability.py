@@ -33,12 +33,11 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from termvault.errors import DataError  # noqa: E402
+from termvault.vault import Vault  # noqa: E402
 from tests.reliability import harness as h  # noqa: E402
 from tests.reliability.test_corruption import FAULTS, add_legacy, corrupt_archive, damage_index  # noqa: E402
 from tests.reliability.test_write_faults import STEPS, disk_full_at  # noqa: E402
-
-from termvault.errors import DataError  # noqa: E402
-from termvault.vault import Vault  # noqa: E402
 
 
 @dataclass
@@ -87,7 +86,7 @@ class Run:
             before = len(t.problems)
             try:
                 body(t, n)
-            except Exception:  # noqa: BLE001 - a crash of the harness is a finding, not the end
+            except Exception:
                 t.problems.append(f"{name} round {n}: {traceback.format_exc(limit=3)}")
             t.rounds += 1
             if self.verbose:

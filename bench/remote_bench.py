@@ -143,7 +143,6 @@ def bench_termvault(url: str, sessions: int, seed: int) -> dict[str, float]:
     import tempfile
     from pathlib import Path
 
-
     from termvault.state import SessionState
     from termvault.storage import SessionStorage
     from termvault.vault import Vault

@@ -186,8 +186,7 @@ def replica(entry, copy: int, rng: random.Random):
 def build_large(small_home: Path, large_home: Path, target_raw: int, needles: list[str], seed: int = 1,
                 say=print) -> dict[str, Any]:
     """Build the large vault at ``large_home`` (see the module docstring); returns how."""
-    from termvault.index import fulltext
-    from termvault.index import ArchiveIndex
+    from termvault.index import ArchiveIndex, fulltext
     from termvault.vault import Vault
 
     if large_home.exists():

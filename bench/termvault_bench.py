@@ -293,7 +293,7 @@ def run(corpus: Path, work: Path, results: dict[str, Any], say=print) -> Path:
     mine = archive_by_kind(home)
     try:
         gz = gzip_by_kind(corpus, work)
-    except Exception as exc:  # noqa: BLE001 - a missing tool leaves the termvault numbers
+    except Exception as exc:
         say(f"bench:   no gzip sizes: {exc}")
         gz = {}
     say("bench: the archives recompressed at other zstd levels ...")
@@ -319,7 +319,7 @@ def run(corpus: Path, work: Path, results: dict[str, Any], say=print) -> Path:
         say(f"bench: zstd -{level} dictionary experiment (claude-code) ...")
         try:
             res.add(results, f"experiment.zstd-{level}_dictionary.claude-code", zstd_dictionary(corpus, work, level=level))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             say(f"bench:   skipped: {exc}")
     size = index_size(home)
     size["archive_bytes"] = archive_bytes(home)

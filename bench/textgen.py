@@ -366,7 +366,7 @@ def grep_output(rng: random.Random, files: list[tuple[str, list[str]]], word: st
 
 
 def build_log(rng: random.Random, vocab: Vocabulary, paths: list[str]) -> str:
-    lines = [f"> build", f"> tsc -p . && vite build", ""]
+    lines = ["> build", "> tsc -p . && vite build", ""]
     for p in rng.sample(paths, min(len(paths), rng.randint(2, 12))):
         lines.append(f"  {p}  {rng.uniform(0.3, 300):.2f} kB │ gzip: {rng.uniform(0.1, 90):.2f} kB")
     if rng.random() < 0.3:

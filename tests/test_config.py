@@ -10,7 +10,7 @@ from termvault.errors import ConfigError
 
 def test_defaults(home):
     cfg = Config.load(home)
-    assert (cfg.archive_days, cfg.interval_hours, cfg.codec, cfg.verify, cfg.max_total_bytes) == (30, 24, "zstd", True, None)
+    assert (cfg.archive_days, cfg.interval_hours, cfg.verify, cfg.max_total_bytes) == (30, 24, True, None)
 
 
 def test_home_comes_from_the_environment_by_default(home, monkeypatch):

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import pytest
 
 from termvault.errors import UsageError
-from termvault.streams import DiskFile
 from termvault.render import CHUNK_CHARS, FORMATS, RENDERED_FORMATS, render
 from termvault.sources.base import Message
+from termvault.streams import DiskFile
 
 T0 = 1714564800.0  # 2024-05-01 12:00:00 UTC
 SECRET = "sk-ant-api03-" + "Xy7Kp2Lm9QrT4vWz" * 6

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from termvault import Vault
 from termvault.durations import parse_when
+from termvault.errors import UsageError
 from termvault.index.query import to_fts_query
 from termvault.ops.search import make_snippet
-from termvault.errors import UsageError
 
 from .helpers import DAY, make_native
 

@@ -23,7 +23,10 @@ _EXPORTS = {
     "TermvaultError": "termvault.errors",
 }
 
-__all__ = [*_EXPORTS, "__version__"]
+__all__ = [
+    "ArchiveEntry", "ArchiveIndex", "Config", "SessionArchiver", "SessionState", "SessionStorage",
+    "TermvaultError", "Vault", "__version__",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from .archiver import SessionArchiver

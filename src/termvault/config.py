@@ -4,7 +4,6 @@
 
     archive_days = 30          # native sessions inactive this long are archived
     interval_hours = 24        # background / daemon sweep interval
-    codec = "zstd"
     level = 6                  # zstd level at sweep time, 1..22
     verify = true              # read every archive back before a source is removed
     full_text = true           # index each session's text for full-text search
@@ -93,7 +92,6 @@ class Config:
     home: Path
     archive_days: float = 30.0
     interval_hours: float = 24.0
-    codec: str = "zstd"
     level: int = 6
     verify: bool = True
     full_text: bool = True
@@ -172,9 +170,9 @@ def _apply(cfg: Config, data: Mapping[str, Any], origin: str, strict: bool = Tru
         elif key == "settle_seconds":
             cfg.settle_seconds = _number(value, where, minimum=0)
         elif key == "codec":
+            # Archives are zstd by format; older config files may still name it.
             if value not in CODECS:
                 raise ConfigError(f"{where} must be one of {', '.join(CODECS)}, not {value!r}.")
-            cfg.codec = value
         elif key == "level":
             level = int(_number(value, where, minimum=1))
             if level > 22:

@@ -137,6 +137,7 @@ def atomic_writer(
     fault: Callable[[str], None] | None = None,
     new_file: bool = False,
     readable: bool = False,
+    private_dir: bool = True,
 ) -> Iterator[BinaryIO]:
     """The one way termvault writes a file that must not be lost or half-written: a
     temporary file beside ``target`` (``prefix``, private), then fsync, rename, fsync the
@@ -145,10 +146,13 @@ def atomic_writer(
     ``new_file``: ``target`` did not exist, so a failure after the rename (the folder's
     fsync) removes it too rather than leave a file nothing refers to. ``readable``: the
     handle is also readable and its ``name`` is the temporary path (to check it before
-    the rename). ``fault(step)`` is a test hook called before each durable step.
+    the rename). ``private_dir``: create the folder private if missing (else the folder
+    must exist and its permissions are left alone: a user's export target).
+    ``fault(step)`` is a test hook called before each durable step.
     """
     hook = fault or (lambda step: None)
-    ensure_private_dir(target.parent)
+    if private_dir:
+        ensure_private_dir(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     renamed = False

@@ -326,8 +326,7 @@ _ASSIGNMENT = re.compile(
 _FLAG = re.compile(rf"--(?P<kw>{_KW_ALTS})[ \t]+(?P<uv>[^\s\"'`,;&|)}}\]\\-][^\s\"'`,;&|)}}\]\\]{{0,511}})")
 
 _NULLISH = frozenset(
-    "none null nil true false undefined string str bool boolean int number any object "
-    "optional required redacted hidden".split()
+    ["none", "null", "nil", "true", "false", "undefined", "string", "str", "bool", "boolean", "int", "number", "any", "object", "optional", "required", "redacted", "hidden"]
 )
 _QUOTED_SKIP_START = ("$", "%", "{", "<", "*", "[REDACTED")
 _UNQUOTED_SKIP_START = tuple("$%{<[(*#!=>?@")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -173,7 +173,7 @@ class SpooledRef:
 
 def spool(relpath: str, size: int, stream: IO[bytes], tmpdir: Path, chunk: int = 1024 * 1024) -> SpooledRef:
     """Copy ``stream`` to a private spool under ``tmpdir`` and return a ref over it."""
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # noqa: SIM115 (owned by the ref)
     while data := stream.read(chunk):
         out.write(data)
     return SpooledRef(relpath, size, out)  # type: ignore[arg-type]

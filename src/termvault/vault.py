@@ -1,10 +1,7 @@
-"""The facade the library, the CLI, the TUI and the seed API all use.
-
-``Vault(home)`` opens (or creates) a termvault home: it resolves the settings, opens the
-index and the archive store, imports the older app's data once and repairs what an
-interrupted run left. It composes; the work is done by ``termvault.ops``. Every operation
-that writes holds the home's write lock and the crash journal; reads never do.
-"""
+"""The facade the library, the CLI, the TUI and the seed API all use: ``Vault(home)``
+opens (or creates) a home, composes its index, archive store, journal and sources, and
+hands the work to ``termvault.ops``. Every operation that writes holds the home's write
+lock and the crash journal; reads never do."""
 
 from __future__ import annotations
 
@@ -20,7 +17,7 @@ from .archive.objects import RemoteSpec
 from .archive.remote import RemoteTier
 from .archive.store import ArchiveStore
 from .config import Config
-from .errors import AmbiguousIdError, DataError, NotFoundError, TermvaultError
+from .errors import NotFoundError
 from .fsutil import check_home_ownership, ensure_private_dir
 from .index import ArchiveIndex
 from .journal import Journal
@@ -29,7 +26,7 @@ from .model import ArchiveEntry, FileRef, SessionUnit
 from .ops import export as export_ops
 from .ops import maintenance, reindex, remote, restore, search, sweep
 from .ops.context import Context
-from .ops.text import index_text, searchable_text
+from .ops.text import index_fetched, searchable_text
 from .reports import Progress, PruneReport, RestoreResult, SweepReport, VerifyReport
 from .sources import Source
 from .sources.base import Message
@@ -44,15 +41,9 @@ class Vault:
     reindex, prune, pin, and the remote tier. Thread-safe; one writer per home."""
 
     def __init__(
-        self,
-        home: Path | str | None = None,
-        *,
-        config: Config | None = None,
-        config_file: Path | str | None = None,
-        lock_timeout: float = 30.0,
-        fault: Callable[[str], None] | None = None,
-        **overrides: Any,
-    ):
+        self, home: Path | str | None = None, *, config: Config | None = None, config_file: Path | str | None = None,
+        lock_timeout: float = 30.0, fault: Callable[[str], None] | None = None, **overrides: Any,
+    ):  # fmt: skip
         self.config = config.with_overrides(**overrides) if config else Config.load(home, config_file, **overrides)
         self.home = self.config.home
         if self.home.exists():
@@ -71,39 +62,16 @@ class Vault:
             self.config.max_expand_bytes, self.config.level, self._remote,
         )  # fmt: skip
         if self._remote is not None:
-            self._remote.on_fetched = self._index_fetched
-        self._startup()
+            self._remote.on_fetched = lambda entry: index_fetched(self.ctx, entry)
+        # Finish what an interrupted run left and import the older app's data, if the
+        # lock is free right now (otherwise whoever holds it will).
+        maintenance.startup(self.ctx, reindex.needs_legacy_import, reindex.import_legacy)
 
     @property
     def ctx(self) -> Context:
         return Context(
             self.config, self.index, self.store, self.journal, self._sources, self.lock, self._remote, self._fault
         )
-
-    def _startup(self) -> None:
-        """Finish what an interrupted run left and import the older app's data, if the
-        lock is free right now (otherwise whoever holds it will)."""
-        try:
-            needs_legacy = reindex.needs_legacy_import(self.ctx)
-            if not self.journal.exists() and not needs_legacy:
-                return
-            if not self.lock.try_acquire("start-up reconciliation"):
-                return
-            try:
-                if self.journal.exists():
-                    maintenance.reconcile(self.ctx)
-                    self.journal.end()
-                if needs_legacy:
-                    reindex.import_legacy(self.ctx)
-            finally:
-                self.lock.release()
-        except DataError as exc:
-            # An unreadable index must not stop the home from opening, or `reindex` could
-            # never run: every use of the index raises this same error until it does.
-            log.warning("start-up skipped: %s", exc)
-        except (OSError, TermvaultError, ValueError) as exc:
-            # Nor may one bad leftover: the journal stays, and the next write retries.
-            log.warning("start-up reconciliation incomplete: %s", exc)
 
     @contextlib.contextmanager
     def writing(self, what: str) -> Iterator[None]:
@@ -139,13 +107,9 @@ class Vault:
         return sweep.plan(self.ctx, older_than, kinds, now)
 
     def sweep(
-        self,
-        older_than: float | None = None,
-        kinds: Sequence[str] | None = None,
-        dry_run: bool = False,
-        progress: ProgressCallback | None = None,
-        prune: bool = True,
-    ) -> SweepReport:
+        self, older_than: float | None = None, kinds: Sequence[str] | None = None, dry_run: bool = False,
+        progress: ProgressCallback | None = None, prune: bool = True,
+    ) -> SweepReport:  # fmt: skip
         """Archive everything due. Each unit is archived, read back and verified, indexed,
         and (move mode) only then removed from its source, if unchanged. A failing unit is
         reported and the sweep goes on. With a remote, uploads; with a cap, prunes."""
@@ -174,25 +138,10 @@ class Vault:
     def get(self, session_id: str, version: int | None = None) -> ArchiveEntry:
         """The entry of ``session_id`` (or a unique prefix of it), newest version unless
         ``version``. NotFoundError / AmbiguousIdError otherwise."""
-        if not session_id:
-            raise NotFoundError("No session id was given.")
-        entry = self.index.get_entry(session_id, version)
-        if entry is None:
-            matches = self.index.find_prefix(session_id)
-            if len(matches) > 1:
-                raise AmbiguousIdError(session_id, matches)
-            if matches:
-                entry = self.index.get_entry(matches[0], version)
-        if entry is None:
-            which = f" version {version}" if version is not None else ""
-            raise NotFoundError(f"No archived session{which} matches {session_id!r}.")
-        return entry
+        return self.index.resolve(session_id, version)
 
     def archive_file(self, entry: ArchiveEntry) -> Path:
         return self.store.path(entry)
-
-    def local_archive(self, entry: ArchiveEntry) -> Path:
-        return self.store.local(entry)
 
     def manifest(self, session_id: str, version: int | None = None) -> Manifest:
         return self.store.manifest(self.get(session_id, version))
@@ -232,9 +181,8 @@ class Vault:
         export_ops.export(self.ctx, entry, out, fmt, file, redact)
 
     # -- writing ------------------------------------------------------------------------
-    def restore(
-        self, session_id: str, version: int | None = None, to: Path | str | None = None, force: bool = False
-    ) -> RestoreResult:
+    def restore(self, session_id: str, version: int | None = None, to: Path | str | None = None,
+                force: bool = False) -> RestoreResult:  # fmt: skip
         """Put a session's files back where they came from (or under ``to``), verified by
         sha256. A different existing file is a ConflictError unless ``force``; then the old
         file is kept aside as ``<name>.termvault-old-<time>``. Identical files are left.
@@ -246,8 +194,7 @@ class Vault:
         return maintenance.verify(self.ctx, progress)
 
     def leftovers(self) -> bool:
-        """Whether anything reconciliation would act on is left (orphans, temporary
-        files, sources not yet removed)."""
+        """Whether an orphan, a temporary file or an unremoved source is left."""
         return maintenance.leftovers(self.ctx)
 
     def repair(self, progress: ProgressCallback | None = None) -> VerifyReport:
@@ -293,23 +240,9 @@ class Vault:
         return remote.status(self.ctx, check)
 
     def remote_push(self, progress: ProgressCallback | None = None) -> remote.PushReport:
-        remote.tier(self.ctx)
         with self.lock.hold("uploading to the remote"):
             return remote.push(self.ctx, progress)
 
     def remote_pull(self, entries: list[ArchiveEntry] | None = None, progress: ProgressCallback | None = None) -> int:
         """Fetch versions (default: every one kept only in the remote) into the cache."""
-        remote.tier(self.ctx)
-        return remote.pull(self.ctx, self.index.remote_only() if entries is None else entries, progress)
-
-    def _index_fetched(self, entry: ArchiveEntry) -> None:
-        """A unit known only from the bucket had no full text: index it now it is here."""
-        newest = self.index.get_entry(entry.session_id)
-        if newest is None or newest.row_id != entry.row_id or self.index.has_text(entry.row_id):
-            return
-        try:
-            with self.index.transaction():
-                index_text(self.ctx, entry)
-        except (TermvaultError, OSError) as exc:
-            log.warning("could not index the text of %s: %s", entry.session_id, exc)
-
+        return remote.pull(self.ctx, entries, progress)

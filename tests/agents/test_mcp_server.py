@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("mcp", reason="the MCP SDK is part of the test extra")
 
-from ..conftest import corpus_root  # noqa: E402
-from ..sources.test_claude_code import TODO  # noqa: E402
-from .support import (  # noqa: E402
+from ..conftest import corpus_root
+from ..sources.test_claude_code import TODO
+from .support import (
     SECRET_FOLDER,
     SECRET_ID,
     SECRET_PIECES,

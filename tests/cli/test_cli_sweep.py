@@ -15,7 +15,7 @@ import pytest
 
 from termvault.archive import archive_relpath
 
-from .support import API, BLOG, DB, DAY, FRESH, invoke, make_native, run
+from .support import API, BLOG, DAY, DB, FRESH, invoke, make_native, run
 
 
 def test_sweep_archives_due_sessions_and_prints_a_summary(demo):

@@ -23,9 +23,9 @@ from typing import Any
 
 from termvault import archive as arc
 from termvault.fsutil import HELD_PREFIX, TMP_PREFIX
+from termvault.ops.restore import RESTORE_PREFIX
 from termvault.state import SessionState
 from termvault.storage import SessionStorage
-from termvault.ops.restore import RESTORE_PREFIX
 from termvault.vault import Vault
 
 WORKERS = Path(__file__).with_name("workers.py")
@@ -289,7 +289,7 @@ def check_world(world: World, *, live_optional: bool = False, may_vanish: frozen
             for e in versions:
                 try:
                     manifest, members = archive_members(v, e)
-                except Exception as exc:  # noqa: BLE001 - any failure to read back is a finding
+                except Exception as exc:
                     check.problems.append(f"{s.session_id} v{e.version} unreadable: {exc}")
                     continue
                 main = next((f for f in manifest.files if Path(f.origin) == s.path), None)

@@ -31,8 +31,8 @@ from termvault import archive as arc
 from termvault.errors import DataError, InvalidIdError
 from termvault.fsutil import validate_id
 from termvault.model import SessionInfo
-from termvault.streams import DiskFile
 from termvault.sources import BUILTIN, source_class
+from termvault.streams import DiskFile
 from termvault.vault import Vault
 
 MARKER = b"MARKER-OUTSIDE-THE-TREE-7f3c9a"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from termvault.archive.objects import RemoteSpec, _profile_settings, default_host, parse_key
 from termvault.config import Config
 from termvault.errors import ConfigError
-from termvault.archive.objects import RemoteSpec, _profile_settings, default_host, parse_key
 
 
 def test_the_address_splits_into_bucket_and_prefix_and_the_host_defaults_to_this_machine(home):

@@ -17,8 +17,8 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from termvault.model import FileRef, SessionInfo, SessionUnit
-from termvault.streams import DiskFile
 from termvault.sources.base import Message, Source
+from termvault.streams import DiskFile
 
 # ---------------------------------------------------------------------------------------
 # Files and units

@@ -26,12 +26,17 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..ansi import normalize_newlines, strip_ansi
+from ..durations import parse_when
 from ..errors import UsageError
+from ..index.query import to_fts_query
+from ..ops.search import make_snippet
 from ..redact import redact
+from ..render import render
+from ..sources import available_kinds
 
 if TYPE_CHECKING:
     from ..index import ArchiveEntry
@@ -80,7 +85,7 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     try:
-        return datetime.fromtimestamp(float(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, OSError, ValueError, TypeError):
         return None
 
@@ -90,8 +95,6 @@ def parse_date(value: str | None, end_of_day: bool = False) -> float | None:
     upper bound means the end of that day."""
     if value is None or not str(value).strip():
         return None
-    from ..durations import parse_when
-
     ts = parse_when(str(value))
     if end_of_day and _BARE_DATE.match(str(value)):
         ts += 86400 - 0.001
@@ -142,8 +145,6 @@ def render_markdown(messages: Iterable[Any], header: dict[str, Any], detail: str
     the level is applied here by choosing which messages it sees. When the renderer grows
     a ``detail`` parameter, pass it through here instead.
     """
-    from ..render import render
-
     if detail == "prompts":
         wanted = (m for m in messages if getattr(m, "role", None) == "user")
     elif detail == "conversation":
@@ -240,8 +241,6 @@ class SessionReader:
     def _check_source(self, source: str | None) -> str | None:
         if not source:
             return None
-        from ..sources import available_kinds
-
         kinds = available_kinds()
         if source not in kinds:
             raise UsageError(f"Unknown source {source!r}; choose one of {', '.join(kinds)}.")
@@ -290,9 +289,6 @@ class SessionReader:
         return {"count": len(results), "results": results}
 
     def _find_in_role(self, entry: ArchiveEntry, query: str, role: str) -> tuple[int, str] | None:
-        from ..index.query import to_fts_query
-        from ..ops.search import make_snippet
-
         _, terms = to_fts_query(query)
         words = [t.casefold() for t in terms if t.strip()]
         if not words:

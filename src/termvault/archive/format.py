@@ -307,7 +307,7 @@ def read_archive(
     """
     where = str(path)
     try:
-        fh = open(path, "rb")
+        fh = open(path, "rb")  # noqa: SIM115 (closed by the with below)
     except FileNotFoundError as exc:
         raise DataError(f"The archive {where} is missing.") from exc
     with fh:

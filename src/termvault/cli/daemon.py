@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import click
 
 from ..errors import LockedError, TermvaultError
+from ..lock import HomeLock
 from .context import AppState, pass_state
 from .format import duration, home_display, human_size, local_time, plural, ratio
 from .params import Duration
@@ -75,8 +76,6 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
     stop = threading.Event()
     # One sweeper per home: the app's background archiver takes the same lock, so a
     # daemon and the app never both sweep on a schedule.
-    from ..lock import HomeLock
-
     sweeper = HomeLock(vault.home, name=".sweeper.lock")
     holding = False
     runs = 0

@@ -55,8 +55,8 @@ class When(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, (int, float)):
             return float(value)
-        from ..errors import UsageError
         from ..durations import parse_when
+        from ..errors import UsageError
 
         try:
             when = parse_when(value)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-
 from typing import TYPE_CHECKING
 
 from .context import AppState
@@ -33,8 +32,15 @@ def sweep_progress(state: AppState, enabled: bool = True) -> Iterator[Callback]:
         yield line
         return
     from rich.progress import (
-        BarColumn, DownloadColumn, Progress as Bar, SpinnerColumn, TextColumn, TimeRemainingColumn,
+        BarColumn,
+        DownloadColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
         TransferSpeedColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
     )
 
     bar = Bar(
@@ -72,7 +78,8 @@ def item_progress(state: AppState, label: str, enabled: bool = True) -> Iterator
     if not enabled or state.quiet or not state.err.is_terminal:
         yield lambda p: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
     bar = Bar(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

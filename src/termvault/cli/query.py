@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 from rich.text import Text
 
+from ..errors import DataError
+from ..fsutil import atomic_writer
 from .context import EXIT_PROBLEMS, AppState, pass_state
 from .format import (
     Column,
@@ -95,7 +96,7 @@ def search(state: AppState, query, name, directory, after, before, source, limit
         # full-text hit goes on its own line under the row.
         rendered = table_lines(columns, rows, width)
         print_lines(state.out, rendered[:1])
-        for hit, line in zip(hits, rendered[1:]):
+        for hit, line in zip(hits, rendered[1:], strict=False):
             print_lines(state.out, [line])
             if hit.snippet and hit.matched != "metadata":
                 print_lines(state.out, [snippet_text(hit.snippet, hit.highlights, width)])
@@ -129,8 +130,6 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
 
     ID may be any unique prefix of a session id.
     """
-    from ..errors import DataError
-
     vault = state.vault()
     entry = vault.get(session_id, version)
     versions = vault.index.versions(entry.session_id)
@@ -249,22 +248,12 @@ def export(state: AppState, session_id: str, fmt: str, output: Path | None, vers
     state.say(f"Wrote {home_display(output)} ({human_size(output.stat().st_size)}).")
 
 
-def write_atomically(target: Path, write) -> None:
-    """Write through a temporary file beside ``target``, fsync, then rename over it, so
-    ``target`` is either untouched or complete. The folder's permissions are left alone."""
+def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write ``target`` whole or not at all (the one atomic writer); the folder's
+    permissions are left alone."""
     target = Path(os.path.expanduser(str(target)))
-    folder = target.parent
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(target, prefix=f".{target.name}.", private_dir=False) as fh:
+        write(fh)
 
 
 COMMANDS = [search, show, export]

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from ..sources import available_kinds
 from .context import AppState, pass_state
 from .format import Column, home_display, human_size, print_json, print_lines, table_lines
 
@@ -13,8 +14,6 @@ from .format import Column, home_display, human_size, print_json, print_lines, t
 def source_rows(vault) -> list[dict[str, Any]]:
     """One dict per known source kind: its mode, roots, whether it is configured,
     detected and enabled, the live sessions found now and what the archive holds."""
-    from ..sources import available_kinds
-
     archived = vault.stats()["per_source"]
     rows: list[dict[str, Any]] = []
     seen = set()

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..errors import AmbiguousIdError, NotFoundError
 from ..model import ArchiveEntry
 from . import fulltext
 from .db import LATEST_LIVE, Database
@@ -108,6 +109,23 @@ class ArchiveIndex(Database):
         False if there was none."""
         with self.transaction():
             return self.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,)).rowcount > 0
+
+    def resolve(self, session_id: str, version: int | None = None) -> ArchiveEntry:
+        """The entry of ``session_id`` (or a unique prefix of it), newest version unless
+        ``version``. NotFoundError / AmbiguousIdError otherwise."""
+        if not session_id:
+            raise NotFoundError("No session id was given.")
+        entry = self.get_entry(session_id, version)
+        if entry is None:
+            matches = self.find_prefix(session_id)
+            if len(matches) > 1:
+                raise AmbiguousIdError(session_id, matches)
+            if matches:
+                entry = self.get_entry(matches[0], version)
+        if entry is None:
+            which = f" version {version}" if version is not None else ""
+            raise NotFoundError(f"No archived session{which} matches {session_id!r}.")
+        return entry
 
     def get_entry(self, session_id: str, version: int | None = None) -> ArchiveEntry | None:
         """The newest version of ``session_id`` (or the given version), or None."""

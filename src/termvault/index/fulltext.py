@@ -46,7 +46,7 @@ MAX_IDENTS = 20000
 # substring of them, and their trigrams would dominate the index.
 MAX_IDENT_LENGTH = 128
 MAX_CHUNK_LENGTH = 512  # a longer run without white space is a blob, not prose or code
-_BLOB = re.compile(r"(?<!\S)\S{%d,}" % MAX_CHUNK_LENGTH)  # anchored: no retries mid-run
+_BLOB = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK_LENGTH},}}")  # anchored: no retries mid-run
 
 
 def create_tables(db: sqlite3.Connection) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,34 @@ def _finish_removal(ctx: Context, entry: ArchiveEntry) -> list[str]:
     if all_gone:
         ctx.index.mark_source_removed(entry.row_id)
     return done
+
+
+def startup(
+    ctx: Context, needs_legacy: Callable[[Context], bool], import_legacy: Callable[[Context], int]
+) -> None:
+    """What opening a home does: reconcile after a crash (the journal is there) and import
+    the older app's archives, if the lock is free right now; never fails the open."""
+    try:
+        legacy = needs_legacy(ctx)
+        if not ctx.journal.exists() and not legacy:
+            return
+        if not ctx.lock.try_acquire("start-up reconciliation"):
+            return
+        try:
+            if ctx.journal.exists():
+                reconcile(ctx)
+                ctx.journal.end()
+            if legacy:
+                import_legacy(ctx)
+        finally:
+            ctx.lock.release()
+    except DataError as exc:
+        # An unreadable index must not stop the home from opening, or `reindex` could
+        # never run: every use of the index raises this same error until it does.
+        log.warning("start-up skipped: %s", exc)
+    except (OSError, TermvaultError, ValueError) as exc:
+        # Nor may one bad leftover: the journal stays, and the next write retries.
+        log.warning("start-up reconciliation incomplete: %s", exc)
 
 
 # -- verify / repair --------------------------------------------------------------------

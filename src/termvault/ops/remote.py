@@ -54,6 +54,7 @@ class PushReport:
 def push(ctx: Context, progress: Callable[[Progress], None] | None = None) -> PushReport:
     """Upload and verify every pending version (the caller holds the write lock). A unit
     failing on its own is reported and the push goes on; an unreachable remote ends it."""
+    tier(ctx)
     started = time.monotonic()
     report = PushReport()
     store = tier(ctx).objects
@@ -172,8 +173,13 @@ def evict(ctx: Context, max_bytes: int | None = None, dry_run: bool = False) -> 
     return report
 
 
-def pull(ctx: Context, entries: list[ArchiveEntry], progress: Callable[[Progress], None] | None = None) -> int:
-    """Fetch the given versions into the local cache; returns how many were fetched."""
+def pull(
+    ctx: Context, entries: list[ArchiveEntry] | None, progress: Callable[[Progress], None] | None = None
+) -> int:
+    """Fetch the given versions (default: every one kept only in the remote) into the
+    local cache; returns how many were fetched."""
+    tier(ctx)
+    entries = ctx.index.remote_only() if entries is None else entries
     fetched = 0
     for n, e in enumerate(entries, start=1):
         if not ctx.store.path(e).exists():

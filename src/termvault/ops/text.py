@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Sequence
 
+from ..errors import TermvaultError
 from ..index import fulltext
 from ..model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
 from ..sources.base import Source, clean_info, parse_time
@@ -76,3 +77,15 @@ def drop_text(ctx: Context, entry: ArchiveEntry) -> None:
         return
     with contextlib.suppress(Exception):
         ctx.index.remove_text(entry.row_id, fulltext.prepare(searchable_text(ctx, entry)), sha)
+
+
+def index_fetched(ctx: Context, entry: ArchiveEntry) -> None:
+    """A unit known only from the bucket had no full text: index it now that it is here."""
+    newest = ctx.index.get_entry(entry.session_id)
+    if newest is None or newest.row_id != entry.row_id or ctx.index.has_text(entry.row_id):
+        return
+    try:
+        with ctx.index.transaction():
+            index_text(ctx, entry)
+    except (TermvaultError, OSError) as exc:
+        log.warning("could not index the text of %s: %s", entry.session_id, exc)

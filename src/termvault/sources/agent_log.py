@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -59,7 +59,7 @@ _TEXT_KEYS = ("text", "content", "message")
 MESSAGE_LINES = 200  # plain-text lines per rendered output message
 MAX_LINE_CHARS = 64 * 1024
 
-_MONTHS = {m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 _ISO = re.compile(
     r"^\[?(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
     r"\s?(Z|[+-]\d{2}:?\d{2})?(?![\d:])"
@@ -85,7 +85,7 @@ def _stamp(
         micro = int((frac or "0")[:6].ljust(6, "0"))
         dt = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), micro)
         if zone == "Z":
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         elif zone:
             z = zone.replace(":", "")
             minutes = int(z[1:3]) * 60 + int(z[3:5])

@@ -59,9 +59,7 @@ from .base import (
 CHAT_NAME = ".aider.chat.history.md"
 INPUT_NAME = ".aider.input.history"
 SKIP_DIRS = frozenset(
-    """node_modules .git .hg .svn .venv venv __pycache__ .tox .nox .mypy_cache .pytest_cache
-    .ruff_cache site-packages dist-packages .cache .npm .yarn .pnpm-store .cargo .rustup .gradle
-    .m2 .Trash Trash Library snap .multi-term target""".split()
+    ["node_modules", ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", "dist-packages", ".cache", ".npm", ".yarn", ".pnpm-store", ".cargo", ".rustup", ".gradle", ".m2", ".Trash", "Trash", "Library", "snap", ".multi-term", "target"]
 )
 MAX_RUNS_KEPT = 500
 PARSE_BLOCK_CAP = 64 * 1024

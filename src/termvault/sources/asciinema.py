@@ -55,7 +55,7 @@ from .base import (
 
 _CAST = re.compile(r"\.cast$", re.IGNORECASE)
 _SHELLS = frozenset(
-    "sh bash zsh fish dash ksh mksh tcsh csh nu nushell pwsh powershell xonsh elvish".split()
+    ["sh", "bash", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "nu", "nushell", "pwsh", "powershell", "xonsh", "elvish"]
 )
 # Editing keys handled while reconstructing typed lines from input events.
 _EDIT_KEYS = re.compile(r"[\r\n\x7f\b\x15\x03\x17]")

@@ -26,6 +26,7 @@ from textual.events import Resize
 from textual.widgets import DataTable, Footer
 
 from ..errors import TermvaultError
+from ..fsutil import atomic_writer
 from ..index import ArchiveEntry
 from .messages import ActionDone, ActionFailed, BrowserClosed, SelectionChanged
 from .preview import PreviewCache, PreviewPane, same_version
@@ -189,17 +190,10 @@ class BrowserApp(App):
         try:
             if target.exists():
                 raise TermvaultError(f"{target} already exists; choose another file name.")
-            # Sessions hold secrets: the export is private (mkstemp creates it 0600) and
-            # appears under its name only once complete.
-            fd, tmp = tempfile.mkstemp(prefix=".termvault-export-", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    self.vault.export(entry.session_id, out, fmt=fmt, version=entry.version)
-                os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            # Sessions hold secrets: the export is private (0600) and appears under its
+            # name only once complete and durable.
+            with atomic_writer(target, prefix=".termvault-export-", private_dir=False) as out:
+                self.vault.export(entry.session_id, out, fmt=fmt, version=entry.version)
         except (TermvaultError, OSError) as exc:
             self.post_message(ActionFailed("export", str(exc)))
             return

@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from ..durations import parse_when
 from ..errors import UsageError
 from ..index import ArchiveEntry
-from ..durations import parse_when
+from .formatting import shorten_folder
 
 if TYPE_CHECKING:
     from ..vault import Vault
@@ -61,8 +62,6 @@ def next_scope(current: str, kinds: list[str]) -> str:
 
 
 def scope_label(scope: str, cwd: str, width: int = 30) -> str:
-    from .formatting import shorten_folder
-
     if scope == FOLDER:
         return f"this folder ({shorten_folder(cwd, width)})"
     if scope.startswith(SOURCE_PREFIX):

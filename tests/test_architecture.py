@@ -1,0 +1,127 @@
+"""The shape of the code, checked: layers look only down, SQL lives in the index, one
+module for each shared job, and the generated documentation is current."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from termvault import durations, fsutil
+from termvault.errors import UsageError
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src" / "termvault"
+CORE_EXCLUDED = ("cli", "tui", "agents")
+INDEX_TABLES = r"(sessions|settings|fts_text|fts_ident|schema_migrations|latest)"
+SQL_ON_INDEX = re.compile(rf"\b(FROM|INTO|UPDATE|JOIN|TABLE)\s+{INDEX_TABLES}\b|\bPRAGMA\s+(quick_check|wal_checkpoint)")
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in SRC.rglob("*.py"))
+
+
+def _rel(p: Path) -> str:
+    return p.relative_to(SRC).as_posix()
+
+
+def test_import_contracts_hold():
+    exe = shutil.which("lint-imports")
+    if exe is None:
+        pytest.skip("import-linter is not installed (pip install '.[test]')")
+    out = subprocess.run([exe], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    assert "broken" not in out.stdout.split("Contracts:")[-1].replace("0 broken", "")
+
+
+def test_no_module_outside_the_index_runs_sql_on_its_tables():
+    offenders = []
+    for p in _modules():
+        if _rel(p).startswith("index/"):
+            continue
+        tree = ast.parse(p.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_ON_INDEX.search(node.value):
+                offenders.append(f"{_rel(p)}:{node.lineno}")
+            if isinstance(node, ast.Attribute) and node.attr == "db" and isinstance(node.value, ast.Attribute):
+                if node.value.attr == "index":  # reaching past ArchiveIndex for the raw connection
+                    offenders.append(f"{_rel(p)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_the_vault_is_a_small_composer():
+    lines = (SRC / "vault.py").read_text(encoding="utf-8").count("\n")
+    assert lines < 250, f"vault.py has {lines} lines"
+
+
+def test_core_modules_import_their_siblings_at_the_top():
+    found = []
+    for p in _modules():
+        rel = _rel(p)
+        if rel.split("/")[0] in CORE_EXCLUDED:
+            continue
+        source = p.read_text(encoding="utf-8").splitlines()
+        for node in ast.walk(ast.parse("\n".join(source))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for sub in ast.walk(node):
+                sibling = isinstance(sub, ast.ImportFrom) and (
+                    sub.level > 0 or (sub.module or "").startswith("termvault")
+                )
+                if sibling and "lazy:" not in source[sub.lineno - 1]:
+                    found.append(f"{rel}:{sub.lineno}")
+    assert found == []
+
+
+def test_one_module_writes_files_atomically():
+    # Durable writes (fsync, then rename into place) happen in fsutil.atomic_writer; the
+    # journal fsyncs its own appends, a restore stages several files before renaming them
+    # all, and reindex renames an unreadable index aside.
+    writers = [
+        _rel(p) for p in _modules() if re.search(r"os\.(fsync|replace)\(", p.read_text(encoding="utf-8"))
+    ]
+    assert sorted(writers) == ["fsutil.py", "journal.py", "ops/reindex.py", "ops/restore.py"]
+
+
+def test_the_atomic_writer_leaves_the_old_file_when_the_write_fails(tmp_path):
+    target = tmp_path / "f"
+    target.write_bytes(b"old")
+    with pytest.raises(RuntimeError), fsutil.atomic_writer(target) as fh:
+        fh.write(b"new")
+        raise RuntimeError("boom")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]
+    fsutil.atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new" and (target.stat().st_mode & 0o777) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("45s", 45), ("90m", 5400), ("12h", 43200), ("30d", 30 * 86400), ("2w", 14 * 86400), ("3mo", 90 * 86400),
+     ("1y", 365 * 86400), ("7", 7 * 86400), ("1.5h", 5400)],
+)
+def test_one_duration_grammar(text, seconds):
+    assert durations.parse_duration(text) == seconds
+    assert durations.parse_when(text, now=10**9) == 10**9 - seconds
+
+
+def test_durations_refuse_what_they_cannot_read():
+    for bad in ("soon", "5 parsecs", "-3d", ""):
+        with pytest.raises(UsageError, match="duration|date"):
+            durations.parse_when(bad) if bad == "soon" else durations.parse_duration(bad)
+
+
+def test_the_cli_reference_is_generated_from_help_and_current():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "cli_docs.py"), "--check"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_the_package_ships_its_type_information():
+    assert (SRC / "py.typed").exists()
