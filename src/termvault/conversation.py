@@ -42,7 +42,7 @@ CONVERSATION_ROLES = frozenset({"user", "assistant", "subagent", "tool", "output
 DETAILS: tuple[str, ...] = ("prompts", "conversation", "all")
 
 _SHELL_TOOLS = frozenset(
-    {"bash", "shell", "exec_command", "local_shell", "local_shell_call", "run_shell_command",
+    {"bash", "shell", "shell_command", "exec_command", "local_shell", "local_shell_call", "run_shell_command",
      "container.exec", "run_terminal_cmd", "execute_command", "terminal", "powershell"}
 )
 _WRITE_TOOLS = frozenset({"write", "write_file", "create_file", "writefile", "notebookwrite"})
@@ -247,6 +247,7 @@ SCAFFOLD_TAGS: tuple[str, ...] = (
     "command-message", "command-name", "command-args", "command-contents", "user-prompt-submit-hook",
     "environment_context", "user_instructions", "INSTRUCTIONS", "ide_selection", "ide_opened_file",
     "ide_diagnostics", "permissions instructions", "collaboration_mode", "turn_aborted",
+    "teammate-message",
 )
 _SCAFFOLD = re.compile(
     r"<(" + "|".join(re.escape(t) for t in SCAFFOLD_TAGS) + r")(?:\s[^>]*)?>(.*?)</\1>\s*", re.S

@@ -27,7 +27,7 @@ from .reports import RestoreResult
 if TYPE_CHECKING:
     from .vault import Vault
 
-EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown")
+EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown", "html")
 RESTORE_PREFIX = ".tv-restore-"
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
 
@@ -263,7 +263,7 @@ def journal_folder(vault: Vault, folder: Path) -> None:
 
 # -- export ------------------------------------------------------------------------------
 def export(vault: Vault, session_id: str, out: BinaryIO, fmt: str, version: int | None,
-           file: str | None, redact: bool) -> None:
+           file: str | None, redact: bool, detail: str = "all") -> None:
     """See ``Vault.export``."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"Unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}.")
@@ -277,7 +277,7 @@ def export(vault: Vault, session_id: str, out: BinaryIO, fmt: str, version: int 
         from .model import DiskFile
 
         refs = [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-        _write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
+        _write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact, detail)
         return
     if fmt == "raw" and entry.status != "legacy":
         archive_path = vault.local_archive(entry)
@@ -299,12 +299,12 @@ def export(vault: Vault, session_id: str, out: BinaryIO, fmt: str, version: int 
         "session_id": entry.session_id,
     }
     try:
-        _write(vault.source(entry.source), refs, out, fmt, file, header, redact)
+        _write(vault.source(entry.source), refs, out, fmt, file, header, redact, detail)
     finally:
         close_refs(refs)
 
 
-def _write(src, refs, out: BinaryIO, fmt: str, file: str | None, header, redact: bool) -> None:
+def _write(src, refs, out: BinaryIO, fmt: str, file: str | None, header, redact: bool, detail: str = "all") -> None:
     if fmt == "raw":
         ref = next((r for r in refs if r.relpath == (file or refs[0].relpath)), None)
         if ref is None:
@@ -315,7 +315,7 @@ def _write(src, refs, out: BinaryIO, fmt: str, file: str | None, header, redact:
         return
     from .render import render
 
-    for piece in render(src.messages(refs), fmt, header, redact_secrets=redact):
+    for piece in render(src.messages(refs), fmt, header, redact_secrets=redact, detail=detail):
         out.write(piece.encode("utf-8"))
 
 

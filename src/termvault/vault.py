@@ -567,13 +567,15 @@ class Vault:
         version: int | None = None,
         file: str | None = None,
         redact: bool = True,
+        detail: str = "all",
     ) -> None:
         """Write a session to ``out``. ``raw``: the archived bytes of its main file (or of
-        ``file``), byte-identical; ``text``/``markdown``/``jsonl``: rendered readably with
-        secrets redacted. A session not archived yet is exported from its live files."""
+        ``file``), byte-identical; ``text``/``markdown``/``jsonl``/``html``: rendered readably
+        with secrets redacted, at ``detail`` (prompts, conversation or all; see
+        ``termvault.render``). A session not archived yet is exported from its live files."""
         from . import transfer
 
-        transfer.export(self, session_id, out, fmt, version, file, redact)
+        transfer.export(self, session_id, out, fmt, version, file, redact, detail)
 
     def messages(self, session_id: str, version: int | None = None) -> list:
         """The session's turns (for previews); reads the archive once."""

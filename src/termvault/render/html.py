@@ -95,6 +95,7 @@ class HtmlRenderer(Renderer):
         self.stack: list[list[Node]] = [self.root]
         self.toc: list[Node] = []
         self.head: Mapping[str, Any] | None = None
+        self.calls: dict[str, Node] = {}  # call id -> its tool node, to pair results
 
     # The base class streams pieces; here each call records nodes and the page is
     # rendered at the end.
@@ -136,16 +137,20 @@ class HtmlRenderer(Renderer):
             node.summary = self.tool_summary(view.summary)
             if self.detail != "all":
                 node.text = ""
+            call_id = turn.extra.get("call_id")
+            if isinstance(call_id, str):
+                self.calls[call_id] = node
             self.here.append(node)
         elif role == "tool_result":
             text, note = _cut(clean_document(turn.text, self.clean), RESULT_CHARS, RESULT_LINES)
             node = Node("result", title=one_line(turn.name or ""), text=text, note=note,
                         error=bool(turn.extra.get("error")), time=when)
+            call = self.calls.pop(str(turn.extra.get("call_id")), None)
             last = self.here[-1] if self.here else None
-            if last is not None and last.kind == "tool" and last.result is None and (
-                not node.title or node.title == last.title
-            ):
-                last.result = node
+            if call is None and last is not None and last.kind == "tool" and (not node.title or node.title == last.title):
+                call = last
+            if call is not None and call.result is None:
+                call.result = node
             else:
                 self.here.append(node)
         elif role in ("thinking", "assistant"):
