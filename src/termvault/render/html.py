@@ -135,6 +135,7 @@ class HtmlRenderer(Renderer):
             node = Node("tool", title=one_line(turn.name or "tool"), text=body, language=view.language,
                         note=note, time=when)
             node.summary = self.tool_summary(view.summary)
+            node.role = view.kind
             if self.detail != "all":
                 node.text = ""
             call_id = turn.extra.get("call_id")
@@ -193,7 +194,7 @@ class HtmlRenderer(Renderer):
         title = next((value for label, value in items if label == "Session"), "Session")
         for node in self.toc:
             first = next((ln.strip() for ln in node.text.splitlines() if ln.strip()), "(empty prompt)")
-            node.title = first if len(first) <= TOC_CHARS else first[: TOC_CHARS - 1] + "…"
+            node.summary = first if len(first) <= TOC_CHARS else first[: TOC_CHARS - 1] + "…"
         template = _environment().get_template("session.html.j2")
         yield from template.generate(
             title=title,
