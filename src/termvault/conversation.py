@@ -166,7 +166,8 @@ def _describe(name: str, data: Any) -> ToolView:
             lines = list(_todo_lines(items))
             return ToolView("text", f"{len(lines)} item{'s' if len(lines) != 1 else ''}", "\n".join(lines))
     text = _fields(data)
-    summary = path or next((v for v in data.values() if isinstance(v, str) and v.strip()), "") or text
+    # Tools name their main argument first (pattern, query, file_path, url).
+    summary = next((v for v in data.values() if isinstance(v, str) and v.strip()), "") or path or text
     return ToolView("fields", _summary(str(summary)), text)
 
 

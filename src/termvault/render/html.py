@@ -50,9 +50,11 @@ class Node:
     children: list[Node] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+@functools.lru_cache(maxsize=2)
+def _markdown(breaks: bool = False) -> MarkdownIt:
+    """Markdown to HTML with raw HTML shown as text; ``breaks`` keeps single line breaks
+    (what a person typed in a prompt means its lines)."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": breaks})
     md.enable(["table", "strikethrough"])
     md.disable("image")  # a page that fetches nothing: an image stays a link
     return md
@@ -106,10 +108,10 @@ class HtmlRenderer(Renderer):
     def text(self, value: str, limit: int = BODY_CHARS) -> tuple[str, str]:
         return _cut(clean_document(value, self.clean), limit)
 
-    def markdown(self, value: str) -> tuple[Markup, str]:
+    def markdown(self, value: str, breaks: bool = False) -> tuple[Markup, str]:
         text, note = self.text(value)
         level = min(6, 2 + len(self.open_runs))
-        return Markup(_markdown().render(demote_headings(text, level))), note
+        return Markup(_markdown(breaks).render(demote_headings(text, level))), note
 
     @property
     def here(self) -> list[Node]:
@@ -167,8 +169,9 @@ class HtmlRenderer(Renderer):
             label = ("Scaffolding" if role == "meta" else "System") + (f": {one_line(turn.name)}" if turn.name else "")
             self.here.append(Node("fold", role=role, title=label, text=text, note=note, time=when))
         elif role == "user" and not self.open_runs:
-            text, note = self.text(turn.text)
-            node = Node("prompt", role="user", title="You", time=when, text=text, note=note,
+            text, _ = self.text(turn.text, 4000)
+            html, note = self.markdown(turn.text, breaks=True)
+            node = Node("prompt", role="user", title="You", time=when, text=text, html=html, note=note,
                         anchor=f"prompt-{len(self.toc) + 1}")
             self.toc.append(node)
             self.here.append(node)
@@ -183,9 +186,12 @@ class HtmlRenderer(Renderer):
         elif role == "marker":
             text, _ = self.text(turn.text, 2000)
             self.here.append(Node("marker", title=one_line(turn.name or "marker"), text=one_line(text), time=when))
-        else:  # a sub-agent's prompt, or a role this renderer does not know
+        elif role == "user":  # the task a sub-agent was given
+            html, note = self.markdown(turn.text, breaks=True)
+            self.here.append(Node("turn", role=role, title="Task", time=when, html=html, note=note))
+        else:  # a role this renderer does not know
             text, note = self.text(turn.text)
-            title = {"user": "Prompt"}.get(role, role.replace("_", " ").capitalize())
+            title = role.replace("_", " ").capitalize()
             self.here.append(Node("turn", role=role, title=title, time=when, text=text, note=note))
         return iter(())
 
@@ -193,7 +199,8 @@ class HtmlRenderer(Renderer):
         items = header_items(self.head, lambda s: clean_document(s, self.clean))
         title = next((value for label, value in items if label == "Session"), "Session")
         for node in self.toc:
-            first = next((ln.strip() for ln in node.text.splitlines() if ln.strip()), "(empty prompt)")
+            lines = (ln.strip().lstrip("#").strip() for ln in node.text.splitlines())
+            first = next((ln for ln in lines if ln and not ln.startswith("```")), "(empty prompt)")
             node.summary = first if len(first) <= TOC_CHARS else first[: TOC_CHARS - 1] + "…"
         template = _environment().get_template("session.html.j2")
         yield from template.generate(
