@@ -75,6 +75,8 @@ def as_text(value: Any) -> str:
         return ""
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        value = "\n".join(value)  # lines (a terminal snapshot kept as a list)
     elif not isinstance(value, str):
         try:
             value = str(value)

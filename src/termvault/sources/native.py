@@ -111,7 +111,7 @@ class NativeSource(Source):
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
         """The session's ``conversation_file`` rendered as its conversation (by the source
         that knows its format), then the terminal's last command and output."""
-        for ref in files:
+        for ref in sorted(files, key=lambda f: not f.relpath.startswith(CONVERSATION_DIR + "/")):
             if ref.relpath.startswith(CONVERSATION_DIR + "/"):
                 yield from self._conversation(ref)
                 continue
