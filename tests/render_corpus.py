@@ -181,7 +181,7 @@ def markdown_outline(doc: str) -> list[str]:
 
 
 class _Outline(HTMLParser):
-    KEEP = {"section", "details", "summary", "h1", "h2", "h3", "pre", "nav", "li", "main"}
+    KEEP = frozenset({"section", "details", "summary", "h1", "h2", "h3", "pre", "nav", "li", "main"})
 
     def __init__(self) -> None:
         super().__init__()

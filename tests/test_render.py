@@ -407,3 +407,32 @@ def test_real_sessions_render_in_every_format(corpus, tmp_path, home):
                     assert len([json.loads(line) for line in out.splitlines()]) == len(messages)
             rendered_kinds.add(kind)
     assert rendered_kinds == set(CORPUS_KINDS.values())
+
+
+# ---------------------------------------------------------------------------------------
+# HTML specifics (the page as a whole is specified in test_render_corpus/test_render_browser)
+# ---------------------------------------------------------------------------------------
+
+
+def test_html_renders_a_reply_as_markdown_with_its_headings_below_the_turns():
+    out = rendered([Message("assistant", "# Plan\n\n- **one**\n- two\n\n```py\nx = 1\n```", T0)], "html")
+    assert "<h3>Plan</h3>" in out and "<strong>one</strong>" in out
+    assert '<code class="language-py">x = 1' in out
+
+
+def test_html_shows_a_very_long_reply_as_plain_text_not_markdown():
+    # Markdown parsing of some texts grows with the square of their length.
+    out = rendered([Message("assistant", "[" * 60_000 + " **not bold**", T0)], "html")
+    assert '<div class="plain">' in out and "**not bold**" in out and "<strong>" not in out
+
+
+def test_html_cuts_a_huge_tool_result_with_a_note():
+    result = Message("tool_result", "".join(f"row {i}\n" for i in range(1000)), T0, name="Bash")
+    out = rendered([Message("tool", "ls", T0, name="Bash"), result], "html")
+    assert "row 399\n" in out and "row 400\n" not in out
+    assert "… 600 more lines" in out
+
+
+def test_html_page_of_an_empty_session_says_so():
+    out = rendered([], "html", {"name": "nothing"})
+    assert "<title>nothing</title>" in out and "nothing to show" in out

@@ -68,12 +68,12 @@ def test_a_phone_screenshot_shows_a_laid_out_page(page, tmp_path):
     # and the blue bar of the first prompt is on screen below the table of contents.
     pixels = image.load()
     blue = [
-        (x, y) for y in range(0, PHONE[1], 2) for x in range(0, 60)
+        (x, y) for y in range(0, PHONE[1], 2) for x in range(60)
         if _near(pixels[x, y], USER_BLUE)
     ]
     assert blue, "no prompt bar on the first screen"
     top = min(y for _, y in blue)
-    toc_rows = [y for y in range(0, top) if _near(pixels[PHONE[0] // 2, y], (246, 248, 250))]
+    toc_rows = [y for y in range(top) if _near(pixels[PHONE[0] // 2, y], (246, 248, 250))]
     assert toc_rows, "the table of contents (grey box) is not above the first prompt"
 
 

@@ -19,7 +19,13 @@ import pytest
 from termvault.render import render
 from termvault.sources.base import Message
 
-from .render_corpus import check_golden, html_outline, markdown_outline, rendered, session
+from .render_corpus import (
+    check_golden,
+    html_outline,
+    markdown_outline,
+    rendered,
+    session,
+)
 
 pytestmark = pytest.mark.corpus
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from ..ansi import normalize_newlines, strip_ansi
 from ..conversation import CONVERSATION_ROLES, ToolView, describe_tool
-from ..redact import redact
 from ..sources.base import parse_time
 
 CHUNK_CHARS = 64 * 1024

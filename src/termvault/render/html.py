@@ -23,12 +23,23 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from ..conversation import demote_headings
-from .common import Clean, Renderer, Turn, clean_document, header_items, local_time, one_line, tool_view
+from .common import (
+    Clean,
+    Renderer,
+    Turn,
+    clean_document,
+    header_items,
+    local_time,
+    one_line,
+    tool_view,
+)
 
 RESULT_CHARS = 20_000  # of a tool result shown in the page
 RESULT_LINES = 400
 BODY_CHARS = 200_000  # of any other single text
 TOC_CHARS = 120
+MARKDOWN_CHARS = 32_000  # longer texts are shown as plain text, not parsed as Markdown
+MARKDOWN_BRACKETS = 5_000
 
 
 @dataclass
@@ -74,7 +85,7 @@ def _environment() -> jinja2.Environment:
 
 def _cut(text: str, limit: int, lines: int | None = None) -> tuple[str, str]:
     """``text`` cut at ``limit`` characters (and ``lines`` lines), with a note of the rest."""
-    cut = len(text) if len(text) <= limit else limit
+    cut = min(len(text), limit)
     if lines is not None:
         pos = -1
         for _ in range(lines):
@@ -110,6 +121,10 @@ class HtmlRenderer(Renderer):
 
     def markdown(self, value: str, breaks: bool = False) -> tuple[Markup, str]:
         text, note = self.text(value)
+        if len(text) > MARKDOWN_CHARS or text.count("[") > MARKDOWN_BRACKETS:
+            # Markdown parsing of some hostile texts grows with the square of their
+            # length; a text this long is shown as it is, escaped.
+            return Markup('<div class="plain">{}</div>').format(text), note
         level = min(6, 2 + len(self.open_runs))
         return Markup(_markdown(breaks).render(demote_headings(text, level))), note
 

@@ -18,7 +18,15 @@ from ..errors import InvalidIdError
 from ..fsutil import validate_id
 from ..model import FileRef, SessionInfo, SessionUnit
 from ..state import SessionState
-from .base import Message, Source, TextCollector, decode_text, make_unit, read_head, stat_file
+from .base import (
+    Message,
+    Source,
+    TextCollector,
+    decode_text,
+    make_unit,
+    read_head,
+    stat_file,
+)
 
 HISTORY_NAME = re.compile(r"^(\d+(?:\.\d+)?)_(.+)\.json$")
 MAX_NATIVE_BYTES = 64 * 1024 * 1024  # larger native files are archived raw, not parsed
@@ -171,9 +179,10 @@ def _conversation_source(ref: FileRef, home: Path) -> Source | None:
 
     head = read_head(ref, 64 * 1024).lstrip()
     name = ref.relpath.rsplit("/", 1)[-1]
-    if name.endswith(".json") or head.startswith("{\n") or head.startswith('{"sessionId"'):
-        if '"messages"' in head or name.startswith("session-"):
-            return GeminiSource(home=home)
+    if (name.endswith(".json") or head.startswith(("{\n", '{"sessionId"'))) and (
+        '"messages"' in head or name.startswith("session-")
+    ):
+        return GeminiSource(home=home)
     first = head.split("\n", 1)[0]
     if '"payload"' in first or '"session_meta"' in first or name.startswith("rollout-"):
         return CodexSource(home=home)
