@@ -169,7 +169,7 @@ def markdown_outline(doc: str) -> list[str]:
         elif line.startswith("#"):
             hashes = line.split(" ", 1)[0]
             words = line[len(hashes):].strip().split(" (")[0]
-            role = words if words in ("User", "Assistant", "Output", "Input", "System") else "…"
+            role = words if words in ("User", "Task", "Assistant", "Output", "Input", "System") else "…"
             out.append(f"{hashes} {role}")
         elif line.startswith("<details><summary>"):
             summary = line[len("<details><summary>"):]

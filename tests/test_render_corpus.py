@@ -102,7 +102,8 @@ def test_sidechain_turns_render_under_a_sub_agent_heading_not_as_user_turns(corp
     assert md.count("<details><summary>Sub-agent: #") == 3
     # Their turns sit one heading level below the conversation's.
     inside = md.split("<details><summary>Sub-agent: #1", 1)[1].split("</details><!-- end of sub-agent: #1", 1)[0]
-    assert "\n### User" in inside and "\n## User" not in inside
+    assert "\n### Task" in inside and "\n### Assistant" in inside
+    assert "## User" not in inside and "### User" not in inside  # the user did not write it
 
 
 def test_jsonl_export_flags_sub_agent_messages(corpus):

@@ -134,7 +134,8 @@ class HtmlRenderer(Renderer):
 
     def open_run(self, turn: Turn) -> Iterator[str]:
         task, _ = self.text(turn.text, 2000)
-        node = Node("run", title=self.run_label(turn), text=one_line(task), time=local_time(turn.timestamp) or "")
+        label, task = self.run_label(turn), one_line(task)
+        node = Node("run", title=label, text="" if task in label else task, time=local_time(turn.timestamp) or "")
         self.here.append(node)
         self.stack.append(node.children)
         return iter(())

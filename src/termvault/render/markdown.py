@@ -67,8 +67,9 @@ class MarkdownRenderer(Renderer):
 
     def open_run(self, turn: Turn) -> Iterator[str]:
         task = one_line(self.clean_md(turn.text))
-        yield f"\n<details><summary>Sub-agent: {html.escape(self.run_label(turn))}</summary>\n\n"
-        if task:
+        label = self.run_label(turn)
+        yield f"\n<details><summary>Sub-agent: {html.escape(label)}</summary>\n\n"
+        if task and task not in label:
             yield f"> {task[:300]}\n"
 
     def close_run(self, turn: Turn) -> Iterator[str]:
@@ -123,7 +124,9 @@ class MarkdownRenderer(Renderer):
             if self.continues(turn):
                 yield "\n"
             else:
-                yield self.heading(_HEADING_ROLES.get(role, role.replace("_", " ").capitalize()), turn)
+                # In a sub-agent run the "user" is the agent that gave it its task.
+                title = "Task" if role == "user" and self.open_runs else None
+                yield self.heading(title or _HEADING_ROLES.get(role, role.replace("_", " ").capitalize()), turn)
             text = demote_headings(self.clean_md(turn.text), self.level)
             if text:
                 yield from pieces(text)

@@ -49,13 +49,16 @@ class TextRenderer(Renderer):
         if not self.open_runs:
             return text
         prefix = NEST * len(self.open_runs)
-        return "".join(prefix + line if line.strip() else line for line in text.splitlines(keepends=True))
+        bar = prefix.rstrip()
+        return "".join(prefix + line if line.strip() else bar + line for line in text.splitlines(keepends=True))
 
     def open_run(self, turn: Turn) -> Iterator[str]:
         gap = self.gap()
         depth = len(self.open_runs) - 1
-        line = f"┌ sub-agent: {self.run_label(turn)}"
+        label = self.run_label(turn)
+        line = f"┌ sub-agent: {label}"
         task = one_line(self.clean(turn.text))[:200]
+        task = "" if task in label else task
         yield gap + NEST * depth + line + (f" — {task}" if task else "") + "\n"
 
     def close_run(self, turn: Turn) -> Iterator[str]:
@@ -105,7 +108,8 @@ class TextRenderer(Renderer):
                 yield "\n"
             else:
                 when = local_time(turn.timestamp)
-                yield self.gap() + (f"[{when}] " if when else "") + f"{role.upper()}:\n"
+                title = "TASK" if role == "user" and self.open_runs else role.upper()
+                yield self.gap() + (f"[{when}] " if when else "") + f"{title}:\n"
             self.started = True
             text = self.clean(turn.text)
             if text:
