@@ -6,7 +6,7 @@ A source yields ``termvault.sources.base.Message`` records in display order. The
 - ``user``, ``assistant``: what a person typed and what the agent said;
 - ``thinking``: the agent's reasoning (kept, shown folded);
 - ``tool`` (a call, its raw input in ``extra["input"]``) and ``tool_result`` (``extra["error"]``
-  is True when the tool failed);
+  is True when the tool failed); ``extra["call_id"]``, when the tool records one, pairs them;
 - ``system`` (records the tool wrote about itself) and ``meta`` (scaffolding an agent adds
   around prompts: ``<system-reminder>``, command caveats, AGENTS.md preambles): folded
   away by the views but still there;

@@ -38,8 +38,8 @@ class Message:
     ``role`` is one of ``termvault.conversation.ROLES`` (user, assistant, thinking, tool,
     tool_result, system, meta, subagent, output, input, marker), described there. A
     message of a sub-agent run has ``depth`` > 0 and ``agent`` set to the run's label.
-    ``extra`` may hold ``input`` (a tool call's recorded input) and ``error`` (a failed
-    tool result).
+    ``extra`` may hold ``input`` (a tool call's recorded input), ``call_id`` (pairs a call
+    with its result) and ``error`` (a failed tool result).
     """
 
     role: str
