@@ -80,7 +80,7 @@ Last activity: 2024-05-01 12:00:11
 [2024-05-01 12:00:05] ASSISTANT:
     Let me look at the config.
 
-    → tool Bash: {"command": "cat .env"}
+    → tool Bash: cat .env
       DB_PASSWORD=[REDACTED:password]
       DEBUG=1
 
@@ -112,10 +112,10 @@ It says 401.
 
 Let me look at the config.
 
-<details><summary>tool Bash</summary>
+<details><summary>tool Bash: cat .env</summary>
 
-```
-{"command": "cat .env"}
+```sh
+cat .env
 ```
 
 </details>
@@ -208,7 +208,8 @@ def test_every_rendered_format_redacts_secrets_in_every_role(fmt):
     ]
     out = rendered(messages, fmt, {"name": f"session with {SECRET}"})
     assert SECRET[:20] not in out
-    assert out.count("[REDACTED:anthropic-key]") == len(messages) + (fmt != "jsonl")
+    # Every role shows its text redacted (a tool call's may show twice: summary and body).
+    assert out.count("[REDACTED:anthropic-key]") >= len(messages) + (fmt != "jsonl")
 
 
 @pytest.mark.parametrize("fmt", RENDERED_FORMATS)
@@ -261,7 +262,7 @@ def test_tool_results_are_cut_in_markdown_too():
 
 def test_markdown_tool_name_is_escaped_inside_the_summary_tag():
     out = rendered([Message("tool", "x", T0, name="<b>&")], "markdown")
-    assert "<details><summary>tool &lt;b&gt;&amp;</summary>" in out
+    assert "<details><summary>tool &lt;b&gt;&amp;: x</summary>" in out
 
 
 # ---------------------------------------------------------------------------------------
@@ -324,10 +325,12 @@ def test_odd_messages_never_raise_and_give_writable_text(fmt):
 
 def test_unknown_or_raw_format_is_refused_at_once():
     with pytest.raises(UsageError):
-        render([], "html")
+        render([], "pdf")
     with pytest.raises(UsageError, match="raw"):
         render([], "raw")
-    assert FORMATS == ("raw", "jsonl", "text", "markdown")
+    with pytest.raises(UsageError, match="detail"):
+        render([], "markdown", detail="some")
+    assert FORMATS == ("raw", "jsonl", "text", "markdown", "html")
 
 
 def endless_conversation() -> Iterator[Message]:
@@ -335,14 +338,17 @@ def endless_conversation() -> Iterator[Message]:
         yield Message("user" if i % 2 else "assistant", f"turn {i}", T0 + i)
 
 
-@pytest.mark.parametrize("fmt", RENDERED_FORMATS)
+STREAMED_FORMATS = ("jsonl", "text", "markdown")  # HTML is built in memory: its contents list comes first
+
+
+@pytest.mark.parametrize("fmt", STREAMED_FORMATS)
 def test_rendering_is_lazy_over_the_message_stream(fmt):
     # An endless stream can only be rendered piece by piece.
     pieces = list(itertools.islice(render(endless_conversation(), fmt), 20))
     assert len(pieces) == 20
 
 
-@pytest.mark.parametrize("fmt", RENDERED_FORMATS)
+@pytest.mark.parametrize("fmt", STREAMED_FORMATS)
 def test_a_huge_message_is_emitted_in_bounded_pieces(fmt):
     line = "0123456789 abcdefghij " * 4 + "\n"
     text = line * (4 * 1024 * 1024 // len(line))
@@ -401,3 +407,32 @@ def test_real_sessions_render_in_every_format(corpus, tmp_path, home):
                     assert len([json.loads(line) for line in out.splitlines()]) == len(messages)
             rendered_kinds.add(kind)
     assert rendered_kinds == set(CORPUS_KINDS.values())
+
+
+# ---------------------------------------------------------------------------------------
+# HTML specifics (the page as a whole is specified in test_render_corpus/test_render_browser)
+# ---------------------------------------------------------------------------------------
+
+
+def test_html_renders_a_reply_as_markdown_with_its_headings_below_the_turns():
+    out = rendered([Message("assistant", "# Plan\n\n- **one**\n- two\n\n```py\nx = 1\n```", T0)], "html")
+    assert "<h3>Plan</h3>" in out and "<strong>one</strong>" in out
+    assert '<code class="language-py">x = 1' in out
+
+
+def test_html_shows_a_very_long_reply_as_plain_text_not_markdown():
+    # Markdown parsing of some texts grows with the square of their length.
+    out = rendered([Message("assistant", "[" * 60_000 + " **not bold**", T0)], "html")
+    assert '<div class="plain">' in out and "**not bold**" in out and "<strong>" not in out
+
+
+def test_html_cuts_a_huge_tool_result_with_a_note():
+    result = Message("tool_result", "".join(f"row {i}\n" for i in range(1000)), T0, name="Bash")
+    out = rendered([Message("tool", "ls", T0, name="Bash"), result], "html")
+    assert "row 399\n" in out and "row 400\n" not in out
+    assert "… 600 more lines" in out
+
+
+def test_html_page_of_an_empty_session_says_so():
+    out = rendered([], "html", {"name": "nothing"})
+    assert "<title>nothing</title>" in out and "nothing to show" in out

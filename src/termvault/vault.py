@@ -166,19 +166,20 @@ class Vault:
 
     def export(
         self, session_id: str, out: BinaryIO, fmt: str = "raw", version: int | None = None,
-        file: str | None = None, redact: bool = True,
+        file: str | None = None, redact: bool = True, detail: str = "all",
     ) -> None:  # fmt: skip
         """Write a session to ``out``. ``raw``: the archived bytes of its main file (or of
-        ``file``), byte-identical; ``text``/``markdown``/``jsonl``: rendered readably with
-        secrets redacted. A session not archived yet is exported from its live files."""
+        ``file``), byte-identical; ``text``/``markdown``/``jsonl``/``html``: rendered with
+        secrets redacted, at ``detail`` (prompts, conversation or all). A session not
+        archived yet is exported from its live files."""
         export_ops.check_format(fmt)
         try:
             entry = self.get(session_id, version)
         except NotFoundError:
-            if not export_ops.export_live(self.ctx, session_id, out, fmt, file, redact):
+            if not export_ops.export_live(self.ctx, session_id, out, fmt, file, redact, detail):
                 raise
             return
-        export_ops.export(self.ctx, entry, out, fmt, file, redact)
+        export_ops.export(self.ctx, entry, out, fmt, file, redact, detail)
 
     # -- writing ------------------------------------------------------------------------
     def restore(self, session_id: str, version: int | None = None, to: Path | str | None = None,

@@ -151,7 +151,7 @@ def test_a_long_session_is_read_in_bounded_pages_that_join_up(client):
     assert all(0 < len(p["markdown"]) <= 2000 for p in pages)
     assert "".join(p["markdown"] for p in pages) == whole
     assert whole.startswith("# /orchestrator create TODO app by Next.js\n")
-    assert "<details><summary>tool Task</summary>" in whole  # full detail has the tool calls
+    assert "<details><summary>tool Task" in whole  # full detail has the tool calls, folded
     assert {p["version"] for p in pages} == {1} and pages[0]["total_turns"] == 7
 
 

@@ -210,12 +210,41 @@ def test_export_rejects_an_unknown_format(archived):
     assert result.exit_code == 2
 
 
-@pytest.mark.parametrize("fmt", ["text", "markdown", "jsonl"])
+@pytest.mark.parametrize("fmt", ["text", "markdown", "jsonl", "html"])
 def test_export_readable_formats_render_the_session(archived, fmt):
     pytest.importorskip("termvault.render", reason="the renderer (termvault.render) is not installed yet")
     result = invoke("export", API, "--format", fmt)
     assert result.exit_code == 0, result.stderr
     assert "connection refused" in result.stdout
+
+
+def test_export_html_to_a_file_is_one_self_contained_page(archived, tmp_path):
+    target = tmp_path / "api.html"
+    result = invoke("export", API, "--format", "html", "-o", str(target))
+    assert result.exit_code == 0, result.stderr
+    page = target.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "connection refused" in page
+    assert "<script" not in page and "<link" not in page
+
+
+def test_export_detail_prompts_leaves_the_terminal_output_out(archived):
+    everything = invoke("export", API, "--format", "markdown", "--detail", "all").stdout
+    prompts = invoke("export", API, "--format", "markdown", "--detail", "prompts").stdout
+    assert "connection refused" in everything and "connection refused" not in prompts
+    assert "## Input" in prompts and "docker compose up -d" in prompts  # what was typed
+    assert invoke("export", API, "--format", "markdown", "--detail", "some").exit_code == 2
+
+
+def test_export_redacts_unless_told_not_to(demo):
+    secret = "sk-ant-api03-" + "Xy7Kp2Lm9QrT4vWz" * 6
+    from .support import make_native
+
+    make_native(demo.home, "0ddba11-5ec2-4e7a-9c3d-aa00bb11cc22", 40, output_snapshot=f"key {secret}\n")
+    demo.sweep()
+    redacted = invoke("export", "0ddba11", "--format", "text").stdout
+    kept = invoke("export", "0ddba11", "--format", "text", "--no-redact").stdout
+    assert secret not in redacted and "[REDACTED" in redacted
+    assert secret in kept
 
 
 def test_search_before_a_bare_date_includes_that_whole_day(archived):

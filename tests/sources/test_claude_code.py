@@ -351,11 +351,23 @@ def test_messages_follow_the_transcript_and_name_tool_results(units, source):
     assert commands == ["/test-command --verbose --output /tmp/test.log"]
 
 
-def test_messages_mark_where_a_subagent_transcript_starts(units, source):
+def test_a_subagent_transcript_is_nested_under_the_call_that_spawned_it(units, source):
     msgs = list(source.messages(refs_of(units[TEAM])))
-    markers = [i for i, m in enumerate(msgs) if m.role == "marker" and m.name == "subagent"]
-    assert len(markers) == 1
+    runs = [i for i, m in enumerate(msgs) if m.role == "subagent"]
+    assert len(runs) == 1
     assert msgs[0].role == "user" and msgs[0].text.startswith("Create a team")
+    start = runs[0]
+    # Right after the Agent call that created the "fix-engineer" team member...
+    call = msgs[start - 1]
+    assert call.role == "tool" and call.name == "Agent" and call.extra["input"]["name"] == "fix-engineer"
+    assert msgs[start].name.startswith("#1 fix-engineer")
+    # ...its turns follow one level deeper, labelled, starting with the task it was given,
+    # without the <teammate-message> wrapper.
+    run = [m for m in msgs[start + 1:] if m.depth == 1]
+    assert run and all(m.agent == msgs[start].name for m in run)
+    assert run[0].role == "user" and run[0].text.startswith("You are a fix implementation engineer")
+    assert {m.role for m in run} >= {"assistant", "tool", "tool_result"}
+    assert sum(m.depth == 1 for m in msgs) == len(run) + 1  # one contiguous run and its opening
 
 
 # ---------------------------------------------------------------------------------------

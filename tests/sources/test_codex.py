@@ -276,15 +276,22 @@ def test_legacy_rollouts_are_understood(units, source):
 
 
 def test_messages_of_a_legacy_rollout(units, source):
-    msgs = [(m.role, m.name) for m in source.messages(refs_of(units[LEGACY]))]
-    assert msgs == [
-        ("system", None),
+    messages = list(source.messages(refs_of(units[LEGACY])))
+    assert [(m.role, m.name) for m in messages] == [
+        ("meta", "environment context"),
         ("user", None),
+        ("thinking", None),
         ("tool", "shell"),
         ("tool_result", None),
         ("assistant", None),
         ("user", None),
     ]
+    call, result = messages[3], messages[4]
+    assert call.extra["input"]["command"] == ["bash", "-lc", "pytest -q tests/test_io.py"]
+    assert call.extra["call_id"] == result.extra["call_id"] == "call_1"
+    # The output Codex wraps in {"output", "metadata"} is shown unwrapped, and failed.
+    assert result.text == "1 failed: race on tmp file" and result.extra["error"] is True
+    assert messages[2].text == "Looking at the test"
 
 
 def test_messages_of_a_compressed_rollout_are_read_through_decompression(units, source):

@@ -138,8 +138,9 @@ def test_subagent_logs_join_their_parent_and_orphans_become_units(user_home):
     assert info.first_prompt == "parent task"
     assert info.tool_call_count == 1 and info.extra["subagents"] == 1
     assert "glob" in info.text
-    roles = [m.role for m in src().messages(refs_of(parent))]
-    assert roles == ["user", "system", "tool"]
+    messages = list(src().messages(refs_of(parent)))
+    assert [(m.role, m.depth) for m in messages] == [("user", 0), ("subagent", 1), ("tool", 1)]
+    assert messages[2].agent == messages[1].name
 
 
 def test_other_files_of_the_gemini_tree_are_not_units(user_home):
@@ -199,10 +200,11 @@ def test_tool_results_are_searchable(corpus_units):
 def test_messages_show_turns_then_tool_calls_and_results(corpus_units):
     messages = list(src().messages(refs_of(corpus_units[TOOLS_NAME])))
     assert [(m.role, m.name) for m in messages] == [
-        ("user", None), ("assistant", "gemini-2.5-pro"),
+        ("user", None), ("thinking", "gemini-2.5-pro"), ("assistant", "gemini-2.5-pro"),
         ("tool", "read_file"), ("tool_result", "read_file"), ("tool", "run_command"), ("tool_result", "run_command"),
     ]
-    assert messages[4].text == "ls -la"
+    assert messages[1].text == "**Planning**\nI need to read the planning document."
+    assert messages[5].text == "ls -la" and messages[5].extra["input"] == {"command": "ls -la"}
 
 
 # ---------------------------------------------------------------------------------------

@@ -183,7 +183,7 @@ def test_the_preview_shows_roles_and_folds_tool_calls_until_unfolded(archiver, c
         text = app.preview.body.render().plain
         assert "▌ You" in text and "Why does the login form reset" in text
         assert "▌ Assistant (claude-sonnet-4)" in text
-        assert "▸ Read" in text and '"file_path": "src/login.tsx"' in text
+        assert "▸ Read  src/login.tsx" in text and '"file_path"' not in text  # the call for people
         assert "(+3 lines)" in text and "const onSubmit" not in text
         await pilot.press("enter")
         assert isinstance(app.screen, PreviewScreen)

@@ -54,6 +54,7 @@ DOC_CACHE_CHARS = 4_000_000
 # Detail levels of ``read``, from least to most: the prompts alone; prompts and replies;
 # everything the rendering shows (tool calls, their results cut short, terminal output).
 DETAILS: tuple[str, ...] = ("prompts", "conversation", "full")
+_RENDER_DETAIL = {"full": "all"}
 ROLES: tuple[str, ...] = ("user", "assistant", "tool")
 _ROLE_MATCH = {"user": {"user"}, "assistant": {"assistant"}, "tool": {"tool", "tool_result"}}
 # What is left after strip_ansi that still does not belong in a model's context.
@@ -139,19 +140,9 @@ def split_turns(messages: Sequence[Any]) -> list[list[Any]]:
 
 
 def render_markdown(messages: Iterable[Any], header: dict[str, Any], detail: str) -> Iterator[str]:
-    """The Markdown of ``messages`` at ``detail``, in pieces, redacted.
-
-    The one place the reader renders: ``termvault.render`` has no detail levels yet, so
-    the level is applied here by choosing which messages it sees. When the renderer grows
-    a ``detail`` parameter, pass it through here instead.
-    """
-    if detail == "prompts":
-        wanted = (m for m in messages if getattr(m, "role", None) == "user")
-    elif detail == "conversation":
-        wanted = (m for m in messages if getattr(m, "role", None) in ("user", "assistant", "marker"))
-    else:
-        wanted = iter(messages)
-    return render(wanted, "markdown", header, redact_secrets=True)
+    """The Markdown of ``messages`` at ``detail``, in pieces, redacted: the same renderer
+    and detail levels as ``termvault export`` (``full`` is the renderer's ``all``)."""
+    return render(messages, "markdown", header, redact_secrets=True, detail=_RENDER_DETAIL.get(detail, detail))
 
 
 def _page(pieces: Iterable[str], offset: int, size: int) -> tuple[str, bool]:

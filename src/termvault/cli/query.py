@@ -219,32 +219,39 @@ def _one_line(text: Any, limit: int = 120) -> str | None:
 Example:
   termvault export 3f2a9c > session.json            the archived bytes, unchanged
   termvault export 3f2a9c --format markdown -o session.md
+  termvault export 3f2a9c --format html --detail conversation -o session.html
   termvault export 3f2a9c --file _conversation/chat.jsonl -o chat.jsonl
 
-raw is byte-identical to what was archived; text, markdown and jsonl are readable
-renderings with secrets redacted.
+raw is byte-identical to what was archived; text, markdown, jsonl and html are readable
+renderings with secrets redacted (html is one self-contained page: nothing is fetched).
 """,
 )
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
-@click.option("--format", "fmt", type=click.Choice(["raw", "jsonl", "text", "markdown"]), default="raw",
+@click.option("--format", "fmt", type=click.Choice(["raw", "jsonl", "text", "markdown", "html"]), default="raw",
               show_default=True, help="Output format.")
+@click.option("--detail", type=click.Choice(["prompts", "conversation", "all"]), default="all", show_default=True,
+              help="What a rendered export shows: your prompts only; the conversation (replies, sub-agents, one "
+                   "line per tool call); or all (also thinking, tool inputs and results, folded).")
+@click.option("--no-redact", is_flag=True, help="Keep secrets in a rendered export (they are redacted by default).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write to FILE (atomically) instead of stdout.")
 @click.option("--version", type=click.IntRange(min=1), help="Export this version instead of the newest.")
 @click.option("--file", "relpath", metavar="RELPATH", help="Which file of the session (see `show`); raw only.")
 @pass_state
-def export(state: AppState, session_id: str, fmt: str, output: Path | None, version: int | None, relpath: str | None):
+def export(state: AppState, session_id: str, fmt: str, detail: str, no_redact: bool, output: Path | None,
+           version: int | None, relpath: str | None):
     """Write one session to stdout or a file.
 
     ID may be any unique prefix of a session id.
     """
     vault = state.vault()
+    options = {"fmt": fmt, "version": version, "file": relpath, "redact": not no_redact, "detail": detail}
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
-        vault.export(session_id, stream, fmt=fmt, version=version, file=relpath)
+        vault.export(session_id, stream, **options)
         stream.flush()
         return
-    write_atomically(output, lambda fh: vault.export(session_id, fh, fmt=fmt, version=version, file=relpath))
+    write_atomically(output, lambda fh: vault.export(session_id, fh, **options))
     state.say(f"Wrote {home_display(output)} ({human_size(output.stat().st_size)}).")
 
 

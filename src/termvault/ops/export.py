@@ -15,7 +15,7 @@ from ..sources.configured import ConfiguredSource
 from ..streams import DiskFile, close_refs
 from .context import Context
 
-EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown")
+EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown", "html")
 
 
 def find_live(ctx: Context, session_id: str) -> tuple[ConfiguredSource, SessionUnit] | None:
@@ -27,18 +27,22 @@ def find_live(ctx: Context, session_id: str) -> tuple[ConfiguredSource, SessionU
     return None
 
 
-def export_live(ctx: Context, session_id: str, out: BinaryIO, fmt: str, file: str | None, redact: bool) -> bool:
+def export_live(
+    ctx: Context, session_id: str, out: BinaryIO, fmt: str, file: str | None, redact: bool, detail: str = "all"
+) -> bool:
     """Export a session that is not archived yet from its live files; False if none."""
     live = find_live(ctx, session_id)
     if live is None:
         return False
     cs, unit = live
     refs: list[FileRef] = [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-    write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
+    write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact, detail)
     return True
 
 
-def export(ctx: Context, entry: ArchiveEntry, out: BinaryIO, fmt: str, file: str | None, redact: bool) -> None:
+def export(
+    ctx: Context, entry: ArchiveEntry, out: BinaryIO, fmt: str, file: str | None, redact: bool, detail: str = "all"
+) -> None:
     """See ``Vault.export``."""
     check_format(fmt)
     if fmt == "raw":
@@ -63,7 +67,7 @@ def export(ctx: Context, entry: ArchiveEntry, out: BinaryIO, fmt: str, file: str
         "session_id": entry.session_id,
     }
     try:
-        write(ctx.sources.get(entry.source), refs, out, fmt, file, header, redact)
+        write(ctx.sources.get(entry.source), refs, out, fmt, file, header, redact, detail)
     finally:
         close_refs(refs)
 
@@ -81,6 +85,7 @@ def write(
     file: str | None,
     header: dict[str, Any],
     redact: bool,
+    detail: str = "all",
 ) -> None:
     if fmt == "raw":
         ref = next((r for r in refs if r.relpath == (file or refs[0].relpath)), None)
@@ -90,7 +95,7 @@ def write(
             while chunk := fh.read(arc.CHUNK):
                 out.write(chunk)
         return
-    for piece in render(src.messages(list(refs)), fmt, header, redact_secrets=redact):
+    for piece in render(src.messages(list(refs)), fmt, header, redact_secrets=redact, detail=detail):
         out.write(piece.encode("utf-8"))
 
 

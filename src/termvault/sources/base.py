@@ -35,15 +35,20 @@ TOOL_OUTPUT_CAP = 2000  # characters of each tool output kept for search
 class Message:
     """One turn or event of a session, in display order, for rendering and preview.
 
-    ``role`` is one of user, assistant, system, tool (a call), tool_result, output
-    (terminal output), input (terminal input) or marker.
+    ``role`` is one of ``termvault.conversation.ROLES`` (user, assistant, thinking, tool,
+    tool_result, system, meta, subagent, output, input, marker), described there. A
+    message of a sub-agent run has ``depth`` > 0 and ``agent`` set to the run's label.
+    ``extra`` may hold ``input`` (a tool call's recorded input), ``call_id`` (pairs a call
+    with its result) and ``error`` (a failed tool result).
     """
 
     role: str
     text: str
     timestamp: float | None = None
-    name: str | None = None  # tool name, marker label, model
+    name: str | None = None  # tool name, marker label, model, sub-agent label
     extra: dict[str, Any] = field(default_factory=dict)
+    depth: int = 0
+    agent: str | None = None
 
 
 class Source(ABC):

@@ -137,18 +137,11 @@ class ClaudeCodeSource(Source):
         return state.info()
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
-        for ref, role in _roles(files):
-            if role == "side":
-                yield Message("marker", f"sub-agent transcript {ref.relpath}", name="subagent")
-            if role in ("main", "side"):
-                tool_names: dict[str, str] = {}
-                for rec in read_jsonl(ref, [0]):
-                    try:
-                        yield from _record_messages(rec, tool_names)
-                    except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
-                        continue
-            elif role == "tool-result":
-                yield Message("tool_result", read_head(ref, MESSAGE_CAP), name=PurePosixPath(ref.relpath).name)
+        """The conversation with each sub-agent run nested under the call that spawned it
+        (see ``claude_conversation``); thinking kept; scaffolding as ``meta`` messages."""
+        from .claude_conversation import conversation
+
+        yield from conversation(_roles(files))
 
 
 # ---------------------------------------------------------------------------------------
@@ -510,50 +503,6 @@ class _State:
             text=clean_text(self.text.text()),
             extra=extra,
         )
-
-
-def _record_messages(rec: dict[str, Any], tool_names: dict[str, str]) -> Iterator[Message]:
-    kind = rec.get("type")
-    ts = parse_time(rec.get("timestamp"))
-    msg = rec.get("message")
-    if kind == "user" and isinstance(msg, dict):
-        texts, results = _user_parts(msg.get("content"))
-        for block in results:
-            name = tool_names.get(str(block.get("tool_use_id")))
-            yield Message("tool_result", content_text(block.get("content"), MESSAGE_CAP)[:MESSAGE_CAP], ts, name=name)
-        text = "\n".join(texts)
-        if text.strip():
-            prompt = prompt_of(text, rec)
-            if prompt and prompt.startswith(("/", "!")) and "<" in text[:200]:
-                yield Message("user", prompt, ts)
-            elif prompt:
-                yield Message("user", text[:MESSAGE_CAP], ts)
-            else:
-                yield Message("system", text[:MESSAGE_CAP], ts)
-    elif kind == "assistant" and isinstance(msg, dict):
-        model = str_or_none(msg.get("model"))
-        content = msg.get("content")
-        if isinstance(content, str):
-            yield Message("assistant", content[:MESSAGE_CAP], ts, name=model)
-            return
-        for block in content if isinstance(content, list) else []:
-            if not isinstance(block, dict):
-                continue
-            if block.get("type") == "text" and isinstance(block.get("text"), str):
-                yield Message("assistant", block["text"][:MESSAGE_CAP], ts, name=model)
-            elif block.get("type") == "tool_use":
-                name = str_or_none(block.get("name")) or "tool"
-                if isinstance(block.get("id"), str) and len(tool_names) < 10000:
-                    tool_names[block["id"]] = name
-                yield Message("tool", content_text({"input": block.get("input")}, MESSAGE_CAP), ts, name=name)
-    elif kind == "summary" and str_or_none(rec.get("summary")):
-        yield Message("marker", rec["summary"], ts, name="summary")
-    elif kind in ("custom-title", "ai-title"):
-        title = str_or_none(rec.get("customTitle") or rec.get("aiTitle"))
-        if title:
-            yield Message("marker", title, ts, name="title")
-    elif kind == "system" and str_or_none(rec.get("content")):
-        yield Message("system", rec["content"][:MESSAGE_CAP], ts, name=str_or_none(rec.get("subtype")))
 
 
 __all__ = ["ClaudeCodeSource", "prompt_of"]

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 import zstandard
 
+from ..conversation import parse_input
 from ..model import FileRef, SessionInfo, SessionUnit
 from .base import (
     TOOL_OUTPUT_CAP,
@@ -399,6 +400,9 @@ class _State:
 
 
 def _record_messages(rec: dict[str, Any]) -> Iterator[Message]:
+    """The messages of one record: Codex's own preambles (AGENTS.md, environment context,
+    instructions) and developer messages as ``meta``; reasoning summaries as ``thinking``;
+    tool calls with their decoded input and results paired by ``call_id``."""
     norm = _normalise(rec)
     if norm is None:
         return
@@ -409,19 +413,70 @@ def _record_messages(rec: dict[str, Any]) -> Iterator[Message]:
         text = _message_text(p.get("content"))[:MESSAGE_CAP]
         role = p.get("role")
         if role == "user":
-            yield Message("user" if prompt_of(text) else "system", text, ts)
+            if prompt_of(text):
+                yield Message("user", text, ts)
+            elif text.strip():
+                yield Message("meta", text, ts, name=_preamble_name(text))
         elif role == "assistant":
             yield Message("assistant", text, ts)
         elif text:
-            yield Message("system", text, ts, name=str_or_none(role))
+            yield Message("meta", text, ts, name=str_or_none(role))
+    elif kind == "response_item" and item == "reasoning":
+        summary = _message_text(p.get("summary")) or _message_text(p.get("content"))
+        if summary.strip():
+            yield Message("thinking", summary[:MESSAGE_CAP], ts)
     elif kind == "response_item" and item in _CALL_TYPES:
-        yield Message("tool", _call_text(p), ts, name=str_or_none(p.get("name")) or item)
+        name = str_or_none(p.get("name")) or item
+        raw = next((p[k] for k in ("arguments", "input", "action", "query") if p.get(k)), None)
+        data = parse_input(raw)
+        text = raw if isinstance(raw, str) else content_text({"input": raw}, MESSAGE_CAP)
+        extra: dict[str, Any] = {"input": data} if data is not None else {}
+        if isinstance(p.get("call_id"), str):
+            extra["call_id"] = p["call_id"]
+        yield Message("tool", text[:MESSAGE_CAP], ts, name=name, extra=extra)
     elif kind == "response_item" and isinstance(item, str) and item.endswith("_output"):
-        yield Message("tool_result", _output_text(p), ts)
+        text, failed = _result(p.get("output"))
+        extra = {"call_id": p["call_id"]} if isinstance(p.get("call_id"), str) else {}
+        if failed:
+            extra["error"] = True
+        yield Message("tool_result", text[:MESSAGE_CAP], ts, extra=extra)
     elif kind == "event_msg" and item == "thread_name_updated" and str_or_none(p.get("thread_name")):
         yield Message("marker", p["thread_name"], ts, name="title")
     elif kind == "compacted":
         yield Message("marker", "context compacted", ts, name="compacted")
+
+
+_PREAMBLE_NAMES = (
+    ("# AGENTS.md", "AGENTS.md"), ("<environment_context>", "environment context"),
+    ("<user_instructions>", "user instructions"), ("<INSTRUCTIONS>", "instructions"),
+    ("<permissions instructions>", "permissions"),
+)
+
+
+def _preamble_name(text: str) -> str | None:
+    s = text.lstrip()
+    for prefix, name in _PREAMBLE_NAMES:
+        if s.startswith(prefix):
+            return name
+    if s.startswith("<"):
+        end = s.find(">", 1, 80)
+        return s[1:end] if end > 1 else None
+    return None
+
+
+def _result(output: Any) -> tuple[str, bool]:
+    """A call's output as text, and whether it failed (a non-zero exit code). Codex wraps
+    some outputs in ``{"output": ..., "metadata": {"exit_code": ...}}``."""
+    value = parse_input(output) if isinstance(output, str) and output.startswith("{") else output
+    if isinstance(value, dict) and isinstance(value.get("output"), str):
+        meta = value.get("metadata")
+        code = meta.get("exit_code") if isinstance(meta, dict) else None
+        return value["output"], isinstance(code, int) and code != 0
+    if isinstance(output, str):
+        return output, False
+    if isinstance(output, (dict, list)):
+        return content_text({"content": output}, MESSAGE_CAP), False
+    return "", False
 
 
 # ---------------------------------------------------------------------------------------

@@ -228,6 +228,8 @@ class _Tool:
     call: str
     output: str
     timestamp: float | None
+    args: Any = None  # the recorded arguments, for display
+    error: bool = False
 
 
 @dataclass
@@ -237,6 +239,7 @@ class _Turn:
     timestamp: float | None
     model: str | None = None
     tools: list[_Tool] = field(default_factory=list)
+    thoughts: str = ""
 
     @property
     def size(self) -> int:
@@ -287,10 +290,24 @@ def _turn(obj: dict[str, Any], cap: int) -> _Turn:
         turn.tools.append(
             _Tool(
                 name if isinstance(name, str) else "tool", shown[:small], output[:small],
-                parse_time(call.get("timestamp")),
+                parse_time(call.get("timestamp")), args if isinstance(args, dict) else None,
+                call.get("status") in ("error", "cancelled"),
             )
         )
+    turn.thoughts = _thoughts(obj.get("thoughts"))[:cap]
     return turn
+
+
+def _thoughts(value: Any) -> str:
+    """Gemini's recorded thoughts (``{"subject", "description"}`` each) as Markdown."""
+    out = []
+    for t in value if isinstance(value, list) else []:
+        if isinstance(t, dict):
+            subject, description = t.get("subject"), t.get("description")
+            head = f"**{subject}**" if isinstance(subject, str) and subject else ""
+            body = description if isinstance(description, str) else ""
+            out.append(f"{head}\n{body}".strip())
+    return "\n\n".join(p for p in out if p)
 
 
 def _tool_output(result: Any) -> str:
@@ -562,19 +579,27 @@ class GeminiSource(Source):
         return clean_info(info)
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
-        """The conversation after replay, then each sub-agent's, introduced by a system
-        message naming its file. Tool calls follow the assistant turn that made them."""
+        """The conversation after replay, then each sub-agent's as a nested run (Gemini
+        does not record which call started it). Thoughts come before the turn that had
+        them; tool calls follow the assistant turn that made them."""
         main, agents, _ = _split(files)
         for n, ref in enumerate([main, *agents] if main else []):
+            depth, agent = (1, f"#{n} {PurePosixPath(ref.relpath).stem}") if n else (0, None)
             if n:
-                yield Message("system", f"sub-agent {PurePosixPath(ref.relpath).name}")
+                yield Message("subagent", f"sub-agent transcript {PurePosixPath(ref.relpath).name}", name=agent,
+                              depth=depth, agent=agent)
             for turn in self._replay(ref, RENDER_TEXT_CAP, RENDER_BUDGET).turns.values():
+                if turn.thoughts:
+                    yield Message("thinking", turn.thoughts, turn.timestamp, name=turn.model, depth=depth, agent=agent)
                 if turn.text or not turn.tools:
-                    yield Message(turn.role, turn.text, turn.timestamp, name=turn.model)
+                    yield Message(turn.role, turn.text, turn.timestamp, name=turn.model, depth=depth, agent=agent)
                 for tool in turn.tools:
-                    yield Message("tool", tool.call, tool.timestamp or turn.timestamp, name=tool.name)
+                    when = tool.timestamp or turn.timestamp
+                    extra = {"input": tool.args} if tool.args is not None else {}
+                    yield Message("tool", tool.call, when, name=tool.name, extra=extra, depth=depth, agent=agent)
                     if tool.output:
-                        yield Message("tool_result", tool.output, tool.timestamp or turn.timestamp, name=tool.name)
+                        yield Message("tool_result", tool.output, when, name=tool.name,
+                                      extra={"error": True} if tool.error else {}, depth=depth, agent=agent)
 
 
 __all__ = ["GeminiSource"]

@@ -10,13 +10,23 @@ import json
 import os
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from ..errors import InvalidIdError
 from ..fsutil import validate_id
 from ..model import FileRef, SessionInfo, SessionUnit
 from ..state import SessionState
-from .base import Message, Source, TextCollector, decode_text, make_unit, stat_file
+from .base import (
+    Message,
+    Source,
+    TextCollector,
+    decode_text,
+    make_unit,
+    read_head,
+    stat_file,
+)
 
 HISTORY_NAME = re.compile(r"^(\d+(?:\.\d+)?)_(.+)\.json$")
 MAX_NATIVE_BYTES = 64 * 1024 * 1024  # larger native files are archived raw, not parsed
@@ -107,12 +117,14 @@ class NativeSource(Source):
         return info
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
-        for ref in files:
+        """The session's ``conversation_file`` rendered as its conversation (by the source
+        that knows its format), then the terminal's last command and output."""
+        for ref in sorted(files, key=lambda f: not f.relpath.startswith(CONVERSATION_DIR + "/")):
+            if ref.relpath.startswith(CONVERSATION_DIR + "/"):
+                yield from self._conversation(ref)
+                continue
             with ref.open() as fh:
                 raw = fh.read(MAX_NATIVE_BYTES)
-            if ref.relpath.startswith(CONVERSATION_DIR + "/"):
-                yield Message("system", f"(conversation file {ref.relpath.split('/', 1)[1]}, {ref.size} bytes)")
-                continue
             try:
                 state = SessionState.from_json(raw, ref.relpath)
             except Exception:
@@ -120,5 +132,60 @@ class NativeSource(Source):
                 continue
             if state.last_command:
                 yield Message("input", state.last_command, timestamp=state.modified_at)
-            if state.output_snapshot:
-                yield Message("output", state.output_snapshot, timestamp=state.modified_at)
+            snapshot = _snapshot_text(state.output_snapshot)
+            if snapshot:
+                yield Message("output", snapshot, timestamp=state.modified_at)
+
+    def _conversation(self, ref: FileRef) -> Iterator[Message]:
+        name = ref.relpath.split("/", 1)[1]
+        source = _conversation_source(ref, self.home)
+        yield Message("marker", f"{name} ({ref.size:,} bytes)", name="conversation file")
+        if source is None:
+            yield Message("system", f"The conversation file {name} is in a format termvault does not read.")
+            return
+        yield from source.messages([_Renamed(ref, name)])
+
+
+def _snapshot_text(snapshot: object) -> str:
+    """The terminal output snapshot as text: a string, or a list of lines."""
+    if isinstance(snapshot, str):
+        return snapshot
+    if isinstance(snapshot, list):
+        return "\n".join(line if isinstance(line, str) else str(line) for line in snapshot)
+    return ""
+
+
+@dataclass
+class _Renamed:
+    """A FileRef under another relative path (the name a conversation's own source expects)."""
+
+    inner: FileRef
+    relpath: str
+
+    @property
+    def size(self) -> int:
+        return self.inner.size
+
+    def open(self) -> IO[bytes]:
+        return self.inner.open()
+
+
+def _conversation_source(ref: FileRef, home: Path) -> Source | None:
+    """The source that reads a conversation file, judged from its first record: Claude Code
+    transcripts, Codex rollouts (JSON Lines) or Gemini CLI sessions (JSON)."""
+    from .claude_code import ClaudeCodeSource
+    from .codex import CodexSource
+    from .gemini import GeminiSource
+
+    head = read_head(ref, 64 * 1024).lstrip()
+    name = ref.relpath.rsplit("/", 1)[-1]
+    if (name.endswith(".json") or head.startswith(("{\n", '{"sessionId"'))) and (
+        '"messages"' in head or name.startswith("session-")
+    ):
+        return GeminiSource(home=home)
+    first = head.split("\n", 1)[0]
+    if '"payload"' in first or '"session_meta"' in first or name.startswith("rollout-"):
+        return CodexSource(home=home)
+    if name.endswith(".jsonl"):
+        return ClaudeCodeSource(home=home)
+    return None

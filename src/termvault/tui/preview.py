@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ..ansi import normalize_newlines, strip_ansi
+from ..conversation import describe_tool
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..sources.base import Message as Turn
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_PREVIEW_CHARS = 400_000  # beyond this the pager shows the rest
 FOLDED_WIDTH = 100
 _ROLE_TITLES = {"user": "You", "assistant": "Assistant", "system": "System"}
+_FOLDED = ("tool", "tool_result", "thinking", "meta", "subagent")
 
 
 def render_header(entry: ArchiveEntry) -> Content:
@@ -64,34 +66,58 @@ def _first_line(text: str) -> tuple[str, int]:
 
 
 def render_turn(turn: Turn, fold_tools: bool = True) -> Content:
-    """One turn as styled content (ending with a newline)."""
+    """One turn as styled content (ending with a newline). Turns of a sub-agent run are
+    indented under its opening line; thinking, tool calls and results fold to one line
+    each unless unfolded; agent scaffolding always folds to one line."""
+    depth = min(getattr(turn, "depth", 0) or 0, 6)
+    pad = "│ " * depth
     text = _clean(turn.text or "")
+    if pad:
+        text = "\n".join(pad + line for line in text.split("\n"))
     when = f"  {local_datetime(turn.timestamp)[11:]}" if turn.timestamp else ""
     role = turn.role
     if role in _ROLE_TITLES:
-        title = _ROLE_TITLES[role]
+        title = _ROLE_TITLES[role] if not (role == "user" and depth) else "Task"
         if role == "assistant" and turn.name:
             title += f" ({turn.name})"
         if role == "system" and turn.name:
             title += f" ({turn.name})"
         style = {"user": "bold $accent", "assistant": "bold $primary", "system": "bold $text-muted"}[role]
         body_style = "$text-muted" if role == "system" else ""
-        return Content.assemble(("▌ " + title, style), (when, "$text-muted"), "\n", (text, body_style), "\n\n")
-    if role in ("tool", "tool_result"):
+        return Content.assemble(pad, ("▌ " + title, style), (when, "$text-muted"), "\n", (text, body_style), "\n\n")
+    if role == "subagent":
+        label = truncate(_clean(turn.name or "sub-agent"), FOLDED_WIDTH)
+        return Content.assemble("│ " * max(0, depth - 1), ("┌ sub-agent " + label, "bold $secondary"),
+                                (when, "$text-muted"), "\n")
+    if role in ("tool", "tool_result", "thinking", "meta"):
         label = turn.name or "tool"
         if role == "tool":
-            head = ("  ▸ " + label + "  ", "bold $secondary")
+            view = describe_tool(turn.name, (turn.extra or {}).get("input"), turn.text or "")
+            head = (pad + "  ▸ " + label + "  ", "bold $secondary")
+            summary, body = _clean(view.summary), _clean(view.body)
+            if pad:
+                body = "\n".join(pad + line for line in body.split("\n"))
+        elif role == "tool_result":
+            failed = bool((turn.extra or {}).get("error"))
+            head = (pad + "    ↳ " + (f"{label} " if turn.name else "") + ("error  " if failed else "result  "),
+                    "$error" if failed else "$text-muted")
+            summary, body = _first_line(_clean(turn.text or ""))[0], text
+        elif role == "thinking":
+            head = (pad + "  ✻ thinking  ", "italic $text-muted")
+            summary, body = _first_line(_clean(turn.text or ""))[0], text
         else:
-            head = ("    ↳ " + (f"{label} result  " if turn.name else "result  "), "$text-muted")
-        if fold_tools:
-            first, more = _first_line(text)
+            head = (pad + "  ⋯ " + (turn.name or "scaffolding") + "  ", "$text-muted")
+            summary, body = _first_line(_clean(turn.text or ""))[0], text
+        if fold_tools or role == "meta":
+            more = _first_line(body)[1] if role != "tool" else max(0, len(body.splitlines()) - 1)
             tail = f"  (+{more} lines)" if more else ""
-            return Content.assemble(head, truncate(first, FOLDED_WIDTH), (tail, "$text-muted"), "\n")
-        return Content.assemble(head, "\n", (text, "$text-muted" if role == "tool_result" else ""), "\n")
+            style = "$text-muted" if role in ("thinking", "meta") else ""
+            return Content.assemble(head, (truncate(summary, FOLDED_WIDTH), style), (tail, "$text-muted"), "\n")
+        return Content.assemble(head, "\n", (body, "" if role == "tool" else "$text-muted"), "\n")
     if role == "input":
-        return Content.assemble(("$ ", "bold $accent"), (text, "bold"), "\n")
+        return Content.assemble(pad, ("$ ", "bold $accent"), (text, "bold"), "\n")
     if role == "marker":
-        return Content.assemble(("── " + truncate(text, FOLDED_WIDTH) + " ──", "italic $secondary"), "\n")
+        return Content.assemble(pad, ("── " + truncate(text, FOLDED_WIDTH) + " ──", "italic $secondary"), "\n")
     # output and anything unknown: the terminal's text as it was
     return Content.assemble(text, "\n")
 
@@ -102,7 +128,7 @@ def render_session(entry: ArchiveEntry, turns: Sequence[Turn], fold_tools: bool 
     size = 0
     previous = ""
     for n, turn in enumerate(turns):
-        if previous in ("tool", "tool_result") and turn.role not in ("tool", "tool_result"):
+        if previous in _FOLDED and turn.role not in _FOLDED:
             parts.append("\n")  # a run of folded tool lines ends with a gap, like a turn
         previous = turn.role
         piece = render_turn(turn, fold_tools)

@@ -61,7 +61,7 @@ KEY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
 ]
 
-EXTENSIONS = {"raw": "raw", "jsonl": "jsonl", "text": "txt", "markdown": "md"}
+EXTENSIONS = {"raw": "raw", "jsonl": "jsonl", "text": "txt", "markdown": "md", "html": "html"}
 
 
 class HelpScreen(ModalScreen[None]):
