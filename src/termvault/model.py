@@ -26,6 +26,15 @@ class UnitFile:
     # place with its mtime kept, or replaced by another, is never deleted unarchived.
     ino: int = 0
     ctime_ns: int = 0
+    # A file kept inside another program's database rather than on disk: each call returns
+    # a fresh readable snapshot of its bytes (None = read ``origin`` from disk). ``origin``
+    # is then a name for the file, not a path to open.
+    reader: Callable[[], IO[bytes]] | None = field(default=None, compare=False, repr=False)
+
+    def open(self) -> IO[bytes]:
+        """The file's bytes as discovered: at most ``size`` of them (a FileRef)."""
+        raw = self.reader() if self.reader is not None else open(self.origin, "rb")
+        return BoundedReader(raw, self.size)
 
 
 @dataclass
@@ -203,8 +212,9 @@ class HashingDiskFile:
     """A FileRef over a file on disk that hashes whatever the parser reads in order, so the
     parse pass doubles as the hash pass. Reads stop at the size seen at discovery."""
 
-    def __init__(self, relpath: str, size: int, path: Path):
+    def __init__(self, relpath: str, size: int, path: Path, opener: Callable[[], IO[bytes]] | None = None):
         self.relpath, self.size, self.path = relpath, size, path
+        self.opener = opener  # a UnitFile.reader: the bytes come from there, not from ``path``
         self.sha256: str | None = None
 
     def open(self) -> IO[bytes]:
@@ -237,7 +247,8 @@ class HashingDiskFile:
             def __exit__(self_inner, *exc) -> None:
                 self_inner.close()
 
-        return _Reader(BoundedReader(open(self.path, "rb"), self.size))
+        raw = self.opener() if self.opener is not None else open(self.path, "rb")
+        return _Reader(BoundedReader(raw, self.size))
 
     def ensure_hash(self) -> str:
         if self.sha256 is None:

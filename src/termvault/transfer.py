@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import time
@@ -24,10 +25,13 @@ from .fsutil import DIR_MODE, FILE_MODE, fsync_dir
 from .index import ArchiveEntry
 from .reports import RestoreResult
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from .vault import Vault
 
 EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown")
+HISTORY = "history"  # --file of a windowed source's stitched history
 RESTORE_PREFIX = ".tv-restore-"
 SPOOL_IN_MEMORY = 16 * 1024 * 1024
 
@@ -187,6 +191,11 @@ def restore(vault: Vault, session_id: str, version: int | None, to: Path | None,
     path = vault.local_archive(entry)
     manifest = arc.read_manifest(path)
     result = RestoreResult(entry.session_id, entry.version)
+    if to is None:
+        done = _restore_in_place(vault, path, manifest, force)
+        if done is not None:
+            result.restored, result.unchanged = done
+            return result
     wanted: dict[str, tuple[Path, Path]] = {}
     for f, target, base in _targets(vault, manifest, to):
         if target.is_symlink():
@@ -241,6 +250,21 @@ def restore(vault: Vault, session_id: str, version: int | None, to: Path | None,
     return result
 
 
+def _restore_in_place(vault: Vault, path: Path, m: arc.Manifest, force: bool):
+    """A source that keeps its files inside a database restores them there itself."""
+    from .sources.base import ArchivedFile, RestoreRequest
+
+    src = vault.source(m.source)
+
+    def stream(callback) -> None:
+        arc.read_archive(path, lambda f, fh: callback(f.path, fh), max_expand=vault.config.max_expand_bytes)
+
+    return src.restore_in_place(RestoreRequest(
+        m.session_id, m.version, m.mode, dict(m.meta),
+        [ArchivedFile(f.path, f.origin, f.size, f.mtime_ns, f.sha256) for f in m.files], force, stream,
+    ))
+
+
 def journal_folder(vault: Vault, folder: Path) -> None:
     """Record in the crash journal a folder about to receive temporary files, so that
     reconciliation after a crash cleans it even outside the home."""
@@ -274,10 +298,16 @@ def export(vault: Vault, session_id: str, out: BinaryIO, fmt: str, version: int 
         if live is None:
             raise
         cs, unit = live
-        from .model import DiskFile
-
-        refs = [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
-        _write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
+        _write(cs.source, list(unit.files), out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
+        return
+    src = vault.source(entry.source) if entry.status != "legacy" else None
+    if src is not None and src.windowed and (fmt != "raw" or file == HISTORY):
+        # The versions of a circular file are windows: export them stitched together.
+        refs = history_refs(vault, entry, src)
+        try:
+            _write(src, refs, out, fmt, None, _header(entry), redact)
+        finally:
+            close_refs(refs)
         return
     if fmt == "raw" and entry.status != "legacy":
         archive_path = vault.local_archive(entry)
@@ -293,15 +323,42 @@ def export(vault: Vault, session_id: str, out: BinaryIO, fmt: str, version: int 
         arc.read_archive(archive_path, copy, max_expand=vault.config.max_expand_bytes, only={wanted})
         return
     refs = spooled_files(vault, entry)
-    header = {
+    try:
+        _write(vault.source(entry.source), refs, out, fmt, file, _header(entry), redact)
+    finally:
+        close_refs(refs)
+
+
+def _header(entry: ArchiveEntry) -> dict:
+    return {
         "name": entry.name, "source": entry.source, "working_directory": entry.working_directory,
         "created_at": entry.created_at, "last_activity_at": entry.last_activity_at,
         "session_id": entry.session_id,
     }
+
+
+def history_refs(vault: Vault, entry: ArchiveEntry, src) -> list:
+    """The session's continuous history up to ``entry``'s version, stitched by the
+    source from every archived version's window (``Source.stitch``); one ref."""
+    versions = []
     try:
-        _write(vault.source(entry.source), refs, out, fmt, file, header, redact)
+        for e in vault.index.versions(entry.session_id):
+            if e.version > entry.version or e.status not in ("archived", "legacy"):
+                continue
+            try:
+                versions.append((e.version, dict(e.meta or {}), spooled_files(vault, e)))
+            except (DataError, OSError) as exc:  # a lost version is a gap, not a failure
+                log.warning("version %s of %s left out of its history: %s", e.version, e.session_id, exc)
+        return [src.stitch(versions, ensure_tmp(vault))]
     finally:
-        close_refs(refs)
+        for _, _, refs in versions:
+            close_refs(refs)
+
+
+def ensure_tmp(vault: Vault) -> Path:
+    from .fsutil import ensure_private_dir
+
+    return ensure_private_dir(vault.home / ".tmp")
 
 
 def _write(src, refs, out: BinaryIO, fmt: str, file: str | None, header, redact: bool) -> None:

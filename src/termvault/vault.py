@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import Any, BinaryIO
 
 from . import archive as arc
 from .config import Config
@@ -36,7 +36,7 @@ from .fsutil import (
 )
 from .index import ArchiveEntry, ArchiveIndex
 from .lock import HomeLock
-from .model import BoundedReader, HashingDiskFile, SessionInfo, SessionUnit, fingerprint_of
+from .model import HashingDiskFile, SessionInfo, SessionUnit, fingerprint_of
 from .reports import Failure, Progress, RestoreResult, SweepReport
 from .sources import Source, available_kinds, source_class
 from .sources.base import clean_info, parse_time
@@ -176,7 +176,7 @@ class Vault:
                 mode = sc.mode or cls.default_mode
                 days = sc.archive_days
                 if days is None:
-                    days = self.config.archive_days if mode == "move" else 0.0
+                    days = (cls.move_archive_days or self.config.archive_days) if mode == "move" else 0.0
                 found[kind] = ConfiguredSource(src, mode, days, kind in self.config.sources)
             self._sources = found
         chosen = []
@@ -210,7 +210,8 @@ class Vault:
         for cs in self.sources(kinds):
             days = cs.archive_days if older_than is None else older_than
             cutoff = now - days * DAY
-            settle_cutoff = now - self.config.settle_seconds
+            settle = cs.source.settle_seconds
+            settle_cutoff = now - (self.config.settle_seconds if settle is None else settle)
             latest = self.index.latest_by_session(cs.source.kind)
             try:
                 units = list(cs.source.discover())
@@ -273,7 +274,7 @@ class Vault:
                 ok = True
                 message = ""
                 try:
-                    entry = self.archive_unit(cs, unit, ahead.pop(n - 1).result())
+                    entry = self.archive_unit(cs, unit, ahead.pop(n - 1).result(), report.count_removed)
                     if entry is None:
                         report.unchanged += 1
                     else:
@@ -304,18 +305,20 @@ class Vault:
         from . import fulltext
 
         validate_id(unit.session_id)
-        refs = [HashingDiskFile(f.relpath, f.size, f.origin) for f in unit.files]
+        refs = [HashingDiskFile(f.relpath, f.size, f.origin, f.reader) for f in unit.files]
         info = self._parse(cs.source, refs, unit)
         shas = {r.relpath: r.ensure_hash() for r in refs}
         fts = fulltext.prepare(info.text) if self.config.full_text else None
         return _Prepared(info, shas, arc.content_digest(shas.items()), fts)
 
     def archive_unit(
-        self, cs: ConfiguredSource, unit: SessionUnit, prepared: _Prepared | None = None
+        self, cs: ConfiguredSource, unit: SessionUnit, prepared: _Prepared | None = None,
+        on_removed: Callable[[int], None] | None = None,
     ) -> ArchiveEntry | None:
         """Archive one unit (the caller holds the write lock). Returns the new version's
         entry, or None when its content equals the newest archived version (in move mode
-        the source is then removed, the archive already holding it)."""
+        the source is then removed, the archive already holding it). ``on_removed`` gets
+        the number of source bytes a move removed."""
         p = prepared or self._prepare(cs, unit)
         src, info, shas, content = cs.source, p.info, p.shas, p.content
         latest = self.index.get_entry(unit.session_id)
@@ -326,7 +329,7 @@ class Vault:
                 back = arc.read_archive(self.local_archive(latest), max_expand=None)
                 if back.manifest.content_sha256 != content:
                     raise DataError(f"The archive of {unit.session_id} does not hold what the index says.")
-                self._remove_sources(unit, shas, latest)
+                _count(on_removed, self._remove_sources(unit, shas, latest, src))
             elif latest.fingerprint != unit.fingerprint():
                 with self.index.transaction() as db:
                     db.execute("UPDATE sessions SET fingerprint = ? WHERE id = ?", (unit.fingerprint(), latest.row_id))
@@ -362,7 +365,7 @@ class Vault:
         written = arc.write_archive(
             target,
             manifest,
-            [arc.SourceFile(mf, _opener(f.origin, f.size)) for mf, f in zip(manifest.files, unit.files)],
+            [arc.SourceFile(mf, f.open) for mf, f in zip(manifest.files, unit.files)],
             level=self.config.level,
             fault=self._fault,
         )
@@ -384,12 +387,12 @@ class Vault:
                 target.unlink()
             raise
         if cs.mode == "move":
-            self._remove_sources(unit, shas, entry)
+            _count(on_removed, self._remove_sources(unit, shas, entry, src))
         return entry
 
     def _parse(self, src: Source, refs, unit: SessionUnit | None) -> SessionInfo:
         try:
-            info = src.parse(refs)
+            info = src.parse(refs) if unit is None else src.parse_unit(refs, unit)
         except Exception as exc:  # a source bug must not stop the sweep or lose the unit
             log.warning("%s parser failed on %s: %s", src.kind, unit.session_id if unit else "?", exc)
             info = SessionInfo(parse_warnings=1)
@@ -453,10 +456,21 @@ class Vault:
         finally:
             close_refs(refs)
 
-    def _remove_sources(self, unit: SessionUnit, shas: dict[str, str], entry: ArchiveEntry) -> None:
+    def _remove_sources(self, unit: SessionUnit, shas: dict[str, str], entry: ArchiveEntry,
+                        src: Source | None = None) -> int:
         """Delete the unit's files that are unchanged since they were read (size and
-        mtime_ns); a changed file stays and is archived as a new version next time."""
+        mtime_ns); a changed file stays and is archived as a new version next time. A
+        source that keeps its files elsewhere removes them itself (``remove_archived``).
+        Returns the bytes removed."""
         self._fault("delete-source")
+        removed = src.remove_archived(unit, shas, self._fault) if src is not None else None
+        if removed is not None:
+            if removed:
+                with self.index.transaction() as db:
+                    db.execute("UPDATE sessions SET source_removed = 1 WHERE session_id = ? AND version = ?",
+                               (entry.session_id, entry.version))
+            return removed
+        removed = 0
         all_removed = True
         folders = set()
         for f in unit.files:
@@ -467,6 +481,7 @@ class Vault:
             if remove_if_unchanged(f.origin, f.size, f.mtime_ns, before=self._journal_folder,
                                    ino=f.ino, ctime_ns=f.ctime_ns):
                 folders.add(f.origin.parent)
+                removed += f.size
             elif f.origin.exists():
                 all_removed = False
                 log.info("%s changed while it was archived; kept for the next sweep", f.origin)
@@ -477,6 +492,7 @@ class Vault:
             with self.index.transaction() as db:
                 db.execute("UPDATE sessions SET source_removed = 1 WHERE session_id = ? AND version = ?",
                            (entry.session_id, entry.version))
+        return removed
 
     def _journal_folder(self, folder: Path) -> None:
         from .transfer import journal_folder
@@ -635,8 +651,9 @@ class Vault:
             return import_legacy(self, force=True)
 
 
-def _opener(path: Path, size: int) -> Callable[[], IO[bytes]]:
-    return lambda: BoundedReader(open(path, "rb"), size)
+def _count(callback: Callable[[int], None] | None, n: int) -> None:
+    if callback is not None and n:
+        callback(n)
 
 
 def _file_mode(path: Path) -> int:
