@@ -591,6 +591,17 @@ class Vault:
 
         transfer.export(self, session_id, out, fmt, version, file, redact)
 
+    def live(self, session_id: str) -> tuple[str, SessionUnit, SessionInfo] | None:
+        """(source kind, unit, parsed metadata) of a session not archived yet that a source
+        finds now under exactly ``session_id``; None otherwise. Reads, never writes."""
+        from . import transfer
+
+        found = transfer.find_live(self, session_id)
+        if found is None:
+            return None
+        cs, unit = found
+        return cs.source.kind, unit, self._parse(cs.source, list(unit.files), unit)
+
     def messages(self, session_id: str, version: int | None = None) -> list:
         """The session's turns (for previews); reads the archive once."""
         from . import transfer

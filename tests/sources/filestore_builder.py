@@ -177,9 +177,9 @@ class Writer:
                 row = c.execute("SELECT data FROM db_file_data WHERE zoneid = ? AND name = ? AND partidx = ?",
                                 (zone, name, partidx)).fetchone()
                 old = bytes(row[0]) if row else b""
-                if lo == 0:
-                    old = b""  # a wrapped part starts afresh
-                new = old[:lo].ljust(lo, b"\0") + data[pos:pos + take]
+                # As Wave's part write: bytes past the write stay (after a wrap they are the
+                # oldest bytes of the window, sharing the slot with the newest).
+                new = old[:lo].ljust(lo, b"\0") + data[pos:pos + take] + old[lo + take:]
                 c.execute("INSERT OR REPLACE INTO db_file_data (zoneid, name, partidx, data) VALUES (?, ?, ?, ?)",
                           (zone, name, partidx, new))
                 pos += take
