@@ -157,13 +157,17 @@ class Writer:
             self.conn.execute("INSERT INTO db_wave_file (zoneid, name, size, createdts, modts, opts, meta) "
                               "VALUES (?, ?, 0, ?, ?, ?, '{}')", (zone, name, ts, ts, opts_json))
 
-    def append(self, zone: str, name: str, data: bytes, ts: int | None = None) -> None:
+    def append(self, zone: str, name: str, data: bytes, ts: int | None = None, create: bool = False) -> None:
         ts = now_ms() if ts is None else ts
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
         try:
-            size, opts = c.execute("SELECT size, opts FROM db_wave_file WHERE zoneid = ? AND name = ?",
-                                   (zone, name)).fetchone()
+            row = c.execute("SELECT size, opts FROM db_wave_file WHERE zoneid = ? AND name = ?",
+                            (zone, name)).fetchone()
+            if row is None and create:
+                self.make_file(zone, name, ts=ts)
+                row = (0, "{}")
+            size, opts = row
             opts = json.loads(opts)
             maxsize = -(-int(opts.get("maxsize", 0)) // PART) * PART if opts.get("circular") else 0
             wrap = maxsize // PART if (maxsize and self.kind == WAVE) else 0
@@ -240,7 +244,8 @@ def _main(argv: list[str]) -> int:
         return 2
     w = Writer(Path(db), kind)
     for n in range(int(count)):
-        w.append(zone, name, stream_line(n))
+        # As AgentMux: output is created lazily (again after it was archived).
+        w.append(zone, name, stream_line(n), create=True)
         print(n, flush=True)
         time.sleep(0.002)
     w.close()
