@@ -68,8 +68,19 @@ def make_unit(kind: str, session_id: str, store: Store, fs: FileStore, row: File
     return SessionUnit(kind, session_id, store.root, [uf], mtime=row.modts / 1000.0, hints=hints)
 
 
+def _plain(value: Any) -> Any:
+    """A string from another app's database without escape sequences or controls."""
+    return strip_ansi(value).replace("\r", "").replace("\n", " ").replace("\t", " ") if isinstance(value, str) else value
+
+
 def block_info(objects: Objects, block_id: str, fallback: str) -> dict[str, Any]:
-    """Name, folder, command and activity times of a block, from the object store."""
+    """Name, folder, command and activity times of a block, from the object store (its
+    strings cleaned of escape sequences and control characters)."""
+    info = _block_info(objects, block_id, fallback)
+    return {k: _plain(v) for k, v in info.items()}
+
+
+def _block_info(objects: Objects, block_id: str, fallback: str) -> dict[str, Any]:
     meta = objects.block_meta(block_id)
     tab = objects.tab_of(block_id)
     tab_name = objects.tab_names.get(tab or "", "")
