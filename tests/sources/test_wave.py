@@ -40,10 +40,10 @@ def term_pane(data: Path, meta: dict | None = None, maxsize: int = b.WAVE_TERM_M
 
 def pty_chunk(rng: random.Random, n: int, label: int) -> bytes:
     """Terminal output: coloured text, CR LF line ends, an OSC 7 folder announcement."""
+    words = ["".join(rng.choice("abcdefghij ") for _ in range(rng.randint(5, 60))) for _ in range(64)]
     out = bytearray()
     while len(out) < n:
-        word = "".join(rng.choice("abcdefghij ") for _ in range(rng.randint(5, 60)))
-        out += f"\x1b[32m{label}\x1b[0m {word}\r\n".encode()
+        out += f"\x1b[32m{label}:{len(out)}\x1b[0m {rng.choice(words)}\r\n".encode()
     return bytes(out[:n])
 
 
