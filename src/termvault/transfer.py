@@ -252,9 +252,13 @@ def restore(vault: Vault, session_id: str, version: int | None, to: Path | None,
 
 def _restore_in_place(vault: Vault, path: Path, m: arc.Manifest, force: bool):
     """A source that keeps its files inside a database restores them there itself."""
+    from .errors import TermvaultError
     from .sources.base import ArchivedFile, RestoreRequest
 
-    src = vault.source(m.source)
+    try:
+        src = vault.source(m.source)
+    except TermvaultError:  # a kind that cannot be loaded here: its files go back to disk
+        return None
 
     def stream(callback) -> None:
         arc.read_archive(path, lambda f, fh: callback(f.path, fh), max_expand=vault.config.max_expand_bytes)
@@ -300,7 +304,7 @@ def export(vault: Vault, session_id: str, out: BinaryIO, fmt: str, version: int 
         cs, unit = live
         _write(cs.source, list(unit.files), out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact)
         return
-    src = vault.source(entry.source) if entry.status != "legacy" else None
+    src = _source_or_none(vault, entry)
     if src is not None and src.windowed and (fmt != "raw" or file == HISTORY):
         # The versions of a circular file are windows: export them stitched together.
         refs = history_refs(vault, entry, src)
@@ -327,6 +331,17 @@ def export(vault: Vault, session_id: str, out: BinaryIO, fmt: str, version: int 
         _write(vault.source(entry.source), refs, out, fmt, file, _header(entry), redact)
     finally:
         close_refs(refs)
+
+
+def _source_or_none(vault: Vault, entry: ArchiveEntry):
+    from .errors import TermvaultError
+
+    if entry.status == "legacy":
+        return None
+    try:
+        return vault.source(entry.source)
+    except TermvaultError:  # raw bytes need no parser; rendering reports it below
+        return None
 
 
 def _header(entry: ArchiveEntry) -> dict:

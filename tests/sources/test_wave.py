@@ -120,7 +120,7 @@ def test_stitched_history_equals_everything_written_across_several_wraps(user_ho
     with open_vault() as vault:
         for n in range(14):  # about 5 windows' worth, a sweep at least once per window
             chunk = pty_chunk(rng, rng.randint(10_000, SMALL_WINDOW - 1), n)
-            w.append(pane.block, "term", chunk, ts=b.now_ms() + n)
+            w.append(pane.block, "term", chunk, ts=b.now_ms() - 60_000 + n)
             written += chunk
             assert not vault.sweep(kinds=["wave"]).failed
         row = b.file_row(data / "db" / "filestore.db", pane.block, "term")
@@ -142,7 +142,7 @@ def test_the_real_two_mebibyte_window_wraps_and_stitches(user_home):
     with open_vault() as vault:
         for n in range(4):
             chunk = pty_chunk(rng, 1_500_000, n)
-            w.append(pane.block, "term", chunk, ts=b.now_ms() + n)
+            w.append(pane.block, "term", chunk, ts=b.now_ms() - 60_000 + n)
             written += chunk
             vault.sweep(kinds=["wave"])
         assert history(vault, f"wave-{pane.block}") == bytes(written)
@@ -158,10 +158,10 @@ def test_a_window_lost_between_sweeps_is_reported_as_a_gap(user_home):
     lost = pty_chunk(rng, 3 * SMALL_WINDOW, 2)  # scrolls out before any sweep sees it
     last = pty_chunk(rng, SMALL_WINDOW, 3)
     with open_vault() as vault:
-        w.append(pane.block, "term", first, ts=b.now_ms())
+        w.append(pane.block, "term", first, ts=b.now_ms() - 60_000)
         vault.sweep(kinds=["wave"])
-        w.append(pane.block, "term", lost, ts=b.now_ms() + 1)
-        w.append(pane.block, "term", last, ts=b.now_ms() + 2)
+        w.append(pane.block, "term", lost, ts=b.now_ms() - 60_000 + 1)
+        w.append(pane.block, "term", last, ts=b.now_ms() - 60_000 + 2)
         vault.sweep(kinds=["wave"])
         assert history(vault, f"wave-{pane.block}") == first + last
         text = io.BytesIO()
