@@ -247,7 +247,9 @@ def _main(argv: list[str]) -> int:
         # As AgentMux: output is created lazily (again after it was archived).
         w.append(zone, name, stream_line(n), create=True)
         print(n, flush=True)
-        time.sleep(0.002)
+        # Bursts with pauses, as an agent's output comes: sweeps meet a file both while it
+        # is being appended to and while it is quiet.
+        time.sleep(0.3 if n % 50 == 49 else 0.002)
     w.close()
     return 0
 

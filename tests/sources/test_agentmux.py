@@ -298,10 +298,12 @@ def test_every_line_a_writer_process_commits_during_sweeps_is_archived_or_still_
     pane = b.add_pane(data / "db" / "objects.db", {"view": "agent", "agentId": "claude"})
     filestore = data / "db" / "filestore.db"
     proc = writer(filestore, b.AGENTMUX_V2, pane.block, 400)
+    moved = 0
     with Vault(sources={"agentmux": {"mode": mode}}, settle_seconds=0) as vault:
         while proc.poll() is None:
             report = vault.sweep(kinds=["agentmux"], older_than=0)
             assert not [f for f in report.failed if "damaged" in f.reason]
+            moved += report.source_bytes_freed
         committed = {int(n) for n in proc.stdout.read().split()}
         assert proc.wait() == 0 and committed == set(range(400))
         vault.sweep(kinds=["agentmux"], older_than=0)
@@ -316,6 +318,8 @@ def test_every_line_a_writer_process_commits_during_sweeps_is_archived_or_still_
     if live is not None:
         kept |= lines_in(live[1])
     assert committed <= kept
+    if mode == "move":
+        assert moved > 0  # files really were deleted while the writer appended
 
 
 MOVE_STEPS = ["write-member", "fsync", "rename", "fsync-dir", "verify", "index", "delete-source",

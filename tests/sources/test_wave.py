@@ -149,7 +149,7 @@ def test_the_real_two_mebibyte_window_wraps_and_stitches(user_home):
     w.close()
 
 
-def test_a_window_lost_between_sweeps_is_reported_as_a_gap(user_home):
+def test_a_window_lost_between_sweeps_is_reported_as_a_gap(user_home, caplog):
     data = wave_data(user_home)
     pane = term_pane(data, maxsize=SMALL_WINDOW)
     rng = random.Random(1)
@@ -163,7 +163,9 @@ def test_a_window_lost_between_sweeps_is_reported_as_a_gap(user_home):
         w.append(pane.block, "term", lost, ts=b.now_ms() - 60_000 + 1)
         w.append(pane.block, "term", last, ts=b.now_ms() - 60_000 + 2)
         vault.sweep(kinds=["wave"])
-        assert history(vault, f"wave-{pane.block}") == first + last
+        with caplog.at_level(logging.WARNING):
+            assert history(vault, f"wave-{pane.block}") == first + last
+        assert f"{len(lost)} bytes of output (offsets {len(first)}-{len(first) + len(lost)})" in caplog.text
         text = io.BytesIO()
         vault.export(f"wave-{pane.block}", text, fmt="markdown")
         rendered = text.getvalue().decode()

@@ -184,6 +184,9 @@ def stitch(versions: Sequence[tuple[int, dict[str, Any], Sequence[FileRef]]], sp
                 spool.write(chunk)
                 written += len(chunk)
         end, created = max(logical, start + skip), extra.get("createdts")
+    for _at, lost_from, lost_to in gaps:
+        log.warning("%d bytes of output (offsets %d-%d) scrolled out of the window before a sweep saw "
+                    "them; sweep more often to keep them", lost_to - lost_from, lost_from, lost_to)
     return HistoryRef(spool, written, gaps)
 
 
