@@ -394,3 +394,23 @@ def test_move_mode_never_deletes_a_file_that_changed_after_it_was_read(user_home
         vault.sweep(kinds=["agentmux"], older_than=0)
         assert raw(vault, sid(pane)) == body + extra
     assert b.read_file(filestore, pane.block, "output") is None
+
+
+def test_a_filestore_from_a_newer_agentmux_is_refused_with_a_sentence_naming_it(user_home, caplog):
+    import logging
+
+    from termvault.errors import DataError
+    from termvault.sources.filestore import FileStore
+
+    data = agentmux_data(user_home / ".agentmux", b.AGENTMUX_V2)
+    pane = agent_block(data, b.AGENTMUX_V2, conversation(1))
+    db = data / "db" / "filestore.db"
+    conn = b.connect(db)
+    conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    with pytest.raises(DataError, match=r"filestore\.db has schema version 2, newer than termvault knows"):
+        FileStore(db, "AgentMux", wrap_parts=False).files()
+    with caplog.at_level(logging.WARNING), Vault(settle_seconds=0) as vault:
+        assert vault.sweep(kinds=["agentmux"]).archived == []
+    assert str(db) in caplog.text
+    assert b.file_row(db, pane.block, "output") is not None  # and nothing in it was touched
