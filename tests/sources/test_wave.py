@@ -75,6 +75,7 @@ def test_found_in_the_default_data_folder_with_name_folder_and_command_from_the_
         assert len(report.archived) == 1 and not report.failed
         entry = vault.get(f"wave-{pane.block}")
         assert (entry.name, entry.working_directory, entry.last_command) == ("build", "/work/app", "make test")
+        assert entry.meta["extra"]["line_count"] == 1
         out = io.BytesIO()
         vault.export(entry.session_id, out, fmt="raw", file=f"{pane.block}/term")
         assert out.getvalue() == b"\x1b[1mhello\x1b[0m from wave\r\n"

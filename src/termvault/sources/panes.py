@@ -126,20 +126,34 @@ def base_info(unit: SessionUnit) -> SessionInfo:
     return info
 
 
+class LineCounter:
+    """Counts non-empty lines (as AgentMux's export counts them) over chunks of bytes."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.size = 0
+        self._pending = False  # the current line holds a non-blank character
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        for i, piece in enumerate(chunk.split(b"\n")):
+            if i > 0:
+                self.lines += self._pending
+                self._pending = False
+            if piece.strip():
+                self._pending = True
+
+    def total(self) -> int:
+        return self.lines + self._pending
+
+
 def count_lines(ref: FileRef) -> tuple[int, int]:
-    """(non-empty lines, bytes) of a file, as AgentMux's export counts them."""
-    lines = size = 0
-    pending = False
+    """(non-empty lines, bytes) of a file."""
+    counter = LineCounter()
     with ref.open() as fh:
         while chunk := fh.read(1024 * 1024):
-            size += len(chunk)
-            for i, piece in enumerate(chunk.split(b"\n")):
-                if i > 0:
-                    lines += pending
-                    pending = False
-                if piece.strip():
-                    pending = True
-    return lines + pending, size
+            counter.feed(chunk)
+    return counter.total(), counter.size
 
 
 def terminal_info(info: SessionInfo, files: Sequence[FileRef]) -> SessionInfo:
@@ -152,15 +166,18 @@ def terminal_info(info: SessionInfo, files: Sequence[FileRef]) -> SessionInfo:
         if path:
             cwd.append(path)
 
+    counter = LineCounter()
     for ref in files:
         lines = TerminalLines(on_osc)
         with ref.open() as fh:
             while chunk := fh.read(OUTPUT_CHUNK):
+                counter.feed(chunk)
                 for line in lines.feed(decode_text(chunk)):
                     text.add(line, TOOL_OUTPUT_CAP)
         for line in lines.flush():
             text.add(line, TOOL_OUTPUT_CAP)
     info.text = text.text()
+    info.extra["line_count"] = info.extra.get("line_count", 0) + counter.total()
     if cwd and not info.working_directory:
         info.working_directory = cwd[-1]
     return info
