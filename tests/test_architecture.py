@@ -42,7 +42,9 @@ def test_import_contracts_hold():
 def test_no_module_outside_the_index_runs_sql_on_its_tables():
     offenders = []
     for p in _modules():
-        if _rel(p).startswith("index/"):
+        # Sources read other applications' databases (AgentMux's and Wave's FileStore, which
+        # has a schema_migrations table of its own), never the index: they get no handle on it.
+        if _rel(p).startswith(("index/", "sources/")):
             continue
         tree = ast.parse(p.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

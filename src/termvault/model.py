@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, Protocol
+
+from .streams import BoundedReader
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,15 @@ class UnitFile:
     # place with its mtime kept, or replaced by another, is never deleted unarchived.
     ino: int = 0
     ctime_ns: int = 0
+    # A file kept inside another program's database rather than on disk: each call returns
+    # a fresh readable snapshot of its bytes (None = read ``origin`` from disk). ``origin``
+    # is then a name for the file, not a path to open.
+    reader: Callable[[], IO[bytes]] | None = field(default=None, compare=False, repr=False)
+
+    def open(self) -> IO[bytes]:
+        """The file's bytes as discovered: at most ``size`` of them (a FileRef)."""
+        raw = self.reader() if self.reader is not None else open(self.origin, "rb")  # noqa: SIM115
+        return BoundedReader(raw, self.size)  # type: ignore[return-value]
 
 
 @dataclass

@@ -89,6 +89,20 @@ class SweepReport:
     due: list[tuple[str, str, int]] = field(default_factory=list)  # dry run: (source, id, bytes)
     seconds: float = 0.0
     prune: PruneReport | None = None
+    source_bytes_freed: int = 0  # raw session bytes removed from their tools (move mode)
+
+    def count_removed(self, n: int) -> None:
+        self.source_bytes_freed += n
+
+    @property
+    def archive_bytes_freed(self) -> int:
+        """Compressed archive bytes that pruning deleted."""
+        return self.prune.bytes_freed if self.prune else 0
+
+    @property
+    def bytes_freed(self) -> int:
+        """Every byte the sweep freed on disk: moved sources plus pruned archives."""
+        return self.source_bytes_freed + self.archive_bytes_freed
 
     @property
     def raw_bytes(self) -> int:
@@ -117,7 +131,10 @@ class SweepReport:
             "seconds": round(self.seconds, 3),
             "dry_run": self.dry_run,
             "pruned_count": self.prune.pruned_count if self.prune else 0,
-            "bytes_freed": self.prune.bytes_freed if self.prune else 0,
+            "bytes_freed": self.bytes_freed,
+            "source_bytes_freed": self.source_bytes_freed,
+            "archive_bytes_freed": self.archive_bytes_freed,
+            "pruned_raw_bytes": self.prune.raw_bytes_freed if self.prune else 0,
             "archived": [
                 {"session_id": e.session_id, "version": e.version, "source": e.source, "name": e.name,
                  "archive_path": e.archive_path, "original_size_bytes": e.original_size_bytes,

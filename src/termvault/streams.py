@@ -112,8 +112,9 @@ class HashingDiskFile:
     """A FileRef over a file on disk that hashes whatever the parser reads in order, so the
     parse pass doubles as the hash pass. Reads stop at the size seen at discovery."""
 
-    def __init__(self, relpath: str, size: int, path: Path):
+    def __init__(self, relpath: str, size: int, path: Path, opener: Callable[[], IO[bytes]] | None = None):
         self.relpath, self.size, self.path = relpath, size, path
+        self.opener = opener  # a UnitFile.reader: the bytes come from there, not from ``path``
         self.sha256: str | None = None
 
     def open(self) -> IO[bytes]:
@@ -146,7 +147,8 @@ class HashingDiskFile:
             def __exit__(self_inner, *exc) -> None:
                 self_inner.close()
 
-        return _Reader(BoundedReader(open(self.path, "rb"), self.size))
+        raw = self.opener() if self.opener is not None else open(self.path, "rb")  # noqa: SIM115
+        return _Reader(BoundedReader(raw, self.size))
 
     def ensure_hash(self) -> str:
         if self.sha256 is None:

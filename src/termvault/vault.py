@@ -22,13 +22,12 @@ from .fsutil import check_home_ownership, ensure_private_dir
 from .index import ArchiveIndex
 from .journal import Journal
 from .lock import HomeLock
-from .model import ArchiveEntry, FileRef, SessionUnit
+from .model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
 from .ops import export as export_ops
 from .ops import maintenance, reindex, remote, restore, search, sweep
 from .ops.context import Context
 from .ops.text import index_fetched, searchable_text
 from .reports import Progress, PruneReport, RestoreResult, SweepReport, VerifyReport
-from .sources import Source
 from .sources.base import Message
 from .sources.configured import ConfiguredSource, SourceSet
 
@@ -99,8 +98,6 @@ class Vault:
         """The sources a sweep covers (see ``SourceSet.select``)."""
         return self._sources.select(kinds, include_undetected)
 
-    def source(self, kind: str) -> Source:
-        return self._sources.get(kind)
 
     def plan(self, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None):
         """(due units, number skipped); see ``ops.sweep.plan``."""
@@ -157,8 +154,10 @@ class Vault:
         return maintenance.stats(self.ctx)
 
     def spooled_files(self, entry: ArchiveEntry) -> list[FileRef]:
-        """The session's files as readable refs; close them with ``streams.close_refs``."""
-        return self.store.refs(entry)
+        return self.store.refs(entry)  # close them with ``streams.close_refs``
+
+    def live(self, session_id: str) -> tuple[str, SessionUnit, SessionInfo] | None:
+        return export_ops.live(self.ctx, session_id)  # a session a source holds, not archived
 
     def messages(self, session_id: str, version: int | None = None) -> list[Message]:
         """The session's turns (for previews); reads the archive once."""
@@ -195,8 +194,7 @@ class Vault:
         return maintenance.verify(self.ctx, progress)
 
     def leftovers(self) -> bool:
-        """Whether an orphan, a temporary file or an unremoved source is left."""
-        return maintenance.leftovers(self.ctx)
+        return maintenance.leftovers(self.ctx)  # an orphan, a temporary file, an unremoved source
 
     def repair(self, progress: ProgressCallback | None = None) -> VerifyReport:
         with self.writing("repairing"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import click
 from rich.text import Text
 
-from ..errors import DataError
+from ..errors import DataError, NotFoundError
 from ..fsutil import atomic_writer
 from .context import EXIT_PROBLEMS, AppState, pass_state
 from .format import (
@@ -30,6 +31,7 @@ from .params import When, complete_session_id
 
 if TYPE_CHECKING:
     from ..index import ArchiveEntry
+    from ..vault import Vault
 
 MIN_ID = 8
 
@@ -131,7 +133,14 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
     ID may be any unique prefix of a session id.
     """
     vault = state.vault()
-    entry = vault.get(session_id, version)
+    try:
+        entry = vault.get(session_id, version)
+    except NotFoundError:
+        live = vault.live(session_id) if version is None else None
+        if live is None:
+            raise
+        _show_live(state, live, as_json)
+        return
     versions = vault.index.versions(entry.session_id)
     # A damaged archive must not hide what the index knows: show that, then fail.
     manifest, problem = None, None
@@ -151,6 +160,68 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
         _print_show(state, entry, versions, manifest)
     if problem is not None:
         raise problem
+
+
+def _show_live(state: AppState, live, as_json: bool) -> None:
+    """A session a source finds now but that is not archived yet."""
+    kind, unit, info = live
+    lines = size = 0
+    for f in unit.files:
+        counter = CountingWriter()
+        with f.open() as fh:
+            while chunk := fh.read(1024 * 1024):
+                counter.write(chunk)
+        lines, size = lines + counter.line_count, size + counter.bytes
+    if as_json:
+        data = {"session_id": unit.session_id, "source": kind, "status": "live", **info.metadata(),
+                "line_count": lines, "bytes": size,
+                "files": [{"path": f.relpath, "origin": str(f.origin), "size": f.size, "mtime_ns": f.mtime_ns}
+                          for f in unit.files]}
+        print_json(data)
+        return
+    pairs: list[tuple[str, Any]] = [
+        ("Session", Text(unit.session_id, style="bold")),
+        ("Name", info.name),
+        ("Source", f"{kind} (live, not archived yet)"),
+        ("Folder", home_display(info.working_directory) or "-"),
+        ("Last command", info.last_command or None),
+        ("Created", local_time(info.created_at) if info.created_at else None),
+        ("Last activity", local_time(info.last_activity_at) if info.last_activity_at else None),
+        ("Size", f"{human_size(size)}, {lines} lines"),
+    ]
+    print_lines(state.out, key_values(pairs))
+
+
+class CountingWriter:
+    """A sink counting bytes and non-empty lines (as AgentMux's export counts them),
+    passing everything on to ``out`` when given."""
+
+    def __init__(self, out=None):
+        self.out = out
+        self.bytes = 0
+        self.line_count = 0
+        self._pending = False  # the current line holds a non-blank character
+
+    def write(self, data: bytes) -> int:
+        self.bytes += len(data)
+        pieces = bytes(data).split(b"\n")
+        for i, piece in enumerate(pieces):
+            if i > 0:
+                self.line_count += self._pending
+                self._pending = False
+            if piece.strip():
+                self._pending = True
+        if self.out is not None:
+            self.out.write(data)
+        return len(data)
+
+    def finish(self) -> None:
+        self.line_count += self._pending
+        self._pending = False
+
+    def flush(self) -> None:
+        if self.out is not None:
+            self.out.flush()
 
 
 def _print_show(state: AppState, entry, versions, manifest) -> None:
@@ -236,16 +307,24 @@ renderings with secrets redacted (html is one self-contained page: nothing is fe
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write to FILE (atomically) instead of stdout.")
 @click.option("--version", type=click.IntRange(min=1), help="Export this version instead of the newest.")
-@click.option("--file", "relpath", metavar="RELPATH", help="Which file of the session (see `show`); raw only.")
+@click.option("--file", "relpath", metavar="RELPATH",
+              help="Which file of the session (see `show`); raw only. For a Wave pane, `history` is the "
+                   "continuous output stitched from every version.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON summary (bytes, non-empty line count; the content too when no -o is given).")
 @pass_state
 def export(state: AppState, session_id: str, fmt: str, detail: str, no_redact: bool, output: Path | None,
-           version: int | None, relpath: str | None):
+           version: int | None, relpath: str | None, as_json: bool):
     """Write one session to stdout or a file.
 
-    ID may be any unique prefix of a session id.
+    ID may be any unique prefix of a session id. A session a source still holds and that
+    is not archived yet is exported from where it lives.
     """
     vault = state.vault()
     options = {"fmt": fmt, "version": version, "file": relpath, "redact": not no_redact, "detail": detail}
+    if as_json:
+        _export_json(vault, session_id, output, options)
+        return
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
         vault.export(session_id, stream, **options)
@@ -253,6 +332,37 @@ def export(state: AppState, session_id: str, fmt: str, detail: str, no_redact: b
         return
     write_atomically(output, lambda fh: vault.export(session_id, fh, **options))
     state.say(f"Wrote {home_display(output)} ({human_size(output.stat().st_size)}).")
+
+
+def _export_json(vault: Vault, session_id: str, output: Path | None, options: dict[str, Any]) -> None:
+    """Export, then print a JSON summary: bytes and non-empty lines (AgentMux's counts)."""
+    try:
+        entry = vault.get(session_id, options["version"])
+        live, sid = False, entry.session_id
+    except NotFoundError:
+        if vault.live(session_id) is None:
+            raise
+        live, sid = True, session_id
+    to_file = output is not None and str(output) != "-"
+    buffer = None if to_file else io.BytesIO()
+
+    def write(fh) -> CountingWriter:
+        counter = CountingWriter(fh)
+        vault.export(session_id, counter, **options)
+        counter.finish()
+        return counter
+
+    if to_file:
+        counted: list[CountingWriter] = []
+        write_atomically(output, lambda fh: counted.append(write(fh)))
+        counter = counted[0]
+    else:
+        counter = write(buffer)
+    data = {"session_id": sid, "live": live, "format": options["fmt"], "bytes": counter.bytes,
+            "line_count": counter.line_count, "output": str(output) if to_file else None}
+    if buffer is not None:
+        data["content"] = buffer.getvalue().decode("utf-8", "replace")
+    print_json(data)
 
 
 def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:

@@ -94,6 +94,10 @@ def print_summary(state: AppState, report: SweepReport) -> None:
         p = report.prune
         rows.append(("  pruned", f"{plural(p.pruned_count, 'old version')} ({human_size(p.bytes_freed)}) "
                                  f"to stay under {human_size(p.limit)}"))
+    if report.source_bytes_freed:
+        rows.append(("  freed", f"{human_size(report.bytes_freed)} ({human_size(report.source_bytes_freed)} of "
+                                f"moved sessions, raw; {human_size(report.archive_bytes_freed)} of pruned archives, "
+                                "compressed)"))
     print_lines(out, key_values(rows))
     if report.failed:
         out.print("Failed:", soft_wrap=True)

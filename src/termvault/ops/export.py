@@ -3,19 +3,25 @@ of a session for previews, and sessions that are still live (not archived yet)."
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import IO, Any, BinaryIO
 
 from .. import archive as arc
-from ..errors import NotFoundError, UsageError
-from ..model import ArchiveEntry, FileRef, SessionUnit
+from ..errors import DataError, NotFoundError, TermvaultError, UsageError
+from ..fsutil import ensure_private_dir
+from ..model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
 from ..render import render
 from ..sources.base import Message, Source
 from ..sources.configured import ConfiguredSource
-from ..streams import DiskFile, close_refs
+from ..streams import close_refs
 from .context import Context
+from .text import parse
+
+log = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("raw", "jsonl", "text", "markdown", "html")
+HISTORY = "history"  # --file of a windowed source's stitched history
 
 
 def find_live(ctx: Context, session_id: str) -> tuple[ConfiguredSource, SessionUnit] | None:
@@ -35,7 +41,7 @@ def export_live(
     if live is None:
         return False
     cs, unit = live
-    refs: list[FileRef] = [DiskFile(f.relpath, f.size, f.origin) for f in unit.files]
+    refs: list[FileRef] = list(unit.files)
     write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact, detail)
     return True
 
@@ -45,6 +51,15 @@ def export(
 ) -> None:
     """See ``Vault.export``."""
     check_format(fmt)
+    src = _source_or_none(ctx, entry)
+    if src is not None and src.windowed and (fmt != "raw" or file == HISTORY):
+        # The versions of a circular file are windows: export them stitched together.
+        refs = history_refs(ctx, entry, src)
+        try:
+            write(src, refs, out, fmt, None, header_of(entry), redact, detail)
+        finally:
+            close_refs(refs)
+        return
     if fmt == "raw":
         manifest = ctx.store.manifest(entry)
         wanted = file or manifest.files[0].path
@@ -58,7 +73,23 @@ def export(
         ctx.store.read(entry, copy, only={wanted})
         return
     refs = ctx.store.refs(entry)
-    header = {
+    try:
+        write(ctx.sources.get(entry.source), refs, out, fmt, file, header_of(entry), redact, detail)
+    finally:
+        close_refs(refs)
+
+
+def _source_or_none(ctx: Context, entry: ArchiveEntry) -> Source | None:
+    if entry.status == "legacy":
+        return None
+    try:
+        return ctx.sources.get(entry.source)
+    except TermvaultError:  # raw bytes need no parser; rendering reports it below
+        return None
+
+
+def header_of(entry: ArchiveEntry) -> dict[str, Any]:
+    return {
         "name": entry.name,
         "source": entry.source,
         "working_directory": entry.working_directory,
@@ -66,10 +97,34 @@ def export(
         "last_activity_at": entry.last_activity_at,
         "session_id": entry.session_id,
     }
+
+
+def history_refs(ctx: Context, entry: ArchiveEntry, src: Source) -> list[FileRef]:
+    """The session's continuous history up to ``entry``'s version, stitched by the
+    source from every archived version's window (``Source.stitch``); one ref."""
+    versions: list[tuple[int, dict[str, Any], list[FileRef]]] = []
     try:
-        write(ctx.sources.get(entry.source), refs, out, fmt, file, header, redact, detail)
+        for e in ctx.index.versions(entry.session_id):
+            if e.version > entry.version or e.status not in ("archived", "legacy"):
+                continue
+            try:
+                versions.append((e.version, dict(e.meta or {}), ctx.store.refs(e)))
+            except (DataError, OSError) as exc:  # a lost version is a gap, not a failure
+                log.warning("version %s of %s left out of its history: %s", e.version, e.session_id, exc)
+        return [src.stitch(versions, ensure_private_dir(ctx.store.tmp_dir))]
     finally:
-        close_refs(refs)
+        for _, _, refs in versions:
+            close_refs(refs)
+
+
+def live(ctx: Context, session_id: str) -> tuple[str, SessionUnit, SessionInfo] | None:
+    """(source kind, unit, parsed metadata) of a session not archived yet that a source
+    finds now under exactly ``session_id``; None otherwise. Reads, never writes."""
+    found = find_live(ctx, session_id)
+    if found is None:
+        return None
+    cs, unit = found
+    return cs.source.kind, unit, parse(cs.source, list(unit.files), unit)
 
 
 def check_format(fmt: str) -> None:

@@ -13,14 +13,16 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from .. import archive as arc
-from ..errors import ConflictError, DataError
+from ..errors import ConflictError, DataError, TermvaultError
 from ..fsutil import DIR_MODE, FILE_MODE, ensure_private_dir, fsync_dir
 from ..model import ArchiveEntry
 from ..reports import RestoreResult
+from ..sources.base import ArchivedFile, RestoreRequest
 from .context import Context
 
 RESTORE_PREFIX = ".tv-restore-"
@@ -89,6 +91,23 @@ def _targets(ctx: Context, m: arc.Manifest, to: Path | None) -> list[tuple[arc.M
     return out
 
 
+def _restore_in_place(
+    ctx: Context, entry: ArchiveEntry, m: arc.Manifest, force: bool
+) -> tuple[list[str], list[str]] | None:
+    """A source that keeps its files inside a database restores them there itself (None:
+    this source restores to files, or cannot be loaded here)."""
+    try:
+        src = ctx.sources.get(m.source)
+    except TermvaultError:  # a kind that cannot be loaded here: its files go back to disk
+        return None
+
+    def stream(callback: Callable[[str, IO[bytes]], None]) -> None:
+        ctx.store.read(entry, lambda f, fh: callback(f.path, fh))
+
+    files = [ArchivedFile(f.path, f.origin, f.size, f.mtime_ns, f.sha256) for f in m.files]
+    return src.restore_in_place(RestoreRequest(m.session_id, m.version, m.mode, dict(m.meta), files, force, stream))
+
+
 def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> RestoreResult:
     """Put a version's files back (see ``Vault.restore``); the caller holds the write lock.
 
@@ -97,6 +116,11 @@ def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> 
     renamed into place, an existing different file first kept aside."""
     manifest = ctx.store.manifest(entry)
     result = RestoreResult(entry.session_id, entry.version)
+    if to is None:
+        done = _restore_in_place(ctx, entry, manifest, force)
+        if done is not None:
+            result.restored, result.unchanged = done
+            return result
     wanted: dict[str, tuple[Path, Path]] = {}
     for f, target, base in _targets(ctx, manifest, to):
         if target.is_symlink():

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from .. import archive as arc
 from ..errors import DataError
@@ -20,7 +19,7 @@ from ..index import fulltext
 from ..model import ArchiveEntry, SessionInfo, SessionUnit
 from ..reports import Failure, Progress, SweepReport
 from ..sources.configured import ConfiguredSource
-from ..streams import BoundedReader, HashingDiskFile
+from ..streams import HashingDiskFile
 from .context import Context
 from .text import index_text, parse
 
@@ -53,7 +52,8 @@ def plan(
     for cs in ctx.sources.select(kinds):
         days = cs.archive_days if older_than is None else older_than
         cutoff = now - days * DAY
-        settle_cutoff = now - ctx.config.settle_seconds
+        settle = cs.source.settle_seconds
+        settle_cutoff = now - (ctx.config.settle_seconds if settle is None else settle)
         latest = ctx.index.latest_by_session(cs.source.kind)
         try:
             units = list(cs.source.discover())
@@ -102,7 +102,7 @@ def sweep(
                 ahead[n] = pool.submit(prepare, ctx, *due[n])
             ok, message = True, ""
             try:
-                entry = archive_unit(ctx, cs, unit, ahead.pop(n - 1).result())
+                entry = archive_unit(ctx, cs, unit, ahead.pop(n - 1).result(), report.count_removed)
                 if entry is None:
                     report.unchanged += 1
                 else:
@@ -120,7 +120,7 @@ def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
     """Everything about a unit that needs no lock and no index: parse the records,
     hash every file (in the same read), and prepare its text for the full-text index."""
     validate_id(unit.session_id)
-    refs = [HashingDiskFile(f.relpath, f.size, f.origin) for f in unit.files]
+    refs = [HashingDiskFile(f.relpath, f.size, f.origin, f.reader) for f in unit.files]
     info = parse(cs.source, refs, unit)
     shas = {r.relpath: r.ensure_hash() for r in refs}
     fts = fulltext.prepare(info.text) if ctx.config.full_text else None
@@ -128,11 +128,16 @@ def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
 
 
 def archive_unit(
-    ctx: Context, cs: ConfiguredSource, unit: SessionUnit, prepared: Prepared | None = None
+    ctx: Context,
+    cs: ConfiguredSource,
+    unit: SessionUnit,
+    prepared: Prepared | None = None,
+    on_removed: Callable[[int], None] | None = None,
 ) -> ArchiveEntry | None:
     """Archive one unit (the caller holds the write lock). Returns the new version's
     entry, or None when its content equals the newest archived version (in move mode
-    the source is then removed, the archive already holding it)."""
+    the source is then removed, the archive already holding it). ``on_removed`` gets
+    the number of source bytes a move removed."""
     p = prepared or prepare(ctx, cs, unit)
     info, shas, content = p.info, p.shas, p.content
     latest = ctx.index.get_entry(unit.session_id)
@@ -142,7 +147,7 @@ def archive_unit(
             # the only other copy goes.
             if ctx.store.read(latest).manifest.content_sha256 != content:
                 raise DataError(f"The archive of {unit.session_id} does not hold what the index says.")
-            remove_sources(ctx, unit, latest)
+            _count(on_removed, remove_sources(ctx, cs, unit, shas, latest))
         elif latest.fingerprint != unit.fingerprint():
             ctx.index.set_fingerprint(latest.row_id, unit.fingerprint())
         return None
@@ -180,7 +185,7 @@ def archive_unit(
     written = ctx.store.write(
         rel,
         manifest,
-        [arc.SourceFile(mf, _opener(f.origin, f.size)) for mf, f in zip(manifest.files, unit.files, strict=True)],
+        [arc.SourceFile(mf, f.open) for mf, f in zip(manifest.files, unit.files, strict=True)],
         fault=ctx.fault,
     )
     try:
@@ -201,14 +206,24 @@ def archive_unit(
             written.path.unlink()
         raise
     if cs.mode == "move":
-        remove_sources(ctx, unit, entry)
+        _count(on_removed, remove_sources(ctx, cs, unit, shas, entry))
     return entry
 
 
-def remove_sources(ctx: Context, unit: SessionUnit, entry: ArchiveEntry) -> None:
+def remove_sources(
+    ctx: Context, cs: ConfiguredSource, unit: SessionUnit, shas: dict[str, str], entry: ArchiveEntry
+) -> int:
     """Delete the unit's files that are unchanged since they were read (size and
-    mtime_ns); a changed file stays and is archived as a new version next time."""
+    mtime_ns); a changed file stays and is archived as a new version next time. A
+    source that keeps its files elsewhere removes them itself (``remove_archived``).
+    Returns the bytes removed."""
     ctx.fault("delete-source")
+    removed = cs.source.remove_archived(unit, shas, ctx.fault)
+    if removed is not None:
+        if removed:
+            ctx.index.mark_source_removed(entry.row_id)
+        return removed
+    removed = 0
     all_removed = True
     folders = set()
     for f in unit.files:
@@ -220,6 +235,7 @@ def remove_sources(ctx: Context, unit: SessionUnit, entry: ArchiveEntry) -> None
             f.origin, f.size, f.mtime_ns, before=ctx.journal.record_folder, ino=f.ino, ctime_ns=f.ctime_ns
         ):
             folders.add(f.origin.parent)
+            removed += f.size
         elif f.origin.exists():
             all_removed = False
             log.info("%s changed while it was archived; kept for the next sweep", f.origin)
@@ -228,10 +244,12 @@ def remove_sources(ctx: Context, unit: SessionUnit, entry: ArchiveEntry) -> None
             fsync_dir(folder)
     if all_removed:
         ctx.index.mark_source_removed(entry.row_id)
+    return removed
 
 
-def _opener(path: Path, size: int) -> Callable[[], IO[bytes]]:
-    return lambda: BoundedReader(open(path, "rb"), size)  # type: ignore[return-value]
+def _count(callback: Callable[[int], None] | None, n: int) -> None:
+    if callback is not None and n:
+        callback(n)
 
 
 def _file_mode(path: Path) -> int:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def parse(src: Source, refs: Sequence[FileRef], unit: SessionUnit | None) -> SessionInfo:
     """What ``src`` finds in ``refs``, cleaned; a parser bug becomes a warning count."""
     try:
-        info = src.parse(list(refs))
+        info = src.parse(list(refs)) if unit is None else src.parse_unit(list(refs), unit)
     except Exception as exc:  # a source bug must not stop the sweep or lose the unit
         log.warning("%s parser failed on %s: %s", src.kind, unit.session_id if unit else "?", exc)
         info = SessionInfo(parse_warnings=1)

@@ -30,6 +30,9 @@ from ..conversation import DETAILS
 from ..errors import UsageError
 from ..redact import redact
 from .common import CHUNK_CHARS, TOOL_RESULT_LINES, Clean, unchanged
+from .jsonl import JsonlRenderer
+from .markdown import MarkdownRenderer
+from .text import TextRenderer
 
 FORMATS: tuple[str, ...] = ("raw", "jsonl", "text", "markdown", "html")
 RENDERED_FORMATS: tuple[str, ...] = ("jsonl", "text", "markdown", "html")
@@ -51,15 +54,12 @@ def render(
     if detail not in DETAILS:
         raise UsageError(f"Unknown detail level {detail!r}; choose one of {', '.join(DETAILS)}.")
     clean: Clean = redact if redact_secrets else unchanged
-    if fmt == "text":
-        from .text import TextRenderer as renderer
-    elif fmt == "markdown":
-        from .markdown import MarkdownRenderer as renderer  # type: ignore[assignment]
-    elif fmt == "jsonl":
-        from .jsonl import JsonlRenderer as renderer  # type: ignore[assignment]
-    else:
-        from .html import HtmlRenderer as renderer  # type: ignore[assignment]
-    return renderer(clean, detail).run(messages, header)
+    renderers: dict[str, Any] = {"text": TextRenderer, "markdown": MarkdownRenderer, "jsonl": JsonlRenderer}
+    if fmt == "html":
+        from .html import HtmlRenderer  # lazy: jinja2 and markdown-it load only for HTML
+
+        renderers["html"] = HtmlRenderer
+    return renderers[fmt](clean, detail).run(messages, header)  # type: ignore[no-any-return]
 
 
 __all__ = ["CHUNK_CHARS", "DETAILS", "FORMATS", "RENDERED_FORMATS", "TOOL_RESULT_LINES", "render"]

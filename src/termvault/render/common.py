@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..ansi import normalize_newlines, strip_ansi
@@ -126,7 +126,7 @@ def utc_iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     try:
-        dt = datetime.fromtimestamp(ts, timezone.utc)
+        dt = datetime.fromtimestamp(ts, UTC)
     except (OverflowError, OSError, ValueError):
         return None
     spec = "seconds" if ts == int(ts) else "milliseconds"

@@ -20,6 +20,8 @@ BUILTIN: dict[str, str] = {
     "aider": "termvault.sources.aider:AiderSource",
     "asciinema": "termvault.sources.asciinema:AsciinemaSource",
     "agent-log": "termvault.sources.agent_log:AgentLogSource",
+    "agentmux": "termvault.sources.agentmux:AgentMuxSource",
+    "wave": "termvault.sources.wave:WaveSource",
 }
 
 

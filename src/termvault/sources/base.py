@@ -60,6 +60,13 @@ class Source(ABC):
     # Swept without configuration when its default folder exists. A source whose default
     # root is a whole home folder (aider) sets this False: walking it every sweep is costly.
     auto_detect: ClassVar[bool] = True
+    # Overrides of the home's settings for this kind (None = the home's): how long a file
+    # must be quiet before it is read, and the inactivity threshold in move mode.
+    settle_seconds: ClassVar[float | None] = None
+    move_archive_days: ClassVar[float | None] = None
+    # Its files are windows over a longer stream (a circular file): exports stitch the
+    # versions together (``stitch``).
+    windowed: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -90,6 +97,30 @@ class Source(ABC):
         """Extract metadata and searchable text from the unit's files. Never raises on bad
         content: count it in ``parse_warnings`` and fall back sensibly."""
 
+    def parse_unit(self, files: Sequence[FileRef], unit: SessionUnit) -> SessionInfo:
+        """``parse`` during a sweep, when the discovered unit is known: a source whose
+        metadata lives beside the files (another app's database) adds it here."""
+        return self.parse(files)
+
+    def remove_archived(self, unit: SessionUnit, shas: Mapping[str, str],
+                        fault: Callable[[str], None]) -> int | None:
+        """Move mode, after the unit's archive is verified and indexed: remove the unit
+        from where its tool keeps it, only what is unchanged since it was read. Returns the
+        bytes removed, or None to let termvault delete the unit's files from disk (the
+        default). ``fault`` is the crash-test hook, called before each step."""
+        return None
+
+    def restore_in_place(self, request: RestoreRequest) -> tuple[list[str], list[str]] | None:
+        """Put an archived version back where its tool keeps it, when that is not a file
+        on disk. Returns (restored, unchanged) descriptions, or None to let termvault
+        write the files to their origins (the default)."""
+        return None
+
+    def stitch(self, versions: Sequence[tuple[int, dict[str, Any], Sequence[FileRef]]], spool_dir: Path) -> FileRef:
+        """A windowed source's continuous history from (version, manifest meta, files) of
+        each archived version, oldest first."""
+        raise NotImplementedError(f"{self.kind} sessions are not windows")
+
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
         """Yield the session's turns for text/markdown/jsonl export and the preview.
         The default shows each file's text as terminal output."""
@@ -103,6 +134,32 @@ class Source(ABC):
 
     def home_path(self) -> Path:
         return Path(self.env.get("HOME") or os.path.expanduser("~"))
+
+
+@dataclass
+class ArchivedFile:
+    """One file of an archived version, as its manifest records it."""
+
+    path: str
+    origin: str
+    size: int
+    mtime_ns: int
+    sha256: str
+
+
+@dataclass
+class RestoreRequest:
+    """What ``Source.restore_in_place`` gets: the version's files and metadata, and
+    ``stream(callback)``, which reads the archive once and calls ``callback(path, fh)``
+    for each file with its verified bytes."""
+
+    session_id: str
+    version: int
+    mode: str
+    meta: dict[str, Any]
+    files: list[ArchivedFile]
+    force: bool
+    stream: Callable[[Callable[[str, Any], None]], None]
 
 
 # ---------------------------------------------------------------------------------------

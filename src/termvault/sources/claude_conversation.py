@@ -20,6 +20,7 @@ from typing import Any
 from ..conversation import split_scaffolding
 from ..model import FileRef
 from .base import Message, content_text, parse_time, read_head, read_jsonl, str_or_none
+from .claude_records import _user_parts, prompt_of
 
 MESSAGE_CAP = 64 * 1024  # characters of one displayed message
 _MAX_TOOL_IDS = 20_000
@@ -78,8 +79,6 @@ class _Stream:
             self.items.append(Message("system", rec["content"][:MESSAGE_CAP], ts, name=str_or_none(rec.get("subtype"))))
 
     def _user(self, rec: dict[str, Any], msg: dict[str, Any], ts: float | None, result_agents: dict[str, str]) -> None:
-        from .claude_code import _user_parts, prompt_of
-
         texts, results = _user_parts(msg.get("content"))
         tur = rec.get("toolUseResult")
         for block in results:

@@ -46,7 +46,7 @@ class SourceSet:
                 mode = sc.mode or cls.default_mode
                 days = sc.archive_days
                 if days is None:
-                    days = self.config.archive_days if mode == "move" else 0.0
+                    days = (cls.move_archive_days or self.config.archive_days) if mode == "move" else 0.0
                 found[kind] = ConfiguredSource(src, mode, days, kind in self.config.sources)
             self._all = found
         return self._all

@@ -27,6 +27,9 @@ from .base import (
     read_head,
     stat_file,
 )
+from .claude_code import ClaudeCodeSource
+from .codex import CodexSource
+from .gemini import GeminiSource
 
 HISTORY_NAME = re.compile(r"^(\d+(?:\.\d+)?)_(.+)\.json$")
 MAX_NATIVE_BYTES = 64 * 1024 * 1024  # larger native files are archived raw, not parsed
@@ -173,10 +176,6 @@ class _Renamed:
 def _conversation_source(ref: FileRef, home: Path) -> Source | None:
     """The source that reads a conversation file, judged from its first record: Claude Code
     transcripts, Codex rollouts (JSON Lines) or Gemini CLI sessions (JSON)."""
-    from .claude_code import ClaudeCodeSource
-    from .codex import CodexSource
-    from .gemini import GeminiSource
-
     head = read_head(ref, 64 * 1024).lstrip()
     name = ref.relpath.rsplit("/", 1)[-1]
     if (name.endswith(".json") or head.startswith(("{\n", '{"sessionId"'))) and (

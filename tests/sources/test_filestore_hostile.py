@@ -1,0 +1,60 @@
+"""Hostile content inside real AgentMux and Wave databases: every file is archived raw and
+restores byte for byte, exports stay free of control sequences, and zone ids that could
+leave a folder are never used as paths."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from termvault.vault import Vault
+from tests.reliability.test_hostile import hostile_contents
+
+from . import filestore_builder as b
+
+DAY_MS = 86_400_000
+
+
+@pytest.mark.parametrize("kind,app,name", [(b.AGENTMUX_V2, "agentmux", "output"), (b.WAVE, "wave", "term")])
+def test_hostile_file_bodies_in_a_filestore_archive_raw_and_restore_byte_for_byte(user_home, tmp_path, kind, app, name):
+    if app == "wave":
+        data = user_home / ".local" / "share" / "waveterm"
+        objects = data / "db" / "waveterm.db"
+    else:
+        data = user_home / ".agentmux"
+        objects = data / "db" / "objects.db"
+    b.create_filestore(data / "db" / "filestore.db", kind)
+    b.create_objects(objects, kind)
+    bodies = {label: body for label, body in hostile_contents(big_line=200_000).items()}
+    old = b.now_ms() - 10 * DAY_MS
+    w = b.Writer(data / "db" / "filestore.db", kind)
+    blocks = {}
+    for label, body in bodies.items():
+        pane = b.add_pane(objects, {"view": "agent" if app == "agentmux" else "term", "frame:title": label,
+                                    "cmd:cwd": "../../..\x1b[31m"})
+        w.make_file(pane.block, name, {"maxsize": b.WAVE_TERM_MAX, "circular": True} if app == "wave" else None,
+                    ts=old)
+        w.append(pane.block, name, body, ts=old)
+        blocks[pane.block] = body
+    # Zone ids that would be paths are skipped, not followed.
+    for zone in ("../../escape", "a/b", ".hidden"):
+        w.make_file(zone, name, ts=old)
+        w.append(zone, name, b"should not be archived\n", ts=old)
+    w.close()
+    with Vault(settle_seconds=0) as vault:
+        report = vault.sweep(kinds=[app])
+        archived = {e.meta["extra"]["zoneid"] for e in report.archived}
+        assert not report.failed
+        # Blank-only bodies are not agent output worth keeping (as AgentMux); all others are kept.
+        assert archived == {z for z, body in blocks.items() if app == "wave" or body.strip()}
+        for zone in archived:
+            session_id = next(e.session_id for e in report.archived if e.meta["extra"]["zoneid"] == zone)
+            out = io.BytesIO()
+            vault.export(session_id, out, fmt="raw", file=f"{zone}/{name}")
+            assert out.getvalue() == blocks[zone]
+            text = io.BytesIO()
+            vault.export(session_id, text, fmt="text")
+            assert "\x1b" not in text.getvalue().decode()
+            vault.restore(session_id, to=tmp_path / "restored")
+            assert (tmp_path / "restored" / zone / name).read_bytes() == blocks[zone]
