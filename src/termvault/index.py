@@ -73,6 +73,16 @@ class ArchiveEntry:
         return self.original_size_bytes - self.size_bytes
 
 
+def redact_entry(entry: ArchiveEntry) -> None:
+    """Redact, in place, every text of ``entry`` that is stored in the index or listed."""
+    from .redact import redact, redact_data
+
+    entry.name = redact(entry.name)
+    entry.working_directory = redact(entry.working_directory)
+    entry.last_command = redact(entry.last_command)
+    entry.meta = redact_data(entry.meta)
+
+
 _COLUMNS = [
     "session_id", "version", "source", "mode", "name", "name_fold", "working_directory",
     "last_command", "created_at", "last_activity_at", "archived_at", "original_size",
@@ -346,7 +356,13 @@ class ArchiveIndex:
         )
 
     def insert(self, entry: ArchiveEntry) -> int:
-        """Insert one version row (inside the caller's transaction if any); returns its rowid."""
+        """Insert one version row (inside the caller's transaction if any); returns its rowid.
+
+        Every row enters here (sweep, reindex, remote rebuild, legacy import, ``add_entry``),
+        so this is where metadata is redacted: the entry's name, folder, last command and
+        every string in its meta are replaced by their redacted form before they are
+        written, and ``entry`` is updated to match what is stored."""
+        redact_entry(entry)
         sql = f"INSERT INTO sessions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
         with self.transaction() as db:
             cur = db.execute(sql, self._values(entry))

@@ -289,6 +289,15 @@ def _is_literal_secret(value: str, quoted: bool, env_style: bool) -> bool:
     return env_style or not _IDENT.fullmatch(v)
 
 
+def _in_url_userinfo(text: str, at: int) -> bool:
+    """Whether ``text[at]`` is inside a URL's ``user:password@`` part (a ``://`` before it
+    with no white space between)."""
+    start = max(0, at - 256)
+    chunk = text[start:at]
+    cut = max(chunk.rfind(c) for c in " \t\n\"'")
+    return "://" in chunk[cut + 1:]
+
+
 def _rule_assignment(text: str) -> Iterator[Secret]:
     for m in _ASSIGNMENT.finditer(text):
         group = next(g for g in ("ev", "dv", "sv", "uv") if m.group(g) is not None)
@@ -299,6 +308,8 @@ def _rule_assignment(text: str) -> Iterator[Secret]:
             and m.group("q") is None
             and (m.group("sep") == ":" or not (m.group("sp1") or m.group("sp2")))
         )
+        if group == "uv" and m.group("sep") == ":" and _in_url_userinfo(text, m.start()):
+            continue  # https://x-access-token:<token>@host: the URL rule hides the token only
         if _is_literal_secret(value, group != "uv", env_style):
             yield Secret(_assignment_kind(keyword), m.start(group), m.end(group))
     for m in _FLAG.finditer(text):
@@ -399,9 +410,9 @@ _COMMANDS: tuple[tuple[re.Pattern[str], re.Pattern[str], str], ...] = (
     (re.compile(r"twine\b" + _ARGS), re.compile(r"(?:^|[ \t])-p[ \t]+" + _VALUE), "password"),
     # curl -u user:password / --user user:password: the part after the first colon.
     (re.compile(r"curl\b" + _ARGS),
-     re.compile(r"(?:^|[ \t])(?:-u|--user)(?:[ \t]+|=)?(['\"]?)[^\s:'\"]*:(?P<v>[^\s'\"]+)\1"), "password"),
+     re.compile(r"(?:^|[ \t])(?:-u|--user)(?:[ \t]+|=)?(['\"]?)[^\s:'\"\[]*:(?P<v>[^\s'\"]+)\1"), "password"),
 )
-_REFERENCE_START = tuple("$%{<`-")
+_REFERENCE_START = tuple("$%{<`-[")  # [ : already [REDACTED:...]
 
 
 def _rule_commands(text: str) -> Iterator[Secret]:
