@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from termvault.redact import KINDS, find_secrets, redact, redact_data, vendor
+from termvault.redact import KINDS, find_secrets, redact
 
 from .secrets_corpus import FAMILIES, ORDINARY, SECRETS, Leak
 
@@ -83,6 +83,8 @@ def test_a_stripe_key_longer_than_the_plugin_pattern_is_hidden_to_its_end():
 def test_vendor_formats_come_from_the_detect_secrets_plugins():
     from detect_secrets.plugins.stripe import StripeDetector
 
+    from termvault.redact import vendor
+
     stripe = next(item for item in vendor.loaded() if item.plugin.kind == "stripe-key")
     assert stripe.patterns == tuple(StripeDetector.denylist)
     assert {item.plugin.kind for item in vendor.loaded()} <= set(KINDS)
@@ -107,6 +109,8 @@ def test_a_token_used_as_a_url_user_keeps_the_host_readable():
 
 
 def test_redact_data_redacts_every_string_of_nested_metadata_and_keeps_the_rest():
+    from termvault.redact import redact_data
+
     leak = SECRETS[0]
     meta = {"name": leak.line, "count": 3, "extra": {"urls": [leak.line, "plain"], "ok": None}}
     out = redact_data(meta)

@@ -74,13 +74,27 @@ class ArchiveEntry:
 
 
 def redact_entry(entry: ArchiveEntry) -> None:
-    """Redact, in place, every text of ``entry`` that is stored in the index or listed."""
+    """Redact, in place, every text of ``entry`` that is stored in the index or listed,
+    after removing terminal control sequences (an escape inside a key would hide it)."""
+    from .ansi import printable
     from .redact import redact, redact_data
 
-    entry.name = redact(entry.name)
-    entry.working_directory = redact(entry.working_directory)
-    entry.last_command = redact(entry.last_command)
-    entry.meta = redact_data(entry.meta)
+    entry.name = redact(printable(entry.name, one_line=True))
+    entry.working_directory = redact(printable(entry.working_directory, one_line=True))
+    entry.last_command = redact(printable(entry.last_command)) if entry.last_command else entry.last_command
+    entry.meta = redact_data(_printable_data(entry.meta))
+
+
+def _printable_data(value: Any) -> Any:
+    from .ansi import printable
+
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _printable_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_data(v) for v in value]
+    return value
 
 
 _COLUMNS = [
@@ -359,9 +373,9 @@ class ArchiveIndex:
         """Insert one version row (inside the caller's transaction if any); returns its rowid.
 
         Every row enters here (sweep, reindex, remote rebuild, legacy import, ``add_entry``),
-        so this is where metadata is redacted: the entry's name, folder, last command and
-        every string in its meta are replaced by their redacted form before they are
-        written, and ``entry`` is updated to match what is stored."""
+        so this is where metadata is cleaned: the entry's name, folder, last command and
+        every string in its meta are stored redacted and without terminal control
+        sequences, and ``entry`` is updated to match what is stored."""
         redact_entry(entry)
         sql = f"INSERT INTO sessions ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
         with self.transaction() as db:

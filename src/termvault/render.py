@@ -8,6 +8,10 @@ yields into pieces of text for ``fmt`` in ``RENDERED_FORMATS``. A caller may rel
   largest single message, never by the session;
 - every piece of message and header text goes through ``termvault.redact.redact`` unless
   ``redact_secrets`` is False;
+- nothing written holds a terminal control sequence: escape sequences, C0/C1 controls
+  (but tab and newline) and bidirectional overrides are removed from every piece
+  (``termvault.ansi.printable``), so a session cannot write to the clipboard, retitle the
+  window or move the cursor of whoever reads the export in a terminal;
 - odd messages never raise: a None or non-string text, an unknown role, a timestamp that
   is not a number, lone surrogates or control characters are all rendered somehow.
 
@@ -17,7 +21,8 @@ bytes, copied unchanged by the caller.
 Text: an optional header block, then each turn as ``[YYYY-MM-DD HH:MM:SS] USER:`` (local
 time) with its text indented by four spaces; a tool call on one line
 ``→ tool NAME: <first 200 characters>``; a tool result indented under it, cut after
-``TOOL_RESULT_LINES`` lines with a ``(… N more lines)`` note; terminal output as is.
+``TOOL_RESULT_LINES`` lines with a ``(… N more lines)`` note; terminal output as the
+terminal showed it, without its escape sequences.
 
 Markdown: ``# title``, a metadata list, ``## User (time)`` / ``## Assistant (time)``
 sections, tool calls folded in ``<details><summary>tool NAME</summary>`` around a fenced
@@ -40,7 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .ansi import normalize_newlines, strip_ansi
+from .ansi import normalize_newlines, printable, strip_ansi
 from .errors import UsageError
 from .redact import redact
 from .sources.base import parse_time
@@ -97,9 +102,16 @@ def render(
         if fmt == "raw":
             raise UsageError("A raw export is the archived bytes; it is copied, not rendered.")
         raise UsageError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    clean: Clean = redact if redact_secrets else _unchanged
+    clean: Clean = _printable_redacted if redact_secrets else printable
     renderer: _Renderer = {"text": _Text, "markdown": _Markdown, "jsonl": _Jsonl}[fmt](clean)
-    return renderer.run(messages, header)
+    # Every piece written passes here: whatever a renderer took from the session (a tool
+    # name, an unknown role) reaches the file without a control sequence.
+    return (printable(piece) for piece in renderer.run(messages, header))
+
+
+def _printable_redacted(text: str) -> str:
+    # Escapes first: a colour code inside a key would hide it from redaction.
+    return redact(printable(text))
 
 
 # ---------------------------------------------------------------------------------------
@@ -168,10 +180,6 @@ def _utc_iso(ts: float | None) -> str | None:
         return None
     spec = "seconds" if ts == int(ts) else "milliseconds"
     return dt.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
-def _unchanged(text: str) -> str:
-    return text
 
 
 def _one_line(text: str) -> str:

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .ansi import printable
 from .errors import UsageError
 from .index import LATEST_LIVE, ArchiveEntry, ArchiveIndex
 
@@ -187,7 +188,8 @@ def _add_snippet(vault: Vault, hit: SearchHit, terms: list[str], width: int = 16
 
 def make_snippet(text: str, terms: list[str], width: int = 160) -> tuple[str, list[tuple[int, int]]]:
     """A one-line window of ``text`` around the first term found, and the spans of every
-    term occurrence inside it (case-insensitive; prefix terms match word starts)."""
+    term occurrence inside it (case-insensitive; prefix terms match word starts). The
+    window holds no control sequence (the spans are of the cleaned window)."""
     if not terms:
         return text[:width].replace("\n", " "), []
     pattern = re.compile("|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)), re.IGNORECASE)
@@ -199,7 +201,7 @@ def make_snippet(text: str, terms: list[str], width: int = 160) -> tuple[str, li
     window = text[start:end]
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
-    window = re.sub(r"\s", " ", window)
+    window = re.sub(r"\s", " ", printable(window, one_line=True))
     snippet = prefix + window + suffix
     spans = [(x.start() + len(prefix), x.end() + len(prefix)) for x in pattern.finditer(window)]
     return snippet, spans
