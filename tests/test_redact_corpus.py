@@ -119,3 +119,11 @@ def test_redact_data_redacts_every_string_of_nested_metadata_and_keeps_the_rest(
     assert meta["name"] == leak.line  # the input is not changed
     plain = {"name": "deploy", "tags": ["a", "b"]}
     assert redact_data(plain) is plain
+
+
+@pytest.mark.parametrize("line", [leak.line for leak in SECRETS] + ORDINARY[:60])
+def test_the_quick_check_for_short_texts_never_hides_a_finding(line: str):
+    from termvault.redact import SHORT_TEXT
+
+    padded = line + " " * (SHORT_TEXT + 1)  # long: every rule runs
+    assert redact(line).rstrip() == redact(padded).rstrip()
