@@ -121,3 +121,11 @@ def test_log_lines_naming_sessions_print_no_control_sequence(capsys):
                                    "could not archive session %s", (f"x{OSC52}{TITLE}y",), None))
     err = capsys.readouterr().err
     assert "could not archive session xy" in err and clean(err)
+
+
+def test_verify_names_a_hostile_file_without_its_control_sequences(hostile):
+    archived = next((hostile / "archive").rglob("*.tar.zst"))
+    (archived.parent / f"evil{TITLE}{CURSOR}.tar.zst").write_bytes(b"not an archive")
+    result = invoke("verify")
+    assert result.exit_code != 0
+    assert "evil.tar.zst" in result.output and clean(result.output), repr(result.output)
