@@ -220,3 +220,30 @@ def test_reindex_redacts_metadata_read_from_raw_manifests(swept, tmp_path):
     assert count >= len(ids)
     assert vault.get(ids["native"]).last_command.startswith("export GITHUB_TOKEN=[REDACTED:")
     test_the_index_file_and_its_wal_hold_no_secret(swept)
+
+
+def test_an_index_written_before_metadata_was_redacted_is_redacted_when_opened(tmp_path):
+    from termvault.index import MIGRATIONS, ArchiveIndex
+
+    path = tmp_path / "archive_index.sqlite3"
+    ArchiveIndex(path).close()
+    db = sqlite3.connect(path)
+    db.execute(
+        "INSERT INTO sessions (session_id, version, source, name, name_fold, working_directory, last_command, "
+        "last_activity_at, archived_at, original_size, archive_size, archive_path, meta) "
+        "VALUES ('s1', 1, 'native', ?, ?, '/home/me', ?, 1, 1, 1, 1, 'a/b.tar.zst', ?)",
+        (LAST_COMMAND.line, LAST_COMMAND.line.casefold(), LAST_COMMAND.line,
+         json.dumps({"first_prompt": LAST_COMMAND.line, "count": 2})),
+    )
+    db.execute("DELETE FROM schema_migrations WHERE id = ?", (len(MIGRATIONS),))  # as before the upgrade
+    db.commit()
+    db.close()
+    index = ArchiveIndex(path)
+    try:
+        entry = index.get_entry("s1")
+    finally:
+        index.close()
+    assert entry.name.startswith("export GITHUB_TOKEN=[REDACTED:") and entry.meta["count"] == 2
+    assert not _leaked(entry.last_command + json.dumps(entry.meta))
+    raw = path.read_bytes() + (Path(str(path) + "-wal").read_bytes() if Path(str(path) + "-wal").exists() else b"")
+    assert not _leaked(raw.decode("utf-8", "replace"))

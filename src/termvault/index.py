@@ -196,6 +196,26 @@ def _m5_tombstones(db: sqlite3.Connection) -> None:
         """)
 
 
+def _m6_redacted_metadata(db: sqlite3.Connection) -> None:
+    # Rows written before metadata was redacted (issue 20) are rewritten the way insert()
+    # stores them now. secure_delete zeroes the bytes the old values leave in free space.
+    previous = db.execute("PRAGMA secure_delete").fetchone()[0]
+    db.execute("PRAGMA secure_delete = ON")
+    rows = db.execute("SELECT id, name, working_directory, last_command, meta FROM sessions").fetchall()
+    for row_id, name, folder, command, meta in rows:
+        e = ArchiveEntry(session_id="", name=name, archived_at=0, original_timestamp=0, archive_path="",
+                         size_bytes=0, original_size_bytes=0, working_directory=folder, last_command=command,
+                         meta=json.loads(meta or "{}"))
+        redact_entry(e)
+        new_meta = json.dumps(e.meta, ensure_ascii=False, sort_keys=True)
+        if (e.name, e.working_directory, e.last_command, new_meta) != (name, folder, command, meta):
+            db.execute(
+                "UPDATE sessions SET name = ?, name_fold = ?, working_directory = ?, last_command = ?, meta = ? "
+                "WHERE id = ?", (e.name, (e.name or "").casefold(), e.working_directory, e.last_command, new_meta, row_id),
+            )
+    db.execute(f"PRAGMA secure_delete = {int(previous)}")
+
+
 # The newest version of a session that was not pruned (alias ``s``).
 LATEST_LIVE = (
     "s.status != 'deleted' AND s.version = (SELECT MAX(t.version) FROM sessions t "
@@ -203,7 +223,7 @@ LATEST_LIVE = (
 )
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _m1_sessions, _m2_latest_view, _m3_fulltext, _m4_remote_tier, _m5_tombstones,
+    _m1_sessions, _m2_latest_view, _m3_fulltext, _m4_remote_tier, _m5_tombstones, _m6_redacted_metadata,
 ]
 
 
