@@ -9,12 +9,13 @@ import os
 import sqlite3
 import sys
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.segment import Segment
 
 from ..ansi import printable
@@ -37,7 +38,7 @@ class SafeConsole(Console):
     name holding an OSC 52 clipboard write or a title change reaches the terminal (or the
     file stdout is piped to) as harmless text, whatever the command."""
 
-    def render(self, renderable, options=None):
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         for segment in super().render(renderable, options):
             if segment.control or not segment.text:
                 yield segment

@@ -2,18 +2,17 @@
 
 detect-secrets (Yelp) keeps one plugin per credential format, each with a ``denylist`` of
 patterns. termvault runs those patterns itself rather than through detect-secrets'
-scanner, because redaction needs each secret's position in a long text, and because the
-scanner works line by line with filters tuned for source files, about 25 times slower
-than redaction may be (it runs over every session's text at every sweep).
+scanner, because redaction needs each secret's position in a long text while the scanner
+reports values per line of a file, after filters tuned for source code.
 
 What is added here, per plugin (``PLUGINS``):
 
-- an ``anchor``: a cheap pattern that any match must contain; the plugin's patterns run
-  only on texts where it occurs, and for patterns that start with a character class
-  (slow to scan for) only in a ``window`` around each anchor;
+- ``anchors``: cheap patterns, mostly literals, one of which every match contains; the
+  plugin's own patterns run only in a ``window`` around each anchor hit (six times
+  cheaper than running them over the whole text, see BENCHMARKS.md);
 - ``tail``: the characters a real token goes on with after the fixed length a pattern
-  matches (Stripe keys grew past 24 characters; a JWT's signature follows its lazy
-  match), so no part of a key is left readable;
+  matches (Stripe keys grew past the 24 characters of the plugin's pattern), so no part
+  of a key is left readable;
 - ``check``: a validation that keeps look-alikes out (a hex dump is no Telegram token);
 - the span redacted: a group of the pattern, or what follows a label.
 
@@ -29,7 +28,7 @@ Plugins left out, each scan of the text being a cost paid at every sweep:
 - IBM, Cloudant, Softlayer and Artifactory: each costs more than all of redaction on
   ordinary text, for formats that ``rules``' assignment rule mostly covers.
 
-detect-secrets is imported on first use (it takes about 0.2 s), not with termvault.
+detect-secrets is imported on first use (about 0.12 CPU seconds), not with termvault.
 """
 
 from __future__ import annotations
