@@ -296,7 +296,7 @@ ssh-keygen -t ed25519 -C "me@example.com"
 chmod 600 ~/.ssh/id_ed25519
 openssl rand -hex 32
 gpg --armor --export me@example.com > public.asc
-tar --zstd -xf archive.tar.zst -C /tmp/restore
+tar --zstd -xf archive.tar.zst -C ~/restore
 rsync -avz --delete build/ web:/var/www/site/
 find . -name '*.pyc' -delete
 grep -rn "TODO" src/ | wc -l
