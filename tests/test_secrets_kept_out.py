@@ -247,3 +247,11 @@ def test_an_index_written_before_metadata_was_redacted_is_redacted_when_opened(t
     assert not _leaked(entry.last_command + json.dumps(entry.meta))
     raw = path.read_bytes() + (Path(str(path) + "-wal").read_bytes() if Path(str(path) + "-wal").exists() else b"")
     assert not _leaked(raw.decode("utf-8", "replace"))
+
+
+def test_previews_of_every_session_show_no_secret(swept):
+    vault, ids, _ = swept
+    for kind, sid in ids.items():
+        turns = vault.messages(sid)
+        shown = "\n".join(f"{t.name or ''} {t.text}" for t in turns if isinstance(t.text, str))
+        assert "[REDACTED:" in shown and not _leaked(shown), kind

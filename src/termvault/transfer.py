@@ -320,13 +320,25 @@ def _write(src, refs, out: BinaryIO, fmt: str, file: str | None, header, redact:
 
 
 def messages(vault: Vault, session_id: str, version: int | None = None) -> list:
-    """The session's turns (for previews), reading the archive once."""
+    """The session's turns (for previews), reading the archive once; their text and names
+    are redacted and free of control sequences, as everything shown is."""
     entry = vault.get(session_id, version)
     refs = spooled_files(vault, entry)
     try:
-        return list(vault.source(entry.source).messages(refs))
+        return [_as_shown(m) for m in vault.source(entry.source).messages(refs)]
     finally:
         close_refs(refs)
+
+
+def _as_shown(message):
+    from .ansi import printable
+    from .redact import redact
+
+    if isinstance(message.text, str):
+        message.text = redact(printable(message.text))  # escapes first: one inside a key hides it
+    if isinstance(message.name, str):
+        message.name = printable(message.name, one_line=True)
+    return message
 
 
 def find_live(vault: Vault, session_id: str):
