@@ -339,3 +339,20 @@ def test_every_target_is_checked_and_a_missing_measurement_is_reported_as_such(t
     assert checked["sweep vs old app (wall MB/s)"]["value"] is None  # no anchors in this run
     text = report.report(tiny_run[0])
     assert "## Targets" in text and "## Sweep profile" in text and "not measured" in text
+
+
+def test_the_redaction_bench_measures_every_variant_against_the_previous_redactor(tmp_path, capsys):
+    import subprocess
+
+    from bench import redact_bench
+
+    baseline = redact_bench.DEFAULT_BASELINE
+    if subprocess.run(["git", "cat-file", "-e", f"{baseline}:src/termvault/redact.py"], cwd=REPO,
+                      capture_output=True).returncode != 0:
+        pytest.skip(f"commit {baseline} (the previous redactor) is not in this checkout's history")
+    (tmp_path / "a.txt").write_text("export API_TOKEN=Zx8Qp2Lm9Rt4Vb7Nc1Wd5Ke3\nplain line\n" * 50)
+    out = tmp_path / "r.json"
+    assert redact_bench.main(["--corpus", str(tmp_path), "--reps", "1", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["corpus"]["findings"] == 50
+    assert len(data["variants"]) == 5 and all(v["cpu_seconds"] >= 0 for v in data["variants"].values())

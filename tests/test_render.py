@@ -280,13 +280,13 @@ def test_markdown_tool_call_fence_is_longer_than_backticks_in_the_input():
     assert "\n`````\nwrite(\"````\")\n`````\n" in out
 
 
-def test_text_keeps_terminal_output_as_is_and_consecutive_outputs_together():
+def test_text_shows_terminal_output_without_escapes_and_consecutive_outputs_together():
     chunks = [
         Message("user", "run it", T0),
         Message("output", "\x1b[31mred\x1b[0m\nfirst", T0 + 1),
         Message("output", "second\n", T0 + 2),
     ]
-    assert rendered(chunks, "text") == "[2024-05-01 12:00:00] USER:\n    run it\n\n\x1b[31mred\x1b[0m\nfirst\nsecond\n"
+    assert rendered(chunks, "text") == "[2024-05-01 12:00:00] USER:\n    run it\n\nred\nfirst\nsecond\n"
 
 
 def test_markdown_removes_escape_sequences_and_control_characters():

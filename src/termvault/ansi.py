@@ -236,6 +236,28 @@ def strip_ansi(text: str) -> str:
     return stripper.feed(text) + stripper.flush()
 
 
+# Bidirectional overrides and isolates: they reorder what a terminal or editor shows
+# ("Trojan Source"), so a value could display as something other than it is.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile("[\t\n\u2028\u2029]")
+
+
+def printable(text: str, one_line: bool = False) -> str:
+    """``text`` safe to print to a terminal or write to a text file: escape sequences
+    (OSC 52 clipboard writes, title changes, cursor movement, colours), other C0 and C1
+    controls and bidirectional overrides removed; carriage returns become newlines (a
+    lone CR would let text overwrite its own line). With ``one_line``, tabs and line
+    breaks become spaces too. Returns ``text`` itself when there is nothing to remove."""
+    if not text:
+        return text
+    out = normalize_newlines(strip_ansi(text))
+    if _BIDI_CONTROLS.search(out):
+        out = _BIDI_CONTROLS.sub("", out)
+    if one_line:
+        out = _LINE_BREAKS.sub(" ", out)
+    return text if out == text else out
+
+
 def normalize_newlines(text: str) -> str:
     """Turn terminal line endings into ``\\n``: CR LF becomes LF and a lone CR (a line
     rewritten in place, e.g. a progress bar) becomes LF too."""

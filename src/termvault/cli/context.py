@@ -9,13 +9,16 @@ import os
 import sqlite3
 import sys
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 
+from ..ansi import printable
 from ..errors import TermvaultError
 
 if TYPE_CHECKING:
@@ -23,6 +26,25 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_DATA = 0, 1, 2, 3, 4
 PROG = "termvault"
+
+
+class SafeConsole(Console):
+    """A rich Console that never writes a control sequence it did not make itself: the
+    text of every segment it prints has escape sequences, C0/C1 controls and bidirectional
+    overrides removed (``termvault.ansi.printable``). Segments rich marks as control
+    (cursor moves of a live progress display) and the styles rich adds are kept.
+
+    Every command prints through one of these, so a session name, folder, snippet or file
+    name holding an OSC 52 clipboard write or a title change reaches the terminal (or the
+    file stdout is piped to) as harmless text, whatever the command."""
+
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control or not segment.text:
+                yield segment
+            else:
+                text = printable(segment.text)
+                yield segment if text is segment.text else Segment(text, segment.style, segment.control)
 
 
 @dataclass
@@ -51,13 +73,13 @@ class AppState:
         # Created on first use so it writes to whatever sys.stdout is during this
         # invocation (the test runner swaps it).
         if self._out is None:
-            self._out = Console(file=sys.stdout, highlight=False, markup=False, emoji=False)
+            self._out = SafeConsole(file=sys.stdout, highlight=False, markup=False, emoji=False)
         return self._out
 
     @property
     def err(self) -> Console:
         if self._err is None:
-            self._err = Console(file=sys.stderr, highlight=False, markup=False, emoji=False)
+            self._err = SafeConsole(file=sys.stderr, highlight=False, markup=False, emoji=False)
         return self._err
 
     @property
@@ -103,11 +125,13 @@ class CliError(click.ClickException):
         stream = file or sys.stderr
         if self.verbose and self.cause is not None:
             traceback.print_exception(self.cause, file=stream)
-        click.echo(f"{PROG}: {self.message}", file=stream)
+        click.echo(f"{PROG}: {printable(self.message, one_line=True)}", file=stream)
 
 
 def sentence(text: str) -> str:
-    text = " ".join(str(text).split())
+    """One line ending in a full stop, free of control sequences (errors name sessions
+    and files, whose names anyone could have chosen)."""
+    text = " ".join(printable(str(text), one_line=True).split())
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
@@ -141,7 +165,7 @@ class _StderrHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            msg = self.format(record)
+            msg = printable(self.format(record))
             sys.stderr.write(msg + "\n")
             sys.stderr.flush()
         except Exception:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import click
 
+from ..ansi import printable
 from ..errors import LockedError, TermvaultError
 from ..lock import HomeLock
 from .context import AppState, pass_state
@@ -44,7 +45,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def log_line(message: str) -> None:
-    click.echo(f"{local_time(time.time(), seconds=True)} {message}")
+    click.echo(printable(f"{local_time(time.time(), seconds=True)} {message}"))
 
 
 @click.command(

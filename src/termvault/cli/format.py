@@ -17,6 +17,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
+from ..ansi import printable
+
 # Sizes and times read the same in the CLI and the browser: one implementation in the
 # core, re-exported here for the commands.
 from ..humanize import human_size as human_size
@@ -54,8 +56,21 @@ def home_display(path: Path | str) -> str:
 
 # -- JSON -------------------------------------------------------------------------------
 def print_json(data: Any) -> None:
-    """Pretty JSON on stdout; paths and other objects become strings."""
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default))
+    """Pretty JSON on stdout; paths and other objects become strings. Every string is
+    printable (``termvault.ansi.printable``): JSON escapes C0 controls but would pass C1
+    controls and bidirectional overrides straight to the terminal."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
+    click.echo(json.dumps(_printable_json(json.loads(text)), indent=2, ensure_ascii=False))
+
+
+def _printable_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(k): _printable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_json(v) for v in value]
+    return value
 
 
 def _json_default(obj: Any) -> Any:
@@ -105,7 +120,9 @@ def _fit(cell: Text, width: int, cut: str) -> Text:
 def _as_text(cell: Cell | None) -> Text:
     if isinstance(cell, Text):
         return cell
-    return Text("" if cell is None else str(cell).replace("\n", " "))
+    # Control sequences go before widths are measured (the console would drop them
+    # anyway, but after the columns were aligned on them).
+    return Text("" if cell is None else printable(str(cell), one_line=True))
 
 
 def table_lines(columns: Sequence[Column], rows: Iterable[Sequence[Cell | None]], width: int) -> list[Text]:

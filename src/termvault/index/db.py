@@ -7,6 +7,7 @@ Only the ``index`` package talks SQL; everything else calls ``ArchiveIndex`` met
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 import time
@@ -17,7 +18,9 @@ from typing import Any
 
 from ..errors import DataError
 from ..fsutil import FILE_MODE, ensure_private_dir
+from ..model import ArchiveEntry
 from . import fulltext
+from .rows import redact_entry
 
 
 def run_script(db: sqlite3.Connection, script: str) -> None:
@@ -122,12 +125,35 @@ def _m5_tombstones(db: sqlite3.Connection) -> None:
     )
 
 
+def _m6_redacted_metadata(db: sqlite3.Connection) -> None:
+    # Rows written before metadata was redacted are rewritten the way insert() stores them
+    # now. secure_delete zeroes the bytes the old values leave in free space.
+    previous = db.execute("PRAGMA secure_delete").fetchone()[0]
+    db.execute("PRAGMA secure_delete = ON")
+    rows = db.execute("SELECT id, name, working_directory, last_command, meta FROM sessions").fetchall()
+    for row_id, name, folder, command, meta in rows:
+        e = ArchiveEntry(
+            session_id="", name=name, archived_at=0, original_timestamp=0, archive_path="", size_bytes=0,
+            original_size_bytes=0, working_directory=folder, last_command=command, meta=json.loads(meta or "{}"),
+        )  # fmt: skip
+        redact_entry(e)
+        new_meta = json.dumps(e.meta, ensure_ascii=False, sort_keys=True)
+        if (e.name, e.working_directory, e.last_command, new_meta) != (name, folder, command, meta):
+            db.execute(
+                "UPDATE sessions SET name = ?, name_fold = ?, working_directory = ?, last_command = ?, meta = ? "
+                "WHERE id = ?",
+                (e.name, (e.name or "").casefold(), e.working_directory, e.last_command, new_meta, row_id),
+            )
+    db.execute(f"PRAGMA secure_delete = {int(previous)}")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_sessions,
     _m2_latest_view,
     _m3_fulltext,
     _m4_remote_tier,
     _m5_tombstones,
+    _m6_redacted_metadata,
 ]
 
 

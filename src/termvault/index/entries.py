@@ -18,7 +18,7 @@ from ..errors import AmbiguousIdError, NotFoundError
 from ..model import ArchiveEntry
 from . import fulltext
 from .db import LATEST_LIVE, Database
-from .rows import COLUMNS, FOREIGN_PREFIX, REMOTE_COLUMNS, entry_from_row, filter_sql, row_values
+from .rows import COLUMNS, FOREIGN_PREFIX, REMOTE_COLUMNS, entry_from_row, filter_sql, redact_entry, row_values
 
 MB = 1024 * 1024
 
@@ -33,7 +33,13 @@ class ArchiveIndex(Database):
 
     # -- writing rows -------------------------------------------------------------------
     def insert(self, entry: ArchiveEntry) -> int:
-        """Insert one version row (inside the caller's transaction if any); returns its rowid."""
+        """Insert one version row (inside the caller's transaction if any); returns its rowid.
+
+        Every row enters here (sweep, reindex, remote rebuild, legacy import, ``add_entry``),
+        so this is where metadata is cleaned: the entry's name, folder, last command and
+        every string in its meta are stored redacted and without terminal control
+        sequences, and ``entry`` is updated to match what is stored."""
+        redact_entry(entry)
         sql = f"INSERT INTO sessions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         with self.transaction():
             cur = self.execute(sql, row_values(entry))

@@ -7,7 +7,9 @@ import json
 import sqlite3
 from typing import Any
 
+from ..ansi import printable
 from ..model import ArchiveEntry
+from ..redact import redact, redact_data
 
 COLUMNS = [
     "session_id", "version", "source", "mode", "name", "name_fold", "working_directory",
@@ -17,6 +19,25 @@ COLUMNS = [
 ]  # fmt: skip
 REMOTE_COLUMNS = {"remote_key", "remote_verified_at", "local_present", "archive_sha256"}
 FOREIGN_PREFIX = "hosts/"  # other machines' units are cached at archive/hosts/<host>/...
+
+
+def redact_entry(entry: ArchiveEntry) -> None:
+    """Redact, in place, every text of ``entry`` that is stored in the index or listed,
+    after removing terminal control sequences (an escape inside a key would hide it)."""
+    entry.name = redact(printable(entry.name, one_line=True))
+    entry.working_directory = redact(printable(entry.working_directory, one_line=True))
+    entry.last_command = redact(printable(entry.last_command)) if entry.last_command else entry.last_command
+    entry.meta = redact_data(_printable_data(entry.meta))
+
+
+def _printable_data(value: Any) -> Any:
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _printable_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable_data(v) for v in value]
+    return value
 
 
 def entry_from_row(row: sqlite3.Row) -> ArchiveEntry:

@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from typing import IO, Any, BinaryIO
 
 from .. import archive as arc
+from ..ansi import printable
 from ..errors import DataError, NotFoundError, TermvaultError, UsageError
 from ..fsutil import ensure_private_dir
 from ..model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
+from ..redact import redact
 from ..render import render
 from ..sources.base import Message, Source
 from ..sources.configured import ConfiguredSource
@@ -155,9 +157,18 @@ def write(
 
 
 def messages(ctx: Context, entry: ArchiveEntry) -> list[Message]:
-    """The session's turns (for previews), reading the archive once."""
+    """The session's turns (for previews), reading the archive once; their text and names
+    are redacted and free of control sequences, as everything shown is."""
     refs = ctx.store.refs(entry)
     try:
-        return list(ctx.sources.get(entry.source).messages(refs))
+        return [_as_shown(m) for m in ctx.sources.get(entry.source).messages(refs)]
     finally:
         close_refs(refs)
+
+
+def _as_shown(message: Message) -> Message:
+    if isinstance(message.text, str):
+        message.text = redact(printable(message.text))  # escapes first: one inside a key hides it
+    if isinstance(message.name, str):
+        message.name = printable(message.name, one_line=True)
+    return message

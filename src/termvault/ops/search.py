@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ansi import printable
 from ..errors import UsageError
 from ..index import ArchiveIndex
 from ..index.query import Filters, identifier_matches, listing, text_matches, to_fts_query
@@ -110,7 +111,8 @@ def _add_snippet(text_of: Callable[[ArchiveEntry], str], hit: SearchHit, terms: 
 
 def make_snippet(text: str, terms: list[str], width: int = 160) -> tuple[str, list[tuple[int, int]]]:
     """A one-line window of ``text`` around the first term found, and the spans of every
-    term occurrence inside it (case-insensitive; prefix terms match word starts)."""
+    term occurrence inside it (case-insensitive; prefix terms match word starts). The
+    window holds no control sequence (the spans are of the cleaned window)."""
     if not terms:
         return text[:width].replace("\n", " "), []
     pattern = re.compile("|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)), re.IGNORECASE)
@@ -119,7 +121,7 @@ def make_snippet(text: str, terms: list[str], width: int = 160) -> tuple[str, li
         return text[:width].replace("\n", " "), []
     start = max(0, m.start() - width // 3)
     end = min(len(text), start + width)
-    window = re.sub(r"\s", " ", text[start:end])
+    window = re.sub(r"\s", " ", printable(text[start:end], one_line=True))
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(text) else ""
     spans = [(x.start() + len(prefix), x.end() + len(prefix)) for x in pattern.finditer(window)]

@@ -9,8 +9,10 @@ for ``fmt`` in ``RENDERED_FORMATS``. A caller may rely on:
   bounded by the largest single message; HTML is built in memory (its table of contents
   comes first) from texts each cut to a bounded size;
 - every piece of message and header text goes through ``termvault.redact.redact`` unless
-  ``redact_secrets`` is False; Markdown and HTML hold no escape sequence or control
-  character;
+  ``redact_secrets`` is False; no format holds a terminal control sequence: escape
+  sequences, C0/C1 controls (but tab and newline) and bidirectional overrides are removed
+  from every piece (``termvault.ansi.printable``), so a session cannot write to the
+  clipboard, retitle the window or move the cursor of whoever reads the export;
 - ``detail`` is one of ``DETAILS``: ``prompts`` (the user's prompts only), ``conversation``
   (prompts, replies, sub-agent runs and one line per tool call) or ``all`` (also thinking,
   tool inputs and results, scaffolding and system records, folded where the format can);
@@ -26,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from ..ansi import printable
 from ..conversation import DETAILS
 from ..errors import UsageError
 from ..redact import redact
-from .common import CHUNK_CHARS, TOOL_RESULT_LINES, Clean, unchanged
+from .common import CHUNK_CHARS, TOOL_RESULT_LINES, Clean
 from .jsonl import JsonlRenderer
 from .markdown import MarkdownRenderer
 from .text import TextRenderer
@@ -53,13 +56,20 @@ def render(
         raise UsageError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     if detail not in DETAILS:
         raise UsageError(f"Unknown detail level {detail!r}; choose one of {', '.join(DETAILS)}.")
-    clean: Clean = redact if redact_secrets else unchanged
+    clean: Clean = _printable_redacted if redact_secrets else printable
     renderers: dict[str, Any] = {"text": TextRenderer, "markdown": MarkdownRenderer, "jsonl": JsonlRenderer}
     if fmt == "html":
         from .html import HtmlRenderer  # lazy: jinja2 and markdown-it load only for HTML
 
         renderers["html"] = HtmlRenderer
-    return renderers[fmt](clean, detail).run(messages, header)  # type: ignore[no-any-return]
+    # Every piece written passes here: whatever a renderer took from the session (a tool
+    # name, an unknown role) reaches the file without a terminal control sequence.
+    return (printable(piece) for piece in renderers[fmt](clean, detail).run(messages, header))
+
+
+def _printable_redacted(text: str) -> str:
+    # Escapes first: a colour code inside a key would hide it from redaction.
+    return redact(printable(text))
 
 
 __all__ = ["CHUNK_CHARS", "DETAILS", "FORMATS", "RENDERED_FORMATS", "TOOL_RESULT_LINES", "render"]

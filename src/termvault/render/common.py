@@ -22,6 +22,7 @@ INDENT = "    "
 RESULT_INDENT = INDENT + "  "
 # Text past a cut that is still redacted with what is shown, so a secret straddling the
 # cut cannot leave a recognisable half behind.
+_REDACT_SCOPE = 1024 * 1024  # characters redacted as one before a long result is cut
 _REDACT_MARGIN = 8192
 
 _HEADING_ROLES = {"user": "User", "assistant": "Assistant", "system": "System", "input": "Input"}
@@ -175,7 +176,9 @@ def indented(text: str, prefix: str) -> Iterator[str]:
 def truncated(text: str, clean: Clean) -> tuple[str, str | None]:
     """The first ``TOOL_RESULT_LINES`` lines (at most ``TOOL_RESULT_CHARS`` characters) of
     ``text``, cleaned, and a note saying what was left out (None if nothing)."""
-    window_end = TOOL_RESULT_CHARS + _REDACT_MARGIN
+    # Redact before cutting: a secret that straddles the cut (a private key block whose
+    # END line falls past it) must be recognised whole, or its first lines would show.
+    window_end = min(len(text), _REDACT_SCOPE)
     window = clean(text[:window_end])
     pos = 0
     for _ in range(TOOL_RESULT_LINES):
@@ -245,9 +248,22 @@ def shown_at(turn: Turn, detail: str) -> bool:
     return turn.role in CONVERSATION_ROLES
 
 
-def tool_view(turn: Turn) -> ToolView:
-    """How to show a tool call turn (its recorded input, else its text)."""
-    return describe_tool(turn.name, turn.extra.get("input"), turn.text)
+def tool_view(turn: Turn, clean: Clean) -> ToolView:
+    """How to show a tool call turn (its recorded input, else its text), from its input
+    cleaned first: a summary is cut to one line, and a secret spread over several lines
+    (a private key) is only recognised whole."""
+    return describe_tool(turn.name, redact_data_with(clean, turn.extra.get("input")), clean(turn.text or ""))
+
+
+def redact_data_with(clean: Clean, value: Any) -> Any:
+    """``value`` with ``clean`` applied to every string in it (JSON-like data)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {k: redact_data_with(clean, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_data_with(clean, v) for v in value]
+    return value
 
 
 class Renderer:

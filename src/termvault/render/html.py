@@ -148,7 +148,7 @@ class HtmlRenderer(Renderer):
         role = turn.role
         when = local_time(turn.timestamp) or ""
         if role == "tool":
-            view = tool_view(turn)
+            view = tool_view(turn, self.clean)
             body, note = self.text(view.body)
             node = Node("tool", title=one_line(turn.name or "tool"), text=body, language=view.language,
                         note=note, time=when)

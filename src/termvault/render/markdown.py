@@ -78,7 +78,7 @@ class MarkdownRenderer(Renderer):
     def message(self, turn: Turn) -> Iterator[str]:
         role = turn.role
         if role == "tool":
-            view = tool_view(turn)
+            view = tool_view(turn, self.clean)
             name = one_line(turn.name or "?")
             summary = self.tool_summary(view.summary)
             title = f"tool {name}" + (f": {summary}" if summary else "")

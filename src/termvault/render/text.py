@@ -73,7 +73,7 @@ class TextRenderer(Renderer):
         if role == "tool":
             gap = "" if self.previous and self.previous.role in ("tool", "tool_result") else self.gap()
             self.started = True
-            view = tool_view(turn)
+            view = tool_view(turn, self.clean)
             summary = self.tool_summary(view.summary)
             name = one_line(turn.name or "?")
             yield f"{gap}{INDENT}→ tool {name}" + (f": {summary}" if summary else "") + "\n"

@@ -1,22 +1,10 @@
-"""Secret detection and redaction: the one module that knows what a secret looks like.
+"""termvault's own detection rules: formats detect-secrets does not cover, assignments
+(``password=...``, ``"token": "..."``), command-line credentials and high-entropy values
+in env-like assignments. ``termvault.redact`` runs them together with the vendor formats.
 
-``redact(text)`` replaces each secret with ``[REDACTED:<kind>]``; ``find_secrets(text)``
-returns where they are. Both run over every session's searchable text at archive time and
-over every rendered export, so they are built for speed: each rule is a precompiled
-pattern that starts with a literal or a small character set (which lets ``re`` skip
-ahead in C), and Python code runs only on candidate matches, which are rare.
-
-A caller may rely on:
-
-- kinds are short stable names, listed in ``KINDS``;
-- overlapping findings are merged (the union is redacted) and reported under the most
-  specific kind, so no part of a secret found by any rule survives;
-- redaction is idempotent: ``redact(redact(t)) == redact(t)``;
-- for assignments (``password=...``, ``"token": "..."``) only the value is replaced, the
-  name stays readable;
-- references and placeholders are left alone: ``$TOKEN``, ``${TOKEN}``, ``None``,
-  ``""``, a bare identifier such as ``api_key = STRIPE_SECRET_KEY`` or a type annotation
-  such as ``password: string``.
+Each rule is a function ``text -> Iterator[Secret]`` over a precompiled pattern that starts
+with a literal or a small character set (which lets ``re`` skip ahead in C); Python code
+runs only on candidate matches, which are rare.
 """
 
 from __future__ import annotations
@@ -26,27 +14,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-# Most specific first: when findings overlap, the merged span takes the earliest kind.
-KINDS: tuple[str, ...] = (
-    "private-key",
-    "anthropic-key",
-    "openai-key",
-    "github-token",
-    "aws-key-id",
-    "aws-secret",
-    "slack-token",
-    "slack-webhook",
-    "jwt",
-    "url-password",
-    "bearer-token",
-    "api-key",
-    "password",
-    "secret",
-    "token",
-    "high-entropy",
-)
-_RANK = {kind: i for i, kind in enumerate(KINDS)}
 
 # Bits per character above which a long value in an env-like assignment counts as random.
 ENTROPY_THRESHOLD = 3.5
@@ -64,60 +31,12 @@ class Secret:
     end: int
 
 
-def marker(kind: str) -> str:
-    """The replacement written in place of a secret of ``kind``."""
-    return f"[REDACTED:{kind}]"
-
-
-def redact(text: str) -> str:
-    """``text`` with every secret replaced by ``[REDACTED:<kind>]``; the same object when
-    nothing was found. ``None`` or an empty string is returned unchanged."""
-    if not text:
-        return text
-    secrets = find_secrets(text)
-    if not secrets:
-        return text
-    out: list[str] = []
-    pos = 0
-    for s in secrets:
-        out.append(text[pos : s.start])
-        out.append(marker(s.kind))
-        pos = s.end
-    out.append(text[pos:])
-    return "".join(out)
-
-
-def find_secrets(text: str) -> list[Secret]:
-    """Every secret in ``text``, sorted by position, non-overlapping."""
-    if not text:
-        return []
-    found: list[Secret] = []
-    for rule in _RULES:
-        found.extend(rule(text))
-    return _merge(found)
-
-
 def shannon_entropy(value: str) -> float:
     """Shannon entropy of ``value`` in bits per character (0.0 for an empty string)."""
     n = len(value)
     if not n:
         return 0.0
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
-
-
-def _merge(found: list[Secret]) -> list[Secret]:
-    if len(found) < 2:
-        return found
-    found.sort(key=lambda s: (s.start, -s.end))
-    merged = [found[0]]
-    for s in found[1:]:
-        last = merged[-1]
-        if s.start < last.end:
-            kind = s.kind if _RANK[s.kind] < _RANK[last.kind] else last.kind
-            merged[-1] = Secret(kind, last.start, max(last.end, s.end))
-        else:
-            merged.append(s)
-    return merged
 
 
 # ---------------------------------------------------------------------------------------
@@ -199,7 +118,7 @@ def _rule_aws(text: str) -> Iterator[Secret]:
             yield Secret("aws-secret", near.start(), near.end())
 
 
-_SLACK = re.compile(r"xox[abprs]-[A-Za-z0-9-]{10,}")
+_SLACK = re.compile(r"x(?:ox[abposr]|app)-[A-Za-z0-9-]{10,}")
 _SLACK_HOOK = re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/([A-Za-z0-9_/-]{8,})")
 
 
@@ -240,11 +159,12 @@ def _rule_pem(text: str) -> Iterator[Secret]:
         yield Secret("private-key", m.start(), m.end())
 
 
-_URL_CREDS = re.compile(r"://([^\s:/@\"'<>\[\]]{1,256}):([^\s/@\"'<>\[\]]{1,256})@")
+_URL_CREDS = re.compile(r"://([^\s:/@\"'<>\[\]]{0,256}):([^\s/@\"'<>\[\]]{1,256})@")
 
 
 def _rule_url(text: str) -> Iterator[Secret]:
-    """The password of ``scheme://user:password@host``; the user name stays."""
+    """The password of ``scheme://user:password@host`` (or ``redis://:password@host``);
+    the user name stays."""
     for m in _URL_CREDS.finditer(text):
         if m.group(2)[0] not in "${%":
             yield Secret("url-password", m.start(2), m.end(2))
@@ -278,6 +198,7 @@ _KEYWORDS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("passphrase",), "password"),
     (("secret",), "secret"),
     (("secret", "key"), "secret"),
+    (("secret", "key", "base"), "secret"),
     (("secret", "access", "key"), "aws-secret"),
     (("private", "key"), "private-key"),
     (("token",), "token"),
@@ -367,6 +288,15 @@ def _is_literal_secret(value: str, quoted: bool, env_style: bool) -> bool:
     return env_style or not _IDENT.fullmatch(v)
 
 
+def _in_url_userinfo(text: str, at: int) -> bool:
+    """Whether ``text[at]`` is inside a URL's ``user:password@`` part (a ``://`` before it
+    with no white space between)."""
+    start = max(0, at - 256)
+    chunk = text[start:at]
+    cut = max(chunk.rfind(c) for c in " \t\n\"'")
+    return "://" in chunk[cut + 1:]
+
+
 def _rule_assignment(text: str) -> Iterator[Secret]:
     for m in _ASSIGNMENT.finditer(text):
         group = next(g for g in ("ev", "dv", "sv", "uv") if m.group(g) is not None)
@@ -377,6 +307,8 @@ def _rule_assignment(text: str) -> Iterator[Secret]:
             and m.group("q") is None
             and (m.group("sep") == ":" or not (m.group("sp1") or m.group("sp2")))
         )
+        if group == "uv" and m.group("sep") == ":" and _in_url_userinfo(text, m.start()):
+            continue  # https://x-access-token:<token>@host: the URL rule hides the token only
         if _is_literal_secret(value, group != "uv", env_style):
             yield Secret(_assignment_kind(keyword), m.start(group), m.end(group))
     for m in _FLAG.finditer(text):
@@ -435,17 +367,80 @@ def _rule_env_entropy(text: str) -> Iterator[Secret]:
             yield Secret("high-entropy", m.start(1), m.end(1))
 
 
-_RULES: tuple[Rule, ...] = (
+# ---------------------------------------------------------------------------------------
+# Vendor formats detect-secrets does not know (termvault.redact.vendor runs its plugins)
+# ---------------------------------------------------------------------------------------
+
+# (pattern, kind, group): prefixed tokens; each must not be glued to a word before it.
+_PREFIXED: tuple[tuple[re.Pattern[str], str, int], ...] = (
+    (re.compile(r"AIza[0-9A-Za-z_-]{35}"), "google-api-key", 0),
+    # Hugging Face user access tokens: hf_ and 34 letters (older ones also digits).
+    (re.compile(r"hf_[A-Za-z0-9]{30,}"), "huggingface-token", 0),
+    (re.compile(r"npm_[A-Za-z0-9]{36,}"), "npm-token", 0),
+    (re.compile(r"discord(?:app)?\.com/api/webhooks/[0-9]{5,30}/([A-Za-z0-9_-]{20,})"), "discord-webhook", 1),
+)
+
+
+def _rule_prefixed(text: str) -> Iterator[Secret]:
+    for pattern, kind, group in _PREFIXED:
+        for m in pattern.finditer(text):
+            value = m.group(group)
+            if group == 0 and not (_starts_word(text, m.start(), _TOKEN_CHARS) and _mixed_case(value)):
+                continue
+            yield Secret(kind, m.start(group), m.end(group))
+
+
+# ---------------------------------------------------------------------------------------
+# Credentials typed on a command line
+# ---------------------------------------------------------------------------------------
+
+# The rest of a shell command: up to the next separator or line end.
+_ARGS = r"(?P<args>[^\n;&|]{0,500})"
+# (command pattern, flag pattern inside its arguments): the flag's value is the secret.
+# mysql/mariadb take the password glued to -p (a lone -p prompts for it); the others take
+# it glued or as the next word.
+_VALUE = r"(?P<v>'[^'\n]+'|\"[^\"\n]+\"|[^\s'\"]+)"
+_COMMANDS: tuple[tuple[re.Pattern[str], re.Pattern[str], str], ...] = (
+    (re.compile(r"mysql[a-z]*\b" + _ARGS), re.compile(r"(?:^|[ \t])-p" + _VALUE), "password"),
+    (re.compile(r"mariadb[a-z-]*\b" + _ARGS), re.compile(r"(?:^|[ \t])-p" + _VALUE), "password"),
+    (re.compile(r"sshpass\b" + _ARGS), re.compile(r"(?:^|[ \t])-p[ \t]*" + _VALUE), "password"),
+    # docker/podman/helm registry login -u me -p PASSWORD
+    (re.compile(r"login\b" + _ARGS), re.compile(r"(?:^|[ \t])-p[ \t]+" + _VALUE), "password"),
+    (re.compile(r"twine\b" + _ARGS), re.compile(r"(?:^|[ \t])-p[ \t]+" + _VALUE), "password"),
+    # curl -u user:password / --user user:password: the part after the first colon.
+    (re.compile(r"curl\b" + _ARGS),
+     re.compile(r"(?:^|[ \t])(?:-u|--user)(?:[ \t]+|=)?(['\"]?)[^\s:'\"\[]*:(?P<v>[^\s'\"]+)\1"), "password"),
+)
+_REFERENCE_START = tuple("$%{<`-[")  # [ : already [REDACTED:...]
+
+
+def _rule_commands(text: str) -> Iterator[Secret]:
+    for command, flag, kind in _COMMANDS:
+        for m in command.finditer(text):
+            if not _starts_word(text, m.start(), _TOKEN_CHARS | {"/", "."}):
+                continue
+            base = m.start("args")
+            for f in flag.finditer(m.group("args")):
+                start, end = f.span("v")
+                value = f.group("v")
+                if value[0] in "'\"":
+                    start, end, value = start + 1, end - 1, value[1:-1]
+                if value.startswith(_REFERENCE_START) or _PLACEHOLDER.fullmatch(value):
+                    continue
+                yield Secret(kind, base + start, base + end)
+
+
+RULES: tuple[Rule, ...] = (
     _rule_pem,
     _rule_sk,
     _rule_github,
     _rule_aws,
     _rule_slack,
     _rule_jwt,
+    _rule_prefixed,
     _rule_url,
     _rule_bearer,
+    _rule_commands,
     _rule_assignment,
     _rule_env_entropy,
 )
-
-__all__ = ["KINDS", "Secret", "find_secrets", "marker", "redact", "shannon_entropy"]

@@ -1,0 +1,150 @@
+"""Secret detection and redaction: the one package that knows what a secret looks like.
+
+``redact(text)`` replaces each secret with ``[REDACTED:<kind>]``; ``find_secrets(text)``
+returns where they are; ``redact_data(value)`` redacts every string inside a JSON-like
+value (metadata). They run over every session's searchable text and metadata before it
+is indexed and over every rendered export, so they are built for speed.
+
+Two sets of rules run together:
+
+- vendor token formats from the detect-secrets package's plugins (``vendor``), so new
+  formats arrive with that maintained project rather than a private list;
+- termvault's own rules (``rules``) where detect-secrets falls short: whole blocks of
+  private keys, formats it lacks (Google, Hugging Face, npm, Discord webhooks, Slack app
+  tokens), credentials typed on command lines (``mysql -pPW``, ``curl -u user:pw``,
+  ``sshpass -p``), assignments (``password=...``, ``"token": "..."``, YAML ``passwd:``)
+  and high-entropy values in env-like assignments.
+
+A caller may rely on:
+
+- kinds are short stable names, listed in ``KINDS``;
+- overlapping findings are merged (the union is redacted) and reported under the most
+  specific kind, so no part of a secret found by any rule survives;
+- redaction is idempotent: ``redact(redact(t)) == redact(t)``;
+- for assignments (``password=...``, ``"token": "..."``) only the value is replaced, the
+  name stays readable;
+- references and placeholders are left alone: ``$TOKEN``, ``${TOKEN}``, ``None``,
+  ``""``, a bare identifier such as ``api_key = STRIPE_SECRET_KEY`` or a type annotation
+  such as ``password: string``; so are hashes, UUIDs and ordinary base64.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import vendor
+from .rules import RULES, Secret, shannon_entropy
+
+# Most specific first: when findings overlap, the merged span takes the earliest kind.
+KINDS: tuple[str, ...] = (
+    "private-key",
+    "anthropic-key",
+    "openai-key",
+    "github-token",
+    "gitlab-token",
+    "aws-key-id",
+    "aws-secret",
+    "stripe-key",
+    "google-api-key",
+    "huggingface-token",
+    "npm-token",
+    "pypi-token",
+    "sendgrid-key",
+    "twilio-key",
+    "mailchimp-key",
+    "square-secret",
+    "telegram-token",
+    "azure-storage-key",
+    "discord-token",
+    "discord-webhook",
+    "slack-token",
+    "slack-webhook",
+    "jwt",
+    "url-password",
+    "bearer-token",
+    "api-key",
+    "password",
+    "secret",
+    "token",
+    "high-entropy",
+)
+_RANK = {kind: i for i, kind in enumerate(KINDS)}
+
+
+def marker(kind: str) -> str:
+    """The replacement written in place of a secret of ``kind``."""
+    return f"[REDACTED:{kind}]"
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret replaced by ``[REDACTED:<kind>]``; the same object when
+    nothing was found. ``None`` or an empty string is returned unchanged."""
+    if not text:
+        return text
+    secrets = find_secrets(text)
+    if not secrets:
+        return text
+    out: list[str] = []
+    pos = 0
+    for s in secrets:
+        out.append(text[pos : s.start])
+        out.append(marker(s.kind))
+        pos = s.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def redact_data(value: Any) -> Any:
+    """``value`` with every string in it redacted: dicts (values only; keys are names),
+    lists and tuples are walked, other values returned as they are. A new container is
+    built only where something changed."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        out = {k: redact_data(v) for k, v in value.items()}
+        return value if all(out[k] is value[k] for k in value) else out
+    if isinstance(value, (list, tuple)):
+        items = [redact_data(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else type(value)(items)
+    return value
+
+
+# Metadata (names, folders, commands) is short and mostly holds nothing; one scan for
+# what every rule needs somewhere in a secret (a separator, a flag, a vendor prefix)
+# answers most of it at once. A new rule must add its trigger here.
+SHORT_TEXT = 4096
+_MAYBE = re.compile(
+    r"[=:@]|--|-[pu]|earer|Basic|sk-|gh[pousr]_|github_pat_|A3T|ABIA|ACCA|AKIA|ASIA|xox|xapp|"
+    r"hooks\.slack|eyJ|AIza|hf_|npm_|discord|SG\.|sq0csp|k_live_|pypi-|AC|SK|-us[0-9]|"
+    r"gl[a-z]{2,5}-|GR1348941|PRIVATE KEY|\.[A-Za-z0-9_-]{6}\.|(?i:aws)"
+)
+
+
+def find_secrets(text: str) -> list[Secret]:
+    """Every secret in ``text``, sorted by position, non-overlapping."""
+    if not text or (len(text) <= SHORT_TEXT and _MAYBE.search(text) is None):
+        return []
+    found: list[Secret] = []
+    for rule in RULES:
+        found.extend(rule(text))
+    found.extend(vendor.find(text))
+    return _merge(found)
+
+
+def _merge(found: list[Secret]) -> list[Secret]:
+    if len(found) < 2:
+        return found
+    found.sort(key=lambda s: (s.start, -s.end))
+    merged = [found[0]]
+    for s in found[1:]:
+        last = merged[-1]
+        if s.start < last.end:
+            kind = s.kind if _RANK[s.kind] < _RANK[last.kind] else last.kind
+            merged[-1] = Secret(kind, last.start, max(last.end, s.end))
+        else:
+            merged.append(s)
+    return merged
+
+
+__all__ = ["KINDS", "Secret", "find_secrets", "marker", "redact", "redact_data", "shannon_entropy"]

@@ -1,0 +1,156 @@
+"""Vendor token formats, from the plugins of the detect-secrets package.
+
+detect-secrets (Yelp) keeps one plugin per credential format, each with a ``denylist`` of
+patterns. termvault runs those patterns itself rather than through detect-secrets'
+scanner, because redaction needs each secret's position in a long text while the scanner
+reports values per line of a file, after filters tuned for source code.
+
+What is added here, per plugin (``PLUGINS``):
+
+- ``anchors``: cheap patterns, mostly literals, one of which every match contains; the
+  plugin's own patterns run only in a ``window`` around each anchor hit (six times
+  cheaper than running them over the whole text, see BENCHMARKS.md);
+- ``tail``: the characters a real token goes on with after the fixed length a pattern
+  matches (Stripe keys grew past the 24 characters of the plugin's pattern), so no part
+  of a key is left readable;
+- ``check``: a validation that keeps look-alikes out (a hex dump is no Telegram token);
+- the span redacted: a group of the pattern, or what follows a label.
+
+Plugins left out, each scan of the text being a cost paid at every sweep:
+
+- formats ``rules`` already finds with more context: GitHub, OpenAI and Slack tokens,
+  JWTs, passwords in URLs (``rules`` also takes an empty user name and keeps a Slack
+  webhook's host readable), AWS key ids starting AKIA or ASIA (``rules`` also hides the
+  secret key beside one), private keys (the plugin finds the header line only; ``rules``
+  hides the whole block);
+- high-entropy strings (they flag hashes) and keyword (``rules`` handles assignments
+  with fewer false positives); public IP addresses (not secrets);
+- IBM, Cloudant, Softlayer and Artifactory: each costs more than all of redaction on
+  ordinary text, for formats that ``rules``' assignment rule mostly covers.
+
+detect-secrets is imported on first use (about 0.12 CPU seconds), not with termvault.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from .rules import Secret
+
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+
+def _mixed_case_after_colon(token: str) -> bool:
+    body = token.split(":", 1)[-1]
+    return any(c.isupper() for c in body) and any(c.islower() for c in body)
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """How termvault runs one detect-secrets plugin (see the module docstring)."""
+
+    module: str
+    detector: str
+    kind: str
+    # Patterns (most often plain literals) one of which every match contains: the plugin's
+    # own patterns run only in a window of (characters before, characters after) each hit.
+    anchors: tuple[str, ...]
+    window: tuple[int, int]
+    patterns: tuple[int, ...] | None = None  # indexes into the denylist; None: all
+    group: int = 0
+    label: str = ""  # only what follows this label in the match is the secret
+    tail: str = ""
+    check: Callable[[str], bool] | None = None
+    after_word: bool = False  # may follow a word directly (Telegram's URLs: /bot<token>)
+
+
+_LIT = re.escape
+
+PLUGINS: tuple[Plugin, ...] = (
+    Plugin("aws", "AWSKeyDetector", "aws-key-id", ("A3T", "ABIA", "ACCA"), (0, 20),
+           patterns=(0,)),
+    Plugin("aws", "AWSKeyDetector", "aws-secret", ("aws", "AWS", "Aws"), (0, 90), patterns=(1,), group=1),
+    Plugin("azure_storage_key", "AzureStorageKeyDetector", "azure-storage-key", ("AccountKey=",), (0, 100),
+           label="AccountKey="),
+    Plugin("discord", "DiscordBotTokenDetector", "discord-token", (r"\.[a-zA-Z\d_-]{6}\.",), (28, 30)),
+    Plugin("gitlab_token", "GitLabTokenDetector", "gitlab-token", (r"gl[a-z]{2,5}-", "GR1348941"), (0, 1100)),
+    Plugin("mailchimp", "MailchimpDetector", "mailchimp-key", (r"-us[0-9]",), (33, 3)),
+    Plugin("npm", "NpmDetector", "npm-token", (":_authToken=",), (300, 300), group=1),
+    Plugin("pypi_token", "PypiTokenDetector", "pypi-token", ("pypi-Ag",), (0, 100), tail=_URLSAFE),
+    Plugin("sendgrid", "SendGridDetector", "sendgrid-key", (_LIT("SG."),), (0, 70), tail=_URLSAFE),
+    Plugin("square_oauth", "SquareOAuthDetector", "square-secret", ("sq0csp-",), (0, 50), tail=_URLSAFE),
+    Plugin("stripe", "StripeDetector", "stripe-key", ("k_live_",), (1, 31), tail="".join(sorted(_ALNUM))),
+    Plugin("telegram_token", "TelegramBotTokenDetector", "telegram-token", (r":[0-9A-Za-z_-]{35}",), (11, 1),
+           tail=_URLSAFE, check=_mixed_case_after_colon, after_word=True),
+    Plugin("twilio", "TwilioKeyDetector", "twilio-key", ("AC", "SK"), (0, 34)),
+)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    plugin: Plugin
+    anchors: tuple[re.Pattern[str], ...]
+    patterns: tuple[re.Pattern[str], ...]
+    tail: frozenset[str]
+
+
+_loaded: tuple[_Loaded, ...] | None = None
+_lock = threading.Lock()
+
+
+def loaded() -> tuple[_Loaded, ...]:
+    """The plugins' patterns, imported from detect-secrets once per process."""
+    global _loaded
+    if _loaded is None:
+        with _lock:
+            if _loaded is None:
+                out = []
+                for p in PLUGINS:
+                    cls = getattr(importlib.import_module(f"detect_secrets.plugins.{p.module}"), p.detector)
+                    denylist = tuple(cls.denylist)
+                    chosen = denylist if p.patterns is None else tuple(denylist[i] for i in p.patterns)
+                    out.append(_Loaded(p, tuple(map(re.compile, p.anchors)), chosen, frozenset(p.tail)))
+                _loaded = tuple(out)
+    return _loaded
+
+
+def find(text: str) -> Iterator[Secret]:
+    """The vendor-format secrets in ``text`` (unsorted, possibly overlapping)."""
+    n = len(text)
+    for item in loaded():
+        before, after = item.plugin.window
+        for anchor in item.anchors:
+            for hit in anchor.finditer(text):
+                lo, hi = max(0, hit.start() - before), min(n, hit.end() + after)
+                for pattern in item.patterns:
+                    for m in pattern.finditer(text, lo, hi):
+                        yield from _secret(item, text, m)
+
+
+def _secret(item: _Loaded, text: str, m: re.Match[str]) -> Iterator[Secret]:
+    p = item.plugin
+    start, end = m.span(p.group)
+    if start < 0 or start == end:
+        return
+    if p.label:
+        at = text.find(p.label, start, end)
+        if at >= 0:
+            start = at + len(p.label)
+    if item.tail:
+        n = len(text)
+        while end < n and text[end] in item.tail:
+            end += 1
+    # A match glued to a longer word is part of something else (an identifier, a hash).
+    if p.group == 0 and not p.label:
+        if start > 0 and text[start - 1] in _ALNUM and not (p.after_word and text[start - 1].isalpha()):
+            return
+        if end < len(text) and text[end] in _ALNUM:
+            return
+    if p.check is not None and not p.check(text[start:end]):
+        return
+    yield Secret(p.kind, start, end)
