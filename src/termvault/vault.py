@@ -106,11 +106,14 @@ class Vault:
             log.warning("start-up reconciliation incomplete: %s", exc)
 
     @contextlib.contextmanager
-    def writing(self, what: str) -> Iterator[None]:
-        """Hold the write lock and the crash journal for one write operation."""
+    def writing(self, what: str, catch_up: bool = True) -> Iterator[None]:
+        """Hold the write lock and the crash journal for one write operation. First the
+        index catches up with ``archive/`` (unless the operation rebuilds it anyway)."""
         with self.lock.hold(what):
             if self.journal.exists():
                 maintenance.reconcile(self.ctx)
+            elif catch_up:
+                maintenance.before_write(self.ctx)
             self.journal.begin(what)
             try:
                 yield
@@ -251,7 +254,7 @@ class Vault:
         return maintenance.leftovers(self.ctx)
 
     def repair(self, progress: ProgressCallback | None = None) -> VerifyReport:
-        with self.writing("repairing"):
+        with self.writing("repairing", catch_up=False):
             return maintenance.repair(self.ctx, progress)
 
     def reindex(self, progress: ProgressCallback | None = None, remote: bool = False) -> int:
@@ -260,7 +263,7 @@ class Vault:
         index SQLite cannot read is first moved aside and a new one built."""
         with self.lock.hold("reindexing"):
             reindex.set_aside_unreadable_index(self.ctx)
-            with self.writing("reindexing"):
+            with self.writing("reindexing", catch_up=False):
                 return reindex.reindex(self.ctx, progress, all_hosts=remote)
 
     def prune(self, max_bytes: int | None = None, dry_run: bool = False) -> PruneReport:

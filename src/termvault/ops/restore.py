@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +25,13 @@ from ..reports import RestoreResult
 from .context import Context
 
 RESTORE_PREFIX = ".tv-restore-"
+
+
+def safe_mode(mode: int) -> int:
+    """The permission bits a restored user file may have, whatever an archive claims:
+    never setuid, setgid, sticky or writable by others; always readable and writable by
+    its owner."""
+    return ((mode or FILE_MODE) & 0o755) | 0o600
 
 
 def origin_root(ctx: Context, origin: str, session_id: str) -> Path:
@@ -101,6 +109,14 @@ def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> 
     for f, target, base in _targets(ctx, manifest, to):
         if target.is_symlink():
             raise DataError(f"{target} is a symbolic link; termvault will not restore through it.")
+        with contextlib.suppress(FileNotFoundError):
+            # Never open a FIFO, device or socket: reading one could block forever while
+            # the write lock is held.
+            if not stat.S_ISREG(os.lstat(target).st_mode):
+                raise DataError(
+                    f"{target} exists and is not a regular file (a folder, FIFO, device or socket); "
+                    f"termvault will not restore {entry.session_id} over it."
+                )
         if target.exists():
             if arc.sha256_file(target) == f.sha256:
                 result.unchanged.append(str(target))
@@ -130,7 +146,7 @@ def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> 
             os.fsync(out.fileno())
         if h.hexdigest() != f.sha256:
             raise DataError(f"{f.path} of {entry.session_id} did not match its hash while restoring.")
-        os.chmod(tmp, f.mode or FILE_MODE)
+        os.chmod(tmp, safe_mode(f.mode))
         if f.mtime_ns:
             os.utime(tmp, ns=(f.mtime_ns, f.mtime_ns))
 

@@ -17,10 +17,11 @@ from .. import archive as arc
 from ..errors import DataError
 from ..fsutil import FILE_MODE, fsync_dir, remove_if_unchanged, validate_id
 from ..index import fulltext
-from ..model import ArchiveEntry, SessionInfo, SessionUnit
+from ..model import ArchiveEntry, SessionInfo, SessionUnit, UnitFile
 from ..reports import Failure, Progress, SweepReport
 from ..sources.configured import ConfiguredSource
 from ..streams import BoundedReader, HashingDiskFile
+from . import held
 from .context import Context
 from .text import index_text, parse
 
@@ -28,6 +29,20 @@ log = logging.getLogger(__name__)
 
 DAY = 86400.0
 ProgressCallback = Callable[[Progress], None]
+
+
+class ChangedWhileRead(DataError):
+    """A source file was replaced or written while the sweep read it: skip it this round."""
+
+
+def same_file(f: UnitFile) -> bool:
+    """Whether ``f``'s path still names the file discovery saw (inode, size, mtime)."""
+    try:
+        st = os.lstat(f.origin)
+    except OSError:
+        return False
+    return (st.st_size == f.size and st.st_mtime_ns == f.mtime_ns
+            and (not f.ino or st.st_ino == f.ino) and (not f.ctime_ns or st.st_ctime_ns == f.ctime_ns))
 
 
 @dataclass
@@ -107,6 +122,10 @@ def sweep(
                     report.unchanged += 1
                 else:
                     report.archived.append(entry)
+            except ChangedWhileRead as exc:
+                report.skipped += 1
+                log.info("%s", exc)
+                ok, message = False, str(exc)
             except Exception as exc:  # one bad session never stops the sweep
                 ok, message = False, str(exc) or type(exc).__name__
                 report.failed.append(Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind))
@@ -123,6 +142,11 @@ def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
     refs = [HashingDiskFile(f.relpath, f.size, f.origin) for f in unit.files]
     info = parse(cs.source, refs, unit)
     shas = {r.relpath: r.ensure_hash() for r in refs}
+    # The bytes read must be bytes that existed: a file replaced under its name (the app
+    # saves atomically) between discovery and the read gives the new file's first bytes.
+    for f in unit.files:
+        if not same_file(f):
+            raise ChangedWhileRead(f"{f.origin} changed while it was read; it is archived at the next sweep.")
     fts = fulltext.prepare(info.text) if ctx.config.full_text else None
     return Prepared(info, shas, arc.content_digest(shas.items()), fts)
 
@@ -142,7 +166,7 @@ def archive_unit(
             # the only other copy goes.
             if ctx.store.read(latest).manifest.content_sha256 != content:
                 raise DataError(f"The archive of {unit.session_id} does not hold what the index says.")
-            remove_sources(ctx, unit, latest)
+            remove_sources(ctx, unit, latest, shas)
         elif latest.fingerprint != unit.fingerprint():
             ctx.index.set_fingerprint(latest.row_id, unit.fingerprint())
         return None
@@ -201,13 +225,15 @@ def archive_unit(
             written.path.unlink()
         raise
     if cs.mode == "move":
-        remove_sources(ctx, unit, entry)
+        remove_sources(ctx, unit, entry, shas)
     return entry
 
 
-def remove_sources(ctx: Context, unit: SessionUnit, entry: ArchiveEntry) -> None:
-    """Delete the unit's files that are unchanged since they were read (size and
-    mtime_ns); a changed file stays and is archived as a new version next time."""
+def remove_sources(ctx: Context, unit: SessionUnit, entry: ArchiveEntry, shas: dict[str, str] | None = None) -> None:
+    """Delete the unit's files that are unchanged since they were read (size, mtime_ns
+    and, given ``shas``, the content archived); a changed file stays and is archived as
+    a new version next time. A file that cannot be removed (a folder its owner made
+    read-only) or put back (no free inodes) is reported, never lost."""
     ctx.fault("delete-source")
     all_removed = True
     folders = set()
@@ -216,9 +242,26 @@ def remove_sources(ctx: Context, unit: SessionUnit, entry: ArchiveEntry) -> None
         # it is kept in the archive but never deleted from where that tool keeps it.
         if f.relpath.startswith("_conversation/"):
             continue
-        if remove_if_unchanged(
-            f.origin, f.size, f.mtime_ns, before=ctx.journal.record_folder, ino=f.ino, ctime_ns=f.ctime_ns
-        ):
+        if not _owner_writable(f.origin.parent):
+            # Its owner made the folder read-only (0500): respect that, keep the file.
+            all_removed = False
+            log.warning("%s is archived but kept: its folder is read-only", f.origin)
+            continue
+        try:
+            removed = remove_if_unchanged(
+                f.origin, f.size, f.mtime_ns, (shas or {}).get(f.relpath), before=ctx.journal.record_folder,
+                ino=f.ino, ctime_ns=f.ctime_ns,
+            )
+        except OSError as exc:
+            all_removed = False
+            if held.held_files([f.origin.parent]):
+                held.note_stranded(ctx, f.origin.parent)
+                log.warning("%s was set aside and could not be put back (%s); the next sweep "
+                            "puts it back, and verify lists it until then", f.origin, exc)
+            else:
+                log.warning("%s is archived but was left in place: %s", f.origin, exc)
+            continue
+        if removed:
             folders.add(f.origin.parent)
         elif f.origin.exists():
             all_removed = False
@@ -228,6 +271,13 @@ def remove_sources(ctx: Context, unit: SessionUnit, entry: ArchiveEntry) -> None
             fsync_dir(folder)
     if all_removed:
         ctx.index.mark_source_removed(entry.row_id)
+
+
+def _owner_writable(folder: Path) -> bool:
+    try:
+        return bool(os.stat(folder).st_mode & 0o200)
+    except OSError:
+        return False
 
 
 def _opener(path: Path, size: int) -> Callable[[], IO[bytes]]:

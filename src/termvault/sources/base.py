@@ -132,11 +132,12 @@ def scan_folders(
     folders, in name order. Subfolders up to ``max_depth`` levels down are visited when
     ``enter(entry)`` allows (all of them by default).
 
-    Symbolic links are never followed (a link to a folder is listed as a non-folder
-    entry), so a link cannot lead discovery out of the tree. Unreadable folders and
-    entries that cannot be examined are skipped.
+    Symbolic links inside the tree are never followed (a link to a folder is listed as a
+    non-folder entry), so a link cannot lead discovery out of it. ``root`` itself may be
+    a link (a sessions folder moved to a bigger disk): the user chose it. Unreadable
+    folders and entries that cannot be examined are skipped.
     """
-    if not root.is_dir() or root.is_symlink():
+    if not root.is_dir():
         return
     stack: list[tuple[Path, int]] = [(root, 0)]
     while stack:
