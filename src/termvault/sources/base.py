@@ -286,10 +286,47 @@ def iter_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[i
             yield lineno, chunk
 
 
+_NONBLANK_LINE = re.compile(rb"[^\n]*?[^\s][^\n]*\n?")
+_CHUNK = 1024 * 1024
+
+
+def iter_nonblank_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[bytes | None]:
+    """Each line holding more than whitespace (``None`` for one longer than ``max_line``),
+    read in chunks: runs of blank lines are skipped inside the regex engine, so the work
+    stays proportional to the bytes (a compressed file can hold millions of blank lines)."""
+    with ref.open() as fh:
+        parts: list[bytes] = []
+        pending = 0
+        skipping = False  # inside an overlong line: drop bytes until its newline
+        while True:
+            data = fh.read(_CHUNK)
+            if skipping:
+                nl = data.find(b"\n")
+                if nl < 0:
+                    if not data:
+                        return
+                    continue
+                data, skipping = data[nl + 1 :], False
+            buf = b"".join((*parts, data)) if parts else data
+            parts, pending = [], 0
+            end = len(buf) if not data else buf.rfind(b"\n") + 1
+            for m in _NONBLANK_LINE.finditer(buf, 0, end):
+                line = m.group()
+                yield line if len(line) <= max_line else None
+            if not data:
+                return
+            rest = buf[end:]
+            if len(rest) > max_line:
+                yield None
+                skipping = True
+            elif rest:
+                parts, pending = [rest], len(rest)
+
+
 def iter_jsonl(ref: FileRef, warnings: list[int] | None = None) -> Iterator[dict[str, Any]]:
     """Yield each JSON object line of a JSONL file. Blank lines are ignored; anything
     else that is not a JSON object increments ``warnings[0]`` (pass ``[0]``)."""
-    for _, raw in iter_lines(ref):
+    for raw in iter_nonblank_lines(ref):
         if raw is None:
             if warnings is not None:
                 warnings[0] += 1
