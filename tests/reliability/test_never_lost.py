@@ -21,6 +21,7 @@ from termvault import fsutil
 from termvault.fsutil import HELD_PREFIX, remove_if_unchanged
 from termvault.ops import sweep as sweep_ops
 from termvault.reports import SweepReport
+from termvault.sources.base import iter_jsonl
 from termvault.vault import Vault
 
 from . import harness as h
@@ -239,3 +240,31 @@ def test_a_history_folder_made_read_only_stays_so_and_keeps_its_files(tmp_path):
             assert s.path.read_bytes() == s.data
     finally:
         history.chmod(0o700)
+
+
+class _CountingRef:
+    """A FileRef over bytes that counts the calls made to read it."""
+
+    def __init__(self, relpath: str, data: bytes):
+        self.relpath, self.size, self.data, self.calls = relpath, len(data), data, 0
+
+    def open(self):
+        ref = self
+
+        class Counting(io.BytesIO):
+            def read(self, n=-1):
+                ref.calls += 1
+                return super().read(n)
+
+            def readline(self, n=-1):
+                ref.calls += 1
+                return super().readline(n)
+
+        return Counting(self.data)
+
+
+def test_a_jsonl_file_of_millions_of_blank_lines_is_read_in_chunks_not_line_by_line():
+    ref = _CountingRef("rollout.jsonl", b"\n" * 2_000_000 + b'{"a": 1}\n' + b"  \r\n" * 1000 + b'{"b": 2}')
+    warnings = [0]
+    assert list(iter_jsonl(ref, warnings)) == [{"a": 1}, {"b": 2}] and warnings == [0]
+    assert ref.calls <= ref.size // (256 * 1024) + 4, ref.calls
