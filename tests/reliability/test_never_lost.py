@@ -18,6 +18,7 @@ import pytest
 
 from termvault import archive as arc
 from termvault import fsutil
+from termvault.archiver import SessionArchiver
 from termvault.fsutil import HELD_PREFIX, remove_if_unchanged
 from termvault.ops import sweep as sweep_ops
 from termvault.reports import SweepReport
@@ -268,3 +269,31 @@ def test_a_jsonl_file_of_millions_of_blank_lines_is_read_in_chunks_not_line_by_l
     warnings = [0]
     assert list(iter_jsonl(ref, warnings)) == [{"a": 1}, {"b": 2}] and warnings == [0]
     assert ref.calls <= ref.size // (256 * 1024) + 4, ref.calls
+
+
+def test_the_daemon_sweeps_agent_transcripts_while_the_app_sweeps_native_sessions(tmp_path):
+    world = h.build_world(tmp_path / "w", native=1, claude=2)
+    app = SessionArchiver(world.home, archive_days=30)
+    assert app.start_background_archiving(interval_hours=1)
+    deadline = time.time() + 30
+    while not (world.home / ".sweeper.lock.info").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    daemon = subprocess.Popen([sys.executable, "-m", "termvault", "daemon", "--interval", "24h"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=h.worker_env(world))
+    try:
+        seen = []
+        for line in daemon.stdout:
+            seen.append(line)
+            if "next sweep at" in line:
+                break
+        daemon.terminate()
+        daemon.communicate(timeout=60)
+    finally:
+        daemon.kill()
+        daemon.wait()
+        app.stop_background_archiving()
+        app.close()
+    assert any("sweeps native sessions" in line for line in seen), seen
+    with Vault(world.home) as v:
+        for s in world.of_kind("claude-code"):
+            assert v.get(s.session_id).source == "claude-code", seen
