@@ -136,6 +136,7 @@ class RestoreResult:
     restored: list[str] = field(default_factory=list)  # paths written
     unchanged: list[str] = field(default_factory=list)  # already present, identical
     set_aside: list[tuple[str, str]] = field(default_factory=list)  # (path, where the old file went)
+    notes: list[str] = field(default_factory=list)  # what was done differently, and why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -144,6 +145,7 @@ class RestoreResult:
             "restored": self.restored,
             "unchanged": self.unchanged,
             "set_aside": [{"path": p, "kept_as": k} for p, k in self.set_aside],
+            "notes": self.notes,
         }
 
 

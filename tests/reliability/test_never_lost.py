@@ -18,11 +18,13 @@ import pytest
 
 from termvault import archive as arc
 from termvault import fsutil
+from termvault import SessionState
 from termvault.archiver import SessionArchiver
 from termvault.fsutil import HELD_PREFIX, remove_if_unchanged
 from termvault.ops import sweep as sweep_ops
 from termvault.reports import SweepReport
 from termvault.sources.base import iter_jsonl
+from termvault.storage import SessionStorage
 from termvault.vault import Vault
 
 from . import harness as h
@@ -297,3 +299,24 @@ def test_the_daemon_sweeps_agent_transcripts_while_the_app_sweeps_native_session
     with Vault(world.home) as v:
         for s in world.of_kind("claude-code"):
             assert v.get(s.session_id).source == "claude-code", seen
+
+
+def test_restoring_a_native_session_never_rolls_back_the_live_transcript_it_points_to(tmp_path):
+    world = h.build_world(tmp_path / "w", native=0, claude=1)
+    (claude,) = world.of_kind("claude-code")
+    old = time.time() - 40 * h.DAY
+    state = SessionState(session_id="with-conv", name="agent run", created_at=old - 60, modified_at=old,
+                         output_snapshot="ran claude\n", conversation_file=str(claude.path))
+    history = SessionStorage(world.home, enable_auto_archive=False).save_session(state)
+    os.utime(history, (old, old))
+    with Vault(world.home) as v:
+        v.sweep(older_than=7, kinds=["native"])
+        assert not history.exists()
+        newer = claude.data + h.claude_record(claude.session_id, 999, "a newer turn", time.time())
+        claude.path.write_bytes(newer)  # Claude Code went on with the conversation
+        result = v.restore("with-conv", force=True)
+    assert claude.path.read_bytes() == newer
+    beside = [p for p in claude.path.parent.iterdir() if ".termvault-restored-v1" in p.name]
+    assert len(beside) == 1 and beside[0].read_bytes() == claude.data
+    assert history.exists() and result.notes and "left as it is" in result.notes[0]
+    assert not [p for p in claude.path.parent.iterdir() if "termvault-old" in p.name]

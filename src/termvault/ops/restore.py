@@ -25,6 +25,19 @@ from ..reports import RestoreResult
 from .context import Context
 
 RESTORE_PREFIX = ".tv-restore-"
+CONVERSATION_PREFIX = "_conversation/"
+
+
+def beside_name(target: Path, version: int) -> Path:
+    """An unused name beside ``target`` for an archived copy restored next to it, keeping
+    its suffix (``<stem>.termvault-restored-v<version>[-n]<suffix>``)."""
+    n = 0
+    while True:
+        tag = f".termvault-restored-v{version}" + (f"-{n}" if n else "")
+        candidate = target.with_name(f"{target.stem}{tag}{target.suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+        n += 1
 
 
 def safe_mode(mode: int) -> int:
@@ -120,6 +133,16 @@ def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> 
         if target.exists():
             if arc.sha256_file(target) == f.sha256:
                 result.unchanged.append(str(target))
+                continue
+            if to is None and f.path.startswith(CONVERSATION_PREFIX):
+                # The agent's live transcript moved on since: it belongs to the agent and
+                # may hold newer turns, so it is never replaced; the archived one goes beside.
+                beside = beside_name(target, entry.version)
+                result.notes.append(
+                    f"{target} differs from the archived conversation (the agent went on with it); "
+                    f"it was left as it is and the archived one restored beside it as {beside.name}."
+                )
+                wanted[f.path] = (beside, base)
                 continue
             if not force:
                 raise ConflictError(
