@@ -245,17 +245,19 @@ class Vault:
         with self.writing("restoring"):
             return restore.restore(self.ctx, self.get(session_id, version), Path(to) if to else None, force)
 
-    def verify(self, progress: ProgressCallback | None = None) -> VerifyReport:
-        return maintenance.verify(self.ctx, progress)
+    def verify(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
+        """Read-only check of every version; versions kept only in the remote tier are
+        looked up in the bucket (with ``read_data``, downloaded and hashed)."""
+        return maintenance.verify(self.ctx, progress, read_data)
 
     def leftovers(self) -> bool:
         """Whether anything reconciliation would act on is left (orphans, temporary
         files, sources not yet removed)."""
         return maintenance.leftovers(self.ctx)
 
-    def repair(self, progress: ProgressCallback | None = None) -> VerifyReport:
+    def repair(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
         with self.writing("repairing", catch_up=False):
-            return maintenance.repair(self.ctx, progress)
+            return maintenance.repair(self.ctx, progress, read_data)
 
     def reindex(self, progress: ProgressCallback | None = None, remote: bool = False) -> int:
         """Rebuild the index from ``archive/`` alone; with a remote configured, merged with

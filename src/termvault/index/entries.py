@@ -71,6 +71,11 @@ class ArchiveIndex(Database):
         with self.transaction():
             self.execute("UPDATE sessions SET status = ? WHERE archive_path = ?", (status, archive_path))
 
+    def clear_remote_verification(self, archive_path: str) -> None:
+        """The bucket's copy of this version is gone or damaged: it is verified no more."""
+        with self.transaction():
+            self.execute("UPDATE sessions SET remote_verified_at = NULL WHERE archive_path = ?", (archive_path,))
+
     def tombstone(self, row_id: int | None) -> None:
         """Mark a pruned version 'deleted' (its row stays: see migration 5)."""
         with self.transaction():

@@ -16,6 +16,7 @@ from ..fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, re
 from ..model import ArchiveEntry
 from ..reports import Progress, PruneReport, VerifyReport
 from . import consistency, held
+from . import remote as remote_ops
 from .context import Context
 from .restore import RESTORE_PREFIX, origin_root
 from .text import drop_text, index_text
@@ -135,7 +136,7 @@ def _finish_removal(ctx: Context, entry: ArchiveEntry) -> list[str]:
 
 
 # -- verify / repair --------------------------------------------------------------------
-def verify(ctx: Context, progress: Any = None) -> VerifyReport:
+def verify(ctx: Context, progress: Any = None, read_data: bool = False) -> VerifyReport:
     """Read-only: re-hash every archive against the index and its own manifest; report
     missing, corrupt and orphaned archives, leftover temporary files and move-mode sources
     not yet removed. An index SQLite finds damaged raises DataError (run reindex)."""
@@ -153,9 +154,13 @@ def verify(ctx: Context, progress: Any = None) -> VerifyReport:
         report.checked += 1
         problem = None
         if not ctx.store.path(entry).exists():
-            if entry.row_id not in in_remote:  # else evicted after a verified upload
+            if entry.row_id not in in_remote:
                 report.missing.append(entry.archive_path)
                 problem = "missing"
+            else:  # evicted after a verified upload: the bucket's copy is the only one
+                problem = remote_ops.check_remote_copy(ctx, entry, read_data)
+                if problem:
+                    report.remote_missing.append((entry.archive_path, problem))
         else:
             problem = ctx.store.verify(entry)
             if problem:
@@ -181,11 +186,11 @@ def leftovers(ctx: Context) -> bool:
     return bool(orphan_archives(ctx) or temp_files(ctx) or pending_removals(ctx))
 
 
-def repair(ctx: Context, progress: Any = None) -> VerifyReport:
+def repair(ctx: Context, progress: Any = None, read_data: bool = False) -> VerifyReport:
     """Verify, then fix what can be fixed without losing anything: reconcile (temp files,
     orphans, pending removals) and mark missing or corrupt versions in the index (their
     rows are kept with status 'missing' / 'corrupt', never silently dropped)."""
-    report = verify(ctx, progress)
+    report = verify(ctx, progress, read_data)
     report.repaired.extend(reconcile(ctx))
     with ctx.index.transaction():
         for rel in report.missing:
@@ -194,6 +199,12 @@ def repair(ctx: Context, progress: Any = None) -> VerifyReport:
         for rel, _ in report.corrupt:
             ctx.index.set_status(rel, "corrupt")
             report.repaired.append(f"marked {rel} corrupt")
+        for rel, why in report.remote_missing:
+            if "could not be checked" in why:
+                continue  # unreachable now, not known lost
+            ctx.index.set_status(rel, "missing")
+            ctx.index.clear_remote_verification(rel)
+            report.repaired.append(f"marked {rel} missing: {why}")
     return report
 
 
