@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -534,6 +535,47 @@ def atomic_replace_scenario(run: Run, rounds: int) -> None:
     run.scenario("atomic replacement during sweeps", rounds, body)
 
 
+def app_and_daemon_scenario(run: Run, rounds: int) -> None:
+    """Issue 20.3: the app's background archiver (native sessions) and `termvault daemon`
+    run side by side while new sessions of both kinds appear: every agent transcript and
+    every due native session must be archived, none lost."""
+
+    def body(t: Tally, n: int) -> None:
+        folder = run.folder("app-daemon")
+        world = h.build_world(folder, native=3, claude=2, seed=n)
+        rng = random.Random(n)
+        app = subprocess.Popen([sys.executable, str(h.WORKERS), "background", str(world.home),
+                                "--interval-hours", str(0.5 / 3600), "--seconds", "6"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=h.worker_env(world))
+        app.stdout.readline()
+        time.sleep(0.3)  # the app takes the native sweeper lock first, as at login
+        daemon = subprocess.Popen([sys.executable, "-m", "termvault", "daemon", "--interval", "1s",
+                                   "--older-than", "7d"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, env=h.worker_env(world))
+        old = time.time() - 40 * h.DAY
+        for step in range(3):  # sessions keep appearing while both run
+            time.sleep(1.0)
+            h.add_native(world, f"late-{n}-{step}", old, h.text_lines(rng, 30))
+            h.add_claude(world, str(uuid.UUID(int=rng.getrandbits(128), version=4)), old,
+                         [h.text_lines(rng, 3) for _ in range(6)])
+        app.communicate(timeout=120)
+        time.sleep(2.5)  # one more daemon round after the last session appeared
+        daemon.terminate()
+        out, _ = daemon.communicate(timeout=120)
+        with Vault(world.home) as v:
+            missing = [s.session_id for s in world.sessions.values() if v.index.get_entry(s.session_id) is None]
+        check = h.check_world(world)
+        t.faults += 1
+        t.lost += len(check.lost)
+        ok = not missing and check.ok and "sweeps native sessions" in out
+        t.recovered += ok
+        if not ok:
+            t.fail(folder, f"not archived: {missing}; {check.describe()}")
+        run.done_with(folder, ok)
+
+    run.scenario("app sweeper next to the daemon", rounds, body)
+
+
 # -- main -----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__,
@@ -570,6 +612,7 @@ def main(argv: list[str] | None = None) -> int:
         "append-race": lambda: append_race_scenario(run, few),
         "index-loss": lambda: index_loss_scenario(run, few),
         "atomic-replace": lambda: atomic_replace_scenario(run, few),
+        "app-daemon": lambda: app_and_daemon_scenario(run, few),
         "enospc": lambda: disk_full_scenario(run, few),
         "fsize": lambda: file_size_limit_scenario(run, few),
         "archive-damage": lambda: archive_damage_scenario(run, few),

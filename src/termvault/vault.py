@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -57,12 +58,16 @@ class Vault:
         self.home = self.config.home
         if self.home.exists():
             check_home_ownership(self.home)  # before tightening: refuse, do not silently fix
-        for folder in (self.home, self.config.archive_dir, self.config.history_dir):
-            ensure_private_dir(folder)
+        # A home its owner cannot write (a read-only mount, a backup) still reads: nothing
+        # is created or tightened and the index is opened read-only.
+        self.read_only = self.home.is_dir() and not os.access(self.home, os.W_OK)
+        if not self.read_only:
+            for folder in (self.home, self.config.archive_dir, self.config.history_dir):
+                ensure_private_dir(folder)
         self.lock = HomeLock(self.home, timeout=lock_timeout)
         self.journal = Journal(self.home)
         self._fault = fault or (lambda step: None)
-        self.index = ArchiveIndex(self.config.index_path)  # connects on first use
+        self.index = ArchiveIndex(self.config.index_path, readonly=self.read_only)  # connects on first use
         self._sources = SourceSet(self.config)
         spec = RemoteSpec.from_config(self.config)
         self._remote = None if spec is None else RemoteTier(spec, self.index, self.config.max_expand_bytes)
@@ -83,6 +88,8 @@ class Vault:
     def _startup(self) -> None:
         """Finish what an interrupted run left and import the older app's data, if the
         lock is free right now (otherwise whoever holds it will)."""
+        if self.read_only:
+            return
         try:
             needs_legacy = reindex.needs_legacy_import(self.ctx)
             if not self.journal.exists() and not needs_legacy:

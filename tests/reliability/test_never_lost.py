@@ -320,3 +320,38 @@ def test_restoring_a_native_session_never_rolls_back_the_live_transcript_it_poin
     assert len(beside) == 1 and beside[0].read_bytes() == claude.data
     assert history.exists() and result.notes and "left as it is" in result.notes[0]
     assert not [p for p in claude.path.parent.iterdir() if "termvault-old" in p.name]
+
+
+@pytest.fixture
+def immutable():
+    """``immutable(folder)``: make a folder unwritable even for root (chattr +i), undone after."""
+    made: list[Path] = []
+
+    def make(folder: Path) -> None:
+        if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here, so a read-only folder cannot be made")
+        made.append(folder)
+
+    yield make
+    for folder in made:
+        subprocess.run(["chattr", "-i", str(folder)], check=False)
+
+
+def test_search_show_and_export_work_in_a_home_nobody_may_write(tmp_path, immutable):
+    world = h.build_world(tmp_path / "w", native=2, claude=1)
+    h.archive_everything(world)
+    for name in ("archive_index.sqlite3-wal", "archive_index.sqlite3-shm"):
+        assert not (world.home / name).exists()
+    before = sorted(p.name for p in world.home.iterdir())
+    immutable(world.home)
+    sid = world.of_kind("claude-code")[0].session_id
+    with Vault(world.home) as v:
+        assert {hit.entry.session_id for hit in v.search()} == set(world.sessions)
+        assert v.get(sid).session_id == sid and v.messages(sid)
+        out = io.BytesIO()
+        v.export(sid, out, fmt="text")
+        assert out.getvalue()
+        raw = io.BytesIO()
+        v.export(sid, raw, fmt="raw")
+        assert raw.getvalue() == world.sessions[sid].data
+    assert sorted(p.name for p in world.home.iterdir()) == before
