@@ -28,7 +28,7 @@ from .journal import Journal
 from .lock import HomeLock
 from .model import ArchiveEntry, FileRef, SessionUnit
 from .ops import export as export_ops
-from .ops import maintenance, reindex, remote, restore, search, sweep
+from .ops import consistency, maintenance, reindex, remote, restore, search, sweep
 from .ops.context import Context
 from .ops.text import index_text, searchable_text
 from .reports import Progress, PruneReport, RestoreResult, SweepReport, VerifyReport
@@ -209,13 +209,18 @@ class Vault:
 
     def search(self, query: str | None = None, **filters: Any) -> list[search.SearchHit]:
         """Search the index; see ``termvault.ops.search.search`` for the filters."""
-        return search.search(self.index, self.searchable_text, query, **filters)
+        hits = search.search(self.index, self.searchable_text, query, **filters)
+        if not hits:
+            consistency.warn_if_lost(self.ctx)
+        return hits
 
     def searchable_text(self, entry: ArchiveEntry) -> str:
         return searchable_text(self.ctx, entry)
 
     def stats(self) -> dict[str, Any]:
-        return maintenance.stats(self.ctx)
+        out = maintenance.stats(self.ctx)
+        out["index_lost"] = consistency.warn_if_lost(self.ctx)
+        return out
 
     def spooled_files(self, entry: ArchiveEntry) -> list[FileRef]:
         """The session's files as readable refs; close them with ``streams.close_refs``."""

@@ -355,3 +355,15 @@ def test_search_show_and_export_work_in_a_home_nobody_may_write(tmp_path, immuta
         v.export(sid, raw, fmt="raw")
         assert raw.getvalue() == world.sessions[sid].data
     assert sorted(p.name for p in world.home.iterdir()) == before
+
+
+def test_search_and_stats_say_so_when_the_index_was_lost(tmp_path, caplog):
+    world = h.build_world(tmp_path / "w", native=2, claude=0)
+    h.archive_everything(world)
+    (world.home / "archive_index.sqlite3").unlink()
+    caplog.set_level(logging.WARNING)
+    with Vault(world.home) as v:
+        assert v.search() == []
+        assert v.stats()["index_lost"] is True
+    lost = [r for r in caplog.records if "was lost" in r.getMessage()]
+    assert len(lost) == 2 and "termvault reindex" in lost[0].getMessage()

@@ -228,6 +228,9 @@ class ArchiveIndex(Database):
         rows = self.query("SELECT MAX(version) FROM sessions WHERE session_id = ?", (session_id,))
         return int(rows[0][0] or 0) + 1
 
+    def is_empty(self) -> bool:
+        return not self.query("SELECT 1 FROM sessions LIMIT 1")
+
     def archive_paths(self) -> set[str]:
         return {r[0] for r in self.query("SELECT archive_path FROM sessions")}
 

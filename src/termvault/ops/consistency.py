@@ -40,9 +40,21 @@ def unindexed(ctx: Context) -> list[str]:
 
 def index_seems_lost(ctx: Context) -> bool:
     """The index is empty while ``archive/`` holds archives (deleted, or a fresh file)."""
-    if ctx.index.archive_paths():
+    if not ctx.index.is_empty():
         return False
     return next(iter(ctx.store.units()), None) is not None
+
+
+LOST_MESSAGE = ("The index {index} lists no sessions, yet {archive} holds archives: it was lost or replaced. "
+                "Run `termvault reindex` to rebuild it (the next sweep also does).")
+
+
+def warn_if_lost(ctx: Context) -> bool:
+    """Say so (a warning) when the index seems lost; True if it does."""
+    if index_seems_lost(ctx):
+        log.warning(LOST_MESSAGE.format(index=ctx.config.index_path, archive=ctx.config.archive_dir))
+        return True
+    return False
 
 
 def _newest_known(ctx: Context, session_id: str) -> int:
