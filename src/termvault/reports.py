@@ -145,7 +145,7 @@ class RestoreResult:
             "restored": self.restored,
             "unchanged": self.unchanged,
             "set_aside": [{"path": p, "kept_as": k} for p, k in self.set_aside],
-            "notes": self.notes,
+            **({"notes": self.notes} if self.notes else {}),
         }
 
 
