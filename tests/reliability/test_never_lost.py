@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from termvault import archive as arc
 from termvault import fsutil
@@ -23,8 +24,10 @@ from termvault.archiver import SessionArchiver
 from termvault.fsutil import HELD_PREFIX, remove_if_unchanged
 from termvault.ops import sweep as sweep_ops
 from termvault.reports import SweepReport
+from termvault.sources import codex
 from termvault.sources.base import iter_jsonl
 from termvault.storage import SessionStorage
+from termvault.streams import BytesRef
 from termvault.vault import Vault
 
 from . import harness as h
@@ -367,3 +370,12 @@ def test_search_and_stats_say_so_when_the_index_was_lost(tmp_path, caplog):
         assert v.stats()["index_lost"] is True
     lost = [r for r in caplog.records if "was lost" in r.getMessage()]
     assert len(lost) == 2 and "termvault reindex" in lost[0].getMessage()
+
+
+def test_a_compressed_rollout_is_parsed_only_up_to_a_bounded_expansion_of_its_size():
+    payload = b"x\n" * 6_000_000  # 12 MB of junk lines in a few KB of zstd
+    ref = BytesRef("rollout-x.jsonl.zst", zstandard.ZstdCompressor(level=19).compress(payload))
+    warnings = [0]
+    assert list(codex._records(ref, warnings)) == []
+    # At most the cap's worth of lines is looked at: 4 MiB here, a third of the payload.
+    assert 0 < warnings[0] <= 2 * 1024 * 1024 + 2

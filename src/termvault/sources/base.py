@@ -327,11 +327,10 @@ def iter_jsonl(ref: FileRef, warnings: list[int] | None = None) -> Iterator[dict
     """Yield each JSON object line of a JSONL file. Blank lines are ignored; anything
     else that is not a JSON object increments ``warnings[0]`` (pass ``[0]``)."""
     for raw in iter_nonblank_lines(ref):
-        if raw is None:
+        # A JSON object starts with "{": anything else is counted without parsing it.
+        if raw is None or raw.lstrip()[:1] != b"{":
             if warnings is not None:
                 warnings[0] += 1
-            continue
-        if not raw.strip():
             continue
         try:
             obj = json.loads(raw)
