@@ -379,3 +379,38 @@ def test_a_compressed_rollout_is_parsed_only_up_to_a_bounded_expansion_of_its_si
     assert list(codex._records(ref, warnings)) == []
     # At most the cap's worth of lines is looked at: 4 MiB here, a third of the payload.
     assert 0 < warnings[0] <= 2 * 1024 * 1024 + 2
+
+
+def test_appends_racing_cli_and_library_move_sweeps_some_killed_lose_no_record(tmp_path):
+    """A short version of the long run's race: a real writer (open, append, close), CLI
+    sweeps as subprocesses (every third one SIGKILLed midway) and library sweeps."""
+    world = h.build_world(tmp_path / "w", native=0, claude=1, settle_seconds=0)
+    _move_claude(world)
+    (s,) = world.of_kind("claude-code")
+    lines = 300
+    writer = subprocess.Popen([sys.executable, str(h.WORKERS), "append", str(s.path), "--lines", str(lines),
+                               "--interval", "0.002"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              env=h.worker_env(world))
+    writer.stdout.readline()
+    n = 0
+    with Vault(world.home, lock_timeout=60) as v:
+        while writer.poll() is None or n < 4:
+            n += 1
+            cli = subprocess.Popen([sys.executable, "-m", "termvault", "sweep", "--older-than", "0",
+                                    "--source", "claude-code"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, env=h.worker_env(world))
+            v.sweep(older_than=0, kinds=["claude-code"])
+            if n % 3 == 0:
+                time.sleep(0.05 * (n % 5))
+                cli.kill()
+            cli.wait(60)
+        v.sweep(older_than=0, kinds=["claude-code"])  # reconciles a killed sweep, sweeps kept copies
+        archived = []
+        for e in v.index.all_rows():
+            if e.status == "archived":
+                archived.extend(h.archive_members(v, e)[1].values())
+        report = v.verify()
+    live = [p.read_bytes() for p in s.path.parent.iterdir() if p.is_file()]
+    seen = set().union(*(h.line_numbers(d) for d in [*live, *archived]))
+    assert sorted(set(range(lines)) - seen) == []
+    assert report.stranded == [] and not list(s.path.parent.glob(HELD_PREFIX + "*"))
