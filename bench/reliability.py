@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -389,6 +390,191 @@ def racing_sweepers_scenario(run: Run, rounds: int) -> None:
     run.scenario("two sweepers racing", rounds, body)
 
 
+def _cli_sweep_loop(world: h.World, stop: Path) -> subprocess.Popen:
+    """A shell loop of `termvault sweep` subprocesses (as cron or a timer runs them)."""
+    script = (f'while [ ! -e "{stop}" ]; do "{sys.executable}" -m termvault sweep --older-than 0 '
+              f'--source claude-code >/dev/null 2>&1; done')
+    return subprocess.Popen(["sh", "-c", script], env=h.worker_env(world), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def append_race_scenario(run: Run, rounds: int) -> None:
+    """Issue 20.1: a writer opens, appends and closes while two CLI sweep loops and a
+    library sweep loop run in move mode. Every line must be in a live file (the transcript
+    or a kept copy) or in an archived version of some session."""
+
+    def body(t: Tally, n: int) -> None:
+        folder = run.folder("append-race")
+        world = h.build_world(folder, native=0, claude=1, seed=n, settle_seconds=0)
+        cfg = world.home / "config.toml"
+        cfg.write_text(cfg.read_text().replace('mode = "copy"', 'mode = "move"'))
+        (s,) = world.of_kind("claude-code")
+        lines = 1500
+        writer = subprocess.Popen(
+            [sys.executable, str(h.WORKERS), "append", str(s.path), "--lines", str(lines),
+             "--interval", str(random.Random(n).choice([0.0, 0.0005, 0.002]))],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=h.worker_env(world),
+        )
+        writer.stdout.readline()
+        stop = folder / "stop"
+        loops = [_cli_sweep_loop(world, stop) for _ in range(2)]
+        sweeps = 0
+        try:
+            with Vault(world.home, lock_timeout=60) as v:
+                while writer.poll() is None:
+                    v.sweep(older_than=0, kinds=["claude-code"])
+                    sweeps += 1
+        finally:
+            stop.touch()
+            for p in loops:
+                p.wait(120)
+        with Vault(world.home, lock_timeout=60) as v:
+            v.sweep(older_than=0, kinds=["claude-code"])  # kept copies are sessions: swept too
+            archived = []
+            for e in v.index.all_rows():
+                if e.status == "archived":
+                    _, members = h.archive_members(v, e)
+                    archived.extend(members.values())
+            report = v.verify()
+        live = [p.read_bytes() for p in s.path.parent.iterdir() if p.is_file()]
+        seen = set().union(*(h.line_numbers(d) for d in [*live, *archived]))
+        missing = sorted(set(range(lines)) - seen)
+        t.faults += sweeps + 2
+        t.lost += len(missing)
+        ok = not missing and not report.stranded
+        t.recovered += ok
+        if not ok:
+            t.fail(folder, f"{len(missing)} lines missing {missing[:5]}, stranded={report.stranded}")
+        run.done_with(folder, ok)
+
+    run.scenario("appender vs CLI+library move sweeps", rounds, body)
+
+
+def index_loss_scenario(run: Run, rounds: int) -> None:
+    """Issue 20.2: the index is deleted between sweeps while the app saves new states;
+    every state stays reachable, versions never repeat, nothing is orphaned."""
+
+    def body(t: Tally, n: int) -> None:
+        folder = run.folder("index-loss")
+        world = h.build_world(folder, native=4, claude=1, seed=n)
+        rng = random.Random(n)
+        ok = True
+        for step in range(3):
+            h.archive_everything(world)
+            for name in ("archive_index.sqlite3", "archive_index.sqlite3-wal", "archive_index.sqlite3-shm"):
+                (world.home / name).unlink(missing_ok=True)
+            t.faults += 1
+            for s in rng.sample(world.of_kind("native"), 2):
+                h.add_native(world, s.session_id, time.time() - (30 - step) * h.DAY,
+                             h.text_lines(rng, 20) + f"\nstate {step}")
+        with Vault(world.home) as v:
+            v.sweep(older_than=7, kinds=list(h.KINDS))
+            report = v.verify()
+            for s in world.of_kind("native"):
+                versions = [e.version for e in v.index.versions(s.session_id)]
+                if versions != list(range(1, len(versions) + 1)):
+                    ok = False
+                    t.fail(folder, f"{s.session_id} has versions {versions}")
+                newest = v.get(s.session_id)
+                _, members = h.archive_members(v, newest)
+                if s.data not in members.values():
+                    ok = False
+                    t.lost += 1
+                    t.fail(folder, f"{s.session_id}: its newest state is not its newest version")
+        ok &= report.clean
+        if not report.clean:
+            t.fail(folder, f"verify: {report.to_dict()}")
+        t.recovered += ok
+        run.done_with(folder, ok)
+
+    run.scenario("index deleted between sweeps", rounds, body)
+
+
+def atomic_replace_scenario(run: Run, rounds: int) -> None:
+    """Issue 20.4: the app replaces a history file atomically, again and again, while
+    sweeps run: every archived version must be a state that existed (valid JSON, its
+    output a prefix of the final one) and the last state must survive."""
+
+    def body(t: Tally, n: int) -> None:
+        folder = run.folder("atomic-replace")
+        world = h.build_world(folder, native=0, claude=0, seed=n, settle_seconds=0)
+        saves = 150
+        w = subprocess.Popen([sys.executable, str(h.WORKERS), "resave", str(world.home), "--times", str(saves),
+                              "--interval", "0.002"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             env=h.worker_env(world))
+        w.stdout.readline()
+        sweeps, phantoms = 0, 0
+        with Vault(world.home) as v:
+            while w.poll() is None:
+                v.sweep(older_than=7, kinds=["native"])
+                sweeps += 1
+            v.sweep(older_than=7, kinds=["native"])
+            final = f"output line {saves - 1}"
+            found = False
+            for e in v.index.versions("resaved"):
+                _, members = h.archive_members(v, e)
+                for data in members.values():
+                    try:
+                        snap = json.loads(data).get("output_snapshot", "")
+                    except ValueError:
+                        phantoms += 1
+                        continue
+                    found |= snap.endswith(final)
+            live = list(world.home.joinpath("history").glob("*resaved*.json"))
+            found |= any(p.read_text().find(final) >= 0 for p in live)
+            clean = v.verify().clean
+        t.faults += sweeps
+        t.lost += phantoms + (not found)
+        ok = not phantoms and found and clean
+        t.recovered += ok
+        if not ok:
+            t.fail(folder, f"{phantoms} phantom versions, last state kept={found}, verify clean={clean}")
+        run.done_with(folder, ok)
+
+    run.scenario("atomic replacement during sweeps", rounds, body)
+
+
+def app_and_daemon_scenario(run: Run, rounds: int) -> None:
+    """Issue 20.3: the app's background archiver (native sessions) and `termvault daemon`
+    run side by side while new sessions of both kinds appear: every agent transcript and
+    every due native session must be archived, none lost."""
+
+    def body(t: Tally, n: int) -> None:
+        folder = run.folder("app-daemon")
+        world = h.build_world(folder, native=3, claude=2, seed=n)
+        rng = random.Random(n)
+        app = subprocess.Popen([sys.executable, str(h.WORKERS), "background", str(world.home),
+                                "--interval-hours", str(0.5 / 3600), "--seconds", "6"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=h.worker_env(world))
+        app.stdout.readline()
+        time.sleep(0.3)  # the app takes the native sweeper lock first, as at login
+        daemon = subprocess.Popen([sys.executable, "-m", "termvault", "daemon", "--interval", "1s",
+                                   "--older-than", "7d"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                  text=True, env=h.worker_env(world))
+        old = time.time() - 40 * h.DAY
+        for step in range(3):  # sessions keep appearing while both run
+            time.sleep(1.0)
+            h.add_native(world, f"late-{n}-{step}", old, h.text_lines(rng, 30))
+            h.add_claude(world, str(uuid.UUID(int=rng.getrandbits(128), version=4)), old,
+                         [h.text_lines(rng, 3) for _ in range(6)])
+        app.communicate(timeout=120)
+        time.sleep(2.5)  # one more daemon round after the last session appeared
+        daemon.terminate()
+        out, _ = daemon.communicate(timeout=120)
+        with Vault(world.home) as v:
+            missing = [s.session_id for s in world.sessions.values() if v.index.get_entry(s.session_id) is None]
+        check = h.check_world(world)
+        t.faults += 1
+        t.lost += len(check.lost)
+        ok = not missing and check.ok and "sweeps native sessions" in out
+        t.recovered += ok
+        if not ok:
+            t.fail(folder, f"not archived: {missing}; {check.describe()}")
+        run.done_with(folder, ok)
+
+    run.scenario("app sweeper next to the daemon", rounds, body)
+
+
 # -- main -----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__,
@@ -422,6 +608,10 @@ def main(argv: list[str] | None = None) -> int:
         "append-copy": lambda: appender_scenario(run, few, "copy"),
         "append-move": lambda: appender_scenario(run, few, "move"),
         "race": lambda: racing_sweepers_scenario(run, few),
+        "append-race": lambda: append_race_scenario(run, few),
+        "index-loss": lambda: index_loss_scenario(run, few),
+        "atomic-replace": lambda: atomic_replace_scenario(run, few),
+        "app-daemon": lambda: app_and_daemon_scenario(run, few),
         "enospc": lambda: disk_full_scenario(run, few),
         "fsize": lambda: file_size_limit_scenario(run, few),
         "archive-damage": lambda: archive_damage_scenario(run, few),

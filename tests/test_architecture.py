@@ -81,13 +81,13 @@ def test_core_modules_import_their_siblings_at_the_top():
 
 
 def test_one_module_writes_files_atomically():
-    # Durable writes (fsync, then rename into place) happen in fsutil.atomic_writer; the
-    # journal fsyncs its own appends, a restore stages several files before renaming them
-    # all, and reindex renames an unreadable index aside.
+    # Durable writes happen in fsutil (atomic_writer: fsync then rename; append_durably for
+    # logs); a restore stages several files before renaming them all into place, and
+    # reindex renames an unreadable index aside.
     writers = [
         _rel(p) for p in _modules() if re.search(r"os\.(fsync|replace)\(", p.read_text(encoding="utf-8"))
     ]
-    assert sorted(writers) == ["fsutil.py", "journal.py", "ops/reindex.py", "ops/restore.py"]
+    assert sorted(writers) == ["fsutil.py", "ops/reindex.py", "ops/restore.py"]
 
 
 def test_the_atomic_writer_leaves_the_old_file_when_the_write_fails(tmp_path):

@@ -85,7 +85,8 @@ def safe_join(base: Path, relpath: str) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and missing parents) as 0700 folders; tighten an existing one."""
+    """Create ``path`` (and missing parents) as 0700 folders; take group and other access
+    from an existing one."""
     missing = []
     p = path
     while not p.exists() and p != p.parent:
@@ -97,9 +98,12 @@ def ensure_private_dir(path: Path) -> Path:
         except FileExistsError:
             continue
         folder.chmod(DIR_MODE)
+    # Tighten only: access for others goes, but a folder its owner made read-only
+    # (0500) stays so; termvault respects that rather than make it writable again.
     with contextlib.suppress(PermissionError):
-        if stat.S_IMODE(path.stat().st_mode) != DIR_MODE:
-            path.chmod(DIR_MODE)
+        current = stat.S_IMODE(path.stat().st_mode)
+        if current & ~DIR_MODE:
+            path.chmod(current & DIR_MODE)
     return path
 
 
@@ -180,6 +184,15 @@ def atomic_writer(
         raise
 
 
+def append_durably(path: Path, line: str) -> None:
+    """Append ``line`` to a private log file and fsync it (crash journals, records)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def atomic_write_bytes(target: Path, data: bytes, mode: int = FILE_MODE, prefix: str = TMP_PREFIX) -> None:
     with atomic_writer(target, mode, prefix) as fh:
         fh.write(data)
@@ -221,12 +234,16 @@ def remove_if_unchanged(
         before(path.parent)
     os.rename(path, held)
     # Everything below reads through this one descriptor: a second open would break the lease.
-    fd = os.open(held, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    fd = os.open(held, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     try:
-        st = os.fstat(fd)
-        same = (_no_other_process_has_open(fd) and stat.S_ISREG(st.st_mode)
-                and st.st_size == size and st.st_mtime_ns == mtime_ns
-                and (not ino or st.st_ino == ino))
+        # The lease first, then the comparison: a writer that opened the file before the
+        # rename could still append until the lease is held (it is refused while the
+        # writer has the file open; once held, nobody can open it to write).
+        same = _no_other_process_has_open(fd)
+        if same:
+            st = os.fstat(fd)
+            same = (stat.S_ISREG(st.st_mode) and st.st_size == size and st.st_mtime_ns == mtime_ns
+                    and (not ino or st.st_ino == ino))
         if same and sha256 is not None:
             h = hashlib.sha256()
             while chunk := os.read(fd, 1024 * 1024):
@@ -258,15 +275,40 @@ def _no_other_process_has_open(fd: int) -> bool:
     return True
 
 
+KEPT_MARK = ".termvault-kept-"
+# Suffixes a session file's name ends with as a whole: a kept copy keeps them, so the
+# source that found the original finds the copy as a session of its own.
+_COMPOUND_SUFFIXES = (".jsonl.zst", ".jsonl.gz", ".json.gz", ".cast.gz", ".jsonl.bz2")
+
+
+def kept_name(name: str, stamp: int) -> str:
+    """``<stem>.termvault-kept-<stamp><suffix>``: beside the original, with its suffix."""
+    for suffix in _COMPOUND_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return f"{name[: -len(suffix)]}{KEPT_MARK}{stamp}{suffix}"
+    stem, suffix = os.path.splitext(name)
+    if not stem:
+        stem, suffix = name, ""
+    return f"{stem}{KEPT_MARK}{stamp}{suffix}"
+
+
 def put_back(held: Path) -> Path:
     """Return a file set aside by ``remove_if_unchanged`` to its name, unless a new file
-    took that name meanwhile; then keep it beside as ``<name>.termvault-kept-<time>``."""
+    took that name meanwhile; then keep it beside under ``kept_name`` (a name the source
+    discovers as a session, so the next sweep archives it). Raises OSError (the held file
+    then stays, to be found by ``ops.held``) when neither can be done."""
     name = held.name[len(HELD_PREFIX):].split("-", 1)[1]
     path = held.with_name(name)
     try:
         os.link(held, path)
     except FileExistsError:
-        path = held.with_name(f"{name}.termvault-kept-{int(time.time())}")
-        os.link(held, path)
+        stamp = int(time.time())
+        while True:
+            path = held.with_name(kept_name(name, stamp))
+            try:
+                os.link(held, path)
+                break
+            except FileExistsError:
+                stamp += 1
     os.unlink(held)
     return path

@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from .fsutil import FILE_MODE
+from .fsutil import append_durably
 
 JOURNAL = ".journal"
 
@@ -21,12 +21,8 @@ class Journal:
         return self.path.exists()
 
     def begin(self, what: str) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        try:
-            os.write(fd, f"{os.getpid()} {what}\n".encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        self.path.unlink(missing_ok=True)
+        append_durably(self.path, f"{os.getpid()} {what}\n")
 
     def end(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -41,10 +37,7 @@ class Journal:
                 return
         except (OSError, UnicodeDecodeError):
             pass
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
+        append_durably(self.path, line)
 
     def leftovers(self, prefix: str) -> list[Path]:
         """Files starting with ``prefix`` in the folders the journal names."""

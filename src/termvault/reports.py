@@ -153,6 +153,7 @@ class RestoreResult:
     restored: list[str] = field(default_factory=list)  # paths written
     unchanged: list[str] = field(default_factory=list)  # already present, identical
     set_aside: list[tuple[str, str]] = field(default_factory=list)  # (path, where the old file went)
+    notes: list[str] = field(default_factory=list)  # what was done differently, and why
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -161,6 +162,7 @@ class RestoreResult:
             "restored": self.restored,
             "unchanged": self.unchanged,
             "set_aside": [{"path": p, "kept_as": k} for p, k in self.set_aside],
+            **({"notes": self.notes} if self.notes else {}),
         }
 
 
@@ -174,10 +176,19 @@ class VerifyReport:
     temp_files: list[str] = field(default_factory=list)
     pending_removal: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    # Sources a move-mode sweep set aside and could not put back yet (.tv-held-*).
+    stranded: list[str] = field(default_factory=list)
+    # Copies kept beside a source whose name a writer took meanwhile; swept as sessions.
+    kept: list[str] = field(default_factory=list)
+    # Archives claiming a version their session cannot have: (archive path, reason).
+    implausible: list[tuple[str, str]] = field(default_factory=list)
+    # Versions kept only in the remote tier whose object is gone or damaged: (path, reason).
+    remote_missing: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.corrupt or self.orphaned or self.temp_files or self.pending_removal)
+        return not (self.missing or self.corrupt or self.orphaned or self.temp_files or self.pending_removal
+                    or self.stranded or self.implausible or self.remote_missing)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -190,4 +201,8 @@ class VerifyReport:
             "temp_files": self.temp_files,
             "pending_removal": self.pending_removal,
             "repaired": self.repaired,
+            "stranded": self.stranded,
+            "kept": self.kept,
+            "implausible": [{"archive_path": p, "reason": r} for p, r in self.implausible],
+            "remote_missing": [{"archive_path": p, "reason": r} for p, r in self.remote_missing],
         }

@@ -173,7 +173,7 @@ class SpooledRef:
         self._spool.close()
 
 
-def spool(relpath: str, size: int, stream: IO[bytes], tmpdir: Path, chunk: int = 1024 * 1024) -> SpooledRef:
+def spool(relpath: str, size: int, stream: IO[bytes], tmpdir: Path | None, chunk: int = 1024 * 1024) -> SpooledRef:
     """Copy ``stream`` to a private spool under ``tmpdir`` and return a ref over it."""
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # noqa: SIM115 (owned by the ref)
     while data := stream.read(chunk):

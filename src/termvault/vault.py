@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
+import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -23,8 +23,8 @@ from .index import ArchiveIndex
 from .journal import Journal
 from .lock import HomeLock
 from .model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
+from .ops import consistency, maintenance, reindex, remote, restore, search, sweep
 from .ops import export as export_ops
-from .ops import maintenance, reindex, remote, restore, search, sweep
 from .ops.context import Context
 from .ops.text import index_fetched, searchable_text
 from .reports import Progress, PruneReport, RestoreResult, SweepReport, VerifyReport
@@ -47,12 +47,16 @@ class Vault:
         self.home = self.config.home
         if self.home.exists():
             check_home_ownership(self.home)  # before tightening: refuse, do not silently fix
-        for folder in (self.home, self.config.archive_dir, self.config.history_dir):
-            ensure_private_dir(folder)
+        # A home its owner cannot write (a read-only mount, a backup) still reads: nothing
+        # is created or tightened and the index is opened read-only.
+        self.read_only = self.home.is_dir() and not os.access(self.home, os.W_OK)
+        if not self.read_only:
+            for folder in (self.home, self.config.archive_dir, self.config.history_dir):
+                ensure_private_dir(folder)
         self.lock = HomeLock(self.home, timeout=lock_timeout)
         self.journal = Journal(self.home)
         self._fault = fault or (lambda step: None)
-        self.index = ArchiveIndex(self.config.index_path)  # connects on first use
+        self.index = ArchiveIndex(self.config.index_path, readonly=self.read_only)  # connects on first use
         self._sources = SourceSet(self.config)
         spec = RemoteSpec.from_config(self.config)
         self._remote = None if spec is None else RemoteTier(spec, self.index, self.config.max_expand_bytes)
@@ -63,8 +67,9 @@ class Vault:
         if self._remote is not None:
             self._remote.on_fetched = lambda entry: index_fetched(self.ctx, entry)
         # Finish what an interrupted run left and import the older app's data, if the
-        # lock is free right now (otherwise whoever holds it will).
-        maintenance.startup(self.ctx, reindex.needs_legacy_import, reindex.import_legacy)
+        # lock is free right now (otherwise whoever holds it will); never on a read-only home.
+        if not self.read_only:
+            maintenance.startup(self.ctx, reindex.needs_legacy_import, reindex.import_legacy)
 
     @property
     def ctx(self) -> Context:
@@ -73,11 +78,14 @@ class Vault:
         )
 
     @contextlib.contextmanager
-    def writing(self, what: str) -> Iterator[None]:
-        """Hold the write lock and the crash journal for one write operation."""
+    def writing(self, what: str, catch_up: bool = True) -> Iterator[None]:
+        """Hold the write lock and the crash journal for one write operation. First the
+        index catches up with ``archive/`` (unless the operation rebuilds it anyway)."""
         with self.lock.hold(what):
             if self.journal.exists():
                 maintenance.reconcile(self.ctx)
+            elif catch_up:
+                maintenance.before_write(self.ctx)
             self.journal.begin(what)
             try:
                 yield
@@ -98,7 +106,6 @@ class Vault:
         """The sources a sweep covers (see ``SourceSet.select``)."""
         return self._sources.select(kinds, include_undetected)
 
-
     def plan(self, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None):
         """(due units, number skipped); see ``ops.sweep.plan``."""
         return sweep.plan(self.ctx, older_than, kinds, now)
@@ -110,22 +117,11 @@ class Vault:
         """Archive everything due. Each unit is archived, read back and verified, indexed,
         and (move mode) only then removed from its source, if unchanged. A failing unit is
         reported and the sweep goes on. With a remote, uploads; with a cap, prunes."""
-        started = time.monotonic()
-        report = SweepReport(dry_run=dry_run)
-        capped = prune and self.config.max_total_bytes is not None
+        steps = sweep.Steps(self._prune if prune else None, remote.push_after_sweep if self._remote else None)
         if dry_run:
-            due, report.skipped = self.plan(older_than, kinds)
-            report.due = [(cs.source.kind, u.session_id, u.size) for cs, u in due]
-            report.prune = self._prune(self.ctx, None, True) if capped else None
-        else:
-            with self.writing("sweeping"):
-                due, report.skipped = self.plan(older_than, kinds)
-                sweep.sweep(self.ctx, due, report, progress)
-                if self._remote is not None:  # upload first: only verified copies may be evicted
-                    remote.push_after_sweep(self.ctx)
-                report.prune = self._prune(self.ctx, None, False) if capped else None
-        report.seconds = time.monotonic() - started
-        return report
+            return sweep.run(self.ctx, older_than, kinds, True, progress, steps)
+        with self.writing("sweeping"):
+            return sweep.run(self.ctx, older_than, kinds, False, progress, steps)
 
     def archive_unit(self, cs: ConfiguredSource, unit: SessionUnit) -> ArchiveEntry | None:
         """Archive one unit now (the caller holds ``writing``); see ``ops.sweep``."""
@@ -145,13 +141,13 @@ class Vault:
 
     def search(self, query: str | None = None, **filters: Any) -> list[search.SearchHit]:
         """Search the index; see ``termvault.ops.search.search`` for the filters."""
-        return search.search(self.index, self.searchable_text, query, **filters)
+        return consistency.searched(self.ctx, search.search(self.index, self.searchable_text, query, **filters))
 
     def searchable_text(self, entry: ArchiveEntry) -> str:
         return searchable_text(self.ctx, entry)
 
     def stats(self) -> dict[str, Any]:
-        return maintenance.stats(self.ctx)
+        return {**maintenance.stats(self.ctx), "index_lost": consistency.warn_if_lost(self.ctx)}
 
     def spooled_files(self, entry: ArchiveEntry) -> list[FileRef]:
         return self.store.refs(entry)  # close them with ``streams.close_refs``
@@ -190,15 +186,17 @@ class Vault:
         with self.writing("restoring"):
             return restore.restore(self.ctx, self.get(session_id, version), Path(to) if to else None, force)
 
-    def verify(self, progress: ProgressCallback | None = None) -> VerifyReport:
-        return maintenance.verify(self.ctx, progress)
+    def verify(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
+        """Read-only check of every version; versions kept only in the remote tier are
+        looked up in the bucket (with ``read_data``, downloaded and hashed)."""
+        return maintenance.verify(self.ctx, progress, read_data)
 
     def leftovers(self) -> bool:
         return maintenance.leftovers(self.ctx)  # an orphan, a temporary file, an unremoved source
 
-    def repair(self, progress: ProgressCallback | None = None) -> VerifyReport:
-        with self.writing("repairing"):
-            return maintenance.repair(self.ctx, progress)
+    def repair(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
+        with self.writing("repairing", catch_up=False):
+            return maintenance.repair(self.ctx, progress, read_data)
 
     def reindex(self, progress: ProgressCallback | None = None, remote: bool = False) -> int:
         """Rebuild the index from ``archive/`` alone; with a remote configured, merged with
@@ -206,7 +204,7 @@ class Vault:
         index SQLite cannot read is first moved aside and a new one built."""
         with self.lock.hold("reindexing"):
             reindex.set_aside_unreadable_index(self.ctx)
-            with self.writing("reindexing"):
+            with self.writing("reindexing", catch_up=False):
                 return reindex.reindex(self.ctx, progress, all_hosts=remote)
 
     def prune(self, max_bytes: int | None = None, dry_run: bool = False) -> PruneReport:

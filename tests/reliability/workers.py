@@ -195,7 +195,10 @@ def op_resave(args) -> None:
         state = SessionState(session_id=args.session, name="resaved", created_at=base,
                              modified_at=modified, command_count=n, output_snapshot="\n".join(lines))
         path = storage.save_session(state)
-        os.utime(path, (modified, modified))
+        try:
+            os.utime(path, (modified, modified))
+        except FileNotFoundError:
+            pass  # a move-mode sweep archived and removed it already (the app never dates files)
         if args.interval:
             time.sleep(args.interval)
     done(started, saves=args.times)

@@ -228,3 +228,38 @@ def test_a_home_archived_before_the_remote_tier_uploads_everything_once_configur
     assert [e.session_id for e in vault.index.remote_pending()] == ["before"]
     assert vault.remote_push().pending == 0
     assert remote_state(vault, "before") == (f"alpha/{vault.get('before').archive_path}", 1, 1)
+
+
+def test_verify_repair_and_status_see_an_evicted_version_whose_object_was_deleted(make_vault, home, objects):
+    import obstore
+
+    vault = make_vault(home)
+    sweep_three(vault, home)
+    vault.prune(max_bytes=0)
+    verified_before = vault.remote_status()["verified"]
+    rel = vault.get("old").archive_path
+    obstore.delete(objects.store, f"alpha/{rel}")
+    report = vault.verify()
+    assert not report.clean and [p for p, _ in report.remote_missing] == [rel]
+    assert "gone from the remote" in report.remote_missing[0][1]
+    status = vault.remote_status()
+    assert status["missing_in_remote"] == [rel] and status["verified"] == verified_before - 1
+    repaired = vault.repair()
+    assert not repaired.clean and any("marked" in r and rel in r for r in repaired.repaired)
+    assert vault.remote_status()["verified"] == verified_before - 1
+
+
+def test_verify_read_data_finds_a_damaged_object_of_an_evicted_version(make_vault, home, objects):
+    import obstore
+
+    vault = make_vault(home)
+    sweep_three(vault, home)
+    vault.prune(max_bytes=0)
+    key = f"alpha/{vault.get('mid').archive_path}"
+    good = objects()[key]
+    attrs = obstore.get(objects.store, key).attributes
+    obstore.put(objects.store, key, good[:-1] + bytes([good[-1] ^ 1]), attributes=attrs)
+    assert vault.verify().clean  # present, same size: only reading the data shows it
+    report = vault.verify(read_data=True)
+    assert [p for p, _ in report.remote_missing] == [vault.get("mid").archive_path]
+    assert "damaged" in report.remote_missing[0][1]

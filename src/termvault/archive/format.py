@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -383,9 +384,14 @@ def read_manifest(path: Path) -> Manifest:
 
 
 def sha256_file(path: Path) -> str:
-    """sha256 of a file, read in chunks."""
+    """sha256 of a regular file, read in chunks (a FIFO or device is refused, never read:
+    opening one could block forever)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DataError(f"{path} is not a regular file; termvault will not read it.")
+    with open(fd, "rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()

@@ -97,7 +97,10 @@ class ArchiveStore:
             self.read(entry, keep_bytes)
             return out
         refs: list[FileRef] = []
-        tmpdir = ensure_private_dir(self.tmp_dir)
+        try:
+            tmpdir: Path | None = ensure_private_dir(self.tmp_dir)
+        except OSError:  # a read-only home: spool in the system's private temporary files
+            tmpdir = None
 
         def keep(f: arc.ManifestFile, stream: IO[bytes]) -> None:
             refs.append(spool(f.path, f.size, stream, tmpdir, arc.CHUNK))

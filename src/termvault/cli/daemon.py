@@ -12,7 +12,7 @@ import click
 
 from ..ansi import printable
 from ..errors import LockedError, TermvaultError
-from ..lock import HomeLock
+from ..sweepers import SweeperLocks
 from .context import AppState, pass_state
 from .format import duration, home_display, human_size, local_time, plural, ratio
 from .params import Duration
@@ -75,30 +75,30 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
         raise click.BadParameter("the interval must be longer than zero.", param_hint="'--interval'")
     seconds = hours * 3600.0
     stop = threading.Event()
-    # One sweeper per home: the app's background archiver takes the same lock, so a
-    # daemon and the app never both sweep on a schedule.
-    sweeper = HomeLock(vault.home, name=".sweeper.lock")
-    holding = False
+    # One scheduled sweeper per source kind: the app's background archiver holds the
+    # native kind's lock, and the daemon still sweeps every other kind meanwhile.
+    locks = SweeperLocks(vault.home)
     runs = 0
     with stop_on_signals(stop):
         log_line(f"termvault daemon started for {home_display(vault.home)}: sweeping every {duration(seconds)}.")
         try:
             while not stop.is_set():
-                if not holding:
-                    holding = sweeper.try_acquire("daemon sweeping")
-                if holding:
+                kinds = [cs.source.kind for cs in vault.sources(list(sources) or None)]
+                held, busy = locks.acquire(kinds, "daemon sweeping")
+                for kind, holder in busy.items():
+                    log_line(f"another sweeper sweeps {kind} sessions for this home ({holder}); "
+                             "the daemon leaves them to it.")
+                if held:
                     runs += 1
-                    _run_once(state, vault, runs, older_than, list(sources) or None, stop)
+                    _run_once(state, vault, runs, older_than, held, stop)
                 else:
-                    log_line(f"another sweeper runs for this home ({sweeper.describe_holder()}); "
-                             "trying again next time.")
+                    log_line("another sweeper runs for this home; trying again next time.")
                 if stop.is_set():
                     break
                 log_line(f"next sweep at {local_time(time.time() + seconds, seconds=True)}.")
                 stop.wait(seconds)
         finally:
-            if holding:
-                sweeper.release()
+            locks.release()
     log_line(f"termvault daemon stopped after {plural(runs, 'sweep')}.")
 
 

@@ -94,9 +94,11 @@ Example:
 )
 @click.option("--repair", is_flag=True, help="Fix what can be fixed: remove temporary files, index orphaned "
                                               "archives, finish interrupted moves, mark missing/corrupt versions.")
+@click.option("--read-data", is_flag=True, help="Also download every version kept only in the remote tier "
+                                                 "and check its bytes (without it, its presence and size).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
-def verify(state: AppState, repair: bool, as_json: bool):
+def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False):
     """Check every archive against its recorded hashes.
 
     Each archive is re-hashed against the index and its own manifest. Read-only unless --repair. Reports missing, corrupt and orphaned archives, leftover
@@ -104,11 +106,12 @@ def verify(state: AppState, repair: bool, as_json: bool):
     """
     vault = state.vault()
     with item_progress(state, "Verifying", enabled=not as_json) as progress:
-        report = vault.repair(progress) if repair else vault.verify(progress)
+        report = vault.repair(progress, read_data) if repair else vault.verify(progress, read_data)
     if repair:
         # What repair cannot fix: lost or damaged archives, and whatever reconciliation
         # had to leave (an orphan that does not verify, a source that changed).
-        remaining = bool(report.missing or report.corrupt or vault.leftovers())
+        remaining = bool(report.missing or report.corrupt or report.remote_missing or report.stranded
+                         or report.implausible or vault.leftovers())
     else:
         remaining = not report.clean
     if as_json:
@@ -131,6 +134,9 @@ def _print_verify(state: AppState, report, repair: bool, remaining: bool) -> Non
     problems += [("orphaned", f"archive/{p} (not in the index)") for p in report.orphaned]
     problems += [("temp file", home_display(p)) for p in report.temp_files]
     problems += [("pending", f"{sid} (archived, source not removed yet)") for sid in report.pending_removal]
+    problems += [("remote", f"archive/{p}: {why}") for p, why in report.remote_missing]
+    problems += [("set aside", f"{home_display(p)} (a source not yet put back)") for p in report.stranded]
+    problems += [("untrusted", f"archive/{p}: {why}") for p, why in report.implausible]
     if problems:
         out.print("Problems found:", soft_wrap=True)
         for kind, what in problems:

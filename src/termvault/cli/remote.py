@@ -87,6 +87,8 @@ def _print_status(state: AppState, d: dict[str, Any]) -> None:
         ("Machines", ", ".join(d.get("hosts") or []) or None),
         ("Versions", (f"{d['versions']} archived here: {d['verified']} verified in the remote, "
                       f"{d['pending']} pending, {d['evicted']} evicted")),
+        ("Missing", (f"{plural(len(d['missing_in_remote']), 'evicted version')} gone from the remote; "
+                     "run `termvault verify`") if d.get("missing_in_remote") else None),
         ("Other machines", plural(d["other_hosts_versions"], "version") if d["other_hosts_versions"] else None),
         ("Local cache", human_size(d["local_bytes"]) + (f" (cap {human_size(cap)})" if cap else "")),
         ("In the remote", human_size(d["remote_bytes"])),

@@ -56,6 +56,8 @@ def restore(state: AppState, session_id: str, target: Path | None, force: bool, 
     for path, aside in result.set_aside:
         out.print(Text.assemble(("  set aside  ", "yellow"), f"{home_display(path)} -> {home_display(aside)}"),
                   soft_wrap=True)
+    for note in result.notes:
+        out.print(Text.assemble(("  note       ", "yellow"), note), soft_wrap=True)
 
 
 COMMANDS = [restore]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -163,6 +164,21 @@ def is_corruption(exc: BaseException | None) -> bool:
     return type(exc) is sqlite3.DatabaseError
 
 
+def _readable(conn: sqlite3.Connection, index_file: Path) -> sqlite3.Connection:
+    """``conn`` (read-only) if it can read; else, in a folder nobody may write (a WAL
+    index needs its shared-memory file), the file opened as immutable: nothing can
+    write it meanwhile, since the folder refuses the write-ahead log."""
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        if os.access(index_file.parent, os.W_OK):
+            raise
+        conn.close()
+    return sqlite3.connect(f"file:{index_file}?immutable=1", uri=True, timeout=30.0, isolation_level=None,
+                           check_same_thread=False)
+
+
 class Database:
     """One SQLite connection guarded by a lock: WAL, a busy timeout, migrations applied on
     open, write transactions with ``transaction()`` and reads with ``query()``."""
@@ -192,6 +208,8 @@ class Database:
         try:
             uri = f"file:{self.index_file}?mode=ro" if readonly else str(self.index_file)
             conn = sqlite3.connect(uri, uri=readonly, timeout=30.0, isolation_level=None, check_same_thread=False)
+            if readonly:
+                conn = _readable(conn, self.index_file)
             if new and not readonly:
                 self.index_file.chmod(FILE_MODE)
             conn.row_factory = sqlite3.Row

@@ -78,6 +78,11 @@ class ArchiveIndex(Database):
         with self.transaction():
             self.execute("UPDATE sessions SET status = ? WHERE archive_path = ?", (status, archive_path))
 
+    def clear_remote_verification(self, archive_path: str) -> None:
+        """The bucket's copy of this version is gone or damaged: it is verified no more."""
+        with self.transaction():
+            self.execute("UPDATE sessions SET remote_verified_at = NULL WHERE archive_path = ?", (archive_path,))
+
     def tombstone(self, row_id: int | None) -> None:
         """Mark a pruned version 'deleted' (its row stays: see migration 5)."""
         with self.transaction():
@@ -246,6 +251,9 @@ class ArchiveIndex(Database):
         """One past the highest version ever indexed for ``session_id`` (pruned included)."""
         rows = self.query("SELECT MAX(version) FROM sessions WHERE session_id = ?", (session_id,))
         return int(rows[0][0] or 0) + 1
+
+    def is_empty(self) -> bool:
+        return not self.query("SELECT 1 FROM sessions LIMIT 1")
 
     def archive_paths(self) -> set[str]:
         return {r[0] for r in self.query("SELECT archive_path FROM sessions")}

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import archive as arc
 from ..errors import DataError, TermvaultError
 from ..fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, remove_if_unchanged
 from ..model import ArchiveEntry
 from ..reports import Progress, PruneReport, VerifyReport
+from . import consistency, held
+from . import remote as remote_ops
 from .context import Context
 from .restore import RESTORE_PREFIX, origin_root
 from .text import drop_text, index_text
@@ -57,21 +58,18 @@ def reconcile(ctx: Context) -> list[str]:
     files, index verified archives the index lacks, and finish removing move-mode sources
     that a verified archive already holds. Never deletes a source that differs."""
     done = []
-    for held in ctx.journal.leftovers(HELD_PREFIX):
+    for held_file in ctx.journal.leftovers(HELD_PREFIX):
         # A source set aside for deletion when the run died: never lose it, put it back
         # (an archived one is then removed again properly below).
         with contextlib.suppress(OSError):
-            done.append(f"put back {put_back(held)}")
+            done.append(f"put back {put_back(held_file)}")
     for tmp in temp_files(ctx) + ctx.journal.leftovers(RESTORE_PREFIX):
         with contextlib.suppress(OSError):
             tmp.unlink()
             done.append(f"removed temporary file {tmp.name}")
-    # One bad item (unreadable file, unknown source kind) must not block every write.
-    for rel in orphan_archives(ctx):
-        try:
-            done.extend(_adopt(ctx, rel))
-        except (OSError, TermvaultError) as exc:
-            log.warning("could not adopt %s: %s", rel, exc)
+    # Archives the index lacks (a crash, or an index lost or behind), in version order.
+    done.extend(catch_up(ctx))
+    done.extend(held.put_back_stranded(ctx))
     for entry in pending_removals(ctx):
         done.extend(_finish_removal(ctx, entry))
     # A prune interrupted after committing a version's tombstone: finish removing the
@@ -85,26 +83,29 @@ def reconcile(ctx: Context) -> list[str]:
     return done
 
 
-def _adopt(ctx: Context, rel: str) -> list[str]:
+def before_write(ctx: Context) -> list[str]:
+    """What every write runs first once the lock is held (the journal of a run that died
+    is reconciled separately): archives the index lacks are indexed, so nothing written
+    next takes a version number an archive on disk already has; set-aside sources are
+    put back."""
+    return catch_up(ctx) + held.put_back_stranded(ctx)
+
+
+def catch_up(ctx: Context) -> list[str]:
+    """Index the archives the index lacks (see ``consistency.catch_up``), saying so."""
+    # One bad item (unreadable file, unknown source kind) must not block every write.
     try:
-        back = ctx.store.read_back(rel)
-    except DataError as exc:
-        # An unverifiable orphan is never trusted nor deleted: verify keeps reporting it.
-        log.warning("archive %s could not be verified: %s", rel, exc)
+        result = consistency.catch_up(ctx, load_pins(ctx))
+    except (OSError, TermvaultError) as exc:
+        log.warning("could not index the archives the index lacks: %s", exc)
         return []
-    m = back.manifest
-    if ctx.index.get_entry(m.session_id, m.version) is not None:
-        log.warning("archive %s duplicates an indexed version; left alone", rel)
-        return []
-    entry = arc.entry_from_manifest(m, rel, back.archive_size, back.archive_sha256)
-    entry.pinned = m.session_id in load_pins(ctx)
-    with ctx.index.transaction():
-        ctx.index.insert(entry)
-        try:
-            index_text(ctx, entry)
-        except Exception as exc:  # e.g. a source kind that cannot be loaded any more
-            log.warning("archive %s indexed without its text: %s", rel, exc)
-    return [f"indexed {rel}"]
+    if result.indexed or result.renumbered:
+        log.warning(
+            "The index lacked %d archive(s) found in %s (it was lost, damaged or restored from an "
+            "older copy); they are indexed again.", len(result.indexed) + len(result.renumbered),
+            ctx.config.archive_dir,
+        )
+    return result.messages()
 
 
 def _finish_removal(ctx: Context, entry: ArchiveEntry) -> list[str]:
@@ -163,7 +164,7 @@ def startup(
 
 
 # -- verify / repair --------------------------------------------------------------------
-def verify(ctx: Context, progress: Any = None) -> VerifyReport:
+def verify(ctx: Context, progress: Any = None, read_data: bool = False) -> VerifyReport:
     """Read-only: re-hash every archive against the index and its own manifest; report
     missing, corrupt and orphaned archives, leftover temporary files and move-mode sources
     not yet removed. An index SQLite finds damaged raises DataError (run reindex)."""
@@ -181,9 +182,13 @@ def verify(ctx: Context, progress: Any = None) -> VerifyReport:
         report.checked += 1
         problem = None
         if not ctx.store.path(entry).exists():
-            if entry.row_id not in in_remote:  # else evicted after a verified upload
+            if entry.row_id not in in_remote:
                 report.missing.append(entry.archive_path)
                 problem = "missing"
+            else:  # evicted after a verified upload: the bucket's copy is the only one
+                problem = remote_ops.check_remote_copy(ctx, entry, read_data)
+                if problem:
+                    report.remote_missing.append((entry.archive_path, problem))
         else:
             problem = ctx.store.verify(entry)
             if problem:
@@ -193,6 +198,11 @@ def verify(ctx: Context, progress: Any = None) -> VerifyReport:
         if progress:
             progress(Progress(n, total, session_id=entry.session_id, ok=problem is None, message=problem or ""))
     report.orphaned = orphan_archives(ctx)
+    if report.orphaned:
+        report.implausible = consistency.catch_up(ctx, dry_run=True).implausible
+    folders = [*held.recorded_folders(ctx), *held.source_folders(ctx)]
+    report.stranded = [str(p) for p in held.held_files(folders)]
+    report.kept = [str(p) for p in held.kept_files(folders)]
     report.temp_files = [str(p) for p in temp_files(ctx)]
     report.pending_removal = [e.session_id for e in pending_removals(ctx)]
     return report
@@ -204,11 +214,11 @@ def leftovers(ctx: Context) -> bool:
     return bool(orphan_archives(ctx) or temp_files(ctx) or pending_removals(ctx))
 
 
-def repair(ctx: Context, progress: Any = None) -> VerifyReport:
+def repair(ctx: Context, progress: Any = None, read_data: bool = False) -> VerifyReport:
     """Verify, then fix what can be fixed without losing anything: reconcile (temp files,
     orphans, pending removals) and mark missing or corrupt versions in the index (their
     rows are kept with status 'missing' / 'corrupt', never silently dropped)."""
-    report = verify(ctx, progress)
+    report = verify(ctx, progress, read_data)
     report.repaired.extend(reconcile(ctx))
     with ctx.index.transaction():
         for rel in report.missing:
@@ -217,6 +227,12 @@ def repair(ctx: Context, progress: Any = None) -> VerifyReport:
         for rel, _ in report.corrupt:
             ctx.index.set_status(rel, "corrupt")
             report.repaired.append(f"marked {rel} corrupt")
+        for rel, why in report.remote_missing:
+            if "could not be checked" in why:
+                continue  # unreachable now, not known lost
+            ctx.index.set_status(rel, "missing")
+            ctx.index.clear_remote_verification(rel)
+            report.repaired.append(f"marked {rel} missing: {why}")
     return report
 
 

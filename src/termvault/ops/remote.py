@@ -209,6 +209,37 @@ def status(ctx: Context, check: bool = True) -> dict[str, Any]:
         try:
             out["hosts"] = ctx.remote.objects.hosts()
             out["reachable"], out["error"] = True, None
+            # A version kept only in the bucket is verified only while its object is there.
+            gone = [e for e in ctx.index.evicted()
+                    if ctx.remote.objects.head(ctx.index.remote_key(e.row_id) or "") is None]
+            out["missing_in_remote"] = [e.archive_path for e in gone]
+            out["verified"] -= sum(1 for e in gone if ctx.index.remote_state(e.row_id)["remote_verified_at"])
         except RemoteError as exc:
             out["reachable"], out["error"], out["hosts"] = False, str(exc), []
     return out
+
+
+def check_remote_copy(ctx: Context, entry: ArchiveEntry, read_data: bool = False) -> str | None:
+    """What is wrong with the bucket's copy of a version kept only there, or None: the
+    object must exist with the size and sha256 recorded (and, with ``read_data``, its
+    bytes must hash to that sha256). An unreachable remote is a problem too: the version
+    cannot be shown to exist."""
+    key = ctx.index.remote_key(entry.row_id)
+    if ctx.remote is None or not key:
+        return "kept only in the remote tier, which is not configured here"
+    store = ctx.remote.objects
+    try:
+        found = store.head(key)
+        if found is None:
+            return f"its only copy, {ctx.remote.spec.display(key)}, is gone from the remote"
+        if entry.size_bytes and found.size != entry.size_bytes:
+            return f"{ctx.remote.spec.display(key)} holds {found.size} bytes, not the {entry.size_bytes} archived"
+        if found.sha256 and entry.archive_sha256 and found.sha256 != entry.archive_sha256:
+            return f"{ctx.remote.spec.display(key)} records another sha256 than the archived version"
+        if read_data:
+            sha, _size, _attrs = store.download(key)
+            if entry.archive_sha256 and sha != entry.archive_sha256:
+                return f"{ctx.remote.spec.display(key)} is damaged: its bytes do not match their sha256"
+    except (RemoteError, DataError) as exc:
+        return f"the remote copy could not be checked: {exc}"
+    return None

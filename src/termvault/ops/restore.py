@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,6 +27,26 @@ from ..sources.base import ArchivedFile, RestoreRequest
 from .context import Context
 
 RESTORE_PREFIX = ".tv-restore-"
+CONVERSATION_PREFIX = "_conversation/"
+
+
+def beside_name(target: Path, version: int) -> Path:
+    """An unused name beside ``target`` for an archived copy restored next to it, keeping
+    its suffix (``<stem>.termvault-restored-v<version>[-n]<suffix>``)."""
+    n = 0
+    while True:
+        tag = f".termvault-restored-v{version}" + (f"-{n}" if n else "")
+        candidate = target.with_name(f"{target.stem}{tag}{target.suffix}")
+        if not os.path.lexists(candidate):
+            return candidate
+        n += 1
+
+
+def safe_mode(mode: int) -> int:
+    """The permission bits a restored user file may have, whatever an archive claims:
+    never setuid, setgid, sticky or writable by others; always readable and writable by
+    its owner."""
+    return ((mode or FILE_MODE) & 0o755) | 0o600
 
 
 def origin_root(ctx: Context, origin: str, session_id: str) -> Path:
@@ -125,9 +146,27 @@ def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> 
     for f, target, base in _targets(ctx, manifest, to):
         if target.is_symlink():
             raise DataError(f"{target} is a symbolic link; termvault will not restore through it.")
+        with contextlib.suppress(FileNotFoundError):
+            # Never open a FIFO, device or socket: reading one could block forever while
+            # the write lock is held.
+            if not stat.S_ISREG(os.lstat(target).st_mode):
+                raise DataError(
+                    f"{target} exists and is not a regular file (a folder, FIFO, device or socket); "
+                    f"termvault will not restore {entry.session_id} over it."
+                )
         if target.exists():
             if arc.sha256_file(target) == f.sha256:
                 result.unchanged.append(str(target))
+                continue
+            if to is None and f.path.startswith(CONVERSATION_PREFIX):
+                # The agent's live transcript moved on since: it belongs to the agent and
+                # may hold newer turns, so it is never replaced; the archived one goes beside.
+                beside = beside_name(target, entry.version)
+                result.notes.append(
+                    f"{target} differs from the archived conversation (the agent went on with it); "
+                    f"it was left as it is and the archived one restored beside it as {beside.name}."
+                )
+                wanted[f.path] = (beside, base)
                 continue
             if not force:
                 raise ConflictError(
@@ -154,7 +193,7 @@ def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> 
             os.fsync(out.fileno())
         if h.hexdigest() != f.sha256:
             raise DataError(f"{f.path} of {entry.session_id} did not match its hash while restoring.")
-        os.chmod(tmp, f.mode or FILE_MODE)
+        os.chmod(tmp, safe_mode(f.mode))
         if f.mtime_ns:
             os.utime(tmp, ns=(f.mtime_ns, f.mtime_ns))
 

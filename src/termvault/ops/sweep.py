@@ -16,10 +16,11 @@ from .. import archive as arc
 from ..errors import DataError
 from ..fsutil import FILE_MODE, fsync_dir, remove_if_unchanged, validate_id
 from ..index import fulltext
-from ..model import ArchiveEntry, SessionInfo, SessionUnit
-from ..reports import Failure, Progress, SweepReport
+from ..model import ArchiveEntry, SessionInfo, SessionUnit, UnitFile
+from ..reports import Failure, Progress, PruneReport, SweepReport
 from ..sources.configured import ConfiguredSource
 from ..streams import HashingDiskFile
+from . import held
 from .context import Context
 from .text import index_text, parse
 
@@ -27,6 +28,24 @@ log = logging.getLogger(__name__)
 
 DAY = 86400.0
 ProgressCallback = Callable[[Progress], None]
+
+
+class ChangedWhileRead(DataError):
+    """A source file was replaced or written while the sweep read it: skip it this round."""
+
+
+def same_file(f: UnitFile) -> bool:
+    """Whether ``f``'s path still names the file discovery saw (inode, size, mtime). A
+    file held in another program's database is read from one snapshot by its source
+    (``UnitFile.reader``, inside one read transaction), so it is always consistent."""
+    if f.reader is not None:
+        return True
+    try:
+        st = os.lstat(f.origin)
+    except OSError:
+        return False
+    return (st.st_size == f.size and st.st_mtime_ns == f.mtime_ns
+            and (not f.ino or st.st_ino == f.ino) and (not f.ctime_ns or st.st_ctime_ns == f.ctime_ns))
 
 
 @dataclass
@@ -107,6 +126,10 @@ def sweep(
                     report.unchanged += 1
                 else:
                     report.archived.append(entry)
+            except ChangedWhileRead as exc:
+                report.skipped += 1
+                log.info("%s", exc)
+                ok, message = False, str(exc)
             except Exception as exc:  # one bad session never stops the sweep
                 ok, message = False, str(exc) or type(exc).__name__
                 report.failed.append(Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind))
@@ -123,6 +146,11 @@ def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
     refs = [HashingDiskFile(f.relpath, f.size, f.origin, f.reader) for f in unit.files]
     info = parse(cs.source, refs, unit)
     shas = {r.relpath: r.ensure_hash() for r in refs}
+    # The bytes read must be bytes that existed: a file replaced under its name (the app
+    # saves atomically) between discovery and the read gives the new file's first bytes.
+    for f in unit.files:
+        if not same_file(f):
+            raise ChangedWhileRead(f"{f.origin} changed while it was read; it is archived at the next sweep.")
     fts = fulltext.prepare(info.text) if ctx.config.full_text else None
     return Prepared(info, shas, arc.content_digest(shas.items()), fts)
 
@@ -213,10 +241,11 @@ def archive_unit(
 def remove_sources(
     ctx: Context, cs: ConfiguredSource, unit: SessionUnit, shas: dict[str, str], entry: ArchiveEntry
 ) -> int:
-    """Delete the unit's files that are unchanged since they were read (size and
-    mtime_ns); a changed file stays and is archived as a new version next time. A
-    source that keeps its files elsewhere removes them itself (``remove_archived``).
-    Returns the bytes removed."""
+    """Delete the unit's files that are unchanged since they were read (size, mtime_ns
+    and the content archived); a changed file stays and is archived as a new version
+    next time. A file that cannot be removed (a folder its owner made read-only) or put
+    back (no free inodes) is reported, never lost. A source that keeps its files
+    elsewhere removes them itself (``remove_archived``). Returns the bytes removed."""
     ctx.fault("delete-source")
     removed = cs.source.remove_archived(unit, shas, ctx.fault)
     if removed is not None:
@@ -231,9 +260,26 @@ def remove_sources(
         # it is kept in the archive but never deleted from where that tool keeps it.
         if f.relpath.startswith("_conversation/"):
             continue
-        if remove_if_unchanged(
-            f.origin, f.size, f.mtime_ns, before=ctx.journal.record_folder, ino=f.ino, ctime_ns=f.ctime_ns
-        ):
+        if not _owner_writable(f.origin.parent):
+            # Its owner made the folder read-only (0500): respect that, keep the file.
+            all_removed = False
+            log.warning("%s is archived but kept: its folder is read-only", f.origin)
+            continue
+        try:
+            gone = remove_if_unchanged(
+                f.origin, f.size, f.mtime_ns, (shas or {}).get(f.relpath), before=ctx.journal.record_folder,
+                ino=f.ino, ctime_ns=f.ctime_ns,
+            )
+        except OSError as exc:
+            all_removed = False
+            if held.held_files([f.origin.parent]):
+                held.note_stranded(ctx, f.origin.parent)
+                log.warning("%s was set aside and could not be put back (%s); the next sweep "
+                            "puts it back, and verify lists it until then", f.origin, exc)
+            else:
+                log.warning("%s is archived but was left in place: %s", f.origin, exc)
+            continue
+        if gone:
             folders.add(f.origin.parent)
             removed += f.size
         elif f.origin.exists():
@@ -252,8 +298,51 @@ def _count(callback: Callable[[int], None] | None, n: int) -> None:
         callback(n)
 
 
+def _owner_writable(folder: Path) -> bool:
+    try:
+        return bool(os.stat(folder).st_mode & 0o200)
+    except OSError:
+        return False
+
+
 def _file_mode(path: Path) -> int:
     try:
         return os.stat(path).st_mode & 0o777
     except OSError:
         return FILE_MODE
+
+
+@dataclass
+class Steps:
+    """What a sweep does after archiving: the storage cap's prune (or eviction) and the
+    upload to a remote tier, each None when it does not apply."""
+
+    prune: Callable[[Context, int | None, bool], PruneReport] | None = None
+    push: Callable[[Context], object] | None = None
+
+
+def run(
+    ctx: Context,
+    older_than: float | None,
+    kinds: Sequence[str] | None,
+    dry_run: bool,
+    progress: ProgressCallback | None,
+    steps: Steps,
+) -> SweepReport:
+    """A whole sweep (the caller holds the write lock unless ``dry_run``): plan, archive
+    every due unit, upload to the remote (first: only verified copies may be evicted),
+    then prune to the cap if one is configured."""
+    started = time.monotonic()
+    report = SweepReport(dry_run=dry_run)
+    capped = steps.prune is not None and ctx.config.max_total_bytes is not None
+    due, report.skipped = plan(ctx, older_than, kinds)
+    if dry_run:
+        report.due = [(cs.source.kind, u.session_id, u.size) for cs, u in due]
+    else:
+        sweep(ctx, due, report, progress)
+        if steps.push is not None:
+            steps.push(ctx)
+    if capped and steps.prune is not None:
+        report.prune = steps.prune(ctx, None, dry_run)
+    report.seconds = time.monotonic() - started
+    return report

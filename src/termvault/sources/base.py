@@ -194,11 +194,12 @@ def scan_folders(
     folders, in name order. Subfolders up to ``max_depth`` levels down are visited when
     ``enter(entry)`` allows (all of them by default).
 
-    Symbolic links are never followed (a link to a folder is listed as a non-folder
-    entry), so a link cannot lead discovery out of the tree. Unreadable folders and
-    entries that cannot be examined are skipped.
+    Symbolic links inside the tree are never followed (a link to a folder is listed as a
+    non-folder entry), so a link cannot lead discovery out of it. ``root`` itself may be
+    a link (a sessions folder moved to a bigger disk): the user chose it. Unreadable
+    folders and entries that cannot be examined are skipped.
     """
-    if not root.is_dir() or root.is_symlink():
+    if not root.is_dir():
         return
     stack: list[tuple[Path, int]] = [(root, 0)]
     while stack:
@@ -347,15 +348,50 @@ def iter_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[i
             yield lineno, chunk
 
 
+_NONBLANK_LINE = re.compile(rb"[^\n]*?[^\s][^\n]*\n?")
+_CHUNK = 1024 * 1024
+
+
+def iter_nonblank_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[bytes | None]:
+    """Each line holding more than whitespace (``None`` for one longer than ``max_line``),
+    read in chunks: runs of blank lines are skipped inside the regex engine, so the work
+    stays proportional to the bytes (a compressed file can hold millions of blank lines)."""
+    with ref.open() as fh:
+        parts: list[bytes] = []
+        skipping = False  # inside an overlong line: drop bytes until its newline
+        while True:
+            data = fh.read(_CHUNK)
+            if skipping:
+                nl = data.find(b"\n")
+                if nl < 0:
+                    if not data:
+                        return
+                    continue
+                data, skipping = data[nl + 1 :], False
+            buf = b"".join((*parts, data)) if parts else data
+            parts = []
+            end = len(buf) if not data else buf.rfind(b"\n") + 1
+            for m in _NONBLANK_LINE.finditer(buf, 0, end):
+                line = m.group()
+                yield line if len(line) <= max_line else None
+            if not data:
+                return
+            rest = buf[end:]
+            if len(rest) > max_line:
+                yield None
+                skipping = True
+            elif rest:
+                parts = [rest]
+
+
 def iter_jsonl(ref: FileRef, warnings: list[int] | None = None) -> Iterator[dict[str, Any]]:
     """Yield each JSON object line of a JSONL file. Blank lines are ignored; anything
     else that is not a JSON object increments ``warnings[0]`` (pass ``[0]``)."""
-    for _, raw in iter_lines(ref):
-        if raw is None:
+    for raw in iter_nonblank_lines(ref):
+        # A JSON object starts with "{": anything else is counted without parsing it.
+        if raw is None or raw.lstrip()[:1] != b"{":
             if warnings is not None:
                 warnings[0] += 1
-            continue
-        if not raw.strip():
             continue
         try:
             obj = json.loads(raw)

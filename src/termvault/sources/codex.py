@@ -153,6 +153,37 @@ class CodexSource(Source):
 # ---------------------------------------------------------------------------------------
 
 
+# Parsing work is bounded per input byte: a rollout is read up to this many times its
+# compressed size (or 4 MiB); the rest of a file that expands further (a few KB of zstd
+# can hold gigabytes of empty lines) counts as one parse warning. The archive keeps the
+# file's exact bytes either way.
+EXPANSION_RATIO = 100
+MIN_EXPANSION_CAP = 4 * 1024 * 1024
+
+
+class _Capped(io.RawIOBase):
+    """A raw stream that fails (OSError) once more than ``limit`` bytes were read."""
+
+    def __init__(self, inner: Any, limit: int, name: str):
+        self.inner, self.left, self.name = inner, limit, name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.left <= 0:
+            raise OSError(f"{self.name} expands more than {EXPANSION_RATIO} times its size; the rest is not read")
+        view = memoryview(buffer)[: self.left]
+        data = self.inner.read(len(view))
+        view[: len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
 @dataclass
 class _Decompressed:
     """A FileRef over the decompressed content of a ``.zst`` FileRef (streamed)."""
@@ -171,7 +202,8 @@ class _Decompressed:
         raw = self.inner.open()
         try:
             reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-            return io.BufferedReader(reader)  # type: ignore[arg-type]
+            limit = max(MIN_EXPANSION_CAP, EXPANSION_RATIO * max(self.inner.size, 1))
+            return io.BufferedReader(_Capped(reader, limit, self.relpath))  # type: ignore[arg-type]
         except BaseException:
             raw.close()
             raise

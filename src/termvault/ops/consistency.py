@@ -1,0 +1,125 @@
+"""Keeping the index level with ``archive/`` and version numbers consistent.
+
+The index is derivable: it may be deleted, lose its WAL or be restored from an older
+copy. Before any write, archives the index lacks are indexed again (verified), so a
+sweep numbers versions from everything on disk and never writes a second "version 1".
+An archive that claims a version its session cannot have (far past the newest known
+one: dropped in by hand, or by anyone who can write ``archive/``) is not trusted: it is
+left out of the index and ``verify`` names it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from .. import archive as arc
+from ..errors import DataError, TermvaultError
+from .context import Context
+from .text import index_text
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CatchUp:
+    indexed: list[str] = field(default_factory=list)
+    renumbered: list[str] = field(default_factory=list)
+    implausible: list[tuple[str, str]] = field(default_factory=list)  # (archive path, reason)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+
+    def messages(self) -> list[str]:
+        return [f"indexed {rel}" for rel in self.indexed] + [f"indexed {r}" for r in self.renumbered]
+
+
+def unindexed(ctx: Context) -> list[str]:
+    """Archive units under ``archive/`` the index has no row for."""
+    known = ctx.index.archive_paths()
+    return [rel for rel, _ in ctx.store.units() if rel not in known]
+
+
+def index_seems_lost(ctx: Context) -> bool:
+    """The index is empty while ``archive/`` holds archives (deleted, or a fresh file)."""
+    if not ctx.index.is_empty():
+        return False
+    return next(iter(ctx.store.units()), None) is not None
+
+
+LOST_MESSAGE = ("The index {index} lists no sessions, yet {archive} holds archives: it was lost or replaced. "
+                "Run `termvault reindex` to rebuild it (the next sweep also does).")
+
+
+def warn_if_lost(ctx: Context) -> bool:
+    """Say so (a warning) when the index seems lost; True if it does."""
+    if index_seems_lost(ctx):
+        log.warning(LOST_MESSAGE.format(index=ctx.config.index_path, archive=ctx.config.archive_dir))
+        return True
+    return False
+
+
+def _newest_known(ctx: Context, session_id: str) -> int:
+    return max((e.version for e in ctx.index.versions(session_id)), default=0)
+
+
+def catch_up(ctx: Context, pins: set[str] | None = None, dry_run: bool = False) -> CatchUp:
+    """Index every verified archive the index lacks (the caller holds the write lock),
+    in version order per session. A (session, version) already indexed with other
+    content gets the next free version (its own kept in ``meta.origin_version``); one
+    already indexed with the same content is a duplicate and left alone; a version more
+    than one past the newest known is implausible and left out. ``dry_run`` only
+    classifies (for ``verify``)."""
+    result = CatchUp()
+    rels = unindexed(ctx)
+    if not rels:
+        return result
+    read: list[tuple[str, arc.ReadResult]] = []
+    for rel in rels:
+        try:
+            read.append((rel, ctx.store.read_back(rel)))
+        except DataError as exc:
+            # An unverifiable archive is never trusted nor deleted: verify reports it.
+            result.unreadable.append((rel, str(exc)))
+    read.sort(key=lambda item: (item[1].manifest.session_id, item[1].manifest.version, item[0]))
+    claimed: dict[str, int] = {}  # dry run: versions this pass would have indexed
+    for rel, back in read:
+        m = back.manifest
+        newest = max(_newest_known(ctx, m.session_id), claimed.get(m.session_id, 0))
+        same = ctx.index.get_entry(m.session_id, m.version)
+        if same is not None and same.content_sha256 == m.content_sha256:
+            log.warning("archive %s repeats %s version %s; left alone", rel, m.session_id, m.version)
+            continue
+        if newest and m.version > newest + 1:
+            reason = (f"claims version {m.version} of {m.session_id}, whose newest known version is "
+                      f"{newest}; it is not trusted")
+            result.implausible.append((rel, reason))
+            log.warning("archive %s %s", rel, reason)
+            continue
+        version = m.version if same is None else newest + 1
+        claimed[m.session_id] = max(newest, version)
+        if dry_run:
+            continue
+        entry = arc.entry_from_manifest(m, rel, back.archive_size, back.archive_sha256)
+        entry.version = version
+        if version != m.version:
+            entry.meta = {**entry.meta, "origin_version": m.version}
+            result.renumbered.append(f"{rel} as version {version}")
+        else:
+            result.indexed.append(rel)
+        entry.pinned = m.session_id in (pins or set())
+        with ctx.index.transaction():
+            ctx.index.insert(entry)
+            try:
+                index_text(ctx, entry)
+            except (TermvaultError, OSError, ValueError) as exc:
+                log.warning("archive %s indexed without its text: %s", rel, exc)
+    return result
+
+
+def searched(ctx: Context, hits: list[T]) -> list[T]:
+    """``hits`` as found; when there are none, say so if the index was lost."""
+    if not hits:
+        warn_if_lost(ctx)
+    return hits
