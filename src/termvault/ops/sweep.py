@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -20,7 +20,8 @@ from ..index import fulltext
 from ..model import ArchiveEntry, SessionInfo, SessionUnit
 from ..reports import Failure, Progress, SweepReport
 from ..sources.configured import ConfiguredSource
-from ..streams import BoundedReader, HashingDiskFile
+from ..streams import BoundedReader
+from . import deltas
 from .context import Context
 from .text import index_text, parse
 
@@ -36,6 +37,8 @@ class Prepared:
     shas: dict[str, str]
     content: str  # content_digest of the files
     fts: fulltext.Prepared | None
+    base: deltas.Base | None = None  # the version the appended files build on
+    tails: deltas.Tails = field(default_factory=deltas.Tails)  # files stored as tails
 
 
 Due = list[tuple[ConfiguredSource, SessionUnit]]
@@ -118,13 +121,16 @@ def sweep(
 
 def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
     """Everything about a unit that needs no lock and no index: parse the records,
-    hash every file (in the same read), and prepare its text for the full-text index."""
+    hash every file (in the same read, which also tells which files only grew since the
+    previous version), and prepare its text for the full-text index."""
     validate_id(unit.session_id)
-    refs = [HashingDiskFile(f.relpath, f.size, f.origin) for f in unit.files]
+    base = deltas.find_base(ctx, cs, unit)
+    refs = deltas.hashing_refs(ctx, unit, base)
     info = parse(cs.source, refs, unit)
     shas = {r.relpath: r.ensure_hash() for r in refs}
     fts = fulltext.prepare(info.text) if ctx.config.full_text else None
-    return Prepared(info, shas, arc.content_digest(shas.items()), fts)
+    tails = deltas.decide(base, refs)
+    return Prepared(info, shas, arc.content_digest(shas.items()), fts, base if tails.deltas else None, tails)
 
 
 def archive_unit(
@@ -134,6 +140,13 @@ def archive_unit(
     entry, or None when its content equals the newest archived version (in move mode
     the source is then removed, the archive already holding it)."""
     p = prepared or prepare(ctx, cs, unit)
+    try:
+        return _archive_prepared(ctx, cs, unit, p)
+    finally:
+        p.tails.close()
+
+
+def _archive_prepared(ctx: Context, cs: ConfiguredSource, unit: SessionUnit, p: Prepared) -> ArchiveEntry | None:
     info, shas, content = p.info, p.shas, p.content
     latest = ctx.index.get_entry(unit.session_id)
     if latest is not None and latest.content_sha256 == content and latest.status == "archived":
@@ -147,6 +160,9 @@ def archive_unit(
             ctx.index.set_fingerprint(latest.row_id, unit.fingerprint())
         return None
     version = ctx.index.next_version(unit.session_id)
+    # The base must still be the newest version (else this version is stored whole).
+    same_base = p.base is not None and latest is not None and latest.row_id == p.base.entry.row_id
+    tails = p.tails.deltas if same_base else {}
     last_activity = info.last_activity_at or unit.mtime
     meta = info.metadata()
     meta["last_activity_at"] = last_activity
@@ -166,10 +182,14 @@ def archive_unit(
                 mtime_ns=f.mtime_ns,
                 sha256=shas[f.relpath],
                 mode=_file_mode(f.origin),
+                delta=tails.get(f.relpath),
             )
             for f in unit.files
         ],
+        base=deltas.base_ref(p.base) if tails and p.base is not None else None,
     )
+    if manifest.base is not None and p.base is not None:
+        manifest.share_meta(deltas.base_meta(p.base))
     rel = arc.archive_relpath(last_activity, unit.session_id, version)
     while ctx.store.exists(rel):
         # An archive the index lacks (unverifiable, or left by a crash) keeps its name:
@@ -180,7 +200,10 @@ def archive_unit(
     written = ctx.store.write(
         rel,
         manifest,
-        [arc.SourceFile(mf, _opener(f.origin, f.size)) for mf, f in zip(manifest.files, unit.files, strict=True)],
+        [
+            arc.SourceFile(mf, p.tails.members[mf.path].open if mf.delta else _opener(f.origin, f.size))
+            for mf, f in zip(manifest.files, unit.files, strict=True)
+        ],
         fault=ctx.fault,
     )
     try:
