@@ -227,3 +227,62 @@ def inherit_among(manifests: list[tuple[str, arc.Manifest]]) -> None:
             if base is not None:
                 m.inherit_meta(base.meta)
         by_content.setdefault((host, m.session_id, m.content_sha256), m)
+
+
+# -- chains as groups (prune, the remote tier) -------------------------------------------
+def base_content(entry: ArchiveEntry) -> str | None:
+    """The content sha256 of the version ``entry`` is built on (None: stored whole)."""
+    base = entry.meta.get(arc.BASE_META)
+    return str(base.get("content_sha256")) if isinstance(base, dict) else None
+
+
+def chain_groups(rows: list[ArchiveEntry]) -> list[list[ArchiveEntry]]:
+    """``rows`` split into chains: each group holds a version stored whole and every
+    version built on it, directly or not (a version is linked to every earlier version
+    of its session with the content its base names: a superset, never too few). Each
+    group is ordered newest version first, the order to delete in: what is left after
+    an interruption still has its bases."""
+    parent: dict[int, int] = {}
+
+    def find(i: int) -> int:
+        while parent.setdefault(i, i) != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    by_session: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        find(i)
+        by_session.setdefault(r.session_id, []).append(i)
+    for members in by_session.values():
+        for i in members:
+            wanted = base_content(rows[i])
+            if wanted is None:
+                continue
+            for j in members:
+                if rows[j].content_sha256 == wanted and rows[j].version < rows[i].version:
+                    parent[find(i)] = find(j)
+    groups: dict[int, list[ArchiveEntry]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(find(i), []).append(r)
+    return [sorted(g, key=lambda r: (-r.version, -(r.row_id or 0))) for g in groups.values()]
+
+
+def bases_first(todo: list[ArchiveEntry]) -> list[ArchiveEntry]:
+    """``todo`` reordered so that a version comes after the versions (also in ``todo``)
+    it is built on; otherwise in the order given."""
+    index = {(e.session_id, e.content_sha256): e for e in sorted(todo, key=lambda e: -e.version)}
+    out: list[ArchiveEntry] = []
+    placed: set[int | None] = set()
+    for e in todo:
+        pending = []
+        cur: ArchiveEntry | None = e
+        while cur is not None and cur.row_id not in placed and cur not in pending:
+            pending.append(cur)
+            wanted = base_content(cur)
+            below = index.get((cur.session_id, wanted)) if wanted else None
+            cur = below if below is not None and below.version < cur.version else None
+        for p in reversed(pending):
+            placed.add(p.row_id)
+            out.append(p)
+    return out
