@@ -253,6 +253,7 @@ def _delete_version(ctx: Context, e: ArchiveEntry) -> None:
     """Tombstone the row (status 'deleted'), then delete the file. If it was the session's
     searchable version, its text leaves the full-text index and the newest remaining
     version's text enters it, in the same transaction."""
+    ctx.fault("prune")
     latest = ctx.index.get_entry(e.session_id)
     was_latest = latest is not None and latest.row_id == e.row_id
     with ctx.index.transaction():

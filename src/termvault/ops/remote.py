@@ -160,6 +160,7 @@ def evict(ctx: Context, max_bytes: int | None = None, dry_run: bool = False) -> 
                 log.warning("stopped evicting: %s", exc)
                 break
             for e in group:  # newest first: an interruption leaves every local version its base
+                ctx.fault("evict")
                 ctx.index.set_remote(e.row_id, local_present=0)
                 ctx.store.delete(e)
                 log.info("evicted the local copy of %s version %s (%s bytes)", e.session_id, e.version, e.size_bytes)
