@@ -133,14 +133,19 @@ class Chains:
         self.max_expand = max_expand
 
     # -- finding the chain ---------------------------------------------------------------
-    def base_of(self, entry: ArchiveEntry, base: arc.BaseRef) -> ArchiveEntry:
-        """The archived version ``entry`` is built on; DataError naming both if none is."""
+    def base_of(
+        self, entry: ArchiveEntry, base: arc.BaseRef, versions: list[ArchiveEntry] | None = None
+    ) -> ArchiveEntry:
+        """The archived version ``entry`` is built on; DataError naming both if none is.
+        ``versions``: the session's rows, when the caller already has them."""
         found = None
         if self.rows is not None:
             host = _host_prefix(entry.archive_path)
+            if versions is None:
+                versions = self.rows.versions(base.session_id)
             candidates = [
                 r
-                for r in self.rows.versions(base.session_id)
+                for r in versions
                 if r.content_sha256 == base.content_sha256
                 and r.status == "archived"
                 and r.archive_path != entry.archive_path
@@ -160,8 +165,9 @@ class Chains:
         units are fetched back (``local``)."""
         out = [Link(entry, arc.read_manifest(self.local(entry)))]
         seen = {entry.archive_path}
+        versions = self.rows.versions(entry.session_id) if self.rows is not None and out[0].manifest.base else None
         while (base := out[-1].manifest.base) is not None:
-            below = self.base_of(out[-1].entry, base)
+            below = self.base_of(out[-1].entry, base, versions)
             if below.archive_path in seen or len(out) > MAX_LINKS:
                 raise DataError(f"The chain of {describe(entry)} loops back on itself; run `termvault verify`.")
             seen.add(below.archive_path)
@@ -244,10 +250,13 @@ class Chains:
             return known if isinstance(known, str) else None
         chain: list[ArchiveEntry] = [entry]
         manifests: list[arc.Manifest | None] = []
+        versions = None
         try:
             manifests.append(arc.read_manifest(self.path(entry)))
             while (m := manifests[-1]) is not None and m.base is not None:
-                below = self.base_of(chain[-1], m.base)
+                if versions is None and self.rows is not None:
+                    versions = self.rows.versions(entry.session_id)
+                below = self.base_of(chain[-1], m.base, versions)
                 if below.archive_path in {e.archive_path for e in chain} or len(chain) > MAX_LINKS:
                     return "its chain loops back on itself"
                 chain.append(below)
