@@ -339,3 +339,14 @@ def test_every_target_is_checked_and_a_missing_measurement_is_reported_as_such(t
     assert checked["sweep vs old app (wall MB/s)"]["value"] is None  # no anchors in this run
     text = report.report(tiny_run[0])
     assert "## Targets" in text and "## Sweep profile" in text and "not measured" in text
+
+
+def test_the_delta_bench_grows_a_real_transcript_and_reports_its_cost(corpus):
+    from bench import deltas_bench
+
+    result = deltas_bench.run([3], corpus)
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert set(rows) == {"deltas", "deltas, full text off", "whole versions (anchor)"}
+    assert all(r["versions"] == 3 for r in rows.values())
+    # Stored as deltas, three versions cost less than three whole copies.
+    assert rows["deltas"]["archive_bytes"] < rows["whole versions (anchor)"]["archive_bytes"]

@@ -219,12 +219,15 @@ def test_an_archive_written_in_the_first_format_stays_readable(tmp_path):
     unit = home / "archive" / "2023" / "11" / "1700000000_s1.tar.zst"
     unit.parent.mkdir(parents=True)
     manifest = json.dumps(body).encode()
-    with unit.open("wb") as fh, zstandard.ZstdCompressor(level=3, write_checksum=True).stream_writer(fh) as zw:
-        with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            for name, payload in ((arc.MANIFEST_NAME, manifest), ("-p/s1.jsonl", data)):
-                info = tarfile.TarInfo(name)
-                info.size = len(payload)
-                tar.addfile(info, io.BytesIO(payload))
+    with (
+        unit.open("wb") as fh,
+        zstandard.ZstdCompressor(level=3, write_checksum=True).stream_writer(fh) as zw,
+        tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name, payload in ((arc.MANIFEST_NAME, manifest), ("-p/s1.jsonl", data)):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
     with Vault(home) as v:
         assert v.reindex() == 1
         e = v.get("s1")

@@ -57,7 +57,9 @@ class Sink:
         self.sha = hashlib.sha256()
         self.size = 0
         self.spool: IO[bytes] | None = (
-            tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir) if tmpdir is not None else None  # type: ignore[assignment]
+            tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # noqa: SIM115 - closed by close()
+            if tmpdir is not None
+            else None
         )
         self.recent = bytearray()
 

@@ -28,9 +28,9 @@ from typing import IO, Any
 from .. import archive as arc
 from ..archive.format import tail_compressor
 from ..errors import DataError
+from ..fsutil import ensure_private_dir
 from ..model import ArchiveEntry, SessionUnit
 from ..sources.configured import ConfiguredSource
-from ..fsutil import ensure_private_dir
 from ..streams import SPOOL_IN_MEMORY, HashingDiskFile
 from .context import Context
 
@@ -93,7 +93,8 @@ class TailCompressor:
 
     def begin(self, window: bytes) -> None:
         self.close()  # a second read of the file starts over
-        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.tmpdir)  # type: ignore[assignment]
+        # Closed by close(), once the unit is written (or the version stored whole).
+        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.tmpdir)  # noqa: SIM115
         self.used_window = len(window)
         cctx = tail_compressor(window, self.level)
         self._writer = cctx.stream_writer(self.spool, closefd=False, write_size=arc.CHUNK)
@@ -131,7 +132,7 @@ class _Unclosed:
     def read(self, n: int = -1) -> bytes:
         return self.fh.read(n)
 
-    def __enter__(self) -> _Unclosed:
+    def __enter__(self) -> _Unclosed:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:

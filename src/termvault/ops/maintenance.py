@@ -12,11 +12,17 @@ from typing import Any
 
 from .. import archive as arc
 from ..errors import DataError, TermvaultError
-from ..fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, remove_if_unchanged
+from ..fsutil import (
+    HELD_PREFIX,
+    atomic_write_bytes,
+    is_temp_name,
+    put_back,
+    remove_if_unchanged,
+)
 from ..model import ArchiveEntry
 from ..reports import Progress, PruneReport, VerifyReport
-from .context import Context
 from . import deltas
+from .context import Context
 from .deltas import inherit_from_index
 from .restore import RESTORE_PREFIX, origin_root
 from .text import drop_text, index_text
