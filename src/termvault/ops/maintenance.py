@@ -12,18 +12,11 @@ from typing import Any
 
 from .. import archive as arc
 from ..errors import DataError, TermvaultError
-from ..fsutil import (
-    HELD_PREFIX,
-    atomic_write_bytes,
-    is_temp_name,
-    put_back,
-    remove_if_unchanged,
-)
+from ..fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, remove_if_unchanged
 from ..model import ArchiveEntry
 from ..reports import Progress, PruneReport, VerifyReport
 from . import deltas
 from .context import Context
-from .deltas import inherit_from_index
 from .restore import RESTORE_PREFIX, origin_root
 from .text import drop_text, index_text
 
@@ -103,7 +96,7 @@ def _adopt(ctx: Context, rel: str) -> list[str]:
     if ctx.index.get_entry(m.session_id, m.version) is not None:
         log.warning("archive %s duplicates an indexed version; left alone", rel)
         return []
-    inherit_from_index(ctx, m)
+    deltas.inherit_from_index(ctx, m)
     entry = arc.entry_from_manifest(m, rel, back.archive_size, back.archive_sha256)
     entry.pinned = m.session_id in load_pins(ctx)
     with ctx.index.transaction():
