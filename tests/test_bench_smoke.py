@@ -356,3 +356,14 @@ def test_the_redaction_bench_measures_every_variant_against_the_previous_redacto
     data = json.loads(out.read_text())
     assert data["corpus"]["findings"] == 50
     assert len(data["variants"]) == 5 and all(v["cpu_seconds"] >= 0 for v in data["variants"].values())
+
+
+def test_the_delta_bench_grows_a_real_transcript_and_reports_its_cost(corpus):
+    from bench import deltas_bench
+
+    result = deltas_bench.run([3], corpus)
+    rows = {r["variant"]: r for r in result["rows"]}
+    assert set(rows) == {"deltas", "deltas, full text off", "whole versions (anchor)"}
+    assert all(r["versions"] == 3 for r in rows.values())
+    # Stored as deltas, three versions cost less than three whole copies.
+    assert rows["deltas"]["archive_bytes"] < rows["whole versions (anchor)"]["archive_bytes"]

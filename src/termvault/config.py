@@ -7,6 +7,7 @@
     level = 6                  # zstd level at sweep time, 1..22
     verify = true              # read every archive back before a source is removed
     full_text = true           # index each session's text for full-text search
+    delta_max_links = 250      # appended versions in a row before one is stored whole (0: never deltas)
     max_total_bytes = "2GB"    # storage cap for prune; absent = no cap
     settle_seconds = 600       # a file written to this recently is left for later
     max_expand_bytes = "64GB"  # refuse archives that claim to expand past this
@@ -95,6 +96,9 @@ class Config:
     level: int = 6
     verify: bool = True
     full_text: bool = True
+    # A version of a file that only grew stores what was appended and names its base;
+    # after this many links in a row the next version is stored whole (0: always whole).
+    delta_max_links: int = 250
     max_total_bytes: int | None = None
     settle_seconds: float = 600.0
     max_expand_bytes: int = 64 * 1000**3
@@ -182,6 +186,8 @@ def _apply(cfg: Config, data: Mapping[str, Any], origin: str, strict: bool = Tru
             cfg.verify = parse_bool(value, where)
         elif key == "full_text":
             cfg.full_text = parse_bool(value, where)
+        elif key == "delta_max_links":
+            cfg.delta_max_links = int(_number(value, where, minimum=0))
         elif key == "max_total_bytes":
             cfg.max_total_bytes = parse_size(value, where)
         elif key == "max_expand_bytes":

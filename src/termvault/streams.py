@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from .errors import DataError
 
@@ -110,31 +110,85 @@ class HashingReader:
 
 class HashingDiskFile:
     """A FileRef over a file on disk that hashes whatever the parser reads in order, so the
-    parse pass doubles as the hash pass. Reads stop at the size seen at discovery."""
+    parse pass doubles as the hash pass. Reads stop at the size seen at discovery.
 
-    def __init__(self, relpath: str, size: int, path: Path, opener: Callable[[], IO[bytes]] | None = None):
+    With ``mark_at`` (a byte offset, e.g. the size of the previous version), the same read
+    also gives the sha256 of the first ``mark_at`` bytes and of the rest: whether the file
+    only grew since, and the hash of what was appended, at no extra read. A ``tail`` sink
+    receives the last ``tail.window`` bytes before the mark, then every byte after it
+    (to store what was appended from this same read)."""
+
+    def __init__(
+        self, relpath: str, size: int, path: Path, mark_at: int | None = None, tail: TailSink | None = None,
+        opener: Callable[[], IO[bytes]] | None = None,
+    ):
         self.relpath, self.size, self.path = relpath, size, path
         self.opener = opener  # a UnitFile.reader: the bytes come from there, not from ``path``
         self.sha256: str | None = None
+        self.mark_at = mark_at if mark_at is not None and 0 <= mark_at <= size else None
+        self.tail = tail if self.mark_at is not None else None
+        self.prefix_sha256: str | None = None
+        self.tail_sha256: str | None = None
 
     def open(self) -> IO[bytes]:
         ref = self
 
         class _Reader(HashingReader):
+            prefix: str | None = None
+            tail: Any = None
+            window = bytearray()
+            fed = False  # this read handed the tail sink what lies past the mark
+
             def close(self_inner) -> None:
                 if ref.sha256 is None:
                     try:
                         self_inner.drain()
                         if self_inner.size == ref.size:
                             ref.sha256 = self_inner.hexdigest()
+                            if self_inner.tail is not None:
+                                ref.prefix_sha256 = self_inner.prefix
+                                ref.tail_sha256 = self_inner.tail.hexdigest()
+                                if ref.tail is not None and self_inner.fed:
+                                    ref.tail.end()
                     except OSError:
                         pass
                 self_inner.raw.close()
 
-            def readline(self_inner, limit: int = -1) -> bytes:
-                data = self_inner.raw.readline(limit)
+            def _feed(self_inner, data: bytes) -> None:
+                # Only the first complete read feeds the tail sink (a parser may read twice).
+                mark, pos = ref.mark_at, self_inner.size
+                sink = ref.tail if ref.sha256 is None else None
+                if mark is not None and self_inner.tail is None:
+                    if sink is not None:  # keep the bytes just before the mark
+                        lo, hi = max(pos, mark - sink.window), min(pos + len(data), mark)
+                        if hi > lo:
+                            self_inner.window += data[lo - pos : hi - pos]
+                    if pos + len(data) >= mark:
+                        cut = mark - pos
+                        self_inner.sha.update(data[:cut])
+                        self_inner.size += cut
+                        self_inner.prefix = self_inner.sha.hexdigest()
+                        self_inner.tail = hashlib.sha256()
+                        if sink is not None:
+                            sink.begin(bytes(self_inner.window))
+                            self_inner.fed = True
+                            self_inner.window = bytearray()
+                        data = data[cut:]
                 self_inner.sha.update(data)
                 self_inner.size += len(data)
+                if self_inner.tail is not None:
+                    self_inner.tail.update(data)
+                    if sink is not None and self_inner.fed and data:
+                        sink.write(data)
+
+            def read(self_inner, n: int = -1) -> bytes:
+                data = self_inner.raw.read(n)
+                self_inner._feed(data)
+                return data
+
+            def readline(self_inner, limit: int = -1) -> bytes:
+                data = self_inner.raw.readline(limit)
+                self_inner._feed(data)
                 return data
 
             def __iter__(self_inner):
@@ -157,6 +211,18 @@ class HashingDiskFile:
         if self.sha256 is None:
             raise DataError(f"{self.path} shrank while it was being read; it will be retried.")
         return self.sha256
+
+
+class TailSink(Protocol):
+    """Where ``HashingDiskFile`` hands what was appended past its mark."""
+
+    window: int  # how many bytes before the mark ``begin`` receives
+
+    def begin(self, window: bytes) -> None: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def end(self) -> None: ...
 
 
 class SpooledRef:

@@ -62,7 +62,7 @@ class Vault:
         self._remote = None if spec is None else RemoteTier(spec, self.index, self.config.max_expand_bytes)
         self.store = ArchiveStore(
             self.config.archive_dir, self.config.history_dir, self.home / ".tmp",
-            self.config.max_expand_bytes, self.config.level, self._remote,
+            self.config.max_expand_bytes, self.config.level, self._remote, self.index,
         )  # fmt: skip
         if self._remote is not None:
             self._remote.on_fetched = lambda entry: index_fetched(self.ctx, entry)

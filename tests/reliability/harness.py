@@ -242,13 +242,14 @@ def kill_at(world: World, op: str, args: tuple[str, ...], delay: float) -> bool:
 
 # -- checking -----------------------------------------------------------------------------
 def archive_members(vault: Vault, entry) -> tuple[arc.Manifest, dict[str, bytes]]:
-    """Every member of an archived version, read back with all hashes checked."""
+    """Every file of an archived version, read back with all hashes checked (a version
+    stored as a delta rebuilt from its chain)."""
     members: dict[str, bytes] = {}
 
     def keep(f: arc.ManifestFile, stream) -> None:
         members[f.path] = stream.read()
 
-    back = arc.read_archive(vault.archive_file(entry), keep)
+    back = vault.store.read(entry, keep)
     return back.manifest, members
 
 

@@ -138,7 +138,7 @@ def op_prune(args) -> None:
 
     ready()
     started = time.monotonic()
-    with Vault(args.home) as v:
+    with Vault(args.home, fault=die_at(args.die_at, args.nth)) as v:
         report = v.prune(max_bytes=args.max_bytes)
     done(started, pruned=[e.session_id for e in report.pruned])
 

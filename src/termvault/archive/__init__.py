@@ -2,9 +2,15 @@
 locally, the older app's ``.json.gz`` files and the remote tier (``store``)."""
 
 from .format import (
+    BASE_META,
     CHUNK,
+    DELTA_FORMAT,
+    DELTA_WINDOW,
     FORMAT_VERSION,
+    FULL_FORMAT,
     MANIFEST_NAME,
+    BaseRef,
+    FileDelta,
     Manifest,
     ManifestFile,
     ReadResult,
@@ -21,7 +27,8 @@ from .format import (
 )
 
 __all__ = [
-    "CHUNK", "FORMAT_VERSION", "MANIFEST_NAME", "Manifest", "ManifestFile", "ReadResult", "SourceFile",
-    "WriteResult", "archive_relpath", "content_digest", "entry_from_manifest", "iter_archive_files",
-    "read_archive", "read_manifest", "sha256_file", "write_archive",
+    "BASE_META", "CHUNK", "DELTA_FORMAT", "DELTA_WINDOW", "FORMAT_VERSION", "FULL_FORMAT", "MANIFEST_NAME",
+    "BaseRef", "FileDelta", "Manifest", "ManifestFile", "ReadResult", "SourceFile", "WriteResult",
+    "archive_relpath", "content_digest", "entry_from_manifest", "iter_archive_files", "read_archive",
+    "read_manifest", "sha256_file", "write_archive",
 ]  # fmt: skip

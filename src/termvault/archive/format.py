@@ -5,6 +5,17 @@ is ``termvault.json`` (the manifest: format version, session metadata, and for e
 its relative path, original location, size, mtime and sha256), followed by the files under
 their relative paths. ``tar --zstd -tf`` lists it. Both directions stream: memory stays
 bounded whatever the session size.
+
+Format 2 adds *delta units*: the manifest names a ``base`` (session, version, content
+sha256 and depth in its chain) and a file that only grew since the base carries
+``delta``: the base file's size and sha256, the appended tail's sha256, and how the tail
+is stored. Its member holds only the tail, as one zstd frame compressed with the last
+``window`` bytes of the base file as a raw-content dictionary (``zstd -D`` decodes it
+given those bytes): an agent transcript repeats itself across the whole file (tool
+output echoed, files re-read), so a tail compressed alone would cost three times what
+it costs next to what came before. ``size`` and ``sha256`` stay those of the whole file.
+Units without a base are still written as format 1, so they read everywhere they did.
+Rebuilding a version from its chain is ``chains``'s business.
 """
 
 from __future__ import annotations
@@ -28,8 +39,14 @@ from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, validate_id, validate
 from ..model import ArchiveEntry, fingerprint_of
 from ..streams import HashingReader
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest format this code reads and writes
+FULL_FORMAT = 1  # a unit holding every file whole (what every older termvault wrote)
+DELTA_FORMAT = 2  # a unit naming a base, some files stored as appended tails
 MANIFEST_NAME = "termvault.json"
+BASE_META = "delta_base"
+DELTA_CODEC = "zstd-window"  # how a delta file's tail is stored (see the module docstring)
+DELTA_WINDOW = 8 * 1024 * 1024  # how much of the base the writer uses as the dictionary
+MAX_DELTA_WINDOW = DELTA_WINDOW  # the most a reader accepts (memory stays bounded)  # the key of an entry's meta naming its base
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
 # What a tar stream may hold beyond its members' data: each member's headers (pax records
@@ -46,15 +63,75 @@ class ManifestFile:
     mtime_ns: int
     sha256: str
     mode: int = FILE_MODE
+    # Set for a file stored as the tail appended to the base version's file.
+    delta: FileDelta | None = None
+
+    @property
+    def stored_size(self) -> int:
+        """The size of the tar member: the whole file, or the stored tail."""
+        return self.delta.member_size if self.delta else self.size
+
+    @property
+    def stored_sha256(self) -> str:
+        return self.delta.member_sha256 if self.delta else self.sha256
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
             "origin": self.origin,
             "size": self.size,
             "mtime_ns": self.mtime_ns,
             "sha256": self.sha256,
             "mode": self.mode,
+        }
+        if self.delta:
+            out["delta"] = self.delta.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class FileDelta:
+    """The file is the base version's file (``base_size`` bytes, ``base_sha256``)
+    followed by a tail (``tail_sha256``), stored as the member (``member_size`` bytes,
+    ``member_sha256``): a zstd frame made with the base file's last ``window`` bytes as
+    its dictionary."""
+
+    base_size: int
+    base_sha256: str
+    tail_sha256: str
+    window: int
+    member_size: int
+    member_sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "base_size": self.base_size,
+            "base_sha256": self.base_sha256,
+            "tail_sha256": self.tail_sha256,
+            "codec": DELTA_CODEC,
+            "window": self.window,
+            "member_size": self.member_size,
+            "member_sha256": self.member_sha256,
+        }
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """The version a delta unit builds on: any archived version of ``session_id`` with
+    ``content_sha256`` holds the same files (``version`` is the one it was written
+    against); ``depth`` counts the delta links down to a unit with no base."""
+
+    session_id: str
+    version: int
+    content_sha256: str
+    depth: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "version": self.version,
+            "content_sha256": self.content_sha256,
+            "depth": self.depth,
         }
 
 
@@ -68,8 +145,27 @@ class Manifest:
     archived_at: float
     meta: dict[str, Any]
     files: list[ManifestFile]
-    format: int = FORMAT_VERSION
+    format: int = FULL_FORMAT
     extra: dict[str, Any] = field(default_factory=dict)
+    base: BaseRef | None = None
+    # Metadata keys a delta unit does not repeat: their values are its base's (in
+    # memory ``meta`` is whole once ``inherit_meta`` has filled them in).
+    inherited: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.base is not None:
+            self.format = max(self.format, DELTA_FORMAT)
+
+    def share_meta(self, base_meta: dict[str, Any]) -> None:
+        """Store only the metadata that differs from the base's (a session's name, first
+        prompt and so on would otherwise be repeated by every version)."""
+        self.inherited = sorted(k for k, v in self.meta.items() if k in base_meta and base_meta[k] == v)
+
+    def inherit_meta(self, base_meta: dict[str, Any]) -> None:
+        """Fill in the inherited keys from the base's whole metadata."""
+        for k in self.inherited:
+            if k in base_meta and k not in self.meta:
+                self.meta[k] = base_meta[k]
 
     @property
     def content_sha256(self) -> str:
@@ -89,11 +185,15 @@ class Manifest:
             "root": self.root,
             "archived_at": self.archived_at,
             "content_sha256": self.content_sha256,
-            "meta": self.meta,
+            "meta": {k: v for k, v in self.meta.items() if k not in self.inherited},
             "files": [f.to_dict() for f in self.files],
         }
+        if self.inherited:
+            body["meta_inherited"] = self.inherited
         if self.extra:
             body["extra"] = self.extra
+        if self.base is not None:
+            body["base"] = self.base.to_dict()
         try:
             return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
         except UnicodeEncodeError:
@@ -123,8 +223,9 @@ class Manifest:
                     mtime_ns=int(f["mtime_ns"]),
                     sha256=str(f["sha256"]),
                     mode=int(f.get("mode", FILE_MODE)) & 0o777,
+                    delta=_file_delta(f.get("delta")),
                 )
-                if mf.path in seen or mf.size < 0:
+                if mf.path in seen or mf.size < 0 or (mf.delta and mf.delta.base_size > mf.size):
                     raise ValueError(f"duplicate or negative entry {mf.path!r}")
                 seen.add(mf.path)
                 files.append(mf)
@@ -139,7 +240,15 @@ class Manifest:
                 files=files,
                 format=fmt,
                 extra=dict(body.get("extra") or {}),
+                base=_base_ref(body.get("base")),
+                inherited=[str(k) for k in body.get("meta_inherited") or []],
             )
+            if manifest.inherited and manifest.base is None:
+                raise ValueError("metadata inherited but no base named")
+            if manifest.base is None and any(f.delta for f in files):
+                raise ValueError("a file is stored as a delta but the unit names no base")
+            if manifest.base is not None and manifest.base.session_id != manifest.session_id:
+                raise ValueError("the base belongs to another session")
         except DataError:
             raise
         except (ValueError, KeyError, TypeError, RecursionError) as exc:
@@ -150,10 +259,44 @@ class Manifest:
         return manifest
 
 
+def _file_delta(raw: Any) -> FileDelta | None:
+    if raw is None:
+        return None
+    if raw.get("codec") != DELTA_CODEC:
+        raise DataError(f"a file is stored with {raw.get('codec')!r}, which this termvault cannot read; upgrade it.")
+    d = FileDelta(
+        int(raw["base_size"]), _hex(raw["base_sha256"]), _hex(raw["tail_sha256"]),
+        int(raw["window"]), int(raw["member_size"]), _hex(raw["member_sha256"]),
+    )  # fmt: skip
+    if not (0 <= d.window <= min(d.base_size, MAX_DELTA_WINDOW)) or d.base_size < 0 or d.member_size < 0:
+        raise ValueError("a delta with an impossible window or size")
+    return d
+
+
+def _base_ref(raw: Any) -> BaseRef | None:
+    if raw is None:
+        return None
+    depth = int(raw.get("depth", 1))
+    if depth < 1:
+        raise ValueError("a base depth below 1")
+    return BaseRef(validate_id(raw["session_id"]), int(raw["version"]), _hex(raw["content_sha256"]), depth)
+
+
+def _hex(value: Any) -> str:
+    text = str(value)
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ValueError(f"{text[:80]!r} is not a sha256")
+    return text
+
+
 def entry_from_manifest(m: Manifest, rel: str, size: int, sha: str | None) -> ArchiveEntry:
     """The index entry describing the archive at ``rel`` (``size`` bytes, ``sha``) that
     holds ``m``: the one translation from a manifest to the index's record."""
     meta = dict(m.meta)
+    if m.base is not None:
+        # Which version this one is rebuilt from (the chain lives in the units; the
+        # index keeps it so prune, pins and the remote tier can keep chains whole).
+        meta[BASE_META] = {"version": m.base.version, "content_sha256": m.base.content_sha256, "depth": m.base.depth}
     last_activity = float(meta.get("last_activity_at") or m.archived_at)
     return ArchiveEntry(
         session_id=m.session_id,
@@ -184,6 +327,37 @@ def content_digest(pairs) -> str:
     for path, sha in sorted(pairs):
         h.update(f"{path}\0{sha}\n".encode("utf-8", "surrogateescape"))  # names need not be UTF-8
     return h.hexdigest()
+
+
+def _window_dict(window: bytes) -> zstandard.ZstdCompressionDict | None:
+    return zstandard.ZstdCompressionDict(window, dict_type=zstandard.DICT_TYPE_RAWCONTENT) if window else None
+
+
+def tail_compressor(window: bytes, level: int) -> zstandard.ZstdCompressor:
+    """The compressor of a delta file's tail: ``window`` (the base file's last bytes) is
+    its dictionary, so the tail costs what is new in it, not what it repeats."""
+    params = zstandard.ZstdCompressionParameters.from_level(level, write_checksum=True, threads=0)
+    return zstandard.ZstdCompressor(compression_params=params, dict_data=_window_dict(window))
+
+
+class TailReader:
+    """The tail of a delta file, decompressed from its member with ``window`` (the base
+    file's last bytes), refusing to yield more than ``limit`` bytes."""
+
+    def __init__(self, window: bytes, member: IO[bytes], limit: int, where: str):
+        dctx = zstandard.ZstdDecompressor(dict_data=_window_dict(window), max_window_size=1 << 27)
+        self._zr = dctx.stream_reader(member, read_across_frames=False, closefd=False)
+        self._left, self._where = limit, where
+
+    def read(self, n: int = CHUNK) -> bytes:
+        try:
+            data = self._zr.read(n if n is not None and n >= 0 else CHUNK)
+        except zstandard.ZstdError as exc:
+            raise IntegrityError(f"{self._where} cannot be decoded against its base ({exc}).") from exc
+        self._left -= len(data)
+        if self._left < 0:
+            raise IntegrityError(f"{self._where} decodes to more bytes than its manifest says.")
+        return data
 
 
 class _HashingWriter:
@@ -250,12 +424,13 @@ def write_archive(
                 hook("write-member")
                 e = sf.entry
                 info = tarfile.TarInfo(e.path)
-                info.size, info.mode = e.size, e.mode
+                info.size, info.mode = e.stored_size, e.mode
                 info.mtime = e.mtime_ns / 1e9
+                # A delta file's opener yields the tail only (from the base's size on).
                 with sf.opener() as fh:
                     reader = HashingReader(fh, on_bytes)
                     tar.addfile(info, reader)
-                    if reader.size != e.size or reader.hexdigest() != e.sha256:
+                    if reader.size != e.stored_size or reader.hexdigest() != e.stored_sha256:
                         raise IntegrityError(
                             f"{e.origin} changed while it was being archived; it will be archived on the next sweep."
                         )
@@ -340,7 +515,7 @@ def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudge
         )
     # From here on the stream may hold only what the manifest declares, plus headers.
     budget.limit = budget.size + STREAM_OVERHEAD + sum(
-        -(-f.size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files
+        -(-f.stored_size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files
     )
     expected = iter(manifest.files)
     # tar.next(), not iteration: iterating a stream-mode TarFile starts over at member 0.
@@ -348,7 +523,7 @@ def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudge
         entry = next(expected, None)
         if entry is None:
             raise IntegrityError(f"{where} holds a member {member.name!r} its manifest does not list.")
-        if member.name != entry.path or not member.isfile() or member.size != entry.size:
+        if member.name != entry.path or not member.isfile() or member.size != entry.stored_size:
             raise IntegrityError(
                 f"{where}: member {member.name!r} does not match the manifest entry {entry.path!r}."
             )
@@ -356,7 +531,7 @@ def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudge
         if on_file is not None and (only is None or entry.path in only):
             on_file(entry, stream)
         stream.drain()
-        if stream.size != entry.size or stream.hexdigest() != entry.sha256:
+        if stream.size != entry.stored_size or stream.hexdigest() != entry.stored_sha256:
             raise IntegrityError(f"{where}: {entry.path} does not match its recorded sha256.")
     missing = next(expected, None)
     if missing is not None:

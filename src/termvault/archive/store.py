@@ -5,6 +5,10 @@ Three kinds sit behind one interface: termvault's own ``.tar.zst`` units under
 ``archive/``, the older app's ``.json.gz`` files (read-only, status ``legacy``), and, with a
 remote tier configured, units whose local copy was evicted (fetched back on first read).
 Callers never branch on the kind.
+
+A version stored as a delta (only what was appended since its base) is rebuilt from its
+chain here (``chains``), streamed through a private spool and checked against its own
+sha256: every reader sees whole files and never branches on it either.
 """
 
 from __future__ import annotations
@@ -18,14 +22,19 @@ from typing import IO
 from ..errors import DataError
 from ..fsutil import ensure_private_dir, validate_relpath
 from ..model import ArchiveEntry, FileRef
-from ..streams import BytesRef, close_refs, spool
+from ..streams import BytesRef, SpooledRef, close_refs, spool
 from . import format as arc
 from . import legacy
+from .chains import ChainRows, Chains
 from .remote import RemoteTier
 
 log = logging.getLogger(__name__)
 
 OnFile = Callable[[arc.ManifestFile, IO[bytes]], None]
+
+
+class _DeltaUnit(Exception):
+    """Raised inside a plain read that met a delta member: the unit needs its chain."""
 
 
 class ArchiveStore:
@@ -37,6 +46,7 @@ class ArchiveStore:
         max_expand: int | None,
         level: int = 6,
         remote: RemoteTier | None = None,
+        rows: ChainRows | None = None,
     ):
         self.archive_dir = archive_dir
         self.history_dir = history_dir
@@ -44,6 +54,7 @@ class ArchiveStore:
         self.max_expand = max_expand
         self.level = level
         self.remote = remote
+        self.chains = Chains(rows, self.local, self.path, max_expand)
 
     # -- where -------------------------------------------------------------------------
     def path(self, entry: ArchiveEntry | str) -> Path:
@@ -78,13 +89,35 @@ class ArchiveStore:
             if on_file is not None and (only is None or m.files[0].path in only):
                 on_file(m.files[0], io.BytesIO(raw))
             return arc.ReadResult(m, entry.archive_sha256 or "", entry.size_bytes)
-        return arc.read_archive(self.local(entry), on_file, max_expand=self.max_expand, only=only)
+        if not is_delta(entry):
+
+            def plain(f: arc.ManifestFile, stream: IO[bytes]) -> None:
+                if f.delta is not None:
+                    raise _DeltaUnit  # an index row that does not know its unit is a delta
+                if on_file is not None:
+                    on_file(f, stream)
+
+            try:
+                return arc.read_archive(self.local(entry), plain, max_expand=self.max_expand, only=only)
+            except _DeltaUnit:
+                pass
+        rebuilt = self.chains.rebuild(entry, only, ensure_private_dir(self.tmp_dir))
+        try:
+            for f in rebuilt.result.manifest.files:
+                sink = rebuilt.files.get(f.path)
+                if on_file is not None and sink is not None and sink.spool is not None:
+                    on_file(f, sink.spool)
+        finally:
+            rebuilt.close()
+        return rebuilt.result
 
     def manifest(self, entry: ArchiveEntry) -> arc.Manifest:
         """The unit's manifest (for a legacy archive, one describing it as a native unit)."""
         if entry.status == "legacy":
             return self.read(entry).manifest
-        return arc.read_manifest(self.local(entry))
+        m = arc.read_manifest(self.local(entry))
+        m.inherit_meta(entry.meta)  # a delta unit's unrepeated metadata is in its row
+        return m
 
     def refs(self, entry: ArchiveEntry) -> list[FileRef]:
         """The unit's files as readable refs (spooled); close them with ``close_refs``."""
@@ -101,6 +134,13 @@ class ArchiveStore:
             tmpdir: Path | None = ensure_private_dir(self.tmp_dir)
         except OSError:  # a read-only home: spool in the system's private temporary files
             tmpdir = None
+        if is_delta(entry):
+            rebuilt = self.chains.rebuild(entry, None, tmpdir)
+            for f in rebuilt.result.manifest.files:
+                sink = rebuilt.files[f.path]
+                assert sink.spool is not None
+                refs.append(SpooledRef(f.path, f.size, sink.spool))
+            return refs
 
         def keep(f: arc.ManifestFile, stream: IO[bytes]) -> None:
             refs.append(spool(f.path, f.size, stream, tmpdir, arc.CHUNK))
@@ -112,8 +152,10 @@ class ArchiveStore:
             raise
         return refs
 
-    def verify(self, entry: ArchiveEntry) -> str | None:
-        """What is wrong with the unit ``entry`` names, or None (read-only)."""
+    def verify(self, entry: ArchiveEntry, memo: dict | None = None) -> str | None:
+        """What is wrong with the unit ``entry`` names, or None (read-only). A delta
+        unit's chain is checked too, link by link; pass one ``memo`` to a run of calls
+        so each unit is read once (see ``Chains.check``)."""
         path = self.path(entry)
         if entry.status == "legacy":
             return legacy.verify(path, entry, self.max_expand or legacy.MAX_LEGACY_BYTES)
@@ -129,10 +171,20 @@ class ArchiveStore:
             "origin_version", entry.version
         ):
             return "the archive holds another session or version"
+        if back.manifest.base is not None:
+            return self.chains.check(entry, {} if memo is None else memo)
         return None
 
+    def chain(self, entry: ArchiveEntry) -> list[ArchiveEntry]:
+        """``entry`` and the versions it is rebuilt from, itself first (fetching evicted
+        units back). A unit with no base is its own chain."""
+        if entry.status == "legacy" or not is_delta(entry):
+            return [entry]
+        return [link.entry for link in self.chains.links(entry)]
+
     def read_back(self, rel: str) -> arc.ReadResult:
-        """Read a local unit whole, verified (after writing it, or to adopt it)."""
+        """Read a local unit whole, verified (after writing it, or to adopt it). A delta
+        unit's members are its tails: this checks the unit, not its chain."""
         return arc.read_archive(self.path(rel), max_expand=self.max_expand)
 
     # -- writing -----------------------------------------------------------------------
@@ -162,3 +214,8 @@ class ArchiveStore:
             return self.path(entry).stat().st_size
         except OSError:
             return None
+
+
+def is_delta(entry: ArchiveEntry) -> bool:
+    """Whether the index says ``entry`` is stored as what was appended to a base."""
+    return bool(entry.meta.get(arc.BASE_META))

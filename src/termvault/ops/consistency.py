@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from .. import archive as arc
 from ..errors import DataError, TermvaultError
+from . import deltas
 from .context import Context
 from .text import index_text
 
@@ -101,6 +102,7 @@ def catch_up(ctx: Context, pins: set[str] | None = None, dry_run: bool = False) 
         claimed[m.session_id] = max(newest, version)
         if dry_run:
             continue
+        deltas.inherit_from_index(ctx, m)  # a delta unit's unrepeated metadata, from its base
         entry = arc.entry_from_manifest(m, rel, back.archive_size, back.archive_sha256)
         entry.version = version
         if version != m.version:

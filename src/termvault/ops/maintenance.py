@@ -15,7 +15,7 @@ from ..errors import DataError, TermvaultError
 from ..fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, remove_if_unchanged
 from ..model import ArchiveEntry
 from ..reports import Progress, PruneReport, VerifyReport
-from . import consistency, held
+from . import consistency, deltas, held
 from . import remote as remote_ops
 from .context import Context
 from .restore import RESTORE_PREFIX, origin_root
@@ -176,6 +176,10 @@ def verify(ctx: Context, progress: Any = None, read_data: bool = False) -> Verif
     entries = ctx.index.all_rows()
     total = len(entries)
     in_remote = ctx.index.remote_only_ids()  # versions whose copy lives in the remote tier
+    # Versions of a session in order, with one memo: each unit of a delta chain is read
+    # once, and a damaged base is reported for every version built on it.
+    chains: dict = {}
+    entries.sort(key=lambda e: (e.session_id, e.version))
     for n, entry in enumerate(entries, start=1):
         if entry.status == "deleted":
             continue
@@ -190,7 +194,7 @@ def verify(ctx: Context, progress: Any = None, read_data: bool = False) -> Verif
                 if problem:
                     report.remote_missing.append((entry.archive_path, problem))
         else:
-            problem = ctx.store.verify(entry)
+            problem = ctx.store.verify(entry, chains)
             if problem:
                 report.corrupt.append((entry.archive_path, problem))
         if not problem:
@@ -240,13 +244,18 @@ def repair(ctx: Context, progress: Any = None, read_data: bool = False) -> Verif
 def prune(ctx: Context, max_bytes: int | None = None, dry_run: bool = False) -> PruneReport:
     """Delete archived versions, oldest last activity first, until the archives fit in
     ``max_bytes`` (default: the configured cap). Pinned sessions and the older app's
-    archives are never pruned. Each version's row is first marked 'deleted' (committed),
-    then its file removed; a run interrupted in between is finished by reconciliation."""
+    archives are never pruned. A version stored as a delta and the versions it is built
+    on go together, a whole chain at a time (dated by its newest version), so no kept
+    version ever loses its base; within a chain the newest goes first. Each version's
+    row is first marked 'deleted' (committed), then its file removed; a run interrupted
+    in between is finished by reconciliation."""
     limit = ctx.config.max_total_bytes if max_bytes is None else max_bytes
     pins = load_pins(ctx)
     entries = []
     for e in ctx.index.prunable():
         size = ctx.store.size_on_disk(e)  # what is really on disk: a missing archive frees nothing
+        if size is None:
+            size = 0 if deltas.base_content(e) is not None or _has_dependents(ctx, e) else None
         if size is None:
             continue
         e.size_bytes = size
@@ -255,26 +264,38 @@ def prune(ctx: Context, max_bytes: int | None = None, dry_run: bool = False) -> 
     report = PruneReport(limit=limit, total_before=total, total_after=total, dry_run=dry_run)
     if limit is None or total <= limit:
         return report
-    for e in entries:
+    groups = deltas.chain_groups(entries)
+    groups.sort(key=lambda g: (max(_activity(e) for e in g), max(e.version for e in g)))
+    for group in groups:
         if report.total_after <= limit:
             break
-        if e.pinned or e.session_id in pins:
-            report.skipped_pinned += 1
+        if any(e.pinned or e.session_id in pins for e in group):
+            report.skipped_pinned += len(group)
             continue
-        if e.status == "legacy":
-            report.skipped_legacy += 1
+        if any(e.status == "legacy" for e in group):
+            report.skipped_legacy += len(group)
             continue
-        report.pruned.append(e)
-        report.total_after -= e.size_bytes
-        if not dry_run:
-            _delete_version(ctx, e)
+        for e in group:  # newest first: an interruption leaves every kept version its base
+            report.pruned.append(e)
+            report.total_after -= e.size_bytes
+            if not dry_run:
+                _delete_version(ctx, e)
     return report
+
+
+def _activity(e: ArchiveEntry) -> float:
+    return float(e.last_activity_at or e.original_timestamp or 0.0)
+
+
+def _has_dependents(ctx: Context, e: ArchiveEntry) -> bool:
+    return any(deltas.base_content(r) == e.content_sha256 for r in ctx.index.versions(e.session_id))
 
 
 def _delete_version(ctx: Context, e: ArchiveEntry) -> None:
     """Tombstone the row (status 'deleted'), then delete the file. If it was the session's
     searchable version, its text leaves the full-text index and the newest remaining
     version's text enters it, in the same transaction."""
+    ctx.fault("prune")
     latest = ctx.index.get_entry(e.session_id)
     was_latest = latest is not None and latest.row_id == e.row_id
     with ctx.index.transaction():

@@ -21,6 +21,7 @@ from ..errors import DataError, TermvaultError
 from ..index import is_corruption
 from ..reports import Progress
 from .context import Context
+from .deltas import inherit_among
 from .maintenance import load_pins
 from .text import index_text
 
@@ -80,6 +81,8 @@ def reindex(ctx: Context, progress: Callable[[Progress], None] | None = None, al
         tick(back.manifest.session_id)
     if objects:
         _merge_remote(ctx, objects, units, tick)
+    # A delta unit repeats only the metadata that changed: take the rest from its base.
+    inherit_among([(u.host or "", u.manifest) for u in units.values()])
     return _write_index(ctx, _numbered(units.values()))
 
 

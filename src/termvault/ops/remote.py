@@ -16,6 +16,7 @@ from ..archive.remote import RemoteTier, own_key, spec_or_error
 from ..errors import DataError, IntegrityError, TermvaultError, UsageError
 from ..model import ArchiveEntry
 from ..reports import Failure, Progress, PruneReport
+from . import deltas
 from .context import Context
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,9 @@ def push(ctx: Context, progress: Callable[[Progress], None] | None = None) -> Pu
     started = time.monotonic()
     report = PushReport()
     store = tier(ctx).objects
-    todo = ctx.index.remote_pending()
+    # A base goes up before the versions built on it: the bucket never holds a delta
+    # whose base it lacks.
+    todo = deltas.bases_first(ctx.index.remote_pending())
     total_bytes = sum(e.size_bytes for e in todo)
     done_bytes = 0
     for n, entry in enumerate(todo, start=1):
@@ -127,50 +130,67 @@ def push_after_sweep(ctx: Context) -> PushReport | None:
 def evict(ctx: Context, max_bytes: int | None = None, dry_run: bool = False) -> PruneReport:
     """Free local space down to the cap by removing local copies of remote-verified
     versions, oldest last activity first; pinned sessions stay local. Nothing is deleted
-    from the remote or the index. Each object is looked up first: one that is gone or
-    differs is marked unverified and its local copy kept. ``pruned`` lists the evicted."""
+    from the remote or the index. A delta chain is evicted whole (newest version first)
+    or not at all, so a local version never needs a base only the remote holds. Each
+    object is looked up first: one that is gone or differs is marked unverified and its
+    chain's local copies kept. ``pruned`` lists the evicted."""
     limit = ctx.config.max_total_bytes if max_bytes is None else max_bytes
     rows = ctx.index.prunable(local_only=True)
     total = sum(e.size_bytes for e in rows)
     report = PruneReport(limit=limit, total_before=total, total_after=total, dry_run=dry_run)
     if limit is None or total <= limit:
         return report
+    groups = deltas.chain_groups(rows)
+    groups.sort(key=lambda g: (max(e.last_activity_at or 0.0 for e in g), max(e.version for e in g)))
     unverified = 0
-    for e in rows:
+    for group in groups:
         if report.total_after <= limit:
             break
-        if e.pinned:
-            report.skipped_pinned += 1
+        if any(e.pinned for e in group):
+            report.skipped_pinned += len(group)
             continue
-        state = ctx.index.remote_state(e.row_id)
-        if state is None or state["remote_verified_at"] is None or not state["remote_key"]:
-            unverified += 1
+        states = [ctx.index.remote_state(e.row_id) for e in group]
+        if any(s is None or s["remote_verified_at"] is None or not s["remote_key"] for s in states):
+            unverified += len(group)
             continue
         if not dry_run:
             try:
-                obj = tier(ctx).objects.head(state["remote_key"])
+                if not _still_in_remote(ctx, group, states):
+                    continue
             except (RemoteError, UsageError) as exc:
                 log.warning("stopped evicting: %s", exc)
                 break
-            if (
-                obj is None
-                or obj.size != e.size_bytes
-                or (obj.sha256 and e.archive_sha256 and obj.sha256 != e.archive_sha256)
-            ):
-                log.warning("%s is gone or changed in the remote; its local copy is kept", state["remote_key"])
-                ctx.index.set_remote(e.row_id, remote_verified_at=None)
-                continue
-            ctx.index.set_remote(e.row_id, local_present=0)
-            ctx.store.delete(e)
-            log.info("evicted the local copy of %s version %s (%s bytes)", e.session_id, e.version, e.size_bytes)
-        report.pruned.append(e)
-        report.total_after -= e.size_bytes
+            for e in group:  # newest first: an interruption leaves every local version its base
+                ctx.fault("evict")
+                ctx.index.set_remote(e.row_id, local_present=0)
+                ctx.store.delete(e)
+                log.info("evicted the local copy of %s version %s (%s bytes)", e.session_id, e.version, e.size_bytes)
+        for e in group:
+            report.pruned.append(e)
+            report.total_after -= e.size_bytes
     if unverified and report.total_after > limit:
         log.warning(
             "%d version(s) are not verified in the remote yet and were kept; `termvault remote push` uploads them",
             unverified,
         )
     return report
+
+
+def _still_in_remote(ctx: Context, group: list[ArchiveEntry], states: list[Any]) -> bool:
+    """Whether every object of ``group`` is in the remote as uploaded; one that is not
+    is marked unverified (so it is uploaded again) and False returned."""
+    ok = True
+    for e, state in zip(group, states, strict=True):
+        obj = tier(ctx).objects.head(state["remote_key"])
+        if (
+            obj is None
+            or obj.size != e.size_bytes
+            or (obj.sha256 and e.archive_sha256 and obj.sha256 != e.archive_sha256)
+        ):
+            log.warning("%s is gone or changed in the remote; its local copy is kept", state["remote_key"])
+            ctx.index.set_remote(e.row_id, remote_verified_at=None)
+            ok = False
+    return ok
 
 
 def pull(
@@ -182,8 +202,11 @@ def pull(
     entries = ctx.index.remote_only() if entries is None else entries
     fetched = 0
     for n, e in enumerate(entries, start=1):
-        if not ctx.store.path(e).exists():
-            fetched += ctx.store.local(e).exists()
+        was_local = ctx.store.path(e).exists()
+        # A version stored as a delta comes with its whole chain (each link fetched).
+        ctx.store.local(e)
+        ctx.store.chain(e)
+        fetched += not was_local and ctx.store.path(e).exists()
         if progress:
             progress(Progress(n, len(entries), session_id=e.session_id))
     return fetched

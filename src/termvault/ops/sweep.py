@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import archive as arc
@@ -19,8 +19,7 @@ from ..index import fulltext
 from ..model import ArchiveEntry, SessionInfo, SessionUnit, UnitFile
 from ..reports import Failure, Progress, PruneReport, SweepReport
 from ..sources.configured import ConfiguredSource
-from ..streams import HashingDiskFile
-from . import held
+from . import deltas, held
 from .context import Context
 from .text import index_text, parse
 
@@ -54,6 +53,8 @@ class Prepared:
     shas: dict[str, str]
     content: str  # content_digest of the files
     fts: fulltext.Prepared | None
+    base: deltas.Base | None = None  # the version the appended files build on
+    tails: deltas.Tails = field(default_factory=deltas.Tails)  # files stored as tails
 
 
 Due = list[tuple[ConfiguredSource, SessionUnit]]
@@ -141,9 +142,11 @@ def sweep(
 
 def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
     """Everything about a unit that needs no lock and no index: parse the records,
-    hash every file (in the same read), and prepare its text for the full-text index."""
+    hash every file (in the same read, which also tells which files only grew since the
+    previous version), and prepare its text for the full-text index."""
     validate_id(unit.session_id)
-    refs = [HashingDiskFile(f.relpath, f.size, f.origin, f.reader) for f in unit.files]
+    base = deltas.find_base(ctx, cs, unit)
+    refs = deltas.hashing_refs(ctx, unit, base)
     info = parse(cs.source, refs, unit)
     shas = {r.relpath: r.ensure_hash() for r in refs}
     # The bytes read must be bytes that existed: a file replaced under its name (the app
@@ -152,7 +155,8 @@ def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
         if not same_file(f):
             raise ChangedWhileRead(f"{f.origin} changed while it was read; it is archived at the next sweep.")
     fts = fulltext.prepare(info.text) if ctx.config.full_text else None
-    return Prepared(info, shas, arc.content_digest(shas.items()), fts)
+    tails = deltas.decide(base, refs)
+    return Prepared(info, shas, arc.content_digest(shas.items()), fts, base if tails.deltas else None, tails)
 
 
 def archive_unit(
@@ -167,6 +171,15 @@ def archive_unit(
     the source is then removed, the archive already holding it). ``on_removed`` gets
     the number of source bytes a move removed."""
     p = prepared or prepare(ctx, cs, unit)
+    try:
+        return _archive_prepared(ctx, cs, unit, p, on_removed)
+    finally:
+        p.tails.close()
+
+
+def _archive_prepared(
+    ctx: Context, cs: ConfiguredSource, unit: SessionUnit, p: Prepared, on_removed: Callable[[int], None] | None
+) -> ArchiveEntry | None:
     info, shas, content = p.info, p.shas, p.content
     latest = ctx.index.get_entry(unit.session_id)
     if latest is not None and latest.content_sha256 == content and latest.status == "archived":
@@ -180,6 +193,9 @@ def archive_unit(
             ctx.index.set_fingerprint(latest.row_id, unit.fingerprint())
         return None
     version = ctx.index.next_version(unit.session_id)
+    # The base must still be the newest version (else this version is stored whole).
+    same_base = p.base is not None and latest is not None and latest.row_id == p.base.entry.row_id
+    tails = p.tails.deltas if same_base else {}
     last_activity = info.last_activity_at or unit.mtime
     meta = info.metadata()
     meta["last_activity_at"] = last_activity
@@ -199,10 +215,14 @@ def archive_unit(
                 mtime_ns=f.mtime_ns,
                 sha256=shas[f.relpath],
                 mode=_file_mode(f.origin),
+                delta=tails.get(f.relpath),
             )
             for f in unit.files
         ],
+        base=deltas.base_ref(p.base) if tails and p.base is not None else None,
     )
+    if manifest.base is not None and p.base is not None:
+        manifest.share_meta(deltas.base_meta(p.base))
     rel = arc.archive_relpath(last_activity, unit.session_id, version)
     while ctx.store.exists(rel):
         # An archive the index lacks (unverifiable, or left by a crash) keeps its name:
@@ -213,7 +233,10 @@ def archive_unit(
     written = ctx.store.write(
         rel,
         manifest,
-        [arc.SourceFile(mf, f.open) for mf, f in zip(manifest.files, unit.files, strict=True)],
+        [
+            arc.SourceFile(mf, p.tails.members[mf.path].open if mf.delta else f.open)
+            for mf, f in zip(manifest.files, unit.files, strict=True)
+        ],
         fault=ctx.fault,
     )
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from ..errors import TermvaultError
@@ -20,6 +21,13 @@ from ..streams import close_refs
 from .context import Context
 
 log = logging.getLogger(__name__)
+
+# The texts indexed last, so that a session's next version takes its predecessor's text
+# out without re-deriving it (for a version stored as a delta, a rebuild of its chain
+# and a parse of the whole file). Keyed by (index object, row); a cached text is used
+# only if it hashes to what the row was indexed with, else it is re-derived.
+_RECENT: OrderedDict[tuple[int, int | None], fulltext.Prepared] = OrderedDict()
+RECENT_TEXTS = 8
 
 
 def parse(src: Source, refs: Sequence[FileRef], unit: SessionUnit | None) -> SessionInfo:
@@ -63,11 +71,17 @@ def index_text(ctx: Context, entry: ArchiveEntry, prepared: fulltext.Prepared | 
     if prepared is None:
         prepared = fulltext.prepare(searchable_text(ctx, entry))
     for old, sha in ctx.index.add_text(entry, prepared):
+        cached = _RECENT.pop((id(ctx.index), old.row_id), None)
+        if cached is not None and ctx.index.remove_text(old.row_id, cached, sha):
+            continue
         try:
             old_text = searchable_text(ctx, old)
         except Exception:  # a missing or unreadable archive: its rows stay invisible
             continue
         ctx.index.remove_text(old.row_id, fulltext.prepare(old_text), sha)
+    _RECENT[(id(ctx.index), entry.row_id)] = prepared
+    while len(_RECENT) > RECENT_TEXTS:
+        _RECENT.popitem(last=False)
 
 
 def drop_text(ctx: Context, entry: ArchiveEntry) -> None:

@@ -1,0 +1,145 @@
+"""What a growing transcript costs: one real Claude Code transcript from the corpus,
+grown in N equal steps and swept after each (copy mode), against its final version
+archived alone in the same run at the same level.
+
+    python -m bench.deltas_bench [--steps 10,200] [--corpus DIR] [--json bench/results/deltas.json]
+
+For each N it reports the bytes of all the versions' archives over the final version's
+alone, the sweep time per step early and late in the growth (a sweep should cost what
+was appended, not the file's size), the same sweeps with full text off, and the time to
+restore the newest version from its chain against restoring a unit stored whole. The
+anchor row stores every version whole (``delta_max_links = 0``), as termvault did before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from termvault.vault import Vault
+
+TRANSCRIPT = (
+    "claude_code_jsonl/aistrad__work__.claude__projects__-home-aiscend-work__2141d089-12fa-4a19-81f0-f622d6cb0407.jsonl"
+)
+SID = "2141d089-12fa-4a19-81f0-f622d6cb0407"
+LEVEL = 6
+DAY = 86400.0
+
+
+def corpus_dir(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    if os.environ.get("TERMVAULT_CORPUS"):
+        return Path(os.environ["TERMVAULT_CORPUS"])
+    return Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+
+
+def _home(root: Path, **settings: Any) -> tuple[Path, Path]:
+    projects = root / "user" / ".claude" / "projects"
+    path = projects / "-home-me-proj" / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True)
+    home = root / "home"
+    home.mkdir(mode=0o700)
+    lines = [f"{k} = {json.dumps(v)}" for k, v in {"settle_seconds": 0, "level": LEVEL, **settings}.items()]
+    lines += ["[sources.claude-code]", f"roots = [{json.dumps(str(projects))}]", 'mode = "copy"']
+    (home / "config.toml").write_text("\n".join(lines) + "\n")
+    return home, path
+
+
+def grow(root: Path, data: bytes, steps: int, **settings: Any) -> dict[str, Any]:
+    """Grow ``data`` in ``steps`` equal steps, sweeping after each; sizes and times."""
+    home, path = _home(root, **settings)
+    stamp = time.time() - 40 * DAY
+    times, cpu = [], []
+    with Vault(home) as v:
+        for i in range(1, steps + 1):
+            path.write_bytes(data[: len(data) * i // steps])
+            stamp += 60
+            os.utime(path, (stamp, stamp))
+            t0, c0 = time.perf_counter(), time.process_time()
+            report = v.sweep(older_than=0, kinds=["claude-code"])
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+            if report.failed:
+                raise RuntimeError(report.failed[0].reason)
+        rows = v.index.versions(SID)
+        restore = _restore_seconds(v, rows[-1].version, root / "out")
+    tenth = max(1, steps // 10)
+    return {
+        "steps": steps,
+        "versions": len(rows),
+        "archive_bytes": sum(e.size_bytes for e in rows),
+        "sweep_s_first_tenth": statistics.mean(times[:tenth]),
+        "sweep_s_last_tenth": statistics.mean(times[-tenth:]),
+        "sweep_cpu_s_first_tenth": statistics.mean(cpu[:tenth]),
+        "sweep_cpu_s_last_tenth": statistics.mean(cpu[-tenth:]),
+        "sweep_s_total": sum(times),
+        "restore_newest_s": restore,
+    }
+
+
+def _restore_seconds(v: Vault, version: int, out: Path, reps: int = 3) -> float:
+    best = float("inf")
+    for _ in range(reps):
+        shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        v.restore(SID, version=version, to=out)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def run(steps: list[int], corpus: Path) -> dict[str, Any]:
+    data = (corpus / TRANSCRIPT).read_bytes()
+    out: dict[str, Any] = {"transcript": TRANSCRIPT, "bytes": len(data), "level": LEVEL, "rows": []}
+    with tempfile.TemporaryDirectory(prefix="tv-deltas-") as tmp:
+        alone = grow(Path(tmp) / "alone", data, 1)
+        out["final_alone_bytes"] = alone["archive_bytes"]
+        out["final_alone_restore_s"] = alone["restore_newest_s"]
+        for n in steps:
+            for label, settings in (
+                ("deltas", {}),
+                ("deltas, full text off", {"full_text": False}),
+                ("whole versions (anchor)", {"delta_max_links": 0}),
+            ):
+                if label.startswith("whole") and n > 50:
+                    continue  # the anchor's cost is quadratic; ten steps show it
+                row = grow(Path(tmp) / f"{n}-{len(out['rows'])}", data, n, **settings)
+                row["variant"] = label
+                row["ratio_to_final_alone"] = row["archive_bytes"] / out["final_alone_bytes"]
+                out["rows"].append(row)
+                print(_line(row), file=sys.stderr, flush=True)
+    return out
+
+
+def _line(r: dict[str, Any]) -> str:
+    return (
+        f"{r['steps']:>4} steps  {r['variant']:<24} {r['archive_bytes']:>9,} B  {r['ratio_to_final_alone']:.3f}x  "
+        f"sweep/step first 10% {r['sweep_s_first_tenth'] * 1000:.0f} ms, last 10% {r['sweep_s_last_tenth'] * 1000:.0f} ms  "
+        f"restore newest {r['restore_newest_s'] * 1000:.1f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", default="10,200")
+    p.add_argument("--corpus")
+    p.add_argument("--json")
+    args = p.parse_args(argv)
+    result = run([int(s) for s in args.steps.split(",")], corpus_dir(args.corpus))
+    print(f"final version alone: {result['final_alone_bytes']:,} B; restore {result['final_alone_restore_s'] * 1000:.1f} ms")
+    for r in result["rows"]:
+        print(_line(r))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
