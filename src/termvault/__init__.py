@@ -1,7 +1,8 @@
 """termvault: archive, index, search and restore terminal and AI-agent sessions.
 
-The seed API of the multi-terminal app (``SessionStorage``, ``SessionArchiver``,
-``ArchiveIndex``, ``ArchiveEntry``, ``SessionState``) and the ``Vault`` facade. Names are
+The multi-terminal app's API (``SessionStorage``, ``SessionState``, ``WorkspaceState``,
+``WorkspaceData``, ``SessionArchiver``, ``ArchiveIndex``, ``ArchiveEntry``, ``LazyLoader``;
+see ``termvault.compat``) and the ``Vault`` facade. Names are
 imported lazily so ``import termvault`` stays fast.
 """
 
@@ -15,9 +16,12 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ArchiveEntry": "termvault.index",
     "ArchiveIndex": "termvault.index",
-    "SessionState": "termvault.state",
-    "SessionArchiver": "termvault.archiver",
-    "SessionStorage": "termvault.storage",
+    "SessionState": "termvault.compat.state",
+    "WorkspaceState": "termvault.compat.state",
+    "WorkspaceData": "termvault.compat.state",
+    "SessionArchiver": "termvault.compat.archiver",
+    "SessionStorage": "termvault.compat.storage",
+    "LazyLoader": "termvault.compat.lazy_loader",
     "Vault": "termvault.vault",
     "Config": "termvault.config",
     "TermvaultError": "termvault.errors",
@@ -26,12 +30,13 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from .archiver import SessionArchiver
+    from .compat.archiver import SessionArchiver
+    from .compat.lazy_loader import LazyLoader
+    from .compat.state import SessionState, WorkspaceData, WorkspaceState
+    from .compat.storage import SessionStorage
     from .config import Config
     from .errors import TermvaultError
     from .index import ArchiveEntry, ArchiveIndex
-    from .state import SessionState
-    from .storage import SessionStorage
     from .vault import Vault
 
 

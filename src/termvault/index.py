@@ -15,7 +15,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -354,6 +354,13 @@ class ArchiveIndex:
             return cur.lastrowid
 
     # -- the seed API -------------------------------------------------------------------
+    @property
+    def entries(self) -> Mapping[str, ArchiveEntry]:
+        """The app's ``entries`` dict, read-only: session id -> newest live version,
+        read from the index when used (``values()`` and ``items()`` in one query).
+        Change the index through ``add_entry`` / ``remove_entry``."""
+        return EntriesView(self)
+
     def add_entry(self, entry: ArchiveEntry) -> bool:
         """Add (or replace, same session id and version) an entry. True on success."""
         try:
@@ -495,3 +502,31 @@ class ArchiveIndex:
 
     def all_rows(self) -> list[ArchiveEntry]:
         return [self.entry_from_row(r) for r in self.query("SELECT * FROM sessions ORDER BY id")]
+
+
+class EntriesView(Mapping):
+    """A read-only ``{session_id: ArchiveEntry}`` view of an index's newest live versions."""
+
+    def __init__(self, index: ArchiveIndex):
+        self._index = index
+
+    def _rows(self) -> list[ArchiveEntry]:
+        return [self._index.entry_from_row(r) for r in self._index.query("SELECT * FROM latest s ORDER BY id")]
+
+    def __getitem__(self, session_id: str) -> ArchiveEntry:
+        entry = self._index.get_entry(session_id) if isinstance(session_id, str) else None
+        if entry is None:
+            raise KeyError(session_id)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([r[0] for r in self._index.query("SELECT session_id FROM latest s ORDER BY id")])
+
+    def __len__(self) -> int:
+        return self._index.query("SELECT COUNT(*) FROM latest s")[0][0]
+
+    def values(self):  # one query instead of one per key
+        return self._rows()
+
+    def items(self):
+        return [(e.session_id, e) for e in self._rows()]

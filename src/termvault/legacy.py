@@ -24,7 +24,7 @@ from .errors import ConflictError, DataError, TermvaultError
 from .fsutil import atomic_write_bytes, validate_id, validate_relpath
 from .index import ArchiveEntry
 from .reports import RestoreResult
-from .state import SessionState
+from .compat.state import SessionState
 
 if TYPE_CHECKING:
     from .vault import Vault

@@ -200,13 +200,19 @@ class Vault:
 
     # -- sweeping -----------------------------------------------------------------------
     def plan(
-        self, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None
+        self, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None,
+        select: Callable[[SessionUnit], bool] | None = None,
     ) -> tuple[list[tuple[ConfiguredSource, SessionUnit]], int]:
         """(due units, number skipped). ``older_than`` (days) overrides every source's
-        threshold. A unit is due when its last activity is older than the threshold and
-        the settle time, and it differs from its newest archived version."""
+        threshold. A unit is due when its last activity (its own time, or its last restore
+        if later) is older than the threshold, its files have settled (sources whose files
+        may still grow; see ``Source.settles``), and it differs from its newest archived
+        version. ``select`` limits the plan to the units it accepts."""
+        from . import holds
+
         now = time.time() if now is None else now
         due, skipped = [], 0
+        restored = holds.load(self.home)
         for cs in self.sources(kinds):
             days = cs.archive_days if older_than is None else older_than
             cutoff = now - days * DAY
@@ -218,8 +224,10 @@ class Vault:
                 log.warning("could not list %s sessions: %s", cs.source.kind, exc)
                 continue
             for unit in units:
-                activity = unit.hints.get("stamp", unit.mtime)
-                if activity > cutoff or unit.mtime > settle_cutoff:
+                if select is not None and not select(unit):
+                    continue
+                activity = max(unit.hints.get("stamp", unit.mtime), restored.get(unit.session_id, 0.0))
+                if activity > cutoff or (cs.source.settles and unit.mtime > settle_cutoff):
                     skipped += 1
                     continue
                 row = latest.get(unit.session_id)
@@ -243,6 +251,7 @@ class Vault:
         dry_run: bool = False,
         progress: ProgressCallback | None = None,
         prune: bool = True,
+        select: Callable[[SessionUnit], bool] | None = None,
     ) -> SweepReport:
         """Archive everything due. Each unit is archived, read back and verified, indexed,
         and (move mode) only then removed from its source, if unchanged. A failing unit is
@@ -250,7 +259,7 @@ class Vault:
         started = time.monotonic()
         report = SweepReport(dry_run=dry_run)
         if dry_run:
-            due, report.skipped = self.plan(older_than, kinds)
+            due, report.skipped = self.plan(older_than, kinds, select=select)
             report.due = [(cs.source.kind, u.session_id, u.size) for cs, u in due]
             if self.config.max_total_bytes is not None and prune:
                 from .maintenance import prune as do_prune
@@ -259,7 +268,7 @@ class Vault:
             report.seconds = time.monotonic() - started
             return report
         with self.writing("sweeping"), ThreadPoolExecutor(1, "termvault-prepare") as pool:
-            due, report.skipped = self.plan(older_than, kinds)
+            due, report.skipped = self.plan(older_than, kinds, select=select)
             total = len(due)
             bytes_total = sum(u.size for _, u in due)
             bytes_done = 0
@@ -548,10 +557,14 @@ class Vault:
         Writes only under ``to`` or inside the folders this home's sources read. Holds the
         write lock; a restore killed midway leaves only temporary files, which the next
         open removes."""
-        from . import transfer
+        from . import holds, transfer
 
         with self.writing("restoring"):
-            return transfer.restore(self, session_id, version, Path(to) if to else None, force)
+            result = transfer.restore(self, session_id, version, Path(to) if to else None, force)
+            if to is None:
+                # Back where it came from: active again from now (see termvault.holds).
+                holds.record(self.home, result.session_id)
+            return result
 
     def spooled_files(self, entry: ArchiveEntry) -> list:
         """The session's files as readable refs; close them with ``close_refs``."""

@@ -55,6 +55,10 @@ class Source(ABC):
     # Swept without configuration when its default folder exists. A source whose default
     # root is a whole home folder (aider) sets this False: walking it every sweep is costly.
     auto_detect: ClassVar[bool] = True
+    # Whether a file written moments ago may still be growing, so that the sweep waits
+    # for it to settle (``settle_seconds``). A source whose tool replaces its files
+    # atomically (the app's history/*.json) sets this False: its files are whole.
+    settles: ClassVar[bool] = True
 
     def __init__(
         self,

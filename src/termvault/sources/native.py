@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import InvalidIdError
 from ..fsutil import validate_id
 from ..model import FileRef, SessionInfo, SessionUnit
-from ..state import SessionState
+from ..compat.state import SessionState
 from .base import Message, Source, TextCollector, decode_text, make_unit, stat_file
 
 HISTORY_NAME = re.compile(r"^(\d+(?:\.\d+)?)_(.+)\.json$")
@@ -27,6 +27,9 @@ class NativeSource(Source):
     kind = "native"
     default_mode = "move"
     description = "the multi-terminal app's history/*.json sessions"
+    # The app replaces these files atomically (temporary file, rename): a file is whole
+    # the moment it appears, and its age is the session's own modified_at.
+    settles = False
 
     def default_roots(self) -> list[Path]:
         return [self.home / "history"]
@@ -102,7 +105,7 @@ class NativeSource(Source):
         text.add(state.name)
         text.add(state.working_directory)
         text.add(state.last_command)
-        text.add(state.output_snapshot)
+        text.add(state.output_text)
         info.text = text.text()
         return info
 
@@ -121,4 +124,6 @@ class NativeSource(Source):
             if state.last_command:
                 yield Message("input", state.last_command, timestamp=state.modified_at)
             if state.output_snapshot:
-                yield Message("output", state.output_snapshot, timestamp=state.modified_at)
+                # The app keeps the snapshot as a list of lines: shown as the lines it was.
+                yield Message("output", state.output_text, timestamp=state.modified_at,
+                              extra={"lines": len(state.output_snapshot)})

@@ -15,7 +15,7 @@ from textual.message import Message
 from ..index import ArchiveEntry
 from ..reports import Progress, RestoreResult, SweepReport
 from ..sources.base import Message as Turn
-from ..state import SessionState
+from ..compat.state import SessionState
 
 # -- public: posted by ArchiveBrowser, bubble to the host app ------------------------------
 

@@ -50,8 +50,8 @@ from .messages import (
 )
 
 if TYPE_CHECKING:
-    from ..archiver import SessionArchiver
-    from ..state import SessionState
+    from ..compat.archiver import SessionArchiver
+    from ..compat.state import SessionState
 
 COLUMNS = ("Name", "Folder", "Activity", "Size", "Saved", "Id")
 _SEARCH_ERRORS = (TermvaultError, OSError, sqlite3.Error)
