@@ -5,6 +5,16 @@ is ``termvault.json`` (the manifest: format version, session metadata, and for e
 its relative path, original location, size, mtime and sha256), followed by the files under
 their relative paths. ``tar --zstd -tf`` lists it. Both directions stream: memory stays
 bounded whatever the session size.
+
+Small units (at most ``SMALL_UNIT`` bytes of files) are compressed at level 22
+with a zstd dictionary that ships with the package (``termvault/dictionaries/<id>.zdict``);
+the frame header names it by its dictionary id, so a reader knows which one to load and
+``zstd -d -D <that file>`` reads it outside termvault. Without it a few-KB session paid
+more for the tar headers, the manifest's keys and zstd's tables than it gained. Units
+written without a dictionary (all large ones, all older ones) read as before. Member
+mtimes are whole seconds in the tar headers (exact times are in the manifest), the
+manifest is compact JSON (no indentation), and its ``content_sha256`` is no longer written: it is computed from the file hashes
+(a stated one, in older units, is still checked).
 """
 
 from __future__ import annotations
@@ -26,7 +36,17 @@ from .errors import DataError, IntegrityError
 from .model import HashingReader  # noqa: F401  (re-exported)
 from .fsutil import FILE_MODE, TMP_PREFIX, ensure_private_dir, fsync_dir, validate_id, validate_relpath
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: compact manifest, empty metadata left out, origin implied by root
+# Metadata values format 2 leaves out when they hold these defaults (read back in).
+META_DEFAULTS: dict[str, Any] = {
+    "first_prompt": None, "last_command": None, "created_at": None, "git_branch": None, "model": None,
+    "message_count": 0, "tool_call_count": 0, "parse_warnings": 0,
+}
+SMALL_UNIT = 64 * 1024  # units up to this size use the shipped dictionary
+SMALL_LEVEL = 22
+DICTIONARY_DIR = Path(__file__).parent / "dictionaries"
+DEFAULT_DICTIONARY = "app-v1.zdict"
+_DICTIONARIES: dict[int, zstandard.ZstdCompressionDict] = {}
 MANIFEST_NAME = "termvault.json"
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -45,7 +65,11 @@ class ManifestFile:
     sha256: str
     mode: int = FILE_MODE
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, root: str | None = None) -> dict[str, Any]:
+        """As stored; with ``root``, ``origin`` is left out when it is ``root/path``."""
+        if root is not None and self.origin == _joined(root, self.path):
+            return {"path": self.path, "size": self.size, "mtime_ns": self.mtime_ns,
+                    "sha256": self.sha256, "mode": self.mode}
         return {
             "path": self.path,
             "origin": self.origin,
@@ -69,6 +93,10 @@ class Manifest:
     format: int = FORMAT_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Milliseconds are plenty for when a version was archived, and fewer digits to store.
+        self.archived_at = round(float(self.archived_at), 3)
+
     @property
     def content_sha256(self) -> str:
         return content_digest((f.path, f.sha256) for f in self.files)
@@ -78,6 +106,7 @@ class Manifest:
         return sum(f.size for f in self.files)
 
     def to_json(self) -> bytes:
+        lean = self.format >= 2  # a manifest read from an older unit is written as it was
         body = {
             "format": self.format,
             "session_id": self.session_id,
@@ -86,18 +115,18 @@ class Manifest:
             "mode": self.mode,
             "root": self.root,
             "archived_at": self.archived_at,
-            "content_sha256": self.content_sha256,
-            "meta": self.meta,
-            "files": [f.to_dict() for f in self.files],
+            "meta": {k: v for k, v in self.meta.items() if not (lean and _is_default(k, v))},
+            "files": [f.to_dict(self.root if lean else None) for f in self.files],
         }
         if self.extra:
             body["extra"] = self.extra
+        compact = {"sort_keys": True, "separators": (",", ":")}
         try:
-            return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+            return json.dumps(body, ensure_ascii=False, **compact).encode("utf-8")
         except UnicodeEncodeError:
             # A file name that is not UTF-8 (a lone surrogate in Python): JSON escapes keep
             # it, and it reads back as the same name.
-            return json.dumps(body, ensure_ascii=True, indent=1, sort_keys=True).encode("ascii")
+            return json.dumps(body, ensure_ascii=True, **compact).encode("ascii")
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> Manifest:
@@ -113,10 +142,12 @@ class Manifest:
                 )
             files = []
             seen = set()
+            root = str(body.get("root", ""))
             for f in body["files"]:
+                path = validate_relpath(str(f["path"]))
                 mf = ManifestFile(
-                    path=validate_relpath(str(f["path"])),
-                    origin=str(f["origin"]),
+                    path=path,
+                    origin=str(f["origin"]) if "origin" in f or fmt < 2 else _joined(root, path),
                     size=int(f["size"]),
                     mtime_ns=int(f["mtime_ns"]),
                     sha256=str(f["sha256"]),
@@ -133,7 +164,8 @@ class Manifest:
                 mode=str(body.get("mode", "copy")),
                 root=str(body.get("root", "")),
                 archived_at=float(body["archived_at"]),
-                meta=dict(body.get("meta") or {}),
+                meta=({**META_DEFAULTS, **body["meta"]} if fmt >= 2 and isinstance(body.get("meta"), dict)
+                      else dict(body.get("meta") or {})),
                 files=files,
                 format=fmt,
                 extra=dict(body.get("extra") or {}),
@@ -146,6 +178,67 @@ class Manifest:
         if stated and stated != manifest.content_sha256:
             raise IntegrityError(f"The manifest of {where} contradicts its own file hashes.")
         return manifest
+
+
+def _is_default(key: str, value: Any) -> bool:
+    if key not in META_DEFAULTS:
+        return False
+    default = META_DEFAULTS[key]
+    return value is None if default is None else (type(value) is type(default) and value == default)
+
+
+def _joined(root: str, relpath: str) -> str:
+    return root.rstrip("/") + "/" + relpath if root else relpath
+
+
+def default_dictionary() -> zstandard.ZstdCompressionDict | None:
+    """The dictionary new small units are written with (None if the package lacks it)."""
+    path = DICTIONARY_DIR / DEFAULT_DICTIONARY
+    try:
+        d = zstandard.ZstdCompressionDict(path.read_bytes())
+    except OSError:
+        return None
+    _DICTIONARIES.setdefault(d.dict_id(), d)
+    return _DICTIONARIES[d.dict_id()]
+
+
+def dictionary(dict_id: int, where: str) -> zstandard.ZstdCompressionDict:
+    """The shipped dictionary with this id; DataError naming ``where`` if none has it."""
+    if dict_id not in _DICTIONARIES:
+        default_dictionary()
+        for path in sorted(DICTIONARY_DIR.glob("*.zdict")):
+            try:
+                d = zstandard.ZstdCompressionDict(path.read_bytes())
+            except OSError:
+                continue
+            _DICTIONARIES.setdefault(d.dict_id(), d)
+    try:
+        return _DICTIONARIES[dict_id]
+    except KeyError:
+        raise DataError(
+            f"{where} was compressed with zstd dictionary {dict_id}, which this termvault does not "
+            "ship; upgrade termvault to read it."
+        ) from None
+
+
+def decompressor(fh: BinaryIO, where: str) -> zstandard.ZstdDecompressor:
+    """A decompressor for the archive open in ``fh`` (at its start; left there): with the
+    dictionary its frame header names, if any."""
+    head = fh.read(18)
+    fh.seek(0)
+    return decompressor_for(head, where)
+
+
+def decompressor_for(head: bytes, where: str) -> zstandard.ZstdDecompressor:
+    """Like ``decompressor``, from the first bytes of the archive."""
+    dict_id = 0
+    try:
+        dict_id = zstandard.get_frame_parameters(head).dict_id
+    except zstandard.ZstdError:
+        pass  # not a zstd frame: decompressing reports it
+    if dict_id:
+        return zstandard.ZstdDecompressor(dict_data=dictionary(dict_id, where), max_window_size=1 << 27)
+    return zstandard.ZstdDecompressor(max_window_size=1 << 27)
 
 
 def content_digest(pairs) -> str:
@@ -211,22 +304,32 @@ def write_archive(
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         with os.fdopen(fd, "wb") as raw:
             sink = _HashingWriter(raw)
+            small = manifest.original_size <= SMALL_UNIT
+            zdict = default_dictionary() if small else None
+            # For a small unit the size hint keeps level 22's tables (and memory) small.
             params = zstandard.ZstdCompressionParameters.from_level(
-                level, write_checksum=True, threads=0
+                max(level, SMALL_LEVEL) if small else level, write_checksum=True, threads=0,
+                write_dict_id=True, source_size=2 * SMALL_UNIT if small else 0,
             )
-            cctx = zstandard.ZstdCompressor(compression_params=params)
+            cctx = zstandard.ZstdCompressor(compression_params=params, dict_data=zdict)
             with cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw:
                 with tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
                     data = manifest.to_json()
                     info = tarfile.TarInfo(MANIFEST_NAME)
-                    info.size, info.mtime, info.mode = len(data), int(manifest.archived_at), FILE_MODE
+                    # The session's own time (as the members' headers), not the archiving time:
+                    # one time fewer to store.
+                    newest = max((f.entry.mtime_ns for f in files), default=0) // 1_000_000_000
+                    info.size, info.mtime, info.mode = len(data), max(0, newest), FILE_MODE
+                    info.uname = info.gname = ""
                     tar.addfile(info, io.BytesIO(data))
                     for sf in files:
                         hook("write-member")
                         e = sf.entry
                         info = tarfile.TarInfo(e.path)
                         info.size, info.mode = e.size, e.mode
-                        info.mtime = e.mtime_ns / 1e9
+                        # Whole seconds: a fractional mtime costs a pax header per member.
+                        info.mtime = max(0, e.mtime_ns // 1_000_000_000)
+                        info.uname = info.gname = ""
                         with sf.opener() as fh:
                             reader = HashingReader(fh, on_bytes)
                             tar.addfile(info, reader)
@@ -307,7 +410,7 @@ def read_archive(
     with fh:
         outer = HashingReader(fh)
         try:
-            dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
+            dctx = decompressor(fh, where)
             with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:
                 budget = _ExpansionBudget(zr, where, _budget_before_manifest())
                 with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:
@@ -362,7 +465,7 @@ def read_manifest(path: Path) -> Manifest:
     where = str(path)
     try:
         with open(path, "rb") as fh:
-            dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
+            dctx = decompressor(fh, where)
             with dctx.stream_reader(fh, read_across_frames=True) as zr:
                 budget = _ExpansionBudget(zr, where, _budget_before_manifest())
                 with tarfile.open(fileobj=budget, mode="r|") as tar:

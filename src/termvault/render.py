@@ -120,6 +120,9 @@ def _as_text(value: Any) -> str:
         return ""
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
+    elif isinstance(value, (list, tuple)):
+        # A list of lines (the app's output_snapshot) is the lines, not its repr.
+        value = "\n".join(_as_text(v) for v in value)
     elif not isinstance(value, str):
         try:
             value = str(value)

@@ -45,6 +45,28 @@ class Message:
     name: str | None = None  # tool name, marker label, model
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Whatever a parser hands over, previews and exports get one text: a list of
+        # lines (the app's output_snapshot) joined, bytes decoded, None empty.
+        self.text = message_text(self.text)
+
+
+def message_text(value: Any) -> str:
+    """``value`` as display text: lists/tuples of lines joined with ``\n`` (items made
+    text the same way), bytes decoded (invalid UTF-8 replaced), None as ""."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, (list, tuple)):
+        return "\n".join(message_text(v) for v in value)
+    try:
+        return str(value)
+    except Exception:  # a hostile __str__ must not stop a preview
+        return ""
+
 
 class Source(ABC):
     """Base class of a session source. Subclasses set ``kind`` and implement three methods."""

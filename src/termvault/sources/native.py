@@ -100,7 +100,8 @@ class NativeSource(Source):
         info.created_at = state.created_at
         info.last_activity_at = state.modified_at
         info.message_count = state.command_count
-        info.extra = {"is_active": state.is_active, "conversation_file": state.conversation_file}
+        # Only what differs from the app's defaults (a smaller manifest for a small unit).
+        info.extra = {k: v for k, v in (("is_active", state.is_active), ("conversation_file", state.conversation_file)) if v}
         text = TextCollector()
         text.add(state.name)
         text.add(state.working_directory)
