@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ..ansi import strip_ansi
 from ..errors import InvalidIdError
 from ..fsutil import validate_id
 from ..model import FileRef, SessionInfo, SessionUnit
@@ -106,7 +107,8 @@ class NativeSource(Source):
         text.add(state.name)
         text.add(state.working_directory)
         text.add(state.last_command)
-        text.add(state.output_text)
+        # Searchable text: the snapshot's lines as a terminal showed them (no escape codes).
+        text.add(strip_ansi(state.output_text))
         info.text = text.text()
         return info
 
