@@ -473,9 +473,12 @@ def read_manifest(path: Path) -> Manifest:
                     if first is None or first.name != MANIFEST_NAME or first.size > MAX_MANIFEST_BYTES:
                         raise DataError(f"{where} does not start with {MANIFEST_NAME}.")
                     manifest = Manifest.from_json(tar.extractfile(first).read(), where)
-                    if os.fstat(fh.fileno()).st_size <= 4 * SMALL_UNIT:
+                    if manifest.original_size <= SMALL_UNIT and os.fstat(fh.fileno()).st_size <= 4 * SMALL_UNIT:
                         # A small unit is one zstd block or two: damage anywhere in it may
-                        # leave the manifest readable, so read to the frame's checksum.
+                        # leave the manifest readable, so read on to the frame's checksum
+                        # (no further than the manifest declares).
+                        budget.limit = budget.size + STREAM_OVERHEAD + sum(
+                            -(-f.size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files)
                         while budget.read(CHUNK):
                             pass
                     return manifest
