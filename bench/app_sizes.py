@@ -61,8 +61,8 @@ def _claude_pane(w: World, p, t: float, n_lines: int) -> tuple[list[str], int, s
             elif tool == "Read":
                 lines += [f"● Read({f.path})", f"  ⎿  Read {r.randint(20, 900)} lines (ctrl+r to expand)", ""]
             elif tool == "Update":
-                lines += [f"● Update({f.path})", f"  ⎿  Updated {f.path} with {r.randint(1, 30)} additions "
-                          f"and {r.randint(0, 12)} removals", ""]
+                lines += [f"● Update({f.path})", (f"  ⎿  Updated {f.path} with {r.randint(1, 30)} additions "
+                                                   f"and {r.randint(0, 12)} removals"), ""]
             else:
                 lines += [f"● Search(pattern: \"{w.vocab.identifier(r)}\")", f"  ⎿  Found {r.randint(1, 40)} files", ""]
         lines += [f"● {w.vocab.sentence(r, r.randint(6, 18))}", ""]

@@ -25,12 +25,7 @@ import uuid
 from pathlib import Path
 
 DICT_ID = 0x9A01  # private range (>= 32768), 2 bytes in each frame header
-WORDS = (
-    "build test deploy config server client api web docs main feature fix update release cache "
-    "user data model view route handler error warning info debug request response status file "
-    "path module package install upgrade version branch commit merge remote origin local done "
-    "ok failed passed skipped running started stopped listening port host token session queue"
-).split()
+WORDS = ["build", "test", "deploy", "config", "server", "client", "api", "web", "docs", "main", "feature", "fix", "update", "release", "cache", "user", "data", "model", "view", "route", "handler", "error", "warning", "info", "debug", "request", "response", "status", "file", "path", "module", "package", "install", "upgrade", "version", "branch", "commit", "merge", "remote", "origin", "local", "done", "ok", "failed", "passed", "skipped", "running", "started", "stopped", "listening", "port", "host", "token", "session", "queue"]
 COMMANDS = (
     "ls -la", "git status", "git diff", "git log --oneline -5", "git pull", "git push", "make", "make test",
     "npm install", "npm run build", "npm test", "python -m pytest -q", "pip install -r requirements.txt",
@@ -113,9 +108,8 @@ def samples(count: int, seed: int) -> list[bytes]:
         try:
             archiver.auto_archive_old_sessions()
             for path in arc.iter_archive_files(archiver.archive_dir):
-                with open(path, "rb") as fh:
-                    with arc.decompressor(fh, str(path)).stream_reader(fh) as zr:
-                        out.append(zr.read().rstrip(b"\0"))  # the tar's zero padding teaches nothing
+                with open(path, "rb") as fh, arc.decompressor(fh, str(path)).stream_reader(fh) as zr:
+                    out.append(zr.read().rstrip(b"\0"))  # the tar's zero padding teaches nothing
         finally:
             archiver.close()
     return out

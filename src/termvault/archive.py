@@ -6,15 +6,19 @@ its relative path, original location, size, mtime and sha256), followed by the f
 their relative paths. ``tar --zstd -tf`` lists it. Both directions stream: memory stays
 bounded whatever the session size.
 
-Small units (at most ``SMALL_UNIT`` bytes of files) are compressed at level 22
-with a zstd dictionary that ships with the package (``termvault/dictionaries/<id>.zdict``);
+Small units (at most ``SMALL_UNIT`` bytes of files) are compressed at level 22 with a
+zstd dictionary that ships with the package (``termvault/dictionaries/app-v1.zdict``);
 the frame header names it by its dictionary id, so a reader knows which one to load and
 ``zstd -d -D <that file>`` reads it outside termvault. Without it a few-KB session paid
 more for the tar headers, the manifest's keys and zstd's tables than it gained. Units
-written without a dictionary (all large ones, all older ones) read as before. Member
-mtimes are whole seconds in the tar headers (exact times are in the manifest), the
-manifest is compact JSON (no indentation), and its ``content_sha256`` is no longer written: it is computed from the file hashes
-(a stated one, in older units, is still checked).
+written without a dictionary (all large ones, all older ones) read as before.
+
+Manifest format 2 (written since the dictionary): compact JSON; metadata equal to its
+default (``META_DEFAULTS``) left out and filled back in on reading; a file's ``origin``
+left out when it is ``root/path``; no ``content_sha256`` (it is computed from the file
+hashes; a stated one, in older units, is still checked). Tar member mtimes are whole
+seconds (exact ones are in the manifest) and the manifest member carries the newest
+file's time. Format 1 manifests read and re-serialise exactly as before.
 """
 
 from __future__ import annotations

@@ -27,10 +27,11 @@ def seed_file(relpath: str) -> bytes | None:
     base = Path(root)
     if (base / relpath).is_file():
         return (base / relpath).read_bytes()
-    out = subprocess.run(["git", f"--git-dir={base}", "show", f"HEAD:{relpath}"], capture_output=True)
+    out = subprocess.run(["git", f"--git-dir={base}", "show", f"HEAD:{relpath}"], capture_output=True, check=False)
     if out.returncode != 0:
         git_dir = base / ".git"
-        out = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"HEAD:{relpath}"], capture_output=True)
+        out = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"HEAD:{relpath}"], capture_output=True,
+                             check=False)
     return out.stdout if out.returncode == 0 else None
 
 

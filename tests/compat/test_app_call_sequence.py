@@ -10,7 +10,11 @@ import json
 import os
 import time
 
-from claude_multi_terminal.persistence.session_state import SessionState, WorkspaceData, WorkspaceState
+from claude_multi_terminal.persistence.session_state import (
+    SessionState,
+    WorkspaceData,
+    WorkspaceState,
+)
 from claude_multi_terminal.persistence.storage import SessionStorage
 
 DAY = 86400.0

@@ -4,7 +4,6 @@ on_restore=...)`` in a host app, driven with the keys the app documents (``r`` r
 
 from __future__ import annotations
 
-import os
 import time
 
 from claude_multi_terminal.archiver import SessionArchiver

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from claude_multi_terminal.persistence.session_state import SessionState
+from claude_multi_terminal.persistence.storage import SessionStorage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from claude_multi_terminal.persistence.session_state import SessionState
-from claude_multi_terminal.persistence.storage import SessionStorage
 from termvault import SessionArchiver, Vault
 from termvault.index import ArchiveEntry
 from termvault.model import DiskFile
@@ -100,7 +100,7 @@ def preview_and_export(kind: str, refs) -> None:
     info = src.parse(refs)
     turns = list(src.messages(refs))
     assert all(isinstance(t.text, str) for t in turns)
-    render_session(entry_for(info, kind), turns).plain
+    assert isinstance(render_session(entry_for(info, kind), turns).plain, str)
     for fmt in RENDERED:
         assert isinstance("".join(render(turns, fmt, header={"session_id": "x1"})), str)
 

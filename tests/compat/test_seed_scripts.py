@@ -21,6 +21,7 @@ def test_the_app_s_own_script_passes_against_termvault(script, seed_script, tmp_
                     ignore=shutil.ignore_patterns("__pycache__"))
     env = {**os.environ, "HOME": str(user_home), "TERMVAULT_HOME": str(user_home / ".multi-term"),
            "PYTHONPATH": ""}
-    out = subprocess.run([sys.executable, script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    out = subprocess.run([sys.executable, script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=240, check=False)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "FAILED" not in out.stdout and "❌" not in out.stdout

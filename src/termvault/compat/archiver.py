@@ -158,9 +158,8 @@ class SessionArchiver:
                 if holding:
                     try:
                         if first is not None:
-                            names = first
                             result = self._sweep(
-                                self.archive_days, select=lambda u: u.files[0].origin.name in names
+                                self.archive_days, select=lambda u, names=first: u.files[0].origin.name in names
                             )
                             first = None
                         else:

@@ -108,7 +108,7 @@ async def _read_workspace(storage: SessionStorage, workspace_id: int) -> Workspa
     loop = asyncio.get_running_loop()
     try:
         workspaces = await loop.run_in_executor(None, storage.load_workspaces)
-    except Exception as exc:  # the app's loader logs and carries on
+    except Exception as exc:  # noqa: BLE001  (the app's loader logs and carries on)
         log.error("could not load workspace %s: %s", workspace_id, exc)
         return None
     if workspaces and workspace_id in workspaces:
@@ -155,7 +155,7 @@ class BackgroundLoader:
         while self.is_running:
             try:
                 _, task = await asyncio.wait_for(self.load_queue.get(), timeout=1.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             wid = task.workspace_id
             if wid in self.loaded_workspaces or await self.cache.get(wid) is not None:

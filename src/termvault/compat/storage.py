@@ -319,7 +319,7 @@ class SessionStorage:
 def _parse_workspaces(text: str) -> dict[int, WorkspaceData]:
     data: Any = json.loads(text)
     if not isinstance(data, dict):
-        raise ValueError("workspaces file does not hold a JSON object")
+        raise TypeError("workspaces file does not hold a JSON object")
     out: dict[int, WorkspaceData] = {}
     for key, value in data.items():
         try:

@@ -1,3 +1,3 @@
-from termvault import SessionState, SessionStorage, WorkspaceState  # noqa: F401
+from termvault import SessionState, SessionStorage, WorkspaceState
 
-__all__ = ["SessionState", "WorkspaceState", "SessionStorage"]
+__all__ = ["SessionState", "SessionStorage", "WorkspaceState"]
