@@ -164,11 +164,11 @@ def time_process(cmd: list[str], reps: int = 5, env: dict[str, str] | None = Non
 _OPEN_SNIPPET = """
 import json, sys, time
 t0 = time.perf_counter()
-from termvault.storage import SessionStorage
+from termvault import SessionArchiver, SessionStorage
 t1 = time.perf_counter()
 storage = SessionStorage(sys.argv[1], enable_auto_archive=False)
 t2 = time.perf_counter()
-stats = storage.get_archiver().get_archive_stats()
+stats = SessionArchiver(sys.argv[1]).get_archive_stats()  # get_archiver() is None with archiving off
 t3 = time.perf_counter()
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "open_ms": (t2 - t1) * 1000,
                   "archiver_stats_ms": (t3 - t2) * 1000, "total_sessions": stats["total_sessions"]}))
@@ -195,7 +195,7 @@ else:
 
 def storage_open(home: Path, reps: int = 5, env: dict[str, str] | None = None) -> dict[str, Any]:
     """``SessionStorage(home, enable_auto_archive=False)`` timed inside fresh processes
-    (after its import), then ``get_archiver().get_archive_stats()``: medians in ms."""
+    (after its import), then ``SessionArchiver(home).get_archive_stats()``: medians in ms."""
     runs = []
     for _ in range(reps + 1):
         out = subprocess.run([sys.executable, "-c", _OPEN_SNIPPET, str(home)], check=True,

@@ -217,6 +217,8 @@ def recompressed(home: Path, levels: tuple[int, ...] = (6, 9, 12)) -> dict[int, 
     archive writer), per source kind and in total, with the compression speed."""
     import zstandard
 
+    from termvault import archive as arc
+
     db = sqlite3.connect(f"file:{Path(home) / 'archive_index.sqlite3'}?mode=ro", uri=True)
     try:
         rows = db.execute("SELECT archive_path, source, original_size FROM sessions WHERE status = 'archived'").fetchall()
@@ -227,7 +229,7 @@ def recompressed(home: Path, levels: tuple[int, ...] = (6, 9, 12)) -> dict[int, 
     raw = {}
     for rel, kind in kinds.items():
         data = (Path(home) / "archive" / rel).read_bytes()
-        raw[rel] = (kind, zstandard.ZstdDecompressor().decompressobj().decompress(data))
+        raw[rel] = (kind, arc.decompressor_for(data[:18], rel).decompressobj().decompress(data))
     out: dict[int, dict[str, Any]] = {}
     for level in levels:
         params = zstandard.ZstdCompressionParameters.from_level(level, write_checksum=True)

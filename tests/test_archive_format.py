@@ -41,31 +41,74 @@ def build(tmp_path, files: dict[str, bytes], manifest_edit=None, extra_members=(
     return path
 
 
-def test_archive_is_a_standard_tar_zst_whose_first_member_is_the_manifest(home):
+SHIPPED = arc.DICTIONARY_DIR / arc.DEFAULT_DICTIONARY
+
+
+def test_a_small_archive_is_a_standard_tar_zst_with_the_shipped_dictionary_named_in_its_frame(home):
     path = make_native(home, "s1", 20)
     v = Vault(home, archive_days=7)
     v.sweep()
     archive = v.archive_file(v.get("s1"))
-    data = zstandard.ZstdDecompressor().stream_reader(open(archive, "rb")).read()
+    shipped = zstandard.ZstdCompressionDict(SHIPPED.read_bytes())
+    params = zstandard.get_frame_parameters(archive.read_bytes())
+    assert params.dict_id == shipped.dict_id() != 0
+    # The frame carries a content checksum (frame header descriptor bit 2).
+    assert params.has_checksum
+    data = zstandard.ZstdDecompressor(dict_data=shipped).stream_reader(open(archive, "rb")).read()
     with tarfile.open(fileobj=io.BytesIO(data)) as tar:
         names = tar.getnames()
         manifest = json.loads(tar.extractfile("termvault.json").read())
     assert names == ["termvault.json", path.name]
-    assert manifest["format"] == 1 and manifest["session_id"] == "s1"
+    assert manifest["format"] == arc.LEAN_FORMAT and manifest["session_id"] == "s1"
     (f,) = manifest["files"]
-    assert set(f) >= {"path", "size", "mtime_ns", "sha256", "origin"}
-    # The frame carries a content checksum (frame header descriptor bit 2).
-    params = zstandard.get_frame_parameters(archive.read_bytes())
-    assert params.has_checksum
+    assert set(f) >= {"path", "size", "mtime_ns", "sha256"}
+    # The origin left out of the manifest is root/path, and reads back as such.
+    assert arc.read_manifest(archive).files[0].origin == str(path)
+
+
+def test_a_large_archive_needs_no_dictionary(home):
+    make_native(home, "big", 20, output_snapshot=[f"line {i} " + "x" * 60 for i in range(2000)])
+    v = Vault(home, archive_days=7)
+    v.sweep()
+    archive = v.archive_file(v.get("big"))
+    assert zstandard.get_frame_parameters(archive.read_bytes()).dict_id == 0
+    data = zstandard.ZstdDecompressor().stream_reader(open(archive, "rb")).read()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        assert tar.getnames()[0] == "termvault.json"
+
+
+def test_a_format_1_manifest_reads_as_written(tmp_path):
+    body = {"format": 1, "session_id": "old1", "source": "native", "version": 1, "mode": "move",
+            "root": "/r", "archived_at": 1.5, "meta": {"name": "n"},
+            "files": [{"path": "a.json", "origin": "/elsewhere/a.json", "size": 2, "mtime_ns": 1,
+                       "sha256": "0" * 64}]}
+    m = arc.Manifest.from_json(json.dumps(body).encode(), "old unit")
+    assert m.meta == {"name": "n"} and m.files[0].origin == "/elsewhere/a.json"
+    # Written again, it stays a format 1 manifest (nothing left out).
+    assert json.loads(m.to_json())["files"][0]["origin"] == "/elsewhere/a.json"
+
+
+def test_format_2_leaves_out_empty_metadata_and_reads_it_back(tmp_path):
+    meta = {"name": "n", "first_prompt": None, "model": None, "parse_warnings": 0, "message_count": 3}
+    m = arc.Manifest("s", "native", 1, "move", "/r", 1.0, dict(meta),
+                     [arc.ManifestFile("a.json", "/r/a.json", 2, 1, "0" * 64)])
+    stored = json.loads(m.to_json())
+    assert stored["meta"] == {"name": "n", "message_count": 3}
+    assert "origin" not in stored["files"][0]
+    back = arc.Manifest.from_json(m.to_json(), "unit")
+    assert {k: back.meta[k] for k in meta} == meta
+    assert back.files[0].origin == "/r/a.json"
 
 
 @pytest.mark.skipif(shutil.which("zstd") is None, reason="the zstd command is not installed")
-def test_tar_lists_an_archive(home):
+def test_zstd_with_the_shipped_dictionary_and_tar_list_an_archive(home):
     make_native(home, "s1", 20)
     v = Vault(home, archive_days=7)
     v.sweep()
-    out = subprocess.run(["tar", "--zstd", "-tf", str(v.archive_file(v.get("s1")))], capture_output=True, text=True)
-    assert out.stdout.splitlines()[0] == "termvault.json"
+    unit = str(v.archive_file(v.get("s1")))
+    raw = subprocess.run(["zstd", "-d", "-q", "-c", "-D", str(SHIPPED), unit], capture_output=True, check=True)
+    out = subprocess.run(["tar", "-t"], input=raw.stdout, capture_output=True)
+    assert out.stdout.decode().splitlines()[0] == "termvault.json"
 
 
 def test_reader_accepts_a_well_formed_handmade_archive(tmp_path):

@@ -367,3 +367,29 @@ def test_the_delta_bench_grows_a_real_transcript_and_reports_its_cost(corpus):
     assert all(r["versions"] == 3 for r in rows.values())
     # Stored as deltas, three versions cost less than three whole copies.
     assert rows["deltas"]["archive_bytes"] < rows["whole versions (anchor)"]["archive_bytes"]
+
+
+def test_the_app_sizes_bench_reports_every_pane_kind_and_snapshot_length():
+    from bench import app_sizes
+
+    results = app_sizes.run(seed=3, sessions=1)
+    rows = {(r["kind"], r["lines"]): r for r in results["rows"]}
+    assert set(rows) == {(k, n) for k in app_sizes.KINDS for n in app_sizes.LINES}
+    for row in rows.values():
+        assert row["seed_gzip9_bytes"] > 0 and row["termvault_bytes"] > 0 and row["ratio_median"] > 0
+    assert "| claude | 50 |" in app_sizes.markdown(results)
+
+
+def test_app_shaped_sessions_are_the_app_s_json_with_a_list_snapshot():
+    import random
+
+    from bench.app_sizes import app_session
+    from bench.world import World
+
+    w = World(random.Random(5), 1_000_000, 1_700_000_000.0)
+    for kind in ("claude", "shell"):
+        state = json.loads(app_session(w, 50, "s1", 1_700_000_000.0, kind))
+        assert isinstance(state["output_snapshot"], list) and len(state["output_snapshot"]) == 50
+        assert list(state) == ["session_id", "name", "working_directory", "created_at", "modified_at",
+                               "command_count", "last_command", "conversation_file", "output_snapshot",
+                               "is_active"]

@@ -36,7 +36,7 @@ def test_a_source_equal_to_an_archived_version_is_kept_when_that_archive_is_dama
     original = path.read_bytes()
     v = Vault(home, archive_days=7)
     v.sweep()
-    v.restore("s1")
+    path.write_bytes(original)  # the same bytes back, by hand (a restore would hold it back)
     archive = v.archive_file(v.get("s1"))
     data = bytearray(archive.read_bytes())
     data[len(data) // 2] ^= 0xFF

@@ -211,9 +211,22 @@ def test_storage_saves_atomically_and_keeps_only_the_newest_file(home):
 def test_archive_old_sessions_with_explicit_days(home):
     make_native(home, "a", age_days=3)
     make_native(home, "b", age_days=1)
+    storage = SessionStorage(home)
+    try:
+        assert storage.archive_old_sessions(days=2)["archived_count"] == 1
+        assert storage.get_archiver().index.get_entry("a") is not None
+        assert storage.get_archiver().archive_days == 30  # the threshold was not changed
+    finally:
+        storage.close()
+
+
+def test_with_archiving_disabled_there_is_no_archiver_and_nothing_is_archived(home):
+    path = make_native(home, "a", age_days=40)
     storage = SessionStorage(home, enable_auto_archive=False)
-    assert storage.archive_old_sessions(days=2)["archived_count"] == 1
-    assert storage.get_archiver().index.get_entry("a") is not None
+
+    assert storage.get_archiver() is None
+    assert storage.archive_old_sessions(days=2) == {"archived_count": 0, "failed_count": 0, "space_saved_mb": 0.0}
+    assert path.exists()
 
 
 def test_conversation_file_is_archived_and_restored_with_its_session(home, user_home):

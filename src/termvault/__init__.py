@@ -1,7 +1,8 @@
 """termvault: archive, index, search and restore terminal and AI-agent sessions.
 
-The seed API of the multi-terminal app (``SessionStorage``, ``SessionArchiver``,
-``ArchiveIndex``, ``ArchiveEntry``, ``SessionState``) and the ``Vault`` facade. Names are
+The multi-terminal app's API (``SessionStorage``, ``SessionState``, ``WorkspaceState``,
+``WorkspaceData``, ``SessionArchiver``, ``ArchiveIndex``, ``ArchiveEntry``, ``LazyLoader``;
+see ``termvault.compat``) and the ``Vault`` facade. Names are
 imported lazily so ``import termvault`` stays fast.
 """
 
@@ -16,25 +17,29 @@ _EXPORTS = {
     "ArchiveEntry": "termvault.index",
     "ArchiveIndex": "termvault.index",
     "SessionState": "termvault.state",
-    "SessionArchiver": "termvault.archiver",
-    "SessionStorage": "termvault.storage",
+    "WorkspaceState": "termvault.state",
+    "WorkspaceData": "termvault.state",
+    "SessionArchiver": "termvault.compat.archiver",
+    "SessionStorage": "termvault.compat.storage",
+    "LazyLoader": "termvault.compat.lazy_loader",
     "Vault": "termvault.vault",
     "Config": "termvault.config",
     "TermvaultError": "termvault.errors",
 }
 
 __all__ = [
-    "ArchiveEntry", "ArchiveIndex", "Config", "SessionArchiver", "SessionState", "SessionStorage",
-    "TermvaultError", "Vault", "__version__",
+    "ArchiveEntry", "ArchiveIndex", "Config", "LazyLoader", "SessionArchiver", "SessionState", "SessionStorage",
+    "TermvaultError", "Vault", "WorkspaceData", "WorkspaceState", "__version__",
 ]  # fmt: skip
 
 if TYPE_CHECKING:
-    from .archiver import SessionArchiver
+    from .compat.archiver import SessionArchiver
+    from .compat.lazy_loader import LazyLoader
+    from .compat.storage import SessionStorage
     from .config import Config
     from .errors import TermvaultError
     from .index import ArchiveEntry, ArchiveIndex
-    from .state import SessionState
-    from .storage import SessionStorage
+    from .state import SessionState, WorkspaceData, WorkspaceState
     from .vault import Vault
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from . import holds
 from .archive import Manifest
 from .archive.objects import RemoteSpec
 from .archive.remote import RemoteTier
@@ -113,19 +114,19 @@ class Vault:
     def sweep(
         self, older_than: float | None = None, kinds: Sequence[str] | None = None, dry_run: bool = False,
         progress: ProgressCallback | None = None, prune: bool = True,
+        select: Callable[[SessionUnit], bool] | None = None,
     ) -> SweepReport:  # fmt: skip
         """Archive everything due. Each unit is archived, read back and verified, indexed,
         and (move mode) only then removed from its source, if unchanged. A failing unit is
         reported and the sweep goes on. With a remote, uploads; with a cap, prunes."""
-        steps = sweep.Steps(self._prune if prune else None, remote.push_after_sweep if self._remote else None)
+        steps = sweep.Steps(self._prune if prune else None, remote.push_after_sweep if self._remote else None, select)
         if dry_run:
             return sweep.run(self.ctx, older_than, kinds, True, progress, steps)
         with self.writing("sweeping"):
             return sweep.run(self.ctx, older_than, kinds, False, progress, steps)
 
     def archive_unit(self, cs: ConfiguredSource, unit: SessionUnit) -> ArchiveEntry | None:
-        """Archive one unit now (the caller holds ``writing``); see ``ops.sweep``."""
-        return sweep.archive_unit(self.ctx, cs, unit)
+        return sweep.archive_unit(self.ctx, cs, unit)  # now; the caller holds ``writing``
 
     # -- reading ------------------------------------------------------------------------
     def get(self, session_id: str, version: int | None = None) -> ArchiveEntry:
@@ -184,7 +185,10 @@ class Vault:
         file is kept aside as ``<name>.termvault-old-<time>``. Identical files are left.
         Writes only under ``to`` or inside the folders this home's sources read."""
         with self.writing("restoring"):
-            return restore.restore(self.ctx, self.get(session_id, version), Path(to) if to else None, force)
+            result = restore.restore(self.ctx, self.get(session_id, version), Path(to) if to else None, force)
+            if to is None:  # back where it came from: active again from now (termvault.holds)
+                holds.record(self.home, result.session_id)
+            return result
 
     def verify(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
         """Read-only check of every version; versions kept only in the remote tier are

@@ -268,7 +268,7 @@ def test_bytes_freed_counts_moved_sources_and_pruned_archives_separately(user_ho
     old = agent_block(data, b.AGENTMUX_V2, conversation(30), idle_days=30)
     new = agent_block(data, b.AGENTMUX_V2, conversation(30), idle_days=10)
     sizes = {p.block: b.file_row(data / "db" / "filestore.db", p.block, "output")["size"] for p in (old, new)}
-    with move_vault(max_total_bytes=3000) as vault:
+    with move_vault(max_total_bytes=1) as vault:  # small units are tiny with the shipped dictionary
         report = vault.sweep(kinds=["agentmux"])
         d = report.to_dict()
         assert d["source_bytes_freed"] == sum(sizes.values())

@@ -16,6 +16,20 @@ output echoed, files re-read), so a tail compressed alone would cost three times
 it costs next to what came before. ``size`` and ``sha256`` stay those of the whole file.
 Units without a base are still written as format 1, so they read everywhere they did.
 Rebuilding a version from its chain is ``chains``'s business.
+
+Small units (at most ``SMALL_UNIT`` bytes of files) are compressed at level 22 with a
+zstd dictionary that ships with the package (``termvault/dictionaries/app-v1.zdict``);
+the frame header names it by its dictionary id, so a reader knows which one to load and
+``zstd -d -D <that file>`` reads it outside termvault. Without it a few-KB session paid
+more for the tar headers, the manifest's keys and zstd's tables than it gained. Units
+written without a dictionary (all large ones, all older ones) read as before.
+
+Format 3 (every unit written since the dictionary, deltas included): compact JSON; metadata equal to its
+default (``META_DEFAULTS``) left out and filled back in on reading; a file's ``origin``
+left out when it is ``root/path``; no ``content_sha256`` (it is computed from the file
+hashes; a stated one, in older units, is still checked). Tar member mtimes are whole
+seconds (exact ones are in the manifest) and the manifest member carries the newest
+file's time. Format 1 manifests read and re-serialise exactly as before.
 """
 
 from __future__ import annotations
@@ -39,9 +53,20 @@ from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, validate_id, validate
 from ..model import ArchiveEntry, fingerprint_of
 from ..streams import HashingReader
 
-FORMAT_VERSION = 2  # the newest format this code reads and writes
+FORMAT_VERSION = 3  # the newest format this code reads and writes
 FULL_FORMAT = 1  # a unit holding every file whole (what every older termvault wrote)
 DELTA_FORMAT = 2  # a unit naming a base, some files stored as appended tails
+LEAN_FORMAT = 3  # compact manifest: default metadata left out, origin implied by root
+# Metadata values format 3 leaves out when they hold these defaults (read back in).
+META_DEFAULTS: dict[str, Any] = {
+    "first_prompt": None, "last_command": None, "created_at": None, "git_branch": None, "model": None,
+    "message_count": 0, "tool_call_count": 0, "parse_warnings": 0,
+}  # fmt: skip
+SMALL_UNIT = 64 * 1024  # units up to this size use the shipped dictionary
+SMALL_LEVEL = 22
+DICTIONARY_DIR = Path(__file__).resolve().parent.parent / "dictionaries"
+DEFAULT_DICTIONARY = "app-v1.zdict"
+_DICTIONARIES: dict[int, zstandard.ZstdCompressionDict] = {}
 MANIFEST_NAME = "termvault.json"
 BASE_META = "delta_base"
 DELTA_CODEC = "zstd-window"  # how a delta file's tail is stored (see the module docstring)
@@ -75,7 +100,8 @@ class ManifestFile:
     def stored_sha256(self) -> str:
         return self.delta.member_sha256 if self.delta else self.sha256
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, root: str | None = None) -> dict[str, Any]:
+        """As stored; with ``root``, ``origin`` is left out when it is ``root/path``."""
         out: dict[str, Any] = {
             "path": self.path,
             "origin": self.origin,
@@ -84,6 +110,8 @@ class ManifestFile:
             "sha256": self.sha256,
             "mode": self.mode,
         }
+        if root is not None and self.origin == _joined(root, self.path):
+            del out["origin"]
         if self.delta:
             out["delta"] = self.delta.to_dict()
         return out
@@ -145,7 +173,7 @@ class Manifest:
     archived_at: float
     meta: dict[str, Any]
     files: list[ManifestFile]
-    format: int = FULL_FORMAT
+    format: int = LEAN_FORMAT
     extra: dict[str, Any] = field(default_factory=dict)
     base: BaseRef | None = None
     # Metadata keys a delta unit does not repeat: their values are its base's (in
@@ -155,6 +183,8 @@ class Manifest:
     def __post_init__(self) -> None:
         if self.base is not None:
             self.format = max(self.format, DELTA_FORMAT)
+        # Milliseconds are plenty for when a version was archived, and fewer digits to store.
+        self.archived_at = round(float(self.archived_at), 3)
 
     def share_meta(self, base_meta: dict[str, Any]) -> None:
         """Store only the metadata that differs from the base's (a session's name, first
@@ -176,6 +206,7 @@ class Manifest:
         return sum(f.size for f in self.files)
 
     def to_json(self) -> bytes:
+        lean = self.format >= 2  # a manifest read from an older unit is written as it was
         body = {
             "format": self.format,
             "session_id": self.session_id,
@@ -184,9 +215,8 @@ class Manifest:
             "mode": self.mode,
             "root": self.root,
             "archived_at": self.archived_at,
-            "content_sha256": self.content_sha256,
-            "meta": {k: v for k, v in self.meta.items() if k not in self.inherited},
-            "files": [f.to_dict() for f in self.files],
+            "meta": {k: v for k, v in self.meta.items() if k not in self.inherited and not (lean and _is_default(k, v))},
+            "files": [f.to_dict(self.root if lean else None) for f in self.files],
         }
         if self.inherited:
             body["meta_inherited"] = self.inherited
@@ -194,12 +224,13 @@ class Manifest:
             body["extra"] = self.extra
         if self.base is not None:
             body["base"] = self.base.to_dict()
+        compact: dict[str, Any] = {"sort_keys": True, "separators": (",", ":")} if lean else {"indent": 1, "sort_keys": True}
         try:
-            return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
+            return json.dumps(body, ensure_ascii=False, **compact).encode("utf-8")
         except UnicodeEncodeError:
             # A file name that is not UTF-8 (a lone surrogate in Python): JSON escapes keep
             # it, and it reads back as the same name.
-            return json.dumps(body, ensure_ascii=True, indent=1, sort_keys=True).encode("ascii")
+            return json.dumps(body, ensure_ascii=True, **compact).encode("ascii")
 
     @classmethod
     def from_json(cls, data: bytes, where: str) -> Manifest:
@@ -215,10 +246,12 @@ class Manifest:
                 )
             files = []
             seen = set()
+            root = str(body.get("root", ""))
             for f in body["files"]:
+                path = validate_relpath(str(f["path"]))
                 mf = ManifestFile(
-                    path=validate_relpath(str(f["path"])),
-                    origin=str(f["origin"]),
+                    path=path,
+                    origin=str(f["origin"]) if "origin" in f or fmt < 2 else _joined(root, path),
                     size=int(f["size"]),
                     mtime_ns=int(f["mtime_ns"]),
                     sha256=str(f["sha256"]),
@@ -236,7 +269,7 @@ class Manifest:
                 mode=str(body.get("mode", "copy")),
                 root=str(body.get("root", "")),
                 archived_at=float(body["archived_at"]),
-                meta=dict(body.get("meta") or {}),
+                meta=_read_meta(body, fmt),
                 files=files,
                 format=fmt,
                 extra=dict(body.get("extra") or {}),
@@ -319,6 +352,77 @@ def entry_from_manifest(m: Manifest, rel: str, size: int, sha: str | None) -> Ar
         fingerprint=fingerprint_of((f.path, f.size, f.mtime_ns) for f in m.files),
         meta=meta,
     )
+
+
+def _read_meta(body: dict[str, Any], fmt: int) -> dict[str, Any]:
+    """The stored metadata, with the defaults a lean manifest left out filled back in
+    (not for keys a delta unit inherits from its base: those come from there)."""
+    meta = dict(body.get("meta") or {})
+    if fmt >= LEAN_FORMAT and isinstance(body.get("meta"), dict):
+        inherited = set(body.get("meta_inherited") or [])
+        meta = {**{k: v for k, v in META_DEFAULTS.items() if k not in inherited}, **meta}
+    return meta
+
+
+def _is_default(key: str, value: Any) -> bool:
+    if key not in META_DEFAULTS:
+        return False
+    default = META_DEFAULTS[key]
+    return value is None if default is None else (type(value) is type(default) and value == default)
+
+
+def _joined(root: str, relpath: str) -> str:
+    return root.rstrip("/") + "/" + relpath if root else relpath
+
+
+def default_dictionary() -> zstandard.ZstdCompressionDict | None:
+    """The dictionary new small units are written with (None if the package lacks it)."""
+    path = DICTIONARY_DIR / DEFAULT_DICTIONARY
+    try:
+        d = zstandard.ZstdCompressionDict(path.read_bytes())
+    except OSError:
+        return None
+    _DICTIONARIES.setdefault(d.dict_id(), d)
+    return _DICTIONARIES[d.dict_id()]
+
+
+def dictionary(dict_id: int, where: str) -> zstandard.ZstdCompressionDict:
+    """The shipped dictionary with this id; DataError naming ``where`` if none has it."""
+    if dict_id not in _DICTIONARIES:
+        default_dictionary()
+        for path in sorted(DICTIONARY_DIR.glob("*.zdict")):
+            try:
+                d = zstandard.ZstdCompressionDict(path.read_bytes())
+            except OSError:
+                continue
+            _DICTIONARIES.setdefault(d.dict_id(), d)
+    try:
+        return _DICTIONARIES[dict_id]
+    except KeyError:
+        raise DataError(
+            f"{where} was compressed with zstd dictionary {dict_id}, which this termvault does not "
+            "ship; upgrade termvault to read it."
+        ) from None
+
+
+def decompressor(fh: BinaryIO, where: str) -> zstandard.ZstdDecompressor:
+    """A decompressor for the archive open in ``fh`` (at its start; left there): with the
+    dictionary its frame header names, if any."""
+    head = fh.read(18)
+    fh.seek(0)
+    return decompressor_for(head, where)
+
+
+def decompressor_for(head: bytes, where: str) -> zstandard.ZstdDecompressor:
+    """Like ``decompressor``, from the first bytes of the archive."""
+    dict_id = 0
+    try:
+        dict_id = zstandard.get_frame_parameters(head).dict_id
+    except zstandard.ZstdError:
+        pass  # not a zstd frame: decompressing reports it
+    if dict_id:
+        return zstandard.ZstdDecompressor(dict_data=dictionary(dict_id, where), max_window_size=1 << 27)
+    return zstandard.ZstdDecompressor(max_window_size=1 << 27)
 
 
 def content_digest(pairs) -> str:
@@ -410,22 +514,34 @@ def write_archive(
     hook = fault or (lambda step: None)
     with atomic_writer(target, fault=hook, new_file=True) as raw:
         sink = _HashingWriter(raw)
-        params = zstandard.ZstdCompressionParameters.from_level(level, write_checksum=True, threads=0)
-        cctx = zstandard.ZstdCompressor(compression_params=params)
+        small = manifest.original_size <= SMALL_UNIT
+        zdict = default_dictionary() if small else None
+        # For a small unit the size hint keeps level 22's tables (and memory) small.
+        params = zstandard.ZstdCompressionParameters.from_level(
+            max(level, SMALL_LEVEL) if small else level, write_checksum=True, threads=0,
+            write_dict_id=True, source_size=2 * SMALL_UNIT if small else 0,
+        )  # fmt: skip
+        cctx = zstandard.ZstdCompressor(compression_params=params, dict_data=zdict)
         with (
             cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,
             tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
         ):
             data = manifest.to_json()
             info = tarfile.TarInfo(MANIFEST_NAME)
-            info.size, info.mtime, info.mode = len(data), int(manifest.archived_at), FILE_MODE
+            # The session's own time (as the members' headers), not the archiving time:
+            # one time fewer to store.
+            newest = max((f.entry.mtime_ns for f in files), default=0) // 1_000_000_000
+            info.size, info.mtime, info.mode = len(data), max(0, newest), FILE_MODE
+            info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(data))
             for sf in files:
                 hook("write-member")
                 e = sf.entry
                 info = tarfile.TarInfo(e.path)
                 info.size, info.mode = e.stored_size, e.mode
-                info.mtime = e.mtime_ns / 1e9
+                # Whole seconds: a fractional mtime costs a pax header per member.
+                info.mtime = max(0, e.mtime_ns // 1_000_000_000)
+                info.uname = info.gname = ""
                 # A delta file's opener yields the tail only (from the base's size on).
                 with sf.opener() as fh:
                     reader = HashingReader(fh, on_bytes)
@@ -489,7 +605,7 @@ def read_archive(
     with fh:
         outer = HashingReader(fh)
         try:
-            dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
+            dctx = decompressor(fh, where)
             with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:
                 budget = _ExpansionBudget(zr, where, _budget_before_manifest())
                 with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:
@@ -544,14 +660,23 @@ def read_manifest(path: Path) -> Manifest:
     where = str(path)
     try:
         with open(path, "rb") as fh:
-            dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
+            dctx = decompressor(fh, where)
             with dctx.stream_reader(fh, read_across_frames=True) as zr:
                 budget = _ExpansionBudget(zr, where, _budget_before_manifest())
                 with tarfile.open(fileobj=budget, mode="r|") as tar:
                     first = tar.next()
                     if first is None or first.name != MANIFEST_NAME or first.size > MAX_MANIFEST_BYTES:
                         raise DataError(f"{where} does not start with {MANIFEST_NAME}.")
-                    return Manifest.from_json(tar.extractfile(first).read(), where)
+                    manifest = Manifest.from_json(tar.extractfile(first).read(), where)
+                    if manifest.original_size <= SMALL_UNIT and os.fstat(fh.fileno()).st_size <= 4 * SMALL_UNIT:
+                        # A small unit is one zstd block or two: damage anywhere in it may
+                        # leave the manifest readable, so read on to the frame's checksum
+                        # (no further than the manifest declares).
+                        budget.limit = budget.size + STREAM_OVERHEAD + sum(
+                            -(-f.size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files)
+                        while budget.read(CHUNK):
+                            pass
+                    return manifest
     except FileNotFoundError as exc:
         raise DataError(f"The archive {where} is missing.") from exc
     except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:

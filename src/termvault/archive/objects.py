@@ -363,7 +363,7 @@ def manifest_from_prefix(data: bytes, where: str, complete: bool) -> arc.Manifes
     import zstandard
 
     try:
-        dctx = zstandard.ZstdDecompressor(max_window_size=1 << 27)
+        dctx = arc.decompressor_for(data[:18], where)
         with (dctx.stream_reader(io.BytesIO(data), read_across_frames=True) as zr,
               tarfile.open(fileobj=zr, mode="r|") as tar):
             first = tar.next()

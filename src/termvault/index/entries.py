@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -102,6 +102,22 @@ class ArchiveIndex(Database):
             self.execute(f"UPDATE sessions SET {cols} WHERE id = ?", (*values.values(), row_id))
 
     # -- the seed API -------------------------------------------------------------------
+    @property
+    def entries(self) -> Mapping[str, ArchiveEntry]:
+        """The app's ``entries`` dict, read-only: session id -> newest live version,
+        read from the index when used (``values()`` and ``items()`` in one query).
+        Change the index through ``add_entry`` / ``remove_entry``."""
+        return EntriesView(self)
+
+    def latest_entries(self) -> list[ArchiveEntry]:
+        return self._entries("SELECT * FROM latest s ORDER BY id")
+
+    def latest_ids(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT session_id FROM latest s ORDER BY id")]
+
+    def count_latest(self) -> int:
+        return int(self.query("SELECT COUNT(*) FROM latest s")[0][0])
+
     def add_entry(self, entry: ArchiveEntry) -> bool:
         """Add (or replace, same session id and version) an entry. True on success."""
         try:
@@ -399,6 +415,31 @@ class ArchiveIndex(Database):
         """Group writes into one transaction (an alias that reads better at call sites)."""
         with self.transaction():
             yield
+
+
+class EntriesView(Mapping[str, ArchiveEntry]):
+    """A read-only ``{session_id: ArchiveEntry}`` view of an index's newest live versions."""
+
+    def __init__(self, index: ArchiveIndex):
+        self._index = index
+
+    def __getitem__(self, session_id: str) -> ArchiveEntry:
+        entry = self._index.get_entry(session_id) if isinstance(session_id, str) else None
+        if entry is None:
+            raise KeyError(session_id)
+        return entry
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index.latest_ids())
+
+    def __len__(self) -> int:
+        return self._index.count_latest()
+
+    def values(self):  # type: ignore[override]  # one query instead of one per key
+        return self._index.latest_entries()
+
+    def items(self):  # type: ignore[override]
+        return [(e.session_id, e) for e in self._index.latest_entries()]
 
 
 __all__ = ["LATEST_LIVE", "MB", "ArchiveEntry", "ArchiveIndex", "entry_from_row", "filter_sql"]

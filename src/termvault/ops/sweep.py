@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import archive as arc
+from .. import holds
 from ..errors import DataError
 from ..fsutil import FILE_MODE, fsync_dir, remove_if_unchanged, validate_id
 from ..index import fulltext
@@ -34,17 +35,22 @@ class ChangedWhileRead(DataError):
 
 
 def same_file(f: UnitFile) -> bool:
-    """Whether ``f``'s path still names the file discovery saw (inode, size, mtime). A
-    file held in another program's database is read from one snapshot by its source
-    (``UnitFile.reader``, inside one read transaction), so it is always consistent."""
+    """Whether ``f``'s path still names the file discovery saw: the same inode, not
+    shorter, and (at the same size) the same mtime and ctime. A file that only grew since
+    was read up to its discovered size, bytes that existed: an agent appending to its
+    transcript while it is swept still gets a version. A file held in another program's
+    database is read from one snapshot by its source (``UnitFile.reader``)."""
     if f.reader is not None:
         return True
     try:
         st = os.lstat(f.origin)
     except OSError:
         return False
-    return (st.st_size == f.size and st.st_mtime_ns == f.mtime_ns
-            and (not f.ino or st.st_ino == f.ino) and (not f.ctime_ns or st.st_ctime_ns == f.ctime_ns))
+    if (f.ino and st.st_ino != f.ino) or st.st_size < f.size:
+        return False  # replaced (the app saves atomically) or truncated
+    if st.st_size > f.size:
+        return True
+    return st.st_mtime_ns == f.mtime_ns and (not f.ctime_ns or st.st_ctime_ns == f.ctime_ns)
 
 
 @dataclass
@@ -61,14 +67,21 @@ Due = list[tuple[ConfiguredSource, SessionUnit]]
 
 
 def plan(
-    ctx: Context, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None
+    ctx: Context,
+    older_than: float | None = None,
+    kinds: Sequence[str] | None = None,
+    now: float | None = None,
+    select: Callable[[SessionUnit], bool] | None = None,
 ) -> tuple[Due, int]:
     """(due units, number skipped). ``older_than`` (days) overrides every source's
-    threshold. A unit is due when its last activity is older than the threshold and
-    the settle time, and it differs from its newest archived version."""
+    threshold. A unit is due when its last activity (its own time, or its last restore
+    if later) is older than the threshold, its files have settled (sources whose files
+    may still grow; see ``Source.settles``), and it differs from its newest archived
+    version. ``select`` limits the plan to the units it accepts."""
     now = time.time() if now is None else now
     due: Due = []
     skipped = 0
+    restored = holds.load(ctx.home)
     for cs in ctx.sources.select(kinds):
         days = cs.archive_days if older_than is None else older_than
         cutoff = now - days * DAY
@@ -81,8 +94,10 @@ def plan(
             log.warning("could not list %s sessions: %s", cs.source.kind, exc)
             continue
         for unit in units:
-            activity = unit.hints.get("stamp", unit.mtime)
-            if activity > cutoff or unit.mtime > settle_cutoff:
+            if select is not None and not select(unit):
+                continue
+            activity = max(unit.hints.get("stamp", unit.mtime), restored.get(unit.session_id, 0.0))
+            if activity > cutoff or (cs.source.settles and unit.mtime > settle_cutoff):
                 skipped += 1
                 continue
             row = latest.get(unit.session_id)
@@ -342,6 +357,7 @@ class Steps:
 
     prune: Callable[[Context, int | None, bool], PruneReport] | None = None
     push: Callable[[Context], object] | None = None
+    select: Callable[[SessionUnit], bool] | None = None  # only the units it accepts
 
 
 def run(
@@ -358,7 +374,7 @@ def run(
     started = time.monotonic()
     report = SweepReport(dry_run=dry_run)
     capped = steps.prune is not None and ctx.config.max_total_bytes is not None
-    due, report.skipped = plan(ctx, older_than, kinds)
+    due, report.skipped = plan(ctx, older_than, kinds, select=steps.select)
     if dry_run:
         report.due = [(cs.source.kind, u.session_id, u.size) for cs, u in due]
     else:

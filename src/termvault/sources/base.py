@@ -50,6 +50,28 @@ class Message:
     depth: int = 0
     agent: str | None = None
 
+    def __post_init__(self) -> None:
+        # Whatever a parser hands over, previews and exports get one text: a list of
+        # lines (the app's output_snapshot) joined, bytes decoded, None empty.
+        self.text = message_text(self.text)
+
+
+def message_text(value: Any) -> str:
+    """``value`` as display text: lists/tuples of lines joined with ``\n`` (items made
+    text the same way), bytes decoded (invalid UTF-8 replaced), None as ""."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", errors="replace")
+    if isinstance(value, (list, tuple)):
+        return "\n".join(message_text(v) for v in value)
+    try:
+        return str(value)
+    except Exception:  # a hostile __str__ must not stop a preview
+        return ""
+
 
 class Source(ABC):
     """Base class of a session source. Subclasses set ``kind`` and implement three methods."""
@@ -67,6 +89,10 @@ class Source(ABC):
     # Its files are windows over a longer stream (a circular file): exports stitch the
     # versions together (``stitch``).
     windowed: ClassVar[bool] = False
+    # Whether a file written moments ago may still be growing, so that the sweep waits
+    # for it to settle (``settle_seconds``). A source whose tool replaces its files
+    # atomically (the app's history/*.json) sets this False: its files are whole.
+    settles: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ..ansi import strip_ansi
 from ..errors import InvalidIdError
 from ..fsutil import validate_id
 from ..model import FileRef, SessionInfo, SessionUnit
@@ -40,6 +41,9 @@ class NativeSource(Source):
     kind = "native"
     default_mode = "move"
     description = "the multi-terminal app's history/*.json sessions"
+    # The app replaces these files atomically (temporary file, rename): a file is whole
+    # the moment it appears, and its age is the session's own modified_at.
+    settles = False
 
     def default_roots(self) -> list[Path]:
         return [self.home / "history"]
@@ -110,12 +114,14 @@ class NativeSource(Source):
         info.created_at = state.created_at
         info.last_activity_at = state.modified_at
         info.message_count = state.command_count
-        info.extra = {"is_active": state.is_active, "conversation_file": state.conversation_file}
+        # Only what differs from the app's defaults (a smaller manifest for a small unit).
+        info.extra = {k: v for k, v in (("is_active", state.is_active), ("conversation_file", state.conversation_file)) if v}
         text = TextCollector()
         text.add(state.name)
         text.add(state.working_directory)
         text.add(state.last_command)
-        text.add(state.output_snapshot)
+        # Searchable text: the snapshot's lines as a terminal showed them (no escape codes).
+        text.add(strip_ansi(state.output_text))
         info.text = text.text()
         return info
 
@@ -135,9 +141,10 @@ class NativeSource(Source):
                 continue
             if state.last_command:
                 yield Message("input", state.last_command, timestamp=state.modified_at)
-            snapshot = _snapshot_text(state.output_snapshot)
-            if snapshot:
-                yield Message("output", snapshot, timestamp=state.modified_at)
+            if state.output_snapshot:
+                # The app keeps the snapshot as a list of lines: shown as the lines it was.
+                yield Message("output", state.output_text, timestamp=state.modified_at,
+                              extra={"lines": len(state.output_snapshot)})
 
     def _conversation(self, ref: FileRef) -> Iterator[Message]:
         name = ref.relpath.split("/", 1)[1]

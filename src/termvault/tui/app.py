@@ -284,7 +284,7 @@ def create_app(
     an open ``archiver``. The app closes an archiver it opened itself when it exits."""
     owns = archiver is None
     if archiver is None:
-        from ..archiver import SessionArchiver
+        from ..compat.archiver import SessionArchiver
         from ..config import Config
 
         config = Config.load(home, config_file)

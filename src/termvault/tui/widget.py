@@ -50,7 +50,7 @@ from .messages import (
 )
 
 if TYPE_CHECKING:
-    from ..archiver import SessionArchiver
+    from ..compat.archiver import SessionArchiver
     from ..state import SessionState
 
 COLUMNS = ("Name", "Folder", "Activity", "Size", "Saved", "Id")

@@ -1,0 +1,1 @@
+from termvault import ArchiveEntry, ArchiveIndex, SessionArchiver, SessionState  # noqa: F401

@@ -1,0 +1,3 @@
+from termvault import SessionState, SessionStorage, WorkspaceState
+
+__all__ = ["SessionState", "SessionStorage", "WorkspaceState"]

@@ -1,0 +1,1 @@
+from termvault import SessionState, WorkspaceData, WorkspaceState  # noqa: F401

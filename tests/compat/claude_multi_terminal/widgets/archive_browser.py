@@ -1,0 +1,1 @@
+from termvault.tui import ArchiveBrowser  # noqa: F401
