@@ -195,9 +195,19 @@ def _apply(cfg: Config, data: Mapping[str, Any], origin: str, strict: bool = Tru
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where} must be a table of [sources.KIND] sections.")
             for kind, section in value.items():
+                _check_kind(kind, origin)
                 cfg.sources[kind] = _source_config(kind, section, origin, cfg.sources.get(kind))
         elif strict:
             raise ConfigError(f"Unknown setting {key!r} in {origin}.")
+
+
+def _check_kind(kind: str, origin: str) -> None:
+    """A [sources.KIND] section must name a known kind: a misspelt one would otherwise
+    be accepted and silently never swept."""
+    from .sources import available_kinds, unknown_kind_message
+
+    if kind not in available_kinds():
+        raise ConfigError(unknown_kind_message(kind, f" in [sources.{kind}] of {origin}"))
 
 
 def _source_config(kind: str, section: Any, origin: str, base: SourceConfig | None) -> SourceConfig:

@@ -195,14 +195,15 @@ class ArchiveIndex:
     Thread-safe: one connection guarded by a lock. Writes happen in ``transaction()``.
     """
 
-    def __init__(self, index_file: Path | str, readonly: bool = False):
+    def __init__(self, index_file: Path | str, readonly: bool = False, immutable: bool = False):
         self.index_file = Path(index_file)
         self._lock = threading.RLock()
-        if not readonly:
+        memory = str(index_file) == ":memory:"
+        if not readonly and not memory:
             ensure_private_dir(self.index_file.parent)
-        new = not self.index_file.exists()
+        new = not self.index_file.exists() and not memory
         try:
-            uri = f"file:{self.index_file}?mode=ro" if readonly else str(self.index_file)
+            uri = f"file:{self.index_file}?mode=ro" + ("&immutable=1" if immutable else "") if readonly else str(self.index_file)
             self.db = sqlite3.connect(
                 uri, uri=readonly, timeout=30.0, isolation_level=None, check_same_thread=False
             )
@@ -219,6 +220,21 @@ class ArchiveIndex:
         except sqlite3.DatabaseError as exc:
             raise self.failure(exc) from exc
         self._private_sidecars()
+
+    @classmethod
+    def open_for_reading(cls, index_file: Path | str) -> ArchiveIndex:
+        """An index opened without writing anything anywhere: a file that does not exist
+        yet reads as an empty index (in memory), and one whose folder is read-only (SQLite
+        cannot create its shared-memory file there) is opened as immutable."""
+        if not Path(index_file).exists():
+            return cls(":memory:")
+        index = cls(index_file, readonly=True)
+        try:
+            index.db.execute("SELECT 1 FROM sessions LIMIT 1").fetchall()
+        except sqlite3.OperationalError:
+            index.close()
+            index = cls(index_file, readonly=True, immutable=True)
+        return index
 
     def unreadable(self, exc: Exception) -> DataError:
         return DataError(
@@ -481,6 +497,15 @@ class ArchiveIndex:
             (prefix, prefix + "\U0010ffff", limit),
         )
         return [r[0] for r in rows if r[0].startswith(prefix)]
+
+    def count_prefix(self, prefix: str) -> int:
+        """How many distinct session ids start with ``prefix`` (same index range)."""
+        rows = self.query(
+            "SELECT COUNT(DISTINCT session_id) FROM sessions WHERE session_id >= ? AND session_id < ? "
+            "AND substr(session_id, 1, ?) = ?",
+            (prefix, prefix + "\U0010ffff", len(prefix), prefix),
+        )
+        return int(rows[0][0])
 
     def latest_by_session(self, source: str | None = None) -> dict[str, sqlite3.Row]:
         sql = (

@@ -237,6 +237,11 @@ def verify(vault: Vault, progress=None) -> VerifyReport:
             report.ok += 1
         if progress:
             progress(Progress(n, total, session_id=entry.session_id, ok=problem is None, message=problem or ""))
+    if vault.lock.held_elsewhere():
+        # A live writer's temporary files, its just-renamed archive and the source it is
+        # about to remove are work in progress, not problems: say who is writing instead.
+        report.busy = vault.lock.describe_holder()
+        return report
     report.orphaned = orphan_archives(vault)
     report.temp_files = [str(p) for p in temp_files(vault)]
     report.pending_removal = [e.session_id for e in pending_removals(vault)]

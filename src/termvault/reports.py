@@ -19,6 +19,8 @@ class Progress:
     session_id: str = ""
     ok: bool = True
     message: str = ""
+    outcome: str = ""  # sweep: "archived", "unchanged" (identical to the newest version) or "failed"
+    source: str = ""
 
 
 @dataclass
@@ -85,6 +87,8 @@ class SweepReport:
     skipped: int = 0  # not due yet, still being written, or unchanged since archived
     unchanged: int = 0  # due, but identical to the newest archived version
     due: list[tuple[str, str, int]] = field(default_factory=list)  # dry run: (source, id, bytes)
+    found: dict[str, int] = field(default_factory=dict)  # sessions found per source swept
+    identical: list[str] = field(default_factory=list)  # due ids whose files look already archived
     seconds: float = 0.0
     prune: PruneReport | None = None
 
@@ -123,7 +127,9 @@ class SweepReport:
                 for e in self.archived
             ],
             "failed": [f.to_dict() for f in self.failed],
-            "due": [{"source": s, "session_id": i, "bytes": b} for s, i, b in self.due],
+            "due": [{"source": s, "session_id": i, "bytes": b, "identical": i in self.identical}
+                    for s, i, b in self.due],
+            "found_per_source": dict(self.found),
         }
 
 
@@ -155,6 +161,7 @@ class VerifyReport:
     temp_files: list[str] = field(default_factory=list)
     pending_removal: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    busy: str = ""  # another process was writing: its work in progress was not judged
 
     @property
     def clean(self) -> bool:
@@ -171,4 +178,5 @@ class VerifyReport:
             "temp_files": self.temp_files,
             "pending_removal": self.pending_removal,
             "repaired": self.repaired,
+            "writer_busy": self.busy or None,
         }

@@ -206,21 +206,21 @@ def make_snippet(text: str, terms: list[str], width: int = 160) -> tuple[str, li
 
 
 def parse_when(value: str, now: float | None = None) -> float:
-    """``2024-05-01``, ``2024-05-01T10:00``, or relative ``7d`` / ``3w`` / ``2m`` / ``1y``
-    / ``12h`` (that long ago), as UNIX seconds. Dates without a zone are local time."""
+    """``2024-05-01``, ``2024-05-01T10:00``, or an age in the duration grammar of
+    ``termvault.durations`` (``12h``, ``7d``, ``3w``, ``2mo``, ``1y``: that long ago), as
+    UNIX seconds. Dates without a zone are local time."""
     from datetime import datetime
+
+    from .durations import GRAMMAR, looks_like_duration, parse_duration
 
     now = time.time() if now is None else now
     s = value.strip()
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([hdwmy])", s, re.IGNORECASE)
-    if m:
-        n = float(m.group(1))
-        unit = {"h": 3600, "d": 86400, "w": 7 * 86400, "m": 30 * 86400, "y": 365 * 86400}[m.group(2).lower()]
-        return now - n * unit
+    if looks_like_duration(s):
+        return now - parse_duration(s)
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"{value!r} is not a date: use an ISO date such as 2024-05-01 or a relative age such as 7d, 3w or 2m."
+            f"{value!r} is not a date: use an ISO date such as 2024-05-01 or an age, {GRAMMAR}."
         ) from None
     return dt.timestamp()

@@ -77,26 +77,36 @@ class Vault:
         config_file: Path | str | None = None,
         lock_timeout: float = 30.0,
         fault: Callable[[str], None] | None = None,
+        readonly: bool = False,
         **overrides: Any,
     ):
+        """``readonly`` opens a home for reading only: nothing is created, repaired or
+        written (so it works on a read-only home); a home or index that does not exist
+        reads as empty (a caller that wants an error checks ``home.is_dir()`` first)."""
         self.config = config.with_overrides(**overrides) if config else Config.load(home, config_file, **overrides)
         self.home = self.config.home
+        self.readonly = readonly
         if self.home.exists():
             check_home_ownership(self.home)  # before tightening: refuse, do not silently fix
-        ensure_private_dir(self.home)
-        ensure_private_dir(self.config.archive_dir)
-        ensure_private_dir(self.config.history_dir)
+        if not readonly:
+            ensure_private_dir(self.home)
+            ensure_private_dir(self.config.archive_dir)
+            ensure_private_dir(self.config.history_dir)
         self.lock = HomeLock(self.home, timeout=lock_timeout)
         self._fault = fault or (lambda step: None)
         self._index: ArchiveIndex | None = None
         self._sources: dict[str, ConfiguredSource] | None = None
-        self._startup()
+        if not readonly:
+            self._startup()
 
     # -- opening ------------------------------------------------------------------------
     @property
     def index(self) -> ArchiveIndex:
         if self._index is None:
-            self._index = ArchiveIndex(self.config.index_path)
+            if self.readonly:
+                self._index = ArchiveIndex.open_for_reading(self.config.index_path)
+            else:
+                self._index = ArchiveIndex(self.config.index_path)
         return self._index
 
     def _startup(self) -> None:
@@ -200,14 +210,19 @@ class Vault:
 
     # -- sweeping -----------------------------------------------------------------------
     def plan(
-        self, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None
+        self, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None,
+        census: SweepReport | None = None,
     ) -> tuple[list[tuple[ConfiguredSource, SessionUnit]], int]:
         """(due units, number skipped). ``older_than`` (days) overrides every source's
         threshold. A unit is due when its last activity is older than the threshold and
-        the settle time, and it differs from its newest archived version."""
+        the settle time, and it differs from its newest archived version. ``census``, if
+        given, receives the sessions found per source and the due ones whose files look
+        identical to their newest archived version (same paths, sizes and times)."""
         now = time.time() if now is None else now
         due, skipped = [], 0
         for cs in self.sources(kinds):
+            if census is not None:
+                census.found.setdefault(cs.source.kind, 0)
             days = cs.archive_days if older_than is None else older_than
             cutoff = now - days * DAY
             settle_cutoff = now - self.config.settle_seconds
@@ -217,6 +232,8 @@ class Vault:
             except OSError as exc:
                 log.warning("could not list %s sessions: %s", cs.source.kind, exc)
                 continue
+            if census is not None:
+                census.found[cs.source.kind] += len(units)
             for unit in units:
                 activity = unit.hints.get("stamp", unit.mtime)
                 if activity > cutoff or unit.mtime > settle_cutoff:
@@ -233,6 +250,9 @@ class Vault:
                 ):
                     skipped += 1
                     continue
+                if (census is not None and row is not None and row["status"] == "archived"
+                        and row["fingerprint"] == unit.fingerprint()):
+                    census.identical.append(unit.session_id)
                 due.append((cs, unit))
         return due, skipped
 
@@ -250,7 +270,7 @@ class Vault:
         started = time.monotonic()
         report = SweepReport(dry_run=dry_run)
         if dry_run:
-            due, report.skipped = self.plan(older_than, kinds)
+            due, report.skipped = self.plan(older_than, kinds, census=report)
             report.due = [(cs.source.kind, u.session_id, u.size) for cs, u in due]
             if self.config.max_total_bytes is not None and prune:
                 from .maintenance import prune as do_prune
@@ -259,7 +279,7 @@ class Vault:
             report.seconds = time.monotonic() - started
             return report
         with self.writing("sweeping"), ThreadPoolExecutor(1, "termvault-prepare") as pool:
-            due, report.skipped = self.plan(older_than, kinds)
+            due, report.skipped = self.plan(older_than, kinds, census=report)
             total = len(due)
             bytes_total = sum(u.size for _, u in due)
             bytes_done = 0
@@ -272,21 +292,24 @@ class Vault:
                     ahead[n] = pool.submit(self._prepare, *due[n])
                 ok = True
                 message = ""
+                outcome = "archived"
                 try:
                     entry = self.archive_unit(cs, unit, ahead.pop(n - 1).result())
                     if entry is None:
                         report.unchanged += 1
+                        outcome = "unchanged"
                     else:
                         report.archived.append(entry)
                 except Exception as exc:  # one bad session never stops the sweep
-                    ok, message = False, str(exc) or type(exc).__name__
+                    ok, message, outcome = False, str(exc) or type(exc).__name__, "failed"
                     report.failed.append(
                         Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind)
                     )
                     log.warning("could not archive %s session %s: %s", cs.source.kind, unit.session_id, exc)
                 bytes_done += unit.size
                 if progress:
-                    progress(Progress(n, total, bytes_done, bytes_total, unit.session_id, ok, message))
+                    progress(Progress(n, total, bytes_done, bytes_total, unit.session_id, ok, message, outcome,
+                                      cs.source.kind))
             if self.config.remote:  # upload before pruning: only verified copies may be evicted
                 from .remote import push_after_sweep
 
@@ -493,7 +516,7 @@ class Vault:
         if entry is None:
             matches = self.index.find_prefix(session_id)
             if len(matches) > 1:
-                raise AmbiguousIdError(session_id, matches)
+                raise AmbiguousIdError(session_id, matches, total=self.index.count_prefix(session_id))
             if matches:
                 entry = self.index.get_entry(matches[0], version)
         if entry is None:

@@ -68,8 +68,12 @@ class TermvaultGroup(click.Group):
     epilog="""\b
 Example:
   termvault sweep                 archive sessions inactive for 30 days
-  termvault search "docker compose" --after 3m
+  termvault search "docker compose" --after 3mo
   termvault restore 3f2a          put a session back where it was
+
+\b
+Durations (--older-than, --interval, --after, --before) are a number and a unit:
+45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone means none.
 
 \b
 Shell completion (bash; use zsh_source / fish_source for those shells):

@@ -51,14 +51,14 @@ def log_line(message: str) -> None:
 Example:
   termvault daemon                    sweep now, then every interval_hours (24h)
   termvault daemon --interval 6h
-  termvault --home ~/.multi-term daemon --interval 30m --older-than 7d
+  termvault --home ~/.multi-term daemon --interval 30min --older-than 7d
 
 Runs in the foreground (for systemd, launchd or a terminal) and logs one line per
 run; Ctrl-C or SIGTERM stops it at once, between two sessions of a sweep.
 """,
 )
 @click.option("--interval", type=Duration("h"), metavar="DURATION",
-              help="Time between sweeps: 24h, 30m, 1d (a bare number is hours). [default: interval_hours, 24h]")
+              help="Time between sweeps: a number and a unit (90min, 6h, 1d). [default: interval_hours, 24h]")
 @click.option("--older-than", type=Duration("d"), metavar="AGE", help="As for `sweep` [default: each source's setting].")
 @click.option("--source", "sources", multiple=True, metavar="KIND", help="Only this source kind (repeatable).")
 @pass_state
@@ -67,7 +67,7 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
 
     Runs in the foreground and logs one line per sweep.
     """
-    vault = state.vault()
+    vault = state.vault(create=True)
     hours = interval if interval is not None else vault.config.interval_hours
     if hours <= 0:
         raise click.BadParameter("the interval must be longer than zero.", param_hint="'--interval'")

@@ -39,7 +39,7 @@ Example:
 @pass_state
 def stats(state: AppState, as_json: bool):
     """Totals, space saved, per source and per month."""
-    vault = state.vault()
+    vault = state.vault(readonly=True)
     data = vault.stats()
     row = vault.index.query(
         "SELECT MIN(last_activity_at), MAX(last_activity_at) FROM sessions WHERE status != 'deleted'"
@@ -108,7 +108,7 @@ def verify(state: AppState, repair: bool, as_json: bool):
     """
     from .. import maintenance
 
-    vault = state.vault()
+    vault = state.vault(readonly=not repair)
     with item_progress(state, "Verifying", enabled=not as_json) as progress:
         report = vault.repair(progress) if repair else vault.verify(progress)
     if repair:

@@ -52,7 +52,8 @@ Example:
   termvault search --dir src/api --after 2w     metadata only, newest first
   termvault search deploy --source claude-code --json
 
-DATE is an ISO date (2024-05-01, local time) or an age: 12h, 7d, 3w, 2m, 1y.
+DATE is an ISO date (2024-05-01, local time) or an age, a number and a unit:
+45s, 90min, 12h, 7d, 3w, 3mo, 1y (that long ago).
 Words, "quoted phrases", prefix* and AND / OR / NOT work in QUERY. Exits 1 when
 nothing matches.
 """,
@@ -72,7 +73,7 @@ def search(state: AppState, query, name, directory, after, before, source, limit
     Without QUERY, lists the sessions matching the filters, newest activity first.
     Full-text hits show the matching line under each row, matches highlighted.
     """
-    vault = state.vault()
+    vault = state.vault(readonly=True)
     hits = vault.search(query, name=name, working_dir=directory, after=after, before=before,
                         source=source, limit=limit)
     if as_json:
@@ -131,7 +132,7 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
     """
     from ..errors import DataError
 
-    vault = state.vault()
+    vault = state.vault(readonly=True)
     entry = vault.get(session_id, version)
     versions = vault.index.versions(entry.session_id)
     # A damaged archive must not hide what the index knows: show that, then fail.
@@ -239,7 +240,7 @@ def export(state: AppState, session_id: str, fmt: str, output: Path | None, vers
 
     ID may be any unique prefix of a session id.
     """
-    vault = state.vault()
+    vault = state.vault(readonly=True)
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
         vault.export(session_id, stream, fmt=fmt, version=version, file=relpath)

@@ -80,7 +80,7 @@ def sources(state: AppState, as_json: bool):
 
     Shows each kind a sweep covers or could cover: mode, folders, live and archived counts.
     """
-    rows = source_rows(state.vault())
+    rows = source_rows(state.vault(readonly=True, missing_ok=True))
     if as_json:
         print_json(rows)
         return

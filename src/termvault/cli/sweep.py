@@ -29,8 +29,8 @@ termvault process holds the home.
 )
 @click.option(
     "--older-than", type=Duration("d"), metavar="AGE",
-    help="Archive sessions inactive this long: 30d, 12h, 2w or 0 (everything settled). "
-         "[default: each source's setting]",
+    help="Archive sessions inactive this long: a number and a unit (45s, 90min, 12h, 30d, 2w, 3mo, 1y), "
+         "or 0 for everything settled. [default: each source's setting]",
 )
 @click.option("--source", "sources", multiple=True, metavar="KIND",
               help="Only this source kind (repeatable), e.g. native, claude-code, codex.")
@@ -44,7 +44,7 @@ def sweep(state: AppState, older_than: float | None, sources: tuple[str, ...], d
     Sessions are archived one by one; one that fails is reported with its reason and
     the sweep goes on. With a storage cap configured, old archives are pruned afterwards.
     """
-    vault = state.vault()
+    vault = state.vault(create=True)
     with sweep_progress(state, enabled=not as_json and not dry_run) as progress:
         report = vault.sweep(older_than=older_than, kinds=list(sources) or None, dry_run=dry_run, progress=progress)
     if as_json:
