@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..vault import Vault
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_DATA = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 PROG = "termvault"
 
 
