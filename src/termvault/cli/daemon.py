@@ -79,6 +79,7 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
 
     sweeper = HomeLock(vault.home, name=".sweeper.lock")
     holding = False
+    waiting_said = False  # "another sweeper runs" is logged once, not at every interval
     runs = 0
     with stop_on_signals(stop):
         log_line(f"termvault daemon started for {home_display(vault.home)}: sweeping every {duration(seconds)}.")
@@ -86,15 +87,19 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
             while not stop.is_set():
                 if not holding:
                     holding = sweeper.try_acquire("daemon sweeping")
+                    if holding and waiting_said:
+                        log_line("the other sweeper stopped; this daemon sweeps from now on.")
                 if holding:
                     runs += 1
                     _run_once(state, vault, runs, older_than, list(sources) or None, stop)
-                else:
-                    log_line(f"another sweeper runs for this home ({sweeper.describe_holder()}); "
-                             "trying again next time.")
+                elif not waiting_said:
+                    waiting_said = True
+                    log_line(f"another sweeper runs for this home ({sweeper.describe_holder()}); this daemon "
+                             "will take over when it stops (checking at every interval, silently).")
                 if stop.is_set():
                     break
-                log_line(f"next sweep at {local_time(time.time() + seconds, seconds=True)}.")
+                if holding:
+                    log_line(f"next sweep at {local_time(time.time() + seconds, seconds=True)}.")
                 stop.wait(seconds)
         finally:
             if holding:

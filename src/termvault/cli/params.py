@@ -65,6 +65,21 @@ def _next_local_midnight(ts: float) -> float:
     return datetime(day.year, day.month, day.day).timestamp()
 
 
+FORMAT_ALIASES = {"md": "markdown", "txt": "text", "json": "jsonl", "ndjson": "jsonl"}
+
+
+class FormatChoice(click.Choice):
+    """The export formats, and the names people type for them (``md``, ``txt``)."""
+
+    def __init__(self) -> None:
+        super().__init__(["raw", "jsonl", "text", "markdown"], case_sensitive=False)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            value = FORMAT_ALIASES.get(value.lower(), value)
+        return super().convert(value, param, ctx)
+
+
 class Size(click.ParamType):
     """A size such as 500MB, 2GB or 1.5GiB, converted to bytes."""
 

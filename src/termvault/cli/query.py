@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.text import Text
 
-from .context import EXIT_PROBLEMS, AppState, pass_state
+from .context import EXIT_PROBLEMS, AppState, CliError, pass_state
 from .format import (
     Column,
     home_display,
@@ -25,7 +25,8 @@ from .format import (
     snippet_text,
     table_lines,
 )
-from .params import When, complete_session_id
+from .params import FormatChoice, When, complete_session_id
+from .reopen import on_disk, reopen_hint
 
 if TYPE_CHECKING:
     from ..index import ArchiveEntry
@@ -73,7 +74,14 @@ def search(state: AppState, query, name, directory, after, before, source, limit
     Without QUERY, lists the sessions matching the filters, newest activity first.
     Full-text hits show the matching line under each row, matches highlighted.
     """
+    from ..errors import UsageError
+
+    if after is not None and before is not None and after > before:
+        raise UsageError(f"--after {local_time(after)} is later than --before {local_time(before)}: "
+                         "no session can match; swap them or widen the range.")
     vault = state.vault(readonly=True)
+    if source is not None:
+        check_source_kind(vault, source)
     hits = vault.search(query, name=name, working_dir=directory, after=after, before=before,
                         source=source, limit=limit)
     if as_json:
@@ -104,6 +112,17 @@ def search(state: AppState, query, name, directory, after, before, source, limit
         if not as_json:
             click.echo("termvault: no archived session matches.", err=True)
         raise click.exceptions.Exit(EXIT_PROBLEMS)
+
+
+def check_source_kind(vault, kind: str) -> None:
+    """A --source naming no kind termvault knows, nor any in the archive, is a mistake
+    (``claude`` for ``claude-code``): say so with a suggestion, not "no match"."""
+    from ..errors import UsageError
+    from ..sources import available_kinds, unknown_kind_message
+
+    if kind in available_kinds() or kind in vault.stats()["per_source"]:
+        return
+    raise UsageError(unknown_kind_message(kind, " given to --source"))
 
 
 def _version_rows(entries: list[ArchiveEntry]) -> list[dict[str, Any]]:
@@ -148,6 +167,8 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
         data["root"] = manifest.root if manifest else None
         data["files"] = [f.to_dict() for f in manifest.files] if manifest else None
         data["error"] = str(problem) if problem else None
+        data["on_disk"] = on_disk(manifest.files, entry.session_id) if manifest else None
+        data["reopen"] = reopen_hint(entry, manifest.root if manifest else None, manifest.files if manifest else [])
         print_json(data)
     else:
         _print_show(state, entry, versions, manifest)
@@ -196,7 +217,11 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
     root = Path(manifest.root)
     elsewhere = any(Path(f.origin) != root.joinpath(*f.path.split("/")) for f in manifest.files)
     state.out.print()
-    print_lines(state.out, key_values([("Restores to", home_display(manifest.root))]))
+    print_lines(state.out, key_values([
+        ("Restores to", home_display(manifest.root)),
+        ("On disk", on_disk(manifest.files, entry.session_id)),
+        ("Reopen with", reopen_hint(entry, manifest.root, manifest.files)),
+    ]))
     columns = [Column("FILE", flex=True, cut="left"), Column("SIZE", justify="right"), Column("MODIFIED"),
                Column("SHA256")]
     if elsewhere:
@@ -220,7 +245,7 @@ def _one_line(text: Any, limit: int = 120) -> str | None:
     epilog="""\b
 Example:
   termvault export 3f2a9c > session.json            the archived bytes, unchanged
-  termvault export 3f2a9c --format markdown -o session.md
+  termvault export 3f2a9c --format md -o session.md
   termvault export 3f2a9c --file _conversation/chat.jsonl -o chat.jsonl
 
 raw is byte-identical to what was archived; text, markdown and jsonl are readable
@@ -228,18 +253,25 @@ renderings with secrets redacted.
 """,
 )
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
-@click.option("--format", "fmt", type=click.Choice(["raw", "jsonl", "text", "markdown"]), default="raw",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=FormatChoice(), default="raw", show_default=True,
+              help="Output format: raw, jsonl, text or markdown (also md, txt, json, ndjson).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write to FILE (atomically) instead of stdout.")
+              help="Write to FILE (atomically) instead of stdout; an existing FILE needs --force.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @click.option("--version", type=click.IntRange(min=1), help="Export this version instead of the newest.")
 @click.option("--file", "relpath", metavar="RELPATH", help="Which file of the session (see `show`); raw only.")
 @pass_state
-def export(state: AppState, session_id: str, fmt: str, output: Path | None, version: int | None, relpath: str | None):
+def export(state: AppState, session_id: str, fmt: str, output: Path | None, force: bool, version: int | None,
+           relpath: str | None):
     """Write one session to stdout or a file.
 
     ID may be any unique prefix of a session id.
     """
+    if output is not None and str(output) != "-" and not force:
+        target = Path(os.path.expanduser(str(output)))
+        if target.exists():
+            raise CliError(f"{home_display(target)} already exists; pass --force to replace it, "
+                           "or choose another file with -o.", EXIT_PROBLEMS)
     vault = state.vault(readonly=True)
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
