@@ -21,7 +21,7 @@ from ..ansi import normalize_newlines, strip_ansi
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..sources.base import Message as Turn
-from .formatting import human_size, local_datetime, shorten_folder, truncate
+from .formatting import display_text, human_size, local_datetime, shorten_folder, truncate
 from .messages import PreviewFailed, PreviewLoaded
 
 log = logging.getLogger(__name__)
@@ -34,14 +34,14 @@ _ROLE_TITLES = {"user": "You", "assistant": "Assistant", "system": "System"}
 def render_header(entry: ArchiveEntry) -> Content:
     pin = "  (pinned)" if entry.pinned else ""
     lines: list[Content | str | tuple[str, str]] = [
-        (entry.name or entry.session_id, "bold $primary"),
+        (display_text(entry.name or entry.session_id), "bold $primary"),
         (pin, "$warning"),
         "\n",
-        (f"{entry.session_id} · {entry.source} · version {entry.version}", "$text-muted"),
+        (display_text(f"{entry.session_id} · {entry.source} · version {entry.version}"), "$text-muted"),
         "\n",
     ]
     if entry.working_directory:
-        lines += [("folder    ", "$text-muted"), shorten_folder(entry.working_directory, 200), "\n"]
+        lines += [("folder    ", "$text-muted"), shorten_folder(display_text(entry.working_directory), 200), "\n"]
     lines += [
         ("activity  ", "$text-muted"),
         local_datetime(entry.last_activity_at),
@@ -50,7 +50,7 @@ def render_header(entry: ArchiveEntry) -> Content:
         "\n",
     ]
     if entry.last_command:
-        lines += [("last      ", "$text-muted"), truncate(entry.last_command, 200), "\n"]
+        lines += [("last      ", "$text-muted"), display_text(entry.last_command, 200), "\n"]
     return Content.assemble(*lines)
 
 
