@@ -4,6 +4,7 @@ Both are modal screens any host app can show; neither knows about the vault."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -44,6 +45,13 @@ def beside_folder(root: str, now: float | None = None) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
     base = Path(root)
     return base.parent / f"{base.name}-restored-{stamp}"
+
+
+def _tilde_paths(text: str) -> str:
+    """Paths under the user's home folder written from ``~``, as the rest of the browser
+    shows them."""
+    home = os.environ.get("HOME", "").rstrip("/")
+    return text.replace(home + "/", "~/") if home else text
 
 
 def _title(entry: ArchiveEntry) -> str:
@@ -114,7 +122,7 @@ class RestoreConflictScreen(ModalScreen[str | None]):
         with Vertical() as box:
             box.border_title = Content("A different file is in the way")
             yield Static(Content.assemble(
-                (display_text(self.problem, 400), ""), "\n\n",
+                (display_text(_tilde_paths(self.problem), 400), ""), "\n\n",
                 ("Restore beside", "bold"), ": into ", shorten_folder(str(self.beside), 56),
                 "; the current file stays as it is.\n",
                 ("Replace", "bold"), ": put the archived copy back and keep the current file beside it as ",

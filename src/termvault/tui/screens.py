@@ -221,7 +221,7 @@ class PreviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield PreviewPane(self.vault, cache=self.cache, delay=0)
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         pane = self.query_one(PreviewPane)
