@@ -55,6 +55,8 @@ Example:
 
 Runs in the foreground (for systemd, launchd or a terminal) and logs one line per
 run; Ctrl-C or SIGTERM stops it at once, between two sessions of a sweep.
+
+Durations are a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo, 1y.
 """,
 )
 @click.option("--interval", type=Duration("h"), metavar="DURATION",

@@ -197,6 +197,8 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
                  f"(ratio {ratio(entry.original_size_bytes, entry.size_bytes)})"),
         ("Pinned", "yes" if entry.pinned else "no"),
         ("Status", entry.status),
+        ("On disk", on_disk(manifest.files, entry.session_id) if manifest else None),
+        ("Reopen with", reopen_hint(entry, manifest.root, manifest.files) if manifest else None),
         ("Archive", f"archive/{entry.archive_path}"),
         *extra_meta,
     ]
@@ -217,11 +219,7 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
     root = Path(manifest.root)
     elsewhere = any(Path(f.origin) != root.joinpath(*f.path.split("/")) for f in manifest.files)
     state.out.print()
-    print_lines(state.out, key_values([
-        ("Restores to", home_display(manifest.root)),
-        ("On disk", on_disk(manifest.files, entry.session_id)),
-        ("Reopen with", reopen_hint(entry, manifest.root, manifest.files)),
-    ]))
+    print_lines(state.out, key_values([("Restores to", home_display(manifest.root))]))
     columns = [Column("FILE", flex=True, cut="left"), Column("SIZE", justify="right"), Column("MODIFIED"),
                Column("SHA256")]
     if elsewhere:

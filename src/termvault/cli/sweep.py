@@ -30,6 +30,8 @@ Example:
 Exits 1 when some session could not be archived (the others are), 3 when another
 termvault process holds the home, 130 when interrupted with Ctrl-C (what was archived
 is kept, and the message says how many).
+
+Durations are a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone means none.
 """,
 )
 @click.option(
