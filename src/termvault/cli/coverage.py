@@ -56,8 +56,22 @@ def coverage(vault, count_left_out: bool = True) -> list[Coverage]:
     return out
 
 
+def suggested_roots(folders: list[str]) -> list[str]:
+    """Roots that cover every folder found: the folders themselves when there are a few,
+    else the top-level folders of the home that hold them."""
+    if len(folders) <= MAX_SUGGESTED_ROOTS:
+        return folders
+    tops: list[str] = []
+    for folder in folders:
+        parts = folder.split("/")
+        top = "/".join(parts[:2]) if parts[0] == "~" and len(parts) > 2 else folder
+        if top not in tops:
+            tops.append(top)
+    return tops
+
+
 def not_swept_reason(kind: str, folders: list[str]) -> str:
-    shown = ", ".join(f'"{f}"' for f in folders[:MAX_SUGGESTED_ROOTS]) or '"~/projects"'
+    shown = ", ".join(f'"{f}"' for f in suggested_roots(folders)) or '"~/projects"'
     return (f"swept only when configured: add [sources.{kind}] roots = [{shown}] to config.toml, "
             f"or run `termvault sweep --source {kind}`")
 
