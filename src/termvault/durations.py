@@ -29,7 +29,7 @@ for _names, _seconds in (
 
 _FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 
-GRAMMAR = "a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo or 1y (0 alone means none)"
+GRAMMAR = "a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo or 1y, and 0 alone means none"
 """How the grammar reads in a help text or an error message."""
 
 
@@ -48,8 +48,8 @@ def parse_duration(value: str | float | int) -> float:
         if number == 0:
             return 0.0
         raise UsageError(
-            f"{text.strip()!r} has no unit: write {m.group(1)}d for days, {m.group(1)}h for hours "
-            f"(durations are {GRAMMAR})."
+            f"{text.strip()!r} has no unit: write {m.group(1)}d for days or {m.group(1)}h for hours; "
+            f"durations are {GRAMMAR}."
         )
     if unit == "m":
         raise UsageError(

@@ -266,9 +266,9 @@ def test_global_options_work_after_the_command(archived, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "hint"), [
-    (["sweep", "--older-than", "30"], "30d for days, 30h for hours"),
-    (["daemon", "--interval", "24"], "24d for days, 24h for hours"),
-    (["search", "--after", "7"], "7d for days, 7h for hours"),
+    (["sweep", "--older-than", "30"], "30d for days or 30h for hours"),
+    (["daemon", "--interval", "24"], "24d for days or 24h for hours"),
+    (["search", "--after", "7"], "7d for days or 7h for hours"),
     (["daemon", "--interval", "30m"], "30min for minutes or 30mo for months"),
     (["search", "--after", "3m"], "3min for minutes or 3mo for months"),
 ])

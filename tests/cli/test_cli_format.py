@@ -42,7 +42,7 @@ def test_parse_duration_refuses_what_is_not_a_duration(value):
         parse_duration(value)
 
 
-@pytest.mark.parametrize(("value", "hint"), [("24", "24d for days, 24h for hours"), ("3m", "3min for minutes or 3mo")])
+@pytest.mark.parametrize(("value", "hint"), [("24", "24d for days or 24h for hours"), ("3m", "3min for minutes or 3mo")])
 def test_parse_duration_refuses_a_bare_number_and_the_ambiguous_m_with_a_suggestion(value, hint):
     with pytest.raises(UsageError, match=hint):
         parse_duration(value)

@@ -90,7 +90,7 @@ def looked_in_rows(items: list[Coverage], found: dict[str, int]) -> list[list[st
         elif not item.present:
             what = "folder not there"
         elif not item.swept:
-            what = f"{plural(item.found or 0, 'session')}, not swept"
+            what = f"{plural(item.found or 0, 'session')}; swept only when configured"
         else:
             what = "-"
         rows.append([item.kind, roots, what])
