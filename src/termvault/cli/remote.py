@@ -60,7 +60,7 @@ def status(state: AppState, offline: bool, as_json: bool):
     share the bucket. Exits 1 if the remote cannot be reached."""
     from .. import remote
 
-    data = remote.status(state.vault(), check=not offline)
+    data = remote.status(state.vault(readonly=True, missing_ok=True), check=not offline)
     if as_json:
         print_json(data)
     elif not data["configured"]:
