@@ -33,7 +33,7 @@ GRAMMAR = "a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo or 1y, and 0 alone
 """How the grammar reads in a help text or an error message."""
 
 
-def parse_duration(value: str | float | int) -> float:
+def parse_duration(value: str | float) -> float:
     """Seconds in ``value``. UsageError, with a sentence naming the grammar, otherwise."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if value < 0:

@@ -3,6 +3,7 @@ nothing silent."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
@@ -12,7 +13,6 @@ import subprocess
 import sys
 import termios
 import time
-import fcntl
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ import pytest
 from termvault import Vault
 from termvault.cli.progress import binary_speed_column
 
-from .support import API, BLOG, DB, DAY, FRESH, invoke, make_native, run
+from .support import API, BLOG, DAY, DB, invoke, make_native, run
 
 AIDER_CHAT = "# aider chat started at 2024-01-05 10:00:00\n\n#### add a test for the parser\n\nDone.\n"
 
@@ -188,7 +188,7 @@ def test_ctrl_c_during_a_sweep_says_how_many_were_archived_and_exits_130(home):
         first = proc.stderr.readline()
         assert first.startswith("[1/60] archived"), first
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
         proc.wait()
@@ -236,7 +236,8 @@ def test_search_piped_into_head_fits_the_terminal_it_runs_in(home):
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     try:
         proc = subprocess.run([sys.executable, "-m", "termvault", "search"], stdout=subprocess.PIPE,
-                              stderr=follower, stdin=subprocess.DEVNULL, env=env, text=True, timeout=120)
+                              stderr=follower, stdin=subprocess.DEVNULL, env=env, text=True, timeout=120,
+                              check=False)
     finally:
         os.close(follower)
         os.close(leader)
@@ -323,18 +324,18 @@ def test_repair_of_a_corrupt_copy_whose_source_is_on_disk_says_the_next_sweep_re
 
 
 def test_a_second_daemon_says_once_that_another_sweeper_runs(demo):
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from termvault.lock import HomeLock; "
-         "l = HomeLock(Path(sys.argv[1]), name='.sweeper.lock'); assert l.try_acquire('app'); "
-         "print('ready', flush=True); sys.stdin.readline()", str(demo.home)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    app_sweeper = ("import sys; from pathlib import Path; from termvault.lock import HomeLock; "
+                   "l = HomeLock(Path(sys.argv[1]), name='.sweeper.lock'); assert l.try_acquire('app'); "
+                   "print('ready', flush=True); sys.stdin.readline()")
+    holder = subprocess.Popen([sys.executable, "-c", app_sweeper, str(demo.home)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ready"
         daemon = subprocess.Popen([sys.executable, "-m", "termvault", "daemon", "--interval", "1s"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(4)
         daemon.send_signal(signal.SIGTERM)
-        out, err = daemon.communicate(timeout=60)
+        out, _ = daemon.communicate(timeout=60)
     finally:
         holder.communicate("done\n", timeout=30)
     assert out.count("another sweeper runs for this home") == 1, out
@@ -364,3 +365,33 @@ def test_show_of_an_agent_session_says_how_to_open_it_again(home, user_home):
     assert f"Reopen with    cd /home/me/app && claude --resume {uuid}" in shown
     assert "On disk        yes, unchanged since this version was archived" in shown
     assert json.loads(invoke("show", uuid, "--json").stdout)["reopen"] == f"cd /home/me/app && claude --resume {uuid}"
+
+
+def _read_only_view(source: Path, where: Path) -> bool:
+    """Bind-mount ``source`` read-only at ``where`` (needs root and mount rights)."""
+    where.mkdir()
+    if os.geteuid() != 0:
+        return False
+    ok = subprocess.run(["mount", "--bind", str(source), str(where)], capture_output=True, check=False).returncode == 0
+    if ok and subprocess.run(["mount", "-o", "remount,bind,ro", str(where)], capture_output=True, check=False).returncode != 0:
+        subprocess.run(["umount", str(where)], capture_output=True, check=False)
+        ok = False
+    return ok
+
+
+def test_reading_works_on_a_read_only_home(archived, tmp_path):
+    view = tmp_path / "ro-home"
+    if not _read_only_view(archived.home, view):
+        pytest.skip("a read-only bind mount needs root with mount rights here")
+    try:
+        assert subprocess.run(["touch", str(view / "x")], capture_output=True, check=False).returncode != 0
+        found = invoke("--home", str(view), "search", "connection refused")
+        assert found.exit_code == 0, found.stderr
+        assert API[:8] in found.stdout
+        assert invoke("--home", str(view), "show", API[:8]).exit_code == 0
+        exported = invoke("--home", str(view), "export", API[:8])
+        assert exported.exit_code == 0 and exported.stdout_bytes == archived.originals[API]
+        assert json.loads(invoke("--home", str(view), "stats", "--json").stdout)["total_sessions"] == 3
+        assert invoke("--home", str(view), "verify").exit_code == 0
+    finally:
+        subprocess.run(["umount", str(view)], capture_output=True, check=False)

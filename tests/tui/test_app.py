@@ -10,8 +10,8 @@ from textual.widgets import DataTable, Input
 
 from termvault import SessionState, SessionStorage
 from termvault.tui import create_app
-from termvault.tui.messages import BrowserClosed
 from termvault.tui.dialogs import ConfirmRestoreScreen, RestoreConflictScreen
+from termvault.tui.messages import BrowserClosed
 from termvault.tui.screens import (
     ExportScreen,
     HelpScreen,

@@ -7,9 +7,8 @@ from textual.widgets import DataTable, Input, Label
 
 from termvault import SessionState
 from termvault.tui import ArchiveBrowser
-from termvault.tui.messages import BrowserClosed, SessionRestored
-
 from termvault.tui.dialogs import RestoreConflictScreen
+from termvault.tui.messages import BrowserClosed, SessionRestored
 
 from .conftest import CLAUDE_ID, NATIVE
 from .helpers import Notifications, drive, settle, wait_until

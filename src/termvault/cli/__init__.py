@@ -14,7 +14,17 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from .context import EXIT_INTERRUPTED, EXIT_USAGE, PROG, AppState, CliError, sentence, setup_logging, state_of, translate
+from .context import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    PROG,
+    AppState,
+    CliError,
+    sentence,
+    setup_logging,
+    state_of,
+    translate,
+)
 
 # click >= 8.2 raises this for a group called without a command; older versions exit 0.
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", None)

@@ -84,7 +84,8 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
     waiting_said = False  # "another sweeper runs" is logged once, not at every interval
     runs = 0
     with stop_on_signals(stop):
-        log_line(f"termvault daemon started for {home_display(vault.home)}: sweeping every {duration(seconds)}.")
+        created = " (created it)" if state.home_created else ""
+        log_line(f"termvault daemon started for {home_display(vault.home)}{created}: sweeping every {duration(seconds)}.")
         try:
             while not stop.is_set():
                 if not holding:

@@ -11,7 +11,16 @@ from rich.text import Text
 from .context import EXIT_INTERRUPTED, EXIT_PROBLEMS, AppState, CliError, pass_state
 from .coverage import Coverage, coverage, left_out_line, looked_in_rows
 from .format import (
-    Column, duration, home_display, human_size, key_values, plural, print_json, print_lines, ratio, table_lines,
+    Column,
+    duration,
+    home_display,
+    human_size,
+    key_values,
+    plural,
+    print_json,
+    print_lines,
+    ratio,
+    table_lines,
 )
 from .params import Duration
 from .progress import sweep_progress

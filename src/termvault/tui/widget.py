@@ -26,6 +26,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -36,6 +37,13 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from ..errors import ConflictError, DataError, TermvaultError
 from ..index import ArchiveEntry
+from .dialogs import (
+    BESIDE,
+    REPLACE,
+    ConfirmRestoreScreen,
+    RestoreConflictScreen,
+    beside_folder,
+)
 from .filters import (
     BrowserFilter,
     find_sessions,
@@ -43,10 +51,14 @@ from .filters import (
     parse_range,
     scope_label,
 )
-from rich.text import Text
-
-from .dialogs import BESIDE, REPLACE, ConfirmRestoreScreen, RestoreConflictScreen, beside_folder
-from .formatting import display_text, human_size, relative_time, saved_size, short_id, shorten_folder
+from .formatting import (
+    display_text,
+    human_size,
+    relative_time,
+    saved_size,
+    short_id,
+    shorten_folder,
+)
 from .messages import (
     BrowserClosed,
     RestoreConflict,
