@@ -1,8 +1,11 @@
-"""The one grammar for lengths of time and moments, shared by every option and setting.
+"""The one grammar for lengths of time, shared by every option that takes one
+(``sweep --older-than``, ``daemon --interval``, ``search --after/--before``, the
+browser's date range).
 
-A duration is a number with a unit: ``45s``, ``90m`` (minutes), ``12h``, ``30d``, ``2w``,
-``3mo`` (30-day months), ``1y`` (365 days); a bare number means days. A moment is an ISO
-date or date-time (local time unless a zone is given) or a duration, meaning that long ago.
+A duration is a number and a unit: ``45s``, ``90min``, ``12h``, ``30d``, ``2w``,
+``3mo``, ``1y`` (a month is 30 days, a year 365). ``0`` alone means no time at all.
+A bare number is refused (it meant days in one place and hours in another), and so is
+``m``, which some read as minutes and others as months.
 """
 
 from __future__ import annotations
@@ -13,34 +16,70 @@ from datetime import datetime
 
 from .errors import UsageError
 
-SECONDS = {
-    "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400,
-    "mo": 30 * 86400, "y": 365 * 86400,
-}  # fmt: skip
-GRAMMAR = "a number with a unit: 45s, 90m (minutes), 12h, 30d, 2w, 3mo (months) or 1y; a bare number means days"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|min|mo|m|h|d|w|y)?\s*$", re.IGNORECASE)
+_UNITS: dict[str, float] = {}
+for _names, _seconds in (
+    (("s", "sec", "secs", "second", "seconds"), 1),
+    (("min", "mins", "minute", "minutes"), 60),
+    (("h", "hr", "hrs", "hour", "hours"), 3600),
+    (("d", "day", "days"), 86400),
+    (("w", "wk", "wks", "week", "weeks"), 7 * 86400),
+    (("mo", "mon", "month", "months"), 30 * 86400),
+    (("y", "yr", "yrs", "year", "years"), 365 * 86400),
+):
+    for _name in _names:
+        _UNITS[_name] = _seconds
+
+_FORM = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+GRAMMAR = "a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo or 1y, and 0 alone means none"
+"""How the grammar reads in a help text or an error message."""
 
 
 def parse_duration(value: str | float) -> float:
-    """Seconds in ``value`` (see the module's grammar). UsageError otherwise."""
-    if isinstance(value, (int, float)):
-        return float(value) * SECONDS["d"]
-    m = _DURATION.match(str(value))
+    """Seconds in ``value``. UsageError, with a sentence naming the grammar, otherwise."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < 0:
+            raise UsageError(f"{value!r} is not a duration: it must not be negative.")
+        return float(value)
+    text = str(value)
+    m = _FORM.match(text)
     if not m:
-        raise UsageError(f"{value!r} is not a duration: use {GRAMMAR}.")
-    return float(m.group(1)) * SECONDS[(m.group(2) or "d").lower()]
+        raise UsageError(f"{text!r} is not a duration: use {GRAMMAR}.")
+    number, unit = float(m.group(1)), m.group(2).lower()
+    if not unit:
+        if number == 0:
+            return 0.0
+        raise UsageError(
+            f"{text.strip()!r} has no unit: write {m.group(1)}d for days or {m.group(1)}h for hours; "
+            f"durations are {GRAMMAR}."
+        )
+    if unit == "m":
+        raise UsageError(
+            f"{text.strip()!r} is ambiguous: write {m.group(1)}min for minutes or {m.group(1)}mo for months."
+        )
+    if unit not in _UNITS:
+        raise UsageError(f"{text.strip()!r} has an unknown unit {unit!r}: use {GRAMMAR}.")
+    return number * _UNITS[unit]
+
+
+def looks_like_duration(value: str) -> bool:
+    """True if ``value`` has the shape of a duration (a number, maybe with letters), so a
+    caller accepting dates or durations knows which error to give."""
+    return bool(_FORM.match(str(value)))
 
 
 def parse_when(value: str, now: float | None = None) -> float:
-    """``2024-05-01``, ``2024-05-01T10:00``, or a duration meaning that long ago, as UNIX
-    seconds. Dates without a zone are local time."""
+    """``2024-05-01``, ``2024-05-01T10:00``, or an age in the duration grammar (``12h``,
+    ``7d``, ``3w``, ``2mo``, ``1y``: that long ago), as UNIX seconds. Dates without a zone
+    are local time."""
     now = time.time() if now is None else now
     s = value.strip()
-    if _DURATION.match(s):
+    if looks_like_duration(s):
         return now - parse_duration(s)
     try:
-        return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(
-            f"{value!r} is not a date: use an ISO date such as 2024-05-01 or an age such as 7d, 3w or 2mo."
+            f"{value!r} is not a date: use an ISO date such as 2024-05-01 or an age, {GRAMMAR}."
         ) from None
+    return dt.timestamp()

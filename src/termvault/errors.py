@@ -33,17 +33,29 @@ class NotFoundError(TermvaultError):
     exit_code = 1
 
 
+class HomeNotFoundError(NotFoundError):
+    """A reading command was pointed at a home that does not exist (nothing is created)."""
+
+    def __init__(self, home):
+        self.home = home
+        super().__init__(
+            f"The termvault home {home} does not exist; check --home or TERMVAULT_HOME "
+            "(`termvault sweep` creates a home when it first archives)."
+        )
+
+
 class AmbiguousIdError(NotFoundError):
     """An id prefix matched more than one session; ``candidates`` lists them."""
 
     exit_code = 2
 
-    def __init__(self, prefix: str, candidates: list[str]):
+    def __init__(self, prefix: str, candidates: list[str], total: int | None = None):
         self.prefix = prefix
         self.candidates = candidates
-        shown = ", ".join(candidates[:10]) + (" ..." if len(candidates) > 10 else "")
+        self.total = max(total or 0, len(candidates))
+        shown = ", ".join(candidates[:10]) + (" ..." if self.total > 10 else "")
         super().__init__(
-            f"The id prefix {prefix!r} matches {len(candidates)} sessions ({shown}); "
+            f"The id prefix {prefix!r} matches {self.total} sessions ({shown}); "
             "give more characters."
         )
 

@@ -21,6 +21,8 @@ class Progress:
     session_id: str = ""
     ok: bool = True
     message: str = ""
+    outcome: str = ""  # sweep: "archived", "unchanged" (identical to the newest version) or "failed"
+    source: str = ""
 
 
 @dataclass
@@ -87,6 +89,8 @@ class SweepReport:
     skipped: int = 0  # not due yet, still being written, or unchanged since archived
     unchanged: int = 0  # due, but identical to the newest archived version
     due: list[tuple[str, str, int]] = field(default_factory=list)  # dry run: (source, id, bytes)
+    found: dict[str, int] = field(default_factory=dict)  # sessions found per source swept
+    identical: list[str] = field(default_factory=list)  # due ids whose files look already archived
     seconds: float = 0.0
     prune: PruneReport | None = None
     source_bytes_freed: int = 0  # raw session bytes removed from their tools (move mode)
@@ -142,7 +146,9 @@ class SweepReport:
                 for e in self.archived
             ],
             "failed": [f.to_dict() for f in self.failed],
-            "due": [{"source": s, "session_id": i, "bytes": b} for s, i, b in self.due],
+            "due": [{"source": s, "session_id": i, "bytes": b, "identical": i in self.identical}
+                    for s, i, b in self.due],
+            "found_per_source": dict(self.found),
         }
 
 
@@ -184,6 +190,7 @@ class VerifyReport:
     implausible: list[tuple[str, str]] = field(default_factory=list)
     # Versions kept only in the remote tier whose object is gone or damaged: (path, reason).
     remote_missing: list[tuple[str, str]] = field(default_factory=list)
+    busy: str = ""  # another process was writing: its work in progress was not judged
 
     @property
     def clean(self) -> bool:
@@ -205,4 +212,5 @@ class VerifyReport:
             "kept": self.kept,
             "implausible": [{"archive_path": p, "reason": r} for p, r in self.implausible],
             "remote_missing": [{"archive_path": p, "reason": r} for p, r in self.remote_missing],
+            "writer_busy": self.busy or None,
         }

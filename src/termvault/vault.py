@@ -42,18 +42,19 @@ class Vault:
 
     def __init__(
         self, home: Path | str | None = None, *, config: Config | None = None, config_file: Path | str | None = None,
-        lock_timeout: float = 30.0, fault: Callable[[str], None] | None = None, **overrides: Any,
+        lock_timeout: float = 30.0, fault: Callable[[str], None] | None = None, readonly: bool = False,
+        **overrides: Any,
     ):  # fmt: skip
+        """``readonly``: nothing is created, repaired or written (a missing home or index
+        reads as empty); a home its owner cannot write is opened that way too."""
         self.config = config.with_overrides(**overrides) if config else Config.load(home, config_file, **overrides)
         self.home = self.config.home
         if self.home.exists():
             check_home_ownership(self.home)  # before tightening: refuse, do not silently fix
-        # A home its owner cannot write (a read-only mount, a backup) still reads: nothing
-        # is created or tightened and the index is opened read-only.
-        self.read_only = self.home.is_dir() and not os.access(self.home, os.W_OK)
-        if not self.read_only:
-            for folder in (self.home, self.config.archive_dir, self.config.history_dir):
-                ensure_private_dir(folder)
+        # A home its owner cannot write (a read-only mount, a backup) still reads.
+        self.read_only = self.readonly = readonly or (self.home.is_dir() and not os.access(self.home, os.W_OK))
+        for folder in () if self.read_only else (self.home, self.config.archive_dir, self.config.history_dir):
+            ensure_private_dir(folder)
         self.lock = HomeLock(self.home, timeout=lock_timeout)
         self.journal = Journal(self.home)
         self._fault = fault or (lambda step: None)
@@ -128,7 +129,6 @@ class Vault:
     def archive_unit(self, cs: ConfiguredSource, unit: SessionUnit) -> ArchiveEntry | None:
         return sweep.archive_unit(self.ctx, cs, unit)  # now; the caller holds ``writing``
 
-    # -- reading ------------------------------------------------------------------------
     def get(self, session_id: str, version: int | None = None) -> ArchiveEntry:
         """The entry of ``session_id`` (or a unique prefix of it), newest version unless
         ``version``. NotFoundError / AmbiguousIdError otherwise."""
@@ -177,7 +177,6 @@ class Vault:
             return
         export_ops.export(self.ctx, entry, out, fmt, file, redact, detail)
 
-    # -- writing ------------------------------------------------------------------------
     def restore(self, session_id: str, version: int | None = None, to: Path | str | None = None,
                 force: bool = False) -> RestoreResult:  # fmt: skip
         """Put a session's files back where they came from (or under ``to``), verified by
@@ -195,8 +194,8 @@ class Vault:
         looked up in the bucket (with ``read_data``, downloaded and hashed)."""
         return maintenance.verify(self.ctx, progress, read_data)
 
-    def leftovers(self) -> bool:
-        return maintenance.leftovers(self.ctx)  # an orphan, a temporary file, an unremoved source
+    def leftovers(self) -> bool:  # an orphan, a temporary file, an unremoved source
+        return maintenance.leftovers(self.ctx)
 
     def repair(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
         with self.writing("repairing", catch_up=False):

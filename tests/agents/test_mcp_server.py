@@ -91,7 +91,7 @@ def test_bad_search_arguments_come_back_as_sentences_the_model_can_act_on(client
     too_many = error_text(client.call("search_sessions", {"query": "todo", "limit": 5000}))
 
     assert "Unknown source 'gemini-pro'" in bad_source and "claude-code" in bad_source
-    assert "is not a date" in bad_date and "7d" in bad_date
+    assert "is not a date" in bad_date and "30d" in bad_date
     assert "limit" in too_many
 
 

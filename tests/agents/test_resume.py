@@ -189,6 +189,7 @@ def test_a_kind_without_resume_is_refused_with_a_sentence(home, agents_env):
 
 
 def test_an_unknown_id_is_not_found(home, agents_env):
+    home.mkdir(parents=True, exist_ok=True, mode=0o700)  # an existing home (a missing one is its own error)
     out = run("resume", "feedface", env=agents_env)
 
     assert out.returncode == 1 and "No archived session matches 'feedface'" in out.stderr

@@ -80,7 +80,9 @@ def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
     full_env.pop("FORCE_COLOR", None)
     full_env.pop("COLUMNS", None)
     full_env.update(env or {})
+    # stdin is not the test runner's terminal either: its width would reach the tables.
     return subprocess.run(
         [sys.executable, "-m", "termvault", *args], capture_output=True, text=True,
         env=full_env, input=input, timeout=timeout,
+        **({} if input is not None else {"stdin": subprocess.DEVNULL}),
     )

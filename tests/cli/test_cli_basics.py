@@ -108,7 +108,7 @@ def test_an_unreadable_config_file_is_a_usage_error_naming_it(tmp_path):
 
 def test_home_option_overrides_the_environment(tmp_path, home):
     other = tmp_path / "elsewhere"
-    result = invoke("--home", str(other), "stats", "--json")
+    result = invoke("--home", str(other), "sweep", "--json")  # a sweep creates its home
     assert result.exit_code == 0
     assert other.is_dir()
     assert not home.exists()

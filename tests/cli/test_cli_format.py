@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from termvault.cli.format import Column, home_display, human_size, ratio, table_lines
-from termvault.cli.params import parse_duration
+from termvault.durations import parse_duration
+from termvault.errors import UsageError
 
 
 @pytest.mark.parametrize(
@@ -27,18 +28,24 @@ def test_ratio_is_original_over_compressed():
 
 
 @pytest.mark.parametrize(
-    ("value", "unit", "seconds"),
-    [("30d", "d", 30 * 86400), ("12h", "d", 12 * 3600), ("2w", "d", 14 * 86400), ("0", "d", 0),
-     ("90m", "h", 5400), ("45s", "h", 45), ("24", "h", 24 * 3600), ("1.5d", "h", 1.5 * 86400)],
+    ("value", "seconds"),
+    [("30d", 30 * 86400), ("12h", 12 * 3600), ("2w", 14 * 86400), ("0", 0), ("90min", 5400),
+     ("45s", 45), ("1.5d", 1.5 * 86400), ("3mo", 90 * 86400), ("1y", 365 * 86400), ("2 days", 2 * 86400)],
 )
-def test_parse_duration(value, unit, seconds):
-    assert parse_duration(value, unit) == seconds
+def test_parse_duration_reads_one_grammar_of_number_and_unit(value, seconds):
+    assert parse_duration(value) == seconds
 
 
 @pytest.mark.parametrize("value", ["", "d", "30x", "-1d", "thirty days"])
 def test_parse_duration_refuses_what_is_not_a_duration(value):
-    with pytest.raises(ValueError, match="30d"):
-        parse_duration(value, "d")
+    with pytest.raises(UsageError, match="30d"):
+        parse_duration(value)
+
+
+@pytest.mark.parametrize(("value", "hint"), [("24", "24d for days or 24h for hours"), ("3m", "3min for minutes or 3mo")])
+def test_parse_duration_refuses_a_bare_number_and_the_ambiguous_m_with_a_suggestion(value, hint):
+    with pytest.raises(UsageError, match=hint):
+        parse_duration(value)
 
 
 def test_table_fits_the_width_by_cutting_flexible_columns_paths_from_the_left():

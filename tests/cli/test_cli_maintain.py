@@ -49,6 +49,7 @@ def test_stats_json_through_a_real_process(archived):
 
 
 def test_stats_of_an_empty_home_says_so(home):
+    home.mkdir()
     result = invoke("stats")
     assert result.exit_code == 0
     assert "Sessions         0 (0 versions, 0 pinned)" in result.stdout

@@ -185,10 +185,10 @@ def test_export_raw_to_a_file_through_a_real_process(archived, tmp_path):
     assert "Wrote" in proc.stdout
 
 
-def test_export_replaces_an_existing_file_atomically(archived, tmp_path):
+def test_export_replaces_an_existing_file_atomically_with_force(archived, tmp_path):
     target = tmp_path / "api.json"
     target.write_text("old content")
-    assert invoke("export", API, "--output", str(target)).exit_code == 0
+    assert invoke("export", API, "--output", str(target), "--force").exit_code == 0
     assert target.read_bytes() == archived.originals[API]
 
 

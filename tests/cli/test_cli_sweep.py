@@ -75,7 +75,7 @@ def test_sweep_dry_run_lists_what_is_due_and_changes_nothing(demo):
     assert {d["session_id"] for d in dry["due"]} == {API, DB, BLOG}
 
 
-@pytest.mark.parametrize("age", ["45d", "1080h", "6.5w", "45"])
+@pytest.mark.parametrize("age", ["45d", "1080h", "6.5w", "45 days"])
 def test_sweep_older_than_takes_days_hours_and_weeks(demo, age):
     report = json.loads(invoke("sweep", "--older-than", age, "--json").stdout)
     assert {a["session_id"] for a in report["archived"]} == {DB, BLOG}

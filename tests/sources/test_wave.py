@@ -3,6 +3,8 @@ databases, copied version by version and stitched into one continuous history.""
 
 from __future__ import annotations
 
+import os
+
 import io
 import json
 import logging
@@ -100,6 +102,7 @@ def test_data_folder_named_by_the_environment_is_found(user_home, monkeypatch, v
 
 
 def test_a_durable_job_zone_is_not_a_separate_session(user_home):
+    (user_home / ".multi-term").mkdir(mode=0o700, exist_ok=True)  # reading commands need a home
     data = wave_data(user_home)
     pane = term_pane(data)
     job = "9b1c3c1e-0000-4000-8000-000000000001"
@@ -246,6 +249,7 @@ def test_show_and_export_of_a_live_pane_give_line_and_byte_counts(user_home):
     output = b"one\r\n\r\ntwo\r\n  \r\nthree"
     w.append(pane.block, "term", output)
     w.close()
+    Path(os.environ["TERMVAULT_HOME"]).mkdir(parents=True, exist_ok=True, mode=0o700)  # reading needs a home
     runner = CliRunner()
     got = runner.invoke(main, ["export", f"wave-{pane.block}", "--json"])
     assert got.exit_code == 0, got.output

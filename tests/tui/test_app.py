@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Input
 
 from termvault import SessionState, SessionStorage
 from termvault.tui import create_app
+from termvault.tui.dialogs import ConfirmRestoreScreen, RestoreConflictScreen
 from termvault.tui.messages import BrowserClosed
 from termvault.tui.screens import (
     ExportScreen,
@@ -48,7 +49,7 @@ def test_the_list_starts_with_every_session_newest_first(archiver, clock):
     async def scenario(pilot):
         assert shown(app) == ORDER
         table = app.query_one("#sessions", DataTable)
-        assert table.get_row_at(0)[:3] == ["api debugging", "…v/projects/api", "4d ago"]
+        assert [str(c) for c in table.get_row_at(0)[:3]] == ["api debugging", "native", "4d ago"]
 
     drive(app, scenario)
 
@@ -90,6 +91,8 @@ def test_r_restores_the_session_under_the_moved_cursor_byte_for_byte(archiver, c
         await pilot.press("down", "down")
         assert app.browser.selected_entry.session_id == "deploy-staging"
         await pilot.press("r")
+        assert isinstance(app.screen, ConfirmRestoreScreen) and not target.exists()  # asks first
+        await pilot.press("enter")
         await wait_until(pilot, target.exists, "the restored file")
         await settle(pilot)
 
@@ -98,40 +101,91 @@ def test_r_restores_the_session_under_the_moved_cursor_byte_for_byte(archiver, c
     assert [p.name for p in (home / "history").iterdir()] == [target.name]
 
 
-def test_a_restore_conflict_is_shown_as_an_error_and_the_file_is_kept(archiver, clock, home):
+def test_a_restore_conflict_offers_beside_and_replace_and_cancel_keeps_the_file(archiver, clock, home):
     app = make_app(archiver, clock)
     target = history_file(home, native("deploy-staging"))
-    target.write_text('{"session_id": "deploy-staging", "name": "edited since"}')
+    edited = '{"session_id": "deploy-staging", "name": "edited since"}'
+    target.write_text(edited)
     notes = Notifications()
 
     async def scenario(pilot):
-        await pilot.press("down", "down", "r")
-        await wait_until(pilot, lambda: notes.of("error"), "an error notification")
+        await pilot.press("down", "down", "r", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RestoreConflictScreen), "the conflict dialog")
+        text = str(app.screen.query_one(".dialog-text").render())
+        assert "differs from the archived copy" in text and "--force" not in text
+        assert "Restore beside" in text and "Replace" in text
+        await pilot.press("escape")
+        await settle(pilot)
 
     drive(app, scenario, notes=notes)
-    assert "differs from the archived copy" in notes.of("error")[0]
-    assert target.read_text() == '{"session_id": "deploy-staging", "name": "edited since"}'
+    assert target.read_text() == edited
+    assert notes.of("error") == []
 
 
-def test_slash_focuses_the_search_and_escape_leaves_it_then_closes(archiver, clock):
+def test_replace_on_a_conflict_restores_and_keeps_the_current_file_aside(archiver, clock, home):
+    app = make_app(archiver, clock)
+    target = history_file(home, native("deploy-staging"))
+    edited = '{"session_id": "deploy-staging", "name": "edited since"}'
+    target.write_text(edited)
+
+    async def scenario(pilot):
+        await pilot.press("down", "down", "r", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RestoreConflictScreen), "the conflict dialog")
+        await pilot.press("k")
+        await wait_until(pilot, lambda: target.read_bytes() == native("deploy-staging").to_json(), "the restore")
+        await settle(pilot)
+
+    drive(app, scenario)
+    kept = [p for p in (home / "history").iterdir() if ".termvault-old-" in p.name]
+    assert len(kept) == 1 and kept[0].read_text() == edited
+
+
+def test_restore_beside_on_a_conflict_leaves_the_current_file_and_writes_a_new_folder(archiver, clock, home):
+    app = make_app(archiver, clock)
+    target = history_file(home, native("deploy-staging"))
+    edited = '{"session_id": "deploy-staging", "name": "edited since"}'
+    target.write_text(edited)
+
+    async def scenario(pilot):
+        await pilot.press("down", "down", "r", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, RestoreConflictScreen), "the conflict dialog")
+        await pilot.press("b")
+        await wait_until(pilot, lambda: list(home.glob("history-restored-*")), "the folder beside")
+        await settle(pilot)
+
+    drive(app, scenario)
+    assert target.read_text() == edited
+    (beside,) = home.glob("history-restored-*")
+    assert (beside / target.name).read_bytes() == native("deploy-staging").to_json()
+
+
+def test_escape_steps_back_from_the_search_to_the_list_and_never_quits(archiver, clock):
     app = make_app(archiver, clock)
     closed: list[BrowserClosed] = []
+    notes = Notifications()
 
     def hook(message):
+        notes(message)
         if isinstance(message, BrowserClosed):
             closed.append(message)
 
     async def main():
         async with app.run_test(size=(80, 24), message_hook=hook) as pilot:
             await settle(pilot)
-            await pilot.press("slash")
+            await pilot.press("slash", *"deploy")
             assert isinstance(app.focused, Input) and app.focused.id == "search"
             await pilot.press("escape")
             assert isinstance(app.focused, DataTable)
-            assert not closed
-            await pilot.press("escape")
+            await pilot.press("escape")  # clears the search: back to every session
+            await wait_until(pilot, lambda: shown(app) == ORDER, "the full list")
+            assert app.browser.search_input.value == ""
+            await pilot.press("escape")  # nothing left to step back from: says how to quit
             await pilot.pause()
-            assert closed and app.return_code == 0
+            assert not closed and app.is_running
+            assert "Press q to quit." in notes.of("information")
+            await pilot.press("q")
+            await pilot.pause()
+            assert app.return_code == 0
 
     import asyncio
 
@@ -155,7 +209,7 @@ def test_the_filter_key_cycles_this_folder_and_each_source(archiver, clock):
     drive(app, scenario)
 
 
-def test_a_date_range_limits_the_rows_and_a_bad_one_is_refused(archiver, clock):
+def test_a_date_range_limits_the_rows_and_a_bad_one_is_flagged_and_no_longer_applied(archiver, clock):
     app = make_app(archiver, clock)
     notes = Notifications()
 
@@ -167,8 +221,12 @@ def test_a_date_range_limits_the_rows_and_a_bad_one_is_refused(archiver, clock):
         await wait_until(pilot, lambda: shown(app) == ["api-debug", CLAUDE_ID], "the last 7 days")
         await pilot.press("d", "ctrl+u", *"soon", "enter")
         await wait_until(pilot, lambda: notes.of("error"), "the error")
-        assert dates.has_class("-invalid")
-        assert shown(app) == ["api-debug", CLAUDE_ID]
+        assert dates.has_class("-invalid") and dates.value == "soon"
+        # The field no longer says 7d, so 7d no longer filters: every session, and the
+        # filter line says the dates are not applied.
+        await wait_until(pilot, lambda: shown(app) == ORDER, "every session")
+        assert "dates: invalid, not applied" in str(app.query_one("#scope").render())
+        assert "Showing all dates" in notes.of("error")[0]
 
     drive(app, scenario, notes=notes)
     assert "'soon' is not a date" in notes.of("error")[0]
@@ -216,7 +274,7 @@ def test_p_pins_and_unpins_the_selected_session(archiver, clock):
         await pilot.press("down", "p")
         await wait_until(pilot, lambda: app.browser.entries[1].pinned, "the pin")
         assert archiver.vault.get(CLAUDE_ID).pinned
-        assert app.query_one("#sessions", DataTable).get_row_at(1)[0].startswith("* ")
+        assert app.query_one("#sessions", DataTable).get_row_at(1)[0].plain.startswith("* ")
         await pilot.press("p")
         await wait_until(pilot, lambda: not app.browser.entries[1].pinned, "the unpin")
         assert not archiver.vault.get(CLAUDE_ID).pinned

@@ -95,8 +95,8 @@ def test_scope_labels_name_the_folder_and_the_source():
 
 def test_sizes_are_shown_in_binary_units_with_their_sign():
     assert human_size(313) == "313 B"
-    assert human_size(1536) == "1.5 KB"
-    assert human_size(5 * 1024 * 1024) == "5.0 MB"
+    assert human_size(1536) == "1.5 KiB"
+    assert human_size(5 * 1024 * 1024) == "5.0 MiB"
     assert human_size(-434) == "-434 B"
 
 

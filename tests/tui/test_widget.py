@@ -7,6 +7,7 @@ from textual.widgets import DataTable, Input, Label
 
 from termvault import SessionState
 from termvault.tui import ArchiveBrowser
+from termvault.tui.dialogs import RestoreConflictScreen
 from termvault.tui.messages import BrowserClosed, SessionRestored
 
 from .conftest import CLAUDE_ID, NATIVE
@@ -76,16 +77,37 @@ def test_restoring_another_tool_s_session_puts_its_files_back_without_calling_on
 def test_a_failed_restore_is_a_notification_not_a_callback(archiver, home):
     app = Host(archiver)
     notes = Notifications()
-    state = NATIVE[0]
-    (home / "history" / state.history_filename).write_text("changed by hand")
+    entry = archiver.vault.get(NATIVE[0].session_id)
+    archiver.vault.archive_file(entry).unlink()  # its archive is gone: nothing to restore from
 
     async def scenario(pilot):
         await pilot.press("r")
         await wait_until(pilot, lambda: notes.of("error"), "the error")
 
     drive(app, scenario, notes=notes)
-    assert "already exists and differs" in notes.of("error")[0]
+    assert NATIVE[0].session_id in notes.of("error")[0] or "archive" in notes.of("error")[0]
     assert app.resumed == [] and app.restored == []
+
+
+def test_a_conflict_in_the_embedded_browser_offers_a_choice_not_a_flag(archiver, home):
+    app = Host(archiver)
+    state = NATIVE[0]
+    target = home / "history" / state.history_filename
+    target.write_text("changed by hand")
+
+    async def scenario(pilot):
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, RestoreConflictScreen), "the choice")
+        assert "--force" not in str(app.screen.query_one(".dialog-text").render())
+        await pilot.click("#conflict-replace")
+        await wait_until(pilot, lambda: app.resumed, "on_restore")
+        await settle(pilot)
+
+    drive(app, scenario)
+    assert target.read_bytes() == state.to_json()
+    assert [s.session_id for s in app.resumed] == [state.session_id]
+    kept = [p for p in (home / "history").iterdir() if ".termvault-old-" in p.name]
+    assert len(kept) == 1 and kept[0].read_text() == "changed by hand"
 
 
 def test_the_embedded_search_matches_name_or_folder(archiver):

@@ -14,7 +14,17 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from .context import EXIT_USAGE, PROG, AppState, CliError, sentence, setup_logging, state_of, translate
+from .context import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    PROG,
+    AppState,
+    CliError,
+    sentence,
+    setup_logging,
+    state_of,
+    translate,
+)
 
 # click >= 8.2 raises this for a group called without a command; older versions exit 0.
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", None)
@@ -24,6 +34,9 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 class TermvaultGroup(click.Group):
     """A group that turns library errors into ``termvault: <sentence>`` and their exit
     code, under the real entry point and under click's test runner alike."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, ctx, list(args)))
 
     def invoke(self, ctx: click.Context):
         try:
@@ -55,10 +68,70 @@ class TermvaultGroup(click.Group):
         except click.exceptions.ClickException as exc:
             click.echo(f"{PROG}: {sentence(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt) or isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo(f"{PROG}: interrupted.", err=True)
+                sys.exit(EXIT_INTERRUPTED)
             click.echo(f"{PROG}: aborted.", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _option_strings(command: click.Command) -> set[str]:
+    names: set[str] = set()
+    for param in command.params:
+        if isinstance(param, click.Option):
+            names.update(param.opts)
+            names.update(param.secondary_opts)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            names |= _option_strings(sub)
+    return names
+
+
+def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """Move global options written after the command (``termvault sweep -q``) in front
+    of it, where click expects them. An option the command itself defines (``show
+    --version``) stays with the command; nothing after ``--`` moves."""
+    takes_value = {}
+    for param in group.params:
+        if isinstance(param, click.Option):
+            for opt in param.opts + param.secondary_opts:
+                takes_value[opt] = not (param.is_flag or param.count)
+    # Find the command: the first argument that is not a global option or its value.
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--" or not arg.startswith("-"):
+            break
+        name = arg.split("=", 1)[0]
+        i += 2 if takes_value.get(name) and "=" not in arg else 1
+    if i >= len(args) or args[i] == "--":
+        return args
+    command = group.commands.get(args[i])
+    if command is None:
+        return args
+    own = _option_strings(command)
+    before, after, moved = args[: i], [], []
+    rest = args[i + 1:]
+    j = 0
+    while j < len(rest):
+        arg = rest[j]
+        if arg == "--":
+            after.extend(rest[j:])
+            break
+        name = arg.split("=", 1)[0]
+        short_counts = arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and set(arg[1:]) <= {"v"}
+        if (name in takes_value or short_counts) and name not in own:
+            if takes_value.get(name) and "=" not in arg and j + 1 < len(rest):
+                moved.extend(rest[j:j + 2])
+                j += 2
+                continue
+            moved.append(arg)
+        else:
+            after.append(arg)
+        j += 1
+    return before + moved + [args[i]] + after
 
 
 @click.group(
@@ -68,8 +141,12 @@ class TermvaultGroup(click.Group):
     epilog="""\b
 Example:
   termvault sweep                 archive sessions inactive for 30 days
-  termvault search "docker compose" --after 3m
+  termvault search "docker compose" --after 3mo
   termvault restore 3f2a          put a session back where it was
+
+\b
+Durations (--older-than, --interval, --after, --before) are a number and a unit:
+45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone means none.
 
 \b
 Shell completion (bash; use zsh_source / fish_source for those shells):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..vault import Vault
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_DATA = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 PROG = "termvault"
 
 
@@ -60,13 +61,32 @@ class AppState:
     _out: Console | None = field(default=None, repr=False)
     _err: Console | None = field(default=None, repr=False)
 
-    def vault(self) -> Vault:
-        """The vault of ``--home``; its write lock waits at most ``--wait`` seconds."""
+    home_created: bool = False
+
+    def vault(self, *, readonly: bool = False, create: bool = False, missing_ok: bool = False) -> Vault:
+        """The vault of ``--home``; its write lock waits at most ``--wait`` seconds.
+
+        A home that does not exist is an error saying so (a mistyped --home must not
+        look like an empty archive), unless ``create`` (sweep, daemon: ``home_created``
+        then says it was made) or ``missing_ok`` (``sources``, which describes this
+        machine). Reading commands pass ``readonly``: nothing is created or written."""
         if self._vault is None:
+            from ..errors import HomeNotFoundError
             from ..vault import Vault
 
-            self._vault = Vault(self.home, config_file=self.config_file, lock_timeout=self.wait)
+            config = self.config()
+            existed = config.home.is_dir()
+            if not existed and not (create or missing_ok):
+                raise HomeNotFoundError(config.home)
+            self._vault = Vault(config=config, lock_timeout=self.wait, readonly=readonly)
+            self.home_created = not existed and not readonly
         return self._vault
+
+    def config(self):
+        """The resolved settings (home, config file) without opening anything."""
+        from ..config import Config
+
+        return Config.load(self.home, self.config_file)
 
     @property
     def out(self) -> Console:
@@ -84,14 +104,16 @@ class AppState:
 
     @property
     def width(self) -> int:
-        """Width tables are fitted to: the terminal's; when stdout is not a terminal,
-        $COLUMNS if set, else unlimited (piped output is for grep, never cut)."""
-        if self.out.is_terminal:
-            return self.out.width
+        """Width tables are fitted to: $COLUMNS if set; else the terminal's (stdout's, or
+        when stdout is piped, e.g. into ``head``, the terminal the command runs in, found
+        on stderr or stdin); unlimited only with no terminal at all (a script's log)."""
         try:
             return max(40, int(os.environ["COLUMNS"]))
         except (KeyError, ValueError):
-            return 100_000
+            pass
+        if self.out.is_terminal:
+            return self.out.width
+        return terminal_columns() or 100_000
 
     def say(self, message: Any = "") -> None:
         """An informational line on stdout, silenced by ``--quiet``."""
@@ -102,6 +124,18 @@ class AppState:
         if self._vault is not None:
             self._vault.close()
             self._vault = None
+
+
+def terminal_columns() -> int | None:
+    """The width of a terminal on stderr or stdin, or None when neither is one."""
+    for stream in (sys.stderr, sys.stdin):
+        try:
+            fd = stream.fileno()
+            if os.isatty(fd):
+                return max(40, os.get_terminal_size(fd).columns)
+        except (AttributeError, OSError, ValueError):
+            continue
+    return None
 
 
 pass_state = click.make_pass_decorator(AppState)

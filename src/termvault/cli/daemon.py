@@ -53,14 +53,16 @@ def log_line(message: str) -> None:
 Example:
   termvault daemon                    sweep now, then every interval_hours (24h)
   termvault daemon --interval 6h
-  termvault --home ~/.multi-term daemon --interval 30m --older-than 7d
+  termvault --home ~/.multi-term daemon --interval 30min --older-than 7d
 
 Runs in the foreground (for systemd, launchd or a terminal) and logs one line per
 run; Ctrl-C or SIGTERM stops it at once, between two sessions of a sweep.
+
+Durations are a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo, 1y.
 """,
 )
 @click.option("--interval", type=Duration("h"), metavar="DURATION",
-              help="Time between sweeps: 24h, 30m, 1d (a bare number is hours). [default: interval_hours, 24h]")
+              help="Time between sweeps: a number and a unit (90min, 6h, 1d). [default: interval_hours, 24h]")
 @click.option("--older-than", type=Duration("d"), metavar="AGE", help="As for `sweep` [default: each source's setting].")
 @click.option("--source", "sources", multiple=True, metavar="KIND", help="Only this source kind (repeatable).")
 @pass_state
@@ -69,7 +71,7 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
 
     Runs in the foreground and logs one line per sweep.
     """
-    vault = state.vault()
+    vault = state.vault(create=True)
     hours = interval if interval is not None else vault.config.interval_hours
     if hours <= 0:
         raise click.BadParameter("the interval must be longer than zero.", param_hint="'--interval'")
@@ -78,24 +80,30 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
     # One scheduled sweeper per source kind: the app's background archiver holds the
     # native kind's lock, and the daemon still sweeps every other kind meanwhile.
     locks = SweeperLocks(vault.home)
+    said: set[str] = set()  # each kind left to another sweeper is logged once, not at every interval
     runs = 0
     with stop_on_signals(stop):
-        log_line(f"termvault daemon started for {home_display(vault.home)}: sweeping every {duration(seconds)}.")
+        created = " (created it)" if state.home_created else ""
+        log_line(f"termvault daemon started for {home_display(vault.home)}{created}: sweeping every {duration(seconds)}.")
         try:
             while not stop.is_set():
                 kinds = [cs.source.kind for cs in vault.sources(list(sources) or None)]
                 held, busy = locks.acquire(kinds, "daemon sweeping")
                 for kind, holder in busy.items():
-                    log_line(f"another sweeper sweeps {kind} sessions for this home ({holder}); "
-                             "the daemon leaves them to it.")
+                    if kind not in said:
+                        said.add(kind)
+                        log_line(f"another sweeper runs for this home and sweeps {kind} sessions ({holder}); "
+                                 "the daemon leaves them to it (checking at every interval, silently).")
+                for kind in set(held) & said:
+                    said.discard(kind)
+                    log_line(f"the other sweeper stopped; this daemon sweeps {kind} sessions from now on.")
                 if held:
                     runs += 1
                     _run_once(state, vault, runs, older_than, held, stop)
-                else:
-                    log_line("another sweeper runs for this home; trying again next time.")
                 if stop.is_set():
                     break
-                log_line(f"next sweep at {local_time(time.time() + seconds, seconds=True)}.")
+                if held:
+                    log_line(f"next sweep at {local_time(time.time() + seconds, seconds=True)}.")
                 stop.wait(seconds)
         finally:
             locks.release()

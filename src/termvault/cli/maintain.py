@@ -39,7 +39,7 @@ Example:
 @pass_state
 def stats(state: AppState, as_json: bool):
     """Totals, space saved, per source and per month."""
-    vault = state.vault()
+    vault = state.vault(readonly=True)
     data = vault.stats()
     if as_json:
         print_json(data)
@@ -104,7 +104,7 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
     Each archive is re-hashed against the index and its own manifest. Read-only unless --repair. Reports missing, corrupt and orphaned archives, leftover
     temporary files and archived sources not yet removed. Exits 1 if problems remain.
     """
-    vault = state.vault()
+    vault = state.vault(readonly=not repair)
     with item_progress(state, "Verifying", enabled=not as_json) as progress:
         report = vault.repair(progress, read_data) if repair else vault.verify(progress, read_data)
     if repair:
@@ -114,20 +114,50 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
                          or report.implausible or vault.leftovers())
     else:
         remaining = not report.clean
+    rearchive = resweepable(vault, report) if remaining else {}
     if as_json:
         data = report.to_dict()
         if repair:
             data["problems_remaining"] = remaining
+        data["next_sweep_rearchives"] = sorted(rearchive)
         print_json(data)
     else:
-        _print_verify(state, report, repair, remaining)
+        _print_verify(state, report, repair, remaining, rearchive)
     if remaining:
         raise click.exceptions.Exit(EXIT_PROBLEMS)
 
 
-def _print_verify(state: AppState, report, repair: bool, remaining: bool) -> None:
+def resweepable(vault, report) -> dict[str, str]:
+    """{archive path: session id} of the missing or corrupt versions whose session is
+    still on disk where its source finds it: the next sweep archives it again."""
+    from ..errors import TermvaultError
+
+    bad = set(report.missing) | {p for p, _ in report.corrupt}
+    if not bad:
+        return {}
+    wanted: dict[str, dict[str, str]] = {}
+    for rel in bad:
+        row = vault.index.by_path(rel)
+        if row is not None:
+            wanted.setdefault(row.source, {})[row.session_id] = rel
+    found: dict[str, str] = {}
+    for kind, ids in wanted.items():
+        try:
+            for cs in vault.sources([kind]):
+                for unit in cs.source.discover():
+                    if unit.session_id in ids:
+                        found[ids[unit.session_id]] = unit.session_id
+        except (TermvaultError, OSError):
+            continue
+    return found
+
+
+def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearchive: dict[str, str]) -> None:
     out = state.out
     out.print(f"Checked {plural(report.checked, 'archive version')}: {report.ok} ok.", soft_wrap=True)
+    if report.busy:
+        out.print(f"Another termvault process is writing ({report.busy}): its temporary files and the archives "
+                  "it is adding are work in progress, not problems, and were not checked.", soft_wrap=True)
     problems: list[tuple[str, str]] = []
     problems += [("missing", f"archive/{p}") for p in report.missing]
     problems += [("corrupt", f"archive/{p}: {why}") for p, why in report.corrupt]
@@ -149,9 +179,21 @@ def _print_verify(state: AppState, report, repair: bool, remaining: bool) -> Non
         out.print("The archive is clean.", soft_wrap=True)
     elif not repair:
         out.print("Run `termvault verify --repair` to fix what can be fixed.", soft_wrap=True)
+        if rearchive:
+            out.print(f"After the repair, the next `termvault sweep` archives "
+                      f"{plural(len(rearchive), 'damaged version')} again: the session is still on disk "
+                      f"({', '.join(sorted(set(rearchive.values())))}).", soft_wrap=True)
     elif remaining:
-        out.print("Some problems remain: missing or corrupt archives cannot be rebuilt "
-                  "(their index rows are kept and marked).", soft_wrap=True)
+        lost = len(report.missing) + len(report.corrupt) - len(rearchive)
+        if rearchive:
+            out.print(f"{plural(len(rearchive), 'damaged version')} will be archived again by the next "
+                      f"`termvault sweep`: the session is still on disk "
+                      f"({', '.join(sorted(set(rearchive.values())))}).", soft_wrap=True)
+        if lost > 0:
+            out.print(f"{plural(lost, 'missing or corrupt archive')} cannot be rebuilt: the session is no longer "
+                      "on disk (their index rows are kept and marked).", soft_wrap=True)
+        if lost <= 0 and not rearchive:
+            out.print("Some problems remain; run `termvault verify` to list them.", soft_wrap=True)
     else:
         out.print("Everything found was repaired.", soft_wrap=True)
 
@@ -242,7 +284,12 @@ def _print_prune(state: AppState, report, as_json: bool, force: bool = False) ->
 @pass_state
 def pin(state: AppState, session_id: str):
     """Pin a session: prune never deletes it."""
-    entry = state.vault().pin(session_id)
+    vault = state.vault()
+    if vault.get(session_id).pinned:
+        entry = vault.get(session_id)
+        state.say(f"{entry.session_id} ({entry.name}) is already pinned; nothing changed.")
+        return
+    entry = vault.pin(session_id)
     state.say(f"Pinned {entry.session_id} ({entry.name}): prune will never delete it.")
 
 
@@ -251,7 +298,12 @@ def pin(state: AppState, session_id: str):
 @pass_state
 def unpin(state: AppState, session_id: str):
     """Unpin a session (a storage cap may prune it again)."""
-    entry = state.vault().unpin(session_id)
+    vault = state.vault()
+    if not vault.get(session_id).pinned:
+        entry = vault.get(session_id)
+        state.say(f"{entry.session_id} ({entry.name}) is not pinned; nothing changed.")
+        return
+    entry = vault.unpin(session_id)
     state.say(f"Unpinned {entry.session_id} ({entry.name}).")
 
 

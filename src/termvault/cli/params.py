@@ -8,25 +8,16 @@ import re
 import click
 from click.shell_completion import CompletionItem
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$", re.IGNORECASE)
+DURATION_HELP = ("Durations (--older-than, --interval, --after, --before) are a number and a unit: "
+                 "45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone means none.")
+
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def parse_duration(value: str, default_unit: str) -> float:
-    """Seconds in ``30d``, ``12h``, ``2w``, ``90m`` (minutes), ``45s`` or a bare number in
-    ``default_unit``. ValueError with a readable message otherwise."""
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ValueError(
-            f"{value!r} is not a duration: use a number with a unit such as 30d, 12h, 2w, 90m or 45s."
-        )
-    unit = (m.group(2) or default_unit).lower()
-    return float(m.group(1)) * _SECONDS[unit]
+_SECONDS = {"s": 1, "h": 3600, "d": 86400}
 
 
 class Duration(click.ParamType):
-    """A duration converted to a number of ``unit`` (``d`` = days, ``h`` = hours, ``s``)."""
+    """A duration in the one grammar of ``termvault.durations`` (``30d``, ``12h``,
+    ``90min``, ``2w``, ``0``), converted to a number of ``unit`` (``d``, ``h`` or ``s``)."""
 
     name = "duration"
 
@@ -36,14 +27,17 @@ class Duration(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, (int, float)):
             return float(value)
+        from ..durations import parse_duration
+        from ..errors import UsageError
+
         try:
-            return parse_duration(value, self.unit) / _SECONDS[self.unit]
-        except ValueError as exc:
+            return parse_duration(value) / _SECONDS[self.unit]
+        except UsageError as exc:
             self.fail(str(exc), param, ctx)
 
 
 class When(click.ParamType):
-    """An ISO date (local time unless a zone is given) or an age such as 7d, 3w, 2m;
+    """An ISO date (local time unless a zone is given) or an age such as 7d, 3w, 2mo;
     converted to UNIX seconds by ``termvault.search.parse_when``."""
 
     name = "date"
@@ -72,6 +66,21 @@ def _next_local_midnight(ts: float) -> float:
 
     day = datetime.fromtimestamp(ts).date() + timedelta(days=1)
     return datetime(day.year, day.month, day.day).timestamp()
+
+
+FORMAT_ALIASES = {"md": "markdown", "txt": "text", "json": "jsonl", "ndjson": "jsonl", "htm": "html"}
+
+
+class FormatChoice(click.Choice):
+    """The export formats, and the names people type for them (``md``, ``txt``)."""
+
+    def __init__(self) -> None:
+        super().__init__(["raw", "jsonl", "text", "markdown", "html"], case_sensitive=False)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            value = FORMAT_ALIASES.get(value.lower(), value)
+        return super().convert(value, param, ctx)
 
 
 class Size(click.ParamType):

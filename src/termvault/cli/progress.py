@@ -25,8 +25,13 @@ def sweep_progress(state: AppState, enabled: bool = True) -> Iterator[Callback]:
         return
     if not state.err.is_terminal:
         def line(p: Progress) -> None:
-            what = "archived" if p.ok else "failed"
-            tail = f" ({human_size(p.bytes_done)} of {human_size(p.bytes_total)} done)" if p.ok else f": {p.message}"
+            what = p.outcome or ("archived" if p.ok else "failed")
+            if not p.ok:
+                tail = f": {p.message}"
+            elif what == "unchanged":
+                tail = " (identical to the version already archived)"
+            else:
+                tail = f" ({human_size(p.bytes_done)} of {human_size(p.bytes_total)} done)"
             state.err.print(f"[{p.done}/{p.total}] {what} {p.session_id}{tail}", soft_wrap=True)
 
         yield line
@@ -37,7 +42,6 @@ def sweep_progress(state: AppState, enabled: bool = True) -> Iterator[Callback]:
         SpinnerColumn,
         TextColumn,
         TimeRemainingColumn,
-        TransferSpeedColumn,
     )
     from rich.progress import (
         Progress as Bar,
@@ -49,7 +53,7 @@ def sweep_progress(state: AppState, enabled: bool = True) -> Iterator[Callback]:
         BarColumn(),
         TextColumn("{task.fields[sessions]}"),
         DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
+        binary_speed_column(),
         TimeRemainingColumn(),
         console=state.err,
         transient=True,
@@ -69,6 +73,22 @@ def sweep_progress(state: AppState, enabled: bool = True) -> Iterator[Callback]:
                 bar.console.print(f"failed {p.session_id}: {p.message}", soft_wrap=True)
 
         yield update
+
+
+def binary_speed_column():
+    """A rate column in the same binary units as the sizes beside it (``3.2 MiB/s``);
+    rich's own speed column counts in powers of 1000 (``MB/s``)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class BinarySpeedColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            if speed is None:
+                return Text("?", style="progress.data.speed")
+            return Text(f"{human_size(speed)}/s", style="progress.data.speed")
+
+    return BinarySpeedColumn()
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ..errors import DataError, NotFoundError
 from ..fsutil import atomic_writer
-from .context import EXIT_PROBLEMS, AppState, pass_state
+from .context import EXIT_PROBLEMS, AppState, CliError, pass_state
 from .format import (
     Column,
     home_display,
@@ -27,7 +27,8 @@ from .format import (
     snippet_text,
     table_lines,
 )
-from .params import When, complete_session_id
+from .params import FormatChoice, When, complete_session_id
+from .reopen import on_disk, reopen_hint
 
 if TYPE_CHECKING:
     from ..index import ArchiveEntry
@@ -55,7 +56,8 @@ Example:
   termvault search --dir src/api --after 2w     metadata only, newest first
   termvault search deploy --source claude-code --json
 
-DATE is an ISO date (2024-05-01, local time) or an age: 12h, 7d, 3w, 2m, 1y.
+DATE is an ISO date (2024-05-01, local time) or an age, a number and a unit:
+45s, 90min, 12h, 7d, 3w, 3mo, 1y (that long ago).
 Words, "quoted phrases", prefix* and AND / OR / NOT work in QUERY. Exits 1 when
 nothing matches.
 """,
@@ -75,7 +77,14 @@ def search(state: AppState, query, name, directory, after, before, source, limit
     Without QUERY, lists the sessions matching the filters, newest activity first.
     Full-text hits show the matching line under each row, matches highlighted.
     """
-    vault = state.vault()
+    from ..errors import UsageError
+
+    if after is not None and before is not None and after > before:
+        raise UsageError(f"--after {local_time(after)} is later than --before {local_time(before)}: "
+                         "no session can match; swap them or widen the range.")
+    vault = state.vault(readonly=True)
+    if source is not None:
+        check_source_kind(vault, source)
     hits = vault.search(query, name=name, working_dir=directory, after=after, before=before,
                         source=source, limit=limit)
     if as_json:
@@ -108,6 +117,17 @@ def search(state: AppState, query, name, directory, after, before, source, limit
         raise click.exceptions.Exit(EXIT_PROBLEMS)
 
 
+def check_source_kind(vault, kind: str) -> None:
+    """A --source naming no kind termvault knows, nor any in the archive, is a mistake
+    (``claude`` for ``claude-code``): say so with a suggestion, not "no match"."""
+    from ..errors import UsageError
+    from ..sources import available_kinds, unknown_kind_message
+
+    if kind in available_kinds() or kind in vault.stats()["per_source"]:
+        return
+    raise UsageError(unknown_kind_message(kind, " given to --source"))
+
+
 def _version_rows(entries: list[ArchiveEntry]) -> list[dict[str, Any]]:
     return [
         {"version": e.version, "archived_at": e.archived_at, "last_activity_at": e.last_activity_at,
@@ -132,7 +152,7 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
 
     ID may be any unique prefix of a session id.
     """
-    vault = state.vault()
+    vault = state.vault(readonly=True)
     try:
         entry = vault.get(session_id, version)
     except NotFoundError:
@@ -155,6 +175,8 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
         data["root"] = manifest.root if manifest else None
         data["files"] = [f.to_dict() for f in manifest.files] if manifest else None
         data["error"] = str(problem) if problem else None
+        data["on_disk"] = on_disk(manifest.files, entry.session_id) if manifest else None
+        data["reopen"] = reopen_hint(entry, manifest.root if manifest else None, manifest.files if manifest else [])
         print_json(data)
     else:
         _print_show(state, entry, versions, manifest)
@@ -245,6 +267,8 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
                  f"(ratio {ratio(entry.original_size_bytes, entry.size_bytes)})"),
         ("Pinned", "yes" if entry.pinned else "no"),
         ("Status", entry.status),
+        ("On disk", on_disk(manifest.files, entry.session_id) if manifest else None),
+        ("Reopen with", reopen_hint(entry, manifest.root, manifest.files) if manifest else None),
         ("Archive", f"archive/{entry.archive_path}"),
         *extra_meta,
     ]
@@ -289,7 +313,7 @@ def _one_line(text: Any, limit: int = 120) -> str | None:
     epilog="""\b
 Example:
   termvault export 3f2a9c > session.json            the archived bytes, unchanged
-  termvault export 3f2a9c --format markdown -o session.md
+  termvault export 3f2a9c --format md -o session.md
   termvault export 3f2a9c --format html --detail conversation -o session.html
   termvault export 3f2a9c --file _conversation/chat.jsonl -o chat.jsonl
 
@@ -298,14 +322,15 @@ renderings with secrets redacted (html is one self-contained page: nothing is fe
 """,
 )
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
-@click.option("--format", "fmt", type=click.Choice(["raw", "jsonl", "text", "markdown", "html"]), default="raw",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=FormatChoice(), default="raw", show_default=True,
+              help="Output format: raw, jsonl, text, markdown or html (also md, txt, json, ndjson, htm).")
 @click.option("--detail", type=click.Choice(["prompts", "conversation", "all"]), default="all", show_default=True,
               help="What a rendered export shows: your prompts only; the conversation (replies, sub-agents, one "
                    "line per tool call); or all (also thinking, tool inputs and results, folded).")
 @click.option("--no-redact", is_flag=True, help="Keep secrets in a rendered export (they are redacted by default).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write to FILE (atomically) instead of stdout.")
+              help="Write to FILE (atomically) instead of stdout; an existing FILE needs --force.")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @click.option("--version", type=click.IntRange(min=1), help="Export this version instead of the newest.")
 @click.option("--file", "relpath", metavar="RELPATH",
               help="Which file of the session (see `show`); raw only. For a Wave pane, `history` is the "
@@ -314,13 +339,18 @@ renderings with secrets redacted (html is one self-contained page: nothing is fe
               help="Print a JSON summary (bytes, non-empty line count; the content too when no -o is given).")
 @pass_state
 def export(state: AppState, session_id: str, fmt: str, detail: str, no_redact: bool, output: Path | None,
-           version: int | None, relpath: str | None, as_json: bool):
+           force: bool, version: int | None, relpath: str | None, as_json: bool):
     """Write one session to stdout or a file.
 
     ID may be any unique prefix of a session id. A session a source still holds and that
     is not archived yet is exported from where it lives.
     """
-    vault = state.vault()
+    if output is not None and str(output) != "-" and not force:
+        target = Path(os.path.expanduser(str(output)))
+        if target.exists():
+            raise CliError(f"{home_display(target)} already exists; pass --force to replace it, "
+                           "or choose another file with -o.", EXIT_PROBLEMS)
+    vault = state.vault(readonly=True)
     options = {"fmt": fmt, "version": version, "file": relpath, "redact": not no_redact, "detail": detail}
     if as_json:
         _export_json(vault, session_id, output, options)

@@ -58,7 +58,7 @@ Example:
 def status(state: AppState, offline: bool, as_json: bool):
     """Where the remote is, what is uploaded, pending and evicted, and which machines
     share the bucket. Exits 1 if the remote cannot be reached."""
-    data = state.vault().remote_status(check=not offline)
+    data = state.vault(readonly=True, missing_ok=True).remote_status(check=not offline)
     if as_json:
         print_json(data)
     elif not data["configured"]:

@@ -8,29 +8,38 @@ import click
 
 from ..sources import available_kinds
 from .context import AppState, pass_state
-from .format import Column, home_display, human_size, print_json, print_lines, table_lines
+from .coverage import not_swept_reason
+from .format import Column, home_display, human_size, plural, print_json, print_lines, table_lines
 
 
 def source_rows(vault) -> list[dict[str, Any]]:
     """One dict per known source kind: its mode, roots, whether it is configured,
     detected and enabled, the live sessions found now and what the archive holds."""
     archived = vault.stats()["per_source"]
+    swept = {cs.source.kind for cs in vault.sources()}
     rows: list[dict[str, Any]] = []
     seen = set()
     for cs in vault.sources(include_undetected=True):
         src = cs.source
         seen.add(src.kind)
         live, live_bytes, error = 0, 0, None
+        folders: list[str] = []
         try:
             for unit in src.discover():
                 live += 1
                 live_bytes += unit.size
+                folder = home_display(unit.files[0].origin.parent)
+                if folder not in folders:
+                    folders.append(folder)
         except OSError as exc:
             error = f"could not list its sessions: {exc}"
         a = archived.get(src.kind, {})
+        left_out = src.kind not in swept and src.detected() and live > 0
         rows.append({
             "kind": src.kind, "description": src.description, "mode": cs.mode,
             "configured": cs.configured, "detected": src.detected(), "enabled": True,
+            "swept": src.kind in swept,
+            "not_swept_reason": not_swept_reason(src.kind, folders) if left_out else None,
             "archive_days": cs.archive_days, "roots": [str(r) for r in src.roots],
             "live_sessions": live, "live_bytes": live_bytes,
             "archived_sessions": a.get("sessions", 0), "archived_versions": a.get("versions", 0),
@@ -43,7 +52,8 @@ def source_rows(vault) -> list[dict[str, Any]]:
         a = archived.get(kind, {})
         rows.append({
             "kind": kind, "description": "", "mode": None, "configured": kind in vault.config.sources,
-            "detected": False, "enabled": enabled, "archive_days": None, "roots": [],
+            "detected": False, "enabled": enabled, "swept": False,
+            "not_swept_reason": None if enabled else "disabled in config.toml (enabled = false)", "archive_days": None, "roots": [],
             "live_sessions": 0, "live_bytes": 0,
             "archived_sessions": a.get("sessions", 0), "archived_versions": a.get("versions", 0),
             "archived_bytes": a.get("archive_bytes", 0),
@@ -59,6 +69,8 @@ def _status(row: dict[str, Any]) -> str:
         return "unavailable"
     if row["configured"]:
         return "configured" if row["detected"] else "configured, missing"
+    if row["detected"] and not row["swept"]:
+        return "found, not swept" if row["live_sessions"] else "not configured"
     return "detected" if row["detected"] else "not found"
 
 
@@ -69,7 +81,9 @@ Example:
   termvault sources --json
 
 Configure roots, mode (move/copy) and archive_days in config.toml under
-[sources.KIND]; `enabled = false` turns a source off.
+[sources.KIND]; `enabled = false` turns a source off. A plain `termvault sweep`
+sweeps every source shown as configured or detected; one shown as "found, not
+swept" (aider, whose default folder is your whole home) is swept once configured.
 """,
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
@@ -79,7 +93,8 @@ def sources(state: AppState, as_json: bool):
 
     Shows each kind a sweep covers or could cover: mode, folders, live and archived counts.
     """
-    rows = source_rows(state.vault())
+    vault = state.vault(readonly=True, missing_ok=True)
+    rows = source_rows(vault)
     if as_json:
         print_json(rows)
         return
@@ -96,6 +111,13 @@ def sources(state: AppState, as_json: bool):
     for r in rows:
         if r["error"] and r["enabled"]:
             state.out.print(f"{r['kind']}: {r['error']}", soft_wrap=True)
+    for r in rows:
+        if r["not_swept_reason"] and r["enabled"]:
+            state.out.print(f"{r['kind']}: {plural(r['live_sessions'], 'session')} found, not swept "
+                            f"({r['not_swept_reason']}).", soft_wrap=True)
+    if not vault.home.is_dir():
+        state.out.print(f"The termvault home {home_display(vault.home)} does not exist yet: nothing is archived; "
+                        "`termvault sweep` creates it.", soft_wrap=True)
 
 
 COMMANDS = [sources]

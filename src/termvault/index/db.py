@@ -201,6 +201,12 @@ class Database:
 
     def _open(self) -> sqlite3.Connection:
         readonly = self.readonly
+        if readonly and not self.index_file.exists():
+            # Reading a home that has no index yet: an empty one, in memory, written nowhere.
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            self._migrate(conn)
+            return conn
         if not readonly:
             ensure_private_dir(self.index_file.parent)
         new = not self.index_file.exists()

@@ -146,7 +146,7 @@ class ArchiveIndex(Database):
         if entry is None:
             matches = self.find_prefix(session_id)
             if len(matches) > 1:
-                raise AmbiguousIdError(session_id, matches)
+                raise AmbiguousIdError(session_id, matches, total=self.count_prefix(session_id))
             if matches:
                 entry = self.get_entry(matches[0], version)
         if entry is None:
@@ -262,6 +262,10 @@ class ArchiveIndex(Database):
             "SELECT * FROM sessions s WHERE version = (SELECT MAX(version) FROM sessions t "
             "WHERE t.session_id = s.session_id) ORDER BY id"
         )
+
+    def by_path(self, archive_path: str) -> ArchiveEntry | None:
+        rows = self._entries("SELECT * FROM sessions WHERE archive_path = ?", (archive_path,))
+        return rows[0] if rows else None
 
     def next_version(self, session_id: str) -> int:
         """One past the highest version ever indexed for ``session_id`` (pruned included)."""

@@ -201,6 +201,11 @@ def verify(ctx: Context, progress: Any = None, read_data: bool = False) -> Verif
             report.ok += 1
         if progress:
             progress(Progress(n, total, session_id=entry.session_id, ok=problem is None, message=problem or ""))
+    if ctx.lock.held_elsewhere():
+        # A live writer's temporary files, its just-renamed archive and the source it is
+        # about to remove are work in progress, not problems: say who is writing instead.
+        report.busy = ctx.lock.describe_holder()
+        return report
     report.orphaned = orphan_archives(ctx)
     if report.orphaned:
         report.implausible = consistency.catch_up(ctx, dry_run=True).implausible

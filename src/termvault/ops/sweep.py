@@ -72,17 +72,22 @@ def plan(
     kinds: Sequence[str] | None = None,
     now: float | None = None,
     select: Callable[[SessionUnit], bool] | None = None,
+    census: SweepReport | None = None,
 ) -> tuple[Due, int]:
     """(due units, number skipped). ``older_than`` (days) overrides every source's
     threshold. A unit is due when its last activity (its own time, or its last restore
     if later) is older than the threshold, its files have settled (sources whose files
     may still grow; see ``Source.settles``), and it differs from its newest archived
-    version. ``select`` limits the plan to the units it accepts."""
+    version. ``select`` limits the plan to the units it accepts. ``census``, if given,
+    receives the sessions found per source and the due ones whose files look identical
+    to their newest archived version (same paths, sizes and times)."""
     now = time.time() if now is None else now
     due: Due = []
     skipped = 0
     restored = holds.load(ctx.home)
     for cs in ctx.sources.select(kinds):
+        if census is not None:
+            census.found.setdefault(cs.source.kind, 0)
         days = cs.archive_days if older_than is None else older_than
         cutoff = now - days * DAY
         settle = cs.source.settle_seconds
@@ -93,6 +98,8 @@ def plan(
         except OSError as exc:
             log.warning("could not list %s sessions: %s", cs.source.kind, exc)
             continue
+        if census is not None:
+            census.found[cs.source.kind] += len(units)
         for unit in units:
             if select is not None and not select(unit):
                 continue
@@ -112,6 +119,13 @@ def plan(
             ):
                 skipped += 1
                 continue
+            if (
+                census is not None
+                and row is not None
+                and row["status"] == "archived"
+                and row["fingerprint"] == unit.fingerprint()
+            ):
+                census.identical.append(unit.session_id)
             due.append((cs, unit))
     return due, skipped
 
@@ -135,24 +149,27 @@ def sweep(
         for n, (cs, unit) in enumerate(due, start=1):
             if n < total:
                 ahead[n] = pool.submit(prepare, ctx, *due[n])
-            ok, message = True, ""
+            ok, message, outcome = True, "", "archived"
             try:
                 entry = archive_unit(ctx, cs, unit, ahead.pop(n - 1).result(), report.count_removed)
                 if entry is None:
                     report.unchanged += 1
+                    outcome = "unchanged"
                 else:
                     report.archived.append(entry)
             except ChangedWhileRead as exc:
                 report.skipped += 1
                 log.info("%s", exc)
-                ok, message = False, str(exc)
+                ok, message, outcome = False, str(exc), "skipped"
             except Exception as exc:  # one bad session never stops the sweep
-                ok, message = False, str(exc) or type(exc).__name__
+                ok, message, outcome = False, str(exc) or type(exc).__name__, "failed"
                 report.failed.append(Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind))
                 log.warning("could not archive %s session %s: %s", cs.source.kind, unit.session_id, exc)
             bytes_done += unit.size
             if progress:
-                progress(Progress(n, total, bytes_done, bytes_total, unit.session_id, ok, message))
+                progress(
+                    Progress(n, total, bytes_done, bytes_total, unit.session_id, ok, message, outcome, cs.source.kind)
+                )
 
 
 def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
@@ -374,7 +391,7 @@ def run(
     started = time.monotonic()
     report = SweepReport(dry_run=dry_run)
     capped = steps.prune is not None and ctx.config.max_total_bytes is not None
-    due, report.skipped = plan(ctx, older_than, kinds, select=steps.select)
+    due, report.skipped = plan(ctx, older_than, kinds, select=steps.select, census=report)
     if dry_run:
         report.due = [(cs.source.kind, u.session_id, u.size) for cs, u in due]
     else:

@@ -43,13 +43,23 @@ def available_kinds() -> list[str]:
     return list(registry())
 
 
+def unknown_kind_message(kind: str, where: str = "") -> str:
+    """``Unknown source kind 'claude' ...; did you mean 'claude-code'?`` and the known kinds."""
+    import difflib
+
+    kinds = available_kinds()
+    close = difflib.get_close_matches(kind, kinds, n=1, cutoff=0.5)
+    close = close or [k for k in kinds if k.startswith(kind) or kind.startswith(k)][:1]
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return (f"Unknown source kind {kind!r}{where}{hint} Known kinds are: {', '.join(kinds)}."
+            if hint else f"Unknown source kind {kind!r}{where}; known kinds are: {', '.join(kinds)}.")
+
+
 def source_class(kind: str) -> type[Source]:
     """The Source subclass for ``kind``; ConfigError names the known kinds otherwise."""
     target = registry().get(kind)
     if target is None:
-        raise ConfigError(
-            f"Unknown source kind {kind!r}; known kinds are: {', '.join(available_kinds())}."
-        )
+        raise ConfigError(unknown_kind_message(kind))
     module_name, _, attr = target.partition(":")
     try:
         cls = getattr(importlib.import_module(module_name), attr)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
-from ..errors import NotFoundError, TermvaultError
-from . import available_kinds, source_class
+from ..errors import ConfigError, NotFoundError, TermvaultError
+from . import available_kinds, source_class, unknown_kind_message
 from .base import Source
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ class SourceSet:
     def __init__(self, config: Config):
         self.config = config
         self._all: dict[str, ConfiguredSource] | None = None
+        for kind in config.sources:
+            # A misspelt [sources.KIND] section would otherwise be accepted and never swept.
+            if kind not in available_kinds():
+                raise ConfigError(unknown_kind_message(kind, f" in [sources.{kind}] of the settings"))
 
     def _load(self) -> dict[str, ConfiguredSource]:
         if self._all is None:

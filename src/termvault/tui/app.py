@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Footer
 from ..errors import TermvaultError
 from ..fsutil import atomic_writer
 from ..index import ArchiveEntry
+from .formatting import display_text
 from .messages import ActionDone, ActionFailed, BrowserClosed, SelectionChanged
 from .preview import PreviewCache, PreviewPane, same_version
 from .screens import ExportScreen, HelpScreen, PreviewScreen, StatsScreen, SweepScreen
@@ -35,8 +36,11 @@ from .widget import ArchiveBrowser
 
 log = logging.getLogger(__name__)
 
-WIDE = 120
-SESSION_ACTIONS = {"export", "pin", "copy_id", "pager", "sweep", "stats"}  # from this many columns the preview sits beside the table
+WIDE = 120  # from this many columns the preview sits beside the table
+# Act on the selection (or the home): offered on the list and on the full preview, not
+# behind the stats, the help or a dialog.
+SESSION_ACTIONS = {"restore", "export", "pin", "copy_id", "pager", "sweep", "stats"}
+LIST_ACTIONS = {"search", "cycle_scope", "dates", "back"}
 
 
 class BrowserApp(App):
@@ -60,15 +64,22 @@ class BrowserApp(App):
     }
     """
 
+    # One set of keys, bound here so the footer shows the same ones wherever the focus
+    # is (the list, the preview beside it); the widget's own bindings stand down.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "restore", "Restore"),
         Binding("e", "export", "Export"),
         Binding("p", "pin", "Pin"),
-        Binding("s", "stats", "Stats"),
+        Binding("y", "copy_id", "Copy id"),
+        Binding("o", "pager", "Pager"),
+        Binding("slash", "search", "Search"),
+        Binding("a", "sweep", "Sweep"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
-        Binding("y", "copy_id", "Copy id", show=False),
-        Binding("o", "pager", "Pager", show=False),
-        Binding("a", "sweep", "Sweep", show=False),
+        Binding("escape", "back", "Back", show=False),
+        Binding("s", "stats", "Stats", show=False),
+        Binding("f,ctrl+r", "cycle_scope", "Filter", show=False),
+        Binding("d", "dates", "Dates", show=False),
     ]
 
     def __init__(
@@ -94,9 +105,10 @@ class BrowserApp(App):
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Container(id="main"):
-            yield ArchiveBrowser(self.archiver, filters=True, cwd=self.cwd, now=self.now, debounce=self.debounce)
+            yield ArchiveBrowser(self.archiver, filters=True, cwd=self.cwd, now=self.now, debounce=self.debounce,
+                                 confirm_restore=True, close_on_escape=False, app_keys=True)
             yield PreviewPane(self.vault, cache=self.preview_cache, delay=self.preview_delay, id="preview")
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)  # compact: every key fits in 80 columns
 
     def on_mount(self) -> None:
         self._layout_for(self.size.width)
@@ -151,10 +163,29 @@ class BrowserApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Session actions act on the browser's selection: offered on the list and on its
         # full preview, not behind the stats, help or a dialog.
+        stack = self.screen_stack
         if action in SESSION_ACTIONS:
-            stack = self.screen_stack
             return bool(stack) and (isinstance(stack[-1], PreviewScreen) or len(stack) == 1)
+        if action in LIST_ACTIONS:
+            return len(stack) == 1
         return True
+
+    def action_restore(self) -> None:
+        if isinstance(self.screen, PreviewScreen):
+            self.pop_screen()
+        self.browser.action_restore()
+
+    def action_search(self) -> None:
+        self.browser.action_focus_search()
+
+    def action_cycle_scope(self) -> None:
+        self.browser.action_cycle_scope()
+
+    def action_dates(self) -> None:
+        self.browser.action_focus_dates()
+
+    def action_back(self) -> None:
+        self.browser.step_back()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -163,13 +194,15 @@ class BrowserApp(App):
         self.push_screen(StatsScreen(self.vault))
 
     def action_sweep(self) -> None:
-        self.push_screen(SweepScreen(self.vault), lambda _: self.browser.reload())
+        # The list and the status line show the sweep's result as soon as it is known.
+        self.push_screen(SweepScreen(self.vault, on_finished=lambda _: self.browser.reload()),
+                         lambda _: self.browser.reload())
 
     def action_copy_id(self) -> None:
         entry = self._selected()
         if entry is not None:
             self.copy_to_clipboard(entry.session_id)
-            self.notify(f"Copied {entry.session_id}")
+            self.notify(f"Copied {entry.session_id}", markup=False)
 
     def action_export(self) -> None:
         entry = self._selected()
@@ -201,7 +234,8 @@ class BrowserApp(App):
             log.exception("cannot export %s", entry.session_id)
             self.post_message(ActionFailed("export", f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(ActionDone("export", f"Exported {entry.name or entry.session_id} to {target}", entry.session_id, str(target)))
+        name = display_text(entry.name or entry.session_id, 60)
+        self.post_message(ActionDone("export", f"Exported {name} to {display_text(target)}", entry.session_id, str(target)))
 
     def action_pin(self) -> None:
         entry = self._selected()
@@ -216,7 +250,8 @@ class BrowserApp(App):
             self.post_message(ActionFailed("pin", str(exc)))
             return
         verb = "Pinned" if pinned else "Unpinned"
-        self.post_message(ActionDone("pin", f"{verb} {entry.name or entry.session_id}", entry.session_id, updated))
+        name = display_text(entry.name or entry.session_id, 60)
+        self.post_message(ActionDone("pin", f"{verb} {name}", entry.session_id, updated))
 
     def action_pager(self) -> None:
         entry = self._selected()
@@ -260,10 +295,11 @@ class BrowserApp(App):
             return
         if message.action == "pin" and isinstance(message.payload, ArchiveEntry):
             self.browser.update_entry(message.payload)
-        self.notify(message.text, title=message.action.capitalize())
+        self.notify(message.text, title=message.action.capitalize(), markup=False)
 
     def on_action_failed(self, message: ActionFailed) -> None:
-        self.notify(message.error, title=f"{message.action.capitalize()} failed", severity="error", timeout=10)
+        self.notify(display_text(message.error), title=f"{message.action.capitalize()} failed", severity="error",
+                    timeout=10, markup=False)
 
     def on_unmount(self) -> None:
         if self._close_archiver:

@@ -10,15 +10,33 @@ import os
 import time
 from collections.abc import Sequence
 
-from ..humanize import SHORT_UNITS, local_time, tilde_home
+from ..ansi import strip_ansi
 from ..humanize import human_size as _human_size
+from ..humanize import local_time, tilde_home
 
 _BLOCKS = " ▏▎▍▌▋▊▉█"
 
 
 def human_size(size: float | None) -> str:
-    """``313 B``, ``1.2 KB``, ``4.5 MB`` (powers of 1024). Negative sizes keep their sign."""
-    return _human_size(size, SHORT_UNITS)
+    """``313 B``, ``1.2 KiB``, ``4.5 MiB``: powers of 1024, named as the CLI names them.
+    Negative sizes keep their sign (see ``saved_size`` for space saved)."""
+    return _human_size(size)
+
+
+def saved_size(saved: float | None) -> str:
+    """Space saved by compressing: a size, or ``none`` when the archive came out larger
+    than what it holds (tiny sessions), never a negative number."""
+    if saved is None:
+        return "-"
+    return human_size(saved) if saved > 0 else "none"
+
+
+def display_text(value: object, width: int | None = None) -> str:
+    """Any value as one line of plain text for the screen: escape sequences and control
+    characters removed, whitespace collapsed, cut to ``width`` with an ellipsis. Shown
+    through Text/Content objects, never parsed as markup."""
+    text = strip_ansi("" if value is None else str(value))
+    return truncate(text, width) if width is not None else " ".join(text.split())
 
 
 def relative_time(when: float | None, now: float) -> str:

@@ -68,6 +68,14 @@ class StatsLoaded(Message, bubble=False):
 
 
 @dataclass
+class RestoreConflict(Message, bubble=False):
+    """A file in the way differs from the archived copy; the widget asks what to do."""
+
+    entry: ArchiveEntry
+    error: str
+
+
+@dataclass
 class RestoreFailed(Message, bubble=False):
     session_id: str
     error: str

@@ -22,7 +22,7 @@ from ..conversation import describe_tool
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..sources.base import Message as Turn
-from .formatting import human_size, local_datetime, shorten_folder, truncate
+from .formatting import display_text, human_size, local_datetime, shorten_folder, truncate
 from .messages import PreviewFailed, PreviewLoaded
 
 log = logging.getLogger(__name__)
@@ -36,14 +36,14 @@ _FOLDED = ("tool", "tool_result", "thinking", "meta", "subagent")
 def render_header(entry: ArchiveEntry) -> Content:
     pin = "  (pinned)" if entry.pinned else ""
     lines: list[Content | str | tuple[str, str]] = [
-        (entry.name or entry.session_id, "bold $primary"),
+        (display_text(entry.name or entry.session_id), "bold $primary"),
         (pin, "$warning"),
         "\n",
-        (f"{entry.session_id} · {entry.source} · version {entry.version}", "$text-muted"),
+        (display_text(f"{entry.session_id} · {entry.source} · version {entry.version}"), "$text-muted"),
         "\n",
     ]
     if entry.working_directory:
-        lines += [("folder    ", "$text-muted"), shorten_folder(entry.working_directory, 200), "\n"]
+        lines += [("folder    ", "$text-muted"), shorten_folder(display_text(entry.working_directory), 200), "\n"]
     lines += [
         ("activity  ", "$text-muted"),
         local_datetime(entry.last_activity_at),
@@ -52,7 +52,7 @@ def render_header(entry: ArchiveEntry) -> Content:
         "\n",
     ]
     if entry.last_command:
-        lines += [("last      ", "$text-muted"), truncate(entry.last_command, 200), "\n"]
+        lines += [("last      ", "$text-muted"), display_text(entry.last_command, 200), "\n"]
     return Content.assemble(*lines)
 
 

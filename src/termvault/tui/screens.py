@@ -29,23 +29,22 @@ from textual.widgets import (
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..ops.export import EXPORT_FORMATS
-from .formatting import bar, human_size, truncate
+from .formatting import bar, display_text, human_size, saved_size, truncate
 from .messages import StatsLoaded, SweepFailed, SweepFinished, SweepProgressed
 from .preview import PreviewCache, PreviewPane
-from .widget import ArchiveBrowser
 
 KEY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
     ("Browsing", [
         ("↑ ↓ PgUp PgDn", "move through the sessions"),
         ("enter", "open the full preview"),
         ("/", "search names, folders and text as you type"),
-        ("escape", "leave the search box; otherwise close"),
+        ("escape", "step back: leave a box, then clear the search"),
         ("f  ctrl+r", "filter: all / this folder / each source"),
         ("d", "date range: 7d, 2024-01-01..2024-02-01"),
         ("f5", "search again and refresh the stats"),
     ]),
     ("Actions", [
-        ("r", "restore the session where it came from"),
+        ("r", "restore (asks first; a file in the way: beside or replace)"),
         ("e", "export to a file (raw, jsonl, text, markdown)"),
         ("p", "pin or unpin (pinned: never pruned)"),
         ("y", "copy the session id"),
@@ -57,7 +56,7 @@ KEY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
     ("Preview", [
         ("t", "fold or unfold tool calls"),
-        ("escape  q", "back to the list"),
+        ("escape", "back to the list"),
     ]),
 ]
 
@@ -156,7 +155,7 @@ def render_stats(stats: dict[str, Any], width: int) -> Content:
         ("   pinned  ", "$text-muted"), f"{stats.get('pinned_sessions', 0)}", "\n",
         ("Original  ", "$text-muted"), human_size(original),
         ("   archived  ", "$text-muted"), human_size(archived),
-        ("   saved  ", "$text-muted"), (human_size(original - archived), "bold $success"),
+        ("   saved  ", "$text-muted"), (saved_size(original - archived), "bold $success"),
         (f"  ({(original - archived) / original:.0%})" if original else "", "$text-muted"), "\n",
         ("Storage cap  ", "$text-muted"), human_size(cap) if cap else "none", "\n",
     ]
@@ -192,7 +191,7 @@ def _chart(title: str, rows: list[tuple[str, int, str]], width: int, label_w: in
         out += [
             f"  {truncate(label, label_w):<{label_w}} ",
             (f"{drawn:<{bar_w}}", "$primary"),
-            f" {human_size(value):>9}",
+            f" {saved_size(value):>9}",
             (f"  {note}", "$text-muted"),
             "\n",
         ]
@@ -203,10 +202,8 @@ class PreviewScreen(Screen[None]):
     """One session, full screen and scrollable."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("escape", "app.pop_screen", "Back"),
         Binding("t", "toggle_tools", "Fold tools"),
-        Binding("o", "app.pager", "Pager"),
-        Binding("r", "restore", "Restore", show=False),
     ]
     DEFAULT_CSS = """
     PreviewScreen > PreviewPane { height: 1fr; }
@@ -224,7 +221,7 @@ class PreviewScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield PreviewPane(self.vault, cache=self.cache, delay=0)
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         pane = self.query_one(PreviewPane)
@@ -235,10 +232,6 @@ class PreviewScreen(Screen[None]):
         pane = self.query_one(PreviewPane)
         pane.set_fold(not pane.fold_tools)
 
-    def action_restore(self) -> None:
-        browser = self.app.query_one(ArchiveBrowser)  # the app queries its main screen
-        self.dismiss()
-        browser.action_restore()
 
 
 class ExportScreen(ModalScreen[tuple[str, str] | None]):
@@ -272,7 +265,7 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = f"Export {truncate(self.entry.name or self.entry.session_id, 40)}"
+            box.border_title = Content(f"Export {display_text(self.entry.name or self.entry.session_id, 40)}")
             with RadioSet(id="export-format"):
                 for fmt in EXPORT_FORMATS:
                     yield RadioButton(fmt, value=(fmt == self.fmt), name=fmt, id=f"format-{fmt}")
@@ -327,9 +320,10 @@ class SweepScreen(ModalScreen[Any]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
 
-    def __init__(self, vault: Any) -> None:
+    def __init__(self, vault: Any, on_finished: Any = None) -> None:
         super().__init__()
         self.vault = vault
+        self.on_finished = on_finished  # called with the report as soon as the sweep ends
         self.report = None
         self.error: str | None = None
         self.loading_data = True
@@ -358,7 +352,7 @@ class SweepScreen(ModalScreen[Any]):
         p = message.progress
         self.query_one("#sweep-bar", ProgressBar).update(total=p.total, progress=p.done)
         mark = "" if p.ok else f"  failed: {p.message}"
-        self.query_one("#sweep-status", Static).update(f"{p.done} of {p.total}: {p.session_id}{mark}")
+        self.query_one("#sweep-status", Static).update(Content(display_text(f"{p.done} of {p.total}: {p.session_id}{mark}")))
 
     def on_sweep_finished(self, message: SweepFinished) -> None:
         report = self.report = message.report
@@ -366,14 +360,17 @@ class SweepScreen(ModalScreen[Any]):
         bar_widget = self.query_one("#sweep-bar", ProgressBar)
         bar_widget.update(total=max(1, len(report.archived) + len(report.failed)),
                           progress=max(1, len(report.archived) + len(report.failed)))
-        saved = human_size(report.raw_bytes - report.compressed_bytes)
+        saved = saved_size(report.raw_bytes - report.compressed_bytes)
+        unchanged = f", {data['unchanged_count']} unchanged" if data["unchanged_count"] else ""
         lines = [
-            f"{data['archived_count']} archived, {data['failed_count']} failed, "
+            f"{data['archived_count']} archived{unchanged}, {data['failed_count']} failed, "
             + f"{data['skipped_count']} not due; {saved} saved."
         ]
         lines += [f"  {f.session_id}: {f.reason}" for f in report.failed[:5]]
-        self.query_one("#sweep-status", Static).update("\n".join(lines))
+        self.query_one("#sweep-status", Static).update(Content("\n".join(display_text(x) for x in lines)))
         self._finished()
+        if self.on_finished is not None:
+            self.on_finished(report)
 
     def on_sweep_failed(self, message: SweepFailed) -> None:
         self.error = message.error

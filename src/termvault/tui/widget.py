@@ -3,13 +3,17 @@
     browser = ArchiveBrowser(archiver=SessionArchiver(home), on_restore=resume)
 
 A search box (name, folder or full text, searched as you type), a table of archived
-sessions (name, folder, last activity, size, space saved, id), a stats line and Restore /
-Refresh / Close buttons. Keys: ``r`` restores the session under the cursor, ``/`` focuses
-the search, ``escape`` leaves the search box, and otherwise closes the browser.
+sessions (name, source, last activity, size, space saved; folder and id when there is
+room), a stats line and Restore / Refresh / Close buttons. Keys: ``r`` restores the
+session under the cursor, ``/`` focuses the search, ``escape`` leaves the search box, and
+otherwise closes the browser (or, with ``close_on_escape=False``, clears the search).
 
-Every vault call runs in a thread worker; results come back as messages. A restore that
-fails is shown as an error notification. ``on_restore(state)`` is called on the UI thread
-after a native session was restored, with the SessionState ``restore_session`` returned.
+Every vault call runs in a thread worker; results come back as messages. When a file in
+the way differs from the archived copy, the widget asks (in a dialog, never a flag):
+restore beside it, or replace it keeping the current file aside. A restore that fails is
+shown as an error notification. ``on_restore(state)`` is called on the UI thread after a
+native session was restored in place, with the SessionState ``restore_session`` returned.
+Every value shown (names, folders) is plain text: no markup, no control sequences.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,8 +35,15 @@ from textual.coordinate import Coordinate
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Static
 
-from ..errors import DataError, TermvaultError
+from ..errors import ConflictError, DataError, TermvaultError
 from ..index import ArchiveEntry
+from .dialogs import (
+    BESIDE,
+    REPLACE,
+    ConfirmRestoreScreen,
+    RestoreConflictScreen,
+    beside_folder,
+)
 from .filters import (
     BrowserFilter,
     find_sessions,
@@ -38,9 +51,17 @@ from .filters import (
     parse_range,
     scope_label,
 )
-from .formatting import human_size, relative_time, short_id, shorten_folder, truncate
+from .formatting import (
+    display_text,
+    human_size,
+    relative_time,
+    saved_size,
+    short_id,
+    shorten_folder,
+)
 from .messages import (
     BrowserClosed,
+    RestoreConflict,
     RestoreFailed,
     SearchFailed,
     SelectionChanged,
@@ -53,7 +74,10 @@ if TYPE_CHECKING:
     from ..compat.archiver import SessionArchiver
     from ..state import SessionState
 
-COLUMNS = ("Name", "Folder", "Activity", "Size", "Saved", "Id")
+COLUMNS = ("Name", "Source", "Folder", "Activity", "Size", "Saved", "Id")
+NARROW_COLUMNS = ("Name", "Source", "Activity", "Size", "Saved")  # below FOLDER_FROM cells
+FOLDER_FROM = 110
+DATES_PLACEHOLDER = "any date · press d to limit (7d, 2024-01-01..2024-02-01)"
 _SEARCH_ERRORS = (TermvaultError, OSError, sqlite3.Error)
 
 
@@ -110,18 +134,28 @@ class ArchiveBrowser(Widget):
         now: Callable[[], float] = time.time,
         debounce: float = 0.2,
         limit: int = 200,
+        confirm_restore: bool = False,
+        close_on_escape: bool = True,
+        app_keys: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
         """``archiver`` is a termvault.SessionArchiver (its ``.vault`` is used for
         everything but the restore itself). ``filters`` shows the scope and date-range
-        bar; ``now`` (a clock) and ``cwd`` exist so tests can freeze them."""
+        bar; ``now`` (a clock) and ``cwd`` exist so tests can freeze them.
+        ``confirm_restore`` asks before restoring; ``close_on_escape=False`` makes escape
+        step back (search box, then search text) instead of closing; ``app_keys`` hands
+        the widget's keys to a host app that binds the same actions itself (so its footer
+        shows one stable set of keys whatever has the focus)."""
         super().__init__(name=name, id=id, classes=classes)
         self.archiver = archiver
         self.vault = archiver.vault
         self.on_restore = on_restore
         self.show_filters = filters
+        self.confirm_restore = confirm_restore
+        self.close_on_escape = close_on_escape
+        self.app_keys = app_keys
         self.now = now
         self.debounce = debounce
         self.limit = limit
@@ -136,6 +170,7 @@ class ArchiveBrowser(Widget):
         self._stats_pending = False
         self._last_selected: str | None = None
         self._widths = _column_widths(80)
+        self._columns: tuple[str, ...] = ()
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -144,7 +179,9 @@ class ArchiveBrowser(Widget):
         if self.show_filters:
             with Horizontal(id="filter-row"):
                 yield Static(self._scope_text(), id="scope")
-                yield Input(placeholder="Dates: 7d, 2024-01-01..2024-02-01  (d)", id="dates", compact=True)
+                dates = Input(placeholder=DATES_PLACEHOLDER, id="dates", compact=True)
+                dates.can_focus = False  # reached with d, not by tabbing past the search box
+                yield dates
         table: DataTable = DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("Loading…", id="stats")
@@ -154,7 +191,7 @@ class ArchiveBrowser(Widget):
             yield Button("Close", id="close", compact=True)
 
     def on_mount(self) -> None:
-        self.table.add_columns(*COLUMNS)
+        self._set_columns(_columns_for(self.size.width))
         self.table.focus()
         self.reload()
 
@@ -245,16 +282,22 @@ class ArchiveBrowser(Widget):
         self.stats = message.stats
         stats_line = self.query_one("#stats", Static)
         if "error" in message.stats:
-            stats_line.update(f"Stats unavailable: {message.stats['error']}")
+            stats_line.update(Text(f"Stats unavailable: {display_text(message.stats['error'])}"))
             return
         self.source_kinds = list(message.stats.get("sources", []))
         s = message.stats
         saved = s.get("original_bytes", 0) - s.get("archive_bytes", 0)
         sessions = s.get("total_sessions", 0)
-        stats_line.update(
+        stats_line.update(Text(
             f"{sessions} session{'s' if sessions != 1 else ''} · {human_size(s.get('archive_bytes', 0))} archived · "
-            f"{human_size(saved)} saved · archive after {_days(s.get('archive_days_threshold'))}"
-        )
+            f"{saved_size(saved)} saved · archive after {_days(s.get('archive_days_threshold'))}"
+        ))
+
+    def _set_columns(self, columns: tuple[str, ...]) -> None:
+        if columns != self._columns:
+            self._columns = columns
+            self.table.clear(columns=True)
+            self.table.add_columns(*columns)
 
     def _fill(self, entries: list[ArchiveEntry]) -> None:
         table = self.table
@@ -262,6 +305,7 @@ class ArchiveBrowser(Widget):
         keep = previous.session_id if previous else self._last_selected
         self.entries = entries
         self._widths = _column_widths(self.size.width)
+        self._set_columns(_columns_for(self.size.width))
         table.clear()
         now = self.now()
         for e in entries:
@@ -271,19 +315,24 @@ class ArchiveBrowser(Widget):
             table.move_cursor(row=row, animate=False)
         self._announce_selection(force=True)
 
-    def _cells(self, e: ArchiveEntry, now: float) -> tuple[str, ...]:
+    def _cells(self, e: ArchiveEntry, now: float) -> tuple[Text, ...]:
+        # Text objects: a name holding "[/x]" is shown as typed, never parsed as markup.
         name_w, folder_w, id_w = self._widths
-        return (
-            truncate(("* " if e.pinned else "") + (e.name or e.session_id), name_w),
-            shorten_folder(e.working_directory or "", folder_w),
-            relative_time(e.last_activity_at, now),
-            human_size(e.original_size_bytes),
-            human_size(e.space_saved_bytes),
-            short_id(e.session_id, id_w),
-        )
+        values = {
+            "Name": display_text(("* " if e.pinned else "") + (e.name or e.session_id), name_w),
+            "Source": display_text(e.source),
+            "Folder": shorten_folder(display_text(e.working_directory or ""), folder_w),
+            "Activity": relative_time(e.last_activity_at, now),
+            "Size": human_size(e.original_size_bytes),
+            "Saved": saved_size(e.space_saved_bytes),
+            "Id": short_id(display_text(e.session_id), id_w),
+        }
+        right = {"Size", "Saved"}
+        return tuple(Text(values[c], justify="right" if c in right else "left") for c in self._columns)
 
     def on_resize(self) -> None:
-        if self.entries and _column_widths(self.size.width) != self._widths:
+        if self.entries and (_column_widths(self.size.width) != self._widths
+                             or _columns_for(self.size.width) != self._columns):
             self._fill(self.entries)
 
     def update_entry(self, entry: ArchiveEntry) -> None:
@@ -328,19 +377,31 @@ class ArchiveBrowser(Widget):
         try:
             after, before = parse_range(event.value, self.now())
         except TermvaultError as exc:
+            # Flagged, and no longer applied: the list must not keep an older range that
+            # the field no longer shows.
             dates.add_class("-invalid")
-            self.notify(str(exc), title="Date range", severity="error")
+            self.notify(f"{exc} Showing all dates until it is fixed.", title="Date range", severity="error",
+                        markup=False)
+            self.set_filter(replace(self.filter, after=None, before=None), immediate=True)
+            self.query_one("#scope", Static).update(self._scope_text())
             return
         dates.remove_class("-invalid")
         self.set_filter(replace(self.filter, after=after, before=before), immediate=True)
+        self.query_one("#scope", Static).update(self._scope_text())
         self.table.focus()
+
+    @on(Input.Blurred, "#dates")
+    def _dates_left(self, event: Input.Blurred) -> None:
+        event.input.can_focus = False
 
     def action_focus_search(self) -> None:
         self.search_input.focus()
 
     def action_focus_dates(self) -> None:
         if self.show_filters:
-            self.query_one("#dates", Input).focus()
+            dates = self.query_one("#dates", Input)
+            dates.can_focus = True
+            dates.focus()
 
     def action_cycle_scope(self) -> None:
         if not self.show_filters:
@@ -349,13 +410,19 @@ class ArchiveBrowser(Widget):
         self.query_one("#scope", Static).update(self._scope_text())
         self._request_search(immediate=True)
 
-    def _scope_text(self) -> str:
-        return f"Filter: {scope_label(self.filter.scope, self.filter.cwd, 24)}"
+    def _scope_text(self) -> Text:
+        label = f"Filter: {display_text(scope_label(self.filter.scope, self.filter.cwd, 24))}"
+        if self.show_filters and self.is_mounted and self.query("#dates") and \
+                self.query_one("#dates", Input).has_class("-invalid"):
+            label += " · dates: invalid, not applied"
+        return Text(label)
 
     def action_refresh(self) -> None:
         self.reload()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.app_keys and action in ("restore", "focus_search", "cycle_scope", "focus_dates", "close"):
+            return False  # the host app binds these keys itself
         if action in ("cycle_scope", "focus_dates"):
             return self.show_filters
         return True
@@ -368,38 +435,85 @@ class ArchiveBrowser(Widget):
             return
         if entry.session_id in self._restoring:
             return
+        if not self.confirm_restore:
+            self.start_restore(entry)
+            return
+        destination = self._destination(entry)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_restore(entry)
+
+        self.app.push_screen(ConfirmRestoreScreen(entry, destination), answered)
+
+    def _destination(self, entry: ArchiveEntry) -> str:
+        try:
+            return self.vault.manifest(entry.session_id, entry.version).root
+        except (TermvaultError, OSError):
+            return ""
+
+    def start_restore(self, entry: ArchiveEntry, how: str = "") -> None:
+        """Restore ``entry`` now: in place (``""``), ``BESIDE`` the file in the way, or
+        ``REPLACE`` it (kept aside). A conflict in place asks which of the two."""
         self._restoring.add(entry.session_id)
-        self.notify(f"Restoring {entry.name or entry.session_id}…")
-        self._restore(entry)
+        self.notify(f"Restoring {display_text(entry.name or entry.session_id, 60)}…", markup=False)
+        self._restore(entry, how)
 
     @work(thread=True, group="termvault-restore")
-    def _restore(self, entry: ArchiveEntry) -> None:
+    def _restore(self, entry: ArchiveEntry, how: str) -> None:
         try:
-            result = self.vault.restore(entry.session_id, entry.version)
+            if how == BESIDE:
+                root = self.vault.manifest(entry.session_id, entry.version).root
+                result = self.vault.restore(entry.session_id, entry.version, to=beside_folder(root, self.now()))
+            else:
+                result = self.vault.restore(entry.session_id, entry.version, force=how == REPLACE)
             state = None
-            if entry.source == "native":
+            if entry.source == "native" and how != BESIDE:
                 # The files are back (verified); the archiver reads the state from the
                 # archive and leaves the identical file on disk alone.
                 state = self.archiver.restore_session(entry.session_id)
                 if state is None:
                     raise DataError(f"The archived state of {entry.session_id} could not be read back.")
+        except ConflictError as exc:
+            self.post_message(RestoreConflict(entry, str(exc)))
+            return
         except (TermvaultError, OSError) as exc:
             self.post_message(RestoreFailed(entry.session_id, str(exc)))
             return
         self.post_message(SessionRestored(entry, result, state))
 
+    def on_restore_conflict(self, message: RestoreConflict) -> None:
+        message.stop()
+        entry = message.entry
+        self._restoring.discard(entry.session_id)
+        # The message names a --force flag the browser does not have: offer the choice.
+        problem = message.error.split("; use --force", 1)[0] + "."
+
+        def chosen(how: str | None) -> None:
+            if how in (BESIDE, REPLACE):
+                self.start_restore(entry, how)
+
+        root = self._destination(entry) or self.filter.cwd
+        self.app.push_screen(RestoreConflictScreen(entry, problem, beside_folder(root, self.now())), chosen)
+
     def on_restore_failed(self, message: RestoreFailed) -> None:
         message.stop()
         self._restoring.discard(message.session_id)
-        self.notify(message.error, title="Restore failed", severity="error", timeout=10)
+        self.notify(message.error, title="Restore failed", severity="error", timeout=10, markup=False)
 
     def on_session_restored(self, message: SessionRestored) -> None:
         # Runs before the message bubbles on to the host app.
         self._restoring.discard(message.entry.session_id)
-        restored = len(message.result.restored)
-        same = len(message.result.unchanged)
+        result = message.result
+        restored, same = len(result.restored), len(result.unchanged)
         detail = f"{restored} file{'s' if restored != 1 else ''} written" + (f", {same} already there" if same else "")
-        self.notify(f"Restored {message.entry.name or message.entry.session_id} ({detail}).", title="Restored")
+        if result.set_aside:
+            detail += f"; the current file kept as {display_text(Path(result.set_aside[0][1]).name)}"
+        where = ""
+        if result.restored:
+            where = f" to {shorten_folder(display_text(str(Path(result.restored[0]).parent)), 60)}"
+        name = display_text(message.entry.name or message.entry.session_id, 60)
+        self.notify(f"Restored {name}{where} ({detail}).", title="Restored", markup=False)
         if self.on_restore is not None and message.state is not None:
             self.on_restore(message.state)
 
@@ -424,7 +538,24 @@ class ArchiveBrowser(Widget):
         if isinstance(focused, Input) and focused in self.query(Input):
             self.table.focus()  # first escape leaves the search box, the next one closes
             return
-        self.close()
+        if self.close_on_escape:
+            self.close()
+        else:
+            self.step_back()
+
+    def step_back(self) -> None:
+        """Escape without closing: leave a text box, else clear the search, else say how
+        to quit (the list itself is as far back as escape goes)."""
+        focused = self.screen.focused
+        if isinstance(focused, Input) and focused in self.query(Input):
+            self.table.focus()
+        elif self.search_input.value:
+            self.search_input.value = ""
+            self.filter = self.filter.with_text("")
+            self._request_search(immediate=True)
+            self.table.focus()
+        else:
+            self.notify("Press q to quit.", timeout=3)
 
     def close(self) -> None:
         """Post BrowserClosed, then remove the widget from its parent."""
@@ -432,13 +563,24 @@ class ArchiveBrowser(Widget):
         self.call_after_refresh(self.remove)
 
 
+def _columns_for(width: int) -> tuple[str, ...]:
+    """Name, source, activity, size and saved always; folder and id once there is room
+    for them without squeezing the names (the preview shows both anyway)."""
+    return COLUMNS if (width or 80) >= FOLDER_FROM else NARROW_COLUMNS
+
+
 def _column_widths(width: int) -> tuple[int, int, int]:
-    """(name, folder, id) widths that let the six columns fit ``width`` cells: the fixed
-    columns take what they need and name and folder share the rest."""
+    """(name, folder, id) widths that let the columns fit ``width`` cells: the fixed
+    columns take what they need; the name gets the rest, or shares it with the folder."""
     width = width or 80
-    id_w = 36 if width >= 150 else 8
-    fixed = 10 + 8 + 8 + id_w + 2 * len(COLUMNS) + 2  # cells, cell padding, scrollbar
+    columns = _columns_for(width)
+    id_w = 36 if width >= 170 else 8
+    fixed = 11 + 10 + 9 + 9 + 2 * len(columns) + 2  # source, activity, size, saved, padding, scrollbar
+    if "Id" in columns:
+        fixed += id_w
     rest = max(24, width - fixed)
+    if "Folder" not in columns:
+        return rest, 0, id_w
     name_w = rest * 11 // 20
     return name_w, rest - name_w, id_w
 
