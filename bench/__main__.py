@@ -62,16 +62,28 @@ def _corpus_step(out: Path, seed: int, size: int, now: float | None, results: di
     _say(f"bench: generating a {size / 1e6:,.0f} MB corpus (seed {seed}) in {out} ...")
     summary = generate(out, seed=seed, total_bytes=size, now=now)
     (out / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    res.add(results, "corpus.generate", {key: summary[key] for key in ("files", "seconds", "cpu_seconds", "mb_per_s", "cpu_mb_per_s")}
-            | {"output_bytes": summary["bytes"]})
+    res.add(
+        results,
+        "corpus.generate",
+        {key: summary[key] for key in ("files", "seconds", "cpu_seconds", "mb_per_s", "cpu_mb_per_s")}
+        | {"output_bytes": summary["bytes"]},
+    )
     results["meta"]["corpus"] = summary
-    _say(f"bench: {summary['files']:,} files, {summary['bytes'] / 1e6:,.1f} MB in {summary['seconds']:.1f} s "
-         f"({summary['mb_per_s']} MB/s)")
+    _say(
+        f"bench: {summary['files']:,} files, {summary['bytes'] / 1e6:,.1f} MB in {summary['seconds']:.1f} s "
+        f"({summary['mb_per_s']} MB/s)"
+    )
     return summary
 
 
-def run_anchors(corpus: Path, work: Path, results: dict[str, Any], queries: list[str],
-                entries: int = 100_000, skip: frozenset[str] = frozenset()) -> None:
+def run_anchors(
+    corpus: Path,
+    work: Path,
+    results: dict[str, Any],
+    queries: list[str],
+    entries: int = 100_000,
+    skip: frozenset[str] = frozenset(),
+) -> None:
     """Measure every anchor not in ``skip`` into ``results``; a missing tool skips its
     anchors with a message naming bench/requirements.sh."""
     skipped: dict[str, str] = results["meta"].setdefault("skipped", {})
@@ -108,8 +120,9 @@ def run_anchors(corpus: Path, work: Path, results: dict[str, Any], queries: list
     step("json-index", f"anchor.json_index.{entries}", lambda: an.json_index_scale(work, entries))
 
 
-def run_termvault(corpus: Path, work: Path, results: dict[str, Any], plan: Plan,
-                  skip: frozenset[str] = frozenset()) -> None:
+def run_termvault(
+    corpus: Path, work: Path, results: dict[str, Any], plan: Plan, skip: frozenset[str] = frozenset()
+) -> None:
     """Every termvault step not in ``skip``; a step that fails is recorded in
     ``meta.errors`` and the others still run."""
     from . import memory, profile_sweep, scale, search_bench, termvault_bench
@@ -245,14 +258,17 @@ def cmd_all(args: argparse.Namespace) -> int:
             results["meta"]["corpus"] = json.loads((corpus / SUMMARY_NAME).read_text(encoding="utf-8"))
         else:
             _corpus_step(corpus, args.seed, size, _now(args.now), results)
-        run_anchors(corpus, tmp / "work", results, _queries(corpus, args.queries), entries,
-                    skip & frozenset(ANCHOR_STEPS))
+        run_anchors(
+            corpus, tmp / "work", results, _queries(corpus, args.queries), entries, skip & frozenset(ANCHOR_STEPS)
+        )
         run_termvault(corpus, tmp / "termvault", results, plan, skip & frozenset(TERMVAULT_STEPS))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     results["meta"]["total_seconds"] = round(time.perf_counter() - started, 1)
     suffix = "-quick" if args.quick else ""
-    json_out = Path(args.json) if args.json else res.RESULTS_DIR / f"all-{size / 1e6:.0f}MB-seed{args.seed}{suffix}.json"
+    json_out = (
+        Path(args.json) if args.json else res.RESULTS_DIR / f"all-{size / 1e6:.0f}MB-seed{args.seed}{suffix}.json"
+    )
     _finish(results, json_out)
     return 0
 
@@ -280,18 +296,32 @@ def _skip(value: str | None) -> frozenset[str]:
 
 def _size_options(p: argparse.ArgumentParser, default_size: str | None = "50MB") -> None:
     p.add_argument("--seed", type=int, default=1, help="corpus seed (same seed, same bytes)")
-    p.add_argument("--size", default=default_size, help="corpus size, e.g. 2MB, 50MB, 1GB (default 50MB; 10MB with --quick)")
-    p.add_argument("--scale", choices=sorted(PRESETS), help="a size preset: " +
-                   ", ".join(f"{k}={v / 1e6:g}MB" for k, v in PRESETS.items()))
-    p.add_argument("--now", help="the instant sessions end before: UNIX seconds or 'now' "
-                                 "(default a fixed date, so a seed always gives the same corpus)")
+    p.add_argument(
+        "--size", default=default_size, help="corpus size, e.g. 2MB, 50MB, 1GB (default 50MB; 10MB with --quick)"
+    )
+    p.add_argument(
+        "--scale",
+        choices=sorted(PRESETS),
+        help="a size preset: " + ", ".join(f"{k}={v / 1e6:g}MB" for k, v in PRESETS.items()),
+    )
+    p.add_argument(
+        "--now",
+        help="the instant sessions end before: UNIX seconds or 'now' "
+        "(default a fixed date, so a seed always gives the same corpus)",
+    )
 
 
 def _anchor_options(p: argparse.ArgumentParser, with_termvault: bool = False) -> None:
     p.add_argument("--queries", help="comma-separated search words (default: the corpus summary's)")
-    p.add_argument("--entries", type=int, default=None if with_termvault else 100_000,
-                   help="entries of the JSON-index anchor (default 100000; 20000 with --quick)")
-    p.add_argument("--skip", help="steps to leave out: " + ",".join(ANCHOR_STEPS + (TERMVAULT_STEPS if with_termvault else ())))
+    p.add_argument(
+        "--entries",
+        type=int,
+        default=None if with_termvault else 100_000,
+        help="entries of the JSON-index anchor (default 100000; 20000 with --quick)",
+    )
+    p.add_argument(
+        "--skip", help="steps to leave out: " + ",".join(ANCHOR_STEPS + (TERMVAULT_STEPS if with_termvault else ()))
+    )
     p.add_argument("--json", help="write the results document here")
 
 

@@ -44,7 +44,8 @@ class ToolMissing(RuntimeError):
         self.tools = tools
         super().__init__(
             f"{', '.join(tools)} {'is' if len(tools) == 1 else 'are'} not installed; "
-            f"install with: sudo sh {REQUIREMENTS}")
+            f"install with: sudo sh {REQUIREMENTS}"
+        )
 
 
 def require(*tools: str) -> None:
@@ -103,8 +104,13 @@ def _size(files: list[Path]) -> int:
 def _session_fields(path: Path, data: bytes | None) -> dict[str, Any]:
     """What the older app knew of a session: SessionState fields for native files, the
     file name otherwise."""
-    fields: dict[str, Any] = {"session_id": None, "name": path.name, "working_directory": str(path.parent),
-                              "last_command": None, "modified_at": path.stat().st_mtime}
+    fields: dict[str, Any] = {
+        "session_id": None,
+        "name": path.name,
+        "working_directory": str(path.parent),
+        "last_command": None,
+        "modified_at": path.stat().st_mtime,
+    }
     if data is not None and path.suffix == ".json":
         try:
             state = json.loads(data)
@@ -157,9 +163,13 @@ def old_app_archive(corpus: Path, work: Path, indent: int | None = 2) -> dict[st
                 json.dump(index, fh, indent=indent)
             index_seconds += time.perf_counter() - t0
     return {
-        "files": len(files), "input_bytes": in_bytes, "output_bytes": out_bytes,
-        "ratio": round(in_bytes / out_bytes, 3) if out_bytes else 0.0, **_rates(in_bytes, t),
-        "index_seconds": round(index_seconds, 3), "index_bytes": index_path.stat().st_size if files else 0,
+        "files": len(files),
+        "input_bytes": in_bytes,
+        "output_bytes": out_bytes,
+        "ratio": round(in_bytes / out_bytes, 3) if out_bytes else 0.0,
+        **_rates(in_bytes, t),
+        "index_seconds": round(index_seconds, 3),
+        "index_bytes": index_path.stat().st_size if files else 0,
     }
 
 
@@ -205,8 +215,11 @@ def cli_compress(corpus: Path, work: Path, codec: str) -> dict[str, float]:
         subprocess.run([*DECOMPRESS[tool], str(folder)], check=True, stdout=subprocess.DEVNULL)
     rates = _rates(in_bytes, t)
     return {
-        "files": len(copies), "input_bytes": in_bytes, "output_bytes": out_bytes,
-        "ratio": round(in_bytes / out_bytes, 3) if out_bytes else 0.0, **rates,
+        "files": len(copies),
+        "input_bytes": in_bytes,
+        "output_bytes": out_bytes,
+        "ratio": round(in_bytes / out_bytes, 3) if out_bytes else 0.0,
+        **rates,
         "decompress_seconds": round(d.seconds, 3),
         "decompress_mb_per_s": round(in_bytes / MB / d.seconds, 2) if d.seconds > 0 else 0.0,
     }
@@ -231,8 +244,13 @@ def xz_solid(corpus: Path, work: Path, level: str = "-9e") -> dict[str, float]:
             raise RuntimeError(f"xz exited with {proc.returncode}")
     out_bytes = out_path.stat().st_size
     out_path.unlink()
-    return {"files": len(files), "input_bytes": in_bytes, "output_bytes": out_bytes,
-            "ratio": round(in_bytes / out_bytes, 3) if out_bytes else 0.0, **_rates(in_bytes, t)}
+    return {
+        "files": len(files),
+        "input_bytes": in_bytes,
+        "output_bytes": out_bytes,
+        "ratio": round(in_bytes / out_bytes, 3) if out_bytes else 0.0,
+        **_rates(in_bytes, t),
+    }
 
 
 # -- search -----------------------------------------------------------------------------
@@ -251,9 +269,14 @@ def _search(words: list[str], run: Any, nbytes: int) -> dict[str, Any]:
         for w in words:
             hits[w] = run(w)
     n = max(1, len(words))
-    return {"queries": len(words), "input_bytes": nbytes, "seconds": round(t.seconds, 3),
-            "cpu_seconds": round(t.cpu_seconds, 3), "ms_per_query": round(t.seconds * 1000 / n, 1),
-            "hits": hits}
+    return {
+        "queries": len(words),
+        "input_bytes": nbytes,
+        "seconds": round(t.seconds, 3),
+        "cpu_seconds": round(t.cpu_seconds, 3),
+        "ms_per_query": round(t.seconds * 1000 / n, 1),
+        "hits": hits,
+    }
 
 
 def search_zgrep(gz_folder: Path, words: list[str], batch: int = 400) -> dict[str, Any]:
@@ -264,8 +287,10 @@ def search_zgrep(gz_folder: Path, words: list[str], batch: int = 400) -> dict[st
     files = sorted(str(p) for p in gz_folder.rglob("*.gz"))
 
     def run(word: str) -> int:
-        return sum(_count_lines(["zgrep", "-l", "-i", "-F", "-e", word, "--", *files[i:i + batch]])
-                   for i in range(0, len(files), batch))
+        return sum(
+            _count_lines(["zgrep", "-l", "-i", "-F", "-e", word, "--", *files[i : i + batch]])
+            for i in range(0, len(files), batch)
+        )
 
     return _search(words, run, sum(os.path.getsize(f) for f in files))
 
@@ -326,9 +351,13 @@ def _old_stats(index: dict[str, dict[str, Any]]) -> dict[str, Any]:
     total = sum(e["size_bytes"] for e in index.values())
     original = sum(e["original_size_bytes"] for e in index.values())
     dates = [datetime.fromisoformat(e["archived_at"]) for e in index.values()]
-    return {"total_sessions": len(index), "total_size_mb": total / 1024 / 1024,
-            "space_saved_mb": (original - total) / 1024 / 1024,
-            "oldest": min(dates).isoformat() if dates else None, "newest": max(dates).isoformat() if dates else None}
+    return {
+        "total_sessions": len(index),
+        "total_size_mb": total / 1024 / 1024,
+        "space_saved_mb": (original - total) / 1024 / 1024,
+        "oldest": min(dates).isoformat() if dates else None,
+        "newest": max(dates).isoformat() if dates else None,
+    }
 
 
 def json_index_scale(work: Path, entries: int = 100_000, seed: int = 1, indent: int | None = 2) -> dict[str, float]:
@@ -350,7 +379,13 @@ def json_index_scale(work: Path, entries: int = 100_000, seed: int = 1, indent: 
         _old_stats(index)
     size = path.stat().st_size
     path.unlink()
-    return {"entries": entries, "index_bytes": size, "write_seconds": round(w.seconds, 3),
-            "load_seconds": round(load.seconds, 3), "search_seconds": round(search.seconds, 3),
-            "stats_seconds": round(stats.seconds, 3), "search_hits": len(found),
-            "seconds": round(load.seconds + search.seconds + stats.seconds, 3)}
+    return {
+        "entries": entries,
+        "index_bytes": size,
+        "write_seconds": round(w.seconds, 3),
+        "load_seconds": round(load.seconds, 3),
+        "search_seconds": round(search.seconds, 3),
+        "stats_seconds": round(stats.seconds, 3),
+        "search_hits": len(found),
+        "seconds": round(load.seconds + search.seconds + stats.seconds, 3),
+    }

@@ -34,8 +34,11 @@ DAY = 86400.0
 
 def _box(width: int, rows: list[str]) -> list[str]:
     inner = width - 2
-    return (["╭" + "─" * inner + "╮"] + ["│ " + row[: inner - 2].ljust(inner - 2) + " │" for row in rows]
-            + ["╰" + "─" * inner + "╯"])
+    return (
+        ["╭" + "─" * inner + "╮"]
+        + ["│ " + row[: inner - 2].ljust(inner - 2) + " │" for row in rows]
+        + ["╰" + "─" * inner + "╯"]
+    )
 
 
 def _claude_pane(w: World, p, t: float, n_lines: int) -> tuple[list[str], int, str | None]:
@@ -43,8 +46,10 @@ def _claude_pane(w: World, p, t: float, n_lines: int) -> tuple[list[str], int, s
     with one-line results, its answers, the input box."""
     r = w.rng
     width = r.choice((60, 80, 100))
-    lines = _box(width, ["✻ Welcome to Claude Code!", "", "  /help for help, /status for your current setup",
-                         "", f"  cwd: {p.cwd}"]) + [""]
+    lines = _box(
+        width,
+        ["✻ Welcome to Claude Code!", "", "  /help for help, /status for your current setup", "", f"  cwd: {p.cwd}"],
+    ) + [""]
     count, last = 0, None
     while len(lines) < n_lines + 8:
         prompt = w.vocab.sentence(r, r.randint(4, 12))
@@ -57,14 +62,17 @@ def _claude_pane(w: World, p, t: float, n_lines: int) -> tuple[list[str], int, s
             if tool == "Bash":
                 cmd, out, _ = w.shell(p, t)
                 first = next((x for x in out.split("\n") if x.strip()), "(no content)") if out else "(no content)"
-                lines += [f"● Bash({cmd[:60]})", f"  ⎿  {first[:width - 6]}", ""]
+                lines += [f"● Bash({cmd[:60]})", f"  ⎿  {first[: width - 6]}", ""]
             elif tool == "Read":
                 lines += [f"● Read({f.path})", f"  ⎿  Read {r.randint(20, 900)} lines (ctrl+r to expand)", ""]
             elif tool == "Update":
-                lines += [f"● Update({f.path})", (f"  ⎿  Updated {f.path} with {r.randint(1, 30)} additions "
-                                                   f"and {r.randint(0, 12)} removals"), ""]
+                lines += [
+                    f"● Update({f.path})",
+                    (f"  ⎿  Updated {f.path} with {r.randint(1, 30)} additions and {r.randint(0, 12)} removals"),
+                    "",
+                ]
             else:
-                lines += [f"● Search(pattern: \"{w.vocab.identifier(r)}\")", f"  ⎿  Found {r.randint(1, 40)} files", ""]
+                lines += [f'● Search(pattern: "{w.vocab.identifier(r)}")', f"  ⎿  Found {r.randint(1, 40)} files", ""]
         lines += [f"● {w.vocab.sentence(r, r.randint(6, 18))}", ""]
     lines += _box(width, [">"]) + ["  ? for shortcuts"]
     return lines, count, last
@@ -73,7 +81,7 @@ def _claude_pane(w: World, p, t: float, n_lines: int) -> tuple[list[str], int, s
 def _shell(w: World, p, t: float, n_lines: int) -> tuple[list[str], int, str | None]:
     """A shell prompt and the commands run in it, with what they printed."""
     r = w.rng
-    prompt = f"{w.user}@{w.host}:~{p.cwd[len(w.home):]}$ "
+    prompt = f"{w.user}@{w.host}:~{p.cwd[len(w.home) :]}$ "
     lines: list[str] = []
     count, last = 0, None
     while len(lines) < n_lines + 5:
@@ -152,28 +160,34 @@ def run(seed: int = 1, sessions: int = 20) -> dict[str, Any]:
                     entry = archiver.index.get_entry(sid)
                     sizes.append(entry.size_bytes)
                     ratios.append(entry.size_bytes / seed_size)
-                rows.append({
-                    "kind": kind,
-                    "lines": n,
-                    "json_bytes": statistics.median(x[1] for x in items),
-                    "seed_gzip9_bytes": statistics.median(x[2] for x in items),
-                    "termvault_bytes": statistics.median(sizes),
-                    "ratio_median": round(statistics.median(ratios), 3),
-                    "ratio_max": round(max(ratios), 3),
-                    "saved_never_negative": all(s < x[1] for s, x in zip(sizes, items)),
-                })
+                rows.append(
+                    {
+                        "kind": kind,
+                        "lines": n,
+                        "json_bytes": statistics.median(x[1] for x in items),
+                        "seed_gzip9_bytes": statistics.median(x[2] for x in items),
+                        "termvault_bytes": statistics.median(sizes),
+                        "ratio_median": round(statistics.median(ratios), 3),
+                        "ratio_max": round(max(ratios), 3),
+                        "saved_never_negative": all(s < x[1] for s, x in zip(sizes, items)),
+                    }
+                )
         finally:
             archiver.close()
     return {"seed": seed, "sessions_per_length": sessions, "rows": rows}
 
 
 def markdown(results: dict[str, Any]) -> str:
-    out = ["| pane | snapshot lines | JSON | seed gzip -9 | termvault | termvault / seed (median, max) | saved > 0 |",
-           "|---|---:|---:|---:|---:|---:|:---:|"]
+    out = [
+        "| pane | snapshot lines | JSON | seed gzip -9 | termvault | termvault / seed (median, max) | saved > 0 |",
+        "|---|---:|---:|---:|---:|---:|:---:|",
+    ]
     for r in results["rows"]:
-        out.append(f"| {r['kind']} | {r['lines']} | {r['json_bytes']:.0f} B | {r['seed_gzip9_bytes']:.0f} B | "
-                   f"{r['termvault_bytes']:.0f} B | {r['ratio_median']:.2f}x, {r['ratio_max']:.2f}x | "
-                   f"{'yes' if r['saved_never_negative'] else 'NO'} |")
+        out.append(
+            f"| {r['kind']} | {r['lines']} | {r['json_bytes']:.0f} B | {r['seed_gzip9_bytes']:.0f} B | "
+            f"{r['termvault_bytes']:.0f} B | {r['ratio_median']:.2f}x, {r['ratio_max']:.2f}x | "
+            f"{'yes' if r['saved_never_negative'] else 'NO'} |"
+        )
     return "\n".join(out)
 
 

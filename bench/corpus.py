@@ -33,13 +33,17 @@ KINDS = ("claude-code", "codex", "native", "asciinema", "aider")
 # Shares of the bytes, roughly those of the sample corpus of real files, where Claude
 # Code and Codex dominate.
 SHARES = {"claude-code": 0.40, "codex": 0.33, "native": 0.10, "asciinema": 0.12, "aider": 0.05}
-ROOTS = {"claude-code": ".claude/projects", "codex": ".codex/sessions", "native": ".multi-term/history",
-         "asciinema": "recordings", "aider": "."}
+ROOTS = {
+    "claude-code": ".claude/projects",
+    "codex": ".codex/sessions",
+    "native": ".multi-term/history",
+    "asciinema": "recordings",
+    "aider": ".",
+}
 # Median session size per kind; sizes are log-normal around it, so most sessions are
 # small and a few are megabytes.
 MEDIANS = {"claude-code": 70_000, "codex": 90_000, "native": 15_000, "asciinema": 25_000, "aider": 12_000}
-PRESETS = {"tiny": 2_000_000, "small": 20_000_000, "default": 50_000_000, "large": 200_000_000,
-           "huge": 1_000_000_000}
+PRESETS = {"tiny": 2_000_000, "small": 20_000_000, "default": 50_000_000, "large": 200_000_000, "huge": 1_000_000_000}
 # Planted search targets: a token that occurs in exactly about this many files.
 NEEDLE_FILES = (1, 4, 16)
 # Where ``python -m bench corpus`` leaves the summary, at the corpus root.
@@ -138,7 +142,7 @@ def generate(dest: Path, seed: int = 1, total_bytes: int = 50_000_000, now: floa
         chats = sorted(aider.get(p.name, []), key=lambda c: c[0])
         if not chats:
             continue
-        rel = p.cwd[len(w.home) + 1:]
+        rel = p.cwd[len(w.home) + 1 :]
         end = max(c[3] for c in chats)
         out.put("aider", Doc(f"{rel}/.aider.chat.history.md", "".join(c[1] for c in chats).encode("utf-8"), end))
         out.put("aider", Doc(f"{rel}/.aider.input.history", "".join(c[2] for c in chats).encode("utf-8"), end))

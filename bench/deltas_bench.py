@@ -134,7 +134,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json")
     args = p.parse_args(argv)
     result = run([int(s) for s in args.steps.split(",")], corpus_dir(args.corpus))
-    print(f"final version alone: {result['final_alone_bytes']:,} B; restore {result['final_alone_restore_s'] * 1000:.1f} ms")
+    print(
+        f"final version alone: {result['final_alone_bytes']:,} B; restore {result['final_alone_restore_s'] * 1000:.1f} ms"
+    )
     for r in result["rows"]:
         print(_line(r))
     if args.json:

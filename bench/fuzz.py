@@ -33,33 +33,74 @@ from pathlib import Path
 
 KINDS = ("native", "claude-code", "codex", "gemini", "aider", "asciinema", "agent-log")
 TARGETS = (*KINDS, "legacy-index", "legacy-gz")
-NAMES = {"native": "1700000000_fuzz.json", "claude-code": "p/fuzz.jsonl", "codex": "2025/01/02/rollout-fuzz.jsonl",
-         "gemini": "h/chats/session-fuzz.json", "aider": ".aider.chat.history.md", "asciinema": "fuzz.cast",
-         "agent-log": "fuzz.log"}
-CORPUS_DIRS = {"claude-code": "claude_code_jsonl", "codex": "codex_rollout_jsonl", "gemini": "gemini_cli_json",
-               "aider": "aider_history_md", "asciinema": "asciinema_cast", "agent-log": "terminal_logs"}
-TOKENS = (b"\x00", b"\xff\xfe", b"\xc3\x28", b'"', b"\\", b"\\ud800", b"[" * 64, b"{" * 64, b"\n", b"\r\n",
-          b'{"type":"user","message":{"content":', b"]}", b"1e999", b"NaN", b"-0", b"\x1b[31m", b"\x1b]7;file://h/..\x07")
+NAMES = {
+    "native": "1700000000_fuzz.json",
+    "claude-code": "p/fuzz.jsonl",
+    "codex": "2025/01/02/rollout-fuzz.jsonl",
+    "gemini": "h/chats/session-fuzz.json",
+    "aider": ".aider.chat.history.md",
+    "asciinema": "fuzz.cast",
+    "agent-log": "fuzz.log",
+}
+CORPUS_DIRS = {
+    "claude-code": "claude_code_jsonl",
+    "codex": "codex_rollout_jsonl",
+    "gemini": "gemini_cli_json",
+    "aider": "aider_history_md",
+    "asciinema": "asciinema_cast",
+    "agent-log": "terminal_logs",
+}
+TOKENS = (
+    b"\x00",
+    b"\xff\xfe",
+    b"\xc3\x28",
+    b'"',
+    b"\\",
+    b"\\ud800",
+    b"[" * 64,
+    b"{" * 64,
+    b"\n",
+    b"\r\n",
+    b'{"type":"user","message":{"content":',
+    b"]}",
+    b"1e999",
+    b"NaN",
+    b"-0",
+    b"\x1b[31m",
+    b"\x1b]7;file://h/..\x07",
+)
 
 _SEED = {
-    "native": [b'{"session_id":"s1","name":"n","working_directory":"/w","created_at":1700000000,'
-               b'"modified_at":1700000100,"output_snapshot":"$ ls\\nfile","conversation_file":"/nonexistent"}'],
-    "claude-code": [b'{"type":"user","sessionId":"a","cwd":"/w","timestamp":"2025-01-02T03:04:05Z",'
-                    b'"message":{"role":"user","content":"hello"}}\n{"type":"assistant","message":{"model":"m",'
-                    b'"content":[{"type":"text","text":"hi"},{"type":"tool_use","id":"t","name":"Bash","input":{}}]}}\n'],
-    "codex": [b'{"timestamp":"2025-01-02T03:04:05Z","type":"session_meta","payload":{"id":"x","cwd":"/w"}}\n'
-              b'{"type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text",'
-              b'"text":"hi"}]}}\n'],
-    "gemini": [b'{"sessionId":"s","startTime":"2025-01-02T03:04:05Z","messages":[{"type":"user","content":"hi",'
-               b'"timestamp":"2025-01-02T03:04:06Z"},{"type":"gemini","content":"yo","toolCalls":[]}]}'],
+    "native": [
+        b'{"session_id":"s1","name":"n","working_directory":"/w","created_at":1700000000,'
+        b'"modified_at":1700000100,"output_snapshot":"$ ls\\nfile","conversation_file":"/nonexistent"}'
+    ],
+    "claude-code": [
+        b'{"type":"user","sessionId":"a","cwd":"/w","timestamp":"2025-01-02T03:04:05Z",'
+        b'"message":{"role":"user","content":"hello"}}\n{"type":"assistant","message":{"model":"m",'
+        b'"content":[{"type":"text","text":"hi"},{"type":"tool_use","id":"t","name":"Bash","input":{}}]}}\n'
+    ],
+    "codex": [
+        b'{"timestamp":"2025-01-02T03:04:05Z","type":"session_meta","payload":{"id":"x","cwd":"/w"}}\n'
+        b'{"type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text",'
+        b'"text":"hi"}]}}\n'
+    ],
+    "gemini": [
+        b'{"sessionId":"s","startTime":"2025-01-02T03:04:05Z","messages":[{"type":"user","content":"hi",'
+        b'"timestamp":"2025-01-02T03:04:06Z"},{"type":"gemini","content":"yo","toolCalls":[]}]}'
+    ],
     "aider": [b"# aider chat started at 2025-01-02 03:04:05\n\n#### fix the bug\n\nDone.\n\n> Tokens: 1k sent\n"],
-    "asciinema": [b'{"version": 2, "width": 80, "height": 24, "timestamp": 1700000000}\n[0.1, "o", "$ ls\\r\\n"]\n'
-                  b'[0.2, "i", "q"]\n'],
+    "asciinema": [
+        b'{"version": 2, "width": 80, "height": 24, "timestamp": 1700000000}\n[0.1, "o", "$ ls\\r\\n"]\n'
+        b'[0.2, "i", "q"]\n'
+    ],
     "agent-log": [b"[2025-01-02T03:04:05Z] user: run the tests\n[2025-01-02T03:04:06Z] tool: ok\n"],
 }
 _SEED["legacy-gz"] = _SEED["native"]
-_SEED["legacy-index"] = [b'{"s1":{"archive_path":"2024/05/1700000000_s1.json.gz","name":"n","archived_at":1700000200,'
-                         b'"original_timestamp":1700000100,"working_directory":"/w"}}']
+_SEED["legacy-index"] = [
+    b'{"s1":{"archive_path":"2024/05/1700000000_s1.json.gz","name":"n","archived_at":1700000200,'
+    b'"original_timestamp":1700000100,"working_directory":"/w"}}'
+]
 
 
 class _Ref:
@@ -131,15 +172,15 @@ def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
         elif op == 1:
             b[pos:pos] = rng.choice(TOKENS) * rng.choice((1, 1, 2, 50))
         elif op == 2 and b:
-            del b[pos:pos + rng.randint(1, 64)]
+            del b[pos : pos + rng.randint(1, 64)]
         elif op == 3:
             b = b[:pos]
         elif op == 4 and b:
             start = rng.randrange(len(b))
-            b[pos:pos] = b[start:start + rng.randint(1, 256)] * rng.randint(1, 8)
+            b[pos:pos] = b[start : start + rng.randint(1, 256)] * rng.randint(1, 8)
         elif op == 5:
             other = rng.choice(pool)
-            b[pos:] = other[rng.randint(0, len(other)):]
+            b[pos:] = other[rng.randint(0, len(other)) :]
         elif op == 6:
             b[pos:pos] = rng.randbytes(rng.randint(1, 32))
         elif op == 7:
@@ -217,8 +258,18 @@ def _atheris_child(target: str, seconds: float, seed: int, out: Path, result: Pa
     import atexit
 
     atexit.register(lambda: result.write_text(json.dumps(tally.result())))
-    atheris.Setup([sys.argv[0], f"-max_total_time={int(seconds)}", f"-seed={seed}", "-max_len=65536",
-                   "-rss_limit_mb=4096", "-print_final_stats=0", str(seed_dir)], one)
+    atheris.Setup(
+        [
+            sys.argv[0],
+            f"-max_total_time={int(seconds)}",
+            f"-seed={seed}",
+            "-max_len=65536",
+            "-rss_limit_mb=4096",
+            "-print_final_stats=0",
+            str(seed_dir),
+        ],
+        one,
+    )
     atheris.Fuzz()
 
 
@@ -226,13 +277,34 @@ def fuzz_atheris(target: str, seconds: float, seed: int, out: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="tv-fuzz-") as tmp:
         result = Path(tmp) / "result.json"
         proc = subprocess.run(
-            [sys.executable, "-m", "bench.fuzz", "--child", target, "--seconds", str(seconds), "--seed", str(seed),
-             "--out", str(out), "--result", str(result)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False, cwd=Path(__file__).resolve().parents[1],
+            [
+                sys.executable,
+                "-m",
+                "bench.fuzz",
+                "--child",
+                target,
+                "--seconds",
+                str(seconds),
+                "--seed",
+                str(seed),
+                "--out",
+                str(out),
+                "--result",
+                str(result),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+            cwd=Path(__file__).resolve().parents[1],
         )
         if not result.exists():
-            return {"target": target, "iterations": 0, "crashes": 1,
-                    "kinds": {f"fuzzer exited {proc.returncode}": 1}, "stderr": proc.stderr.decode()[-2000:]}
+            return {
+                "target": target,
+                "iterations": 0,
+                "crashes": 1,
+                "kinds": {f"fuzzer exited {proc.returncode}": 1},
+                "stderr": proc.stderr.decode()[-2000:],
+            }
         data = json.loads(result.read_text())
         if proc.returncode not in (0,):
             # libFuzzer itself stopped (out of memory, timeout, a signal): a finding too.
@@ -287,8 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     total_it, total_cr = sum(r["iterations"] for r in results), sum(r["crashes"] for r in results)
     print(f"{'TOTAL':<14} {total_it:>11} {total_cr:>8}", flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"engine": engine, "seed": args.seed, "seconds": args.seconds,
-                                         "results": results}, indent=1))
+        args.json.write_text(
+            json.dumps({"engine": engine, "seed": args.seed, "seconds": args.seconds, "results": results}, indent=1)
+        )
     return 1 if total_cr else 0
 
 

@@ -52,7 +52,9 @@ def write_claude_session(root: Path, size: int, seed: int = 1, base_bytes: int =
     with open(path, "wb") as fh:
         i = 0
         while written < size:
-            block = base if i == 0 else base.replace(b'uuid":"', b'uuid":"r%d-' % i).replace(b'Uuid":"', b'Uuid":"r%d-' % i)
+            block = (
+                base if i == 0 else base.replace(b'uuid":"', b'uuid":"r%d-' % i).replace(b'Uuid":"', b'Uuid":"r%d-' % i)
+            )
             fh.write(block)
             written += len(block)
             i += 1
@@ -99,16 +101,25 @@ def restore_bench(work: Path, size: int = 10_000_000, reps: int = 5) -> dict[str
         for i in range(reps + 1):
             to = work / f"restore-cli-{i}"
             t0 = time.perf_counter()
-            subprocess.run([*termvault_command(), "--home", str(home), "restore", sid, "--to", str(to)],
-                           check=True, stdout=subprocess.DEVNULL, env=env)
+            subprocess.run(
+                [*termvault_command(), "--home", str(home), "restore", sid, "--to", str(to)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                env=env,
+            )
             elapsed = (time.perf_counter() - t0) * 1000
             shutil.rmtree(to)
             if i:
                 cli.append(elapsed)
-        out = {"input_bytes": path.stat().st_size, "output_bytes": archived[0].size_bytes,
-               "median_ms": round(statistics.median(runs), 1), "min_ms": round(min(runs), 1),
-               "max_ms": round(max(runs), 1), "cli_median_ms": round(statistics.median(cli), 1),
-               "mb_per_s": round(path.stat().st_size / MB / (statistics.median(runs) / 1000), 1)}
+        out = {
+            "input_bytes": path.stat().st_size,
+            "output_bytes": archived[0].size_bytes,
+            "median_ms": round(statistics.median(runs), 1),
+            "min_ms": round(min(runs), 1),
+            "max_ms": round(max(runs), 1),
+            "cli_median_ms": round(statistics.median(cli), 1),
+            "mb_per_s": round(path.stat().st_size / MB / (statistics.median(runs) / 1000), 1),
+        }
     finally:
         vault.close()
         for p in (root, home):
@@ -117,8 +128,14 @@ def restore_bench(work: Path, size: int = 10_000_000, reps: int = 5) -> dict[str
 
 
 def _worker_run(env: dict[str, str], *args: str) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-m", "bench.memory", "worker", *args], cwd=REPO,
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.memory", "worker", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"memory worker {args[0]} failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -153,13 +170,19 @@ def memory_bench(work: Path, size: int = 2_000_000_000, say=print) -> dict[str, 
         restored = to / path.relative_to(root)
         if not restored.is_file() or restored.stat().st_size != path.stat().st_size:
             raise RuntimeError("the restored session is missing or has the wrong size")
-        out = {"input_bytes": path.stat().st_size, "output_bytes": archive["archive_bytes"],
-               "peak_mb": max(archive["vmhwm_mb"], restore["vmhwm_mb"]),
-               "baseline_vmhwm_mb": base["vmhwm_mb"],
-               "archive_vmhwm_mb": archive["vmhwm_mb"], "restore_vmhwm_mb": restore["vmhwm_mb"],
-               "archive_seconds": archive["seconds"], "archive_cpu_seconds": archive["cpu_seconds"],
-               "restore_seconds": restore["seconds"], "restore_cpu_seconds": restore["cpu_seconds"],
-               "ru_maxrss_mb": max(archive["maxrss_mb"], restore["maxrss_mb"])}
+        out = {
+            "input_bytes": path.stat().st_size,
+            "output_bytes": archive["archive_bytes"],
+            "peak_mb": max(archive["vmhwm_mb"], restore["vmhwm_mb"]),
+            "baseline_vmhwm_mb": base["vmhwm_mb"],
+            "archive_vmhwm_mb": archive["vmhwm_mb"],
+            "restore_vmhwm_mb": restore["vmhwm_mb"],
+            "archive_seconds": archive["seconds"],
+            "archive_cpu_seconds": archive["cpu_seconds"],
+            "restore_seconds": restore["seconds"],
+            "restore_cpu_seconds": restore["cpu_seconds"],
+            "ru_maxrss_mb": max(archive["maxrss_mb"], restore["maxrss_mb"]),
+        }
         if note:
             out["note"] = note
         return out

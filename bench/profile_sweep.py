@@ -79,7 +79,8 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
         "write_archive": _cum(stats, "termvault/archive/format.py", "write_archive"),
         "verify": _cum(stats, "termvault/archive/format.py", "read_archive"),
         "fulltext_insert": _cum(stats, "termvault/index/fulltext.py", "add"),
-        "index_lookups": _cum(stats, "termvault/index/entries.py", "get_entry") + _cum(stats, "termvault/index/entries.py", "next_version"),
+        "index_lookups": _cum(stats, "termvault/index/entries.py", "get_entry")
+        + _cum(stats, "termvault/index/entries.py", "next_version"),
         "index_row_and_commit": _cum(stats, "termvault/index/entries.py", "insert")
         + _from(stats, enters + exits, "termvault/ops/sweep.py", "archive_unit", cumulative=True),
         "remove_sources": _cum(stats, "termvault/ops/sweep.py", "remove_sources"),
@@ -98,8 +99,11 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
         "json_decode": _cum(stats, "json/__init__.py", "loads"),
         "tarfile_python": _tt(stats, [f for f in stats if f[0].replace("\\", "/").endswith("/tarfile.py")]),
     }
-    by_source = {Path(f[0]).stem: v[3] for f, v in stats.items()
-                 if "termvault/sources/" in f[0].replace("\\", "/") and f[2] == "parse"}
+    by_source = {
+        Path(f[0]).stem: v[3]
+        for f, v in stats.items()
+        if "termvault/sources/" in f[0].replace("\\", "/") and f[2] == "parse"
+    }
     return {
         "parse_by_source": {k: round(v, 3) for k, v in sorted(by_source.items(), key=lambda kv: -kv[1])},
         "total_seconds": round(wall + worker_busy, 3),
@@ -167,9 +171,11 @@ def markdown(profile: dict[str, Any]) -> str:
         lines += [f"| {k} | {v:.2f} | {100 * v / total:.0f}% |" for k, v in values.items()]
         return lines
 
-    intro = (f"Sweep wall time {profile.get('wall_seconds', total):.2f} s on the main thread, plus "
-             f"{profile.get('parse_thread_busy_seconds', 0):.2f} s busy on the parse thread; "
-             f"shares are of their sum, {total:.2f} thread-seconds.")
+    intro = (
+        f"Sweep wall time {profile.get('wall_seconds', total):.2f} s on the main thread, plus "
+        f"{profile.get('parse_thread_busy_seconds', 0):.2f} s busy on the parse thread; "
+        f"shares are of their sum, {total:.2f} thread-seconds."
+    )
     lines = [intro, ""]
     lines += table("stage (thread-seconds, exclusive)", profile["stages"]) + [""]
     lines += table("full-text preparation, of which", profile["fulltext_parts"]) + [""]
@@ -177,5 +183,7 @@ def markdown(profile: dict[str, Any]) -> str:
         lines += table("parsing, per source kind", profile["parse_by_source"]) + [""]
     lines += table("across stages", profile["across"]) + [""]
     lines += ["| function (inline time) | calls | tottime s | cumtime s |", "|---|---:|---:|---:|"]
-    lines += [f"| `{t['function']}` | {t['calls']:,} | {t['tottime']:.2f} | {t['cumtime']:.2f} |" for t in profile["top"]]
+    lines += [
+        f"| `{t['function']}` | {t['calls']:,} | {t['tottime']:.2f} | {t['cumtime']:.2f} |" for t in profile["top"]
+    ]
     return "\n".join(lines)

@@ -70,8 +70,11 @@ def import_cost(reps: int) -> dict[str, float]:
 
     plain = run("import termvault.redact")
     loaded = run("import termvault.redact; termvault.redact.vendor.loaded()")
-    return {"import_cpu_s": round(plain, 4), "import_and_plugins_cpu_s": round(loaded, 4),
-            "plugins_cpu_s": round(loaded - plain, 4)}
+    return {
+        "import_cpu_s": round(plain, 4),
+        "import_and_plugins_cpu_s": round(loaded, 4),
+        "plugins_cpu_s": round(loaded - plain, 4),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, fn in variants.items():
         cpu = max(best_cpu(fn, texts, args.reps), 1e-9)
         anchor_s = anchor_s or cpu
-        rows[name] = {"cpu_seconds": round(cpu, 4), "mchar_per_cpu_s": round(chars / 1e6 / cpu, 1),
-                      "x_baseline": round(cpu / anchor_s, 2)}
+        rows[name] = {
+            "cpu_seconds": round(cpu, 4),
+            "mchar_per_cpu_s": round(chars / 1e6 / cpu, 1),
+            "x_baseline": round(cpu / anchor_s, 2),
+        }
     findings = sum(len(redact.find_secrets(t)) for t in texts)
     result = {
         "corpus": {"files": len(texts), "chars": chars, "findings": findings},
@@ -133,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, row in rows.items():
         print(f"{name:40s} {row['cpu_seconds']:8.3f} {row['mchar_per_cpu_s']:12.1f} {row['x_baseline']:11.2f}")
     s = result["startup"]
-    print(f"import termvault.redact {s['import_cpu_s']:.3f} CPU s; with the detect-secrets plugins loaded "
-          f"{s['import_and_plugins_cpu_s']:.3f} CPU s (+{s['plugins_cpu_s']:.3f} s, once per process)")
+    print(
+        f"import termvault.redact {s['import_cpu_s']:.3f} CPU s; with the detect-secrets plugins loaded "
+        f"{s['import_and_plugins_cpu_s']:.3f} CPU s (+{s['plugins_cpu_s']:.3f} s, once per process)"
+    )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0

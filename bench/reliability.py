@@ -102,8 +102,10 @@ class Run:
 def row(t: Tally) -> str:
     detected = "-" if t.detected is None else str(t.detected)
     recovered = "-" if t.recovered is None else str(t.recovered)
-    return (f"{t.name:<40} {t.rounds:>6} {t.faults:>7} {detected:>8} {recovered:>9} {t.lost:>5} "
-            f"{len(t.problems):>8} {t.seconds:>8.1f}")
+    return (
+        f"{t.name:<40} {t.rounds:>6} {t.faults:>7} {detected:>8} {recovered:>9} {t.lost:>5} "
+        f"{len(t.problems):>8} {t.seconds:>8.1f}"
+    )
 
 
 HEADER = f"{'scenario':<40} {'rounds':>6} {'faults':>7} {'detected':>8} {'recovered':>9} {'lost':>5} {'problems':>8} {'seconds':>8}"
@@ -178,8 +180,10 @@ def disk_full_scenario(run: Run, rounds: int) -> None:
             t.faults += len(hook.calls)
             t.detected = (t.detected or 0) + sum(os.strerror(errno.ENOSPC) in f.reason for f in report.failed)
             ok = len(report.failed) == len(hook.calls)
-            ok &= all(world.sessions[f.session_id].path.read_bytes() == world.sessions[f.session_id].data
-                      for f in report.failed)
+            ok &= all(
+                world.sessions[f.session_id].path.read_bytes() == world.sessions[f.session_id].data
+                for f in report.failed
+            )
             ok &= not (h.leftovers(world) or verify.orphaned or verify.temp_files or verify.corrupt or verify.missing)
             with Vault(world.home) as v:
                 ok &= not v.sweep(older_than=7, kinds=list(h.KINDS)).failed
@@ -200,7 +204,9 @@ def file_size_limit_scenario(run: Run, rounds: int) -> None:
         world = h.build_world(folder, native=3, claude=1, lines=40, seed=n)
         rng = random.Random(n)
         old = min(s.path.stat().st_mtime for s in world.sessions.values())
-        big = h.add_native(world, "big-session", old - 99, "".join(rng.choices("!#$%&()*+,;<=>?@[]^`{|}~", k=1_200_000)))
+        big = h.add_native(
+            world, "big-session", old - 99, "".join(rng.choices("!#$%&()*+,;<=>?@[]^`{|}~", k=1_200_000))
+        )
         Vault(world.home).close()
         result = h.run_worker(world, "fsize-sweep", "--limit", str(512 * 1024))
         t.faults += 1
@@ -334,9 +340,19 @@ def appender_scenario(run: Run, rounds: int, mode: str) -> None:
         (s,) = world.of_kind("claude-code")
         lines = 400
         writer = subprocess.Popen(
-            [sys.executable, str(h.WORKERS), "append", str(s.path), "--lines", str(lines),
-             "--interval", str(random.Random(n).choice([0.0005, 0.002, 0.01]))],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=h.worker_env(world),
+            [
+                sys.executable,
+                str(h.WORKERS),
+                "append",
+                str(s.path),
+                "--lines",
+                str(lines),
+                "--interval",
+                str(random.Random(n).choice([0.0005, 0.002, 0.01])),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=h.worker_env(world),
         )
         writer.stdout.readline()
         sweeps = 0
@@ -392,10 +408,13 @@ def racing_sweepers_scenario(run: Run, rounds: int) -> None:
 
 def _cli_sweep_loop(world: h.World, stop: Path) -> subprocess.Popen:
     """A shell loop of `termvault sweep` subprocesses (as cron or a timer runs them)."""
-    script = (f'while [ ! -e "{stop}" ]; do "{sys.executable}" -m termvault sweep --older-than 0 '
-              f'--source claude-code >/dev/null 2>&1; done')
-    return subprocess.Popen(["sh", "-c", script], env=h.worker_env(world), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    script = (
+        f'while [ ! -e "{stop}" ]; do "{sys.executable}" -m termvault sweep --older-than 0 '
+        f"--source claude-code >/dev/null 2>&1; done"
+    )
+    return subprocess.Popen(
+        ["sh", "-c", script], env=h.worker_env(world), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 def append_race_scenario(run: Run, rounds: int) -> None:
@@ -411,9 +430,19 @@ def append_race_scenario(run: Run, rounds: int) -> None:
         (s,) = world.of_kind("claude-code")
         lines = 1500
         writer = subprocess.Popen(
-            [sys.executable, str(h.WORKERS), "append", str(s.path), "--lines", str(lines),
-             "--interval", str(random.Random(n).choice([0.0, 0.0005, 0.002]))],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=h.worker_env(world),
+            [
+                sys.executable,
+                str(h.WORKERS),
+                "append",
+                str(s.path),
+                "--lines",
+                str(lines),
+                "--interval",
+                str(random.Random(n).choice([0.0, 0.0005, 0.002])),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=h.worker_env(world),
         )
         writer.stdout.readline()
         stop = folder / "stop"
@@ -465,8 +494,9 @@ def index_loss_scenario(run: Run, rounds: int) -> None:
                 (world.home / name).unlink(missing_ok=True)
             t.faults += 1
             for s in rng.sample(world.of_kind("native"), 2):
-                h.add_native(world, s.session_id, time.time() - (30 - step) * h.DAY,
-                             h.text_lines(rng, 20) + f"\nstate {step}")
+                h.add_native(
+                    world, s.session_id, time.time() - (30 - step) * h.DAY, h.text_lines(rng, 20) + f"\nstate {step}"
+                )
         with Vault(world.home) as v:
             v.sweep(older_than=7, kinds=list(h.KINDS))
             report = v.verify()
@@ -499,9 +529,12 @@ def atomic_replace_scenario(run: Run, rounds: int) -> None:
         folder = run.folder("atomic-replace")
         world = h.build_world(folder, native=0, claude=0, seed=n, settle_seconds=0)
         saves = 150
-        w = subprocess.Popen([sys.executable, str(h.WORKERS), "resave", str(world.home), "--times", str(saves),
-                              "--interval", "0.002"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                             env=h.worker_env(world))
+        w = subprocess.Popen(
+            [sys.executable, str(h.WORKERS), "resave", str(world.home), "--times", str(saves), "--interval", "0.002"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=h.worker_env(world),
+        )
         w.stdout.readline()
         sweeps, phantoms = 0, 0
         with Vault(world.home) as v:
@@ -543,20 +576,40 @@ def app_and_daemon_scenario(run: Run, rounds: int) -> None:
         folder = run.folder("app-daemon")
         world = h.build_world(folder, native=3, claude=2, seed=n)
         rng = random.Random(n)
-        app = subprocess.Popen([sys.executable, str(h.WORKERS), "background", str(world.home),
-                                "--interval-hours", str(0.5 / 3600), "--seconds", "6"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=h.worker_env(world))
+        app = subprocess.Popen(
+            [
+                sys.executable,
+                str(h.WORKERS),
+                "background",
+                str(world.home),
+                "--interval-hours",
+                str(0.5 / 3600),
+                "--seconds",
+                "6",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=h.worker_env(world),
+        )
         app.stdout.readline()
         time.sleep(0.3)  # the app takes the native sweeper lock first, as at login
-        daemon = subprocess.Popen([sys.executable, "-m", "termvault", "daemon", "--interval", "1s",
-                                   "--older-than", "7d"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                  text=True, env=h.worker_env(world))
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "termvault", "daemon", "--interval", "1s", "--older-than", "7d"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=h.worker_env(world),
+        )
         old = time.time() - 40 * h.DAY
         for step in range(3):  # sessions keep appearing while both run
             time.sleep(1.0)
             h.add_native(world, f"late-{n}-{step}", old, h.text_lines(rng, 30))
-            h.add_claude(world, str(uuid.UUID(int=rng.getrandbits(128), version=4)), old,
-                         [h.text_lines(rng, 3) for _ in range(6)])
+            h.add_claude(
+                world,
+                str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                old,
+                [h.text_lines(rng, 3) for _ in range(6)],
+            )
         app.communicate(timeout=120)
         time.sleep(2.5)  # one more daemon round after the last session appeared
         daemon.terminate()
@@ -577,8 +630,9 @@ def app_and_daemon_scenario(run: Run, rounds: int) -> None:
 
 # -- main -----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.reliability", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--rounds", type=int, default=20, help="SIGKILL rounds per killed operation (default 20)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, help="scratch folder (default: a new temporary one)")
@@ -597,8 +651,9 @@ def main(argv: list[str] | None = None) -> int:
         del os.environ[var]
 
     # termvault logs every failure it reports; keep them out of the table.
-    logging.basicConfig(filename=work / "termvault.log", level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        filename=work / "termvault.log", level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     run = Run(work, args.seed, args.keep, args.verbose)
     n, few = args.rounds, max(1, args.rounds // 5)
     scenarios: dict[str, Callable[[], None]] = {
@@ -627,11 +682,19 @@ def main(argv: list[str] | None = None) -> int:
     seconds = time.monotonic() - started
 
     ts = run.tallies
-    total = Tally("TOTAL", rounds=sum(t.rounds for t in ts), faults=sum(t.faults for t in ts),
-                  detected=sum(t.detected or 0 for t in ts), recovered=sum(t.recovered or 0 for t in ts),
-                  lost=sum(t.lost for t in ts), completed_before_kill=sum(t.completed_before_kill for t in ts),
-                  harmless=sum(t.harmless for t in ts), removals=sum(t.removals for t in ts),
-                  seconds=seconds, problems=[p for t in ts for p in t.problems])
+    total = Tally(
+        "TOTAL",
+        rounds=sum(t.rounds for t in ts),
+        faults=sum(t.faults for t in ts),
+        detected=sum(t.detected or 0 for t in ts),
+        recovered=sum(t.recovered or 0 for t in ts),
+        lost=sum(t.lost for t in ts),
+        completed_before_kill=sum(t.completed_before_kill for t in ts),
+        harmless=sum(t.harmless for t in ts),
+        removals=sum(t.removals for t in ts),
+        seconds=seconds,
+        problems=[p for t in ts for p in t.problems],
+    )
     print("-" * len(HEADER))
     print(row(total))
     reportable = sum(t.faults for t in ts if t.detected is not None)
@@ -642,9 +705,18 @@ def main(argv: list[str] | None = None) -> int:
     for p in total.problems:
         print("PROBLEM", p)
     if args.json:
-        args.json.write_text(json.dumps(
-            {"rounds": n, "seed": args.seed, "python": sys.version.split()[0],
-             "scenarios": [asdict(t) for t in run.tallies], "total": asdict(total)}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rounds": n,
+                    "seed": args.seed,
+                    "python": sys.version.split()[0],
+                    "scenarios": [asdict(t) for t in run.tallies],
+                    "total": asdict(total),
+                },
+                indent=1,
+            )
+        )
     if not total.problems and not args.keep and not args.work:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if total.problems or total.lost else 0

@@ -47,7 +47,8 @@ def moto_process() -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -87,15 +88,15 @@ def bench_obstore(url: str, payloads: dict[str, bytes]) -> dict[str, float]:
     import obstore
     from obstore.store import S3Store
 
-    store = S3Store(BUCKET, prefix="obstore", endpoint=url, region="us-east-1",
-                    client_options={"allow_http": True})
+    store = S3Store(BUCKET, prefix="obstore", endpoint=url, region="us-east-1", client_options={"allow_http": True})
     keys = list(payloads)
     out: dict[str, float] = {}
     out["put"] = timed(lambda: [obstore.put(store, k, payloads[k], mode="create") for k in keys])
     out["list"] = timed(lambda: [m for chunk in obstore.list(store) for m in chunk])
     out["head"] = timed(lambda: [obstore.head(store, k) for k in keys])
-    out["range_get"] = timed(lambda: [bytes(obstore.get(store, k, options={"range": (0, RANGE)}).bytes())
-                                      for k in keys])
+    out["range_get"] = timed(
+        lambda: [bytes(obstore.get(store, k, options={"range": (0, RANGE)}).bytes()) for k in keys]
+    )
     out["get"] = timed(lambda: [bytes(obstore.get(store, k).bytes()) for k in keys])
 
     async def many(fn):
@@ -121,8 +122,13 @@ def bench_obstore(url: str, payloads: dict[str, bytes]) -> dict[str, float]:
 def bench_s3fs(url: str, payloads: dict[str, bytes]) -> dict[str, float]:
     import s3fs
 
-    fs = s3fs.S3FileSystem(key=os.environ["AWS_ACCESS_KEY_ID"], secret=os.environ["AWS_SECRET_ACCESS_KEY"],
-                           endpoint_url=url, client_kwargs={"region_name": "us-east-1"}, use_listings_cache=False)
+    fs = s3fs.S3FileSystem(
+        key=os.environ["AWS_ACCESS_KEY_ID"],
+        secret=os.environ["AWS_SECRET_ACCESS_KEY"],
+        endpoint_url=url,
+        client_kwargs={"region_name": "us-east-1"},
+        use_listings_cache=False,
+    )
     root = f"{BUCKET}/s3fs"
     keys = list(payloads)
     out: dict[str, float] = {}
@@ -131,10 +137,12 @@ def bench_s3fs(url: str, payloads: dict[str, bytes]) -> dict[str, float]:
     out["head"] = timed(lambda: [fs.info(f"{root}/{k}") for k in keys])
     out["range_get"] = timed(lambda: [fs.cat_file(f"{root}/{k}", start=0, end=RANGE) for k in keys])
     out["get"] = timed(lambda: [fs.cat_file(f"{root}/{k}") for k in keys])
-    out["put_concurrent"] = timed(lambda: fs.pipe({f"{root}/c/{k}": payloads[k] for k in keys},
-                                                  batch_size=CONCURRENCY))
-    out["range_get_concurrent"] = timed(lambda: fs.cat_ranges([f"{root}/{k}" for k in keys], [0] * len(keys),
-                                                              [RANGE] * len(keys), batch_size=CONCURRENCY))
+    out["put_concurrent"] = timed(lambda: fs.pipe({f"{root}/c/{k}": payloads[k] for k in keys}, batch_size=CONCURRENCY))
+    out["range_get_concurrent"] = timed(
+        lambda: fs.cat_ranges(
+            [f"{root}/{k}" for k in keys], [0] * len(keys), [RANGE] * len(keys), batch_size=CONCURRENCY
+        )
+    )
     return out
 
 
@@ -160,9 +168,16 @@ def bench_termvault(url: str, sessions: int, seed: int) -> dict[str, float]:
         for i in range(sessions):
             modified = now - (40 + i % 300) * 86400.0
             text = "\n".join(" ".join(rng.choices(words, k=12)) for _ in range(rng.randint(20, 400)))
-            path = storage.save_session(SessionState(session_id=f"s{i:05d}", name=f"session {i}",
-                                                     working_directory=f"/home/me/p{i % 17}", created_at=modified - 600,
-                                                     modified_at=modified, output_snapshot=text))
+            path = storage.save_session(
+                SessionState(
+                    session_id=f"s{i:05d}",
+                    name=f"session {i}",
+                    working_directory=f"/home/me/p{i % 17}",
+                    created_at=modified - 600,
+                    modified_at=modified,
+                    output_snapshot=text,
+                )
+            )
             os.utime(path, (modified, modified))
         with Vault(a_home, **{**settings, "remote": None}) as local:
             out["sweep_s"] = timed(local.sweep)
@@ -193,10 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     rng = random.Random(args.seed)
-    payloads = {f"host/2024/{i % 12 + 1:02d}/{i:06d}_s{i}.tar.zst": rng.randbytes(args.size)
-                for i in range(args.objects)}
+    payloads = {
+        f"host/2024/{i % 12 + 1:02d}/{i:06d}_s{i}.tar.zst": rng.randbytes(args.size) for i in range(args.objects)
+    }
     results: dict[str, Any] = {
-        "objects": args.objects, "size": args.size, "python": sys.version.split()[0],
+        "objects": args.objects,
+        "size": args.size,
+        "python": sys.version.split()[0],
     }
     clients = [("obstore", bench_obstore)]
     try:
@@ -223,9 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         t = results["termvault"]
         n = int(t["sessions"])
         print(f"\ntermvault, {n} native sessions ({t['push_bytes'] / 1e6:.1f} MB of archives), seconds (ms per unit):")
-        for key, label in (("sweep_s", "sweep (no remote)"), ("push_s", "push: upload + read back"),
-                           ("evict_s", "evict all (HEAD each)"), ("reindex_from_bucket_s", "reindex from bucket"),
-                           ("pull_all_s", "pull all into a cache")):
+        for key, label in (
+            ("sweep_s", "sweep (no remote)"),
+            ("push_s", "push: upload + read back"),
+            ("evict_s", "evict all (HEAD each)"),
+            ("reindex_from_bucket_s", "reindex from bucket"),
+            ("pull_all_s", "pull all into a cache"),
+        ):
             print(f"{label:<28}{t[key]:>8.2f}  ({t[key] * 1000 / n:.1f})")
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as fh:

@@ -53,12 +53,15 @@ def source_state() -> dict[str, Any]:
 
     repo = RESULTS_DIR.parent.parent
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        tree = subprocess.run(["git", "rev-parse", "--short", "HEAD:src"], cwd=repo, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=repo, capture_output=True,
-                               text=True, check=True).stdout.split("\n")
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        tree = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD:src"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.split("\n")
     except (OSError, subprocess.CalledProcessError):
         return {}
     return {"commit": commit, "src_tree": tree, "src_changed": [line[3:] for line in dirty if line.strip()]}
@@ -131,7 +134,9 @@ def _other(values: dict[str, Any]) -> str:
     for key, value in values.items():
         if key in _SHOWN:
             continue
-        if isinstance(value, list) or (isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values())):
+        if isinstance(value, list) or (
+            isinstance(value, dict) and any(isinstance(v, (dict, list)) for v in value.values())
+        ):
             parts.append(f"{key}: in the JSON")
         elif isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items())
@@ -149,8 +154,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     rows = results.get("measurements", {})
     cols = [c for c in COLUMNS if any(c[0] in v for v in rows.values() if isinstance(v, dict))]
     header = ["measurement"] + [c[1] for c in cols] + ["other"]
-    lines = ["| " + " | ".join(header) + " |",
-             "|---|" + "".join("---:|" for _ in cols) + "---|"]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "".join("---:|" for _ in cols) + "---|"]
     for name, values in rows.items():
         if not isinstance(values, dict):
             continue

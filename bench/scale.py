@@ -31,8 +31,28 @@ from .corpus import ROOTS
 
 DAY = 86400.0
 SOURCES = (("claude-code", 0.40), ("codex", 0.30), ("native", 0.20), ("asciinema", 0.07), ("aider", 0.03))
-WORDS = ("api", "deploy", "refactor", "tests", "docs", "build", "review", "debug", "release", "infra",
-         "auth", "billing", "search", "cache", "migrate", "fix", "login", "upload", "parser", "metrics")
+WORDS = (
+    "api",
+    "deploy",
+    "refactor",
+    "tests",
+    "docs",
+    "build",
+    "review",
+    "debug",
+    "release",
+    "infra",
+    "auth",
+    "billing",
+    "search",
+    "cache",
+    "migrate",
+    "fix",
+    "login",
+    "upload",
+    "parser",
+    "metrics",
+)
 MODELS = ("claude-sonnet-4-5-20250929", "claude-opus-4-5-20251101", "gpt-5-codex", "gpt-5.1-codex")
 NAME_QUERY = "deploy"
 
@@ -72,31 +92,54 @@ def synthetic_entries(n: int, seed: int = 1, now: float | None = None):
     for i in range(n):
         kind = r.choices(kinds, weights)[0]
         project = r.choice(projects)
-        sid = (f"{r.getrandbits(32):08x}-{r.getrandbits(16):04x}-4{r.getrandbits(12):03x}-"
-               f"{r.getrandbits(16):04x}-{r.getrandbits(48):012x}")
+        sid = (
+            f"{r.getrandbits(32):08x}-{r.getrandbits(16):04x}-4{r.getrandbits(12):03x}-"
+            f"{r.getrandbits(16):04x}-{r.getrandbits(48):012x}"
+        )
         last = now - 3 * 365 * DAY * r.random() ** 0.7
         created = last - r.uniform(60, 6 * 3600)
         size = int(min(50e6, r.lognormvariate(0, 1.3) * 60_000)) + 500
         prompt = f"{r.choice(WORDS)} the {r.choice(WORDS)} in {project} and {r.choice(WORDS)} {i}"
         name = prompt[:60] if kind in ("claude-code", "codex") else f"{project} {r.choice(WORDS)}"
         mode = "move" if kind == "native" else "copy"
-        meta = {"name": name, "working_directory": f"/home/user/code/{project}",
-                "last_command": f"git commit -m '{r.choice(WORDS)}'", "first_prompt": prompt,
-                "created_at": created, "last_activity_at": last, "git_branch": r.choice(("main", f"feat/{r.choice(WORDS)}")),
-                "model": r.choice(MODELS) if kind in ("claude-code", "codex") else None,
-                "message_count": r.randint(1, 400), "tool_call_count": r.randint(0, 900), "parse_warnings": 0}
+        meta = {
+            "name": name,
+            "working_directory": f"/home/user/code/{project}",
+            "last_command": f"git commit -m '{r.choice(WORDS)}'",
+            "first_prompt": prompt,
+            "created_at": created,
+            "last_activity_at": last,
+            "git_branch": r.choice(("main", f"feat/{r.choice(WORDS)}")),
+            "model": r.choice(MODELS) if kind in ("claude-code", "codex") else None,
+            "message_count": r.randint(1, 400),
+            "tool_call_count": r.randint(0, 900),
+            "parse_warnings": 0,
+        }
         versions = 2 if r.random() < 0.08 else 1
         for version in range(1, versions + 1):
             grown = size * version
             yield ArchiveEntry(
-                session_id=sid, name=name, archived_at=last + (30 * DAY if mode == "move" else 600) + version,
-                original_timestamp=last, archive_path=archive_relpath(last, sid, version),
-                size_bytes=int(grown / r.uniform(4, 7)), original_size_bytes=grown,
-                working_directory=meta["working_directory"], last_command=meta["last_command"], version=version,
-                source=kind, mode=mode, created_at=created, last_activity_at=last,
-                archive_sha256=f"{r.getrandbits(256):064x}", content_sha256=f"{r.getrandbits(256):064x}",
+                session_id=sid,
+                name=name,
+                archived_at=last + (30 * DAY if mode == "move" else 600) + version,
+                original_timestamp=last,
+                archive_path=archive_relpath(last, sid, version),
+                size_bytes=int(grown / r.uniform(4, 7)),
+                original_size_bytes=grown,
+                working_directory=meta["working_directory"],
+                last_command=meta["last_command"],
+                version=version,
+                source=kind,
+                mode=mode,
+                created_at=created,
+                last_activity_at=last,
+                archive_sha256=f"{r.getrandbits(256):064x}",
+                content_sha256=f"{r.getrandbits(256):064x}",
                 file_count=1 if kind != "claude-code" else r.choice((1, 1, 2, 4)),
-                fingerprint=f"{r.getrandbits(256):064x}", source_removed=mode == "move", meta=meta)
+                fingerprint=f"{r.getrandbits(256):064x}",
+                source_removed=mode == "move",
+                meta=meta,
+            )
 
 
 def build_home(home: Path, corpus: Path | None, sessions: int, real: int = 20, seed: int = 1) -> dict[str, Any]:
@@ -130,8 +173,13 @@ def build_home(home: Path, corpus: Path | None, sessions: int, real: int = 20, s
         vault.index.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         vault.close()
-    return {"sessions": sessions + swept, "rows": rows + swept, "real_archives": swept,
-            "insert_seconds": round(t.seconds, 3), "index_bytes": (home / "archive_index.sqlite3").stat().st_size}
+    return {
+        "sessions": sessions + swept,
+        "rows": rows + swept,
+        "real_archives": swept,
+        "insert_seconds": round(t.seconds, 3),
+        "index_bytes": (home / "archive_index.sqlite3").stat().st_size,
+    }
 
 
 def _insert(index, batch: list) -> int:
@@ -156,9 +204,14 @@ def time_process(cmd: list[str], reps: int = 5, env: dict[str, str] | None = Non
         walls.append(t.seconds * 1000)
         cpus.append(t.cpu_seconds * 1000)
     assert proc is not None
-    return {"median_ms": round(statistics.median(walls), 1), "min_ms": round(min(walls), 1),
-            "max_ms": round(max(walls), 1), "cpu_ms": round(statistics.median(cpus), 1),
-            "exit": proc.returncode, "stdout_bytes": len(proc.stdout)}
+    return {
+        "median_ms": round(statistics.median(walls), 1),
+        "min_ms": round(min(walls), 1),
+        "max_ms": round(max(walls), 1),
+        "cpu_ms": round(statistics.median(cpus), 1),
+        "exit": proc.returncode,
+        "stdout_bytes": len(proc.stdout),
+    }
 
 
 _OPEN_SNIPPET = """
@@ -198,12 +251,14 @@ def storage_open(home: Path, reps: int = 5, env: dict[str, str] | None = None) -
     (after its import), then ``SessionArchiver(home).get_archive_stats()``: medians in ms."""
     runs = []
     for _ in range(reps + 1):
-        out = subprocess.run([sys.executable, "-c", _OPEN_SNIPPET, str(home)], check=True,
-                             stdout=subprocess.PIPE, text=True, env=env).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", _OPEN_SNIPPET, str(home)], check=True, stdout=subprocess.PIPE, text=True, env=env
+        ).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
     runs = runs[1:]
-    return {key: round(statistics.median(r[key] for r in runs), 2)
-            for key in ("import_ms", "open_ms", "archiver_stats_ms")} | {"total_sessions": runs[-1]["total_sessions"]}
+    return {
+        key: round(statistics.median(r[key] for r in runs), 2) for key in ("import_ms", "open_ms", "archiver_stats_ms")
+    } | {"total_sessions": runs[-1]["total_sessions"]}
 
 
 def in_process(home: Path, reps: int = 5) -> dict[str, Any]:
@@ -236,22 +291,27 @@ def import_time(cache: Path, reps: int = 10) -> dict[str, Any]:
     py = sys.executable
     cached, uncached = python_env(cache), python_env(None, bytecode=False)
     out = {}
-    for key, cmd in (("python_pass", [py, "-c", "pass"]), ("import_termvault", [py, "-c", "import termvault"]),
-                     ("import_termvault_vault", [py, "-c", "import termvault.vault"]),
-                     ("cli_version", [*termvault_command(), "--version"])):
+    for key, cmd in (
+        ("python_pass", [py, "-c", "pass"]),
+        ("import_termvault", [py, "-c", "import termvault"]),
+        ("import_termvault_vault", [py, "-c", "import termvault.vault"]),
+        ("cli_version", [*termvault_command(), "--version"]),
+    ):
         out[key] = time_process(cmd, reps, cached)
         if key != "python_pass":
             out[key + "_no_pyc"] = time_process(cmd, reps, uncached)
     # Minimums: on a busy machine the fastest run is the best estimate of the cost itself.
     out["import_termvault_extra_ms"] = round(out["import_termvault"]["min_ms"] - out["python_pass"]["min_ms"], 1)
     out["import_termvault_vault_extra_ms"] = round(
-        out["import_termvault_vault"]["min_ms"] - out["python_pass"]["min_ms"], 1)
+        out["import_termvault_vault"]["min_ms"] - out["python_pass"]["min_ms"], 1
+    )
     out["cli_version_extra_ms"] = round(out["cli_version"]["min_ms"] - out["python_pass"]["min_ms"], 1)
     return out
 
 
-def run(corpus: Path | None, work: Path, results: dict[str, Any], sessions: int = 100_000, reps: int = 5,
-        say=print) -> None:
+def run(
+    corpus: Path | None, work: Path, results: dict[str, Any], sessions: int = 100_000, reps: int = 5, say=print
+) -> None:
     """Build the large-index vault, time the entry points on it and the JSON index."""
     from . import results as res
 
@@ -259,22 +319,33 @@ def run(corpus: Path | None, work: Path, results: dict[str, Any], sessions: int 
     say(f"bench: a vault of {sessions:,} sessions ...")
     built = build_home(home, corpus, sessions)
     res.add(results, "termvault.scale.build", built)
-    say(f"bench:   {built['rows']:,} rows in {built['insert_seconds']:.1f} s; index {built['index_bytes'] / 1e6:.1f} MB")
+    say(
+        f"bench:   {built['rows']:,} rows in {built['insert_seconds']:.1f} s; index {built['index_bytes'] / 1e6:.1f} MB"
+    )
     tv = termvault_command()
     env = python_env(work / "pycache")
     res.add(results, "termvault.scale.cli_stats", time_process([*tv, "--home", str(home), "stats"], reps, env))
-    res.add(results, "termvault.scale.cli_search_name",
-            time_process([*tv, "--home", str(home), "search", "--name", NAME_QUERY], reps, env))
+    res.add(
+        results,
+        "termvault.scale.cli_search_name",
+        time_process([*tv, "--home", str(home), "search", "--name", NAME_QUERY], reps, env),
+    )
     res.add(results, "termvault.scale.session_storage_open", storage_open(home, reps, env))
     res.add(results, "termvault.scale.in_process", in_process(home, reps))
     say("bench: the JSON index at the same size (fresh processes) ...")
     path = work / "archive_index.json"
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(_index_entries(sessions, 1), fh, indent=2)
-    res.add(results, "anchor.json_index.process_stats",
-            time_process([sys.executable, "-c", _JSON_SNIPPET, str(path), "stats"], reps, env)
-            | {"index_bytes": path.stat().st_size, "entries": sessions})
-    res.add(results, "anchor.json_index.process_search_name",
-            time_process([sys.executable, "-c", _JSON_SNIPPET, str(path), NAME_QUERY], reps, env))
+    res.add(
+        results,
+        "anchor.json_index.process_stats",
+        time_process([sys.executable, "-c", _JSON_SNIPPET, str(path), "stats"], reps, env)
+        | {"index_bytes": path.stat().st_size, "entries": sessions},
+    )
+    res.add(
+        results,
+        "anchor.json_index.process_search_name",
+        time_process([sys.executable, "-c", _JSON_SNIPPET, str(path), NAME_QUERY], reps, env),
+    )
     path.unlink()
     shutil.rmtree(home, ignore_errors=True)

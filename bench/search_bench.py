@@ -76,7 +76,7 @@ def build_queries(summary: dict[str, Any], texts: list[str], entries: list) -> l
     needles = w["needles"] or [rare]
     out = [Query(f"word {q}", q) for q in w["all"]]
     joined = "\n".join(texts[: min(len(texts), 200)])
-    m = _PHRASE.search(joined[len(joined) // 3:])
+    m = _PHRASE.search(joined[len(joined) // 3 :])
     out.append(Query("phrase", f'"{m.group(1)} {m.group(2)}"' if m else f'"{common} {frequent}"', kind="phrase"))
     out.append(Query("phrase (3 words)", f'"{common} {frequent} {rare}"', kind="phrase"))
     out.append(Query("prefix", frequent[: max(3, len(frequent) // 2)] + "*", kind="prefix"))
@@ -130,11 +130,23 @@ def time_queries(vault, queries: list[Query], reps: int = 5, snippets: bool = Fa
                 runs.append((time.perf_counter() - t0) * 1000)
                 hits = len(found)
             every += runs
-            per[q.label] = {"query": q.text, "filters": {k: v for k, v in q.filters.items()}, "kind": q.kind,
-                            "hits": hits, "median_ms": round(statistics.median(runs), 2)}
-    return {"queries": len(queries), "reps": reps, "p50_ms": round(_pct(every, 0.5), 2),
-            "p95_ms": round(_pct(every, 0.95), 2), "max_ms": round(max(every), 2) if every else 0.0,
-            "seconds": round(t.seconds, 3), "cpu_seconds": round(t.cpu_seconds, 3), "per_query": per}
+            per[q.label] = {
+                "query": q.text,
+                "filters": {k: v for k, v in q.filters.items()},
+                "kind": q.kind,
+                "hits": hits,
+                "median_ms": round(statistics.median(runs), 2),
+            }
+    return {
+        "queries": len(queries),
+        "reps": reps,
+        "p50_ms": round(_pct(every, 0.5), 2),
+        "p95_ms": round(_pct(every, 0.95), 2),
+        "max_ms": round(max(every), 2) if every else 0.0,
+        "seconds": round(t.seconds, 3),
+        "cpu_seconds": round(t.cpu_seconds, 3),
+        "per_query": per,
+    }
 
 
 def snippet_cost(vault, queries: list[Query], reps: int = 3) -> dict[str, Any]:
@@ -161,8 +173,12 @@ def snippet_cost(vault, queries: list[Query], reps: int = 3) -> dict[str, Any]:
             extra_ms += extra
             shown += hits
             per_hit.append(extra / hits)
-    return {"hits_shown": shown, "ms_per_hit": round(extra_ms / shown, 2) if shown else 0.0,
-            "ms_per_hit_p95": round(_pct(per_hit, 0.95), 2), "ms_for_50_hits": round(50 * extra_ms / shown, 1) if shown else 0.0}
+    return {
+        "hits_shown": shown,
+        "ms_per_hit": round(extra_ms / shown, 2) if shown else 0.0,
+        "ms_per_hit_p95": round(_pct(per_hit, 0.95), 2),
+        "ms_for_50_hits": round(50 * extra_ms / shown, 1) if shown else 0.0,
+    }
 
 
 # -- the large vault --------------------------------------------------------------------
@@ -177,14 +193,21 @@ def replica(entry, copy: int, rng: random.Random):
         return None if t is None else t + shift
 
     return dataclasses.replace(
-        entry, session_id=f"{entry.session_id}-r{copy:03d}", archive_path=f"replica/{copy:03d}/{entry.archive_path}",
-        row_id=None, original_timestamp=moved(entry.original_timestamp),
-        last_activity_at=moved(entry.last_activity_at), created_at=moved(entry.created_at),
-        pinned=False, meta=dict(entry.meta))
+        entry,
+        session_id=f"{entry.session_id}-r{copy:03d}",
+        archive_path=f"replica/{copy:03d}/{entry.archive_path}",
+        row_id=None,
+        original_timestamp=moved(entry.original_timestamp),
+        last_activity_at=moved(entry.last_activity_at),
+        created_at=moved(entry.created_at),
+        pinned=False,
+        meta=dict(entry.meta),
+    )
 
 
-def build_large(small_home: Path, large_home: Path, target_raw: int, needles: list[str], seed: int = 1,
-                say=print) -> dict[str, Any]:
+def build_large(
+    small_home: Path, large_home: Path, target_raw: int, needles: list[str], seed: int = 1, say=print
+) -> dict[str, Any]:
     """Build the large vault at ``large_home`` (see the module docstring); returns how."""
     from termvault.index import ArchiveIndex, fulltext
     from termvault.vault import Vault
@@ -225,10 +248,16 @@ def build_large(small_home: Path, large_home: Path, target_raw: int, needles: li
             if c % 10 == 0:
                 say(f"bench:   {c}/{copies - 1} replicas")
     index.close()
-    return {"copies": copies, "sessions": len(entries) * copies, "input_bytes": raw_small * copies,
-            "text_bytes_per_copy": sum(len(p[0]) for p in prepared), "prepare_seconds": round(prep.seconds, 3),
-            "seconds": round(t.seconds, 3), "cpu_seconds": round(t.cpu_seconds, 3),
-            "text_mb_per_s": round(text_bytes / MB / t.seconds, 2) if t.seconds else 0.0}
+    return {
+        "copies": copies,
+        "sessions": len(entries) * copies,
+        "input_bytes": raw_small * copies,
+        "text_bytes_per_copy": sum(len(p[0]) for p in prepared),
+        "prepare_seconds": round(prep.seconds, 3),
+        "seconds": round(t.seconds, 3),
+        "cpu_seconds": round(t.cpu_seconds, 3),
+        "text_mb_per_s": round(text_bytes / MB / t.seconds, 2) if t.seconds else 0.0,
+    }
 
 
 def rg_at_scale(corpus: Path, work: Path, copies: int, words: list[str]) -> dict[str, Any]:
@@ -251,8 +280,16 @@ def rg_at_scale(corpus: Path, work: Path, copies: int, words: list[str]) -> dict
     return out
 
 
-def run(corpus: Path, small_home: Path, work: Path, results: dict[str, Any], summary: dict[str, Any],
-        target_raw: int = 2_000_000_000, reps: int = 5, say=print) -> None:
+def run(
+    corpus: Path,
+    small_home: Path,
+    work: Path,
+    results: dict[str, Any],
+    summary: dict[str, Any],
+    target_raw: int = 2_000_000_000,
+    reps: int = 5,
+    say=print,
+) -> None:
     """Measure search on the swept vault and on the large vault; add the results."""
     from termvault.vault import Vault
 
@@ -298,8 +335,9 @@ def run(corpus: Path, small_home: Path, work: Path, results: dict[str, Any], sum
     same = [q for q in queries if q.label.startswith("word ")]
     for name, where in (("swept_vault", small), ("large_vault", big)):
         ms = [where["per_query"][q.label]["median_ms"] for q in same]
-        results["measurements"][f"termvault.search.{name}"]["anchor_words_ms_per_query"] = \
+        results["measurements"][f"termvault.search.{name}"]["anchor_words_ms_per_query"] = (
             round(sum(ms) / len(ms), 2) if ms else 0.0
+        )
     say(f"bench: {an.plain_search_tool()} over {built['copies']} hard-linked copies of the corpus ...")
     try:
         scaled = rg_at_scale(corpus, work, built["copies"], words["all"])

@@ -15,7 +15,7 @@ _KEYS = {chr(c): _dumps(chr(c)) for c in range(32, 127)}
 
 
 def _relcwd(w: World, p: Project) -> str:
-    return "~" + p.cwd[len(w.home):]
+    return "~" + p.cwd[len(w.home) :]
 
 
 def native_session(w: World, p: Project, start: float, target: int, needle: str | None = None) -> Doc:
@@ -38,9 +38,14 @@ def native_session(w: World, p: Project, start: float, target: int, needle: str 
         last = cmd
     t = round(t, 3)
     roll = r.random()
-    name = p.name if roll < 0.4 else f"{p.name}: {w.vocab.sentence(r, r.randint(2, 5))[:-1]}" if roll < 0.85 \
+    name = (
+        p.name
+        if roll < 0.4
+        else f"{p.name}: {w.vocab.sentence(r, r.randint(2, 5))[:-1]}"
+        if roll < 0.85
         else f"Terminal {r.randint(1, 60)}"
-    conversation = (f"{w.home}/.claude/projects/{p.claude_dir}/{tg.uuid4(r)}.jsonl" if r.random() < 0.3 else None)
+    )
+    conversation = f"{w.home}/.claude/projects/{p.claude_dir}/{tg.uuid4(r)}.jsonl" if r.random() < 0.3 else None
     state = {
         "session_id": sid,
         "name": name,
@@ -76,8 +81,13 @@ def _terminal_text(w: World, out: str) -> str:
 def cast_session(w: World, p: Project, start: float, target: int, needle: str | None = None) -> Doc:
     """One asciinema v2 recording: a shell where commands are typed key by key."""
     r = w.rng
-    header = {"version": 2, "width": r.choice((80, 100, 120, 144, 160, 208)), "height": r.choice((24, 30, 40, 50)),
-              "timestamp": int(start), "env": {"SHELL": r.choice(("/bin/zsh", "/bin/bash")), "TERM": "xterm-256color"}}
+    header = {
+        "version": 2,
+        "width": r.choice((80, 100, 120, 144, 160, 208)),
+        "height": r.choice((24, 30, 40, 50)),
+        "timestamp": int(start),
+        "env": {"SHELL": r.choice(("/bin/zsh", "/bin/bash")), "TERM": "xterm-256color"},
+    }
     if r.random() < 0.5:
         header["title"] = w.vocab.sentence(r, r.randint(2, 6))[:-1]
     lines = [json.dumps(header)]
@@ -90,7 +100,7 @@ def cast_session(w: World, p: Project, start: float, target: int, needle: str | 
 
     def ev(text: str) -> None:
         nonlocal size
-        s = f"[{et:.6f}, \"o\", {_dumps(text)}]"
+        s = f'[{et:.6f}, "o", {_dumps(text)}]'
         lines.append(s)
         size += len(s)
 
@@ -106,7 +116,7 @@ def cast_session(w: World, p: Project, start: float, target: int, needle: str | 
         rand = r.random
         for ch in cmd:  # typed key by key: one tiny event each, as real recordings have
             et += 0.03 + rand() * 0.22
-            s = f"[{et:.6f}, \"o\", {keys.get(ch) or _dumps(ch)}]"
+            s = f'[{et:.6f}, "o", {keys.get(ch) or _dumps(ch)}]'
             lines.append(s)
             size += len(s)
         et += r.uniform(0.1, 0.6)
@@ -130,12 +140,15 @@ def aider_chat(w: World, p: Project, start: float, target: int, needle: str | No
     ``.aider.input.history`` lines, and the session's end time."""
     r, v = w.rng, w.vocab
     model = r.choice(("gpt-4o", "openrouter/openai/gpt-4o-mini", "gemini/gemini-2.5-pro", "sonnet"))
-    out = [f"\n# aider chat started at {tg.plain_time(start)}\n",
-           f"> {w.home}/.local/bin/aider --model {model}  ",
-           f"> Aider v0.{r.randint(70, 86)}.{r.randint(0, 3)}  ",
-           f"> Model: {model} with diff edit format  ",
-           f"> Git repo: .git with {len(p.files) + r.randint(0, 200)} files  ",
-           "> Repo-map: using 4096 tokens, auto refresh  ", ""]
+    out = [
+        f"\n# aider chat started at {tg.plain_time(start)}\n",
+        f"> {w.home}/.local/bin/aider --model {model}  ",
+        f"> Aider v0.{r.randint(70, 86)}.{r.randint(0, 3)}  ",
+        f"> Model: {model} with diff edit format  ",
+        f"> Git repo: .git with {len(p.files) + r.randint(0, 200)} files  ",
+        "> Repo-map: using 4096 tokens, auto refresh  ",
+        "",
+    ]
     inputs: list[str] = []
     size, t, first = sum(map(len, out)), start, True
     while size < target:
@@ -148,13 +161,26 @@ def aider_chat(w: World, p: Project, start: float, target: int, needle: str | No
         for _ in range(r.randint(0, 3)):
             f = w.pick_file(p)
             i = r.randrange(max(1, len(f.lines)))
-            old = f.lines[i:i + r.randint(1, 10)]
-            block += [f.path, f"```{p.lang}", "<<<<<<< SEARCH", *old, "=======", *old,
-                      ("    # " if p.lang == "python" else "  // ") + v.sentence(r), ">>>>>>> REPLACE", "```", "",
-                      f"> Applied edit to {f.path}  "]
-        block += [f"> Tokens: {r.uniform(1, 30):.1f}k sent, {r.randint(50, 3000)} received. "
-                  f"Cost: ${r.uniform(0, 0.2):.5f} message, ${r.uniform(0, 2):.5f} session.  ",
-                  f"> Commit {tg.hexid(r, 7)} {r.choice(('feat', 'fix', 'refactor'))}: {v.sentence(r, r.randint(3, 9))[:-1]}  ", ""]
+            old = f.lines[i : i + r.randint(1, 10)]
+            block += [
+                f.path,
+                f"```{p.lang}",
+                "<<<<<<< SEARCH",
+                *old,
+                "=======",
+                *old,
+                ("    # " if p.lang == "python" else "  // ") + v.sentence(r),
+                ">>>>>>> REPLACE",
+                "```",
+                "",
+                f"> Applied edit to {f.path}  ",
+            ]
+        block += [
+            f"> Tokens: {r.uniform(1, 30):.1f}k sent, {r.randint(50, 3000)} received. "
+            f"Cost: ${r.uniform(0, 0.2):.5f} message, ${r.uniform(0, 2):.5f} session.  ",
+            f"> Commit {tg.hexid(r, 7)} {r.choice(('feat', 'fix', 'refactor'))}: {v.sentence(r, r.randint(3, 9))[:-1]}  ",
+            "",
+        ]
         text = "\n".join(block)
         out.append(text)
         size += len(text)

@@ -70,8 +70,9 @@ def open_vault(corpus: Path, home: Path, **overrides: Any):
     return Vault(home, **settings)
 
 
-def sweep_corpus(corpus: Path, home: Path, full_text: bool = True, profiler: Any = None,
-                 **settings: Any) -> dict[str, Any]:
+def sweep_corpus(
+    corpus: Path, home: Path, full_text: bool = True, profiler: Any = None, **settings: Any
+) -> dict[str, Any]:
     """Sweep the whole corpus into a new vault at ``home`` (left in place for later
     steps). ``profiler`` (a cProfile.Profile) runs around the sweep alone; ``settings``
     are further config overrides (``level=19``)."""
@@ -120,7 +121,8 @@ def archive_by_kind(home: Path) -> dict[str, dict[str, int]]:
     try:
         rows = db.execute(
             "SELECT source, COUNT(*), SUM(original_size), SUM(archive_size) FROM sessions "
-            "WHERE status != 'deleted' GROUP BY source ORDER BY source").fetchall()
+            "WHERE status != 'deleted' GROUP BY source ORDER BY source"
+        ).fetchall()
     finally:
         db.close()
     return {r[0]: {"sessions": r[1], "input_bytes": r[2], "output_bytes": r[3]} for r in rows}
@@ -163,8 +165,12 @@ def zstd_dictionary(corpus: Path, work: Path, kind: str = "claude-code", level: 
     folder.mkdir(parents=True)
     dictionary = folder / "claude.zdict"
     with Timer() as train:
-        subprocess.run(["zstd", "--train", "-q", "-o", str(dictionary), *map(str, files)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["zstd", "--train", "-q", "-o", str(dictionary), *map(str, files)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     sizes = {}
     for variant, extra in (("plain", []), ("dict", ["-D", str(dictionary)])):
         copies = []
@@ -181,9 +187,16 @@ def zstd_dictionary(corpus: Path, work: Path, kind: str = "claude-code", level: 
     shutil.rmtree(folder, ignore_errors=True)
     # The dictionary is stored once, so it counts once.
     total = with_dict + dict_bytes
-    return {"files": len(files), "input_bytes": raw, "output_bytes": total, "ratio": round(raw / total, 3),
-            "without_dict_bytes": plain, "dict_bytes": dict_bytes, "vs_without": round(total / plain, 3),
-            "train_seconds": round(train.seconds, 3)}
+    return {
+        "files": len(files),
+        "input_bytes": raw,
+        "output_bytes": total,
+        "ratio": round(raw / total, 3),
+        "without_dict_bytes": plain,
+        "dict_bytes": dict_bytes,
+        "vs_without": round(total / plain, 3),
+        "train_seconds": round(train.seconds, 3),
+    }
 
 
 def index_size(home: Path, name: str = "archive_index.sqlite3") -> dict[str, Any]:
@@ -221,7 +234,9 @@ def recompressed(home: Path, levels: tuple[int, ...] = (6, 9, 12)) -> dict[int, 
 
     db = sqlite3.connect(f"file:{Path(home) / 'archive_index.sqlite3'}?mode=ro", uri=True)
     try:
-        rows = db.execute("SELECT archive_path, source, original_size FROM sessions WHERE status = 'archived'").fetchall()
+        rows = db.execute(
+            "SELECT archive_path, source, original_size FROM sessions WHERE status = 'archived'"
+        ).fetchall()
     finally:
         db.close()
     kinds = {rel: kind for rel, kind, _ in rows}
@@ -239,10 +254,16 @@ def recompressed(home: Path, levels: tuple[int, ...] = (6, 9, 12)) -> dict[int, 
             for kind, data in raw.values():
                 by_kind[kind] = by_kind.get(kind, 0) + len(cctx.compress(data))
         size = sum(len(d) for _, d in raw.values())  # the tar streams: files, headers, manifests
-        out[level] = {"input_bytes": original, "tar_bytes": size, "output_bytes": sum(by_kind.values()),
-                      "ratio": round(original / sum(by_kind.values()), 3), "seconds": round(t.seconds, 3),
-                      "cpu_seconds": round(t.cpu_seconds, 3), "mb_per_s": round(size / MB / t.seconds, 2),
-                      "claude_code_output_bytes": by_kind.get("claude-code", 0)}
+        out[level] = {
+            "input_bytes": original,
+            "tar_bytes": size,
+            "output_bytes": sum(by_kind.values()),
+            "ratio": round(original / sum(by_kind.values()), 3),
+            "seconds": round(t.seconds, 3),
+            "cpu_seconds": round(t.cpu_seconds, 3),
+            "mb_per_s": round(size / MB / t.seconds, 2),
+            "claude_code_output_bytes": by_kind.get("claude-code", 0),
+        }
     return out
 
 
@@ -302,7 +323,9 @@ def run(corpus: Path, work: Path, results: dict[str, Any], say=print) -> Path:
     xz = results["measurements"].get("anchor.cli.xz-9e_solid", {}).get("output_bytes")
     for level, values in recompressed(home).items():
         if "claude-code" in gz:
-            values["claude_code_vs_gzip6"] = round(values["claude_code_output_bytes"] / gz["claude-code"]["output_bytes"], 3)
+            values["claude_code_vs_gzip6"] = round(
+                values["claude_code_output_bytes"] / gz["claude-code"]["output_bytes"], 3
+            )
         if xz:
             values["vs_xz"] = round(values["output_bytes"] / xz, 3)
         res.add(results, f"experiment.archives_at_level_{level}", values)
@@ -310,9 +333,12 @@ def run(corpus: Path, work: Path, results: dict[str, Any], say=print) -> Path:
         high = results["measurements"]["termvault.sweep.level19"]
         high["claude_code_vs_gzip6"] = round(high["claude_code_output_bytes"] / gz["claude-code"]["output_bytes"], 3)
     for kind, values in mine.items():
-        row = {"sessions": values["sessions"], "input_bytes": values["input_bytes"],
-               "output_bytes": values["output_bytes"],
-               "ratio": round(values["input_bytes"] / values["output_bytes"], 3) if values["output_bytes"] else 0.0}
+        row = {
+            "sessions": values["sessions"],
+            "input_bytes": values["input_bytes"],
+            "output_bytes": values["output_bytes"],
+            "ratio": round(values["input_bytes"] / values["output_bytes"], 3) if values["output_bytes"] else 0.0,
+        }
         if kind in gz:
             row["gzip6_bytes"] = gz[kind]["output_bytes"]
             row["vs_gzip6"] = round(values["output_bytes"] / gz[kind]["output_bytes"], 3)
@@ -320,17 +346,24 @@ def run(corpus: Path, work: Path, results: dict[str, Any], say=print) -> Path:
     for level in (3, 19):
         say(f"bench: zstd -{level} dictionary experiment (claude-code) ...")
         try:
-            res.add(results, f"experiment.zstd-{level}_dictionary.claude-code", zstd_dictionary(corpus, work, level=level))
+            res.add(
+                results, f"experiment.zstd-{level}_dictionary.claude-code", zstd_dictionary(corpus, work, level=level)
+            )
         except Exception as exc:
             say(f"bench:   skipped: {exc}")
     size = index_size(home)
     size["archive_bytes"] = archive_bytes(home)
     size["index_to_archive"] = round(size["index_bytes"] / size["archive_bytes"], 3) if size["archive_bytes"] else 0.0
-    size["fts_to_archive"] = round((size["fts_text_bytes"] + size["fts_ident_bytes"]) / size["archive_bytes"], 3) \
-        if size["archive_bytes"] else 0.0
+    size["fts_to_archive"] = (
+        round((size["fts_text_bytes"] + size["fts_ident_bytes"]) / size["archive_bytes"], 3)
+        if size["archive_bytes"]
+        else 0.0
+    )
     res.add(results, "termvault.index_size", size)
     say("bench: the index with its full-text segments merged ...")
     merged = optimized_index_size(home, work)
-    merged["index_to_archive"] = round(merged["index_bytes"] / size["archive_bytes"], 3) if size["archive_bytes"] else 0.0
+    merged["index_to_archive"] = (
+        round(merged["index_bytes"] / size["archive_bytes"], 3) if size["archive_bytes"] else 0.0
+    )
     res.add(results, "experiment.index_size_after_fts_optimize", merged)
     return home

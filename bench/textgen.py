@@ -34,13 +34,22 @@ diff patch review comment docs readme example examples small large fast slow sim
 better probably looks seems think sure okay thanks great good bad same different
 """.split()
 
-_ONSETS = ("b c d f g h j k l m n p r s t v w br cr dr fl gr pl pr st tr sh ch th sk "
-           "sl sn sp").split() + [""]
+_ONSETS = ("b c d f g h j k l m n p r s t v w br cr dr fl gr pl pr st tr sh ch th sk sl sn sp").split() + [""]
 _NUCLEI = "a e i o u ai ea io ou y ee oa".split()
 _CODAS = ["", "", "", "n", "r", "s", "t", "l", "m", "x", "nd", "st", "ck", "ng", "rt"]
 
-ANSI = ("\x1b[0m", "\x1b[1m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[34m", "\x1b[36m",
-        "\x1b[1;32m", "\x1b[90m", "\x1b[38;5;208m")
+ANSI = (
+    "\x1b[0m",
+    "\x1b[1m",
+    "\x1b[31m",
+    "\x1b[32m",
+    "\x1b[33m",
+    "\x1b[34m",
+    "\x1b[36m",
+    "\x1b[1;32m",
+    "\x1b[90m",
+    "\x1b[38;5;208m",
+)
 
 
 class FastRandom(random.Random):
@@ -67,8 +76,7 @@ class FastRandom(random.Random):
 
 def pseudo_word(rng: random.Random) -> str:
     return "".join(
-        rng.choice(_ONSETS) + rng.choice(_NUCLEI) + rng.choice(_CODAS)
-        for _ in range(rng.choice((1, 2, 2, 2, 3, 3, 4)))
+        rng.choice(_ONSETS) + rng.choice(_NUCLEI) + rng.choice(_CODAS) for _ in range(rng.choice((1, 2, 2, 2, 3, 3, 4)))
     )
 
 
@@ -160,7 +168,7 @@ class Vocabulary:
     def fragment(self, rng: random.Random, n: int) -> str:
         """``n`` consecutive words of the text."""
         o = int(rng.random() * (self.n_words - n))
-        return self.text[self.starts[o]:self.starts[o + n] - 1]
+        return self.text[self.starts[o] : self.starts[o + n] - 1]
 
     def sentence(self, rng: random.Random, n: int | None = None, insert: str | None = None) -> str:
         """A sentence-like string of about ``n`` words, ending with one punctuation mark."""
@@ -190,8 +198,10 @@ class Vocabulary:
         return s[:1].upper() + s[1:] + "."
 
     def identifier(self, rng: random.Random) -> str:
-        parts = [self.pseudo[int(rng.random() ** 2 * 2500)] if rng.random() < 0.5
-                 else rng.choice(BASE_WORDS[40:]) for _ in range(rng.choice((1, 2, 2, 3)))]
+        parts = [
+            self.pseudo[int(rng.random() ** 2 * 2500)] if rng.random() < 0.5 else rng.choice(BASE_WORDS[40:])
+            for _ in range(rng.choice((1, 2, 2, 3)))
+        ]
         return "_".join(parts)
 
 
@@ -215,10 +225,10 @@ _PY_BODY = (
     "    {a}: {T} = {n}",
     "    return {a}",
     "    # {s}",
-    "    logger.debug(\"{s} %s\", {a})",
-    "    with open({a}, \"rb\") as fh:",
+    '    logger.debug("{s} %s", {a})',
+    '    with open({a}, "rb") as fh:',
     "        {b} = fh.read()",
-    "    raise {C}Error(f\"{s}: {{{a}!r}}\")",
+    '    raise {C}Error(f"{s}: {{{a}!r}}")',
     "    {a} = [{b} for {b} in {c} if {b}.{f}]",
     "    self.{a} = {b}",
     "    try:",
@@ -239,7 +249,7 @@ _TS_BODY = (
     "  let {A}: {T} = {n};",
     "  return {{ ...{A}, {B}: {C} }};",
     "  console.log(`{s} ${{{A}}}`);",
-    "  throw new {C}Error(\"{s}\");",
+    '  throw new {C}Error("{s}");',
     "  setState((prev) => ({{ ...prev, {A}: {B} }}));",
     "",
 )
@@ -256,14 +266,21 @@ class CodeWriter:
         body = _PY_BODY if lang == "python" else _TS_BODY
         self.types = _PY_TYPES if lang == "python" else _TS_TYPES
         # Templates name their slots a b c f (identifiers), n (a number), s (prose), T (a type).
-        self.body = [(t.replace("{A}", "{a}").replace("{B}", "{b}").replace("{C}", "{c}").replace("{F}", "{f}"),
-                      "{s}" in t) for t in body]
+        self.body = [
+            (t.replace("{A}", "{a}").replace("{B}", "{b}").replace("{C}", "{c}").replace("{F}", "{f}"), "{s}" in t)
+            for t in body
+        ]
 
     def _fill(self, template: str, prose: bool) -> str:
         r, ids = self.rng, self.names
         return template.format(
-            a=r.choice(ids), b=r.choice(ids), c=r.choice(ids), f=r.choice(ids), n=r.randint(0, 4096),
-            s=self.vocab.fragment(r, r.randint(3, 9)) if prose else "", T=r.choice(self.types),
+            a=r.choice(ids),
+            b=r.choice(ids),
+            c=r.choice(ids),
+            f=r.choice(ids),
+            n=r.randint(0, 4096),
+            s=self.vocab.fragment(r, r.randint(3, 9)) if prose else "",
+            T=r.choice(self.types),
         )
 
     def file(self, n_blocks: int) -> str:
@@ -275,8 +292,12 @@ class CodeWriter:
             lines += ["", "logger = logging.getLogger(__name__)", ""]
             for _ in range(n_blocks):
                 if r.random() < 0.2:
-                    lines += ["", f"class {camel(r.choice(ids))}({camel(r.choice(ids))}):",
-                              f'    """{self.vocab.sentence(r)}"""', ""]
+                    lines += [
+                        "",
+                        f"class {camel(r.choice(ids))}({camel(r.choice(ids))}):",
+                        f'    """{self.vocab.sentence(r)}"""',
+                        "",
+                    ]
                 args = ", ".join(f"{r.choice(ids)}: {r.choice(_PY_TYPES)}" for _ in range(r.randint(0, 3)))
                 lines.append(f"def {r.choice(ids)}({args}) -> {r.choice(_PY_TYPES)}:")
                 if r.random() < 0.5:
@@ -284,12 +305,16 @@ class CodeWriter:
                 lines += [self._fill(*r.choice(self.body)) for _ in range(r.randint(3, 14))]
                 lines += ["", ""]
         else:
-            lines += [f'import {{ {camel(r.choice(ids))} }} from "./{lower_camel(r.choice(ids))}";'
-                      for _ in range(r.randint(1, 6))]
+            lines += [
+                f'import {{ {camel(r.choice(ids))} }} from "./{lower_camel(r.choice(ids))}";'
+                for _ in range(r.randint(1, 6))
+            ]
             lines.append("")
             for _ in range(n_blocks):
                 args = ", ".join(f"{lower_camel(r.choice(ids))}: {r.choice(_TS_TYPES)}" for _ in range(r.randint(0, 3)))
-                lines.append(f"export {'async ' if r.random() < 0.4 else ''}function {lower_camel(r.choice(ids))}({args}) {{")
+                lines.append(
+                    f"export {'async ' if r.random() < 0.4 else ''}function {lower_camel(r.choice(ids))}({args}) {{"
+                )
                 lines += [self._fill(*r.choice(self.body)) for _ in range(r.randint(3, 14))]
                 lines += ["}", ""]
         return "\n".join(lines) + "\n"
@@ -300,9 +325,14 @@ class CodeWriter:
 
 def pytest_output(rng: random.Random, cwd: str, tests: list[str], vocab: Vocabulary) -> str:
     n = len(tests)
-    lines = ["=" * 29 + " test session starts " + "=" * 30,
-             "platform linux -- Python 3.11.7, pytest-8.3.2, pluggy-1.5.0",
-             f"rootdir: {cwd}", "configfile: pyproject.toml", f"collected {n * 7} items", ""]
+    lines = [
+        "=" * 29 + " test session starts " + "=" * 30,
+        "platform linux -- Python 3.11.7, pytest-8.3.2, pluggy-1.5.0",
+        f"rootdir: {cwd}",
+        "configfile: pyproject.toml",
+        f"collected {n * 7} items",
+        "",
+    ]
     failed = 0
     for i, t in enumerate(tests):
         marks = "".join("F" if rng.random() < 0.04 else "." for _ in range(7))
@@ -311,18 +341,26 @@ def pytest_output(rng: random.Random, cwd: str, tests: list[str], vocab: Vocabul
     if failed:
         lines += ["", "=" * 36 + " FAILURES " + "=" * 36]
         for _ in range(failed):
-            lines += [f"____ test_{vocab.identifier(rng)} ____", "",
-                      f"    def test_{vocab.identifier(rng)}():",
-                      f">       assert {vocab.identifier(rng)}() == {rng.randint(0, 99)}",
-                      f"E       AssertionError: {vocab.sentence(rng)}", ""]
+            lines += [
+                f"____ test_{vocab.identifier(rng)} ____",
+                "",
+                f"    def test_{vocab.identifier(rng)}():",
+                f">       assert {vocab.identifier(rng)}() == {rng.randint(0, 99)}",
+                f"E       AssertionError: {vocab.sentence(rng)}",
+                "",
+            ]
     tail = f"{n * 7 - failed} passed" + (f", {failed} failed" if failed else "")
     lines.append("=" * 20 + f" {tail} in {rng.uniform(0.2, 40):.2f}s " + "=" * 20)
     return "\n".join(lines)
 
 
 def git_status(rng: random.Random, branch: str, paths: list[str]) -> str:
-    lines = [f"On branch {branch}", "Changes not staged for commit:",
-             '  (use "git add <file>..." to update what will be committed)', ""]
+    lines = [
+        f"On branch {branch}",
+        "Changes not staged for commit:",
+        '  (use "git add <file>..." to update what will be committed)',
+        "",
+    ]
     lines += [f"\tmodified:   {p}" for p in rng.sample(paths, min(len(paths), rng.randint(1, 6)))]
     return "\n".join(lines) + "\n"
 
@@ -335,9 +373,14 @@ def git_diff(rng: random.Random, path: str, lines: list[str]) -> str:
     if not lines:
         return ""
     start = rng.randrange(len(lines))
-    chunk = lines[start:start + rng.randint(4, 30)]
-    out = [f"diff --git a/{path} b/{path}", f"index {hexid(rng, 7)}..{hexid(rng, 7)} 100644",
-           f"--- a/{path}", f"+++ b/{path}", f"@@ -{start + 1},{len(chunk)} +{start + 1},{len(chunk) + 1} @@"]
+    chunk = lines[start : start + rng.randint(4, 30)]
+    out = [
+        f"diff --git a/{path} b/{path}",
+        f"index {hexid(rng, 7)}..{hexid(rng, 7)} 100644",
+        f"--- a/{path}",
+        f"+++ b/{path}",
+        f"@@ -{start + 1},{len(chunk)} +{start + 1},{len(chunk) + 1} @@",
+    ]
     for line in chunk:
         roll = rng.random()
         out.append(("-" if roll < 0.15 else "+" if roll < 0.3 else " ") + line)
@@ -350,8 +393,10 @@ def ls_listing(rng: random.Random, names: list[str], t: float) -> str:
     lines = [f"total {rng.randint(8, 400)}"]
     for n in names:
         d = n.endswith("/")
-        lines.append(f"{'drwxr-xr-x' if d else '-rw-r--r--'}  {rng.randint(1, 9):>2} dev  staff "
-                     f"{rng.randint(64, 90000):>6} {month} {g.tm_mday:>2} {g.tm_hour:02d}:{g.tm_min:02d} {n.rstrip('/')}")
+        lines.append(
+            f"{'drwxr-xr-x' if d else '-rw-r--r--'}  {rng.randint(1, 9):>2} dev  staff "
+            f"{rng.randint(64, 90000):>6} {month} {g.tm_mday:>2} {g.tm_hour:02d}:{g.tm_min:02d} {n.rstrip('/')}"
+        )
     return "\n".join(lines)
 
 
@@ -371,6 +416,8 @@ def build_log(rng: random.Random, vocab: Vocabulary, paths: list[str]) -> str:
         lines.append(f"  {p}  {rng.uniform(0.3, 300):.2f} kB │ gzip: {rng.uniform(0.1, 90):.2f} kB")
     if rng.random() < 0.3:
         p = rng.choice(paths)
-        lines.append(f"{p}({rng.randint(1, 400)},{rng.randint(1, 80)}): error TS{rng.randint(2000, 2999)}: {vocab.sentence(rng)}")
+        lines.append(
+            f"{p}({rng.randint(1, 400)},{rng.randint(1, 80)}): error TS{rng.randint(2000, 2999)}: {vocab.sentence(rng)}"
+        )
     lines.append(f"✓ built in {rng.uniform(0.5, 30):.2f}s")
     return "\n".join(lines)

@@ -95,8 +95,10 @@ class World:
         self.project_weights = list(itertools.accumulate(1.0 / (i + 1) ** 0.9 for i in range(n_projects)))
         self.claude_system = self.vocab.paragraph(rng, 40)
         self.codex_instructions = (
-            "## Skills\n" + "\n".join(f"- {self.vocab.identifier(rng)}: {self.vocab.sentence(rng)}"
-                                      for _ in range(12)) + "\n\n" + self.vocab.paragraph(rng, 60)
+            "## Skills\n"
+            + "\n".join(f"- {self.vocab.identifier(rng)}: {self.vocab.sentence(rng)}" for _ in range(12))
+            + "\n\n"
+            + self.vocab.paragraph(rng, 60)
         )
 
     def reencoded(self, encoded: str) -> str:
@@ -136,16 +138,31 @@ class World:
             lines = text.split("\n")[:-1]
             numbered = "\n".join(f"{i:>6}\u2192{line}" for i, line in enumerate(lines, 1))
             files.append(SourceFile(path, text, lines, numbered))
-        tests = [f"tests/test_{r.choice(idents)}.py" if lang == "python" else f"src/{r.choice(idents)}.test.ts"
-                 for _ in range(r.randint(4, 20))]
-        branches = ["main"] + [f"{r.choice(('feat', 'fix', 'chore'))}/{r.choice(idents).replace('_', '-')}"
-                               for _ in range(r.randint(1, 5))]
-        agents_md = f"# AGENTS.md instructions for {cwd}\n\n<INSTRUCTIONS>\n" + "\n".join(
-            f"- {v.sentence(r)}" for _ in range(r.randint(8, 30))) + "\n</INSTRUCTIONS>"
-        return Project(name=name, cwd=cwd, lang=lang, branches=branches,
-                       repo_url=f"git@github.com:{self.user}/{name}.git", idents=idents, files=files,
-                       tests=tests, agents_md=agents_md, code=writer,
-                       file_weights=list(itertools.accumulate(1.0 / (i + 1) for i in range(len(files)))))
+        tests = [
+            f"tests/test_{r.choice(idents)}.py" if lang == "python" else f"src/{r.choice(idents)}.test.ts"
+            for _ in range(r.randint(4, 20))
+        ]
+        branches = ["main"] + [
+            f"{r.choice(('feat', 'fix', 'chore'))}/{r.choice(idents).replace('_', '-')}" for _ in range(r.randint(1, 5))
+        ]
+        agents_md = (
+            f"# AGENTS.md instructions for {cwd}\n\n<INSTRUCTIONS>\n"
+            + "\n".join(f"- {v.sentence(r)}" for _ in range(r.randint(8, 30)))
+            + "\n</INSTRUCTIONS>"
+        )
+        return Project(
+            name=name,
+            cwd=cwd,
+            lang=lang,
+            branches=branches,
+            repo_url=f"git@github.com:{self.user}/{name}.git",
+            idents=idents,
+            files=files,
+            tests=tests,
+            agents_md=agents_md,
+            code=writer,
+            file_weights=list(itertools.accumulate(1.0 / (i + 1) for i in range(len(files)))),
+        )
 
     def pick_file(self, p: Project) -> SourceFile:
         return self.rng.choices(p.files, cum_weights=p.file_weights)[0]
@@ -161,7 +178,7 @@ class World:
         if r.random() < 0.15:
             f = self.pick_file(p)
             i = r.randrange(len(f.lines) or 1)
-            text += "\n\n```\n" + "\n".join(f.lines[i:i + r.randint(2, 12)]) + "\n```"
+            text += "\n\n```\n" + "\n".join(f.lines[i : i + r.randint(2, 12)]) + "\n```"
         if needle:
             text += f" (see {needle})"
         return text
@@ -170,12 +187,13 @@ class World:
         r, v = self.rng, self.vocab
         parts = [v.paragraph(r, r.randint(1, 4), self.mentions(p))]
         if r.random() < 0.4:
-            parts.append("\n".join(f"- {v.sentence(r, insert=r.choice(self.mentions(p)))}"
-                                   for _ in range(r.randint(2, 6))))
+            parts.append(
+                "\n".join(f"- {v.sentence(r, insert=r.choice(self.mentions(p)))}" for _ in range(r.randint(2, 6)))
+            )
         if r.random() < 0.2:
             f = self.pick_file(p)
             i = r.randrange(len(f.lines) or 1)
-            parts.append(f"```{p.lang}\n" + "\n".join(f.lines[i:i + r.randint(3, 20)]) + "\n```")
+            parts.append(f"```{p.lang}\n" + "\n".join(f.lines[i : i + r.randint(3, 20)]) + "\n```")
         return "\n\n".join(parts)
 
     # -- shell ------------------------------------------------------------------------
@@ -191,8 +209,19 @@ class World:
             end = r.choice(SED_WINDOWS)
             text, enc = f.window(end)
             return f"sed -n '1,{end}p' {f.path}", text, enc
-        kind = "grep" if roll < 0.45 else "test" if roll < 0.6 else "status" if roll < 0.7 else \
-            "diff" if roll < 0.8 else "log" if roll < 0.87 else "ls"
+        kind = (
+            "grep"
+            if roll < 0.45
+            else "test"
+            if roll < 0.6
+            else "status"
+            if roll < 0.7
+            else "diff"
+            if roll < 0.8
+            else "log"
+            if roll < 0.87
+            else "ls"
+        )
         key = (kind, int(r.random() * OUTPUT_VARIANTS[kind]))
         got = p.outputs.get(key)
         if got is None:
@@ -205,7 +234,7 @@ class World:
         if kind == "grep":
             word = r.choice(p.idents)
             files = [(x.path, x.lines) for x in r.sample(p.files, min(6, len(p.files)))]
-            return f"rg -n \"{word}\" src", tg.grep_output(r, files, word, r.randint(1, 25))
+            return f'rg -n "{word}" src', tg.grep_output(r, files, word, r.randint(1, 25))
         if kind == "test":
             if p.lang == "python":
                 tests = r.sample(p.tests, min(len(p.tests), r.randint(2, 12)))

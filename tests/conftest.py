@@ -26,9 +26,21 @@ def isolated_env(tmp_path_factory, monkeypatch):
     for var in list(os.environ):
         if var.startswith("TERMVAULT_") and var != "TERMVAULT_HOME" and var != "TERMVAULT_CORPUS":
             monkeypatch.delenv(var, raising=False)
-    for var in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-                "AGENTMUX_DATA_DIR", "AGENTMUX_DATA_HOME", "AGENTMUX_HOME_OVERRIDE", "AGENTMUX_SHARED_DIR",
-                "AGENTMUX_CHANNEL", "WAVETERM_HOME", "WAVETERM_DATA_HOME", "WAVETERM_CONFIG_HOME"):
+    for var in (
+        "CLAUDE_CONFIG_DIR",
+        "CODEX_HOME",
+        "GEMINI_DIR",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "AGENTMUX_DATA_DIR",
+        "AGENTMUX_DATA_HOME",
+        "AGENTMUX_HOME_OVERRIDE",
+        "AGENTMUX_SHARED_DIR",
+        "AGENTMUX_CHANNEL",
+        "WAVETERM_HOME",
+        "WAVETERM_DATA_HOME",
+        "WAVETERM_CONFIG_HOME",
+    ):
         monkeypatch.delenv(var, raising=False)
     return user_home
 

@@ -15,12 +15,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from termvault.model import FileRef
-from termvault.streams import DiskFile
 from termvault.render import render
 from termvault.sources.base import Source
 from termvault.sources.claude_code import ClaudeCodeSource
 from termvault.sources.codex import CodexSource
 from termvault.sources.gemini import GeminiSource
+from termvault.streams import DiskFile
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("TERMVAULT_UPDATE_GOLDEN") == "1"
@@ -77,7 +77,9 @@ def session(corpus: Path, key: str) -> tuple[Source, list[FileRef]]:
     if key == "codex-shell":
         return CodexSource(home=home), [disk(corpus, "codex_rollout_jsonl", f"{CODEX_SHELL}.jsonl", "s/rollout.jsonl")]
     if key == "codex-agents-md":
-        return CodexSource(home=home), [disk(corpus, "codex_rollout_jsonl", f"{CODEX_AGENTS_MD}.jsonl", "s/rollout.jsonl")]
+        return CodexSource(home=home), [
+            disk(corpus, "codex_rollout_jsonl", f"{CODEX_AGENTS_MD}.jsonl", "s/rollout.jsonl")
+        ]
     if key == "gemini-tools":
         ref = disk(corpus, "gemini_cli_json", f"{GEMINI_TOOLS}.json", "p/chats/session-2024-01-01T10-00-9f3a1c2e.json")
         return GeminiSource(home=home), [ref]
@@ -108,12 +110,18 @@ def parallel_sidechains(corpus: Path) -> bytes:
     calls, results = [], []
     for r in main:
         content = (r.get("message") or {}).get("content")
-        if r["type"] == "assistant" and isinstance(content, list) and any(
-            b.get("type") == "tool_use" and b.get("name") == "Task" for b in content
+        if (
+            r["type"] == "assistant"
+            and isinstance(content, list)
+            and any(b.get("type") == "tool_use" and b.get("name") == "Task" for b in content)
         ):
             calls.append(r)
-        elif r["type"] == "user" and isinstance(content, list) and calls and len(results) < len(calls) and any(
-            b.get("type") == "tool_result" and b.get("tool_use_id") in _task_ids(calls) for b in content
+        elif (
+            r["type"] == "user"
+            and isinstance(content, list)
+            and calls
+            and len(results) < len(calls)
+            and any(b.get("type") == "tool_result" and b.get("tool_use_id") in _task_ids(calls) for b in content)
         ):
             results.append(r)
         if len(results) == 3:
@@ -169,11 +177,11 @@ def markdown_outline(doc: str) -> list[str]:
             out.append(f"fence {lang}".rstrip())
         elif line.startswith("#"):
             hashes = line.split(" ", 1)[0]
-            words = line[len(hashes):].strip().split(" (")[0]
+            words = line[len(hashes) :].strip().split(" (")[0]
             role = words if words in ("User", "Task", "Assistant", "Output", "Input", "System") else "…"
             out.append(f"{hashes} {role}")
         elif line.startswith("<details><summary>"):
-            summary = line[len("<details><summary>"):]
+            summary = line[len("<details><summary>") :]
             kind = summary.split(":")[0]
             out.append(f"details {kind}")
         elif line.startswith("</details>"):

@@ -119,18 +119,45 @@ def _leaks() -> list[Leak]:
 
     k = "xoxb-" + rnd(string.digits, 12) + "-" + rnd(string.digits, 13) + "-" + rnd(ALNUM, 24)
     add("slack", f"SLACK_BOT={k}", k)
-    k = "xoxp-" + rnd(string.digits, 12) + "-" + rnd(string.digits, 12) + "-" + rnd(string.digits, 13) + "-" + rnd(LOWER_HEX, 32)
+    k = (
+        "xoxp-"
+        + rnd(string.digits, 12)
+        + "-"
+        + rnd(string.digits, 12)
+        + "-"
+        + rnd(string.digits, 13)
+        + "-"
+        + rnd(LOWER_HEX, 32)
+    )
     add("slack", f"slack token is {k}", k)
-    k = "xapp-1-A" + rnd(string.ascii_uppercase + string.digits, 10) + "-" + rnd(string.digits, 13) + "-" + rnd(LOWER_HEX, 64)
+    k = (
+        "xapp-1-A"
+        + rnd(string.ascii_uppercase + string.digits, 10)
+        + "-"
+        + rnd(string.digits, 13)
+        + "-"
+        + rnd(LOWER_HEX, 64)
+    )
     add("slack", f"app-level token: {k}", k)
 
-    p = "T" + rnd(string.ascii_uppercase + string.digits, 8) + "/B" + rnd(string.ascii_uppercase + string.digits, 10) + "/" + rnd(ALNUM, 24)
+    p = (
+        "T"
+        + rnd(string.ascii_uppercase + string.digits, 8)
+        + "/B"
+        + rnd(string.ascii_uppercase + string.digits, 10)
+        + "/"
+        + rnd(ALNUM, 24)
+    )
     add("slack-webhook", f"curl -X POST -d @msg.json https://hooks.slack.com/services/{p}", p.split("/")[-1])
 
     t = rnd(URLSAFE, 68)
     add("discord-webhook", f"WEBHOOK=https://discord.com/api/webhooks/{rnd(string.digits, 18)}/{t}", t)
     t = rnd(URLSAFE, 68)
-    add("discord-webhook", f"requests.post('https://discordapp.com/api/webhooks/{rnd(string.digits, 18)}/{t}', json=m)", t)
+    add(
+        "discord-webhook",
+        f"requests.post('https://discordapp.com/api/webhooks/{rnd(string.digits, 18)}/{t}', json=m)",
+        t,
+    )
 
     k = "M" + rnd(URLSAFE, 23) + "." + rnd(URLSAFE, 6) + "." + rnd(URLSAFE, 27)
     add("discord-bot", f"client.run('{k}')", k)
@@ -150,9 +177,17 @@ def _leaks() -> list[Leak]:
     body = [rnd(B64, 64) for _ in range(4)]
     add("private-key", "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END RSA PRIVATE KEY-----", *body)
     body = [rnd(B64, 70) for _ in range(3)]
-    add("private-key", "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END OPENSSH PRIVATE KEY-----", *body)
+    add(
+        "private-key",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n" + "\n".join(body) + "\n-----END OPENSSH PRIVATE KEY-----",
+        *body,
+    )
     body = [rnd(B64, 64) for _ in range(3)]
-    add("private-key", '"private_key": "-----BEGIN PRIVATE KEY-----\\n' + "\\n".join(body) + '\\n-----END PRIVATE KEY-----\\n",', *body)
+    add(
+        "private-key",
+        '"private_key": "-----BEGIN PRIVATE KEY-----\\n' + "\\n".join(body) + '\\n-----END PRIVATE KEY-----\\n",',
+        *body,
+    )
 
     p = pw()
     add("url-password", f"psql postgres://admin:{p}@db.internal:5432/app", p)
@@ -224,7 +259,11 @@ def _leaks() -> list[Leak]:
     add("telegram", f"curl https://api.telegram.org/bot{k}/getMe", k)
 
     k = rnd(B64, 86) + "=="
-    add("azure-storage", f"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={k};EndpointSuffix=core.windows.net", k)
+    add(
+        "azure-storage",
+        f"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={k};EndpointSuffix=core.windows.net",
+        k,
+    )
 
     p = pw()
     add("cli-password", f"docker login -u deploy -p {p} registry.example.com", p)

@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "termvault"
 CORE_EXCLUDED = ("cli", "tui", "agents")
 INDEX_TABLES = r"(sessions|settings|fts_text|fts_ident|schema_migrations|latest)"
-SQL_ON_INDEX = re.compile(rf"\b(FROM|INTO|UPDATE|JOIN|TABLE)\s+{INDEX_TABLES}\b|\bPRAGMA\s+(quick_check|wal_checkpoint)")
+SQL_ON_INDEX = re.compile(
+    rf"\b(FROM|INTO|UPDATE|JOIN|TABLE)\s+{INDEX_TABLES}\b|\bPRAGMA\s+(quick_check|wal_checkpoint)"
+)
 
 
 def _modules() -> list[Path]:
@@ -84,9 +86,7 @@ def test_one_module_writes_files_atomically():
     # Durable writes happen in fsutil (atomic_writer: fsync then rename; append_durably for
     # logs); a restore stages several files before renaming them all into place, and
     # reindex renames an unreadable index aside.
-    writers = [
-        _rel(p) for p in _modules() if re.search(r"os\.(fsync|replace)\(", p.read_text(encoding="utf-8"))
-    ]
+    writers = [_rel(p) for p in _modules() if re.search(r"os\.(fsync|replace)\(", p.read_text(encoding="utf-8"))]
     assert sorted(writers) == ["fsutil.py", "ops/reindex.py", "ops/restore.py"]
 
 
@@ -104,8 +104,16 @@ def test_the_atomic_writer_leaves_the_old_file_when_the_write_fails(tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("45s", 45), ("90min", 5400), ("12h", 43200), ("30d", 30 * 86400), ("2w", 14 * 86400), ("3mo", 90 * 86400),
-     ("1y", 365 * 86400), ("1.5h", 5400)],
+    [
+        ("45s", 45),
+        ("90min", 5400),
+        ("12h", 43200),
+        ("30d", 30 * 86400),
+        ("2w", 14 * 86400),
+        ("3mo", 90 * 86400),
+        ("1y", 365 * 86400),
+        ("1.5h", 5400),
+    ],
 )
 def test_one_duration_grammar(text, seconds):
     assert durations.parse_duration(text) == seconds
@@ -114,7 +122,7 @@ def test_one_duration_grammar(text, seconds):
 
 def test_durations_refuse_what_they_cannot_read():
     for bad in ("soon", "5 parsecs", "-3d", "", "7", "2m"):  # a bare number or "m" is ambiguous
-        with pytest.raises(UsageError, match="duration|date|unit"):
+        with pytest.raises(UsageError, match="duration|date|unit|ambiguous"):
             durations.parse_when(bad) if bad == "soon" else durations.parse_duration(bad)
 
 

@@ -26,8 +26,17 @@ def build(tmp_path, files: dict[str, bytes], manifest_edit=None, extra_members=(
         {"path": p, "origin": f"/tmp/{p}", "size": len(b), "mtime_ns": 0, "sha256": hashlib.sha256(b).hexdigest()}
         for p, b in files.items()
     ]
-    body = {"format": 1, "session_id": "s", "source": "native", "version": 1, "mode": "move",
-            "root": "/tmp", "archived_at": 1.0, "meta": {}, "files": entries}
+    body = {
+        "format": 1,
+        "session_id": "s",
+        "source": "native",
+        "version": 1,
+        "mode": "move",
+        "root": "/tmp",
+        "archived_at": 1.0,
+        "meta": {},
+        "files": entries,
+    }
     if manifest_edit:
         manifest_edit(body)
     raw = io.BytesIO()
@@ -78,10 +87,17 @@ def test_a_large_archive_needs_no_dictionary(home):
 
 
 def test_a_format_1_manifest_reads_as_written(tmp_path):
-    body = {"format": 1, "session_id": "old1", "source": "native", "version": 1, "mode": "move",
-            "root": "/r", "archived_at": 1.5, "meta": {"name": "n"},
-            "files": [{"path": "a.json", "origin": "/elsewhere/a.json", "size": 2, "mtime_ns": 1,
-                       "sha256": "0" * 64}]}
+    body = {
+        "format": 1,
+        "session_id": "old1",
+        "source": "native",
+        "version": 1,
+        "mode": "move",
+        "root": "/r",
+        "archived_at": 1.5,
+        "meta": {"name": "n"},
+        "files": [{"path": "a.json", "origin": "/elsewhere/a.json", "size": 2, "mtime_ns": 1, "sha256": "0" * 64}],
+    }
     m = arc.Manifest.from_json(json.dumps(body).encode(), "old unit")
     assert m.meta == {"name": "n"} and m.files[0].origin == "/elsewhere/a.json"
     # Written again, it stays a format 1 manifest (nothing left out).
@@ -90,8 +106,9 @@ def test_a_format_1_manifest_reads_as_written(tmp_path):
 
 def test_format_2_leaves_out_empty_metadata_and_reads_it_back(tmp_path):
     meta = {"name": "n", "first_prompt": None, "model": None, "parse_warnings": 0, "message_count": 3}
-    m = arc.Manifest("s", "native", 1, "move", "/r", 1.0, dict(meta),
-                     [arc.ManifestFile("a.json", "/r/a.json", 2, 1, "0" * 64)])
+    m = arc.Manifest(
+        "s", "native", 1, "move", "/r", 1.0, dict(meta), [arc.ManifestFile("a.json", "/r/a.json", 2, 1, "0" * 64)]
+    )
     stored = json.loads(m.to_json())
     assert stored["meta"] == {"name": "n", "message_count": 3}
     assert "origin" not in stored["files"][0]

@@ -52,7 +52,9 @@ def _jsonl(path: Path) -> list[dict]:
 def test_the_same_seed_gives_byte_identical_corpora(corpora):
     (a, sa), (b, sb) = corpora["a"], corpora["b"]
     assert tree_digest(a) == tree_digest(b)
-    assert {k: v for k, v in sa.items() if k not in TIMING_KEYS} == {k: v for k, v in sb.items() if k not in TIMING_KEYS}
+    assert {k: v for k, v in sa.items() if k not in TIMING_KEYS} == {
+        k: v for k, v in sb.items() if k not in TIMING_KEYS
+    }
 
 
 def test_a_different_seed_gives_a_different_corpus(corpora):
@@ -74,8 +76,16 @@ def test_the_corpus_is_laid_out_like_a_user_home(corpora):
     root, _ = corpora["a"]
     rel = [p.relative_to(root).as_posix() for p in corpus_files(root)]
     claude = [r for r in rel if re.fullmatch(rf"\.claude/projects/-[A-Za-z0-9-]+/{UUID}\.jsonl", r)]
-    subagents = [r for r in rel if re.fullmatch(rf"\.claude/projects/-[A-Za-z0-9-]+/{UUID}/subagents/agent-[0-9a-f]+\.jsonl", r)]
-    codex = [r for r in rel if re.fullmatch(rf"\.codex/sessions/\d{{4}}/\d\d/\d\d/rollout-\d{{4}}-\d\d-\d\dT\d\d-\d\d-\d\d-{UUID}\.jsonl", r)]
+    subagents = [
+        r for r in rel if re.fullmatch(rf"\.claude/projects/-[A-Za-z0-9-]+/{UUID}/subagents/agent-[0-9a-f]+\.jsonl", r)
+    ]
+    codex = [
+        r
+        for r in rel
+        if re.fullmatch(
+            rf"\.codex/sessions/\d{{4}}/\d\d/\d\d/rollout-\d{{4}}-\d\d-\d\dT\d\d-\d\d-\d\d-{UUID}\.jsonl", r
+        )
+    ]
     native = [r for r in rel if re.fullmatch(rf"\.multi-term/history/\d+_{UUID}\.json", r)]
     casts = [r for r in rel if re.fullmatch(r"recordings/[^/]+\.cast", r)]
     aider = [r for r in rel if r.endswith("/.aider.chat.history.md")]
@@ -121,9 +131,16 @@ def test_codex_rollouts_are_jsonl_with_session_meta_first(corpora):
         assert records[0]["type"] == "session_meta"
         assert path.name.endswith(records[0]["payload"]["id"] + ".jsonl")
         assert {r["type"] for r in records} <= {"session_meta", "response_item", "event_msg", "turn_context"}
-        calls = {r["payload"]["call_id"] for r in records if r["payload"].get("type") in ("function_call", "custom_tool_call")}
-        outputs = {r["payload"]["call_id"] for r in records
-                   if r["payload"].get("type") in ("function_call_output", "custom_tool_call_output")}
+        calls = {
+            r["payload"]["call_id"]
+            for r in records
+            if r["payload"].get("type") in ("function_call", "custom_tool_call")
+        }
+        outputs = {
+            r["payload"]["call_id"]
+            for r in records
+            if r["payload"].get("type") in ("function_call_output", "custom_tool_call_output")
+        }
         assert outputs == calls
         assert path.stat().st_mtime_ns == max(_ms(r["timestamp"]) for r in records) * 1_000_000
 
@@ -136,8 +153,18 @@ def test_no_generation_placeholder_is_left_in_any_file(corpora):
 
 def test_native_sessions_are_session_state_json_named_by_modified_at(corpora):
     root, _ = corpora["a"]
-    keys = {"session_id", "name", "working_directory", "created_at", "modified_at", "command_count",
-            "last_command", "conversation_file", "output_snapshot", "is_active"}
+    keys = {
+        "session_id",
+        "name",
+        "working_directory",
+        "created_at",
+        "modified_at",
+        "command_count",
+        "last_command",
+        "conversation_file",
+        "output_snapshot",
+        "is_active",
+    }
     for path in sorted((root / ".multi-term/history").iterdir()):
         state = json.loads(path.read_text(encoding="utf-8"))
         assert set(state) == keys
@@ -191,8 +218,16 @@ def test_the_old_app_anchor_archives_every_file_and_each_archive_gunzips_to_its_
     assert out["output_bytes"] == sum(p.stat().st_size for p in archives)
     assert out["ratio"] > 1 and out["seconds"] >= out["index_seconds"] >= 0
     for entry in index.values():
-        assert {"name", "archived_at", "original_timestamp", "archive_path", "size_bytes", "original_size_bytes",
-                "working_directory", "last_command"} <= entry.keys()
+        assert {
+            "name",
+            "archived_at",
+            "original_timestamp",
+            "archive_path",
+            "size_bytes",
+            "original_size_bytes",
+            "working_directory",
+            "last_command",
+        } <= entry.keys()
         assert os.path.getsize(entry["archive_path"]) == entry["size_bytes"]
     digest = lambda b: hashlib.sha256(b).hexdigest()  # noqa: E731
     unpacked = sorted(digest(gzip.decompress(p.read_bytes())) for p in archives)
@@ -206,8 +241,18 @@ def test_the_old_app_anchor_archives_every_file_and_each_archive_gunzips_to_its_
 
 def test_the_results_table_has_a_row_per_measurement_and_keeps_unknown_numbers():
     doc = res.new_results()
-    res.add(doc, "anchor.cli.zstd-3", {"files": 3, "input_bytes": 3_000_000, "output_bytes": 1_000_000,
-                                       "ratio": 3.0, "seconds": 1.5, "mb_per_s": 2.0})
+    res.add(
+        doc,
+        "anchor.cli.zstd-3",
+        {
+            "files": 3,
+            "input_bytes": 3_000_000,
+            "output_bytes": 1_000_000,
+            "ratio": 3.0,
+            "seconds": 1.5,
+            "mb_per_s": 2.0,
+        },
+    )
     res.add(doc, "termvault.search", {"ms_per_query": 4.2, "p99_ms": 9.5})
     table = res.markdown_table(doc).splitlines()
     assert len(table) == 4
@@ -237,11 +282,24 @@ def test_every_termvault_step_runs_without_error(tiny_run):
     results, *_ = tiny_run
     assert results["meta"]["errors"] == {}
     m = results["measurements"]
-    for name in ("termvault.sweep.full_text", "termvault.sweep.no_full_text", "termvault.sweep.level19",
-                 "termvault.index_size", "experiment.index_size_after_fts_optimize", "experiment.archives_at_level_6",
-                 "termvault.search.swept_vault", "termvault.search.snippets", "termvault.search.large_vault",
-                 "termvault.scale.cli_stats", "termvault.scale.cli_search_name", "termvault.scale.session_storage_open",
-                 "anchor.json_index.process_stats", "termvault.import", "termvault.restore", "termvault.memory"):
+    for name in (
+        "termvault.sweep.full_text",
+        "termvault.sweep.no_full_text",
+        "termvault.sweep.level19",
+        "termvault.index_size",
+        "experiment.index_size_after_fts_optimize",
+        "experiment.archives_at_level_6",
+        "termvault.search.swept_vault",
+        "termvault.search.snippets",
+        "termvault.search.large_vault",
+        "termvault.scale.cli_stats",
+        "termvault.scale.cli_search_name",
+        "termvault.scale.session_storage_open",
+        "anchor.json_index.process_stats",
+        "termvault.import",
+        "termvault.restore",
+        "termvault.memory",
+    ):
         assert name in m, name
     assert results["profile"]["stages"]
 
@@ -269,12 +327,20 @@ def test_the_index_size_is_split_into_its_parts(tiny_run):
 def test_the_profile_stages_add_up_to_the_profiled_sweep(tiny_run):
     profile = tiny_run[0]["profile"]
     stages = profile["stages"]
-    for stage in ("parse_and_hash", "fulltext_prepare", "write_archive", "verify", "fulltext_insert",
-                  "index_lookups", "index_row_and_commit"):
+    for stage in (
+        "parse_and_hash",
+        "fulltext_prepare",
+        "write_archive",
+        "verify",
+        "fulltext_insert",
+        "index_lookups",
+        "index_row_and_commit",
+    ):
         assert stages[stage] > 0, stage
     # thread-seconds: the main thread's wall time plus the parse thread's busy time
-    assert profile["total_seconds"] == pytest.approx(profile["wall_seconds"] + profile["parse_thread_busy_seconds"],
-                                                     abs=0.002)
+    assert profile["total_seconds"] == pytest.approx(
+        profile["wall_seconds"] + profile["parse_thread_busy_seconds"], abs=0.002
+    )
     assert sum(stages.values()) >= profile["total_seconds"] - 0.01
     assert sum(v for k, v in stages.items() if k != "other") <= profile["total_seconds"] * 1.05
     assert profile["top"]
@@ -307,7 +373,9 @@ def test_the_scale_benchmark_runs_the_cli_on_its_vault(tiny_run):
     assert m["termvault.scale.session_storage_open"]["total_sessions"] == m["termvault.scale.build"]["sessions"]
     assert m["anchor.json_index.process_stats"]["exit"] == 0 and m["anchor.json_index.process_search_name"]["exit"] == 0
     imports = m["termvault.import"]
-    assert all(imports[k]["exit"] == 0 for k in ("python_pass", "import_termvault", "import_termvault_vault", "cli_version"))
+    assert all(
+        imports[k]["exit"] == 0 for k in ("python_pass", "import_termvault", "import_termvault_vault", "cli_version")
+    )
 
 
 def test_the_restore_and_memory_benchmarks_round_trip_their_sessions(tiny_run):
@@ -347,8 +415,12 @@ def test_the_redaction_bench_measures_every_variant_against_the_previous_redacto
     from bench import redact_bench
 
     baseline = redact_bench.DEFAULT_BASELINE
-    if subprocess.run(["git", "cat-file", "-e", f"{baseline}:src/termvault/redact.py"], cwd=REPO,
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(
+            ["git", "cat-file", "-e", f"{baseline}:src/termvault/redact.py"], cwd=REPO, capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip(f"commit {baseline} (the previous redactor) is not in this checkout's history")
     (tmp_path / "a.txt").write_text("export API_TOKEN=Zx8Qp2Lm9Rt4Vb7Nc1Wd5Ke3\nplain line\n" * 50)
     out = tmp_path / "r.json"
@@ -390,6 +462,15 @@ def test_app_shaped_sessions_are_the_app_s_json_with_a_list_snapshot():
     for kind in ("claude", "shell"):
         state = json.loads(app_session(w, 50, "s1", 1_700_000_000.0, kind))
         assert isinstance(state["output_snapshot"], list) and len(state["output_snapshot"]) == 50
-        assert list(state) == ["session_id", "name", "working_directory", "created_at", "modified_at",
-                               "command_count", "last_command", "conversation_file", "output_snapshot",
-                               "is_active"]
+        assert list(state) == [
+            "session_id",
+            "name",
+            "working_directory",
+            "created_at",
+            "modified_at",
+            "command_count",
+            "last_command",
+            "conversation_file",
+            "output_snapshot",
+            "is_active",
+        ]

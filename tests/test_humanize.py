@@ -15,8 +15,14 @@ from termvault.humanize import BINARY_UNITS, SHORT_UNITS, human_size, local_time
 
 @pytest.mark.parametrize(
     ("n", "binary", "short"),
-    [(0, "0 B", "0 B"), (1023, "1023 B", "1023 B"), (1536, "1.5 KiB", "1.5 KB"),
-     (-434, "-434 B", "-434 B"), (-1536, "-1.5 KiB", "-1.5 KB"), (None, "-", "-")],
+    [
+        (0, "0 B", "0 B"),
+        (1023, "1023 B", "1023 B"),
+        (1536, "1.5 KiB", "1.5 KB"),
+        (-434, "-434 B", "-434 B"),
+        (-1536, "-1.5 KiB", "-1.5 KB"),
+        (None, "-", "-"),
+    ],
 )
 def test_human_size_names_powers_of_1024_with_the_given_units(n, binary, short):
     assert human_size(n) == human_size(n, BINARY_UNITS) == binary
@@ -37,9 +43,15 @@ def test_local_time_shows_minutes_or_seconds_and_never_raises():
 
 @pytest.mark.parametrize(
     ("path", "home", "shown"),
-    [("/home/me/x", "/home/me", "~/x"), ("/home/me", "/home/me", "~"), ("/home/me/x", "/home/me/", "~/x"),
-     ("/home/meg/x", "/home/me", "/home/meg/x"), ("/srv/x", "/home/me", "/srv/x"),
-     ("/srv/x", "/", "/srv/x"), ("/srv/x", "", "/srv/x")],
+    [
+        ("/home/me/x", "/home/me", "~/x"),
+        ("/home/me", "/home/me", "~"),
+        ("/home/me/x", "/home/me/", "~/x"),
+        ("/home/meg/x", "/home/me", "/home/meg/x"),
+        ("/srv/x", "/home/me", "/srv/x"),
+        ("/srv/x", "/", "/srv/x"),
+        ("/srv/x", "", "/srv/x"),
+    ],
 )
 def test_tilde_home_replaces_only_a_whole_leading_home_folder(path, home, shown):
     assert tilde_home(path, home) == shown

@@ -85,8 +85,7 @@ def test_github_prefix_with_a_short_body_is_not_a_token():
 def test_aws_key_id_and_secret_in_a_credentials_file_are_redacted():
     text = f"[default]\naws_access_key_id = {AWS_ID}\naws_secret_access_key = {AWS_SECRET}\n"
     assert redact(text) == (
-        "[default]\naws_access_key_id = [REDACTED:aws-key-id]\n"
-        "aws_secret_access_key = [REDACTED:aws-secret]\n"
+        "[default]\naws_access_key_id = [REDACTED:aws-key-id]\naws_secret_access_key = [REDACTED:aws-secret]\n"
     )
 
 
@@ -187,7 +186,7 @@ def test_public_keys_and_certificates_are_not_redacted():
         ("passwd: s3cret!", "passwd: [REDACTED:password]"),
         ('{"password": "hunter2", "user": "bob"}', '{"password": "[REDACTED:password]", "user": "bob"}'),
         ('{\\"password\\": \\"hunter2\\"}', '{\\"password\\": \\"[REDACTED:password]\\"}'),
-        ("password: \"correct horse\"\nuser: bob", "password: \"[REDACTED:password]\"\nuser: bob"),
+        ('password: "correct horse"\nuser: bob', 'password: "[REDACTED:password]"\nuser: bob'),
         ("POSTGRES_PASSWORD: postgres", "POSTGRES_PASSWORD: [REDACTED:password]"),
         ("client_secret=abc123xyz", "client_secret=[REDACTED:secret]"),
         ("SECRET_KEY = 'django-insecure-9f8e7d'", "SECRET_KEY = '[REDACTED:secret]'"),
@@ -199,7 +198,7 @@ def test_public_keys_and_certificates_are_not_redacted():
         ('config["password"] = "hunter2"', 'config["password"] = "[REDACTED:password]"'),
         ("https://x.io/cb?access_token=abc123&state=1", "https://x.io/cb?access_token=[REDACTED:token]&state=1"),
         ("mysql --password hunter2 db", "mysql --password [REDACTED:password] db"),
-        ("passphrase := \"open sesame\"", "passphrase := \"[REDACTED:password]\""),
+        ('passphrase := "open sesame"', 'passphrase := "[REDACTED:password]"'),
     ],
 )
 def test_assigned_secret_values_are_redacted_and_names_kept(text, expected):

@@ -96,8 +96,13 @@ def test_a_hex_dump_is_not_a_telegram_token():
 
 
 def test_command_line_passwords_that_are_references_or_prompts_stay():
-    for line in ('mysql -u root -p app', 'sshpass -p "$SSHPASS" ssh host', 'curl -u "$USER:$PASS" https://x',
-                 "docker login -u me -p ${REGISTRY_PASSWORD} ghcr.io", "mysql -u root -p -h db"):
+    for line in (
+        "mysql -u root -p app",
+        'sshpass -p "$SSHPASS" ssh host',
+        'curl -u "$USER:$PASS" https://x',
+        "docker login -u me -p ${REGISTRY_PASSWORD} ghcr.io",
+        "mysql -u root -p -h db",
+    ):
         assert redact(line) == line, line
 
 

@@ -143,11 +143,31 @@ ok
 
 GOLDEN_JSONL = [
     {"role": "user", "text": "Why does login fail?\nIt says 401.", "timestamp": "2024-05-01T12:00:00Z", "name": None},
-    {"role": "assistant", "text": "Let me look at the config.", "timestamp": "2024-05-01T12:00:05Z", "name": "claude-sonnet"},
+    {
+        "role": "assistant",
+        "text": "Let me look at the config.",
+        "timestamp": "2024-05-01T12:00:05Z",
+        "name": "claude-sonnet",
+    },
     {"role": "tool", "text": '{"command": "cat .env"}', "timestamp": "2024-05-01T12:00:06Z", "name": "Bash"},
-    {"role": "tool_result", "text": "DB_PASSWORD=[REDACTED:password]\nDEBUG=1\n", "timestamp": "2024-05-01T12:00:07Z", "name": "Bash"},
-    {"role": "assistant", "text": "The password is set; the token expired.", "timestamp": "2024-05-01T12:00:09Z", "name": "claude-sonnet"},
-    {"role": "assistant", "text": "Run `make login` again.", "timestamp": "2024-05-01T12:00:09Z", "name": "claude-sonnet"},
+    {
+        "role": "tool_result",
+        "text": "DB_PASSWORD=[REDACTED:password]\nDEBUG=1\n",
+        "timestamp": "2024-05-01T12:00:07Z",
+        "name": "Bash",
+    },
+    {
+        "role": "assistant",
+        "text": "The password is set; the token expired.",
+        "timestamp": "2024-05-01T12:00:09Z",
+        "name": "claude-sonnet",
+    },
+    {
+        "role": "assistant",
+        "text": "Run `make login` again.",
+        "timestamp": "2024-05-01T12:00:09Z",
+        "name": "claude-sonnet",
+    },
     {"role": "marker", "text": "Fixed the login", "timestamp": "2024-05-01T12:00:10Z", "name": "summary"},
     {"role": "output", "text": "$ make login\nok\n", "timestamp": "2024-05-01T12:00:11Z", "name": None},
 ]
@@ -277,7 +297,7 @@ def test_markdown_fence_is_longer_than_any_backtick_run_inside():
 
 def test_markdown_tool_call_fence_is_longer_than_backticks_in_the_input():
     out = rendered([Message("tool", 'write("````")', T0, name="Edit")], "markdown")
-    assert "\n`````\nwrite(\"````\")\n`````\n" in out
+    assert '\n`````\nwrite("````")\n`````\n' in out
 
 
 def test_text_shows_terminal_output_without_escapes_and_consecutive_outputs_together():

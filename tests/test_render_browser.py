@@ -30,10 +30,20 @@ def chromium() -> str:
 
 def run_chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     command = [
-        chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-        "--force-prefers-reduced-motion", "--blink-settings=preferredColorScheme=1",
-        f"--user-data-dir={tmp_path / 'profile'}", *args, page.as_uri(),
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--force-prefers-reduced-motion",
+        "--blink-settings=preferredColorScheme=1",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *args,
+        page.as_uri(),
     ]
     env = {**os.environ, "HOME": str(tmp_path)}
     return subprocess.run(command, capture_output=True, timeout=120, env=env, check=True)
@@ -67,10 +77,7 @@ def test_a_phone_screenshot_shows_a_laid_out_page(page, tmp_path):
     # The page fits the phone's width: nothing is drawn in a horizontal scroll region,
     # and the blue bar of the first prompt is on screen below the table of contents.
     pixels = image.load()
-    blue = [
-        (x, y) for y in range(0, PHONE[1], 2) for x in range(60)
-        if _near(pixels[x, y], USER_BLUE)
-    ]
+    blue = [(x, y) for y in range(0, PHONE[1], 2) for x in range(60) if _near(pixels[x, y], USER_BLUE)]
     assert blue, "no prompt bar on the first screen"
     top = min(y for _, y in blue)
     toc_rows = [y for y in range(top) if _near(pixels[PHONE[0] // 2, y], (246, 248, 250))]

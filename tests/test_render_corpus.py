@@ -151,7 +151,9 @@ def test_codex_preambles_are_folded_and_the_prompt_comes_first(corpus):
 
 def test_claude_write_shows_the_file_content_in_a_fence_of_its_language(corpus):
     md = rendered(corpus, "claude-subagents-dir", "markdown")
-    write = md.split("<details><summary>tool Write: /teamspace/studios/this_studio/insight/fixes/__init__.py</summary>", 1)[1]
+    write = md.split(
+        "<details><summary>tool Write: /teamspace/studios/this_studio/insight/fixes/__init__.py</summary>", 1
+    )[1]
     assert write.startswith("\n\n```python\n# Gain optimization fixes for the IDSP EQ estimator.\n#\n")
     assert "\\n" not in write.split("```\n", 1)[0]
 

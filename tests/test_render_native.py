@@ -60,12 +60,18 @@ def test_a_terminal_snapshot_kept_as_a_list_of_lines_renders_as_lines(home):
     history = home / "history"
     history.mkdir(parents=True)
     old = time.time() - 40 * 86400
-    state = {"session_id": "lines", "name": "lines", "created_at": old, "modified_at": old,
-             "last_command": "ls", "output_snapshot": ["total 2", "a.txt", "b.txt"]}
+    state = {
+        "session_id": "lines",
+        "name": "lines",
+        "created_at": old,
+        "modified_at": old,
+        "last_command": "ls",
+        "output_snapshot": ["total 2", "a.txt", "b.txt"],
+    }
     path = history / f"{int(old)}_lines.json"
     path.write_text(json.dumps(state), encoding="utf-8")
-    from termvault.streams import DiskFile
     from termvault.sources.native import NativeSource
+    from termvault.streams import DiskFile
 
     messages = list(NativeSource(home=home).messages([DiskFile(path.name, path.stat().st_size, path)]))
     assert [(m.role, m.text) for m in messages] == [("input", "ls"), ("output", "total 2\na.txt\nb.txt")]

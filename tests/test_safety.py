@@ -110,12 +110,17 @@ def test_restore_refuses_an_origin_outside_every_source_folder(home, user_home, 
     data = {}
     arc.read_archive(v.archive_file(entry), lambda f, s: data.__setitem__(f.path, s.read()))
     f = manifest.files[0]
-    arc.write_archive(v.archive_file(entry).with_name("forged.tar.zst"), manifest,
-                      [arc.SourceFile(f, lambda: io.BytesIO(data[f.path]))])
+    arc.write_archive(
+        v.archive_file(entry).with_name("forged.tar.zst"),
+        manifest,
+        [arc.SourceFile(f, lambda: io.BytesIO(data[f.path]))],
+    )
     with v.index.transaction():
         db = v.index.db  # tests set up rows directly
-        db.execute("UPDATE sessions SET archive_path = ?, archive_sha256 = NULL WHERE id = ?",
-                   (str(Path(entry.archive_path).with_name("forged.tar.zst")), entry.row_id))
+        db.execute(
+            "UPDATE sessions SET archive_path = ?, archive_sha256 = NULL WHERE id = ?",
+            (str(Path(entry.archive_path).with_name("forged.tar.zst")), entry.row_id),
+        )
 
     with pytest.raises(DataError, match="outside every folder"):
         v.restore("s1")

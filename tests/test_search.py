@@ -22,7 +22,11 @@ SESSIONS = {
     "web": (25, "/srv/web", "fixed the deploy script; npm run build passes; getUserById now cached"),
     "notes": (30, "/home/me/notes", "grocery list: apples, pears; nothing about servers"),
     "db": (40, "/srv/infra/db", "postgres vacuum, then deployment deployment deployment of the schema"),
-    "secret": (45, "/srv/ops", "export OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD and then deploy"),
+    "secret": (
+        45,
+        "/srv/ops",
+        "export OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789ABCD and then deploy",
+    ),
     "paths": (50, "/srv/app", "edited src/app/api/routes.ts and src/lib/util.py"),
 }
 

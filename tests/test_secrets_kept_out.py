@@ -45,12 +45,31 @@ def _claude_session(user_home: Path) -> Path:
         ts = f"2025-03-01T10:{i // 60:02d}:{i % 60:02d}Z"
         base = {"sessionId": sid, "cwd": "/home/me/work", "timestamp": ts, "uuid": f"u{i}"}
         records.append({**base, "type": "user", "message": {"role": "user", "content": leak.line}})
-        records.append({**base, "type": "assistant", "message": {
-            "id": f"m{i}", "role": "assistant", "model": "claude-sonnet-4-5",
-            "content": [{"type": "text", "text": f"Noted: {leak.line}"},
-                        {"type": "tool_use", "id": f"t{i}", "name": "Bash", "input": {"command": leak.line}}]}})
-        records.append({**base, "type": "user", "message": {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": f"t{i}", "content": leak.line}]}})
+        records.append(
+            {
+                **base,
+                "type": "assistant",
+                "message": {
+                    "id": f"m{i}",
+                    "role": "assistant",
+                    "model": "claude-sonnet-4-5",
+                    "content": [
+                        {"type": "text", "text": f"Noted: {leak.line}"},
+                        {"type": "tool_use", "id": f"t{i}", "name": "Bash", "input": {"command": leak.line}},
+                    ],
+                },
+            }
+        )
+        records.append(
+            {
+                **base,
+                "type": "user",
+                "message": {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": leak.line}],
+                },
+            }
+        )
     records.append({"type": "custom-title", "sessionId": sid, "customTitle": LEAK_BY_FAMILY["stripe"].line})
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     _old(path)
@@ -62,20 +81,54 @@ def _codex_session(user_home: Path) -> Path:
     path = user_home / ".codex" / "sessions" / "2025" / "12" / "25" / f"rollout-2025-12-25T22-45-23-{sid}.jsonl"
     path.parent.mkdir(parents=True)
     token = LEAK_BY_FAMILY["github"].secrets[0]
-    records = [{"timestamp": "2025-12-25T13:45:23.750Z", "type": "session_meta", "payload": {
-        "id": sid, "timestamp": "2025-12-25T13:45:23.746Z", "cwd": "/home/me/infra",
-        "originator": "codex_cli_rs", "cli_version": "0.77.0",
-        "git": {"branch": "main", "repository_url": f"https://x-access-token:{token}@github.com/acme/infra.git"}}}]
+    records = [
+        {
+            "timestamp": "2025-12-25T13:45:23.750Z",
+            "type": "session_meta",
+            "payload": {
+                "id": sid,
+                "timestamp": "2025-12-25T13:45:23.746Z",
+                "cwd": "/home/me/infra",
+                "originator": "codex_cli_rs",
+                "cli_version": "0.77.0",
+                "git": {
+                    "branch": "main",
+                    "repository_url": f"https://x-access-token:{token}@github.com/acme/infra.git",
+                },
+            },
+        }
+    ]
     for i, leak in enumerate(SINGLE):
         ts = f"2025-12-25T13:{46 + i // 60:02d}:{i % 60:02d}.000Z"
-        records.append({"timestamp": ts, "type": "event_msg", "payload": {"type": "user_message", "message": leak.line}})
-        records.append({"timestamp": ts, "type": "response_item", "payload": {
-            "type": "message", "role": "user", "content": [{"type": "input_text", "text": leak.line}]}})
-        records.append({"timestamp": ts, "type": "response_item", "payload": {
-            "type": "function_call", "name": "shell_command", "call_id": f"c{i}",
-            "arguments": json.dumps({"command": leak.line, "workdir": "/home/me/infra"})}})
-        records.append({"timestamp": ts, "type": "response_item", "payload": {
-            "type": "function_call_output", "call_id": f"c{i}", "output": leak.line}})
+        records.append(
+            {"timestamp": ts, "type": "event_msg", "payload": {"type": "user_message", "message": leak.line}}
+        )
+        records.append(
+            {
+                "timestamp": ts,
+                "type": "response_item",
+                "payload": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": leak.line}]},
+            }
+        )
+        records.append(
+            {
+                "timestamp": ts,
+                "type": "response_item",
+                "payload": {
+                    "type": "function_call",
+                    "name": "shell_command",
+                    "call_id": f"c{i}",
+                    "arguments": json.dumps({"command": leak.line, "workdir": "/home/me/infra"}),
+                },
+            }
+        )
+        records.append(
+            {
+                "timestamp": ts,
+                "type": "response_item",
+                "payload": {"type": "function_call_output", "call_id": f"c{i}", "output": leak.line},
+            }
+        )
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     _old(path)
     return path
@@ -95,14 +148,23 @@ def swept(tmp_path_factory):
     try:
         natives = {
             "native": make_native(
-                home, "a1b2c3d4-0000-4000-8000-000000000001", 40,
-                name=LEAK_BY_FAMILY["slack"].line, last_command=LAST_COMMAND.line,
+                home,
+                "a1b2c3d4-0000-4000-8000-000000000001",
+                40,
+                name=LEAK_BY_FAMILY["slack"].line,
+                last_command=LAST_COMMAND.line,
                 working_directory="/home/me/clones/" + LEAK_BY_FAMILY["redis"].line,
-                output_snapshot="\n".join([leak.line for leak in SECRETS] + ORDINARY)),
+                output_snapshot="\n".join([leak.line for leak in SECRETS] + ORDINARY),
+            ),
             "native-2": make_native(
-                home, "a1b2c3d4-0000-4000-8000-000000000002", 40,
-                name=LEAK_BY_FAMILY["anthropic"].line, last_command=LEAK_BY_FAMILY["mysql"].line,
-                working_directory="/home/me/www", output_snapshot="\n".join(ORDINARY)),
+                home,
+                "a1b2c3d4-0000-4000-8000-000000000002",
+                40,
+                name=LEAK_BY_FAMILY["anthropic"].line,
+                last_command=LEAK_BY_FAMILY["mysql"].line,
+                working_directory="/home/me/www",
+                output_snapshot="\n".join(ORDINARY),
+            ),
         }
         files = {**natives, "claude-code": _claude_session(user_home), "codex": _codex_session(user_home)}
         originals = {p: p.read_bytes() for p in files.values()}
@@ -110,8 +172,9 @@ def swept(tmp_path_factory):
         report = vault.sweep()
         assert not report.failed, report.failed
         ids = {e.source: e.session_id for e in report.archived if e.source != "native"}
-        ids.update({kind: next(e.session_id for e in report.archived if e.session_id in str(p))
-                    for kind, p in natives.items()})
+        ids.update(
+            {kind: next(e.session_id for e in report.archived if e.session_id in str(p)) for kind, p in natives.items()}
+        )
         assert set(ids) == set(files), ids
         yield vault, ids, originals
         vault.close()
@@ -145,10 +208,16 @@ def test_the_full_text_tables_hold_no_word_of_a_secret(swept):
     db = sqlite3.connect(vault.config.index_path)
     try:
         assert db.execute("SELECT COUNT(*) FROM fts_text").fetchone()[0] >= 4
-        words = [p for p in PIECES if db.execute(
-            "SELECT COUNT(*) FROM fts_text WHERE fts_text MATCH ?", (f'"{p}"',)).fetchone()[0]]
-        substrings = [p for p in PIECES if db.execute(
-            "SELECT COUNT(*) FROM fts_ident WHERE fts_ident MATCH ?", (trigram_query(p),)).fetchone()[0]]
+        words = [
+            p
+            for p in PIECES
+            if db.execute("SELECT COUNT(*) FROM fts_text WHERE fts_text MATCH ?", (f'"{p}"',)).fetchone()[0]
+        ]
+        substrings = [
+            p
+            for p in PIECES
+            if db.execute("SELECT COUNT(*) FROM fts_ident WHERE fts_ident MATCH ?", (trigram_query(p),)).fetchone()[0]
+        ]
     finally:
         db.close()
     assert words == [] and substrings == []
@@ -235,8 +304,12 @@ def test_an_index_written_before_metadata_was_redacted_is_redacted_when_opened(t
         "INSERT INTO sessions (session_id, version, source, name, name_fold, working_directory, last_command, "
         "last_activity_at, archived_at, original_size, archive_size, archive_path, meta) "
         "VALUES ('s1', 1, 'native', ?, ?, '/home/me', ?, 1, 1, 1, 1, 'a/b.tar.zst', ?)",
-        (LAST_COMMAND.line, LAST_COMMAND.line.casefold(), LAST_COMMAND.line,
-         json.dumps({"first_prompt": LAST_COMMAND.line, "count": 2})),
+        (
+            LAST_COMMAND.line,
+            LAST_COMMAND.line.casefold(),
+            LAST_COMMAND.line,
+            json.dumps({"first_prompt": LAST_COMMAND.line, "count": 2}),
+        ),
     )
     db.execute("DELETE FROM schema_migrations WHERE id = ?", (len(MIGRATIONS),))  # as before the upgrade
     db.commit()

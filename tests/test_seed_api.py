@@ -266,9 +266,17 @@ def test_legacy_index_and_gzip_archives_are_imported_and_restorable(home):
     with gzip.open(home / "archive" / "2020" / "09" / "1600000100_legacy2.json.gz", "wb") as fh:
         fh.write(other.to_json())
     index_json = {
-        "legacy1": {"session_id": "legacy1", "name": "Old one", "archived_at": 1_600_000_500.0,
-                    "original_timestamp": 1_600_000_000.0, "archive_path": rel, "size_bytes": 1,
-                    "original_size_bytes": len(raw), "working_directory": "/old", "last_command": "ls"}
+        "legacy1": {
+            "session_id": "legacy1",
+            "name": "Old one",
+            "archived_at": 1_600_000_500.0,
+            "original_timestamp": 1_600_000_000.0,
+            "archive_path": rel,
+            "size_bytes": 1,
+            "original_size_bytes": len(raw),
+            "working_directory": "/old",
+            "last_command": "ls",
+        }
     }
     (home / "archive_index.json").write_text(json.dumps(index_json))
     before = (home / "archive_index.json").read_bytes()

@@ -51,7 +51,7 @@ def test_restore_refuses_to_overwrite_a_different_file_unless_forced(vault, home
 
     result = vault.restore("s1", force=True)
     assert live.read_bytes() == originals["s1"]
-    (old_path, kept_as), = result.set_aside
+    ((old_path, kept_as),) = result.set_aside
     assert Path(kept_as).read_bytes() == b"something newer"
 
 

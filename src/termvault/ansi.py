@@ -113,7 +113,7 @@ class AnsiStripper:
                     out.append(text[i:])
                     break
             elif state == _STRING:
-                m = _STRING_END.search(text, i)
+                m = _STRING_END.search(text, i)  # type: ignore[assignment]
                 end = n if m is None else m.start()
                 self._keep_payload(text[i:end])
                 if m is None:

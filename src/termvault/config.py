@@ -153,7 +153,7 @@ class Config:
             cfg.config_file = path
             _apply(cfg, data, str(path))
         env_values = {
-            key[len("TERMVAULT_"):].lower(): value
+            key[len("TERMVAULT_") :].lower(): value
             for key, value in env.items()
             if key.startswith("TERMVAULT_") and key not in ("TERMVAULT_HOME", "TERMVAULT_CONFIG", "TERMVAULT_CORPUS")
         }

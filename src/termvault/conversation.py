@@ -33,8 +33,17 @@ from pathlib import PurePosixPath
 from typing import Any
 
 ROLES: tuple[str, ...] = (
-    "user", "assistant", "thinking", "tool", "tool_result", "system", "meta", "subagent",
-    "output", "input", "marker",
+    "user",
+    "assistant",
+    "thinking",
+    "tool",
+    "tool_result",
+    "system",
+    "meta",
+    "subagent",
+    "output",
+    "input",
+    "marker",
 )
 # Roles that belong to the conversation proper (shown at the "conversation" detail level).
 CONVERSATION_ROLES = frozenset({"user", "assistant", "subagent", "tool", "output", "input", "marker"})
@@ -42,8 +51,20 @@ CONVERSATION_ROLES = frozenset({"user", "assistant", "subagent", "tool", "output
 DETAILS: tuple[str, ...] = ("prompts", "conversation", "all")
 
 _SHELL_TOOLS = frozenset(
-    {"bash", "shell", "shell_command", "exec_command", "local_shell", "local_shell_call", "run_shell_command",
-     "container.exec", "run_terminal_cmd", "execute_command", "terminal", "powershell"}
+    {
+        "bash",
+        "shell",
+        "shell_command",
+        "exec_command",
+        "local_shell",
+        "local_shell_call",
+        "run_shell_command",
+        "container.exec",
+        "run_terminal_cmd",
+        "execute_command",
+        "terminal",
+        "powershell",
+    }
 )
 _WRITE_TOOLS = frozenset({"write", "write_file", "create_file", "writefile", "notebookwrite"})
 _EDIT_TOOLS = frozenset({"edit", "multiedit", "replace", "str_replace", "str_replace_editor", "edit_file"})
@@ -54,16 +75,57 @@ _PATH_KEYS = ("file_path", "path", "absolute_path", "filename", "notebook_path",
 _CONTENT_KEYS = ("content", "file_text", "contents", "text")
 
 LANGUAGES: Mapping[str, str] = {
-    ".py": "python", ".pyi": "python", ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".jsx": "jsx", ".ts": "typescript", ".tsx": "tsx", ".json": "json", ".jsonl": "json",
-    ".md": "markdown", ".mdx": "markdown", ".sh": "sh", ".bash": "bash", ".zsh": "zsh",
-    ".fish": "fish", ".yml": "yaml", ".yaml": "yaml", ".toml": "toml", ".ini": "ini",
-    ".cfg": "ini", ".html": "html", ".htm": "html", ".css": "css", ".scss": "scss",
-    ".rs": "rust", ".go": "go", ".java": "java", ".kt": "kotlin", ".swift": "swift",
-    ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".cs": "csharp",
-    ".rb": "ruby", ".php": "php", ".sql": "sql", ".lua": "lua", ".r": "r", ".vue": "vue",
-    ".svelte": "svelte", ".xml": "xml", ".svg": "xml", ".dockerfile": "dockerfile",
-    ".tf": "hcl", ".proto": "protobuf", ".graphql": "graphql", ".txt": "text", ".csv": "csv",
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "jsx",
+    ".ts": "typescript",
+    ".tsx": "tsx",
+    ".json": "json",
+    ".jsonl": "json",
+    ".md": "markdown",
+    ".mdx": "markdown",
+    ".sh": "sh",
+    ".bash": "bash",
+    ".zsh": "zsh",
+    ".fish": "fish",
+    ".yml": "yaml",
+    ".yaml": "yaml",
+    ".toml": "toml",
+    ".ini": "ini",
+    ".cfg": "ini",
+    ".html": "html",
+    ".htm": "html",
+    ".css": "css",
+    ".scss": "scss",
+    ".rs": "rust",
+    ".go": "go",
+    ".java": "java",
+    ".kt": "kotlin",
+    ".swift": "swift",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".hpp": "cpp",
+    ".cs": "csharp",
+    ".rb": "ruby",
+    ".php": "php",
+    ".sql": "sql",
+    ".lua": "lua",
+    ".r": "r",
+    ".vue": "vue",
+    ".svelte": "svelte",
+    ".xml": "xml",
+    ".svg": "xml",
+    ".dockerfile": "dockerfile",
+    ".tf": "hcl",
+    ".proto": "protobuf",
+    ".graphql": "graphql",
+    ".txt": "text",
+    ".csv": "csv",
 }
 _NAMED_LANGUAGES = {"dockerfile": "dockerfile", "makefile": "makefile", "justfile": "make"}
 
@@ -152,14 +214,14 @@ def _describe(name: str, data: Any) -> ToolView:
         return ToolView("file", path, content, language_of(path))
     if key in _EDIT_TOOLS and path:
         edits = data.get("edits") if isinstance(data.get("edits"), list) else [data]
-        diff = "".join(_edit_diff(path, e) for e in edits if isinstance(e, dict))
+        diff = "".join(_edit_diff(path, e) for e in edits if isinstance(e, dict))  # type: ignore[union-attr]
         if diff:
             return ToolView("diff", path, diff, "diff")
     if key in _AGENT_TOOLS:
         label = data.get("subagent_type") or data.get("name") or "agent"
         desc = data.get("description") or ""
         prompt = data.get("prompt") if isinstance(data.get("prompt"), str) else ""
-        return ToolView("text", _one_line(f"{label}: {desc}" if desc else str(label)), prompt)
+        return ToolView("text", _one_line(f"{label}: {desc}" if desc else str(label)), prompt)  # type: ignore[arg-type]
     if key in _TODO_TOOLS:
         items = data.get("todos") or data.get("plan")
         if isinstance(items, list):
@@ -184,7 +246,10 @@ def _edit_diff(path: str, edit: Mapping[str, Any]) -> str:
     if not isinstance(old, str) or not isinstance(new, str):
         return ""
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path.lstrip('/')}", f"b/{path.lstrip('/')}",
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        f"a/{path.lstrip('/')}",
+        f"b/{path.lstrip('/')}",
         n=3,
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
@@ -244,15 +309,27 @@ def _summary(text: str, limit: int = 200) -> str:
 # ---------------------------------------------------------------------------------------
 
 SCAFFOLD_TAGS: tuple[str, ...] = (
-    "system-reminder", "local-command-caveat", "local-command-stdout", "local-command-stderr",
-    "command-message", "command-name", "command-args", "command-contents", "user-prompt-submit-hook",
-    "environment_context", "user_instructions", "INSTRUCTIONS", "ide_selection", "ide_opened_file",
-    "ide_diagnostics", "permissions instructions", "collaboration_mode", "turn_aborted",
+    "system-reminder",
+    "local-command-caveat",
+    "local-command-stdout",
+    "local-command-stderr",
+    "command-message",
+    "command-name",
+    "command-args",
+    "command-contents",
+    "user-prompt-submit-hook",
+    "environment_context",
+    "user_instructions",
+    "INSTRUCTIONS",
+    "ide_selection",
+    "ide_opened_file",
+    "ide_diagnostics",
+    "permissions instructions",
+    "collaboration_mode",
+    "turn_aborted",
     "teammate-message",
 )
-_SCAFFOLD = re.compile(
-    r"<(" + "|".join(re.escape(t) for t in SCAFFOLD_TAGS) + r")(?:\s[^>]*)?>(.*?)</\1>\s*", re.S
-)
+_SCAFFOLD = re.compile(r"<(" + "|".join(re.escape(t) for t in SCAFFOLD_TAGS) + r")(?:\s[^>]*)?>(.*?)</\1>\s*", re.S)
 
 
 def split_scaffolding(text: str) -> tuple[str, list[tuple[str, str]]]:
@@ -295,13 +372,21 @@ def demote_headings(text: str, levels: int = 2) -> str:
             h = _ATX.match(line)
             if h:
                 depth = len(h.group(2)) + levels
-                rest = line[h.end():].strip().rstrip("#").strip()
+                rest = line[h.end() :].strip().rstrip("#").strip()
                 line = f"{h.group(1)}{'#' * depth} {rest}" if depth <= 6 else f"{h.group(1)}**{rest}**"
         out.append(line)
     return "\n".join(out)
 
 
 __all__ = [
-    "CONVERSATION_ROLES", "DETAILS", "ROLES", "ToolView", "demote_headings", "describe_tool",
-    "language_of", "parse_input", "shell_command", "split_scaffolding",
+    "CONVERSATION_ROLES",
+    "DETAILS",
+    "ROLES",
+    "ToolView",
+    "demote_headings",
+    "describe_tool",
+    "language_of",
+    "parse_input",
+    "shell_command",
+    "split_scaffolding",
 ]

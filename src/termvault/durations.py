@@ -79,7 +79,5 @@ def parse_when(value: str, now: float | None = None) -> float:
     try:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(
-            f"{value!r} is not a date: use an ISO date such as 2024-05-01 or an age, {GRAMMAR}."
-        ) from None
+        raise UsageError(f"{value!r} is not a date: use an ISO date such as 2024-05-01 or an age, {GRAMMAR}.") from None
     return dt.timestamp()

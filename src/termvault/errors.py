@@ -54,10 +54,7 @@ class AmbiguousIdError(NotFoundError):
         self.candidates = candidates
         self.total = max(total or 0, len(candidates))
         shown = ", ".join(candidates[:10]) + (" ..." if self.total > 10 else "")
-        super().__init__(
-            f"The id prefix {prefix!r} matches {self.total} sessions ({shown}); "
-            "give more characters."
-        )
+        super().__init__(f"The id prefix {prefix!r} matches {self.total} sessions ({shown}); give more characters.")
 
 
 class LockedError(TermvaultError):

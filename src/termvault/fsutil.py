@@ -43,12 +43,16 @@ def validate_id(session_id: object) -> str:
         raise InvalidIdError(f"A session id must be a non-empty string, not {session_id!r}.")
     if len(session_id) > MAX_ID_LENGTH:
         raise InvalidIdError(
-            f"The session id {session_id[:40]!r}... is {len(session_id)} characters long; "
-            f"the limit is {MAX_ID_LENGTH}."
+            f"The session id {session_id[:40]!r}... is {len(session_id)} characters long; the limit is {MAX_ID_LENGTH}."
         )
     # A lone surrogate (a file name that is not UTF-8) cannot be stored in the index.
-    if (".." in session_id or session_id.startswith(".") or _ID_FORBIDDEN.search(session_id)
-            or not session_id.isascii() and _SURROGATE.search(session_id)):
+    if (
+        ".." in session_id
+        or session_id.startswith(".")
+        or _ID_FORBIDDEN.search(session_id)
+        or not session_id.isascii()
+        and _SURROGATE.search(session_id)
+    ):
         raise InvalidIdError(
             f"The session id {session_id!r} contains a path separator, '..', a glob character, "
             "a leading dot, a control character or bytes that are not UTF-8, so termvault refuses it."
@@ -76,9 +80,7 @@ def safe_join(base: Path, relpath: str) -> Path:
     base_real = os.path.realpath(base)
     parent_real = os.path.realpath(target.parent)
     if parent_real != base_real and not parent_real.startswith(base_real + os.sep):
-        raise DataError(
-            f"The path {relpath!r} resolves outside {base} through a symbolic link; it is refused."
-        )
+        raise DataError(f"The path {relpath!r} resolves outside {base} through a symbolic link; it is refused.")
     if target.is_symlink():
         raise DataError(f"{target} is a symbolic link; termvault will not write through it.")
     return target
@@ -206,8 +208,13 @@ HELD_PREFIX = ".tv-held-"
 
 
 def remove_if_unchanged(
-    path: Path, size: int, mtime_ns: int, sha256: str | None = None, before=None,
-    ino: int = 0, ctime_ns: int = 0,
+    path: Path,
+    size: int,
+    mtime_ns: int,
+    sha256: str | None = None,
+    before=None,
+    ino: int = 0,
+    ctime_ns: int = 0,
 ) -> bool:
     """Delete ``path`` only if it still is the file that was archived; True if deleted.
 
@@ -242,8 +249,12 @@ def remove_if_unchanged(
         same = _no_other_process_has_open(fd)
         if same:
             st = os.fstat(fd)
-            same = (stat.S_ISREG(st.st_mode) and st.st_size == size and st.st_mtime_ns == mtime_ns
-                    and (not ino or st.st_ino == ino))
+            same = (
+                stat.S_ISREG(st.st_mode)
+                and st.st_size == size
+                and st.st_mtime_ns == mtime_ns
+                and (not ino or st.st_ino == ino)
+            )
         if same and sha256 is not None:
             h = hashlib.sha256()
             while chunk := os.read(fd, 1024 * 1024):
@@ -297,7 +308,7 @@ def put_back(held: Path) -> Path:
     took that name meanwhile; then keep it beside under ``kept_name`` (a name the source
     discovers as a session, so the next sweep archives it). Raises OSError (the held file
     then stays, to be found by ``ops.held``) when neither can be done."""
-    name = held.name[len(HELD_PREFIX):].split("-", 1)[1]
+    name = held.name[len(HELD_PREFIX) :].split("-", 1)[1]
     path = held.with_name(name)
     try:
         os.link(held, path)

@@ -47,5 +47,5 @@ def tilde_home(path: str, home: str) -> str:
     or ``/`` changes nothing."""
     base = home.rstrip("/")
     if home and home != "/" and (path == home or path.startswith(base + "/")):
-        return "~" + path[len(base):]
+        return "~" + path[len(base) :]
     return path

@@ -118,7 +118,7 @@ class SessionInfo:
             "parse_warnings": self.parse_warnings,
         }
         if self.extra:
-            out["extra"] = self.extra
+            out["extra"] = self.extra  # type: ignore[assignment]
         return out
 
 
@@ -166,4 +166,3 @@ class ArchiveEntry:
     @property
     def space_saved_bytes(self) -> int:
         return self.original_size_bytes - self.size_bytes
-

@@ -73,9 +73,14 @@ class PruneReport:
             "skipped_pinned": self.skipped_pinned,
             "skipped_legacy": self.skipped_legacy,
             "pruned": [
-                {"session_id": e.session_id, "version": e.version, "name": e.name,
-                 "archive_path": e.archive_path, "size_bytes": e.size_bytes,
-                 "last_activity_at": e.last_activity_at}
+                {
+                    "session_id": e.session_id,
+                    "version": e.version,
+                    "name": e.name,
+                    "archive_path": e.archive_path,
+                    "size_bytes": e.size_bytes,
+                    "last_activity_at": e.last_activity_at,
+                }
                 for e in self.pruned
             ],
         }
@@ -140,14 +145,21 @@ class SweepReport:
             "archive_bytes_freed": self.archive_bytes_freed,
             "pruned_raw_bytes": self.prune.raw_bytes_freed if self.prune else 0,
             "archived": [
-                {"session_id": e.session_id, "version": e.version, "source": e.source, "name": e.name,
-                 "archive_path": e.archive_path, "original_size_bytes": e.original_size_bytes,
-                 "size_bytes": e.size_bytes}
+                {
+                    "session_id": e.session_id,
+                    "version": e.version,
+                    "source": e.source,
+                    "name": e.name,
+                    "archive_path": e.archive_path,
+                    "original_size_bytes": e.original_size_bytes,
+                    "size_bytes": e.size_bytes,
+                }
                 for e in self.archived
             ],
             "failed": [f.to_dict() for f in self.failed],
-            "due": [{"source": s, "session_id": i, "bytes": b, "identical": i in self.identical}
-                    for s, i, b in self.due],
+            "due": [
+                {"source": s, "session_id": i, "bytes": b, "identical": i in self.identical} for s, i, b in self.due
+            ],
             "found_per_source": dict(self.found),
         }
 
@@ -194,8 +206,16 @@ class VerifyReport:
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.corrupt or self.orphaned or self.temp_files or self.pending_removal
-                    or self.stranded or self.implausible or self.remote_missing)
+        return not (
+            self.missing
+            or self.corrupt
+            or self.orphaned
+            or self.temp_files
+            or self.pending_removal
+            or self.stranded
+            or self.implausible
+            or self.remote_missing
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

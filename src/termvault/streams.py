@@ -30,7 +30,7 @@ class DiskFile:
     path: Path
 
     def open(self) -> IO[bytes]:
-        return BoundedReader(open(self.path, "rb"), self.size)
+        return BoundedReader(open(self.path, "rb"), self.size)  # type: ignore[return-value]
 
 
 class BoundedReader:
@@ -119,7 +119,12 @@ class HashingDiskFile:
     (to store what was appended from this same read)."""
 
     def __init__(
-        self, relpath: str, size: int, path: Path, mark_at: int | None = None, tail: TailSink | None = None,
+        self,
+        relpath: str,
+        size: int,
+        path: Path,
+        mark_at: int | None = None,
+        tail: TailSink | None = None,
         opener: Callable[[], IO[bytes]] | None = None,
     ):
         self.relpath, self.size, self.path = relpath, size, path
@@ -202,7 +207,7 @@ class HashingDiskFile:
                 self_inner.close()
 
         raw = self.opener() if self.opener is not None else open(self.path, "rb")  # noqa: SIM115
-        return _Reader(BoundedReader(raw, self.size))
+        return _Reader(BoundedReader(raw, self.size))  # type: ignore[arg-type, return-value]
 
     def ensure_hash(self) -> str:
         if self.sha256 is None:
@@ -241,7 +246,7 @@ class SpooledRef:
 
 def spool(relpath: str, size: int, stream: IO[bytes], tmpdir: Path | None, chunk: int = 1024 * 1024) -> SpooledRef:
     """Copy ``stream`` to a private spool under ``tmpdir`` and return a ref over it."""
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # noqa: SIM115 (owned by the ref)
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # type: ignore[arg-type]  # noqa: SIM115 (owned by the ref)
     while data := stream.read(chunk):
         out.write(data)
     return SpooledRef(relpath, size, out)  # type: ignore[arg-type]

@@ -33,19 +33,32 @@ def secret_transcript() -> str:
     """A Claude Code transcript whose prompt, reply, tool call and tool output each hold a
     credential, around the words "staging" and "rotate"."""
     common = {"sessionId": SECRET_ID, "cwd": SECRET_FOLDER}
-    call = {"type": "tool_use", "id": "t1", "name": "Bash",
-            "input": {"command": f"curl -H 'Authorization: Bearer {SLACK_BOT}' https://hooks.example/rotate"}}
+    call = {
+        "type": "tool_use",
+        "id": "t1",
+        "name": "Bash",
+        "input": {"command": f"curl -H 'Authorization: Bearer {SLACK_BOT}' https://hooks.example/rotate"},
+    }
     result = {"type": "tool_result", "tool_use_id": "t1", "content": f"GH={GITHUB_FINE}\nrotated ok\n"}
     lines = [
-        user(f"deploy the payments service to staging with the key {ANTHROPIC} please",
-             ts="2025-04-02T09:00:00Z", **common),
-        assistant([{"type": "text", "text": f"Set AWS_SECRET_ACCESS_KEY={AWS_SECRET} and deployed to staging."},
-                   call], ts="2025-04-02T09:00:05Z", **common),
-        record(type="user", timestamp="2025-04-02T09:00:09Z",
-               message={"role": "user", "content": [result]}, **common),
+        user(
+            f"deploy the payments service to staging with the key {ANTHROPIC} please",
+            ts="2025-04-02T09:00:00Z",
+            **common,
+        ),
+        assistant(
+            [{"type": "text", "text": f"Set AWS_SECRET_ACCESS_KEY={AWS_SECRET} and deployed to staging."}, call],
+            ts="2025-04-02T09:00:05Z",
+            **common,
+        ),
+        record(type="user", timestamp="2025-04-02T09:00:09Z", message={"role": "user", "content": [result]}, **common),
         user("now rotate the staging credentials", ts="2025-04-02T09:01:00Z", **common),
-        assistant([{"type": "text", "text": "Rotated; the old staging key no longer works."}],
-                  ts="2025-04-02T09:01:05Z", mid="m2", **common),
+        assistant(
+            [{"type": "text", "text": "Rotated; the old staging key no longer works."}],
+            ts="2025-04-02T09:01:05Z",
+            mid="m2",
+            **common,
+        ),
     ]
     return "\n".join(lines) + "\n"
 

@@ -96,8 +96,11 @@ def test_bad_search_arguments_come_back_as_sentences_the_model_can_act_on(client
 
 
 def test_a_role_filter_finds_the_turn_where_the_user_asked(client):
-    [hit] = [h for h in answer(client.call("search_sessions", {"query": "rotate credentials", "role": "user"}))["results"]
-             if h["id"] == SECRET_ID]
+    [hit] = [
+        h
+        for h in answer(client.call("search_sessions", {"query": "rotate credentials", "role": "user"}))["results"]
+        if h["id"] == SECRET_ID
+    ]
     not_by_user = answer(client.call("search_sessions", {"query": "rotated", "role": "user"}))["results"]
     by_agent = answer(client.call("search_sessions", {"query": "rotated", "role": "assistant"}))["results"]
 
@@ -126,8 +129,11 @@ def test_show_gives_metadata_and_the_outline_of_prompts_by_turn(client):
     assert data["id"] == TODO and data["versions"] == 1 and data["model"] == "claude-sonnet-4-20250514"
     assert data["turns"] == len(data["prompts"]) == 7
     assert [p["turn"] for p in data["prompts"]] == list(range(1, 8))
-    assert data["prompts"][0] == {"turn": 1, "time": "2025-09-03T00:52:31Z",
-                                  "prompt": "/orchestrator create TODO app by Next.js"}
+    assert data["prompts"][0] == {
+        "turn": 1,
+        "time": "2025-09-03T00:52:31Z",
+        "prompt": "/orchestrator create TODO app by Next.js",
+    }
     assert all(len(p["prompt"]) <= 160 for p in data["prompts"])
     missing = error_text(client.call("show_session", {"session_id": "no-such-session"}))
     assert "No archived session matches 'no-such-session'" in missing
@@ -177,8 +183,11 @@ def test_a_planted_secret_never_appears_in_any_tool_result(client):
         ("search_sessions", {"folder": "payments"}),
         ("recent_sessions", {"folder": SECRET_FOLDER}),
         ("show_session", {"session_id": SECRET_ID}),
-        *[("read_session", {"session_id": SECRET_ID, "detail": d, "max_chars": n})
-          for d in ("prompts", "conversation", "full") for n in (500, 8000)],
+        *[
+            ("read_session", {"session_id": SECRET_ID, "detail": d, "max_chars": n})
+            for d in ("prompts", "conversation", "full")
+            for n in (500, 8000)
+        ],
         # Searching for the secret itself finds nothing that shows it.
         *[("search_sessions", {"query": piece}) for piece in SECRET_PIECES],
     ]
@@ -240,8 +249,10 @@ def test_without_the_sdk_installed_the_command_says_how_to_get_it(tmp_path):
 
 
 def test_the_other_commands_never_import_the_sdk():
-    code = ("import sys\nfrom termvault.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-            "print('MCP', 'mcp' in sys.modules)\n")
+    code = (
+        "import sys\nfrom termvault.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('MCP', 'mcp' in sys.modules)\n"
+    )
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
 

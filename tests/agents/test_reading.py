@@ -28,8 +28,14 @@ def _home_with_a_long_session(home, user_home, monkeypatch, prompts: int = 40):
     for n in range(prompts):
         ts = f"2025-03-01T10:{n:02d}:00Z"
         lines.append(user(f"prompt number {n}: explain step {n}", ts=ts, cwd="/home/dev/shop"))
-        lines.append(assistant([{"type": "text", "text": f"Step {n} explained.\n" + "detail line\n" * 30}],
-                               ts=ts, mid=f"m{n}", cwd="/home/dev/shop"))
+        lines.append(
+            assistant(
+                [{"type": "text", "text": f"Step {n} explained.\n" + "detail line\n" * 30}],
+                ts=ts,
+                mid=f"m{n}",
+                cwd="/home/dev/shop",
+            )
+        )
     (folder / f"{SID}.jsonl").write_text("\n".join(lines) + "\n")
     vault = Vault(home)
     vault.sweep(older_than=0, kinds=["claude-code"])
@@ -37,8 +43,13 @@ def _home_with_a_long_session(home, user_home, monkeypatch, prompts: int = 40):
 
 
 def test_turns_start_at_each_user_prompt_and_turn_zero_holds_what_comes_before():
-    messages = [Message("system", "s"), Message("user", "a"), Message("assistant", "b"),
-                Message("tool", "c"), Message("user", "d")]
+    messages = [
+        Message("system", "s"),
+        Message("user", "a"),
+        Message("assistant", "b"),
+        Message("tool", "c"),
+        Message("user", "d"),
+    ]
 
     turns = split_turns(messages)
 

@@ -56,10 +56,15 @@ def claude_session(user_home: Path, project: Path) -> Path:
     folder.mkdir(parents=True)
     path = folder / f"{CLAUDE_ID}.jsonl"
     common = {"sessionId": CLAUDE_ID, "cwd": str(project)}
-    path.write_text("\n".join([
-        user("add a cart page to the shop", **common),
-        assistant([{"type": "text", "text": "Added pages/cart.tsx."}], **common),
-    ]) + "\n")
+    path.write_text(
+        "\n".join(
+            [
+                user("add a cart page to the shop", **common),
+                assistant([{"type": "text", "text": "Added pages/cart.tsx."}], **common),
+            ]
+        )
+        + "\n"
+    )
     return path
 
 
@@ -67,10 +72,25 @@ def codex_session(user_home: Path, project: Path) -> Path:
     path = user_home / ".codex" / "sessions" / "2025" / "09" / "24" / f"rollout-2025-09-24T19-22-20-{CODEX_ID}.jsonl"
     path.parent.mkdir(parents=True)
     records = [
-        {"timestamp": "2025-09-24T19:22:20Z", "type": "session_meta",
-         "payload": {"id": CODEX_ID, "timestamp": "2025-09-24T19:22:20Z", "cwd": str(project), "cli_version": "0.40.0"}},
-        {"timestamp": "2025-09-24T19:22:21Z", "type": "response_item",
-         "payload": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "fix the checkout"}]}},
+        {
+            "timestamp": "2025-09-24T19:22:20Z",
+            "type": "session_meta",
+            "payload": {
+                "id": CODEX_ID,
+                "timestamp": "2025-09-24T19:22:20Z",
+                "cwd": str(project),
+                "cli_version": "0.40.0",
+            },
+        },
+        {
+            "timestamp": "2025-09-24T19:22:21Z",
+            "type": "response_item",
+            "payload": {
+                "type": "message",
+                "role": "user",
+                "content": [{"type": "input_text", "text": "fix the checkout"}],
+            },
+        },
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     return path
@@ -200,9 +220,13 @@ def test_gemini_sessions_resume_by_their_full_session_id(home, user_home, projec
     chats = user_home / ".gemini" / "tmp" / "shop" / "chats"
     chats.mkdir(parents=True)
     (chats.parent / ".project_root").write_text(str(project))
-    session = {"sessionId": sid, "projectHash": "shop", "startTime": "2025-10-01T09:00:00Z",
-               "lastUpdated": "2025-10-01T09:05:00Z",
-               "messages": [{"id": "1", "type": "user", "timestamp": "2025-10-01T09:00:00Z", "content": "hi"}]}
+    session = {
+        "sessionId": sid,
+        "projectHash": "shop",
+        "startTime": "2025-10-01T09:00:00Z",
+        "lastUpdated": "2025-10-01T09:05:00Z",
+        "messages": [{"id": "1", "type": "user", "timestamp": "2025-10-01T09:00:00Z", "content": "hi"}],
+    }
     transcript = chats / "session-2025-10-01T09-00-3b2f7c9e.json"
     transcript.write_text(json.dumps(session))
     archive_then_delete(home, "gemini", transcript)

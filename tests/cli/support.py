@@ -72,8 +72,9 @@ def invoke(*args: str, input: str | bytes | None = None, env: dict[str, str] | N
     return result
 
 
-def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess:
+def run(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """Run ``python -m termvault ARGS`` as a real process (TERMVAULT_HOME and HOME come
     from the test's environment)."""
     full_env = dict(os.environ)
@@ -82,7 +83,11 @@ def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
     full_env.update(env or {})
     # stdin is not the test runner's terminal either: its width would reach the tables.
     return subprocess.run(
-        [sys.executable, "-m", "termvault", *args], capture_output=True, text=True,
-        env=full_env, input=input, timeout=timeout,
+        [sys.executable, "-m", "termvault", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
         **({} if input is not None else {"stdin": subprocess.DEVNULL}),
     )

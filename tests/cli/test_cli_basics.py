@@ -14,8 +14,24 @@ ALL_COMMANDS = sorted(cli.commands)
 
 def test_every_documented_command_exists():
     assert set(ALL_COMMANDS) == {
-        "sweep", "search", "show", "export", "restore", "stats", "verify", "prune", "pin", "unpin",
-        "reindex", "import-legacy", "daemon", "browse", "sources", "remote", "mcp", "resume",
+        "sweep",
+        "search",
+        "show",
+        "export",
+        "restore",
+        "stats",
+        "verify",
+        "prune",
+        "pin",
+        "unpin",
+        "reindex",
+        "import-legacy",
+        "daemon",
+        "browse",
+        "sources",
+        "remote",
+        "mcp",
+        "resume",
     }
 
 

@@ -35,7 +35,9 @@ def clean(output: str) -> bool:
 @pytest.fixture
 def hostile(home):
     make_native(
-        home, SID, 40,
+        home,
+        SID,
+        40,
         name=f"deploy{OSC52}{TITLE} notes{BIDI}txt.exe",
         working_directory=f"/home/me/{CURSOR}src{C1_CSI}",
         last_command=f"make{OSC52} test",
@@ -117,8 +119,17 @@ def test_log_lines_naming_sessions_print_no_control_sequence(capsys):
     from termvault.cli.context import _StderrHandler
 
     handler = _StderrHandler()
-    handler.emit(logging.LogRecord("termvault.vault", logging.WARNING, __file__, 1,
-                                   "could not archive session %s", (f"x{OSC52}{TITLE}y",), None))
+    handler.emit(
+        logging.LogRecord(
+            "termvault.vault",
+            logging.WARNING,
+            __file__,
+            1,
+            "could not archive session %s",
+            (f"x{OSC52}{TITLE}y",),
+            None,
+        )
+    )
     err = capsys.readouterr().err
     assert "could not archive session xy" in err and clean(err)
 

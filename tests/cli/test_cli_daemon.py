@@ -15,8 +15,9 @@ from .support import API, BLOG, DB, FRESH, invoke
 
 
 def _start_daemon(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "termvault", "daemon", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "termvault", "daemon", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def _read_until(proc: subprocess.Popen, marker: str) -> list[str]:

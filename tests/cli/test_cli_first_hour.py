@@ -36,8 +36,11 @@ def aider_project(user_home: Path, name: str = "parser") -> Path:
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 # -- 1: found but never swept ------------------------------------------------------------
@@ -45,8 +48,10 @@ def test_sources_and_sweep_both_say_aider_is_found_but_not_swept_and_how_to_swee
     aider_project(user_home)
     listed = invoke("sources")
     assert "found, not swept" in listed.stdout
-    assert 'aider: 1 session found, not swept (swept only when configured: add [sources.aider] roots = ' \
-           '["~/code/parser"]' in listed.stdout
+    assert (
+        "aider: 1 session found, not swept (swept only when configured: add [sources.aider] roots = "
+        '["~/code/parser"]' in listed.stdout
+    )
 
     dry = invoke("sweep", "--dry-run")
     assert "Not swept: aider: 1 session found, not swept" in dry.stdout
@@ -70,16 +75,21 @@ def test_a_first_sweep_on_an_empty_machine_names_the_home_it_created_and_every_f
     assert out.startswith("Created the termvault home ~/.multi-term.\n")
     assert "Nothing to archive" in out
     assert "Looked in:" in out
-    assert any(line.split()[:2] == ["native", "~/.multi-term/history"] and "0 sessions" in line
-               for line in out.splitlines())
-    assert any(line.split()[:2] == ["claude-code", "~/.claude/projects"] and "folder not there" in line
-               for line in out.splitlines())
+    assert any(
+        line.split()[:2] == ["native", "~/.multi-term/history"] and "0 sessions" in line for line in out.splitlines()
+    )
+    assert any(
+        line.split()[:2] == ["claude-code", "~/.claude/projects"] and "folder not there" in line
+        for line in out.splitlines()
+    )
     assert "Created" not in invoke("sweep").stdout  # only the first time
 
 
 # -- 3: reading never creates a home, and never writes -----------------------------------
-@pytest.mark.parametrize("command", [["stats"], ["search", "x"], ["show", "abc"], ["export", "abc"],
-                                     ["verify"], ["restore", "abc"], ["pin", "abc"]])
+@pytest.mark.parametrize(
+    "command",
+    [["stats"], ["search", "x"], ["show", "abc"], ["export", "abc"], ["verify"], ["restore", "abc"], ["pin", "abc"]],
+)
 def test_a_mistyped_home_is_reported_and_not_created(tmp_path, command):
     typo = tmp_path / ".multi-tem"
     result = invoke("--home", str(typo), *command)
@@ -100,8 +110,16 @@ def test_reading_commands_leave_the_home_exactly_as_it_was(archived, tmp_path):
     with Vault(archived.home) as vault:
         vault.close()
     before = tree(archived.home)
-    for args in (["search", "api"], ["search", "--json"], ["show", API[:8]], ["export", API[:8]],
-                 ["stats"], ["sources"], ["verify"], ["export", DB[:8], "--format", "md", "-o", str(tmp_path / "d.md")]):
+    for args in (
+        ["search", "api"],
+        ["search", "--json"],
+        ["show", API[:8]],
+        ["export", API[:8]],
+        ["stats"],
+        ["sources"],
+        ["verify"],
+        ["export", DB[:8], "--format", "md", "-o", str(tmp_path / "d.md")],
+    ):
         assert invoke(*args).exit_code == 0, args
     # SQLite's shared-memory sidecars of a reader aside (private, and written by any
     # reader of a WAL database), nothing was created, changed or removed.
@@ -141,8 +159,9 @@ with HomeLock(home).hold("sweeping"):
 
 
 def test_verify_leaves_a_live_writer_s_temp_file_alone_and_reports_it_once_the_writer_is_gone(archived):
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(archived.home)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(archived.home)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         during = invoke("verify")
@@ -185,8 +204,13 @@ def test_after_a_restore_dry_run_progress_and_summary_all_say_unchanged(archived
 def test_ctrl_c_during_a_sweep_says_how_many_were_archived_and_exits_130(home):
     for n in range(60):
         make_native(home, f"bulk-{n:03d}", 40, output_snapshot=f"line {n}\n" * 4000)
-    proc = subprocess.Popen([sys.executable, "-m", "termvault", "sweep"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "termvault", "sweep"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         first = proc.stderr.readline()
         assert first.startswith("[1/60] archived"), first
@@ -217,8 +241,13 @@ def test_the_progress_speed_is_in_binary_units_like_the_sizes():
 # -- 8: piped output fits the terminal ---------------------------------------------------
 def _long_names(home: Path) -> None:
     for n, sid in enumerate((API, DB, BLOG)):
-        make_native(home, sid, 40 + n, name="a very long session name that goes on " * 4,
-                    working_directory="/home/me/" + "deep/" * 30)
+        make_native(
+            home,
+            sid,
+            40 + n,
+            name="a very long session name that goes on " * 4,
+            working_directory="/home/me/" + "deep/" * 30,
+        )
     with Vault(home) as vault:
         vault.sweep()
 
@@ -238,9 +267,16 @@ def test_search_piped_into_head_fits_the_terminal_it_runs_in(home):
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 96, 0, 0))
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     try:
-        proc = subprocess.run([sys.executable, "-m", "termvault", "search"], stdout=subprocess.PIPE,
-                              stderr=follower, stdin=subprocess.DEVNULL, env=env, text=True, timeout=120,
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "termvault", "search"],
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     finally:
         os.close(follower)
         os.close(leader)
@@ -269,13 +305,16 @@ def test_global_options_work_after_the_command(archived, tmp_path):
     assert invoke("show", API, "--version", "1").exit_code == 0  # show's own --version stays its own
 
 
-@pytest.mark.parametrize(("args", "hint"), [
-    (["sweep", "--older-than", "30"], "30d for days or 30h for hours"),
-    (["daemon", "--interval", "24"], "24d for days or 24h for hours"),
-    (["search", "--after", "7"], "7d for days or 7h for hours"),
-    (["daemon", "--interval", "30m"], "30min for minutes or 30mo for months"),
-    (["search", "--after", "3m"], "3min for minutes or 3mo for months"),
-])
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["sweep", "--older-than", "30"], "30d for days or 30h for hours"),
+        (["daemon", "--interval", "24"], "24d for days or 24h for hours"),
+        (["search", "--after", "7"], "7d for days or 7h for hours"),
+        (["daemon", "--interval", "30m"], "30min for minutes or 30mo for months"),
+        (["search", "--after", "3m"], "3min for minutes or 3mo for months"),
+    ],
+)
 def test_one_duration_grammar_refuses_a_bare_number_and_an_ambiguous_m_everywhere(home, args, hint):
     result = invoke(*args)
     assert result.exit_code == 2
@@ -306,9 +345,18 @@ def test_repair_of_a_corrupt_copy_whose_source_is_on_disk_says_the_next_sweep_re
     project.mkdir(parents=True)
     uuid = "0b6a3f7e-1111-4222-8333-944455556666"
     transcript = project / f"{uuid}.jsonl"
-    transcript.write_text(json.dumps({"type": "user", "sessionId": uuid, "cwd": "/home/me/app",
-                                      "timestamp": "2024-01-01T00:00:00Z",
-                                      "message": {"role": "user", "content": "hello"}}) + "\n")
+    transcript.write_text(
+        json.dumps(
+            {
+                "type": "user",
+                "sessionId": uuid,
+                "cwd": "/home/me/app",
+                "timestamp": "2024-01-01T00:00:00Z",
+                "message": {"role": "user", "content": "hello"},
+            }
+        )
+        + "\n"
+    )
     old = time.time() - 3600
     os.utime(transcript, (old, old))
     assert invoke("sweep").exit_code == 0
@@ -327,15 +375,22 @@ def test_repair_of_a_corrupt_copy_whose_source_is_on_disk_says_the_next_sweep_re
 
 
 def test_a_second_daemon_says_once_that_another_sweeper_runs(demo):
-    app_sweeper = ("import sys; from pathlib import Path; from termvault.lock import HomeLock; "
-                   "l = HomeLock(Path(sys.argv[1]), name='.sweeper.lock'); assert l.try_acquire('app'); "
-                   "print('ready', flush=True); sys.stdin.readline()")
-    holder = subprocess.Popen([sys.executable, "-c", app_sweeper, str(demo.home)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    app_sweeper = (
+        "import sys; from pathlib import Path; from termvault.lock import HomeLock; "
+        "l = HomeLock(Path(sys.argv[1]), name='.sweeper.lock'); assert l.try_acquire('app'); "
+        "print('ready', flush=True); sys.stdin.readline()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", app_sweeper, str(demo.home)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
-        daemon = subprocess.Popen([sys.executable, "-m", "termvault", "daemon", "--interval", "1s"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "termvault", "daemon", "--interval", "1s"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(4)
         daemon.send_signal(signal.SIGTERM)
         out, _ = daemon.communicate(timeout=60)
@@ -358,9 +413,18 @@ def test_show_of_an_agent_session_says_how_to_open_it_again(home, user_home):
     project.mkdir(parents=True)
     uuid = "0b6a3f7e-1111-4222-8333-944455556666"
     transcript = project / f"{uuid}.jsonl"
-    transcript.write_text(json.dumps({"type": "user", "sessionId": uuid, "cwd": "/home/me/app",
-                                      "timestamp": "2024-01-01T00:00:00Z",
-                                      "message": {"role": "user", "content": "hello"}}) + "\n")
+    transcript.write_text(
+        json.dumps(
+            {
+                "type": "user",
+                "sessionId": uuid,
+                "cwd": "/home/me/app",
+                "timestamp": "2024-01-01T00:00:00Z",
+                "message": {"role": "user", "content": "hello"},
+            }
+        )
+        + "\n"
+    )
     old = time.time() - 3600
     os.utime(transcript, (old, old))
     invoke("sweep")
@@ -376,7 +440,11 @@ def _read_only_view(source: Path, where: Path) -> bool:
     if os.geteuid() != 0:
         return False
     ok = subprocess.run(["mount", "--bind", str(source), str(where)], capture_output=True, check=False).returncode == 0
-    if ok and subprocess.run(["mount", "-o", "remount,bind,ro", str(where)], capture_output=True, check=False).returncode != 0:
+    if (
+        ok
+        and subprocess.run(["mount", "-o", "remount,bind,ro", str(where)], capture_output=True, check=False).returncode
+        != 0
+    ):
         subprocess.run(["umount", str(where)], capture_output=True, check=False)
         ok = False
     return ok

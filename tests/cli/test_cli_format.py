@@ -15,8 +15,16 @@ from termvault.errors import UsageError
 
 @pytest.mark.parametrize(
     ("n", "text"),
-    [(0, "0 B"), (512, "512 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"),
-     (int(1.2 * 1024**2), "1.2 MiB"), (3 * 1024**3, "3.0 GiB"), (None, "-")],
+    [
+        (0, "0 B"),
+        (512, "512 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (int(1.2 * 1024**2), "1.2 MiB"),
+        (3 * 1024**3, "3.0 GiB"),
+        (None, "-"),
+    ],
 )
 def test_human_size_uses_binary_units_with_one_decimal(n, text):
     assert human_size(n) == text
@@ -29,8 +37,18 @@ def test_ratio_is_original_over_compressed():
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("30d", 30 * 86400), ("12h", 12 * 3600), ("2w", 14 * 86400), ("0", 0), ("90min", 5400),
-     ("45s", 45), ("1.5d", 1.5 * 86400), ("3mo", 90 * 86400), ("1y", 365 * 86400), ("2 days", 2 * 86400)],
+    [
+        ("30d", 30 * 86400),
+        ("12h", 12 * 3600),
+        ("2w", 14 * 86400),
+        ("0", 0),
+        ("90min", 5400),
+        ("45s", 45),
+        ("1.5d", 1.5 * 86400),
+        ("3mo", 90 * 86400),
+        ("1y", 365 * 86400),
+        ("2 days", 2 * 86400),
+    ],
 )
 def test_parse_duration_reads_one_grammar_of_number_and_unit(value, seconds):
     assert parse_duration(value) == seconds
@@ -42,7 +60,9 @@ def test_parse_duration_refuses_what_is_not_a_duration(value):
         parse_duration(value)
 
 
-@pytest.mark.parametrize(("value", "hint"), [("24", "24d for days or 24h for hours"), ("3m", "3min for minutes or 3mo")])
+@pytest.mark.parametrize(
+    ("value", "hint"), [("24", "24d for days or 24h for hours"), ("3m", "3min for minutes or 3mo")]
+)
 def test_parse_duration_refuses_a_bare_number_and_the_ambiguous_m_with_a_suggestion(value, hint):
     with pytest.raises(UsageError, match=hint):
         parse_duration(value)
@@ -74,8 +94,14 @@ def test_sweep_shows_a_progress_bar_on_a_terminal(demo):
     pty = pytest.importorskip("pty")
     master, slave = pty.openpty()
     env = dict(os.environ, COLUMNS="120", TERM="xterm")
-    proc = subprocess.Popen([sys.executable, "-m", "termvault", "sweep"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=slave, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "termvault", "sweep"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+        env=env,
+    )
     os.close(slave)
     seen = b""
     while True:

@@ -30,8 +30,7 @@ def test_stats_shows_totals_sources_and_months(archived):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Sessions         3 (3 versions, 0 pinned)" in out
-    for label in ("Original size", "Archived size", "Space saved", "Storage cap", "Oldest activity",
-                  "Newest activity"):
+    for label in ("Original size", "Archived size", "Space saved", "Storage cap", "Oldest activity", "Newest activity"):
         assert label in out
     assert "SOURCE" in out and "native" in out and "MONTH (UTC)" in out
 
@@ -84,7 +83,8 @@ def test_verify_reports_a_corrupt_archive_exits_1_and_changes_nothing(archived, 
     assert "api deploy" in shown.stdout and shown.stderr.startswith("termvault: ")
     report = json.loads(invoke("verify", "--json").stdout)
     assert report["clean"] is False and [c["archive_path"] for c in report["corrupt"]] == [
-        path.relative_to(home / "archive").as_posix()]
+        path.relative_to(home / "archive").as_posix()
+    ]
 
 
 def test_verify_repair_marks_a_corrupt_archive_but_still_exits_1(archived, home):
@@ -171,8 +171,13 @@ def test_prune_rejects_a_malformed_size(archived):
 def _prune_on_a_terminal(cap: int, answer: str) -> tuple[int, str, str]:
     pty = pytest.importorskip("pty")
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "termvault", "prune", "--max-size", str(cap)],
-                            stdin=slave, stdout=subprocess.PIPE, stderr=slave, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "termvault", "prune", "--max-size", str(cap)],
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
     os.close(slave)
     os.write(master, answer.encode() + b"\n")
     stdout, _ = proc.communicate(timeout=120)

@@ -34,6 +34,7 @@ def tv(*args: str) -> Ran:
     result = invoke(*args)
     return Ran(result.exit_code, result.stdout, result.stderr)
 
+
 SWEPT_KINDS = ("claude-code", "codex", "gemini", "asciinema")
 
 
@@ -79,8 +80,7 @@ def looked_in(stdout: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_the_first_hour_of_a_new_user_on_the_whole_corpus_tells_one_consistent_story(corpus, user_home, home,
-                                                                                    tmp_path):
+def test_the_first_hour_of_a_new_user_on_the_whole_corpus_tells_one_consistent_story(corpus, user_home, home, tmp_path):
     first_hour(corpus, user_home, home, tmp_path, max_bytes=None)
 
 

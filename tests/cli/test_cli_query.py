@@ -50,8 +50,18 @@ def test_search_json_lists_hits_with_their_metadata_and_snippet(archived):
     hits = json.loads(proc.stdout)
     assert [h["session_id"] for h in hits] == [DB]
     hit = hits[0]
-    for key in ("name", "working_directory", "last_activity_at", "size_bytes", "original_size_bytes",
-                "source", "version", "matched", "snippet", "pinned"):
+    for key in (
+        "name",
+        "working_directory",
+        "last_activity_at",
+        "size_bytes",
+        "original_size_bytes",
+        "source",
+        "version",
+        "matched",
+        "snippet",
+        "pinned",
+    ):
         assert key in hit
     assert hit["matched"] == "text" and "alembic" in hit["snippet"]
 

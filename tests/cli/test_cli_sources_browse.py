@@ -30,8 +30,9 @@ def test_sources_json_through_a_real_process(archived, home):
     native = rows["native"]
     assert native["mode"] == "move" and native["configured"] is True and native["detected"] is True
     assert native["roots"] == [str(home / "history")]
-    assert native["live_sessions"] == 1 and native["live_bytes"] == len(archived.originals[
-        next(s for s, p in archived.files.items() if p.exists())])
+    assert native["live_sessions"] == 1 and native["live_bytes"] == len(
+        archived.originals[next(s for s, p in archived.files.items() if p.exists())]
+    )
     assert native["archived_sessions"] == 3 and native["archived_bytes"] > 0
     assert "claude-code" in rows
     for key in ("description", "enabled", "archive_days", "archived_versions", "error"):
@@ -41,7 +42,7 @@ def test_sources_json_through_a_real_process(archived, home):
 def test_sources_detects_a_tool_folder_and_honours_configuration(home, user_home):
     (user_home / ".claude" / "projects").mkdir(parents=True)
     home.mkdir(parents=True)
-    (home / "config.toml").write_text('[sources.codex]\nenabled = false\n')
+    (home / "config.toml").write_text("[sources.codex]\nenabled = false\n")
     rows = _by_kind(json.loads(invoke("sources", "--json").stdout))
     assert rows["claude-code"]["detected"] is True and rows["claude-code"]["mode"] == "copy"
     assert rows["codex"]["enabled"] is False

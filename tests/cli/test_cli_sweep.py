@@ -44,7 +44,8 @@ def test_sweep_json_report_has_the_seed_keys_and_details(demo):
     assert report["ratio"] > 1
     assert {a["session_id"] for a in report["archived"]} == {API, DB, BLOG}
     assert {"session_id", "version", "source", "name", "archive_path", "original_size_bytes", "size_bytes"} <= set(
-        report["archived"][0])
+        report["archived"][0]
+    )
     assert report["failed"] == []
 
 
@@ -53,8 +54,9 @@ def test_sweep_on_a_fresh_machine_creates_the_default_home_and_says_nothing_is_d
     user.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TERMVAULT_")}
     env["HOME"] = str(user)
-    proc = subprocess.run([sys.executable, "-m", "termvault", "sweep"], capture_output=True, text=True,
-                          env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "termvault", "sweep"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Nothing to archive" in proc.stdout
     assert "archived    0 sessions" in proc.stdout

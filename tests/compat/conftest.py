@@ -30,8 +30,9 @@ def seed_file(relpath: str) -> bytes | None:
     out = subprocess.run(["git", f"--git-dir={base}", "show", f"HEAD:{relpath}"], capture_output=True, check=False)
     if out.returncode != 0:
         git_dir = base / ".git"
-        out = subprocess.run(["git", f"--git-dir={git_dir}", "show", f"HEAD:{relpath}"], capture_output=True,
-                             check=False)
+        out = subprocess.run(
+            ["git", f"--git-dir={git_dir}", "show", f"HEAD:{relpath}"], capture_output=True, check=False
+        )
     return out.stdout if out.returncode == 0 else None
 
 
@@ -42,8 +43,10 @@ def seed_script():
     def get(name: str) -> bytes:
         data = seed_file(name)
         if data is None:
-            pytest.skip(f"the multi-terminal app's repository is not available (set {SEED_ENV} to a "
-                        f"checkout of wallon-qodo/multi-term or its git directory to run {name})")
+            pytest.skip(
+                f"the multi-terminal app's repository is not available (set {SEED_ENV} to a "
+                f"checkout of wallon-qodo/multi-term or its git directory to run {name})"
+            )
         return data
 
     return get

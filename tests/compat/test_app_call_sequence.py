@@ -25,9 +25,18 @@ def captured(session_id: str, name: str, lines: int = 50, modified_at: float | N
     output = "\n".join(f"{name} line {i}" for i in range(80))
     snapshot = output.split("\n")[-lines:]
     now = time.time() if modified_at is None else modified_at
-    return SessionState(session_id=session_id, name=name, working_directory="/home/me/proj", created_at=now - 60,
-                        modified_at=now, command_count=3, last_command="make", conversation_file=None,
-                        output_snapshot=snapshot, is_active=True)
+    return SessionState(
+        session_id=session_id,
+        name=name,
+        working_directory="/home/me/proj",
+        created_at=now - 60,
+        modified_at=now,
+        command_count=3,
+        last_command="make",
+        conversation_file=None,
+        output_snapshot=snapshot,
+        is_active=True,
+    )
 
 
 async def start_up(storage: SessionStorage):

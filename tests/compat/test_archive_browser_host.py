@@ -23,8 +23,18 @@ def app_sessions(home) -> list[SessionState]:
     now = time.time()
     out = []
     for i, (sid, name) in enumerate([("aa11", "deploy api"), ("bb22", "write docs"), ("cc33", "deploy web")]):
-        s = SessionState(sid, name, f"/home/me/{sid}", now - (40 + i) * DAY - 60, now - (40 + i) * DAY, 2,
-                         "make", None, [f"{name} output {n}" for n in range(50)], False)
+        s = SessionState(
+            sid,
+            name,
+            f"/home/me/{sid}",
+            now - (40 + i) * DAY - 60,
+            now - (40 + i) * DAY,
+            2,
+            "make",
+            None,
+            [f"{name} output {n}" for n in range(50)],
+            False,
+        )
         storage.save_session_to_history(s)
         out.append(s)
     return out
@@ -73,5 +83,3 @@ def test_r_slash_typing_and_escape_work_as_the_app_documents(home):
     # Restored means active again: the next sweep leaves it where it is.
     assert archiver.auto_archive_old_sessions()["archived_count"] == 0 and path.exists()
     archiver.close()
-
-

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from termvault import SessionArchiver, Vault
 from termvault.index import ArchiveEntry
-from termvault.streams import DiskFile
 from termvault.render import render
 from termvault.sources import source_class
+from termvault.streams import DiskFile
 from termvault.tui.preview import render_session
 
 from ..sources.support import MemoryFile
@@ -32,8 +32,18 @@ RENDERED = ("text", "markdown", "jsonl")
 @pytest.fixture
 def archived(home) -> Vault:
     storage = SessionStorage(home, enable_auto_archive=False)
-    s = SessionState("lst1", "list snapshot", "/home/me/p", time.time() - 41 * DAY, time.time() - 40 * DAY, 1,
-                     "make test", None, LINES, False)
+    s = SessionState(
+        "lst1",
+        "list snapshot",
+        "/home/me/p",
+        time.time() - 41 * DAY,
+        time.time() - 40 * DAY,
+        1,
+        "make test",
+        None,
+        LINES,
+        False,
+    )
     storage.save_session_to_history(s)
     SessionArchiver(home, archive_days=30).auto_archive_old_sessions()
     return Vault(home)
@@ -89,10 +99,21 @@ def test_show_prints_an_app_session(archived):
 
 # -- nothing a parser accepted crashes the preview or an export --------------------------
 
+
 def entry_for(info, kind: str) -> ArchiveEntry:
-    return ArchiveEntry("x1", info.name or "x1", time.time(), info.last_activity_at or 0.0,
-                        "2024/01/1_x1.tar.zst", 1, 1, info.working_directory or "", info.last_command,
-                        source=kind, meta=info.metadata())
+    return ArchiveEntry(
+        "x1",
+        info.name or "x1",
+        time.time(),
+        info.last_activity_at or 0.0,
+        "2024/01/1_x1.tar.zst",
+        1,
+        1,
+        info.working_directory or "",
+        info.last_command,
+        source=kind,
+        meta=info.metadata(),
+    )
 
 
 def preview_and_export(kind: str, refs) -> None:
@@ -116,9 +137,18 @@ snapshot = st.one_of(st.lists(st.text(), max_size=30), st.text(), json_values)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(snapshot=snapshot, name=json_values, command=json_values, modified=json_values)
 def test_generated_native_sessions_preview_and_export_without_error(snapshot, name, command, modified):
-    doc = {"session_id": "gen1", "name": name, "working_directory": "/w", "created_at": 1.0,
-           "modified_at": modified, "command_count": 1, "last_command": command,
-           "conversation_file": None, "output_snapshot": snapshot, "is_active": False}
+    doc = {
+        "session_id": "gen1",
+        "name": name,
+        "working_directory": "/w",
+        "created_at": 1.0,
+        "modified_at": modified,
+        "command_count": 1,
+        "last_command": command,
+        "conversation_file": None,
+        "output_snapshot": snapshot,
+        "is_active": False,
+    }
     data = json.dumps(doc).encode()
     preview_and_export("native", [MemoryFile("1_gen1.json", data)])
 
@@ -132,8 +162,12 @@ def test_a_list_snapshot_round_trips_through_the_session_state(lines):
 
 
 CORPUS_KINDS = {
-    "aider_history_md": "aider", "asciinema_cast": "asciinema", "claude_code_jsonl": "claude-code",
-    "codex_rollout_jsonl": "codex", "gemini_cli_json": "gemini", "terminal_logs": "agent-log",
+    "aider_history_md": "aider",
+    "asciinema_cast": "asciinema",
+    "claude_code_jsonl": "claude-code",
+    "codex_rollout_jsonl": "codex",
+    "gemini_cli_json": "gemini",
+    "terminal_logs": "agent-log",
 }
 
 

@@ -17,8 +17,15 @@ DAY = 24 * 60 * 60
 def app_session(session_id: str, name: str, age_days: int) -> SessionState:
     """The script's ``create_test_session``."""
     stamp = time.time() - age_days * DAY
-    return SessionState(session_id=session_id, name=name, working_directory=f"/home/user/project_{name.lower()}",
-                        created_at=stamp, modified_at=stamp, command_count=10, last_command=f"echo 'test {name}'")
+    return SessionState(
+        session_id=session_id,
+        name=name,
+        working_directory=f"/home/user/project_{name.lower()}",
+        created_at=stamp,
+        modified_at=stamp,
+        command_count=10,
+        last_command=f"echo 'test {name}'",
+    )
 
 
 def write_history(history: Path, session: SessionState) -> Path:
@@ -33,13 +40,31 @@ def test_archive_index_adds_finds_searches_counts_and_persists_entries(tmp_path)
     index_file = tmp_path / "test_index.json"
     index = ArchiveIndex(index_file)
     now = time.time()
-    index.add_entry(ArchiveEntry(session_id="session1", name="Test Session 1", archived_at=now,
-                                 original_timestamp=now - 86400, archive_path="2024/01/123456_session1.json.gz",
-                                 size_bytes=1024, original_size_bytes=10240, working_directory="/home/user/project1"))
-    index.add_entry(ArchiveEntry(session_id="session2", name="Test Session 2", archived_at=now,
-                                 original_timestamp=now - 172800, archive_path="2024/01/123457_session2.json.gz",
-                                 size_bytes=2048, original_size_bytes=20480, working_directory="/home/user/project2",
-                                 last_command="ls -la"))
+    index.add_entry(
+        ArchiveEntry(
+            session_id="session1",
+            name="Test Session 1",
+            archived_at=now,
+            original_timestamp=now - 86400,
+            archive_path="2024/01/123456_session1.json.gz",
+            size_bytes=1024,
+            original_size_bytes=10240,
+            working_directory="/home/user/project1",
+        )
+    )
+    index.add_entry(
+        ArchiveEntry(
+            session_id="session2",
+            name="Test Session 2",
+            archived_at=now,
+            original_timestamp=now - 172800,
+            archive_path="2024/01/123457_session2.json.gz",
+            size_bytes=2048,
+            original_size_bytes=20480,
+            working_directory="/home/user/project2",
+            last_command="ls -la",
+        )
+    )
 
     assert index.get_entry("session1").name == "Test Session 1"
     assert [e.session_id for e in index.search(name="Session 1")] == ["session1"]
@@ -83,7 +108,10 @@ def test_a_session_is_archived_out_of_history_and_restored_with_its_fields(home)
     restored = archiver.restore_session("test123")
     assert restored is not None
     assert (restored.session_id, restored.name, restored.working_directory) == (
-        "test123", "TestSession", session.working_directory)
+        "test123",
+        "TestSession",
+        session.working_directory,
+    )
     # termvault writes it back as well, byte for byte.
     assert path.read_bytes() == original
     archiver.close()
@@ -93,8 +121,12 @@ def test_auto_archiving_takes_the_two_old_sessions_it_was_just_given_and_leaves_
     history = home / "history"
     history.mkdir(parents=True)
     archiver = SessionArchiver(storage_dir=home, archive_days=7)
-    for s in (app_session("old1", "OldSession1", 10), app_session("old2", "OldSession2", 15),
-              app_session("new1", "NewSession1", 3), app_session("new2", "NewSession2", 5)):
+    for s in (
+        app_session("old1", "OldSession1", 10),
+        app_session("old2", "OldSession2", 15),
+        app_session("new1", "NewSession1", 3),
+        app_session("new2", "NewSession2", 5),
+    ):
         write_history(history, s)  # written just now: their age is their own modified_at
 
     result = archiver.auto_archive_old_sessions()
@@ -123,12 +155,18 @@ def test_archive_search_by_name_folder_date_and_combined_with_a_limit(home):
     archiver = SessionArchiver(storage_dir=home)
     base = time.time()
     for i in range(10):
-        archiver.index.add_entry(ArchiveEntry(
-            session_id=f"session{i}", name=f"BuildSession{i}" if i % 2 == 0 else f"TestSession{i}",
-            archived_at=base - i * 86400, original_timestamp=base - (i + 30) * 86400,
-            archive_path=f"2024/01/{int(base - i * 86400)}_session{i}.json.gz", size_bytes=1024 * (i + 1),
-            original_size_bytes=10240 * (i + 1),
-            working_directory=f"/home/user/{'builds' if i % 2 == 0 else 'tests'}/project{i}"))
+        archiver.index.add_entry(
+            ArchiveEntry(
+                session_id=f"session{i}",
+                name=f"BuildSession{i}" if i % 2 == 0 else f"TestSession{i}",
+                archived_at=base - i * 86400,
+                original_timestamp=base - (i + 30) * 86400,
+                archive_path=f"2024/01/{int(base - i * 86400)}_session{i}.json.gz",
+                size_bytes=1024 * (i + 1),
+                original_size_bytes=10240 * (i + 1),
+                working_directory=f"/home/user/{'builds' if i % 2 == 0 else 'tests'}/project{i}",
+            )
+        )
 
     assert len(archiver.index.search(name="Build")) == 5
     assert len(archiver.index.search(working_dir="tests")) == 5

@@ -11,8 +11,15 @@ from claude_multi_terminal.persistence.storage import SessionStorage
 
 def session() -> SessionState:
     now = time.time()
-    return SessionState(session_id="test-123", name="Test Session", working_directory="/tmp", created_at=now,
-                        modified_at=now, command_count=5, last_command="ls -la")
+    return SessionState(
+        session_id="test-123",
+        name="Test Session",
+        working_directory="/tmp",
+        created_at=now,
+        modified_at=now,
+        command_count=5,
+        last_command="ls -la",
+    )
 
 
 def workspace(s: SessionState) -> WorkspaceState:

@@ -137,13 +137,15 @@ def add_claude(world: World, session_id: str, modified_at: float, records: list[
     return s
 
 
-def build_world(root: Path, native: int = 12, claude: int = 3, seed: int = 0, lines: int = 200,
-                **settings: Any) -> World:
+def build_world(
+    root: Path, native: int = 12, claude: int = 3, seed: int = 0, lines: int = 200, **settings: Any
+) -> World:
     """A home with ``native`` sessions 40+ days old and ``claude`` settled transcripts."""
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)
-    world = World(root=root, home=root / "home", projects=root / "user" / ".claude" / "projects",
-                  user_home=root / "user")
+    world = World(
+        root=root, home=root / "home", projects=root / "user" / ".claude" / "projects", user_home=root / "user"
+    )
     world.user_home.mkdir(parents=True, exist_ok=True)
     write_config(world.home, world.projects, **settings)
     old = time.time() - 40 * DAY
@@ -151,7 +153,9 @@ def build_world(root: Path, native: int = 12, claude: int = 3, seed: int = 0, li
         add_native(world, f"native-{seed}-{i:03d}", old - i * 3600, text_lines(rng, rng.randint(lines // 2, lines)))
     for i in range(claude):
         sid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        add_claude(world, sid, old - i * 3600, [text_lines(rng, 5) for _ in range(rng.randint(lines // 20, lines // 10) + 2)])
+        add_claude(
+            world, sid, old - i * 3600, [text_lines(rng, 5) for _ in range(rng.randint(lines // 20, lines // 10) + 2)]
+        )
     return world
 
 
@@ -186,7 +190,9 @@ class Worker:
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, str(WORKERS), op, str(world.home), *args],
-            stdout=subprocess.PIPE, stderr=self._log, env=worker_env(world),
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            env=worker_env(world),
             stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
         )
         line = self.proc.stdout.readline().decode()
@@ -224,8 +230,10 @@ class Worker:
         for line in out.decode().splitlines():
             if line.startswith("done "):
                 return json.loads(line[5:])
-        raise RuntimeError(f"worker {self.op} exited {self.proc.returncode} without a result; "
-                           f"see {self.world.root / f'worker-{self.op}.log'}")
+        raise RuntimeError(
+            f"worker {self.op} exited {self.proc.returncode} without a result; "
+            f"see {self.world.root / f'worker-{self.op}.log'}"
+        )
 
 
 def run_worker(world: World, op: str, *args: str, timeout: float = 120.0) -> dict[str, Any]:
@@ -261,8 +269,9 @@ def leftovers(world: World) -> list[Path]:
     return found
 
 
-def check_world(world: World, *, live_optional: bool = False, may_vanish: frozenset[str] = frozenset(),
-                vault: Vault | None = None) -> Check:
+def check_world(
+    world: World, *, live_optional: bool = False, may_vanish: frozenset[str] = frozenset(), vault: Vault | None = None
+) -> Check:
     """Reopen the home and check every session against the bytes kept in memory.
 
     - the index agrees with archive/ (verify: nothing missing, corrupt, orphaned, no temp

@@ -15,9 +15,20 @@ from . import harness as h
 
 def _appender(path, lines: int, interval: float, start: int = 0) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [sys.executable, str(h.WORKERS), "append", str(path), "--lines", str(lines),
-         "--interval", str(interval), "--start", str(start)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            str(h.WORKERS),
+            "append",
+            str(path),
+            "--lines",
+            str(lines),
+            "--interval",
+            str(interval),
+            "--start",
+            str(start),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
     assert proc.stdout.readline().startswith(b"ready")
     return proc

@@ -35,7 +35,7 @@ def corrupt_archive(path: Path, kind: str, rng: random.Random) -> None:
         data += rng.randbytes(rng.randint(1, 64))
     elif kind == "zero-fill":
         start = rng.randrange(len(data))
-        data[start:start + 512] = bytes(len(data[start:start + 512]))
+        data[start : start + 512] = bytes(len(data[start : start + 512]))
     if kind == "delete":
         path.unlink()
     else:
@@ -211,8 +211,13 @@ def test_a_lost_index_is_seen_by_verify_and_rebuilt_by_reindex(how, tmp_path):
 # -- the older app's index ------------------------------------------------------------------
 def add_legacy(home: Path, session_id: str, modified_at: float) -> tuple[str, bytes]:
     """An archive as the older app wrote it: archive/YYYY/MM/{ts}_{id}.json.gz."""
-    raw = SessionState(session_id, name=f"old {session_id}", working_directory="/old",
-                       modified_at=modified_at, output_snapshot="legacy output\n" * 5).to_json()
+    raw = SessionState(
+        session_id,
+        name=f"old {session_id}",
+        working_directory="/old",
+        modified_at=modified_at,
+        output_snapshot="legacy output\n" * 5,
+    ).to_json()
     t = time.gmtime(modified_at)
     rel = f"{t.tm_year:04d}/{t.tm_mon:02d}/{int(modified_at)}_{session_id}.json.gz"
     path = home / "archive" / rel
@@ -228,14 +233,18 @@ HOSTILE_LEGACY_INDEXES = {
     "a list": lambda good: b"[1, 2, 3]",
     "deeply nested": lambda good: b"[" * 100_000 + b"]" * 100_000,
     "escaping paths": lambda good: json.dumps(
-        {"evil": {"archive_path": "../../../outside.json.gz"}, "x": {"archive_path": "/etc/passwd"}}).encode(),
+        {"evil": {"archive_path": "../../../outside.json.gz"}, "x": {"archive_path": "/etc/passwd"}}
+    ).encode(),
     "bad field types": lambda good: json.dumps(
-        {sid: {**item, "original_timestamp": "yesterday", "archived_at": [1], "name": {"a": 1}}
-         for sid, item in json.loads(good).items()}).encode(),
-    "unsafe ids": lambda good: json.dumps(
-        {f"../{sid}": item for sid, item in json.loads(good).items()}).encode(),
+        {
+            sid: {**item, "original_timestamp": "yesterday", "archived_at": [1], "name": {"a": 1}}
+            for sid, item in json.loads(good).items()
+        }
+    ).encode(),
+    "unsafe ids": lambda good: json.dumps({f"../{sid}": item for sid, item in json.loads(good).items()}).encode(),
     "missing files": lambda good: json.dumps(
-        {**json.loads(good), "gone": {"archive_path": "2019/01/1546300800_gone.json.gz"}}).encode(),
+        {**json.loads(good), "gone": {"archive_path": "2019/01/1546300800_gone.json.gz"}}
+    ).encode(),
 }
 
 
@@ -244,12 +253,22 @@ def test_a_corrupt_legacy_index_never_wipes_or_hides_anything(name, tmp_path):
     world = h.build_world(tmp_path / "w", native=2, claude=0)
     home = world.home
     legacy = {sid: add_legacy(home, sid, 1_600_000_000.0 + n * 86400) for n, sid in enumerate(["l1", "l2", "l3"])}
-    good = json.dumps({
-        sid: {"session_id": sid, "name": f"old {sid}", "archived_at": 1_600_100_000.0,
-              "original_timestamp": 1_600_000_000.0, "archive_path": rel, "size_bytes": 1,
-              "original_size_bytes": len(raw), "working_directory": "/old", "last_command": "ls"}
-        for sid, (rel, raw) in legacy.items()
-    }).encode()
+    good = json.dumps(
+        {
+            sid: {
+                "session_id": sid,
+                "name": f"old {sid}",
+                "archived_at": 1_600_100_000.0,
+                "original_timestamp": 1_600_000_000.0,
+                "archive_path": rel,
+                "size_bytes": 1,
+                "original_size_bytes": len(raw),
+                "working_directory": "/old",
+                "last_command": "ls",
+            }
+            for sid, (rel, raw) in legacy.items()
+        }
+    ).encode()
     (home / "archive_index.json").write_bytes(HOSTILE_LEGACY_INDEXES[name](good))
     before = _tree(home)
 

@@ -48,9 +48,15 @@ def _deep(n: int) -> bytes:
 def hostile_contents(big_line: int = 3 * 1024 * 1024) -> dict[str, bytes]:
     """Named hostile file bodies (each name also exercises an awkward file name)."""
     rng = random.Random(5)
-    record = {"type": "user", "sessionId": "../../etc/passwd", "cwd": "../../..", "timestamp": 1e308,
-              "message": {"role": "user", "content": [{"type": "text", "text": "hi\u0000there"}]},
-              "conversation_file": "../../../etc/passwd", "session_id": "/abs/../id*?"}
+    record = {
+        "type": "user",
+        "sessionId": "../../etc/passwd",
+        "cwd": "../../..",
+        "timestamp": 1e308,
+        "message": {"role": "user", "content": [{"type": "text", "text": "hi\u0000there"}]},
+        "conversation_file": "../../../etc/passwd",
+        "session_id": "/abs/../id*?",
+    }
     return {
         "truncated-json": b'{"type": "user", "message": {"content": "unfinished',
         "garbage-json": b"}{][\n{]\n,,,\n" * 50,
@@ -72,8 +78,12 @@ def hostile_contents(big_line: int = 3 * 1024 * 1024) -> dict[str, bytes]:
 # Where each kind looks for its files (relative to the fake $HOME), and how a hostile
 # body named ``name`` is laid out for it.
 ROOTS = {
-    "claude-code": ".claude/projects", "codex": ".codex/sessions", "gemini": ".gemini/tmp",
-    "aider": "projects", "asciinema": ".local/share/asciinema", "agent-log": "logs",
+    "claude-code": ".claude/projects",
+    "codex": ".codex/sessions",
+    "gemini": ".gemini/tmp",
+    "aider": "projects",
+    "asciinema": ".local/share/asciinema",
+    "agent-log": "logs",
 }
 
 
@@ -134,8 +144,13 @@ def build_scene(base: Path, kind: str, contents: dict[str, bytes], mode: str | N
         (secret / name).write_bytes(marker_body)
     link = session_path(kind, tool_root, "link-to-marker")
     link.parent.mkdir(parents=True, exist_ok=True)
-    target = secret / {"native": "marker.json", "gemini": "marker.json", "asciinema": "marker.cast",
-                       "agent-log": "marker.log", "aider": ".aider.chat.history.md"}.get(kind, "marker.jsonl")
+    target = secret / {
+        "native": "marker.json",
+        "gemini": "marker.json",
+        "asciinema": "marker.cast",
+        "agent-log": "marker.log",
+        "aider": ".aider.chat.history.md",
+    }.get(kind, "marker.jsonl")
     link.symlink_to(target)
     scene.links.append(link)
     # A folder link where the source walks folders (a session file beneath it).
@@ -146,8 +161,16 @@ def build_scene(base: Path, kind: str, contents: dict[str, bytes], mode: str | N
         scene.links.append(folder_link)
     if kind == "native":
         # A session pointing its transcript at a link out of the tree.
-        body = json.dumps({"session_id": "points-out", "name": "n", "working_directory": "/",
-                           "created_at": OLD, "modified_at": OLD, "conversation_file": str(link)}).encode()
+        body = json.dumps(
+            {
+                "session_id": "points-out",
+                "name": "n",
+                "working_directory": "/",
+                "created_at": OLD,
+                "modified_at": OLD,
+                "conversation_file": str(link),
+            }
+        ).encode()
         path = session_path(kind, tool_root, "points-out")
         path.write_bytes(body)
         os.utime(path, (OLD, OLD))
@@ -280,11 +303,20 @@ def bomb_home(base: Path) -> tuple[Path, str, Path]:
     home = base / "home"
     home.mkdir(mode=0o700, parents=True)
     origin = home / "history" / f"{int(OLD)}_bomb.json"
-    manifest = arc.Manifest("bomb", "native", 1, "move", str(home / "history"), OLD,
-                            {"name": "bomb", "last_activity_at": OLD},
-                            [arc.ManifestFile(origin.name, str(origin), BOMB_BYTES, int(OLD * 1e9), _zeros_sha(BOMB_BYTES))])
+    manifest = arc.Manifest(
+        "bomb",
+        "native",
+        1,
+        "move",
+        str(home / "history"),
+        OLD,
+        {"name": "bomb", "last_activity_at": OLD},
+        [arc.ManifestFile(origin.name, str(origin), BOMB_BYTES, int(OLD * 1e9), _zeros_sha(BOMB_BYTES))],
+    )
     target = home / "archive" / arc.archive_relpath(OLD, "bomb", 1)
-    arc.write_archive(target, manifest, [arc.SourceFile(manifest.files[0], lambda: io.BufferedReader(_Zeros(BOMB_BYTES)))])
+    arc.write_archive(
+        target, manifest, [arc.SourceFile(manifest.files[0], lambda: io.BufferedReader(_Zeros(BOMB_BYTES)))]
+    )
     assert target.stat().st_size < 100_000  # a real bomb: KBs that expand to 200 MB
     with Vault(home, full_text=False) as v:
         assert v.reindex() == 1
@@ -331,8 +363,16 @@ def forge_archive(path: Path, home: Path, hog: bytes | None, member_size: int | 
     while the manifest still says 10 bytes. Both understate what the archive expands to."""
     data = b"0123456789"
     origin = home / "history" / f"{int(OLD)}_forged.json"
-    manifest = arc.Manifest("forged", "native", 1, "move", str(home / "history"), OLD, {"name": "forged"},
-                            [arc.ManifestFile(origin.name, str(origin), len(data), 0, hashlib.sha256(data).hexdigest())])
+    manifest = arc.Manifest(
+        "forged",
+        "native",
+        1,
+        "move",
+        str(home / "history"),
+        OLD,
+        {"name": "forged"},
+        [arc.ManifestFile(origin.name, str(origin), len(data), 0, hashlib.sha256(data).hexdigest())],
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     block = bytes(1 << 20)
     with open(path, "wb") as fh, zstandard.ZstdCompressor(write_checksum=True).stream_writer(fh) as zw:
@@ -356,8 +396,11 @@ def forge_archive(path: Path, home: Path, hog: bytes | None, member_size: int | 
     return "forged"
 
 
-@pytest.mark.parametrize("hog,member_size", [(tarfile.GNUTYPE_LONGNAME, None), (tarfile.XHDTYPE, None),
-                                             (None, BOMB_BYTES)], ids=["gnu-long-name", "pax-record", "member"])
+@pytest.mark.parametrize(
+    "hog,member_size",
+    [(tarfile.GNUTYPE_LONGNAME, None), (tarfile.XHDTYPE, None), (None, BOMB_BYTES)],
+    ids=["gnu-long-name", "pax-record", "member"],
+)
 def test_a_forged_archive_understating_its_size_is_stopped_without_expanding_it(tmp_path, hog, member_size):
     import tracemalloc
 
@@ -376,11 +419,31 @@ def test_a_forged_archive_understating_its_size_is_stopped_without_expanding_it(
     # holds the 200 MB the forged header or member expands to.
     assert peak < 32 * 1024 * 1024, f"reading the forged archive held {peak} bytes"
     with Vault(home, max_expand_bytes=LIMIT) as v:
-        v.index.insert(arc.entry_from_manifest(arc.Manifest(
-            sid, "native", 1, "move", str(home / "history"), OLD, {"name": sid},
-            [arc.ManifestFile(f"{int(OLD)}_forged.json", str(home / "history" / f"{int(OLD)}_forged.json"), 10, 0,
-                              hashlib.sha256(b"0123456789").hexdigest())]), path.relative_to(home / "archive").as_posix(),
-            path.stat().st_size, None))
+        v.index.insert(
+            arc.entry_from_manifest(
+                arc.Manifest(
+                    sid,
+                    "native",
+                    1,
+                    "move",
+                    str(home / "history"),
+                    OLD,
+                    {"name": sid},
+                    [
+                        arc.ManifestFile(
+                            f"{int(OLD)}_forged.json",
+                            str(home / "history" / f"{int(OLD)}_forged.json"),
+                            10,
+                            0,
+                            hashlib.sha256(b"0123456789").hexdigest(),
+                        )
+                    ],
+                ),
+                path.relative_to(home / "archive").as_posix(),
+                path.stat().st_size,
+                None,
+            )
+        )
         target = tmp_path / "restore"
         with pytest.raises(DataError):
             v.restore(sid, to=target)
@@ -394,31 +457,70 @@ def test_a_forged_archive_understating_its_size_is_stopped_without_expanding_it(
 # -- every parser, and the older app's importer, against arbitrary bytes -----------------
 def _json_ish() -> st.SearchStrategy[bytes]:
     """Bytes that look like the records the tools write, then are broken."""
-    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
-                        st.text(max_size=30), st.sampled_from(["user", "assistant", "summary", "tool_use", "../..", "/etc"]))
-    values = st.recursive(scalars, lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(
-            ["type", "message", "content", "role", "text", "timestamp", "cwd", "payload", "session_id",
-             "sessionId", "messages", "version", "width", "height", "conversation_file"]), inner, max_size=5)),
-        max_leaves=25)
+    scalars = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=True),
+        st.text(max_size=30),
+        st.sampled_from(["user", "assistant", "summary", "tool_use", "../..", "/etc"]),
+    )
+    values = st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "type",
+                        "message",
+                        "content",
+                        "role",
+                        "text",
+                        "timestamp",
+                        "cwd",
+                        "payload",
+                        "session_id",
+                        "sessionId",
+                        "messages",
+                        "version",
+                        "width",
+                        "height",
+                        "conversation_file",
+                    ]
+                ),
+                inner,
+                max_size=5,
+            ),
+        ),
+        max_leaves=25,
+    )
     lines = st.lists(values.map(lambda v: json.dumps(v).encode()), min_size=1, max_size=6).map(b"\n".join)
     return st.one_of(
         st.binary(max_size=2000),
         lines,
-        st.tuples(lines, st.integers(0, 2000), st.binary(max_size=8)).map(lambda t: t[0][: t[1]] + t[2] + t[0][t[1]:]),
+        st.tuples(lines, st.integers(0, 2000), st.binary(max_size=8)).map(lambda t: t[0][: t[1]] + t[2] + t[0][t[1] :]),
         st.integers(1, 3000).map(lambda n: b"[" * n + b'{"a":' * n),
     )
 
 
-PARSE_NAMES = {"native": f"{int(OLD)}_fuzz.json", "claude-code": "p/fuzz.jsonl", "codex": "2025/01/02/rollout-fuzz.jsonl",
-               "gemini": "h/chats/session-fuzz.json", "aider": ".aider.chat.history.md", "asciinema": "fuzz.cast",
-               "agent-log": "fuzz.log", "agentmux": "9b1c3c1e-0000-4000-8000-000000000001/output",
-               "wave": "9b1c3c1e-0000-4000-8000-000000000001/term"}
+PARSE_NAMES = {
+    "native": f"{int(OLD)}_fuzz.json",
+    "claude-code": "p/fuzz.jsonl",
+    "codex": "2025/01/02/rollout-fuzz.jsonl",
+    "gemini": "h/chats/session-fuzz.json",
+    "aider": ".aider.chat.history.md",
+    "asciinema": "fuzz.cast",
+    "agent-log": "fuzz.log",
+    "agentmux": "9b1c3c1e-0000-4000-8000-000000000001/output",
+    "wave": "9b1c3c1e-0000-4000-8000-000000000001/term",
+}
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=_json_ish())
 def test_every_parser_survives_arbitrary_bytes(tmp_path, kind, data):
     path = tmp_path / kind / "f"
@@ -432,8 +534,9 @@ def test_every_parser_survives_arbitrary_bytes(tmp_path, kind, data):
         assert isinstance(message.text, str)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(index=_json_ish(), session=_json_ish(), gz_damage=st.integers(0, 3))
 def test_the_legacy_importer_survives_a_hostile_index_and_archives(tmp_path_factory, index, session, gz_damage):
     """Any archive_index.json next to any .json.gz: the home opens, nothing is rewritten or
@@ -443,8 +546,15 @@ def test_the_legacy_importer_survives_a_hostile_index_and_archives(tmp_path_fact
     month = home / "archive" / "2024" / "05"
     month.mkdir(parents=True)
     home.chmod(0o700)
-    good = json.dumps({"session_id": "good-one", "name": "good", "working_directory": "/w",
-                       "created_at": OLD - 60, "modified_at": OLD}).encode()
+    good = json.dumps(
+        {
+            "session_id": "good-one",
+            "name": "good",
+            "working_directory": "/w",
+            "created_at": OLD - 60,
+            "modified_at": OLD,
+        }
+    ).encode()
     (month / f"{int(OLD)}_good-one.json.gz").write_bytes(gzip.compress(good))
     bad = gzip.compress(session)
     bad = [bad, bad[: len(bad) // 2], session, bad + session][gz_damage]

@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from termvault import SessionState, fsutil
 from termvault import archive as arc
-from termvault import fsutil
-from termvault import SessionState
 from termvault.archiver import SessionArchiver
 from termvault.fsutil import HELD_PREFIX, remove_if_unchanged
 from termvault.ops import sweep as sweep_ops
@@ -55,8 +54,9 @@ def test_an_append_through_a_descriptor_opened_before_the_set_aside_is_never_del
     path = tmp_path / "s.jsonl"
     path.write_bytes(b"first record\n")
     st = path.stat()
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert writer.stdout.readline().strip() == "open"
     real = fsutil._no_other_process_has_open
 
@@ -191,8 +191,13 @@ def test_restore_refuses_a_fifo_at_its_target_instead_of_hanging(tmp_path):
         "v = Vault(sys.argv[1])\n"
         "try:\n    v.restore(sys.argv[2], force=True)\nexcept DataError as e:\n    print('refused', e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(world.home), s.session_id], capture_output=True,
-                         text=True, timeout=60, env=h.worker_env(world))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(world.home), s.session_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=h.worker_env(world),
+    )
     assert out.stdout.startswith("refused") and "not a regular file" in out.stdout, out.stderr
     assert stat.S_ISFIFO(os.lstat(s.path).st_mode)
 
@@ -202,8 +207,9 @@ def _hostile_copy(v: Vault, entry, version: int, mode: int | None = None) -> str
     files = [dataclasses.replace(f, mode=mode if mode is not None else f.mode) for f in manifest.files]
     forged = dataclasses.replace(manifest, version=version, files=files)
     rel = arc.archive_relpath(entry.last_activity_at or time.time(), entry.session_id, version)
-    arc.write_archive(v.store.path(rel), forged,
-                      [arc.SourceFile(f, lambda p=f.path: io.BytesIO(members[p])) for f in files])
+    arc.write_archive(
+        v.store.path(rel), forged, [arc.SourceFile(f, lambda p=f.path: io.BytesIO(members[p])) for f in files]
+    )
     return rel
 
 
@@ -283,8 +289,13 @@ def test_the_daemon_sweeps_agent_transcripts_while_the_app_sweeps_native_session
     deadline = time.time() + 30
     while not (world.home / ".sweeper.lock.info").exists() and time.time() < deadline:
         time.sleep(0.05)
-    daemon = subprocess.Popen([sys.executable, "-m", "termvault", "daemon", "--interval", "24h"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=h.worker_env(world))
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "termvault", "daemon", "--interval", "24h"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=h.worker_env(world),
+    )
     try:
         seen = []
         for line in daemon.stdout:
@@ -308,8 +319,14 @@ def test_restoring_a_native_session_never_rolls_back_the_live_transcript_it_poin
     world = h.build_world(tmp_path / "w", native=0, claude=1)
     (claude,) = world.of_kind("claude-code")
     old = time.time() - 40 * h.DAY
-    state = SessionState(session_id="with-conv", name="agent run", created_at=old - 60, modified_at=old,
-                         output_snapshot="ran claude\n", conversation_file=str(claude.path))
+    state = SessionState(
+        session_id="with-conv",
+        name="agent run",
+        created_at=old - 60,
+        modified_at=old,
+        output_snapshot="ran claude\n",
+        conversation_file=str(claude.path),
+    )
     history = SessionStorage(world.home, enable_auto_archive=False).save_session(state)
     os.utime(history, (old, old))
     with Vault(world.home) as v:
@@ -388,17 +405,23 @@ def test_appends_racing_cli_and_library_move_sweeps_some_killed_lose_no_record(t
     _move_claude(world)
     (s,) = world.of_kind("claude-code")
     lines = 300
-    writer = subprocess.Popen([sys.executable, str(h.WORKERS), "append", str(s.path), "--lines", str(lines),
-                               "--interval", "0.002"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              env=h.worker_env(world))
+    writer = subprocess.Popen(
+        [sys.executable, str(h.WORKERS), "append", str(s.path), "--lines", str(lines), "--interval", "0.002"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=h.worker_env(world),
+    )
     writer.stdout.readline()
     n = 0
     with Vault(world.home, lock_timeout=60) as v:
         while writer.poll() is None or n < 4:
             n += 1
-            cli = subprocess.Popen([sys.executable, "-m", "termvault", "sweep", "--older-than", "0",
-                                    "--source", "claude-code"], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env=h.worker_env(world))
+            cli = subprocess.Popen(
+                [sys.executable, "-m", "termvault", "sweep", "--older-than", "0", "--source", "claude-code"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=h.worker_env(world),
+            )
             v.sweep(older_than=0, kinds=["claude-code"])
             if n % 3 == 0:
                 time.sleep(0.05 * (n % 5))

@@ -192,8 +192,14 @@ def op_resave(args) -> None:
     for n in range(args.times):
         lines.append(f"output line {n}")
         modified = base + n
-        state = SessionState(session_id=args.session, name="resaved", created_at=base,
-                             modified_at=modified, command_count=n, output_snapshot="\n".join(lines))
+        state = SessionState(
+            session_id=args.session,
+            name="resaved",
+            created_at=base,
+            modified_at=modified,
+            command_count=n,
+            output_snapshot="\n".join(lines),
+        )
         path = storage.save_session(state)
         try:
             os.utime(path, (modified, modified))
@@ -206,8 +212,10 @@ def op_resave(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("op", choices=["sweep", "background", "restore", "prune", "reindex", "hold-lock",
-                                  "append", "resave", "fsize-sweep"])
+    p.add_argument(
+        "op",
+        choices=["sweep", "background", "restore", "prune", "reindex", "hold-lock", "append", "resave", "fsize-sweep"],
+    )
     p.add_argument("home")
     p.add_argument("--older-than", default="7", help="days; a comma-separated list sweeps once per value")
     p.add_argument("--die-at", help="SIGKILL this worker at this write step (or unlink-held)")

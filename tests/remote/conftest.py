@@ -38,8 +38,16 @@ def moto_port() -> Iterator[int]:
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch):
     """Dummy credentials; nothing from the real environment or profile leaks in."""
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT", "AWS_ENDPOINT_URL",
-                "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_DEFAULT_REGION"):
+    for var in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ENDPOINT",
+        "AWS_ENDPOINT_URL",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
@@ -48,8 +56,13 @@ def aws_env(monkeypatch):
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(remote_store, "POLICY", remote_store.RetryPolicy(
-        attempts=3, backoff=0.05, max_backoff=0.2, request_retries=2, connect_timeout=1.0, read_timeout=2.0))
+    monkeypatch.setattr(
+        remote_store,
+        "POLICY",
+        remote_store.RetryPolicy(
+            attempts=3, backoff=0.05, max_backoff=0.2, request_retries=2, connect_timeout=1.0, read_timeout=2.0
+        ),
+    )
 
 
 @pytest.fixture
@@ -79,8 +92,9 @@ def make_vault(endpoint, bucket):
     opened: list[Vault] = []
 
     def make(home: Path, host: str = "alpha", via: FaultProxy | None = None, **settings) -> Vault:
-        v = Vault(home, remote=f"s3://{bucket}/tv", remote_endpoint=via.url if via else endpoint,
-                  remote_host=host, **settings)
+        v = Vault(
+            home, remote=f"s3://{bucket}/tv", remote_endpoint=via.url if via else endpoint, remote_host=host, **settings
+        )
         opened.append(v)
         return v
 

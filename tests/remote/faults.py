@@ -177,8 +177,10 @@ class FaultProxy:
                     break
                 body += chunk
             xml = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
-            client.sendall(b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
-                           b"Content-Length: " + str(len(xml)).encode() + b"\r\n\r\n" + xml)
+            client.sendall(
+                b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
+                b"Content-Length: " + str(len(xml)).encode() + b"\r\n\r\n" + xml
+            )
             self.injected["503"] += 1
         except OSError:
             pass

@@ -15,8 +15,13 @@ from ..helpers import make_native
 
 # The root command with its global options and error policy, and the remote group; the
 # shipped root registers the group itself (cli/__init__.py).
-root = TermvaultGroup(name="termvault", params=cli.params, callback=cli.callback, commands={"remote": remote_group},
-                      context_settings=cli.context_settings)
+root = TermvaultGroup(
+    name="termvault",
+    params=cli.params,
+    callback=cli.callback,
+    commands={"remote": remote_group},
+    context_settings=cli.context_settings,
+)
 
 
 def invoke(home, *args):
@@ -31,7 +36,8 @@ def configured(home, endpoint, bucket):
     """A home whose config.toml names the test bucket (host "alpha")."""
     home.mkdir(parents=True, mode=0o700)
     (home / "config.toml").write_text(
-        f'remote = "s3://{bucket}/tv"\nremote_endpoint = "{endpoint}"\nremote_host = "alpha"\n')
+        f'remote = "s3://{bucket}/tv"\nremote_endpoint = "{endpoint}"\nremote_host = "alpha"\n'
+    )
     return home
 
 

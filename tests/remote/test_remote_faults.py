@@ -23,13 +23,17 @@ def big_session(home, sid: str = "big", age: float = 40) -> bytes:
 
 
 def row(vault, sid: str) -> tuple:
-    return tuple(vault.index.query(
-        "SELECT remote_key, remote_verified_at IS NOT NULL, local_present FROM sessions WHERE session_id = ?",
-        (sid,))[0])
+    return tuple(
+        vault.index.query(
+            "SELECT remote_key, remote_verified_at IS NOT NULL, local_present FROM sessions WHERE session_id = ?",
+            (sid,),
+        )[0]
+    )
 
 
 def test_a_server_stopped_mid_upload_leaves_nothing_verified_and_the_next_push_finishes(
-        make_vault, home, proxy, objects):
+    make_vault, home, proxy, objects
+):
     vault = make_vault(home, via=proxy, full_text=False)
     big_session(home)
     proxy.stop_after(200_000)  # the server dies 200 KB into the request body
@@ -79,8 +83,13 @@ def test_503_answers_and_connection_resets_are_retried_until_the_upload_verifies
 
 
 def test_a_hung_server_times_out_and_the_upload_is_tried_again(make_vault, home, proxy, monkeypatch):
-    monkeypatch.setattr(remote_store, "POLICY", remote_store.RetryPolicy(
-        attempts=3, backoff=0.05, max_backoff=0.2, request_retries=0, connect_timeout=1.0, read_timeout=0.5))
+    monkeypatch.setattr(
+        remote_store,
+        "POLICY",
+        remote_store.RetryPolicy(
+            attempts=3, backoff=0.05, max_backoff=0.2, request_retries=0, connect_timeout=1.0, read_timeout=0.5
+        ),
+    )
     vault = make_vault(home, via=proxy, full_text=False)
     make_native(home, "one", 40)
     proxy.hang_next(1)

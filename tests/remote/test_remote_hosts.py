@@ -35,8 +35,9 @@ def two_homes(make_vault, tmp_path):
 def test_each_machine_writes_under_its_own_host_folder(make_vault, tmp_path, objects):
     a, b = two_homes(make_vault, tmp_path)
     keys = set(objects())
-    assert keys == {f"alpha/{a.get(s).archive_path}" for s in ("a-only", "shared")} | \
-                  {f"beta/{b.get(s).archive_path}" for s in ("b-only", "shared")}
+    assert keys == {f"alpha/{a.get(s).archive_path}" for s in ("a-only", "shared")} | {
+        f"beta/{b.get(s).archive_path}" for s in ("b-only", "shared")
+    }
     assert a.get("shared").archive_path == b.get("shared").archive_path  # same name, distinct keys
 
 
@@ -92,7 +93,9 @@ def test_a_merged_index_is_the_union_seen_from_either_machine(make_vault, tmp_pa
     assert a.reindex(remote=True) == 4
     own = {e.session_id: e for e in a.index.all_rows() if not e.archive_path.startswith("hosts/")}
     assert set(own) == {"a-only", "shared"}
-    assert all(r[0] for r in a.index.query("SELECT remote_verified_at FROM sessions WHERE archive_path NOT LIKE 'hosts/%'"))
+    assert all(
+        r[0] for r in a.index.query("SELECT remote_verified_at FROM sessions WHERE archive_path NOT LIKE 'hosts/%'")
+    )
     assert {e.session_id for e in a.index.all_rows()} == {"a-only", "b-only", "shared"}
     assert a.verify().clean
 

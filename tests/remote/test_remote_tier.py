@@ -18,9 +18,12 @@ from ..helpers import make_native
 
 
 def remote_state(vault, session_id: str) -> tuple:
-    return tuple(vault.index.query(
-        "SELECT remote_key, remote_verified_at IS NOT NULL, local_present FROM sessions WHERE session_id = ?",
-        (session_id,))[0])
+    return tuple(
+        vault.index.query(
+            "SELECT remote_key, remote_verified_at IS NOT NULL, local_present FROM sessions WHERE session_id = ?",
+            (session_id,),
+        )[0]
+    )
 
 
 def sweep_three(vault, home) -> dict[str, bytes]:
@@ -189,8 +192,10 @@ def test_a_large_unit_goes_up_in_parts_and_reads_back_whole(make_vault, home, ob
 
 
 def test_importing_termvault_does_not_load_the_object_store_client():
-    code = ("import sys, termvault, termvault.vault, termvault.ops.maintenance, termvault.ops.remote; "
-            "print(sorted(m for m in ('obstore', 'boto3', 's3fs', 'botocore') if m in sys.modules))")
+    code = (
+        "import sys, termvault, termvault.vault, termvault.ops.maintenance, termvault.ops.remote; "
+        "print(sorted(m for m in ('obstore', 'boto3', 's3fs', 'botocore') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

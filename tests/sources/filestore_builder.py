@@ -88,8 +88,9 @@ def create_objects(db: Path, kind: str) -> None:
     tables = ["client", "window", "workspace", "tab", "layout", "block"]
     tables += ["job", "mainserver"] if kind == WAVE else ["temp"]
     for t in tables:
-        conn.execute(f"CREATE TABLE db_{t} (oid {types[0]} PRIMARY KEY, version {types[1]} NOT NULL, "
-                     f"data {types[2]} NOT NULL)")
+        conn.execute(
+            f"CREATE TABLE db_{t} (oid {types[0]} PRIMARY KEY, version {types[1]} NOT NULL, data {types[2]} NOT NULL)"
+        )
     conn.close()
 
 
@@ -97,8 +98,10 @@ def put_object(db: Path, otype: str, obj: dict[str, Any]) -> None:
     obj = dict(obj, otype=otype)
     obj.setdefault("version", 1)
     conn = connect(db)
-    conn.execute(f"INSERT OR REPLACE INTO db_{otype} (oid, version, data) VALUES (?, ?, ?)",
-                 (obj["oid"], obj["version"], json.dumps(obj)))
+    conn.execute(
+        f"INSERT OR REPLACE INTO db_{otype} (oid, version, data) VALUES (?, ?, ?)",
+        (obj["oid"], obj["version"], json.dumps(obj)),
+    )
     conn.close()
 
 
@@ -122,14 +125,26 @@ class Pane:
     workspace: str
 
 
-def add_pane(objects: Path, meta: dict[str, Any], tab_name: str = "", workspace_name: str = "ws",
-             block: str | None = None) -> Pane:
+def add_pane(
+    objects: Path, meta: dict[str, Any], tab_name: str = "", workspace_name: str = "ws", block: str | None = None
+) -> Pane:
     p = Pane(block or str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
-    put_object(objects, "block", {"oid": p.block, "parentoref": f"tab:{p.tab}", "meta": meta,
-                                  "runtimeopts": {}, "stickers": None, "subblockids": None})
+    put_object(
+        objects,
+        "block",
+        {
+            "oid": p.block,
+            "parentoref": f"tab:{p.tab}",
+            "meta": meta,
+            "runtimeopts": {},
+            "stickers": None,
+            "subblockids": None,
+        },
+    )
     put_object(objects, "tab", {"oid": p.tab, "name": tab_name, "layoutstate": "", "blockids": [p.block]})
-    put_object(objects, "workspace", {"oid": p.workspace, "name": workspace_name, "tabids": [p.tab],
-                                      "activetabid": p.tab})
+    put_object(
+        objects, "workspace", {"oid": p.workspace, "name": workspace_name, "tabids": [p.tab], "activetabid": p.tab}
+    )
     return p
 
 
@@ -152,18 +167,23 @@ class Writer:
             self.conn.execute(
                 "INSERT INTO db_wave_file (zoneid, name, size, createdts, modts, opts, meta, gen, lines, "
                 "lines_size, lines_tail, lines_modts) VALUES (?, ?, 0, ?, ?, ?, '{}', ?, 0, 0, 0, ?)",
-                (zone, name, ts, ts, opts_json, os.urandom(8).hex(), ts))
+                (zone, name, ts, ts, opts_json, os.urandom(8).hex(), ts),
+            )
         else:
-            self.conn.execute("INSERT INTO db_wave_file (zoneid, name, size, createdts, modts, opts, meta) "
-                              "VALUES (?, ?, 0, ?, ?, ?, '{}')", (zone, name, ts, ts, opts_json))
+            self.conn.execute(
+                "INSERT INTO db_wave_file (zoneid, name, size, createdts, modts, opts, meta) "
+                "VALUES (?, ?, 0, ?, ?, ?, '{}')",
+                (zone, name, ts, ts, opts_json),
+            )
 
     def append(self, zone: str, name: str, data: bytes, ts: int | None = None, create: bool = False) -> None:
         ts = now_ms() if ts is None else ts
         c = self.conn
         c.execute("BEGIN IMMEDIATE")
         try:
-            row = c.execute("SELECT size, opts FROM db_wave_file WHERE zoneid = ? AND name = ?",
-                            (zone, name)).fetchone()
+            row = c.execute(
+                "SELECT size, opts FROM db_wave_file WHERE zoneid = ? AND name = ?", (zone, name)
+            ).fetchone()
             if row is None and create:
                 self.make_file(zone, name, ts=ts)
                 row = (0, "{}")
@@ -178,27 +198,36 @@ class Writer:
                 partidx = logical % wrap if wrap else logical
                 lo = (offset + pos) - logical * PART
                 take = min(PART - lo, len(data) - pos)
-                row = c.execute("SELECT data FROM db_file_data WHERE zoneid = ? AND name = ? AND partidx = ?",
-                                (zone, name, partidx)).fetchone()
+                row = c.execute(
+                    "SELECT data FROM db_file_data WHERE zoneid = ? AND name = ? AND partidx = ?", (zone, name, partidx)
+                ).fetchone()
                 old = bytes(row[0]) if row else b""
                 # As Wave's part write: bytes past the write stay (after a wrap they are the
                 # oldest bytes of the window, sharing the slot with the newest).
-                new = old[:lo].ljust(lo, b"\0") + data[pos:pos + take] + old[lo + take:]
-                c.execute("INSERT OR REPLACE INTO db_file_data (zoneid, name, partidx, data) VALUES (?, ?, ?, ?)",
-                          (zone, name, partidx, new))
+                new = old[:lo].ljust(lo, b"\0") + data[pos : pos + take] + old[lo + take :]
+                c.execute(
+                    "INSERT OR REPLACE INTO db_file_data (zoneid, name, partidx, data) VALUES (?, ?, ?, ?)",
+                    (zone, name, partidx, new),
+                )
                 pos += take
             new_size = size + len(data)
             if self.lines:
-                r = c.execute("SELECT lines, lines_size, lines_modts, modts FROM db_wave_file "
-                              "WHERE zoneid = ? AND name = ?", (zone, name)).fetchone()
+                r = c.execute(
+                    "SELECT lines, lines_size, lines_modts, modts FROM db_wave_file WHERE zoneid = ? AND name = ?",
+                    (zone, name),
+                ).fetchone()
                 valid = r[0] is not None and r[1] == size and r[2] == r[3]
                 lines = (r[0] + sum(1 for ln in data.split(b"\n")[:-1] if ln.strip())) if valid else None
-                c.execute("UPDATE db_wave_file SET size = ?, modts = ?, lines = ?, lines_size = ?, lines_modts = ? "
-                          "WHERE zoneid = ? AND name = ?",
-                          (new_size, ts, lines, new_size if valid else None, ts if valid else None, zone, name))
+                c.execute(
+                    "UPDATE db_wave_file SET size = ?, modts = ?, lines = ?, lines_size = ?, lines_modts = ? "
+                    "WHERE zoneid = ? AND name = ?",
+                    (new_size, ts, lines, new_size if valid else None, ts if valid else None, zone, name),
+                )
             else:
-                c.execute("UPDATE db_wave_file SET size = ?, modts = ? WHERE zoneid = ? AND name = ?",
-                          (new_size, ts, zone, name))
+                c.execute(
+                    "UPDATE db_wave_file SET size = ?, modts = ? WHERE zoneid = ? AND name = ?",
+                    (new_size, ts, zone, name),
+                )
             c.execute("COMMIT")
         except BaseException:
             c.execute("ROLLBACK")
@@ -212,8 +241,9 @@ def read_file(db: Path, zone: str, name: str) -> tuple[int, bytes] | None:
     if row is None:
         conn.close()
         return None
-    parts = conn.execute("SELECT data FROM db_file_data WHERE zoneid = ? AND name = ? ORDER BY partidx",
-                         (zone, name)).fetchall()
+    parts = conn.execute(
+        "SELECT data FROM db_file_data WHERE zoneid = ? AND name = ? ORDER BY partidx", (zone, name)
+    ).fetchall()
     conn.close()
     return row[0], b"".join(bytes(p[0]) for p in parts)
 
@@ -233,9 +263,15 @@ def set_modts(db: Path, zone: str, name: str, ms: int) -> None:
 
 
 def stream_line(n: int) -> bytes:
-    return (json.dumps({"type": "assistant", "message": {"role": "assistant", "model": "m",
-                                                          "content": [{"type": "text", "text": f"line {n}"}]}})
-            + "\n").encode()
+    return (
+        json.dumps(
+            {
+                "type": "assistant",
+                "message": {"role": "assistant", "model": "m", "content": [{"type": "text", "text": f"line {n}"}]},
+            }
+        )
+        + "\n"
+    ).encode()
 
 
 def _main(argv: list[str]) -> int:

@@ -146,10 +146,15 @@ def json_records(fields: Sequence[str], words: Sequence[str]) -> st.SearchStrate
     """JSON objects that look like a tool's records: keys from ``fields``, values of any
     JSON type (NaN included) nested up to a few levels, strings often from ``words``."""
     values = st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
+        st.none()
+        | st.booleans()
+        | st.integers()
+        | st.floats(allow_nan=True)
+        | st.text(max_size=20)
         | st.sampled_from(list(words)),
-        lambda children: st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(list(fields)), children, max_size=5),
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(list(fields)), children, max_size=5)
+        ),
         max_leaves=20,
     )
     return st.dictionaries(st.sampled_from(list(fields)), values, max_size=6)

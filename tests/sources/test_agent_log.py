@@ -64,7 +64,8 @@ def test_every_corpus_log_is_a_unit_and_empty_or_other_files_are_not(corpus, hom
     (logs / "agents" / "codex.txt").write_text("$ make\n")
     units = list(src(home).discover())
     assert {u.files[0].origin for u in units} == set(placed) | {
-        logs / "agents" / "claude" / "pane-3.jsonl", logs / "agents" / "codex.txt"
+        logs / "agents" / "claude" / "pane-3.jsonl",
+        logs / "agents" / "codex.txt",
     }
     for unit in units:
         assert unit.root == logs and len(unit.files) == 1
@@ -194,13 +195,25 @@ def test_plain_text_panes_report_the_last_command_typed_at_a_prompt_without_esca
 
 
 def test_jsonl_records_use_common_field_names():
-    data = jsonl(
-        {"ts": "2024-05-01T10:00:00Z", "role": "user", "text": "fix the login bug", "cwd": "/srv/app", "model": "m-1"},
-        {"time": 1714557660, "type": "assistant", "content": [{"type": "text", "text": "Looking at auth.py"}]},
-        {"timestamp": 1714557670000, "type": "tool_call", "message": "grep -n login auth.py"},
-        {"timestamp": "2024-05-01T10:02:00Z", "message": {"role": "user", "content": "now add a test"},
-         "branch": "fix"},
-    ) + b"not json\n[1, 2]\n"
+    data = (
+        jsonl(
+            {
+                "ts": "2024-05-01T10:00:00Z",
+                "role": "user",
+                "text": "fix the login bug",
+                "cwd": "/srv/app",
+                "model": "m-1",
+            },
+            {"time": 1714557660, "type": "assistant", "content": [{"type": "text", "text": "Looking at auth.py"}]},
+            {"timestamp": 1714557670000, "type": "tool_call", "message": "grep -n login auth.py"},
+            {
+                "timestamp": "2024-05-01T10:02:00Z",
+                "message": {"role": "user", "content": "now add a test"},
+                "branch": "fix",
+            },
+        )
+        + b"not json\n[1, 2]\n"
+    )
     info = src().parse([MemoryFile("claude-1.jsonl", data)])
     assert info.first_prompt == "fix the login bug" and info.last_command == "now add a test"
     assert info.created_at == 1714557600 and info.last_activity_at == 1714557720
@@ -248,15 +261,24 @@ def test_any_bytes_parse_and_render_without_raising(data, name):
 
 _VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda c: st.lists(c, max_size=3)
-    | st.dictionaries(st.sampled_from(["role", "text", "content", "type"]), c, max_size=3),
+    lambda c: (
+        st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["role", "text", "content", "type"]), c, max_size=3)
+    ),
     max_leaves=4,
 )
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.dictionaries(st.sampled_from(["ts", "time", "timestamp", "role", "type", "text", "content",
-                                                 "message", "cwd", "model"]), _VALUES, max_size=4), max_size=8))
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["ts", "time", "timestamp", "role", "type", "text", "content", "message", "cwd", "model"]),
+            _VALUES,
+            max_size=4,
+        ),
+        max_size=8,
+    )
+)
 def test_structured_garbage_records_never_raise(records):
     info, _ = parse_and_render(src(), MemoryFile("pane.jsonl", jsonl(*records)))
     assert info.message_count == len(records)

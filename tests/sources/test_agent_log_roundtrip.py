@@ -22,8 +22,9 @@ def test_every_log_round_trips_byte_for_byte_with_its_metadata(corpus, home, tmp
     pane = logs / "agents" / "claude-2.jsonl"
     pane.parent.mkdir()
     pane.write_bytes(
-        json.dumps({"ts": "2024-05-01T10:00:00Z", "role": "user", "text": "refactor the parser", "cwd": "/srv/app"})
-        .encode()
+        json.dumps(
+            {"ts": "2024-05-01T10:00:00Z", "role": "user", "text": "refactor the parser", "cwd": "/srv/app"}
+        ).encode()
         + b"\n"
         + json.dumps({"ts": "2024-05-01T10:05:00Z", "role": "assistant", "text": "done"}).encode()
         + b"\n"

@@ -37,24 +37,54 @@ def conversation(turns: int) -> bytes:
     for n in range(turns):
         lines += [
             {"type": "user", "message": {"role": "user", "content": f"question {n}: why does the build fail?"}},
-            {"type": "assistant", "message": {"model": "claude-test", "content": [
-                {"type": "text", "text": f"answer {n}: " + "the linker cannot find libfoo. " * 20},
-                {"type": "tool_use", "id": f"t{n}", "name": "Bash", "input": {"command": f"ls build/{n}"}}]}},
-            {"type": "user", "message": {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": f"t{n}", "content": f"build/{n}/out.o"}]}},
+            {
+                "type": "assistant",
+                "message": {
+                    "model": "claude-test",
+                    "content": [
+                        {"type": "text", "text": f"answer {n}: " + "the linker cannot find libfoo. " * 20},
+                        {"type": "tool_use", "id": f"t{n}", "name": "Bash", "input": {"command": f"ls build/{n}"}},
+                    ],
+                },
+            },
+            {
+                "type": "user",
+                "message": {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": f"t{n}", "content": f"build/{n}/out.o"}],
+                },
+            },
         ]
     lines.append({"type": "result", "subtype": "success", "result": "done", "total_cost_usd": 0.25})
     return b"".join(json.dumps(x).encode() + b"\n" for x in lines)
 
 
-def agent_block(data: Path, kind: str, body: bytes, *, idle_days: float = 10, meta: dict | None = None,
-                activity: bool = True, tab: str = "fix the build") -> b.Pane:
+def agent_block(
+    data: Path,
+    kind: str,
+    body: bytes,
+    *,
+    idle_days: float = 10,
+    meta: dict | None = None,
+    activity: bool = True,
+    tab: str = "fix the build",
+) -> b.Pane:
     last = b.now_ms() - int(idle_days * DAY_MS)
-    block_meta = {"view": "agent", "controller": "persistent", "agentId": "claude", "cmd": "claude",
-                  "cmd:cwd": "/src/app"}
+    block_meta = {
+        "view": "agent",
+        "controller": "persistent",
+        "agentId": "claude",
+        "cmd": "claude",
+        "cmd:cwd": "/src/app",
+    }
     if activity:
-        block_meta.update({"session:start_ts_ms": last - 60_000, "session:last_activity_ms": last,
-                           "session:line_count": body.count(b"\n")})
+        block_meta.update(
+            {
+                "session:start_ts_ms": last - 60_000,
+                "session:last_activity_ms": last,
+                "session:line_count": body.count(b"\n"),
+            }
+        )
     block_meta.update(meta or {})
     pane = b.add_pane(data / "db" / "objects.db", block_meta, tab_name=tab)
     w = b.Writer(data / "db" / "filestore.db", kind)
@@ -90,8 +120,12 @@ def test_multi_part_agent_output_is_archived_byte_for_byte_with_metadata_from_th
         report = vault.sweep(kinds=["agentmux"])
         assert [e.session_id for e in report.archived] == [sid(pane)] and not report.failed
         entry = vault.get(sid(pane))
-        assert (entry.name, entry.working_directory, entry.last_command, entry.mode) == \
-            ("fix the build", "/src/app", "claude", "copy")
+        assert (entry.name, entry.working_directory, entry.last_command, entry.mode) == (
+            "fix the build",
+            "/src/app",
+            "claude",
+            "copy",
+        )
         block = b.get_object(data / "db" / "objects.db", "block", pane.block)
         assert entry.last_activity_at == pytest.approx(block["meta"]["session:last_activity_ms"] / 1000)
         assert entry.created_at == pytest.approx(block["meta"]["session:start_ts_ms"] / 1000)
@@ -124,11 +158,13 @@ def test_a_grown_file_becomes_a_new_version_and_an_unchanged_one_does_not(user_h
 
 
 def test_shell_scrollback_the_channel_layout_the_data_dir_variable_and_the_global_store_are_found(
-        user_home, monkeypatch):
+    user_home, monkeypatch
+):
     root = user_home / ".agentmux"
     channel = agentmux_data(root / "channels" / "stable" / "versions" / "0.40.1" / "data", b.AGENTMUX_V2)
-    shell = b.add_pane(channel / "db" / "objects.db", {"view": "term", "controller": "shell", "cmd:cwd": "/tmp"},
-                       tab_name="shell")
+    shell = b.add_pane(
+        channel / "db" / "objects.db", {"view": "term", "controller": "shell", "cmd:cwd": "/tmp"}, tab_name="shell"
+    )
     w = b.Writer(channel / "db" / "filestore.db", b.AGENTMUX_V2)
     w.make_file(shell.block, "term")
     w.append(shell.block, "term", b"\x1b[32m$\x1b[0m make\r\nok\r\n")
@@ -226,8 +262,11 @@ def test_move_round_trip_leaves_the_file_byte_identical_and_the_meta_as_agentmux
         assert result.restored and not result.unchanged
     size, stored = b.read_file(filestore, pane.block, "output")
     assert (size, stored) == (len(body), body)
-    parts = b.connect(filestore).execute("SELECT partidx, length(data) FROM db_file_data WHERE zoneid = ? "
-                                         "ORDER BY partidx", (pane.block,)).fetchall()
+    parts = (
+        b.connect(filestore)
+        .execute("SELECT partidx, length(data) FROM db_file_data WHERE zoneid = ? ORDER BY partidx", (pane.block,))
+        .fetchall()
+    )
     assert [p[1] for p in parts[:-1]] == [b.PART] * (len(parts) - 1)  # 64 KiB parts, as AgentMux writes
     after = b.get_object(objects, "block", pane.block)
     assert after["meta"] == before["meta"]  # the archive keys are gone, the rest untouched
@@ -280,8 +319,13 @@ def test_bytes_freed_counts_moved_sources_and_pruned_archives_separately(user_ho
 # -- a writer process and crashes --------------------------------------------------------------
 def writer(db: Path, kind: str, zone: str, count: int) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.Popen([sys.executable, "-m", "tests.sources.filestore_builder", "append", str(db), kind,
-                             zone, "output", str(count)], stdout=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.sources.filestore_builder", "append", str(db), kind, zone, "output", str(count)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=env,
+    )
 
 
 def lines_in(data: bytes) -> set[int]:
@@ -322,8 +366,18 @@ def test_every_line_a_writer_process_commits_during_sweeps_is_archived_or_still_
         assert moved > 0  # files really were deleted while the writer appended
 
 
-MOVE_STEPS = ["write-member", "fsync", "rename", "fsync-dir", "verify", "index", "delete-source",
-              "agentmux-companion", "agentmux-meta", "agentmux-delete"]
+MOVE_STEPS = [
+    "write-member",
+    "fsync",
+    "rename",
+    "fsync-dir",
+    "verify",
+    "index",
+    "delete-source",
+    "agentmux-companion",
+    "agentmux-meta",
+    "agentmux-delete",
+]
 
 KILL_SCRIPT = """
 import os, signal, sys

@@ -145,7 +145,9 @@ def test_runs_prompts_and_edits_of_a_three_run_history(corpus, user_home):
     assert info.last_activity_at == local("2026-06-09 16:00:00")
     assert info.extra["run_count"] == 3
     assert [(r["line"], r["started"]) for r in info.extra["runs"]] == [
-        (2, "2026-06-09 14:01:00"), (18, "2026-06-09 15:30:00"), (25, "2026-06-09 16:00:00")
+        (2, "2026-06-09 14:01:00"),
+        (18, "2026-06-09 15:30:00"),
+        (25, "2026-06-09 16:00:00"),
     ]
     assert info.extra["runs"][1]["started_at"] == local("2026-06-09 15:30:00")
     assert (info.message_count, info.tool_call_count, info.parse_warnings) == (6, 3, 0)
@@ -155,8 +157,17 @@ def test_runs_prompts_and_edits_of_a_three_run_history(corpus, user_home):
 def test_messages_start_each_run_with_a_marker(corpus, user_home):
     messages = list(src().messages(refs_of(corpus_unit(corpus, user_home, "myrepo"))))
     assert [m.role for m in messages] == [
-        "marker", "user", "assistant", "user", "assistant", "system",
-        "marker", "user", "assistant", "system", "marker",
+        "marker",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "system",
+        "marker",
+        "user",
+        "assistant",
+        "system",
+        "marker",
     ]
     assert messages[5].text.splitlines()[0] == "Applied edit to src/webhook.py"
     assert messages[7].timestamp == local("2026-06-09 15:30:00")
@@ -237,8 +248,19 @@ def test_any_bytes_parse_and_render_without_raising(data, name):
 
 
 _LINES = st.one_of(
-    st.sampled_from(["", "####", "#### /ask why", "#### /add x", "> Model: m with diff", "> Applied edit to f", ">",
-                     "# aider chat started at 2026-01-01 10:00:00", "# aider chat started at 2026-13-45 99:00:00"]),
+    st.sampled_from(
+        [
+            "",
+            "####",
+            "#### /ask why",
+            "#### /add x",
+            "> Model: m with diff",
+            "> Applied edit to f",
+            ">",
+            "# aider chat started at 2026-01-01 10:00:00",
+            "# aider chat started at 2026-13-45 99:00:00",
+        ]
+    ),
     st.text(max_size=40),
 )
 

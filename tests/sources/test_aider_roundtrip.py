@@ -44,7 +44,9 @@ def test_every_history_round_trips_byte_for_byte_with_its_metadata(corpus, home,
         # The source gives it relative to the root; the vault makes it absolute.
         assert runs.working_directory == str(user_home / "myrepo")
         assert [r["started"] for r in runs.meta["extra"]["runs"]] == [
-            "2026-06-09 14:01:00", "2026-06-09 15:30:00", "2026-06-09 16:00:00"
+            "2026-06-09 14:01:00",
+            "2026-06-09 15:30:00",
+            "2026-06-09 16:00:00",
         ]
 
         # A new run appended to one history makes a new version of that unit only.

@@ -184,7 +184,9 @@ def test_resizes_and_exit_status_are_reported(corpus):
     assert info.extra["resizes"] == 2 and info.extra["exit_status"] == "0"
     assert abs(info.extra["duration"] - 2.1) < 1e-9
     assert [m.text for m in messages if m.role == "system"] == [
-        "terminal resized to 100x30", "terminal resized to 50x10", "exit status 0"
+        "terminal resized to 100x30",
+        "terminal resized to 50x10",
+        "exit status 0",
     ]
 
 
@@ -232,15 +234,18 @@ def test_input_typed_into_a_program_does_not_replace_the_recorded_command():
 
 
 def test_malformed_and_unknown_events_are_counted_not_fatal():
-    data = cast(
-        {"version": 2, "title": "t"},
-        [0.1, "o", "ok\r\n"],
-        [0.2, "z", "unknown code"],
-        ["later", "o", "bad time"],
-        [0.3, "o"],
-        {"not": "an event"},
-        [-1, "o", "negative"],
-    ) + b"[0.4, \"o\", \"trunc"
+    data = (
+        cast(
+            {"version": 2, "title": "t"},
+            [0.1, "o", "ok\r\n"],
+            [0.2, "z", "unknown code"],
+            ["later", "o", "bad time"],
+            [0.3, "o"],
+            {"not": "an event"},
+            [-1, "o", "negative"],
+        )
+        + b'[0.4, "o", "trunc'
+    )
     info = AsciinemaSource(home=Path("unused")).parse([MemoryFile("x.cast", data)])
     # The unknown code counts as a warning but still as an event.
     assert info.parse_warnings == 6

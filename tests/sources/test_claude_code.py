@@ -363,7 +363,7 @@ def test_a_subagent_transcript_is_nested_under_the_call_that_spawned_it(units, s
     assert msgs[start].name.startswith("#1 fix-engineer")
     # ...its turns follow one level deeper, labelled, starting with the task it was given,
     # without the <teammate-message> wrapper.
-    run = [m for m in msgs[start + 1:] if m.depth == 1]
+    run = [m for m in msgs[start + 1 :] if m.depth == 1]
     assert run and all(m.agent == msgs[start].name for m in run)
     assert run[0].role == "user" and run[0].text.startswith("You are a fix implementation engineer")
     assert {m.role for m in run} >= {"assistant", "tool", "tool_result"}
@@ -434,8 +434,26 @@ def corpus_files(corpus: Path) -> tuple[bytes, ...]:
 
 
 _records = json_records(
-    fields=["type", "message", "content", "role", "text", "uuid", "leafUuid", "summary", "timestamp",
-            "cwd", "gitBranch", "isSidechain", "isMeta", "model", "id", "name", "input", "tool_use_id"],
+    fields=[
+        "type",
+        "message",
+        "content",
+        "role",
+        "text",
+        "uuid",
+        "leafUuid",
+        "summary",
+        "timestamp",
+        "cwd",
+        "gitBranch",
+        "isSidechain",
+        "isMeta",
+        "model",
+        "id",
+        "name",
+        "input",
+        "tool_use_id",
+    ],
     words=["user", "assistant", "summary", "tool_use", "tool_result", "text", "custom-title"],
 )
 

@@ -15,22 +15,52 @@ def at(second: int) -> str:
 
 
 def task(uuid: str, second: int, call_id: str, description: str) -> dict:
-    return {"type": "assistant", "uuid": uuid, "timestamp": at(second), "message": {"role": "assistant", "content": [
-        {"type": "tool_use", "id": call_id, "name": "Task",
-         "input": {"subagent_type": "Explore", "description": description, "prompt": "Look around"}}]}}
+    return {
+        "type": "assistant",
+        "uuid": uuid,
+        "timestamp": at(second),
+        "message": {
+            "role": "assistant",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": call_id,
+                    "name": "Task",
+                    "input": {"subagent_type": "Explore", "description": description, "prompt": "Look around"},
+                }
+            ],
+        },
+    }
 
 
 def result(uuid: str, second: int, call_id: str, agent_id: str) -> dict:
-    return {"type": "user", "uuid": uuid, "timestamp": at(second), "toolUseResult": {"agentId": agent_id},
-            "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id, "content": "done"}]}}
+    return {
+        "type": "user",
+        "uuid": uuid,
+        "timestamp": at(second),
+        "toolUseResult": {"agentId": agent_id},
+        "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call_id, "content": "done"}]},
+    }
 
 
 def agent_file(agent_id: str, second: int, reply: str) -> MemoryFile:
     records = [
-        {"type": "user", "uuid": f"{agent_id}1", "isSidechain": True, "agentId": agent_id, "timestamp": at(second),
-         "message": {"role": "user", "content": "Look around"}},
-        {"type": "assistant", "uuid": f"{agent_id}2", "isSidechain": True, "agentId": agent_id,
-         "timestamp": at(second + 1), "message": {"role": "assistant", "content": [{"type": "text", "text": reply}]}},
+        {
+            "type": "user",
+            "uuid": f"{agent_id}1",
+            "isSidechain": True,
+            "agentId": agent_id,
+            "timestamp": at(second),
+            "message": {"role": "user", "content": "Look around"},
+        },
+        {
+            "type": "assistant",
+            "uuid": f"{agent_id}2",
+            "isSidechain": True,
+            "agentId": agent_id,
+            "timestamp": at(second + 1),
+            "message": {"role": "assistant", "content": [{"type": "text", "text": reply}]},
+        },
     ]
     return MemoryFile(f"p/s/subagents/agent-{agent_id}.jsonl", jsonl(*records))
 
@@ -43,8 +73,12 @@ def test_runs_go_under_the_call_naming_their_agent_id_and_strays_where_they_star
         result("r1", 20, "call-1", "bbb"),
         result("r2", 21, "call-2", "aaa"),
         {"type": "user", "uuid": "u3", "timestamp": at(40), "message": {"role": "user", "content": "And now?"}},
-        {"type": "assistant", "uuid": "a3", "timestamp": at(50),
-         "message": {"role": "assistant", "content": [{"type": "text", "text": "All done."}]}},
+        {
+            "type": "assistant",
+            "uuid": "a3",
+            "timestamp": at(50),
+            "message": {"role": "assistant", "content": [{"type": "text", "text": "All done."}]},
+        },
     )
     files = [
         MemoryFile("p/s.jsonl", main),

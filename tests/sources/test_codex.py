@@ -40,22 +40,25 @@ LEGACY = "5e0f6a2c-1b7d-4c39-9a51-0d2b8e7f4a11"
 
 # The legacy mid-2025 format, written by hand (the corpus has no such file): a bare header,
 # state markers, and response items without envelope or timestamps.
-LEGACY_ROLLOUT = "\n".join(
-    [
-        '{"id":"5e0f6a2c-1b7d-4c39-9a51-0d2b8e7f4a11","timestamp":"2025-07-14T09:12:03.456Z","instructions":null,'
-        '"git":{"commit_hash":"4b825dc642cb6eb9a060e54bf8d69288fbee4904","branch":"fix/flaky-io","repository_url":"git@example.org:me/legacy.git"}}',
-        '{"record_type":"state"}',
-        '{"type":"message","id":null,"role":"user","content":[{"type":"input_text","text":"<environment_context>\\n  <cwd>/home/me/legacy</cwd>\\n  <approval_policy>on-request</approval_policy>\\n</environment_context>"}]}',
-        '{"type":"message","id":null,"role":"user","content":[{"type":"input_text","text":"Fix the flaky test in tests/test_io.py"}]}',
-        '{"record_type":"state"}',
-        '{"type":"reasoning","id":"rs_1","summary":[{"type":"summary_text","text":"Looking at the test"}],"encrypted_content":"gAAAA"}',
-        '{"type":"function_call","id":"fc_1","name":"shell","arguments":"{\\"command\\":[\\"bash\\",\\"-lc\\",\\"pytest -q tests/test_io.py\\"]}","call_id":"call_1"}',
-        '{"type":"function_call_output","call_id":"call_1","output":"{\\"output\\":\\"1 failed: race on tmp file\\",\\"metadata\\":{\\"exit_code\\":1}}"}',
-        '{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"The test races on a temp file; fixed."}]}',
-        '{"record_type":"state"}',
-        '{"type":"message","id":null,"role":"user","content":[{"type":"input_text","text":"Thanks, now run the whole suite"}]}',
-    ]
-) + "\n"
+LEGACY_ROLLOUT = (
+    "\n".join(
+        [
+            '{"id":"5e0f6a2c-1b7d-4c39-9a51-0d2b8e7f4a11","timestamp":"2025-07-14T09:12:03.456Z","instructions":null,'
+            '"git":{"commit_hash":"4b825dc642cb6eb9a060e54bf8d69288fbee4904","branch":"fix/flaky-io","repository_url":"git@example.org:me/legacy.git"}}',
+            '{"record_type":"state"}',
+            '{"type":"message","id":null,"role":"user","content":[{"type":"input_text","text":"<environment_context>\\n  <cwd>/home/me/legacy</cwd>\\n  <approval_policy>on-request</approval_policy>\\n</environment_context>"}]}',
+            '{"type":"message","id":null,"role":"user","content":[{"type":"input_text","text":"Fix the flaky test in tests/test_io.py"}]}',
+            '{"record_type":"state"}',
+            '{"type":"reasoning","id":"rs_1","summary":[{"type":"summary_text","text":"Looking at the test"}],"encrypted_content":"gAAAA"}',
+            '{"type":"function_call","id":"fc_1","name":"shell","arguments":"{\\"command\\":[\\"bash\\",\\"-lc\\",\\"pytest -q tests/test_io.py\\"]}","call_id":"call_1"}',
+            '{"type":"function_call_output","call_id":"call_1","output":"{\\"output\\":\\"1 failed: race on tmp file\\",\\"metadata\\":{\\"exit_code\\":1}}"}',
+            '{"type":"message","id":"msg_1","role":"assistant","content":[{"type":"output_text","text":"The test races on a temp file; fixed."}]}',
+            '{"record_type":"state"}',
+            '{"type":"message","id":null,"role":"user","content":[{"type":"input_text","text":"Thanks, now run the whole suite"}]}',
+        ]
+    )
+    + "\n"
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -353,10 +356,36 @@ def corpus_files(corpus: Path) -> list[bytes]:
 
 
 _records = json_records(
-    fields=["type", "payload", "role", "content", "text", "message", "timestamp", "id", "cwd", "git",
-            "branch", "model", "name", "arguments", "output", "record_type", "thread_name"],
-    words=["session_meta", "response_item", "event_msg", "turn_context", "message", "user",
-           "user_message", "function_call", "input_text"],
+    fields=[
+        "type",
+        "payload",
+        "role",
+        "content",
+        "text",
+        "message",
+        "timestamp",
+        "id",
+        "cwd",
+        "git",
+        "branch",
+        "model",
+        "name",
+        "arguments",
+        "output",
+        "record_type",
+        "thread_name",
+    ],
+    words=[
+        "session_meta",
+        "response_item",
+        "event_msg",
+        "turn_context",
+        "message",
+        "user",
+        "user_message",
+        "function_call",
+        "input_text",
+    ],
 )
 
 

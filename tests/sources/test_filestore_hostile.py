@@ -31,10 +31,11 @@ def test_hostile_file_bodies_in_a_filestore_archive_raw_and_restore_byte_for_byt
     w = b.Writer(data / "db" / "filestore.db", kind)
     blocks = {}
     for label, body in bodies.items():
-        pane = b.add_pane(objects, {"view": "agent" if app == "agentmux" else "term", "frame:title": label,
-                                    "cmd:cwd": "../../..\x1b[31m"})
-        w.make_file(pane.block, name, {"maxsize": b.WAVE_TERM_MAX, "circular": True} if app == "wave" else None,
-                    ts=old)
+        pane = b.add_pane(
+            objects,
+            {"view": "agent" if app == "agentmux" else "term", "frame:title": label, "cmd:cwd": "../../..\x1b[31m"},
+        )
+        w.make_file(pane.block, name, {"maxsize": b.WAVE_TERM_MAX, "circular": True} if app == "wave" else None, ts=old)
         w.append(pane.block, name, body, ts=old)
         blocks[pane.block] = body
     # Zone ids that would be paths are skipped, not followed.

@@ -36,12 +36,18 @@ def gemini_layout(corpus: Path, tmp: Path) -> dict[Path, Path]:
     records in a hash-named project. Returns {copy: corpus file}."""
     folder = corpus / "gemini_cli_json"
     where = {
-        "jazzyalex__agent-sessions__Resources__Fixtures__stage0__agents__gemini__jsonl_v040.jsonl":
-            tmp / "myproj" / "chats" / JSONL_NAME,
-        "jazzyalex__agent-sessions__Resources__Fixtures__stage0__agents__gemini__large.json":
-            tmp / HASH / "chats" / LARGE_NAME,
-        "kenn-io__agentsview__internal__parser__testdata__gemini__tool_calls_with_results.json":
-            tmp / HASH / "chats" / TOOLS_NAME,
+        "jazzyalex__agent-sessions__Resources__Fixtures__stage0__agents__gemini__jsonl_v040.jsonl": tmp
+        / "myproj"
+        / "chats"
+        / JSONL_NAME,
+        "jazzyalex__agent-sessions__Resources__Fixtures__stage0__agents__gemini__large.json": tmp
+        / HASH
+        / "chats"
+        / LARGE_NAME,
+        "kenn-io__agentsview__internal__parser__testdata__gemini__tool_calls_with_results.json": tmp
+        / HASH
+        / "chats"
+        / TOOLS_NAME,
     }
     placed = copy_corpus(folder, lambda src: where[src.name])  # a corpus file with no place fails here
     (tmp / "myproj" / ".project_root").write_text("/home/me/myproj")
@@ -59,7 +65,10 @@ def parse_log(*records, name="chats/session-2026-01-01T00-00-abcdef12.jsonl"):
 
 
 HEADER = {
-    "sessionId": "s-1", "projectHash": "p", "startTime": "2026-01-01T00:00:00Z", "lastUpdated": "2026-01-01T00:00:00Z"
+    "sessionId": "s-1",
+    "projectHash": "p",
+    "startTime": "2026-01-01T00:00:00Z",
+    "lastUpdated": "2026-01-01T00:00:00Z",
 }
 
 
@@ -115,7 +124,8 @@ def test_a_migrated_json_and_its_jsonl_are_one_unit_with_a_stable_id(user_home):
     units = list(src(user_home).discover())
     assert [u.session_id for u in units] == before
     assert [f.relpath for f in units[0].files] == [
-        "p/chats/session-2026-01-01T00-00-abcdef12.jsonl", "p/chats/session-2026-01-01T00-00-abcdef12.json"
+        "p/chats/session-2026-01-01T00-00-abcdef12.jsonl",
+        "p/chats/session-2026-01-01T00-00-abcdef12.json",
     ]
     assert src().parse(refs_of(units[0])).first_prompt == "continued"
 
@@ -125,8 +135,10 @@ def test_subagent_logs_join_their_parent_and_orphans_become_units(user_home):
     (chats / "abcdef12-3456-7890-abcd-ef1234567890").mkdir(parents=True)
     (chats / "99999999-0000-0000-0000-000000000000").mkdir()
     (chats / "session-2026-01-01T00-00-abcdef12.jsonl").write_bytes(jsonl(HEADER, user("u1", "parent task")))
-    agent = jsonl({**HEADER, "sessionId": "a-1", "kind": "subagent"},
-                  reply("r1", "", toolCalls=[{"id": "t", "name": "glob", "args": {"pattern": "*.py"}}]))
+    agent = jsonl(
+        {**HEADER, "sessionId": "a-1", "kind": "subagent"},
+        reply("r1", "", toolCalls=[{"id": "t", "name": "glob", "args": {"pattern": "*.py"}}]),
+    )
     (chats / "abcdef12-3456-7890-abcd-ef1234567890" / "agent-1.jsonl").write_bytes(agent)
     (chats / "99999999-0000-0000-0000-000000000000" / "agent-2.jsonl").write_bytes(agent)
     units = sorted(src(user_home).discover(), key=lambda u: len(u.files))
@@ -200,8 +212,13 @@ def test_tool_results_are_searchable(corpus_units):
 def test_messages_show_turns_then_tool_calls_and_results(corpus_units):
     messages = list(src().messages(refs_of(corpus_units[TOOLS_NAME])))
     assert [(m.role, m.name) for m in messages] == [
-        ("user", None), ("thinking", "gemini-2.5-pro"), ("assistant", "gemini-2.5-pro"),
-        ("tool", "read_file"), ("tool_result", "read_file"), ("tool", "run_command"), ("tool_result", "run_command"),
+        ("user", None),
+        ("thinking", "gemini-2.5-pro"),
+        ("assistant", "gemini-2.5-pro"),
+        ("tool", "read_file"),
+        ("tool_result", "read_file"),
+        ("tool", "run_command"),
+        ("tool_result", "run_command"),
     ]
     assert messages[1].text == "**Planning**\nI need to read the planning document."
     assert messages[5].text == "ls -la" and messages[5].extra["input"] == {"command": "ls -la"}
@@ -213,8 +230,9 @@ def test_messages_show_turns_then_tool_calls_and_results(corpus_units):
 
 
 def test_rewind_drops_the_target_and_everything_after_it():
-    info, messages = parse_log(HEADER, user("a", "first"), reply("b", "answer"), user("c", "second"),
-                               {"$rewindTo": "b"}, user("d", "third"))
+    info, messages = parse_log(
+        HEADER, user("a", "first"), reply("b", "answer"), user("c", "second"), {"$rewindTo": "b"}, user("d", "third")
+    )
     assert [m.text for m in messages] == ["first", "third"]
     assert info.last_command == "third" and info.message_count == 2
 
@@ -230,16 +248,24 @@ def test_a_rewritten_message_keeps_its_place():
 
 
 def test_set_merges_metadata_and_summary_names_the_session():
-    info, _ = parse_log(HEADER, user("a", "hello"), {"$set": {"summary": "Fix the build", "directories": ["/src/app"],
-                                                             "lastUpdated": "2026-01-01T01:00:00Z"}})
+    info, _ = parse_log(
+        HEADER,
+        user("a", "hello"),
+        {"$set": {"summary": "Fix the build", "directories": ["/src/app"], "lastUpdated": "2026-01-01T01:00:00Z"}},
+    )
     assert info.name == "Fix the build"
     assert info.working_directory == "/src/app"
     assert info.last_activity_at == utc("2026-01-01T01:00:00Z")
 
 
 def test_set_messages_replaces_the_conversation_but_keeps_the_old_text_searchable():
-    info, messages = parse_log(HEADER, user("a", "original question about webhooks"), reply("b", "long answer"),
-                               {"$set": {"messages": [user("s", "summary of the chat")]}}, reply("c", "continued"))
+    info, messages = parse_log(
+        HEADER,
+        user("a", "original question about webhooks"),
+        reply("b", "long answer"),
+        {"$set": {"messages": [user("s", "summary of the chat")]}},
+        reply("c", "continued"),
+    )
     assert [m.text for m in messages] == ["summary of the chat", "continued"]
     assert "webhooks" in info.text and info.message_count == 2
 
@@ -327,8 +353,11 @@ def test_a_json_file_over_the_cap_is_not_parsed(tmp_path):
 
 
 def test_a_single_message_over_the_message_cap_is_skipped_with_a_warning():
-    big = b'{"sessionId": "s", "projectHash": "p", "messages": [{"id": "a", "type": "user", "content": "' + (
-        b"y" * (MAX_MESSAGE_BYTES + 1)) + b'"}, {"id": "b", "type": "user", "content": "small"}]}'
+    big = (
+        b'{"sessionId": "s", "projectHash": "p", "messages": [{"id": "a", "type": "user", "content": "'
+        + (b"y" * (MAX_MESSAGE_BYTES + 1))
+        + b'"}, {"id": "b", "type": "user", "content": "small"}]}'
+    )
     info = src().parse([MemoryFile("chats/session-x.json", b"{\n" + big[1:])])
     assert info.parse_warnings == 1 and info.first_prompt == "small"
 
@@ -366,8 +395,14 @@ def test_any_bytes_parse_and_render_without_raising(data, name):
 
 
 _RECORDS = st.one_of(
-    st.fixed_dictionaries({"id": st.text(max_size=3), "type": st.sampled_from(["user", "gemini", "info", 3, None]),
-                           "content": _JSON, "toolCalls": _JSON}),
+    st.fixed_dictionaries(
+        {
+            "id": st.text(max_size=3),
+            "type": st.sampled_from(["user", "gemini", "info", 3, None]),
+            "content": _JSON,
+            "toolCalls": _JSON,
+        }
+    ),
     st.fixed_dictionaries({"$rewindTo": st.text(max_size=3)}),
     st.fixed_dictionaries({"$set": st.dictionaries(st.sampled_from(["messages", "summary", "directories"]), _JSON)}),
     _JSON,
@@ -383,8 +418,10 @@ def test_structured_garbage_never_raises(records, name):
 
 
 def test_impossible_times_are_ignored():
-    info, _ = parse_log({**HEADER, "startTime": 1e308, "lastUpdated": "9999999-01-01"},
-                        {"id": "a", "type": "user", "content": "x", "timestamp": 1e300})
+    info, _ = parse_log(
+        {**HEADER, "startTime": 1e308, "lastUpdated": "9999999-01-01"},
+        {"id": "a", "type": "user", "content": "x", "timestamp": 1e300},
+    )
     assert (info.created_at, info.last_activity_at) == (None, None)
 
 

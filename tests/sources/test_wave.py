@@ -3,11 +3,10 @@ databases, copied version by version and stitched into one continuous history.""
 
 from __future__ import annotations
 
-import os
-
 import io
 import json
 import logging
+import os
 import random
 import sqlite3
 from pathlib import Path
@@ -32,8 +31,9 @@ def wave_data(user_home: Path) -> Path:
 
 
 def term_pane(data: Path, meta: dict | None = None, maxsize: int = b.WAVE_TERM_MAX, tab: str = "build") -> b.Pane:
-    pane = b.add_pane(data / "db" / "waveterm.db", {"view": "term", "controller": "shell", **(meta or {})},
-                      tab_name=tab)
+    pane = b.add_pane(
+        data / "db" / "waveterm.db", {"view": "term", "controller": "shell", **(meta or {})}, tab_name=tab
+    )
     w = b.Writer(data / "db" / "filestore.db", b.WAVE)
     w.make_file(pane.block, "term", {"maxsize": maxsize, "circular": True})
     w.close()
@@ -208,7 +208,8 @@ def test_reading_uses_a_read_only_connection_that_never_changes_the_database(use
 
 
 def test_a_newer_schema_a_damaged_file_and_a_lock_each_get_a_sentence_naming_the_database(
-        user_home, monkeypatch, caplog):
+    user_home, monkeypatch, caplog
+):
     data = wave_data(user_home)
     db = data / "db" / "filestore.db"
     conn = b.connect(db)

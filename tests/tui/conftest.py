@@ -28,35 +28,60 @@ def _output(lines: list[str], repeat: int) -> str:
 
 NATIVE = [
     SessionState(
-        "api-debug", name="api debugging", working_directory="/home/dev/projects/api",
-        created_at=NOW - 4 * DAY - 3600, modified_at=NOW - 4 * DAY, command_count=14,
+        "api-debug",
+        name="api debugging",
+        working_directory="/home/dev/projects/api",
+        created_at=NOW - 4 * DAY - 3600,
+        modified_at=NOW - 4 * DAY,
+        command_count=14,
         last_command="pytest -x tests/test_auth.py",
-        output_snapshot=_output([
-            "\x1b[1m============ test session starts ============\x1b[0m",
-            "collected 42 items",
-            "tests/test_auth.py ........F",
-            "\x1b[31mFAILED tests/test_auth.py::test_token_refresh - KeyError: 'exp'\x1b[0m",
-        ], 6),
+        output_snapshot=_output(
+            [
+                "\x1b[1m============ test session starts ============\x1b[0m",
+                "collected 42 items",
+                "tests/test_auth.py ........F",
+                "\x1b[31mFAILED tests/test_auth.py::test_token_refresh - KeyError: 'exp'\x1b[0m",
+            ],
+            6,
+        ),
     ),
     SessionState(
-        "deploy-staging", name="deploy staging", working_directory="/home/dev/projects/api",
-        created_at=NOW - 12 * DAY - 7200, modified_at=NOW - 12 * DAY, command_count=6,
+        "deploy-staging",
+        name="deploy staging",
+        working_directory="/home/dev/projects/api",
+        created_at=NOW - 12 * DAY - 7200,
+        modified_at=NOW - 12 * DAY,
+        command_count=6,
         last_command="kubectl rollout status deploy/web",
         output_snapshot=_output(['Waiting for deployment "web" rollout to finish: 2 of 3 updated...'], 20),
     ),
     SessionState(
-        "notes-weekly", name="weekly notes", working_directory="/home/dev/notes",
-        created_at=NOW - 47 * DAY - 600, modified_at=NOW - 47 * DAY, command_count=3,
-        last_command="vim 2024-02-14.md", output_snapshot=_output(["- review the release plan"], 30),
+        "notes-weekly",
+        name="weekly notes",
+        working_directory="/home/dev/notes",
+        created_at=NOW - 47 * DAY - 600,
+        modified_at=NOW - 47 * DAY,
+        command_count=3,
+        last_command="vim 2024-02-14.md",
+        output_snapshot=_output(["- review the release plan"], 30),
     ),
     SessionState(
-        "release-21", name="release v2.1", working_directory="/home/dev/projects/webapp",
-        created_at=NOW - 87 * DAY - 900, modified_at=NOW - 87 * DAY, command_count=22,
-        last_command="git tag -s v2.1.0", output_snapshot=_output(["[main 4f2a9c1] Release v2.1.0"], 25),
+        "release-21",
+        name="release v2.1",
+        working_directory="/home/dev/projects/webapp",
+        created_at=NOW - 87 * DAY - 900,
+        modified_at=NOW - 87 * DAY,
+        command_count=22,
+        last_command="git tag -s v2.1.0",
+        output_snapshot=_output(["[main 4f2a9c1] Release v2.1.0"], 25),
     ),
     SessionState(
-        "db-migrate", name="database migration", working_directory="/srv/db",
-        created_at=NOW - 122 * DAY - 1800, modified_at=NOW - 122 * DAY, command_count=9,
+        "db-migrate",
+        name="database migration",
+        working_directory="/srv/db",
+        created_at=NOW - 122 * DAY - 1800,
+        modified_at=NOW - 122 * DAY,
+        command_count=9,
         last_command="alembic upgrade head",
         output_snapshot=_output(["INFO  [alembic.runtime.migration] Running upgrade 1a2b -> 3c4d"], 15),
     ),
@@ -71,23 +96,60 @@ def _claude_records() -> list[dict]:
 
     base = {"sessionId": CLAUDE_ID, "cwd": "/home/dev/projects/webapp", "version": "1.0.0"}
     return [
-        {**base, "type": "user", "uuid": "u1", "timestamp": at(0),
-         "message": {"role": "user", "content": "Why does the login form reset when I submit it?"}},
-        {**base, "type": "assistant", "uuid": "a1", "timestamp": at(5),
-         "message": {"role": "assistant", "model": "claude-sonnet-4", "content": [
-             {"type": "text", "text": "Let me read the form handler first."},
-             {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "src/login.tsx"}},
-         ]}},
-        {**base, "type": "user", "uuid": "u2", "timestamp": at(6),
-         "message": {"role": "user", "content": [
-             {"type": "tool_result", "tool_use_id": "t1",
-              "content": "export function Login() {\n  const onSubmit = (e) => save(e.target);\n  return <form onSubmit={onSubmit}/>;\n}"},
-         ]}},
-        {**base, "type": "assistant", "uuid": "a2", "timestamp": at(20),
-         "message": {"role": "assistant", "model": "claude-sonnet-4", "content": [
-             {"type": "text", "text": "The submit handler never calls e.preventDefault(), so the browser "
-                                      "reloads the page and the form resets. Call it first in onSubmit."},
-         ]}},
+        {
+            **base,
+            "type": "user",
+            "uuid": "u1",
+            "timestamp": at(0),
+            "message": {"role": "user", "content": "Why does the login form reset when I submit it?"},
+        },
+        {
+            **base,
+            "type": "assistant",
+            "uuid": "a1",
+            "timestamp": at(5),
+            "message": {
+                "role": "assistant",
+                "model": "claude-sonnet-4",
+                "content": [
+                    {"type": "text", "text": "Let me read the form handler first."},
+                    {"type": "tool_use", "id": "t1", "name": "Read", "input": {"file_path": "src/login.tsx"}},
+                ],
+            },
+        },
+        {
+            **base,
+            "type": "user",
+            "uuid": "u2",
+            "timestamp": at(6),
+            "message": {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": "export function Login() {\n  const onSubmit = (e) => save(e.target);\n  return <form onSubmit={onSubmit}/>;\n}",
+                    },
+                ],
+            },
+        },
+        {
+            **base,
+            "type": "assistant",
+            "uuid": "a2",
+            "timestamp": at(20),
+            "message": {
+                "role": "assistant",
+                "model": "claude-sonnet-4",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "The submit handler never calls e.preventDefault(), so the browser "
+                        "reloads the page and the form resets. Call it first in onSubmit.",
+                    },
+                ],
+            },
+        },
     ]
 
 

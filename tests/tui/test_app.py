@@ -345,9 +345,14 @@ def test_export_as_markdown_renders_the_conversation(archiver, clock, tmp_path):
 
 
 def test_the_sweep_action_archives_what_is_due_and_reports_progress(archiver, clock, home):
-    state = SessionState("late-one", name="late session", working_directory="/tmp/w",
-                         created_at=NOW - 30 * DAY, modified_at=NOW - 30 * DAY,
-                         output_snapshot="make\n" * 50)
+    state = SessionState(
+        "late-one",
+        name="late session",
+        working_directory="/tmp/w",
+        created_at=NOW - 30 * DAY,
+        modified_at=NOW - 30 * DAY,
+        output_snapshot="make\n" * 50,
+    )
     path = SessionStorage(home, enable_auto_archive=False).save_session(state)
     os.utime(path, (state.modified_at, state.modified_at))
     app = make_app(archiver, clock)
@@ -375,8 +380,17 @@ def test_stats_screen_shows_space_saved_per_source_and_month(archiver, clock):
         assert isinstance(app.screen, StatsScreen)
         await settle(pilot)
         text = app.screen.query_one("#stats-text").render().plain
-        for expected in ("Space saved per source", "claude-code", "native", "5 sessions",
-                         "Space saved per month", "2024-03", "2024-02", "2024-01", "2023-12"):
+        for expected in (
+            "Space saved per source",
+            "claude-code",
+            "native",
+            "5 sessions",
+            "Space saved per month",
+            "2024-03",
+            "2024-02",
+            "2024-01",
+            "2023-12",
+        ):
             assert expected in text
         assert "█" in text
         await pilot.press("escape")

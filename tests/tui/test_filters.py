@@ -138,7 +138,10 @@ def test_a_query_also_matches_the_full_text(archiver):
 def test_this_folder_scope_keeps_sessions_in_the_folder_and_below(archiver):
     flt = BrowserFilter(scope=FOLDER, cwd="/home/dev/projects")
     assert {e.session_id for e in find_sessions(archiver.vault, flt)} == {
-        "api-debug", "deploy-staging", "release-21", CLAUDE_ID
+        "api-debug",
+        "deploy-staging",
+        "release-21",
+        CLAUDE_ID,
     }
     # With a query, the folder still applies.
     assert [e.session_id for e in find_sessions(archiver.vault, flt.with_text("notes"))] == []

@@ -34,9 +34,16 @@ def footer_keys(app) -> set[str]:
 def add_archived(archiver, home, session_id: str, name: str, days_ago: float) -> None:
     """Archive one more native session through the real sweep."""
     when = NOW - days_ago * DAY
-    state = SessionState(session_id, name=name, working_directory="/home/dev/rec", created_at=when - 60,
-                         modified_at=when, command_count=1, last_command="asciinema rec",
-                         output_snapshot="recorded\n" * 5)
+    state = SessionState(
+        session_id,
+        name=name,
+        working_directory="/home/dev/rec",
+        created_at=when - 60,
+        modified_at=when,
+        command_count=1,
+        last_command="asciinema rec",
+        output_snapshot="recorded\n" * 5,
+    )
     storage = SessionStorage(home, enable_auto_archive=False)
     path = storage.save_session(state)
     storage.close()
@@ -88,8 +95,9 @@ def test_the_footer_shows_the_session_keys_on_the_list_the_preview_and_after_y_a
         await pilot.pause()
         seen["after y"] = footer_keys(app)
         await pilot.press("a")
-        await wait_until(pilot, lambda: isinstance(app.screen, SweepScreen) and not app.screen.loading_data,
-                         "the sweep")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, SweepScreen) and not app.screen.loading_data, "the sweep"
+        )
         await pilot.press("escape")
         await settle(pilot)
         seen["after a"] = footer_keys(app)
@@ -124,8 +132,14 @@ def test_r_on_the_preview_beside_the_list_asks_to_restore_that_session(archiver,
 def test_a_sweep_updates_the_status_bar_and_the_list(archiver, clock, home):
     app = make_app(archiver, clock)
     when = NOW - 40 * DAY
-    state = SessionState("late-one", name="late one", working_directory="/home/dev", created_at=when,
-                         modified_at=when, output_snapshot="x\n")
+    state = SessionState(
+        "late-one",
+        name="late one",
+        working_directory="/home/dev",
+        created_at=when,
+        modified_at=when,
+        output_snapshot="x\n",
+    )
     storage = SessionStorage(home, enable_auto_archive=False)
     os.utime(storage.save_session(state), (when, when))
     storage.close()
@@ -136,8 +150,9 @@ def test_a_sweep_updates_the_status_bar_and_the_list(archiver, clock, home):
     async def scenario(pilot):
         assert status().startswith("6 sessions")
         await pilot.press("a")
-        await wait_until(pilot, lambda: isinstance(app.screen, SweepScreen) and not app.screen.loading_data,
-                         "the sweep")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, SweepScreen) and not app.screen.loading_data, "the sweep"
+        )
         await wait_until(pilot, lambda: status().startswith("7 sessions"), "the status bar")
         await pilot.press("escape")
         await settle(pilot)
@@ -270,4 +285,6 @@ def test_picture_of_a_restore_conflict_at_80x24(snap_compare, archiver, clock, h
 
 def test_picture_of_a_restore_conflict_at_140x40(snap_compare, archiver, clock, home):
     app = _conflict_app(archiver, clock, home)
-    assert snap_compare(app, terminal_size=(140, 40), run_before=_then("down", "down", "r", "enter", conflict_file=True))
+    assert snap_compare(
+        app, terminal_size=(140, 40), run_before=_then("down", "down", "r", "enter", conflict_file=True)
+    )

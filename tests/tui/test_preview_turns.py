@@ -31,8 +31,13 @@ def test_thinking_and_scaffolding_fold_to_one_line():
 
 
 def test_a_codex_shell_call_shows_the_command():
-    call = Message("tool", '{"command":["bash","-lc","ls -la"]}', T0, name="shell",
-                   extra={"input": {"command": ["bash", "-lc", "ls -la"]}})
+    call = Message(
+        "tool",
+        '{"command":["bash","-lc","ls -la"]}',
+        T0,
+        name="shell",
+        extra={"input": {"command": ["bash", "-lc", "ls -la"]}},
+    )
     assert plain(call) == "  ▸ shell  ls -la\n"
     failed = Message("tool_result", "boom", T0, name="shell", extra={"error": True})
     assert plain(failed).startswith("    ↳ shell error  boom")

@@ -115,12 +115,16 @@ def test_the_embedded_search_matches_name_or_folder(archiver):
 
     async def scenario(pilot):
         await pilot.press("slash", *"webapp", "enter")
-        await wait_until(pilot, lambda: {e.session_id for e in browser(app).entries} == {"release-21", CLAUDE_ID},
-                         "the folder matches")
+        await wait_until(
+            pilot,
+            lambda: {e.session_id for e in browser(app).entries} == {"release-21", CLAUDE_ID},
+            "the folder matches",
+        )
         assert isinstance(app.focused, DataTable)
         await pilot.press("slash", "ctrl+u", *"database", "enter")
-        await wait_until(pilot, lambda: [e.session_id for e in browser(app).entries] == ["db-migrate"],
-                         "the name match")
+        await wait_until(
+            pilot, lambda: [e.session_id for e in browser(app).entries] == ["db-migrate"], "the name match"
+        )
 
     drive(app, scenario)
 

@@ -34,16 +34,23 @@ recent_sessions for the current project folder), look at a hit with show_session
 prompts by turn, then read_session for just the turns you need. Text is redacted: secrets
 appear as [REDACTED:kind]."""
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                            open_world_hint=False)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
-SessionId = Annotated[str, Field(
-    description="A session id from search_sessions or recent_sessions (a unique prefix of at least 8 characters works).",
-    min_length=1, max_length=300,
-)]
-Version = Annotated[int | None, Field(
-    description="An older archived version of the session; omit for the newest.", ge=1,
-)]
+SessionId = Annotated[
+    str,
+    Field(
+        description="A session id from search_sessions or recent_sessions (a unique prefix of at least 8 characters works).",
+        min_length=1,
+        max_length=300,
+    ),
+]
+Version = Annotated[
+    int | None,
+    Field(
+        description="An older archived version of the session; omit for the newest.",
+        ge=1,
+    ),
+]
 
 
 def _answer(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -64,34 +71,56 @@ def build_server(reader: SessionReader, allow_restore: bool = False) -> MCPServe
     """The MCP server answering from ``reader``; ``allow_restore`` adds the one tool that
     writes (restore_session)."""
     server = MCPServer(
-        "termvault", title="termvault session archive", version=__version__,
-        instructions=INSTRUCTIONS, log_level="WARNING",
+        "termvault",
+        title="termvault session archive",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
     )
 
     @server.tool(annotations=READ_ONLY)
     @_answer
     def search_sessions(
-        query: Annotated[str | None, Field(
-            description='Words to find in the conversation text: plain words (all must match), "exact phrases" '
-                        "in double quotes, prefix* and AND / OR / NOT. Omit to list sessions by the filters alone, "
-                        "newest first.", max_length=1000)] = None,
-        source: Annotated[str | None, Field(
-            description="Only sessions of this tool: claude-code, codex, gemini, aider, asciinema, native, agent-log.",
-        )] = None,
-        folder: Annotated[str | None, Field(
-            description="Only sessions whose working folder contains this text (a path or part of one).")] = None,
+        query: Annotated[
+            str | None,
+            Field(
+                description='Words to find in the conversation text: plain words (all must match), "exact phrases" '
+                "in double quotes, prefix* and AND / OR / NOT. Omit to list sessions by the filters alone, "
+                "newest first.",
+                max_length=1000,
+            ),
+        ] = None,
+        source: Annotated[
+            str | None,
+            Field(
+                description="Only sessions of this tool: claude-code, codex, gemini, aider, asciinema, native, agent-log.",
+            ),
+        ] = None,
+        folder: Annotated[
+            str | None,
+            Field(description="Only sessions whose working folder contains this text (a path or part of one)."),
+        ] = None,
         name: Annotated[str | None, Field(description="Only sessions whose title contains this text.")] = None,
-        after: Annotated[str | None, Field(
-            description="Only sessions active on or after this date: ISO (2025-03-01) or an age (7d, 3w, 2m, 1y).",
-        )] = None,
-        before: Annotated[str | None, Field(
-            description="Only sessions active on or before this date: ISO (2025-03-31) or an age (7d, 3w).",
-        )] = None,
-        role: Annotated[Literal["user", "assistant", "tool"] | None, Field(
-            description="Only sessions where a message of this role contains every word of the query "
-                        "(user = the person's prompts, assistant = the agent's replies, tool = tool calls and "
-                        "outputs); the hit then says in which turn. Needs a query; slower.",
-        )] = None,
+        after: Annotated[
+            str | None,
+            Field(
+                description="Only sessions active on or after this date: ISO (2025-03-01) or an age (7d, 3w, 2m, 1y).",
+            ),
+        ] = None,
+        before: Annotated[
+            str | None,
+            Field(
+                description="Only sessions active on or before this date: ISO (2025-03-31) or an age (7d, 3w).",
+            ),
+        ] = None,
+        role: Annotated[
+            Literal["user", "assistant", "tool"] | None,
+            Field(
+                description="Only sessions where a message of this role contains every word of the query "
+                "(user = the person's prompts, assistant = the agent's replies, tool = tool calls and "
+                "outputs); the hit then says in which turn. Needs a query; slower.",
+            ),
+        ] = None,
         limit: Annotated[int, Field(description="At most this many sessions.", ge=1, le=MAX_LIMIT)] = 10,
     ) -> dict[str, Any]:
         """Search the user's archived agent and terminal sessions.
@@ -100,16 +129,24 @@ def build_server(reader: SessionReader, allow_restore: bool = False) -> MCPServe
         last-activity times (UTC), first prompt and a short redacted snippet around the match.
         Best match first with a query, newest first without. Follow up with show_session or
         read_session using the id."""
-        return reader.search(query, source=source, folder=folder, name=name, after=after, before=before,
-                             role=role, limit=limit)
+        return reader.search(
+            query, source=source, folder=folder, name=name, after=after, before=before, role=role, limit=limit
+        )
 
     @server.tool(annotations=READ_ONLY)
     @_answer
     def recent_sessions(
-        folder: Annotated[str, Field(
-            description="Absolute path of the project folder, usually the current working directory; sessions "
-                        "recorded in it or in a folder below it are listed.", min_length=1)],
-        source: Annotated[str | None, Field(description="Only sessions of this tool (claude-code, codex, ...).")] = None,
+        folder: Annotated[
+            str,
+            Field(
+                description="Absolute path of the project folder, usually the current working directory; sessions "
+                "recorded in it or in a folder below it are listed.",
+                min_length=1,
+            ),
+        ],
+        source: Annotated[
+            str | None, Field(description="Only sessions of this tool (claude-code, codex, ...).")
+        ] = None,
         limit: Annotated[int, Field(description="At most this many sessions.", ge=1, le=100)] = 10,
     ) -> dict[str, Any]:
         """List the most recent archived sessions of one project folder, newest activity first.
@@ -132,31 +169,51 @@ def build_server(reader: SessionReader, allow_restore: bool = False) -> MCPServe
     @_answer
     def read_session(
         session_id: SessionId,
-        first_turn: Annotated[int | None, Field(
-            description="First turn to read (see show_session); 0 is what precedes the first prompt. "
-                        "Omit to start at the beginning.", ge=0)] = None,
-        last_turn: Annotated[int | None, Field(
-            description="Last turn to read, inclusive. Omit to read to the end.", ge=0)] = None,
-        detail: Annotated[Literal["prompts", "conversation", "full"], Field(
-            description="prompts: the user's prompts only; conversation: prompts and the agent's replies; "
-                        "full: also tool calls, shortened tool outputs and terminal output.")] = "conversation",
-        cursor: Annotated[str | None, Field(
-            description="The next_cursor of the previous page, to continue reading; omit for the first page. "
-                        "Keep the other arguments the same.")] = None,
-        max_chars: Annotated[int, Field(
-            description="Size of one page in characters.", ge=500, le=MAX_PAGE_CHARS)] = DEFAULT_PAGE_CHARS,
+        first_turn: Annotated[
+            int | None,
+            Field(
+                description="First turn to read (see show_session); 0 is what precedes the first prompt. "
+                "Omit to start at the beginning.",
+                ge=0,
+            ),
+        ] = None,
+        last_turn: Annotated[
+            int | None, Field(description="Last turn to read, inclusive. Omit to read to the end.", ge=0)
+        ] = None,
+        detail: Annotated[
+            Literal["prompts", "conversation", "full"],
+            Field(
+                description="prompts: the user's prompts only; conversation: prompts and the agent's replies; "
+                "full: also tool calls, shortened tool outputs and terminal output."
+            ),
+        ] = "conversation",
+        cursor: Annotated[
+            str | None,
+            Field(
+                description="The next_cursor of the previous page, to continue reading; omit for the first page. "
+                "Keep the other arguments the same."
+            ),
+        ] = None,
+        max_chars: Annotated[
+            int, Field(description="Size of one page in characters.", ge=500, le=MAX_PAGE_CHARS)
+        ] = DEFAULT_PAGE_CHARS,
     ) -> dict[str, Any]:
         """Read an archived session, or a range of its turns, as Markdown, one page at a time.
 
         Returns the page in `markdown` and, when more follows, `next_cursor`: call again with it
         to get the next page. Secrets are redacted. Prefer a turn range over reading a long
         session whole."""
-        return reader.read(session_id, first_turn=first_turn, last_turn=last_turn, detail=detail,
-                           cursor=cursor, max_chars=max_chars)
+        return reader.read(
+            session_id, first_turn=first_turn, last_turn=last_turn, detail=detail, cursor=cursor, max_chars=max_chars
+        )
 
     if allow_restore:
-        @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                                                 idempotent_hint=True, open_world_hint=False))
+
+        @server.tool(
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+            )
+        )
         @_answer
         def restore_session(session_id: SessionId, version: Version = None) -> dict[str, Any]:
             """Put an archived session's files back where its tool keeps them (so the tool can

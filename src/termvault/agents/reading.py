@@ -161,7 +161,7 @@ def _page(pieces: Iterable[str], offset: int, size: int) -> tuple[str, bool]:
             seen += len(piece)
             continue
         if seen < offset:
-            piece = piece[offset - seen:]
+            piece = piece[offset - seen :]
             seen = offset
         buf.append(piece)
         held += len(piece)
@@ -261,8 +261,13 @@ class SessionReader:
             raise UsageError("A role filter needs a query: the words to look for in that role's messages.")
         wanted = limit if role is None else min(limit * 3, 3 * MAX_LIMIT)
         hits = self.vault.search(
-            query or None, name=name or None, working_dir=folder or None, source=self._check_source(source),
-            after=parse_date(after), before=parse_date(before, end_of_day=True), limit=wanted,
+            query or None,
+            name=name or None,
+            working_dir=folder or None,
+            source=self._check_source(source),
+            after=parse_date(after),
+            before=parse_date(before, end_of_day=True),
+            limit=wanted,
         )
         results = []
         for hit in hits:
@@ -314,9 +319,13 @@ class SessionReader:
         )
         turns = split_turns(self._messages(entry))
         prompts = [
-            {"turn": n, "time": iso(getattr(turn[0], "timestamp", None)),
-             "prompt": _one_line(getattr(turn[0], "text", ""), PROMPT_CHARS)}
-            for n, turn in enumerate(turns) if n
+            {
+                "turn": n,
+                "time": iso(getattr(turn[0], "timestamp", None)),
+                "prompt": _one_line(getattr(turn[0], "text", ""), PROMPT_CHARS),
+            }
+            for n, turn in enumerate(turns)
+            if n
         ]
         out["turns"] = len(turns) - 1
         out["has_preamble"] = bool(turns[0])
@@ -356,10 +365,13 @@ class SessionReader:
             raise UsageError(f"{entry.session_id} has turns 0 to {last}; there is no turn {lo}.")
         if hi < lo:
             raise UsageError(f"last_turn ({hi}) comes before first_turn ({lo}).")
-        chosen = [m for turn in turns[lo: hi + 1] for m in turn]
+        chosen = [m for turn in turns[lo : hi + 1] for m in turn]
         header = {
-            "name": entry.name, "session_id": entry.session_id, "source": entry.source,
-            "working_directory": entry.working_directory, "created_at": entry.created_at,
+            "name": entry.name,
+            "session_id": entry.session_id,
+            "source": entry.source,
+            "working_directory": entry.working_directory,
+            "created_at": entry.created_at,
             "last_activity_at": entry.last_activity_at,
         }
         key = (entry.session_id, entry.version, lo, hi, detail)
@@ -383,11 +395,15 @@ class SessionReader:
             raise UsageError("Give the project folder (an absolute path) to list its sessions.")
         base = os.path.normpath(os.path.abspath(os.path.expanduser(str(folder).strip())))
         # The index filters folders by substring; keep only the folder itself and below.
-        hits = self.vault.search(None, working_dir=base, source=self._check_source(source),
-                                 limit=min(limit * 10, 1000), snippets=False)
+        hits = self.vault.search(
+            None, working_dir=base, source=self._check_source(source), limit=min(limit * 10, 1000), snippets=False
+        )
         prefix = base.rstrip("/") + "/"
-        rows = [summary(h.entry) for h in hits
-                if h.entry.working_directory == base or h.entry.working_directory.startswith(prefix)]
+        rows = [
+            summary(h.entry)
+            for h in hits
+            if h.entry.working_directory == base or h.entry.working_directory.startswith(prefix)
+        ]
         return {"folder": clean(base), "count": min(len(rows), limit), "results": rows[:limit]}
 
     def restore(self, session_id: str, version: int | None = None) -> dict[str, Any]:

@@ -96,15 +96,25 @@ def _gemini_id(entry: ArchiveEntry, f: ManifestFile) -> str | None:
 
 AGENTS: dict[str, _Agent] = {
     "claude-code": _Agent(
-        "claude", "Claude Code", lambda sid: ["claude", "--resume", sid], _claude_transcript,
+        "claude",
+        "Claude Code",
+        lambda sid: ["claude", "--resume", sid],
+        _claude_transcript,
         lambda entry, f: PurePosixPath(f.path).name[: -len(".jsonl")],
     ),
     "codex": _Agent(
-        "codex", "Codex CLI", lambda sid: ["codex", "resume", sid], _codex_transcript,
+        "codex",
+        "Codex CLI",
+        lambda sid: ["codex", "resume", sid],
+        _codex_transcript,
         lambda entry, f: _CODEX_ROLLOUT.match(PurePosixPath(f.path).name).group(1).lower(),  # type: ignore[union-attr]
     ),
     "gemini": _Agent(
-        "gemini", "Gemini CLI", lambda sid: ["gemini", "--resume", sid], _gemini_transcript, _gemini_id,
+        "gemini",
+        "Gemini CLI",
+        lambda sid: ["gemini", "--resume", sid],
+        _gemini_transcript,
+        _gemini_id,
     ),
 }
 
@@ -136,8 +146,7 @@ def prepare(vault: Vault, session_id: str, restore: bool = True) -> ResumePlan:
             f"{entry.session_id} has no recorded working folder, and {agent.label} resumes a session "
             "in the folder it was recorded in."
         )
-    plan = ResumePlan(entry.session_id, entry.source, agent_id, agent.argv(agent_id), cwd,
-                      transcript=transcript.origin)
+    plan = ResumePlan(entry.session_id, entry.source, agent_id, agent.argv(agent_id), cwd, transcript=transcript.origin)
     if restore and not os.path.lexists(transcript.origin):
         result = vault.restore(entry.session_id, entry.version)
         plan.restored = list(result.restored)

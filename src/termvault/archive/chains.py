@@ -57,7 +57,7 @@ class Sink:
         self.sha = hashlib.sha256()
         self.size = 0
         self.spool: IO[bytes] | None = (
-            tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # noqa: SIM115 - closed by close()
+            tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # type: ignore[call-overload]  # noqa: SIM115 - closed by close()
             if tmpdir is not None
             else None
         )
@@ -90,13 +90,15 @@ class Sink:
     def append(self, f: arc.ManifestFile, member: IO[bytes], where: str) -> None:
         """Append a delta file's tail, decoded from ``member`` against this file."""
         assert f.delta is not None
-        self.take(arc.TailReader(self.last(f.delta.window), member, f.size - f.delta.base_size, where))
+        self.take(arc.TailReader(self.last(f.delta.window), member, f.size - f.delta.base_size, where))  # type: ignore[arg-type]
 
     def copy(self) -> Sink:
         """A hash-only continuation of this sink (for checking a later link)."""
         twin = Sink(None)
         twin.sha, twin.size = self.sha.copy(), self.size
-        twin.recent = bytearray(self.recent) if self.spool is None else bytearray(self.last(min(self.size, arc.MAX_DELTA_WINDOW)))
+        twin.recent = (
+            bytearray(self.recent) if self.spool is None else bytearray(self.last(min(self.size, arc.MAX_DELTA_WINDOW)))
+        )
         return twin
 
     def matches(self, size: int, sha256: str) -> bool:

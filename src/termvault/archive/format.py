@@ -71,7 +71,9 @@ MANIFEST_NAME = "termvault.json"
 BASE_META = "delta_base"
 DELTA_CODEC = "zstd-window"  # how a delta file's tail is stored (see the module docstring)
 DELTA_WINDOW = 8 * 1024 * 1024  # how much of the base the writer uses as the dictionary
-MAX_DELTA_WINDOW = DELTA_WINDOW  # the most a reader accepts (memory stays bounded)  # the key of an entry's meta naming its base
+MAX_DELTA_WINDOW = (
+    DELTA_WINDOW  # the most a reader accepts (memory stays bounded)  # the key of an entry's meta naming its base
+)
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
 # What a tar stream may hold beyond its members' data: each member's headers (pax records
@@ -215,7 +217,9 @@ class Manifest:
             "mode": self.mode,
             "root": self.root,
             "archived_at": self.archived_at,
-            "meta": {k: v for k, v in self.meta.items() if k not in self.inherited and not (lean and _is_default(k, v))},
+            "meta": {
+                k: v for k, v in self.meta.items() if k not in self.inherited and not (lean and _is_default(k, v))
+            },
             "files": [f.to_dict(self.root if lean else None) for f in self.files],
         }
         if self.inherited:
@@ -224,7 +228,9 @@ class Manifest:
             body["extra"] = self.extra
         if self.base is not None:
             body["base"] = self.base.to_dict()
-        compact: dict[str, Any] = {"sort_keys": True, "separators": (",", ":")} if lean else {"indent": 1, "sort_keys": True}
+        compact: dict[str, Any] = (
+            {"sort_keys": True, "separators": (",", ":")} if lean else {"indent": 1, "sort_keys": True}
+        )
         try:
             return json.dumps(body, ensure_ascii=False, **compact).encode("utf-8")
         except UnicodeEncodeError:
@@ -523,7 +529,7 @@ def write_archive(
         )  # fmt: skip
         cctx = zstandard.ZstdCompressor(compression_params=params, dict_data=zdict)
         with (
-            cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,
+            cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,  # type: ignore[arg-type]
             tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
         ):
             data = manifest.to_json()
@@ -606,9 +612,9 @@ def read_archive(
         outer = HashingReader(fh)
         try:
             dctx = decompressor(fh, where)
-            with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:
+            with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:  # type: ignore[arg-type]
                 budget = _ExpansionBudget(zr, where, _budget_before_manifest())
-                with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:
+                with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
                     manifest = _read_members(tar, where, on_file, max_expand, only, budget)
             outer.drain()
         except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
@@ -630,8 +636,8 @@ def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudge
             "(max_expand_bytes); it is refused as a possible decompression bomb."
         )
     # From here on the stream may hold only what the manifest declares, plus headers.
-    budget.limit = budget.size + STREAM_OVERHEAD + sum(
-        -(-f.stored_size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files
+    budget.limit = (
+        budget.size + STREAM_OVERHEAD + sum(-(-f.stored_size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files)
     )
     expected = iter(manifest.files)
     # tar.next(), not iteration: iterating a stream-mode TarFile starts over at member 0.
@@ -640,9 +646,7 @@ def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudge
         if entry is None:
             raise IntegrityError(f"{where} holds a member {member.name!r} its manifest does not list.")
         if member.name != entry.path or not member.isfile() or member.size != entry.stored_size:
-            raise IntegrityError(
-                f"{where}: member {member.name!r} does not match the manifest entry {entry.path!r}."
-            )
+            raise IntegrityError(f"{where}: member {member.name!r} does not match the manifest entry {entry.path!r}.")
         stream = HashingReader(tar.extractfile(member))
         if on_file is not None and (only is None or entry.path in only):
             on_file(entry, stream)
@@ -663,7 +667,7 @@ def read_manifest(path: Path) -> Manifest:
             dctx = decompressor(fh, where)
             with dctx.stream_reader(fh, read_across_frames=True) as zr:
                 budget = _ExpansionBudget(zr, where, _budget_before_manifest())
-                with tarfile.open(fileobj=budget, mode="r|") as tar:
+                with tarfile.open(fileobj=budget, mode="r|") as tar:  # type: ignore[call-overload]
                     first = tar.next()
                     if first is None or first.name != MANIFEST_NAME or first.size > MAX_MANIFEST_BYTES:
                         raise DataError(f"{where} does not start with {MANIFEST_NAME}.")
@@ -672,8 +676,11 @@ def read_manifest(path: Path) -> Manifest:
                         # A small unit is one zstd block or two: damage anywhere in it may
                         # leave the manifest readable, so read on to the frame's checksum
                         # (no further than the manifest declares).
-                        budget.limit = budget.size + STREAM_OVERHEAD + sum(
-                            -(-f.size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files)
+                        budget.limit = (
+                            budget.size
+                            + STREAM_OVERHEAD
+                            + sum(-(-f.size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files)
+                        )
                         while budget.read(CHUNK):
                             pass
                     return manifest
@@ -708,7 +715,11 @@ def iter_archive_files(archive_dir: Path) -> Iterator[Path]:
             if not month.is_dir():
                 continue
             for entry in sorted(os.scandir(month), key=lambda e: e.name):
-                if entry.name.endswith(".tar.zst") and not entry.name.startswith(TMP_PREFIX) and entry.is_file(follow_symlinks=False):
+                if (
+                    entry.name.endswith(".tar.zst")
+                    and not entry.name.startswith(TMP_PREFIX)
+                    and entry.is_file(follow_symlinks=False)
+                ):
                     yield Path(entry.path)
 
 

@@ -44,11 +44,7 @@ def _month_dirs(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return [
-        m
-        for y in sorted(root.iterdir())
-        if y.is_dir() and y.name.isdigit()
-        for m in sorted(y.iterdir())
-        if m.is_dir()
+        m for y in sorted(root.iterdir()) if y.is_dir() and y.name.isdigit() for m in sorted(y.iterdir()) if m.is_dir()
     ]
 
 

@@ -134,8 +134,12 @@ def _profile_settings() -> dict[str, str]:
             log.warning("could not read %s: %s", path, exc)
             continue
         if parser.has_section(section):
-            for ours, theirs in (("access_key_id", "aws_access_key_id"), ("secret_access_key", "aws_secret_access_key"),
-                                 ("session_token", "aws_session_token"), ("region", "region")):
+            for ours, theirs in (
+                ("access_key_id", "aws_access_key_id"),
+                ("secret_access_key", "aws_secret_access_key"),
+                ("session_token", "aws_session_token"),
+                ("region", "region"),
+            ):
                 if parser.has_option(section, theirs):
                     out.setdefault(ours, parser.get(section, theirs))
     if os.environ.get("AWS_ACCESS_KEY_ID"):
@@ -162,17 +166,23 @@ class ObjectStore:
             from obstore.store import S3Store
         except ImportError as exc:
             raise RemoteError(
-                f"The remote tier needs the obstore package ({exc}); install it with "
-                '`pip install "termvault[s3]"`.'
+                f'The remote tier needs the obstore package ({exc}); install it with `pip install "termvault[s3]"`.'
             ) from exc
         self.spec = spec
         self.policy = policy or POLICY
         p = self.policy
-        options: dict[str, Any] = {"connect_timeout": timedelta(seconds=p.connect_timeout),
-                                   "read_timeout": timedelta(seconds=p.read_timeout)}
+        options: dict[str, Any] = {
+            "connect_timeout": timedelta(seconds=p.connect_timeout),
+            "read_timeout": timedelta(seconds=p.read_timeout),
+        }
         kwargs: dict[str, Any] = {}
         settings = _profile_settings()
-        region = spec.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or settings.get("region")
+        region = (
+            spec.region
+            or os.environ.get("AWS_REGION")
+            or os.environ.get("AWS_DEFAULT_REGION")
+            or settings.get("region")
+        )
         if region:
             kwargs["region"] = region
         for key in ("access_key_id", "secret_access_key", "session_token"):
@@ -181,12 +191,23 @@ class ObjectStore:
         if spec.endpoint:
             kwargs["endpoint"] = spec.endpoint
             options["allow_http"] = spec.endpoint.startswith("http://")
-        retry = {"max_retries": p.request_retries, "retry_timeout": timedelta(seconds=p.read_timeout * 2),
-                 "backoff": {"init_backoff": timedelta(seconds=min(p.backoff, 1.0) / 4),
-                             "max_backoff": timedelta(seconds=p.max_backoff), "base": 2}}
+        retry = {
+            "max_retries": p.request_retries,
+            "retry_timeout": timedelta(seconds=p.read_timeout * 2),
+            "backoff": {
+                "init_backoff": timedelta(seconds=min(p.backoff, 1.0) / 4),
+                "max_backoff": timedelta(seconds=p.max_backoff),
+                "base": 2,
+            },
+        }
         try:
-            self.store = S3Store(spec.bucket, prefix=spec.prefix or None, client_options=options,
-                                 retry_config=retry, **kwargs)
+            self.store = S3Store(
+                spec.bucket,
+                prefix=spec.prefix or None,
+                client_options=options,  # type: ignore[arg-type]  # TypedDicts in obstore's stubs
+                retry_config=retry,  # type: ignore[arg-type]
+                **kwargs,  # type: ignore[arg-type]
+            )
         except Exception as exc:  # obstore reports bad settings with its own types
             raise RemoteError(f"The remote {spec.url} cannot be used: {_first_line(exc)}.") from exc
 
@@ -233,12 +254,18 @@ class ObjectStore:
             existing = self.head(key)
             if existing is not None:
                 return self._same(key, existing, sha256)
-            self._call(f"upload {key}", lambda: obstore.put(
-                self.store, key, path, attributes=attrs, use_multipart=True, chunk_size=PART_SIZE, max_concurrency=4))
+            self._call(
+                f"upload {key}",
+                lambda: obstore.put(
+                    self.store, key, path, attributes=attrs, use_multipart=True, chunk_size=PART_SIZE, max_concurrency=4
+                ),
+            )
             return True
         try:
-            self._call(f"upload {key}", lambda: obstore.put(
-                self.store, key, path, attributes=attrs, mode="create", use_multipart=False))
+            self._call(
+                f"upload {key}",
+                lambda: obstore.put(self.store, key, path, attributes=attrs, mode="create", use_multipart=False),
+            )
             return True
         except (ox.AlreadyExistsError, ox.PreconditionError):
             existing = self.head(key)
@@ -304,7 +331,7 @@ class ObjectStore:
 
         length = MANIFEST_RANGE
         while True:
-            data, size, sha = self._call(f"read {key}", lambda n=length: first(n))
+            data, size, sha = self._call(f"read {key}", lambda n=length: first(n))  # type: ignore[misc]
             manifest = manifest_from_prefix(data, self.spec.display(key), complete=len(data) >= size)
             if manifest is not None:
                 return manifest, RemoteObject(key, size, sha)
@@ -314,14 +341,17 @@ class ObjectStore:
         """Every object under ``prefix`` (relative to the configured prefix)."""
         import obstore
 
-        chunks = self._call("list the bucket", lambda: [
-            [RemoteObject(m["path"], int(m["size"])) for m in chunk]
-            for chunk in obstore.list(self.store, prefix or None, chunk_size=1000)
-        ])
+        chunks = self._call(
+            "list the bucket",
+            lambda: [
+                [RemoteObject(m["path"], int(m["size"])) for m in chunk]
+                for chunk in obstore.list(self.store, prefix or None, chunk_size=1000)
+            ],
+        )
         for chunk in chunks:
             yield from chunk
 
-    def hosts(self) -> list[str]:
+    def hosts(self) -> list[str]:  # type: ignore[valid-type]
         """The host folders directly under the prefix (one request)."""
         import obstore
 
@@ -364,14 +394,16 @@ def manifest_from_prefix(data: bytes, where: str, complete: bool) -> arc.Manifes
 
     try:
         dctx = arc.decompressor_for(data[:18], where)
-        with (dctx.stream_reader(io.BytesIO(data), read_across_frames=True) as zr,
-              tarfile.open(fileobj=zr, mode="r|") as tar):
+        with (
+            dctx.stream_reader(io.BytesIO(data), read_across_frames=True) as zr,
+            tarfile.open(fileobj=zr, mode="r|") as tar,
+        ):
             first = tar.next()
             if first is None:
                 raise EOFError("no member yet")
             if first.name != arc.MANIFEST_NAME or first.size > arc.MAX_MANIFEST_BYTES:
                 raise DataError(f"{where} does not start with {arc.MANIFEST_NAME}; it is not a termvault archive.")
-            body = tar.extractfile(first).read()
+            body = tar.extractfile(first).read()  # type: ignore[union-attr]
             if len(body) != first.size:
                 raise EOFError("short manifest")
     except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:

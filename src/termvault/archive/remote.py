@@ -87,10 +87,7 @@ class RemoteTier:
                 )
             if not expected:  # no recorded hash of the whole: check every member
                 back = arc.read_archive(Path(fh.name), max_expand=self.max_expand)
-                if (
-                    back.manifest.session_id != entry.session_id
-                    or back.manifest.content_sha256 != entry.content_sha256
-                ):
+                if back.manifest.session_id != entry.session_id or back.manifest.content_sha256 != entry.content_sha256:
                     raise IntegrityError(f"{store.spec.display(key)} holds another session than the index says.")
         self.rows.set_remote(entry.row_id, local_present=1, remote_verified_at=time.time(), archive_sha256=sha)
         log.info("fetched %s from the remote", entry.archive_path)

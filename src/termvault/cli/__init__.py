@@ -112,8 +112,8 @@ def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]
     if command is None:
         return args
     own = _option_strings(command)
-    before, after, moved = args[: i], [], []
-    rest = args[i + 1:]
+    before, after, moved = args[:i], [], []
+    rest = args[i + 1 :]
     j = 0
     while j < len(rest):
         arg = rest[j]
@@ -124,7 +124,7 @@ def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]
         short_counts = arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and set(arg[1:]) <= {"v"}
         if (name in takes_value or short_counts) and name not in own:
             if takes_value.get(name) and "=" not in arg and j + 1 < len(rest):
-                moved.extend(rest[j:j + 2])
+                moved.extend(rest[j : j + 2])
                 j += 2
                 continue
             moved.append(arg)
@@ -154,17 +154,26 @@ Shell completion (bash; use zsh_source / fish_source for those shells):
 """,
 )
 @click.option(
-    "--home", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     help="The termvault home [default: $TERMVAULT_HOME or ~/.multi-term].",
 )
 @click.option(
-    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
     help="Settings file [default: $TERMVAULT_CONFIG or HOME/config.toml].",
 )
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv: debug); tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress and no summaries; errors only.")
 @click.option(
-    "--wait", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS",
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
     help="How long a write waits for another termvault process to release the home.",
 )
 @click.version_option(__version__, "--version", prog_name=PROG, message="%(prog)s %(version)s")

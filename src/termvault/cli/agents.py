@@ -31,8 +31,11 @@ Tools: search_sessions, recent_sessions, show_session, read_session (paged), and
 --allow-restore also restore_session. Everything returned is redacted.
 """,
 )
-@click.option("--allow-restore", is_flag=True,
-              help="Also offer restore_session, which writes a session's files back where its tool keeps them.")
+@click.option(
+    "--allow-restore",
+    is_flag=True,
+    help="Also offer restore_session, which writes a session's files back where its tool keeps them.",
+)
 @pass_state
 def mcp(state: AppState, allow_restore: bool):
     """Serve the archive to coding agents over MCP (stdio).
@@ -45,7 +48,9 @@ def mcp(state: AppState, allow_restore: bool):
     except ImportError as exc:
         raise CliError(
             f"The MCP server needs the mcp package ({exc}); install it with: pip install 'termvault[mcp]'.",
-            EXIT_DATA, exc, state.verbose,
+            EXIT_DATA,
+            exc,
+            state.verbose,
         ) from exc
     serve(state.vault(), allow_restore=allow_restore)
 
@@ -63,8 +68,9 @@ session was recorded in, and termvault exits with its exit status.
 """,
 )
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
-@click.option("--print", "print_only", is_flag=True,
-              help="Print the command (cd FOLDER && AGENT ...) instead of running it.")
+@click.option(
+    "--print", "print_only", is_flag=True, help="Print the command (cd FOLDER && AGENT ...) instead of running it."
+)
 @pass_state
 def resume(state: AppState, session_id: str, print_only: bool):
     """Continue an archived agent session in its own agent.

@@ -30,15 +30,16 @@ def browse(state: AppState):
     Search as you type, preview a session, restore, export and pin it.
     """
     if not _on_a_terminal():
-        raise CliError("The archive browser needs a terminal; use `termvault search` in scripts and pipes.",
-                       EXIT_USAGE)
+        raise CliError("The archive browser needs a terminal; use `termvault search` in scripts and pipes.", EXIT_USAGE)
     try:
         from ..tui.app import run_browser
     except ImportError as exc:
         raise CliError(
             f"The archive browser is not available in this installation ({exc}); "
             "the other commands (search, show, export, restore) still work.",
-            1, exc, state.verbose,
+            1,
+            exc,
+            state.verbose,
         ) from exc
     run_browser(state.home, state.config_file)
 

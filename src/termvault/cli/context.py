@@ -151,7 +151,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int, cause: BaseException | None = None, verbose: int = 0):
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]
         self.cause = cause
         self.verbose = verbose
 
@@ -187,7 +187,9 @@ def translate(exc: BaseException, verbose: int) -> CliError | None:
     if isinstance(exc, sqlite3.Error):
         return CliError(
             f"The index could not be used ({exc}); run `termvault verify` or `termvault reindex`.",
-            EXIT_DATA, exc, verbose,
+            EXIT_DATA,
+            exc,
+            verbose,
         )
     return None
 
@@ -211,8 +213,11 @@ def setup_logging(ctx: click.Context, verbose: int, quiet: bool) -> None:
     it when the invocation ends (the process may go on, e.g. under a test runner)."""
     logger = logging.getLogger("termvault")
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s" if verbose < 2
-                                           else f"{PROG}: %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        logging.Formatter(
+            f"{PROG}: %(levelname)s: %(message)s" if verbose < 2 else f"{PROG}: %(levelname)s %(name)s: %(message)s"
+        )
+    )
     old_level = logger.level
     if quiet:
         level = logging.ERROR

@@ -25,8 +25,14 @@ class Coverage:
     suggested_roots: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "roots": [str(r) for r in self.roots], "swept": self.swept,
-                "present": self.present, "found": self.found, "reason": self.reason or None}
+        return {
+            "kind": self.kind,
+            "roots": [str(r) for r in self.roots],
+            "swept": self.swept,
+            "present": self.present,
+            "found": self.found,
+            "reason": self.reason or None,
+        }
 
 
 def coverage(vault, count_left_out: bool = True) -> list[Coverage]:
@@ -72,8 +78,10 @@ def suggested_roots(folders: list[str]) -> list[str]:
 
 def not_swept_reason(kind: str, folders: list[str]) -> str:
     shown = ", ".join(f'"{f}"' for f in suggested_roots(folders)) or '"~/projects"'
-    return (f"swept only when configured: add [sources.{kind}] roots = [{shown}] to config.toml, "
-            f"or run `termvault sweep --source {kind}`")
+    return (
+        f"swept only when configured: add [sources.{kind}] roots = [{shown}] to config.toml, "
+        f"or run `termvault sweep --source {kind}`"
+    )
 
 
 def left_out_line(item: Coverage) -> str:

@@ -61,9 +61,15 @@ run; Ctrl-C or SIGTERM stops it at once, between two sessions of a sweep.
 Durations are a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo, 1y.
 """,
 )
-@click.option("--interval", type=Duration("h"), metavar="DURATION",
-              help="Time between sweeps: a number and a unit (90min, 6h, 1d). [default: interval_hours, 24h]")
-@click.option("--older-than", type=Duration("d"), metavar="AGE", help="As for `sweep` [default: each source's setting].")
+@click.option(
+    "--interval",
+    type=Duration("h"),
+    metavar="DURATION",
+    help="Time between sweeps: a number and a unit (90min, 6h, 1d). [default: interval_hours, 24h]",
+)
+@click.option(
+    "--older-than", type=Duration("d"), metavar="AGE", help="As for `sweep` [default: each source's setting]."
+)
 @click.option("--source", "sources", multiple=True, metavar="KIND", help="Only this source kind (repeatable).")
 @pass_state
 def daemon(state: AppState, interval: float | None, older_than: float | None, sources: tuple[str, ...]):
@@ -84,7 +90,9 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
     runs = 0
     with stop_on_signals(stop):
         created = " (created it)" if state.home_created else ""
-        log_line(f"termvault daemon started for {home_display(vault.home)}{created}: sweeping every {duration(seconds)}.")
+        log_line(
+            f"termvault daemon started for {home_display(vault.home)}{created}: sweeping every {duration(seconds)}."
+        )
         try:
             while not stop.is_set():
                 kinds = [cs.source.kind for cs in vault.sources(list(sources) or None)]
@@ -92,8 +100,10 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
                 for kind, holder in busy.items():
                     if kind not in said:
                         said.add(kind)
-                        log_line(f"another sweeper runs for this home and sweeps {kind} sessions ({holder}); "
-                                 "the daemon leaves them to it (checking at every interval, silently).")
+                        log_line(
+                            f"another sweeper runs for this home and sweeps {kind} sessions ({holder}); "
+                            "the daemon leaves them to it (checking at every interval, silently)."
+                        )
                 for kind in set(held) & said:
                     said.discard(kind)
                     log_line(f"the other sweeper stopped; this daemon sweeps {kind} sessions from now on.")

@@ -202,4 +202,3 @@ def snippet_text(snippet: str, spans: Sequence[tuple[int, int]], width: int, ind
         body.truncate(room, overflow="ellipsis")
     text.append_text(body)
     return text
-

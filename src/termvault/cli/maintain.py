@@ -48,8 +48,10 @@ def stats(state: AppState, as_json: bool):
     cap = data.get("max_total_bytes")
     pairs: list[tuple[str, Any]] = [
         ("Home", home_display(data["home"])),
-        ("Sessions", f"{data['total_sessions']} ({plural(data['total_versions'], 'version')}, "
-                     f"{data['pinned_sessions']} pinned)"),
+        (
+            "Sessions",
+            f"{data['total_sessions']} ({plural(data['total_versions'], 'version')}, {data['pinned_sessions']} pinned)",
+        ),
         ("Original size", human_size(original)),
         ("Archived size", f"{human_size(archived)} (ratio {ratio(original, archived)})"),
         ("Space saved", human_size(original - archived)),
@@ -63,24 +65,8 @@ def stats(state: AppState, as_json: bool):
     if not data["total_versions"]:
         state.out.print("\nThe archive is empty; `termvault sweep` archives what is due.", soft_wrap=True)
         return
-    state.out.print()
-    print_lines(state.out, table_lines(
-        [Column("SOURCE"), Column("SESSIONS", justify="right"), Column("VERSIONS", justify="right"),
-         Column("ORIGINAL", justify="right"), Column("ARCHIVED", justify="right"), Column("RATIO", justify="right")],
-        [[kind, str(s["sessions"]), str(s["versions"]), human_size(s["original_bytes"]),
-          human_size(s["archive_bytes"]), ratio(s["original_bytes"], s["archive_bytes"])]
-         for kind, s in data["per_source"].items()],
-        state.width,
-    ))
-    state.out.print()
-    print_lines(state.out, table_lines(
-        [Column("MONTH (UTC)"), Column("VERSIONS", justify="right"), Column("ORIGINAL", justify="right"),
-         Column("ARCHIVED", justify="right"), Column("RATIO", justify="right")],
-        [[month, str(m["versions"]), human_size(m["original_bytes"]), human_size(m["archive_bytes"]),
-          ratio(m["original_bytes"], m["archive_bytes"])]
-         for month, m in data["per_month"].items()],
-        state.width,
-    ))
+    _breakdown(state, "SOURCE", data["per_source"], sessions=True)
+    _breakdown(state, "MONTH (UTC)", data["per_month"], sessions=False)
 
 
 # -- verify -----------------------------------------------------------------------------
@@ -92,10 +78,18 @@ Example:
   termvault verify --json
 """,
 )
-@click.option("--repair", is_flag=True, help="Fix what can be fixed: remove temporary files, index orphaned "
-                                              "archives, finish interrupted moves, mark missing/corrupt versions.")
-@click.option("--read-data", is_flag=True, help="Also download every version kept only in the remote tier "
-                                                 "and check its bytes (without it, its presence and size).")
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Fix what can be fixed: remove temporary files, index orphaned "
+    "archives, finish interrupted moves, mark missing/corrupt versions.",
+)
+@click.option(
+    "--read-data",
+    is_flag=True,
+    help="Also download every version kept only in the remote tier "
+    "and check its bytes (without it, its presence and size).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
 def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False):
@@ -110,8 +104,14 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
     if repair:
         # What repair cannot fix: lost or damaged archives, and whatever reconciliation
         # had to leave (an orphan that does not verify, a source that changed).
-        remaining = bool(report.missing or report.corrupt or report.remote_missing or report.stranded
-                         or report.implausible or vault.leftovers())
+        remaining = bool(
+            report.missing
+            or report.corrupt
+            or report.remote_missing
+            or report.stranded
+            or report.implausible
+            or vault.leftovers()
+        )
     else:
         remaining = not report.clean
     rearchive = resweepable(vault, report) if remaining else {}
@@ -125,6 +125,24 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
         _print_verify(state, report, repair, remaining, rearchive)
     if remaining:
         raise click.exceptions.Exit(EXIT_PROBLEMS)
+
+
+def _breakdown(state: AppState, first: str, groups: dict[str, dict[str, Any]], sessions: bool) -> None:
+    """One table of the stats: a row per source (with its sessions) or per month."""
+    counts = ["SESSIONS", "VERSIONS"] if sessions else ["VERSIONS"]
+    columns = [Column(first), *(Column(c, justify="right") for c in [*counts, "ORIGINAL", "ARCHIVED", "RATIO"])]
+    rows = [
+        [
+            name,
+            *(str(g[c.lower()]) for c in counts),
+            human_size(g["original_bytes"]),
+            human_size(g["archive_bytes"]),
+            ratio(g["original_bytes"], g["archive_bytes"]),
+        ]
+        for name, g in groups.items()
+    ]
+    state.out.print()
+    print_lines(state.out, table_lines(columns, rows, state.width))
 
 
 def resweepable(vault, report) -> dict[str, str]:
@@ -156,8 +174,11 @@ def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearch
     out = state.out
     out.print(f"Checked {plural(report.checked, 'archive version')}: {report.ok} ok.", soft_wrap=True)
     if report.busy:
-        out.print(f"Another termvault process is writing ({report.busy}): its temporary files and the archives "
-                  "it is adding are work in progress, not problems, and were not checked.", soft_wrap=True)
+        out.print(
+            f"Another termvault process is writing ({report.busy}): its temporary files and the archives "
+            "it is adding are work in progress, not problems, and were not checked.",
+            soft_wrap=True,
+        )
     problems: list[tuple[str, str]] = []
     problems += [("missing", f"archive/{p}") for p in report.missing]
     problems += [("corrupt", f"archive/{p}: {why}") for p, why in report.corrupt]
@@ -180,18 +201,27 @@ def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearch
     elif not repair:
         out.print("Run `termvault verify --repair` to fix what can be fixed.", soft_wrap=True)
         if rearchive:
-            out.print(f"After the repair, the next `termvault sweep` archives "
-                      f"{plural(len(rearchive), 'damaged version')} again: the session is still on disk "
-                      f"({', '.join(sorted(set(rearchive.values())))}).", soft_wrap=True)
+            out.print(
+                f"After the repair, the next `termvault sweep` archives "
+                f"{plural(len(rearchive), 'damaged version')} again: the session is still on disk "
+                f"({', '.join(sorted(set(rearchive.values())))}).",
+                soft_wrap=True,
+            )
     elif remaining:
         lost = len(report.missing) + len(report.corrupt) - len(rearchive)
         if rearchive:
-            out.print(f"{plural(len(rearchive), 'damaged version')} will be archived again by the next "
-                      f"`termvault sweep`: the session is still on disk "
-                      f"({', '.join(sorted(set(rearchive.values())))}).", soft_wrap=True)
+            out.print(
+                f"{plural(len(rearchive), 'damaged version')} will be archived again by the next "
+                f"`termvault sweep`: the session is still on disk "
+                f"({', '.join(sorted(set(rearchive.values())))}).",
+                soft_wrap=True,
+            )
         if lost > 0:
-            out.print(f"{plural(lost, 'missing or corrupt archive')} cannot be rebuilt: the session is no longer "
-                      "on disk (their index rows are kept and marked).", soft_wrap=True)
+            out.print(
+                f"{plural(lost, 'missing or corrupt archive')} cannot be rebuilt: the session is no longer "
+                "on disk (their index rows are kept and marked).",
+                soft_wrap=True,
+            )
         if lost <= 0 and not rearchive:
             out.print("Some problems remain; run `termvault verify` to list them.", soft_wrap=True)
     else:
@@ -209,8 +239,12 @@ Example:
 Oldest last activity goes first; pinned sessions are never pruned.
 """,
 )
-@click.option("--max-size", type=Size(), metavar="SIZE",
-              help="Keep the archives under SIZE (500MB, 2GB, 1.5GiB) [default: max_total_bytes from the config].")
+@click.option(
+    "--max-size",
+    type=Size(),
+    metavar="SIZE",
+    help="Keep the archives under SIZE (500MB, 2GB, 1.5GiB) [default: max_total_bytes from the config].",
+)
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -219,8 +253,9 @@ def prune(state: AppState, max_size: int | None, dry_run: bool, yes: bool, as_js
     """Delete the oldest archives to fit a storage cap."""
     vault = state.vault()
     if max_size is None and vault.config.max_total_bytes is None:
-        raise UsageError("No storage cap is configured; give one with --max-size (e.g. 2GB) "
-                         "or set max_total_bytes in config.toml.")
+        raise UsageError(
+            "No storage cap is configured; give one with --max-size (e.g. 2GB) or set max_total_bytes in config.toml."
+        )
     plan = vault.prune(max_size, dry_run=True)
     if dry_run or not plan.pruned:
         _print_prune(state, plan, as_json)
@@ -233,8 +268,7 @@ def prune(state: AppState, max_size: int | None, dry_run: bool, yes: bool, as_js
                 EXIT_USAGE,
             )
         _print_prune(state, plan, as_json=False, force=True)
-        if not click.confirm(f"Delete these {plural(plan.pruned_count, 'archived version')}?", default=False,
-                             err=True):
+        if not click.confirm(f"Delete these {plural(plan.pruned_count, 'archived version')}?", default=False, err=True):
             state.err.print("Nothing was deleted.")
             return
     report = vault.prune(max_size, dry_run=False)
@@ -250,8 +284,10 @@ def _print_prune(state: AppState, report, as_json: bool, force: bool = False) ->
     out = state.out
     cap = human_size(report.limit)
     if not report.pruned:
-        out.print(f"Nothing to prune: the archives take {human_size(report.total_before)}, "
-                  f"within the cap of {cap}.", soft_wrap=True)
+        out.print(
+            f"Nothing to prune: the archives take {human_size(report.total_before)}, within the cap of {cap}.",
+            soft_wrap=True,
+        )
         if report.skipped_pinned:
             out.print(f"({plural(report.skipped_pinned, 'pinned version')} kept.)", soft_wrap=True)
         return
@@ -261,18 +297,32 @@ def _print_prune(state: AppState, report, as_json: bool, force: bool = False) ->
     else:
         verb = "Would delete" if report.dry_run else "Deleted"
     kept = " (kept in the remote)" if evicting else ""
-    out.print(f"{verb} {plural(report.pruned_count, 'archived version')}{kept}, oldest activity first, to fit {cap} "
-              f"({human_size(report.bytes_freed)} of archives, {human_size(report.raw_bytes_freed)} of sessions):",
-              soft_wrap=True)
-    print_lines(out, table_lines(
-        [Column("ID"), Column("VERSION", justify="right"), Column("NAME", flex=True, min_width=10),
-         Column("LAST ACTIVITY"), Column("ARCHIVE SIZE", justify="right")],
-        [[e.session_id, str(e.version), e.name, local_time(e.last_activity_at), human_size(e.size_bytes)]
-         for e in report.pruned],
-        state.width,
-    ))
-    tail = (f"The archives {'would take' if report.dry_run else 'now take'} {human_size(report.total_after)} "
-            f"(from {human_size(report.total_before)}).")
+    out.print(
+        f"{verb} {plural(report.pruned_count, 'archived version')}{kept}, oldest activity first, to fit {cap} "
+        f"({human_size(report.bytes_freed)} of archives, {human_size(report.raw_bytes_freed)} of sessions):",
+        soft_wrap=True,
+    )
+    print_lines(
+        out,
+        table_lines(
+            [
+                Column("ID"),
+                Column("VERSION", justify="right"),
+                Column("NAME", flex=True, min_width=10),
+                Column("LAST ACTIVITY"),
+                Column("ARCHIVE SIZE", justify="right"),
+            ],
+            [
+                [e.session_id, str(e.version), e.name, local_time(e.last_activity_at), human_size(e.size_bytes)]
+                for e in report.pruned
+            ],
+            state.width,
+        ),
+    )
+    tail = (
+        f"The archives {'would take' if report.dry_run else 'now take'} {human_size(report.total_after)} "
+        f"(from {human_size(report.total_before)})."
+    )
     if report.skipped_pinned:
         tail += f" {plural(report.skipped_pinned, 'pinned version')} kept."
     out.print(tail, soft_wrap=True)
@@ -308,8 +358,12 @@ def unpin(state: AppState, session_id: str):
 
 
 @click.command(epilog="\b\nExamples:\n  termvault reindex\n  termvault reindex --remote")
-@click.option("--remote", "from_remote", is_flag=True,
-              help="Rebuild from the remote bucket: every machine's sessions, merged with the local archives.")
+@click.option(
+    "--remote",
+    "from_remote",
+    is_flag=True,
+    help="Rebuild from the remote bucket: every machine's sessions, merged with the local archives.",
+)
 @pass_state
 def reindex(state: AppState, from_remote: bool):
     """Rebuild the index from the archive files.

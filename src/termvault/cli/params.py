@@ -8,8 +8,10 @@ import re
 import click
 from click.shell_completion import CompletionItem
 
-DURATION_HELP = ("Durations (--older-than, --interval, --after, --before) are a number and a unit: "
-                 "45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone means none.")
+DURATION_HELP = (
+    "Durations (--older-than, --interval, --after, --before) are a number and a unit: "
+    "45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone means none."
+)
 
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECONDS = {"s": 1, "h": 3600, "d": 86400}
@@ -121,4 +123,3 @@ def complete_session_id(ctx: click.Context, param: click.Parameter, incomplete: 
             index.close()
     except Exception:  # completion must never print a traceback into the shell
         return []
-

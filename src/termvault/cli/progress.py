@@ -24,6 +24,7 @@ def sweep_progress(state: AppState, enabled: bool = True) -> Iterator[Callback]:
         yield lambda p: None
         return
     if not state.err.is_terminal:
+
         def line(p: Progress) -> None:
             what = p.outcome or ("archived" if p.ok else "failed")
             if not p.ok:
@@ -102,8 +103,13 @@ def item_progress(state: AppState, label: str, enabled: bool = True) -> Iterator
     from rich.progress import Progress as Bar
 
     bar = Bar(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=state.err, transient=True,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=state.err,
+        transient=True,
     )
     with bar:
         task = bar.add_task(label, total=None)

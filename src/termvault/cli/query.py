@@ -80,27 +80,38 @@ def search(state: AppState, query, name, directory, after, before, source, limit
     from ..errors import UsageError
 
     if after is not None and before is not None and after > before:
-        raise UsageError(f"--after {local_time(after)} is later than --before {local_time(before)}: "
-                         "no session can match; swap them or widen the range.")
+        raise UsageError(
+            f"--after {local_time(after)} is later than --before {local_time(before)}: "
+            "no session can match; swap them or widen the range."
+        )
     vault = state.vault(readonly=True)
     if source is not None:
         check_source_kind(vault, source)
-    hits = vault.search(query, name=name, working_dir=directory, after=after, before=before,
-                        source=source, limit=limit)
+    hits = vault.search(query, name=name, working_dir=directory, after=after, before=before, source=source, limit=limit)
     if as_json:
         print_json([h.to_dict() for h in hits])
     elif hits:
         ids = display_ids(vault, [h.entry.session_id for h in hits])
         columns = [
-            Column("ID", min_width=MIN_ID), Column("NAME", flex=True, min_width=10),
-            Column("FOLDER", flex=True, cut="left", min_width=10), Column("LAST ACTIVITY"),
-            Column("SIZE", justify="right"), Column("RATIO", justify="right"), Column("SOURCE"),
+            Column("ID", min_width=MIN_ID),
+            Column("NAME", flex=True, min_width=10),
+            Column("FOLDER", flex=True, cut="left", min_width=10),
+            Column("LAST ACTIVITY"),
+            Column("SIZE", justify="right"),
+            Column("RATIO", justify="right"),
+            Column("SOURCE"),
         ]
         width = state.width
         rows = [
-            [ids[h.entry.session_id], h.entry.name, home_display(h.entry.working_directory) or "-",
-             local_time(h.entry.last_activity_at), human_size(h.entry.original_size_bytes),
-             ratio(h.entry.original_size_bytes, h.entry.size_bytes), h.entry.source]
+            [
+                ids[h.entry.session_id],
+                h.entry.name,
+                home_display(h.entry.working_directory) or "-",
+                local_time(h.entry.last_activity_at),
+                human_size(h.entry.original_size_bytes),
+                ratio(h.entry.original_size_bytes, h.entry.size_bytes),
+                h.entry.source,
+            ]
             for h in hits
         ]
         # Every row is aligned on the widths of the whole result; the snippet of a
@@ -130,8 +141,14 @@ def check_source_kind(vault, kind: str) -> None:
 
 def _version_rows(entries: list[ArchiveEntry]) -> list[dict[str, Any]]:
     return [
-        {"version": e.version, "archived_at": e.archived_at, "last_activity_at": e.last_activity_at,
-         "size_bytes": e.size_bytes, "original_size_bytes": e.original_size_bytes, "status": e.status}
+        {
+            "version": e.version,
+            "archived_at": e.archived_at,
+            "last_activity_at": e.last_activity_at,
+            "size_bytes": e.size_bytes,
+            "original_size_bytes": e.original_size_bytes,
+            "status": e.status,
+        }
         for e in entries
     ]
 
@@ -195,10 +212,17 @@ def _show_live(state: AppState, live, as_json: bool) -> None:
                 counter.write(chunk)
         lines, size = lines + counter.line_count, size + counter.bytes
     if as_json:
-        data = {"session_id": unit.session_id, "source": kind, "status": "live", **info.metadata(),
-                "line_count": lines, "bytes": size,
-                "files": [{"path": f.relpath, "origin": str(f.origin), "size": f.size, "mtime_ns": f.mtime_ns}
-                          for f in unit.files]}
+        data = {
+            "session_id": unit.session_id,
+            "source": kind,
+            "status": "live",
+            **info.metadata(),
+            "line_count": lines,
+            "bytes": size,
+            "files": [
+                {"path": f.relpath, "origin": str(f.origin), "size": f.size, "mtime_ns": f.mtime_ns} for f in unit.files
+            ],
+        }
         print_json(data)
         return
     pairs: list[tuple[str, Any]] = [
@@ -248,10 +272,17 @@ class CountingWriter:
 
 def _print_show(state: AppState, entry, versions, manifest) -> None:
     meta = entry.meta or {}
-    extra_meta = [(label, str(meta[key])) for key, label in
-                  (("git_branch", "Git branch"), ("model", "Model"), ("message_count", "Messages"),
-                   ("tool_call_count", "Tool calls"), ("parse_warnings", "Parse warnings"))
-                  if meta.get(key) not in (None, "", 0)]
+    extra_meta = [
+        (label, str(meta[key]))
+        for key, label in (
+            ("git_branch", "Git branch"),
+            ("model", "Model"),
+            ("message_count", "Messages"),
+            ("tool_call_count", "Tool calls"),
+            ("parse_warnings", "Parse warnings"),
+        )
+        if meta.get(key) not in (None, "", 0)
+    ]
     pairs: list[tuple[str, Any]] = [
         ("Session", Text(entry.session_id, style="bold")),
         ("Name", entry.name),
@@ -263,8 +294,11 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
         ("Last activity", local_time(entry.last_activity_at)),
         ("Archived", local_time(entry.archived_at)),
         ("Version", f"{entry.version} of {len(versions)}"),
-        ("Size", f"{human_size(entry.original_size_bytes)} -> {human_size(entry.size_bytes)} "
-                 f"(ratio {ratio(entry.original_size_bytes, entry.size_bytes)})"),
+        (
+            "Size",
+            f"{human_size(entry.original_size_bytes)} -> {human_size(entry.size_bytes)} "
+            f"(ratio {ratio(entry.original_size_bytes, entry.size_bytes)})",
+        ),
         ("Pinned", "yes" if entry.pinned else "no"),
         ("Status", entry.status),
         ("On disk", on_disk(manifest.files, entry.session_id) if manifest else None),
@@ -275,13 +309,29 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
     print_lines(state.out, key_values(pairs))
     if len(versions) > 1:
         state.out.print()
-        print_lines(state.out, table_lines(
-            [Column("VERSION", justify="right"), Column("ARCHIVED"), Column("LAST ACTIVITY"),
-             Column("SIZE", justify="right"), Column("STATUS")],
-            [[str(v.version), local_time(v.archived_at), local_time(v.last_activity_at),
-              human_size(v.original_size_bytes), v.status] for v in versions],
-            state.width,
-        ))
+        print_lines(
+            state.out,
+            table_lines(
+                [
+                    Column("VERSION", justify="right"),
+                    Column("ARCHIVED"),
+                    Column("LAST ACTIVITY"),
+                    Column("SIZE", justify="right"),
+                    Column("STATUS"),
+                ],
+                [
+                    [
+                        str(v.version),
+                        local_time(v.archived_at),
+                        local_time(v.last_activity_at),
+                        human_size(v.original_size_bytes),
+                        v.status,
+                    ]
+                    for v in versions
+                ],
+                state.width,
+            ),
+        )
     if manifest is None:
         return
     # Files restore to ROOT/FILE; only the exceptions (e.g. a native session's linked
@@ -290,16 +340,27 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
     elsewhere = any(Path(f.origin) != root.joinpath(*f.path.split("/")) for f in manifest.files)
     state.out.print()
     print_lines(state.out, key_values([("Restores to", home_display(manifest.root))]))
-    columns = [Column("FILE", flex=True, cut="left"), Column("SIZE", justify="right"), Column("MODIFIED"),
-               Column("SHA256")]
+    columns = [
+        Column("FILE", flex=True, cut="left"),
+        Column("SIZE", justify="right"),
+        Column("MODIFIED"),
+        Column("SHA256"),
+    ]
     if elsewhere:
         columns.append(Column("ORIGIN", flex=True, cut="left"))
-    print_lines(state.out, table_lines(
-        columns,
-        [[f.path, human_size(f.size), local_time(f.mtime_ns / 1e9), f.sha256[:12], home_display(f.origin)][:len(columns)]
-         for f in manifest.files],
-        state.width,
-    ))
+    print_lines(
+        state.out,
+        table_lines(
+            columns,
+            [
+                [f.path, human_size(f.size), local_time(f.mtime_ns / 1e9), f.sha256[:12], home_display(f.origin)][
+                    : len(columns)
+                ]
+                for f in manifest.files
+            ],
+            state.width,
+        ),
+    )
 
 
 def _one_line(text: Any, limit: int = 120) -> str | None:
@@ -322,24 +383,58 @@ renderings with secrets redacted (html is one self-contained page: nothing is fe
 """,
 )
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
-@click.option("--format", "fmt", type=FormatChoice(), default="raw", show_default=True,
-              help="Output format: raw, jsonl, text, markdown or html (also md, txt, json, ndjson, htm).")
-@click.option("--detail", type=click.Choice(["prompts", "conversation", "all"]), default="all", show_default=True,
-              help="What a rendered export shows: your prompts only; the conversation (replies, sub-agents, one "
-                   "line per tool call); or all (also thinking, tool inputs and results, folded).")
+@click.option(
+    "--format",
+    "fmt",
+    type=FormatChoice(),
+    default="raw",
+    show_default=True,
+    help="Output format: raw, jsonl, text, markdown or html (also md, txt, json, ndjson, htm).",
+)
+@click.option(
+    "--detail",
+    type=click.Choice(["prompts", "conversation", "all"]),
+    default="all",
+    show_default=True,
+    help="What a rendered export shows: your prompts only; the conversation (replies, sub-agents, one "
+    "line per tool call); or all (also thinking, tool inputs and results, folded).",
+)
 @click.option("--no-redact", is_flag=True, help="Keep secrets in a rendered export (they are redacted by default).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write to FILE (atomically) instead of stdout; an existing FILE needs --force.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write to FILE (atomically) instead of stdout; an existing FILE needs --force.",
+)
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @click.option("--version", type=click.IntRange(min=1), help="Export this version instead of the newest.")
-@click.option("--file", "relpath", metavar="RELPATH",
-              help="Which file of the session (see `show`); raw only. For a Wave pane, `history` is the "
-                   "continuous output stitched from every version.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print a JSON summary (bytes, non-empty line count; the content too when no -o is given).")
+@click.option(
+    "--file",
+    "relpath",
+    metavar="RELPATH",
+    help="Which file of the session (see `show`); raw only. For a Wave pane, `history` is the "
+    "continuous output stitched from every version.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON summary (bytes, non-empty line count; the content too when no -o is given).",
+)
 @pass_state
-def export(state: AppState, session_id: str, fmt: str, detail: str, no_redact: bool, output: Path | None,
-           force: bool, version: int | None, relpath: str | None, as_json: bool):
+def export(
+    state: AppState,
+    session_id: str,
+    fmt: str,
+    detail: str,
+    no_redact: bool,
+    output: Path | None,
+    force: bool,
+    version: int | None,
+    relpath: str | None,
+    as_json: bool,
+):
     """Write one session to stdout or a file.
 
     ID may be any unique prefix of a session id. A session a source still holds and that
@@ -348,8 +443,10 @@ def export(state: AppState, session_id: str, fmt: str, detail: str, no_redact: b
     if output is not None and str(output) != "-" and not force:
         target = Path(os.path.expanduser(str(output)))
         if target.exists():
-            raise CliError(f"{home_display(target)} already exists; pass --force to replace it, "
-                           "or choose another file with -o.", EXIT_PROBLEMS)
+            raise CliError(
+                f"{home_display(target)} already exists; pass --force to replace it, or choose another file with -o.",
+                EXIT_PROBLEMS,
+            )
     vault = state.vault(readonly=True)
     options = {"fmt": fmt, "version": version, "file": relpath, "redact": not no_redact, "detail": detail}
     if as_json:
@@ -357,10 +454,10 @@ def export(state: AppState, session_id: str, fmt: str, detail: str, no_redact: b
         return
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
-        vault.export(session_id, stream, **options)
+        vault.export(session_id, stream, **options)  # type: ignore[arg-type]
         stream.flush()
         return
-    write_atomically(output, lambda fh: vault.export(session_id, fh, **options))
+    write_atomically(output, lambda fh: vault.export(session_id, fh, **options))  # type: ignore[arg-type]
     state.say(f"Wrote {home_display(output)} ({human_size(output.stat().st_size)}).")
 
 
@@ -378,18 +475,24 @@ def _export_json(vault: Vault, session_id: str, output: Path | None, options: di
 
     def write(fh) -> CountingWriter:
         counter = CountingWriter(fh)
-        vault.export(session_id, counter, **options)
+        vault.export(session_id, counter, **options)  # type: ignore[arg-type]
         counter.finish()
         return counter
 
     if to_file:
         counted: list[CountingWriter] = []
-        write_atomically(output, lambda fh: counted.append(write(fh)))
+        write_atomically(output, lambda fh: counted.append(write(fh)))  # type: ignore[arg-type]
         counter = counted[0]
     else:
         counter = write(buffer)
-    data = {"session_id": sid, "live": live, "format": options["fmt"], "bytes": counter.bytes,
-            "line_count": counter.line_count, "output": str(output) if to_file else None}
+    data = {
+        "session_id": sid,
+        "live": live,
+        "format": options["fmt"],
+        "bytes": counter.bytes,
+        "line_count": counter.line_count,
+        "output": str(output) if to_file else None,
+    }
     if buffer is not None:
         data["content"] = buffer.getvalue().decode("utf-8", "replace")
     print_json(data)

@@ -62,8 +62,11 @@ def status(state: AppState, offline: bool, as_json: bool):
     if as_json:
         print_json(data)
     elif not data["configured"]:
-        state.out.print("No remote is configured. Set remote = \"s3://bucket/prefix\" in config.toml "
-                        "(and remote_endpoint for MinIO, R2 or GCS).", soft_wrap=True)
+        state.out.print(
+            'No remote is configured. Set remote = "s3://bucket/prefix" in config.toml '
+            "(and remote_endpoint for MinIO, R2 or GCS).",
+            soft_wrap=True,
+        )
     else:
         _print_status(state, data)
     if data.get("reachable") is False:
@@ -85,10 +88,19 @@ def _print_status(state: AppState, d: dict[str, Any]) -> None:
         ("This machine", d["host"]),
         ("Reachable", reach),
         ("Machines", ", ".join(d.get("hosts") or []) or None),
-        ("Versions", (f"{d['versions']} archived here: {d['verified']} verified in the remote, "
-                      f"{d['pending']} pending, {d['evicted']} evicted")),
-        ("Missing", (f"{plural(len(d['missing_in_remote']), 'evicted version')} gone from the remote; "
-                     "run `termvault verify`") if d.get("missing_in_remote") else None),
+        (
+            "Versions",
+            (
+                f"{d['versions']} archived here: {d['verified']} verified in the remote, "
+                f"{d['pending']} pending, {d['evicted']} evicted"
+            ),
+        ),
+        (
+            "Missing",
+            (f"{plural(len(d['missing_in_remote']), 'evicted version')} gone from the remote; run `termvault verify`")
+            if d.get("missing_in_remote")
+            else None,
+        ),
         ("Other machines", plural(d["other_hosts_versions"], "version") if d["other_hosts_versions"] else None),
         ("Local cache", human_size(d["local_bytes"]) + (f" (cap {human_size(cap)})" if cap else "")),
         ("In the remote", human_size(d["remote_bytes"])),
@@ -122,14 +134,17 @@ def push(state: AppState, as_json: bool):
         if not report.verified and not report.failed:
             state.out.print("Nothing to upload: every archived version is verified in the remote.", soft_wrap=True)
         else:
-            state.out.print(f"Verified {plural(len(report.verified), 'version')} in the remote "
-                            f"({plural(len(report.uploaded), 'upload')}, {human_size(report.bytes_uploaded)}).",
-                            soft_wrap=True)
+            state.out.print(
+                f"Verified {plural(len(report.verified), 'version')} in the remote "
+                f"({plural(len(report.uploaded), 'upload')}, {human_size(report.bytes_uploaded)}).",
+                soft_wrap=True,
+            )
         for f in report.failed:
             state.out.print(f"  failed  {f.session_id} ({f.path}): {f.reason}", soft_wrap=True)
         if report.pending:
-            state.out.print(f"{plural(report.pending, 'version')} still pending; their local copies are kept.",
-                            soft_wrap=True)
+            state.out.print(
+                f"{plural(report.pending, 'version')} still pending; their local copies are kept.", soft_wrap=True
+            )
     if report.pending:
         raise click.exceptions.Exit(EXIT_PROBLEMS)
 
@@ -155,7 +170,7 @@ def pull(state: AppState, session_id: str | None, version: int | None, pull_all:
     if bool(session_id) == pull_all:
         raise click.UsageError("Give a session ID or --all (not both).")
     vault = state.vault()
-    entries = vault.index.remote_only() if pull_all else [vault.get(session_id, version)]
+    entries = vault.index.remote_only() if pull_all else [vault.get(session_id, version)]  # type: ignore[arg-type]
     with item_progress(state, "Fetching") as progress:
         fetched = vault.remote_pull(entries, progress)
     if pull_all:
@@ -164,11 +179,14 @@ def pull(state: AppState, session_id: str | None, version: int | None, pull_all:
     e = entries[0]
     where = home_display(vault.archive_file(e))
     if not vault.archive_file(e).exists():
-        raise NotFoundError(f"{e.session_id} (version {e.version}) has no local copy and none in the remote; "
-                            "run `termvault verify`.")
+        raise NotFoundError(
+            f"{e.session_id} (version {e.version}) has no local copy and none in the remote; run `termvault verify`."
+        )
     if fetched:
-        state.say(f"Fetched {e.session_id} (version {e.version}, {human_size(e.size_bytes)}, last active "
-                  f"{local_time(e.last_activity_at)}) into {where}.")
+        state.say(
+            f"Fetched {e.session_id} (version {e.version}, {human_size(e.size_bytes)}, last active "
+            f"{local_time(e.last_activity_at)}) into {where}."
+        )
     else:
         state.say(f"{e.session_id} (version {e.version}) is already here: {where}.")
 

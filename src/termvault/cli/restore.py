@@ -24,8 +24,13 @@ NAME.termvault-old-TIME, never overwritten. Identical files are left alone.
 """,
 )
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
-@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="Restore under DIR (same relative layout) instead of the original paths.")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Restore under DIR (same relative layout) instead of the original paths.",
+)
 @click.option("--force", is_flag=True, help="Replace different existing files (they are kept aside).")
 @click.option("--version", type=click.IntRange(min=1), help="Restore this version instead of the newest.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
@@ -44,9 +49,11 @@ def restore(state: AppState, session_id: str, target: Path | None, force: bool, 
         return
     out = state.out
     if not result.restored:
-        out.print(f"Nothing to restore: the {plural(len(result.unchanged), 'file')} of {result.session_id} "
-                  f"(version {result.version}) already in place {'is' if len(result.unchanged) == 1 else 'are'} identical.",
-                  soft_wrap=True)
+        out.print(
+            f"Nothing to restore: the {plural(len(result.unchanged), 'file')} of {result.session_id} "
+            f"(version {result.version}) already in place {'is' if len(result.unchanged) == 1 else 'are'} identical.",
+            soft_wrap=True,
+        )
     else:
         out.print(f"Restored {result.session_id} (version {result.version}), verified:", soft_wrap=True)
     for path in result.restored:
@@ -54,8 +61,9 @@ def restore(state: AppState, session_id: str, target: Path | None, force: bool, 
     for path in result.unchanged:
         out.print(Text.assemble(("  identical  ", "dim"), home_display(path), " (already there)"), soft_wrap=True)
     for path, aside in result.set_aside:
-        out.print(Text.assemble(("  set aside  ", "yellow"), f"{home_display(path)} -> {home_display(aside)}"),
-                  soft_wrap=True)
+        out.print(
+            Text.assemble(("  set aside  ", "yellow"), f"{home_display(path)} -> {home_display(aside)}"), soft_wrap=True
+        )
     for note in result.notes:
         out.print(Text.assemble(("  note       ", "yellow"), note), soft_wrap=True)
 

@@ -35,30 +35,51 @@ def source_rows(vault) -> list[dict[str, Any]]:
             error = f"could not list its sessions: {exc}"
         a = archived.get(src.kind, {})
         left_out = src.kind not in swept and src.detected() and live > 0
-        rows.append({
-            "kind": src.kind, "description": src.description, "mode": cs.mode,
-            "configured": cs.configured, "detected": src.detected(), "enabled": True,
-            "swept": src.kind in swept,
-            "not_swept_reason": not_swept_reason(src.kind, folders) if left_out else None,
-            "archive_days": cs.archive_days, "roots": [str(r) for r in src.roots],
-            "live_sessions": live, "live_bytes": live_bytes,
-            "archived_sessions": a.get("sessions", 0), "archived_versions": a.get("versions", 0),
-            "archived_bytes": a.get("archive_bytes", 0), "error": error,
-        })
+        rows.append(
+            {
+                "kind": src.kind,
+                "description": src.description,
+                "mode": cs.mode,
+                "configured": cs.configured,
+                "detected": src.detected(),
+                "enabled": True,
+                "swept": src.kind in swept,
+                "not_swept_reason": not_swept_reason(src.kind, folders) if left_out else None,
+                "archive_days": cs.archive_days,
+                "roots": [str(r) for r in src.roots],
+                "live_sessions": live,
+                "live_bytes": live_bytes,
+                "archived_sessions": a.get("sessions", 0),
+                "archived_versions": a.get("versions", 0),
+                "archived_bytes": a.get("archive_bytes", 0),
+                "error": error,
+            }
+        )
     for kind in available_kinds():
         if kind in seen:
             continue
         enabled = vault.config.source_config(kind).enabled
         a = archived.get(kind, {})
-        rows.append({
-            "kind": kind, "description": "", "mode": None, "configured": kind in vault.config.sources,
-            "detected": False, "enabled": enabled, "swept": False,
-            "not_swept_reason": None if enabled else "disabled in config.toml (enabled = false)", "archive_days": None, "roots": [],
-            "live_sessions": 0, "live_bytes": 0,
-            "archived_sessions": a.get("sessions", 0), "archived_versions": a.get("versions", 0),
-            "archived_bytes": a.get("archive_bytes", 0),
-            "error": None if not enabled else "this source kind could not be loaded",
-        })
+        rows.append(
+            {
+                "kind": kind,
+                "description": "",
+                "mode": None,
+                "configured": kind in vault.config.sources,
+                "detected": False,
+                "enabled": enabled,
+                "swept": False,
+                "not_swept_reason": None if enabled else "disabled in config.toml (enabled = false)",
+                "archive_days": None,
+                "roots": [],
+                "live_sessions": 0,
+                "live_bytes": 0,
+                "archived_sessions": a.get("sessions", 0),
+                "archived_versions": a.get("versions", 0),
+                "archived_bytes": a.get("archive_bytes", 0),
+                "error": None if not enabled else "this source kind could not be loaded",
+            }
+        )
     return rows
 
 
@@ -98,26 +119,50 @@ def sources(state: AppState, as_json: bool):
     if as_json:
         print_json(rows)
         return
-    print_lines(state.out, table_lines(
-        [Column("SOURCE"), Column("STATUS"), Column("MODE"), Column("LIVE", justify="right"),
-         Column("LIVE SIZE", justify="right"), Column("ARCHIVED", justify="right"),
-         Column("ARCHIVE SIZE", justify="right"), Column("ROOTS", flex=True, cut="left", min_width=12)],
-        [[r["kind"], _status(r), r["mode"] or "-", str(r["live_sessions"]), human_size(r["live_bytes"]),
-          str(r["archived_sessions"]), human_size(r["archived_bytes"]),
-          ", ".join(home_display(p) for p in r["roots"]) or "-"]
-         for r in rows],
-        state.width,
-    ))
+    print_lines(
+        state.out,
+        table_lines(
+            [
+                Column("SOURCE"),
+                Column("STATUS"),
+                Column("MODE"),
+                Column("LIVE", justify="right"),
+                Column("LIVE SIZE", justify="right"),
+                Column("ARCHIVED", justify="right"),
+                Column("ARCHIVE SIZE", justify="right"),
+                Column("ROOTS", flex=True, cut="left", min_width=12),
+            ],
+            [
+                [
+                    r["kind"],
+                    _status(r),
+                    r["mode"] or "-",
+                    str(r["live_sessions"]),
+                    human_size(r["live_bytes"]),
+                    str(r["archived_sessions"]),
+                    human_size(r["archived_bytes"]),
+                    ", ".join(home_display(p) for p in r["roots"]) or "-",
+                ]
+                for r in rows
+            ],
+            state.width,
+        ),
+    )
     for r in rows:
         if r["error"] and r["enabled"]:
             state.out.print(f"{r['kind']}: {r['error']}", soft_wrap=True)
     for r in rows:
         if r["not_swept_reason"] and r["enabled"]:
-            state.out.print(f"{r['kind']}: {plural(r['live_sessions'], 'session')} found, not swept "
-                            f"({r['not_swept_reason']}).", soft_wrap=True)
+            state.out.print(
+                f"{r['kind']}: {plural(r['live_sessions'], 'session')} found, not swept ({r['not_swept_reason']}).",
+                soft_wrap=True,
+            )
     if not vault.home.is_dir():
-        state.out.print(f"The termvault home {home_display(vault.home)} does not exist yet: nothing is archived; "
-                        "`termvault sweep` creates it.", soft_wrap=True)
+        state.out.print(
+            f"The termvault home {home_display(vault.home)} does not exist yet: nothing is archived; "
+            "`termvault sweep` creates it.",
+            soft_wrap=True,
+        )
 
 
 COMMANDS = [sources]

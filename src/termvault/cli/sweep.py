@@ -44,12 +44,19 @@ Durations are a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone me
 """,
 )
 @click.option(
-    "--older-than", type=Duration("d"), metavar="AGE",
+    "--older-than",
+    type=Duration("d"),
+    metavar="AGE",
     help="Archive sessions inactive this long: a number and a unit (45s, 90min, 12h, 30d, 2w, 3mo, 1y), "
-         "or 0 for everything settled. [default: each source's setting]",
+    "or 0 for everything settled. [default: each source's setting]",
 )
-@click.option("--source", "sources", multiple=True, metavar="KIND",
-              help="Only this source kind (repeatable), e.g. native, claude-code, codex.")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="KIND",
+    help="Only this source kind (repeatable), e.g. native, claude-code, codex.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be archived; change nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_state
@@ -65,6 +72,7 @@ def sweep(state: AppState, older_than: float | None, sources: tuple[str, ...], d
     tally = Tally()
     try:
         with sweep_progress(state, enabled=not as_json and not dry_run) as progress:
+
             def track(p: Progress) -> None:
                 tally.seen(p)
                 progress(p)
@@ -112,12 +120,15 @@ class Tally:
             parts.append(f"{self.unchanged} unchanged")
         if self.failed:
             parts.append(f"{self.failed} failed")
-        return (f"Interrupted after {done} of {plural(self.total, 'due session')}: {', '.join(parts)}; "
-                f"the other {self.total - done} are left for the next sweep.")
+        return (
+            f"Interrupted after {done} of {plural(self.total, 'due session')}: {', '.join(parts)}; "
+            f"the other {self.total - done} are left for the next sweep."
+        )
 
 
-def print_summary(state: AppState, report: SweepReport, items: list[Coverage] | None = None,
-                  explicit: bool = False) -> None:
+def print_summary(
+    state: AppState, report: SweepReport, items: list[Coverage] | None = None, explicit: bool = False
+) -> None:
     out = state.out
     items = items or []
     vault_home = state.vault().home
@@ -128,21 +139,31 @@ def print_summary(state: AppState, report: SweepReport, items: list[Coverage] | 
         total = sum(size for _, _, size in report.due)
         if report.due:
             same = sum(1 for _, sid, _ in report.due if sid in identical)
-            tail = (f": {len(report.due) - same} new, {same} identical to the version already archived "
-                    "(nothing new would be stored)" if same else "")
-            out.print(f"Dry run: {plural(len(report.due), 'session')} ({human_size(total)}) would be swept{tail}:",
-                      soft_wrap=True)
+            tail = (
+                f": {len(report.due) - same} new, {same} identical to the version already archived "
+                "(nothing new would be stored)"
+                if same
+                else ""
+            )
+            out.print(
+                f"Dry run: {plural(len(report.due), 'session')} ({human_size(total)}) would be swept{tail}:",
+                soft_wrap=True,
+            )
             for kind, session_id, size in report.due:
                 mark = "  (identical to its archived version)" if session_id in identical else ""
                 out.print(f"  {kind:<12} {session_id}  {human_size(size)}{mark}", soft_wrap=True)
         else:
             out.print("Dry run: nothing is due for archiving.", soft_wrap=True)
-        out.print(f"Skipped {report.skipped} (not due yet, still being written, or unchanged since archived).",
-                  soft_wrap=True)
+        out.print(
+            f"Skipped {report.skipped} (not due yet, still being written, or unchanged since archived).", soft_wrap=True
+        )
         if report.prune and report.prune.pruned:
             p = report.prune
-            out.print(f"The storage cap would then prune {plural(p.pruned_count, 'archived version')} "
-                      f"({human_size(p.bytes_freed)}).", soft_wrap=True)
+            out.print(
+                f"The storage cap would then prune {plural(p.pruned_count, 'archived version')} "
+                f"({human_size(p.bytes_freed)}).",
+                soft_wrap=True,
+            )
         _print_coverage(state, report, items, explicit, always=True)
         return
     archived = len(report.archived)
@@ -155,29 +176,50 @@ def print_summary(state: AppState, report: SweepReport, items: list[Coverage] | 
     saved = report.raw_bytes - report.compressed_bytes
     rows: list[tuple[str, str | Text | None]] = [
         ("  archived", plural(archived, "session")),
-        ("  unchanged", f"{report.unchanged} (identical to the version already archived; nothing new stored)"
-         if report.unchanged else None),
+        (
+            "  unchanged",
+            f"{report.unchanged} (identical to the version already archived; nothing new stored)"
+            if report.unchanged
+            else None,
+        ),
         ("  failed", str(len(report.failed))),
         ("  skipped", f"{report.skipped} (not due yet, still being written, or unchanged)"),
         ("  raw size", human_size(report.raw_bytes)),
-        ("  compressed", f"{human_size(report.compressed_bytes)} (ratio {ratio(report.raw_bytes, report.compressed_bytes)}, "
-                         f"{saved_text(saved)})" if report.compressed_bytes else "0 B"),
+        (
+            "  compressed",
+            f"{human_size(report.compressed_bytes)} (ratio {ratio(report.raw_bytes, report.compressed_bytes)}, "
+            f"{saved_text(saved)})"
+            if report.compressed_bytes
+            else "0 B",
+        ),
         ("  time", duration(report.seconds)),
     ]
     if report.prune and report.prune.pruned:
         p = report.prune
-        rows.append(("  pruned", f"{plural(p.pruned_count, 'old version')} ({human_size(p.bytes_freed)}) "
-                                 f"to stay under {human_size(p.limit)}"))
+        rows.append(
+            (
+                "  pruned",
+                f"{plural(p.pruned_count, 'old version')} ({human_size(p.bytes_freed)}) "
+                f"to stay under {human_size(p.limit)}",
+            )
+        )
     if report.source_bytes_freed:
-        rows.append(("  freed", f"{human_size(report.bytes_freed)} ({human_size(report.source_bytes_freed)} of "
-                                f"moved sessions, raw; {human_size(report.archive_bytes_freed)} of pruned archives, "
-                                "compressed)"))
+        rows.append(
+            (
+                "  freed",
+                f"{human_size(report.bytes_freed)} ({human_size(report.source_bytes_freed)} of "
+                f"moved sessions, raw; {human_size(report.archive_bytes_freed)} of pruned archives, "
+                "compressed)",
+            )
+        )
     print_lines(out, key_values(rows))
     if report.failed:
         out.print("Failed:", soft_wrap=True)
         for f in report.failed:
-            out.print(Text.assemble("  ", (f.session_id, "bold"), f" ({f.source}, {f.path}): ", (f.reason, "red")),
-                      soft_wrap=True)
+            out.print(
+                Text.assemble("  ", (f.session_id, "bold"), f" ({f.source}, {f.path}): ", (f.reason, "red")),
+                soft_wrap=True,
+            )
     _print_coverage(state, report, items, explicit, always=state.home_created or not busy or state.verbose > 0)
 
 
@@ -187,19 +229,21 @@ def saved_text(saved: int) -> str:
     return f"{human_size(saved)} saved" if saved >= 0 else f"grew by {human_size(-saved)}"
 
 
-def _print_coverage(state: AppState, report: SweepReport, items: list[Coverage], explicit: bool,
-                    always: bool) -> None:
+def _print_coverage(state: AppState, report: SweepReport, items: list[Coverage], explicit: bool, always: bool) -> None:
     """Where the sweep looked, per source (on a first sweep, when nothing was due, or
     with -v), and always the sources it left out and why."""
     out = state.out
     shown = [c for c in items if c.kind in report.found] if explicit else items
     if always and shown:
         out.print("Looked in:", soft_wrap=True)
-        print_lines(out, table_lines(
-            [Column("  SOURCE"), Column("FOLDERS", flex=True, cut="left", min_width=12), Column("FOUND")],
-            [["  " + r[0], r[1], r[2]] for r in looked_in_rows(shown, report.found)],
-            state.width,
-        )[1:])
+        print_lines(
+            out,
+            table_lines(
+                [Column("  SOURCE"), Column("FOLDERS", flex=True, cut="left", min_width=12), Column("FOUND")],
+                [["  " + r[0], r[1], r[2]] for r in looked_in_rows(shown, report.found)],
+                state.width,
+            )[1:],
+        )
     if explicit:
         return
     for item in items:

@@ -61,13 +61,13 @@ class SessionArchiver:
         history_file = Path(history_file)
         cs = self._native()
         try:
-            unit = next(
-                (u for u in cs.source.discover() if u.files[0].origin == history_file.absolute()), None
-            )
+            unit = next((u for u in cs.source.discover() if u.files[0].origin == history_file.absolute()), None)
             if unit is None:
                 unit = _single_unit(session_state, history_file)
             if unit is None:
-                log.error("cannot archive %s: %s is not a readable history file", session_state.session_id, history_file)
+                log.error(
+                    "cannot archive %s: %s is not a readable history file", session_state.session_id, history_file
+                )
                 return False
             with self.vault.writing("archiving a session"):
                 self.vault.archive_unit(cs, unit)
@@ -102,7 +102,6 @@ class SessionArchiver:
                 with main.open() as fh:
                     return SessionState.from_json(fh.read(), f"archived session {session_id}")
             finally:
-
                 close_refs(refs)
         except TermvaultError as exc:
             log.warning("cannot restore session %s: %s", session_id, exc)
@@ -142,7 +141,9 @@ class SessionArchiver:
             # the next run or a manual one, rather than racing it.
             at_start = _history_names(self.history_dir)
             thread = threading.Thread(
-                target=self._background_loop, args=(interval_hours * 3600.0, at_start), daemon=True,
+                target=self._background_loop,
+                args=(interval_hours * 3600.0, at_start),
+                daemon=True,
                 name=f"termvault-sweeper:{key}",
             )
             self._background_thread = thread
@@ -156,7 +157,7 @@ class SessionArchiver:
         try:
             while not self._stop_background.is_set():
                 if not holding:
-                    holding = self._sweeper_lock.try_acquire("background sweeping")
+                    holding = self._sweeper_lock.try_acquire("background sweeping")  # type: ignore[union-attr]
                 if holding:
                     try:
                         if first is not None:
@@ -167,14 +168,17 @@ class SessionArchiver:
                         else:
                             result = self.auto_archive_old_sessions()
                         if result.get("archived_count"):
-                            log.info("background archiving: %s sessions, %.2f MB saved",
-                                     result["archived_count"], result["space_saved_mb"])
+                            log.info(
+                                "background archiving: %s sessions, %.2f MB saved",
+                                result["archived_count"],
+                                result["space_saved_mb"],
+                            )
                     except Exception:  # keep sweeping at the next interval
                         log.exception("background archiving run failed")
                 self._stop_background.wait(interval)
         finally:
             if holding:
-                self._sweeper_lock.release()
+                self._sweeper_lock.release()  # type: ignore[union-attr]
 
     def stop_background_archiving(self, timeout: float = 5.0) -> None:
         """Stop the sweeper thread; returns once it has stopped (within a second unless a

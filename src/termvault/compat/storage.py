@@ -245,7 +245,9 @@ class SessionStorage:
         archiver = self._get_or_open_archiver()
         try:
             archiver.vault.sweep(
-                older_than=0, kinds=["native"], prune=False,
+                older_than=0,
+                kinds=["native"],
+                prune=False,
                 select=lambda unit: os.path.abspath(unit.files[0].origin) in old,
             )
         except TermvaultError as exc:
@@ -291,7 +293,7 @@ class SessionStorage:
         files = self._files_of(session_id)
         if not files:
             return None
-        newest = max(files, key=lambda p: float(_NAME.match(p.name).group(1)))
+        newest = max(files, key=lambda p: float(_NAME.match(p.name).group(1)))  # type: ignore[union-attr]
         return SessionState.from_json(newest.read_bytes(), str(newest))
 
     def list_sessions(self) -> list[SessionState]:

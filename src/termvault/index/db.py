@@ -175,8 +175,9 @@ def _readable(conn: sqlite3.Connection, index_file: Path) -> sqlite3.Connection:
         if os.access(index_file.parent, os.W_OK):
             raise
         conn.close()
-    return sqlite3.connect(f"file:{index_file}?immutable=1", uri=True, timeout=30.0, isolation_level=None,
-                           check_same_thread=False)
+    return sqlite3.connect(
+        f"file:{index_file}?immutable=1", uri=True, timeout=30.0, isolation_level=None, check_same_thread=False
+    )
 
 
 class Database:
@@ -210,7 +211,7 @@ class Database:
         if not readonly:
             ensure_private_dir(self.index_file.parent)
         new = not self.index_file.exists()
-        conn = None
+        conn = None  # type: ignore[assignment]
         try:
             uri = f"file:{self.index_file}?mode=ro" if readonly else str(self.index_file)
             conn = sqlite3.connect(uri, uri=readonly, timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -269,7 +270,7 @@ class Database:
             try:
                 fn(conn)
                 conn.execute(
-                        "INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)",
+                    "INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)",
                     (number, fn.__name__, time.time()),
                 )
             except BaseException:

@@ -22,6 +22,7 @@ from .rows import COLUMNS, FOREIGN_PREFIX, REMOTE_COLUMNS, entry_from_row, filte
 
 MB = 1024 * 1024
 
+
 class ArchiveIndex(Database):
     """Searchable index of archived sessions, backed by SQLite. Thread-safe."""
 

@@ -50,16 +50,11 @@ _BLOB = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK_LENGTH},}}")  # anchored: no retries
 
 
 def create_tables(db: sqlite3.Connection) -> None:
-    db.execute(
-        "CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', "
-        "tokenize='unicode61 remove_diacritics 2')"
-    )
+    db.execute("CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2')")
     # detail=none keeps no positions: a substring query is an AND of its trigrams, whose
     # rare false positives are dropped when the hit's text is read for its snippet. It is
     # about a ninth of the size of the positional table.
-    db.execute(
-        "CREATE VIRTUAL TABLE fts_ident USING fts5(body, content='', tokenize='trigram', detail='none')"
-    )
+    db.execute("CREATE VIRTUAL TABLE fts_ident USING fts5(body, content='', tokenize='trigram', detail='none')")
 
 
 def identifiers(text: str) -> str:
@@ -95,8 +90,7 @@ def add(index: Database, entry: ArchiveEntry, prepared: Prepared) -> list[tuple[
     indexed, with the sha256 it was indexed with, for the caller to ``remove``."""
     clean, idents, digest = prepared
     previous = index.execute(
-        "SELECT * FROM sessions WHERE session_id = ? AND version < ? AND text_sha256 IS NOT NULL "
-        "ORDER BY version DESC",
+        "SELECT * FROM sessions WHERE session_id = ? AND version < ? AND text_sha256 IS NOT NULL ORDER BY version DESC",
         (entry.session_id, entry.version),
     ).fetchall()
     index.execute("INSERT INTO fts_text (rowid, body) VALUES (?, ?)", (entry.row_id, clean))
@@ -130,7 +124,7 @@ def trigram_query(needle: str) -> str | None:
     """An FTS5 query matching rows holding every trigram of ``needle`` (case-folded as
     the trigram tokenizer folds), or None if it is shorter than three characters."""
     folded = needle.lower()
-    grams = sorted({folded[i:i + 3] for i in range(len(folded) - 2)})
+    grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)})
     if not grams:
         return None
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)

@@ -111,5 +111,3 @@ def filter_sql(
         clauses.append(f"{p}pinned = ?")
         params.append(int(bool(pinned)))
     return " AND ".join(clauses), params
-
-

@@ -49,8 +49,10 @@ def index_seems_lost(ctx: Context) -> bool:
     return next(iter(ctx.store.units()), None) is not None
 
 
-LOST_MESSAGE = ("The index {index} lists no sessions, yet {archive} holds archives: it was lost or replaced. "
-                "Run `termvault reindex` to rebuild it (the next sweep also does).")
+LOST_MESSAGE = (
+    "The index {index} lists no sessions, yet {archive} holds archives: it was lost or replaced. "
+    "Run `termvault reindex` to rebuild it (the next sweep also does)."
+)
 
 
 def warn_if_lost(ctx: Context) -> bool:
@@ -93,8 +95,10 @@ def catch_up(ctx: Context, pins: set[str] | None = None, dry_run: bool = False) 
             log.warning("archive %s repeats %s version %s; left alone", rel, m.session_id, m.version)
             continue
         if newest and m.version > newest + 1:
-            reason = (f"claims version {m.version} of {m.session_id}, whose newest known version is "
-                      f"{newest}; it is not trusted")
+            reason = (
+                f"claims version {m.version} of {m.session_id}, whose newest known version is "
+                f"{newest}; it is not trusted"
+            )
             result.implausible.append((rel, reason))
             log.warning("archive %s %s", rel, reason)
             continue

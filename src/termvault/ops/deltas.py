@@ -94,7 +94,7 @@ class TailCompressor:
     def begin(self, window: bytes) -> None:
         self.close()  # a second read of the file starts over
         # Closed by close(), once the unit is written (or the version stored whole).
-        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.tmpdir)  # noqa: SIM115
+        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.tmpdir)  # type: ignore[call-overload]  # noqa: SIM115
         self.used_window = len(window)
         cctx = tail_compressor(window, self.level)
         self._writer = cctx.stream_writer(self.spool, closefd=False, write_size=arc.CHUNK)

@@ -49,12 +49,13 @@ def note_stranded(ctx: Context, folder: Path) -> None:
 
 
 def held_files(folders: Iterable[Path]) -> list[Path]:
-    found = []
+    found = []  # type: ignore[var-annotated]
     for folder in dict.fromkeys(folders):
         try:
             with os.scandir(folder) as entries:
-                found.extend(Path(e.path) for e in entries
-                             if e.name.startswith(HELD_PREFIX) and e.is_file(follow_symlinks=False))
+                found.extend(
+                    Path(e.path) for e in entries if e.name.startswith(HELD_PREFIX) and e.is_file(follow_symlinks=False)
+                )
         except OSError:
             continue
     return sorted(found)
@@ -62,7 +63,7 @@ def held_files(folders: Iterable[Path]) -> list[Path]:
 
 def kept_files(folders: Iterable[Path]) -> list[Path]:
     """Copies kept beside a source whose name a writer took meanwhile (swept as sessions)."""
-    found = []
+    found = []  # type: ignore[var-annotated]
     for folder in dict.fromkeys(folders):
         try:
             with os.scandir(folder) as entries:

@@ -27,7 +27,7 @@ PINS_FILE = "pins.json"
 
 # -- reconciliation ---------------------------------------------------------------------
 def temp_files(ctx: Context) -> list[Path]:
-    found = []
+    found = []  # type: ignore[var-annotated]
     for folder, _dirs, files in os.walk(ctx.config.archive_dir):
         found.extend(Path(folder) / f for f in files if is_temp_name(f))
     # Not history/: the app saves sessions there through temporary files of its own,
@@ -102,7 +102,8 @@ def catch_up(ctx: Context) -> list[str]:
     if result.indexed or result.renumbered:
         log.warning(
             "The index lacked %d archive(s) found in %s (it was lost, damaged or restored from an "
-            "older copy); they are indexed again.", len(result.indexed) + len(result.renumbered),
+            "older copy); they are indexed again.",
+            len(result.indexed) + len(result.renumbered),
             ctx.config.archive_dir,
         )
     return result.messages()
@@ -135,9 +136,7 @@ def _finish_removal(ctx: Context, entry: ArchiveEntry) -> list[str]:
     return done
 
 
-def startup(
-    ctx: Context, needs_legacy: Callable[[Context], bool], import_legacy: Callable[[Context], int]
-) -> None:
+def startup(ctx: Context, needs_legacy: Callable[[Context], bool], import_legacy: Callable[[Context], int]) -> None:
     """What opening a home does: reconcile after a crash (the journal is there) and import
     the older app's archives, if the lock is free right now; never fails the open."""
     try:

@@ -130,9 +130,7 @@ def _merge_remote(
 
 def _numbered(units: Iterable[Unit]) -> list[tuple[Unit, int]]:
     """Each unit with the version it is indexed as (see ``reindex``); duplicates dropped."""
-    ordered = sorted(
-        units, key=lambda u: (u.host is not None, u.host or "", u.manifest.session_id, u.manifest.version)
-    )
+    ordered = sorted(units, key=lambda u: (u.host is not None, u.host or "", u.manifest.session_id, u.manifest.version))
     taken: set[tuple[str, int]] = set()
     contents: dict[str, set[str]] = defaultdict(set)
     accepted: list[tuple[Unit, int]] = []

@@ -193,9 +193,7 @@ def _still_in_remote(ctx: Context, group: list[ArchiveEntry], states: list[Any])
     return ok
 
 
-def pull(
-    ctx: Context, entries: list[ArchiveEntry] | None, progress: Callable[[Progress], None] | None = None
-) -> int:
+def pull(ctx: Context, entries: list[ArchiveEntry] | None, progress: Callable[[Progress], None] | None = None) -> int:
     """Fetch the given versions (default: every one kept only in the remote) into the
     local cache; returns how many were fetched."""
     tier(ctx)
@@ -233,10 +231,11 @@ def status(ctx: Context, check: bool = True) -> dict[str, Any]:
             out["hosts"] = ctx.remote.objects.hosts()
             out["reachable"], out["error"] = True, None
             # A version kept only in the bucket is verified only while its object is there.
-            gone = [e for e in ctx.index.evicted()
-                    if ctx.remote.objects.head(ctx.index.remote_key(e.row_id) or "") is None]
+            gone = [
+                e for e in ctx.index.evicted() if ctx.remote.objects.head(ctx.index.remote_key(e.row_id) or "") is None
+            ]
             out["missing_in_remote"] = [e.archive_path for e in gone]
-            out["verified"] -= sum(1 for e in gone if ctx.index.remote_state(e.row_id)["remote_verified_at"])
+            out["verified"] -= sum(1 for e in gone if ctx.index.remote_state(e.row_id)["remote_verified_at"])  # type: ignore[index, misc]
         except RemoteError as exc:
             out["reachable"], out["error"], out["hosts"] = False, str(exc), []
     return out

@@ -322,15 +322,24 @@ def remove_sources(
             continue
         try:
             gone = remove_if_unchanged(
-                f.origin, f.size, f.mtime_ns, (shas or {}).get(f.relpath), before=ctx.journal.record_folder,
-                ino=f.ino, ctime_ns=f.ctime_ns,
+                f.origin,
+                f.size,
+                f.mtime_ns,
+                (shas or {}).get(f.relpath),
+                before=ctx.journal.record_folder,
+                ino=f.ino,
+                ctime_ns=f.ctime_ns,
             )
         except OSError as exc:
             all_removed = False
             if held.held_files([f.origin.parent]):
                 held.note_stranded(ctx, f.origin.parent)
-                log.warning("%s was set aside and could not be put back (%s); the next sweep "
-                            "puts it back, and verify lists it until then", f.origin, exc)
+                log.warning(
+                    "%s was set aside and could not be put back (%s); the next sweep "
+                    "puts it back, and verify lists it until then",
+                    f.origin,
+                    exc,
+                )
             else:
                 log.warning("%s is archived but was left in place: %s", f.origin, exc)
             continue

@@ -247,7 +247,26 @@ _ASSIGNMENT = re.compile(
 _FLAG = re.compile(rf"--(?P<kw>{_KW_ALTS})[ \t]+(?P<uv>[^\s\"'`,;&|)}}\]\\-][^\s\"'`,;&|)}}\]\\]{{0,511}})")
 
 _NULLISH = frozenset(
-    ["none", "null", "nil", "true", "false", "undefined", "string", "str", "bool", "boolean", "int", "number", "any", "object", "optional", "required", "redacted", "hidden"]
+    [
+        "none",
+        "null",
+        "nil",
+        "true",
+        "false",
+        "undefined",
+        "string",
+        "str",
+        "bool",
+        "boolean",
+        "int",
+        "number",
+        "any",
+        "object",
+        "optional",
+        "required",
+        "redacted",
+        "hidden",
+    ]
 )
 _QUOTED_SKIP_START = ("$", "%", "{", "<", "*", "[REDACTED")
 _UNQUOTED_SKIP_START = tuple("$%{<[(*#!=>?@")
@@ -294,7 +313,7 @@ def _in_url_userinfo(text: str, at: int) -> bool:
     start = max(0, at - 256)
     chunk = text[start:at]
     cut = max(chunk.rfind(c) for c in " \t\n\"'")
-    return "://" in chunk[cut + 1:]
+    return "://" in chunk[cut + 1 :]
 
 
 def _rule_assignment(text: str) -> Iterator[Secret]:
@@ -323,9 +342,7 @@ def _rule_assignment(text: str) -> Iterator[Secret]:
 # Anchored on "=" (a cheap literal); the name before it is checked only for candidates.
 # The value alphabet is base64/base64url, so paths with dots, URLs, host names and
 # data: URLs never qualify.
-_ENV_VALUE = re.compile(
-    rf"=[ \t]*[\"']?([A-Za-z0-9+/_~-]{{{MIN_ENTROPY_LENGTH},}}={{0,3}})(?=[\s\"';&|)]|\Z)"
-)
+_ENV_VALUE = re.compile(rf"=[ \t]*[\"']?([A-Za-z0-9+/_~-]{{{MIN_ENTROPY_LENGTH},}}={{0,3}})(?=[\s\"';&|)]|\Z)")
 _ENV_NAME = re.compile(r"(?:^|(?<=[\s;&|(`]))([A-Za-z_][A-Za-z0-9_]*)[ \t]*\Z", re.MULTILINE)
 # Whole words of the name only: AUTHOR, COMPASS and DESIGN hold no credential.
 _SECRETISH_NAME = re.compile(
@@ -408,8 +425,11 @@ _COMMANDS: tuple[tuple[re.Pattern[str], re.Pattern[str], str], ...] = (
     (re.compile(r"login\b" + _ARGS), re.compile(r"(?:^|[ \t])-p[ \t]+" + _VALUE), "password"),
     (re.compile(r"twine\b" + _ARGS), re.compile(r"(?:^|[ \t])-p[ \t]+" + _VALUE), "password"),
     # curl -u user:password / --user user:password: the part after the first colon.
-    (re.compile(r"curl\b" + _ARGS),
-     re.compile(r"(?:^|[ \t])(?:-u|--user)(?:[ \t]+|=)?(['\"]?)[^\s:'\"\[]*:(?P<v>[^\s'\"]+)\1"), "password"),
+    (
+        re.compile(r"curl\b" + _ARGS),
+        re.compile(r"(?:^|[ \t])(?:-u|--user)(?:[ \t]+|=)?(['\"]?)[^\s:'\"\[]*:(?P<v>[^\s'\"]+)\1"),
+        "password",
+    ),
 )
 _REFERENCE_START = tuple("$%{<`-[")  # [ : already [REDACTED:...]
 

@@ -72,11 +72,16 @@ class Plugin:
 _LIT = re.escape
 
 PLUGINS: tuple[Plugin, ...] = (
-    Plugin("aws", "AWSKeyDetector", "aws-key-id", ("A3T", "ABIA", "ACCA"), (0, 20),
-           patterns=(0,)),
+    Plugin("aws", "AWSKeyDetector", "aws-key-id", ("A3T", "ABIA", "ACCA"), (0, 20), patterns=(0,)),
     Plugin("aws", "AWSKeyDetector", "aws-secret", ("aws", "AWS", "Aws"), (0, 90), patterns=(1,), group=1),
-    Plugin("azure_storage_key", "AzureStorageKeyDetector", "azure-storage-key", ("AccountKey=",), (0, 100),
-           label="AccountKey="),
+    Plugin(
+        "azure_storage_key",
+        "AzureStorageKeyDetector",
+        "azure-storage-key",
+        ("AccountKey=",),
+        (0, 100),
+        label="AccountKey=",
+    ),
     Plugin("discord", "DiscordBotTokenDetector", "discord-token", (r"\.[a-zA-Z\d_-]{6}\.",), (28, 30)),
     Plugin("gitlab_token", "GitLabTokenDetector", "gitlab-token", (r"gl[a-z]{2,5}-", "GR1348941"), (0, 1100)),
     Plugin("mailchimp", "MailchimpDetector", "mailchimp-key", (r"-us[0-9]",), (33, 3)),
@@ -85,8 +90,16 @@ PLUGINS: tuple[Plugin, ...] = (
     Plugin("sendgrid", "SendGridDetector", "sendgrid-key", (_LIT("SG."),), (0, 70), tail=_URLSAFE),
     Plugin("square_oauth", "SquareOAuthDetector", "square-secret", ("sq0csp-",), (0, 50), tail=_URLSAFE),
     Plugin("stripe", "StripeDetector", "stripe-key", ("k_live_",), (1, 31), tail="".join(sorted(_ALNUM))),
-    Plugin("telegram_token", "TelegramBotTokenDetector", "telegram-token", (r":[0-9A-Za-z_-]{35}",), (11, 1),
-           tail=_URLSAFE, check=_mixed_case_after_colon, after_word=True),
+    Plugin(
+        "telegram_token",
+        "TelegramBotTokenDetector",
+        "telegram-token",
+        (r":[0-9A-Za-z_-]{35}",),
+        (11, 1),
+        tail=_URLSAFE,
+        check=_mixed_case_after_colon,
+        after_word=True,
+    ),
     Plugin("twilio", "TwilioKeyDetector", "twilio-key", ("AC", "SK"), (0, 34)),
 )
 

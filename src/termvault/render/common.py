@@ -109,8 +109,13 @@ def to_turn(message: Any) -> Turn:
     agent = as_text(getattr(message, "agent", None)) or None
     extra = getattr(message, "extra", None)
     return Turn(
-        role, as_text(getattr(message, "text", None)), as_timestamp(getattr(message, "timestamp", None)), name,
-        depth, agent, extra if isinstance(extra, dict) else {},
+        role,
+        as_text(getattr(message, "text", None)),
+        as_timestamp(getattr(message, "timestamp", None)),
+        name,
+        depth,
+        agent,
+        extra if isinstance(extra, dict) else {},
     )
 
 

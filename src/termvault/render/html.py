@@ -150,8 +150,9 @@ class HtmlRenderer(Renderer):
         if role == "tool":
             view = tool_view(turn, self.clean)
             body, note = self.text(view.body)
-            node = Node("tool", title=one_line(turn.name or "tool"), text=body, language=view.language,
-                        note=note, time=when)
+            node = Node(
+                "tool", title=one_line(turn.name or "tool"), text=body, language=view.language, note=note, time=when
+            )
             node.summary = self.tool_summary(view.summary)
             node.role = view.kind
             if self.detail != "all":
@@ -162,11 +163,22 @@ class HtmlRenderer(Renderer):
             self.here.append(node)
         elif role == "tool_result":
             text, note = _cut(clean_document(turn.text, self.clean), RESULT_CHARS, RESULT_LINES)
-            node = Node("result", title=one_line(turn.name or ""), text=text, note=note,
-                        error=bool(turn.extra.get("error")), time=when)
+            node = Node(
+                "result",
+                title=one_line(turn.name or ""),
+                text=text,
+                note=note,
+                error=bool(turn.extra.get("error")),
+                time=when,
+            )
             call = self.calls.pop(str(turn.extra.get("call_id")), None)
             last = self.here[-1] if self.here else None
-            if call is None and last is not None and last.kind == "tool" and (not node.title or node.title == last.title):
+            if (
+                call is None
+                and last is not None
+                and last.kind == "tool"
+                and (not node.title or node.title == last.title)
+            ):
                 call = last
             if call is not None and call.result is None:
                 call.result = node
@@ -178,7 +190,9 @@ class HtmlRenderer(Renderer):
             if last is not None and last.kind == role and self.continues(turn) and role == "assistant":
                 last.html = Markup(last.html or "") + html
                 return iter(())
-            title = "Thinking" if role == "thinking" else "Assistant" + (f" · {one_line(turn.name)}" if turn.name else "")
+            title = (
+                "Thinking" if role == "thinking" else "Assistant" + (f" · {one_line(turn.name)}" if turn.name else "")
+            )
             self.here.append(Node(role, role=role, title=title, time=when, html=html, note=note))
         elif role in ("meta", "system"):
             text, note = self.text(turn.text)
@@ -187,8 +201,16 @@ class HtmlRenderer(Renderer):
         elif role == "user" and not self.open_runs:
             text, _ = self.text(turn.text, 4000)
             html, note = self.markdown(turn.text, breaks=True)
-            node = Node("prompt", role="user", title="You", time=when, text=text, html=html, note=note,
-                        anchor=f"prompt-{len(self.toc) + 1}")
+            node = Node(
+                "prompt",
+                role="user",
+                title="You",
+                time=when,
+                text=text,
+                html=html,
+                note=note,
+                anchor=f"prompt-{len(self.toc) + 1}",
+            )
             self.toc.append(node)
             self.here.append(node)
         elif role in ("output", "input"):

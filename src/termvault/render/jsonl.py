@@ -40,8 +40,12 @@ class JsonlRenderer(Renderer):
         for piece in pieces(text):
             yield json.dumps(piece, ensure_ascii=False)[1:-1]
         yield (
-            '", "timestamp": ' + json.dumps(timestamp) + ', "name": ' + json.dumps(turn.name, ensure_ascii=False)
-            + extra + "}\n"
+            '", "timestamp": '
+            + json.dumps(timestamp)
+            + ', "name": '
+            + json.dumps(turn.name, ensure_ascii=False)
+            + extra
+            + "}\n"
         )
 
 

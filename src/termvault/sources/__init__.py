@@ -51,8 +51,11 @@ def unknown_kind_message(kind: str, where: str = "") -> str:
     close = difflib.get_close_matches(kind, kinds, n=1, cutoff=0.5)
     close = close or [k for k in kinds if k.startswith(kind) or kind.startswith(k)][:1]
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    return (f"Unknown source kind {kind!r}{where}{hint} Known kinds are: {', '.join(kinds)}."
-            if hint else f"Unknown source kind {kind!r}{where}; known kinds are: {', '.join(kinds)}.")
+    return (
+        f"Unknown source kind {kind!r}{where}{hint} Known kinds are: {', '.join(kinds)}."
+        if hint
+        else f"Unknown source kind {kind!r}{where}; known kinds are: {', '.join(kinds)}."
+    )
 
 
 def source_class(kind: str) -> type[Source]:

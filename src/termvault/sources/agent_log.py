@@ -59,7 +59,9 @@ _TEXT_KEYS = ("text", "content", "message")
 MESSAGE_LINES = 200  # plain-text lines per rendered output message
 MAX_LINE_CHARS = 64 * 1024
 
-_MONTHS = {m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {
+    m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
+}
 _ISO = re.compile(
     r"^\[?(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
     r"\s?(Z|[+-]\d{2}:?\d{2})?(?![\d:])"
@@ -166,8 +168,13 @@ class _Reader:
                     except (ValueError, RecursionError):
                         obj = None
                 if isinstance(obj, dict):
-                    for key, name in (("cwd", "cwd"), ("working_directory", "cwd"), ("model", "model"),
-                                      ("git_branch", "branch"), ("branch", "branch")):
+                    for key, name in (
+                        ("cwd", "cwd"),
+                        ("working_directory", "cwd"),
+                        ("model", "model"),
+                        ("git_branch", "branch"),
+                        ("branch", "branch"),
+                    ):
                         if isinstance(obj.get(key), str) and obj[key]:
                             self.fields[name] = obj[key]
                     try:
@@ -180,7 +187,7 @@ class _Reader:
                 if self.jsonl:
                     self.warnings += 1
                     continue
-                line = stripper.feed(decode_text(raw[:MAX_LINE_CHARS * 4])).replace("\r", "").strip()
+                line = stripper.feed(decode_text(raw[: MAX_LINE_CHARS * 4])).replace("\r", "").strip()
                 if line:
                     yield leading_time(line), "output", line[:MAX_LINE_CHARS], False
         except OSError:
@@ -261,8 +268,13 @@ class AgentLogSource(Source):
                     yield Message("output", "\n".join(lines), first_time, name=ref.relpath)
                     lines, first_time = [], None
                 if is_record:
-                    shown = "tool" if role in _TOOL_ROLES else role if role in ("user", "assistant", "system") else (
-                        "user" if role in _USER_ROLES else "output")
+                    shown = (
+                        "tool"
+                        if role in _TOOL_ROLES
+                        else role
+                        if role in ("user", "assistant", "system")
+                        else ("user" if role in _USER_ROLES else "output")
+                    )
                     yield Message(shown, body, when, name=role or None)
             if lines:
                 yield Message("output", "\n".join(lines), first_time, name=ref.relpath)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import ConflictError, DataError, TermvaultError
+from ..errors import ConflictError, DataError
 from ..fsutil import atomic_writer, ensure_private_dir
 from ..model import FileRef, SessionInfo, SessionUnit
 from . import filestore as fst
@@ -49,6 +49,7 @@ from .panes import (
     base_info,
     block_info,
     count_lines,
+    discover_each,
     make_unit,
     safe_names,
     split_origin,
@@ -106,12 +107,7 @@ class AgentMuxSource(Source):
 
     # -- discovery ----------------------------------------------------------------------------
     def discover(self) -> Iterator[SessionUnit]:
-        seen: set[str] = set()
-        for store in self.stores():
-            try:
-                yield from self._discover(store, seen)
-            except TermvaultError as exc:
-                log.warning("%s", exc)
+        return discover_each(self.stores(), self._discover)
 
     def _discover(self, store: Store, seen: set[str]) -> Iterator[SessionUnit]:
         fs = fst.FileStore(store.filestore, "AgentMux", wrap_parts=False)
@@ -229,7 +225,9 @@ class AgentMuxSource(Source):
         try:
             try:
                 fs.execute("BEGIN IMMEDIATE")
-                if not fst.row_matches(fs, zoneid, OUTPUT, int(h["logical_size"]), int(h["modts"]), int(h["createdts"])):
+                if not fst.row_matches(
+                    fs, zoneid, OUTPUT, int(h["logical_size"]), int(h["modts"]), int(h["createdts"])
+                ):
                     fs.execute("ROLLBACK")
                     log.info("%s changed after it was read; kept for the next sweep", f.origin)
                     _unlink(companion)
@@ -309,8 +307,12 @@ class AgentMuxSource(Source):
                     unchanged.append(f.origin)
                 objects_db = db.parent / "objects.db"
                 if name == OUTPUT and objects_db.is_file():
-                    _update_meta(objects_db, zoneid, {ARCHIVED_AT: None, ARCHIVED_BYTES: None, ARCHIVE_PATH: None},
-                                 only_if_set=True)
+                    _update_meta(
+                        objects_db,
+                        zoneid,
+                        {ARCHIVED_AT: None, ARCHIVED_BYTES: None, ARCHIVE_PATH: None},
+                        only_if_set=True,
+                    )
         finally:
             for spool in spools.values():
                 spool.close()
@@ -339,8 +341,11 @@ def record_messages(rec: dict[str, Any]) -> Iterator[Message]:
             if block.get("type") == "text" and isinstance(block.get("text"), str):
                 yield Message("assistant", block["text"][:MESSAGE_CAP], name=model)
             elif block.get("type") == "tool_use":
-                yield Message("tool", content_text({"input": block.get("input")}, MESSAGE_CAP),
-                              name=str_or_none(block.get("name")) or "tool")
+                yield Message(
+                    "tool",
+                    content_text({"input": block.get("input")}, MESSAGE_CAP),
+                    name=str_or_none(block.get("name")) or "tool",
+                )
             elif block.get("type") == "thinking" and isinstance(block.get("thinking"), str):
                 yield Message("system", block["thinking"][:MESSAGE_CAP], name="thinking")
     elif kind == "user" and isinstance(msg, dict):
@@ -367,8 +372,11 @@ def record_messages(rec: dict[str, Any]) -> Iterator[Message]:
         if rec.get("subtype") == "init":
             model = str_or_none(rec.get("model"))
             cwd = str_or_none(rec.get("cwd"))
-            yield Message("marker", " ".join(filter(None, ["session started", model and f"model {model}",
-                                                           cwd and f"in {cwd}"])), name="init")
+            yield Message(
+                "marker",
+                " ".join(filter(None, ["session started", model and f"model {model}", cwd and f"in {cwd}"])),
+                name="init",
+            )
         else:
             text = str_or_none(rec.get("message")) or str_or_none(rec.get("content")) or str_or_none(rec.get("text"))
             if text:
@@ -444,11 +452,14 @@ def _write_back(db: Path, zoneid: str, name: str, data, sha256: str, session_id:
     try:
         schema = fst.inspect(conn, db, "AgentMux")
         conn.execute("BEGIN IMMEDIATE")
-        existing = conn.execute("SELECT size FROM db_wave_file WHERE zoneid = ? AND name = ?", (zoneid, name)).fetchone()
+        existing = conn.execute(
+            "SELECT size FROM db_wave_file WHERE zoneid = ? AND name = ?", (zoneid, name)
+        ).fetchone()
         if existing is not None:
             digest = hashlib.sha256()
-            for (part,) in conn.execute("SELECT data FROM db_file_data WHERE zoneid = ? AND name = ? ORDER BY partidx",
-                                        (zoneid, name)):
+            for (part,) in conn.execute(
+                "SELECT data FROM db_file_data WHERE zoneid = ? AND name = ? ORDER BY partidx", (zoneid, name)
+            ):
                 digest.update(bytes(part))
             conn.execute("ROLLBACK")
             if digest.hexdigest() == sha256:

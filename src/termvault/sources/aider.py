@@ -59,7 +59,36 @@ from .base import (
 CHAT_NAME = ".aider.chat.history.md"
 INPUT_NAME = ".aider.input.history"
 SKIP_DIRS = frozenset(
-    ["node_modules", ".git", ".hg", ".svn", ".venv", "venv", "__pycache__", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages", "dist-packages", ".cache", ".npm", ".yarn", ".pnpm-store", ".cargo", ".rustup", ".gradle", ".m2", ".Trash", "Trash", "Library", "snap", ".multi-term", "target"]
+    [
+        "node_modules",
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "site-packages",
+        "dist-packages",
+        ".cache",
+        ".npm",
+        ".yarn",
+        ".pnpm-store",
+        ".cargo",
+        ".rustup",
+        ".gradle",
+        ".m2",
+        ".Trash",
+        "Trash",
+        "Library",
+        "snap",
+        ".multi-term",
+        "target",
+    ]
 )
 MAX_RUNS_KEPT = 500
 PARSE_BLOCK_CAP = 64 * 1024
@@ -224,8 +253,12 @@ class AiderSource(Source):
 
     def discover(self) -> Iterator[SessionUnit]:
         candidates = (
-            Candidate(root, unit_id(self.kind, folder.name, folder), [folder / CHAT_NAME, folder / INPUT_NAME],
-                      {"working_directory": str(folder)})
+            Candidate(
+                root,
+                unit_id(self.kind, folder.name, folder),
+                [folder / CHAT_NAME, folder / INPUT_NAME],
+                {"working_directory": str(folder)},
+            )
             for root in self.roots
             for folder in self._walk(root)
         )

@@ -55,7 +55,23 @@ from .base import (
 
 _CAST = re.compile(r"\.cast$", re.IGNORECASE)
 _SHELLS = frozenset(
-    ["sh", "bash", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "nu", "nushell", "pwsh", "powershell", "xonsh", "elvish"]
+    [
+        "sh",
+        "bash",
+        "zsh",
+        "fish",
+        "dash",
+        "ksh",
+        "mksh",
+        "tcsh",
+        "csh",
+        "nu",
+        "nushell",
+        "pwsh",
+        "powershell",
+        "xonsh",
+        "elvish",
+    ]
 )
 # Editing keys handled while reconstructing typed lines from input events.
 _EDIT_KEYS = re.compile(r"[\r\n\x7f\b\x15\x03\x17]")
@@ -300,7 +316,7 @@ class AsciinemaSource(Source):
         info.created_at = parse_time(_num(header.get("timestamp")))
         if info.created_at is not None:
             info.last_activity_at = parse_time(info.created_at + duration)
-        info.working_directory = cwd or _str(env.get("PWD")) or ""
+        info.working_directory = cwd or _str(env.get("PWD")) or ""  # type: ignore[union-attr]
         if typed.last and (command is None or is_shell_command(command)):
             info.last_command = typed.last
         else:
@@ -311,10 +327,10 @@ class AsciinemaSource(Source):
         info.text = text.text()
         info.extra = {
             "version": cast.version,
-            "cols": _int(term.get("cols", header.get("width"))),
-            "rows": _int(term.get("rows", header.get("height"))),
-            "term_type": _str(term.get("type")) or _str(env.get("TERM")),
-            "shell": _str(env.get("SHELL")),
+            "cols": _int(term.get("cols", header.get("width"))),  # type: ignore[union-attr]
+            "rows": _int(term.get("rows", header.get("height"))),  # type: ignore[union-attr]
+            "term_type": _str(term.get("type")) or _str(env.get("TERM")),  # type: ignore[union-attr]
+            "shell": _str(env.get("SHELL")),  # type: ignore[union-attr]
             "duration": round(duration, 6),
             "events": events,
             "markers": markers,

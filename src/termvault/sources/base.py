@@ -105,9 +105,7 @@ class Source(ABC):
         self.home = Path(home)
         self.options: dict[str, Any] = dict(options or {})
         self.env: Mapping[str, str] = os.environ if env is None else env
-        self.roots: list[Path] = (
-            [Path(os.path.expanduser(str(r))) for r in roots] if roots else self.default_roots()
-        )
+        self.roots: list[Path] = [Path(os.path.expanduser(str(r))) for r in roots] if roots else self.default_roots()
 
     # -- to implement -------------------------------------------------------------------
     def default_roots(self) -> list[Path]:
@@ -128,8 +126,7 @@ class Source(ABC):
         metadata lives beside the files (another app's database) adds it here."""
         return self.parse(files)
 
-    def remove_archived(self, unit: SessionUnit, shas: Mapping[str, str],
-                        fault: Callable[[str], None]) -> int | None:
+    def remove_archived(self, unit: SessionUnit, shas: Mapping[str, str], fault: Callable[[str], None]) -> int | None:
         """Move mode, after the unit's archive is verified and indexed: remove the unit
         from where its tool keeps it, only what is unchanged since it was read. Returns the
         bytes removed, or None to let termvault delete the unit's files from disk (the
@@ -202,8 +199,12 @@ def stat_file(origin: Path, relpath: str) -> UnitFile | None:
     if not _is_regular(st.st_mode):
         return None
     return UnitFile(
-        origin=origin, relpath=relpath, size=st.st_size, mtime_ns=st.st_mtime_ns,
-        ino=st.st_ino, ctime_ns=st.st_ctime_ns,
+        origin=origin,
+        relpath=relpath,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        ino=st.st_ino,
+        ctime_ns=st.st_ctime_ns,
     )
 
 

@@ -57,10 +57,29 @@ _MAX_SUMMARIES = 2000
 # not warnings. Anything else is counted in parse_warnings.
 _KNOWN_TYPES = frozenset(
     {
-        "user", "assistant", "system", "summary", "custom-title", "ai-title", "last-prompt",
-        "file-history-snapshot", "progress", "queue-operation", "attachment", "permission-mode",
-        "mode", "agent-name", "worktree-state", "frame-link", "pr-link", "started", "result",
-        "relocated", "bridge-session", "atis-latch", "tag",
+        "user",
+        "assistant",
+        "system",
+        "summary",
+        "custom-title",
+        "ai-title",
+        "last-prompt",
+        "file-history-snapshot",
+        "progress",
+        "queue-operation",
+        "attachment",
+        "permission-mode",
+        "mode",
+        "agent-name",
+        "worktree-state",
+        "frame-link",
+        "pr-link",
+        "started",
+        "result",
+        "relocated",
+        "bridge-session",
+        "atis-latch",
+        "tag",
     }
 )
 
@@ -239,8 +258,6 @@ def _roles(files: Sequence[FileRef]) -> list[tuple[FileRef, str]]:
         top = min(depths)
         roles = [(ref, "side" if role == "main" and ref.relpath.count("/") > top else role) for ref, role in roles]
     return sorted(roles, key=lambda item: (_ORDER[item[1]], item[0].relpath))
-
-
 
 
 class _State:

@@ -134,7 +134,9 @@ class _Stream:
                 extra = {"input": data} if data is not None else {}
                 if isinstance(call_id, str):
                     extra["call_id"] = call_id
-                self.items.append(Message("tool", content_text({"input": data}, MESSAGE_CAP), ts, name=name, extra=extra))
+                self.items.append(
+                    Message("tool", content_text({"input": data}, MESSAGE_CAP), ts, name=name, extra=extra)
+                )
                 if name in _SPAWN_TOOLS and isinstance(data, dict):
                     self.items.append(_Spawn(call_id if isinstance(call_id, str) else "", data))
 
@@ -193,8 +195,11 @@ def conversation(roles: Sequence[tuple[FileRef, str]]) -> Iterator[Message]:
     # Runs no call claimed go where they started in time, not at the end.
     pending = sorted((r for r in runs if not r.used), key=lambda r: (r.start is None, r.start or 0.0))
     for message in nested:
-        while pending and pending[0].start is not None and message.depth == 0 and (
-            message.timestamp is not None and message.timestamp > pending[0].start
+        while (
+            pending
+            and pending[0].start is not None
+            and message.depth == 0
+            and (message.timestamp is not None and message.timestamp > pending[0].start)
         ):
             yield from placer.emit(pending.pop(0), 1, None)
         yield message
@@ -204,8 +209,9 @@ def conversation(roles: Sequence[tuple[FileRef, str]]) -> Iterator[Message]:
     yield from _tool_result_files(tool_results)
 
 
-def _feed_inline(rec: dict[str, Any], inline: dict[str, _Stream], root_of: dict[str, str],
-                 result_agents: dict[str, str]) -> None:
+def _feed_inline(
+    rec: dict[str, Any], inline: dict[str, _Stream], root_of: dict[str, str], result_agents: dict[str, str]
+) -> None:
     uuid = str_or_none(rec.get("uuid")) or ""
     parent = str_or_none(rec.get("parentUuid"))
     root = root_of.get(parent) if parent else None

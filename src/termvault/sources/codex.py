@@ -54,18 +54,37 @@ MESSAGE_CAP = 64 * 1024
 
 # Top-level record kinds of the current format; others count as parse warnings.
 _KNOWN_KINDS = frozenset(
-    {"session_meta", "response_item", "event_msg", "turn_context", "compacted", "world_state",
-     "inter_agent_communication_metadata"}
+    {
+        "session_meta",
+        "response_item",
+        "event_msg",
+        "turn_context",
+        "compacted",
+        "world_state",
+        "inter_agent_communication_metadata",
+    }
 )
 # Response items that are the model calling a tool.
 _CALL_TYPES = frozenset(
-    {"function_call", "custom_tool_call", "local_shell_call", "web_search_call",
-     "tool_search_call", "image_generation_call"}
+    {
+        "function_call",
+        "custom_tool_call",
+        "local_shell_call",
+        "web_search_call",
+        "tool_search_call",
+        "image_generation_call",
+    }
 )
 # User-role messages Codex writes itself before (or between) the user's own prompts.
 _PREAMBLES = (
-    "<environment_context>", "# AGENTS.md instructions", "<user_instructions>", "<INSTRUCTIONS>",
-    "<user_action>", "<permissions instructions>", "<turn_aborted>", "<collaboration_mode>",
+    "<environment_context>",
+    "# AGENTS.md instructions",
+    "<user_instructions>",
+    "<INSTRUCTIONS>",
+    "<user_action>",
+    "<permissions instructions>",
+    "<turn_aborted>",
+    "<collaboration_mode>",
     "<skill>",
 )
 # The VS Code extension prefixes prompts with editor context; the prompt follows this line.
@@ -217,7 +236,7 @@ def _rollouts(files: Sequence[FileRef]) -> list[FileRef]:
 
 
 def _records(ref: FileRef, warnings: list[int]) -> Iterator[dict[str, Any]]:
-    source: FileRef = _Decompressed(ref) if ref.relpath.endswith(".zst") else ref
+    source: FileRef = _Decompressed(ref) if ref.relpath.endswith(".zst") else ref  # type: ignore[assignment]
     # Unreadable or corrupt compressed data: what was read so far still counts.
     yield from read_jsonl(source, warnings, (OSError, zstandard.ZstdError))
 
@@ -261,7 +280,7 @@ def prompt_of(text: str) -> str | None:
         return None
     i = s.find(_IDE_REQUEST)
     if i >= 0:
-        s = s[i + len(_IDE_REQUEST):].strip()
+        s = s[i + len(_IDE_REQUEST) :].strip()
     return s[:PROMPT_CAP] or None
 
 
@@ -479,8 +498,10 @@ def _record_messages(rec: dict[str, Any]) -> Iterator[Message]:
 
 
 _PREAMBLE_NAMES = (
-    ("# AGENTS.md", "AGENTS.md"), ("<environment_context>", "environment context"),
-    ("<user_instructions>", "user instructions"), ("<INSTRUCTIONS>", "instructions"),
+    ("# AGENTS.md", "AGENTS.md"),
+    ("<environment_context>", "environment context"),
+    ("<user_instructions>", "user instructions"),
+    ("<INSTRUCTIONS>", "instructions"),
     ("<permissions instructions>", "permissions"),
 )
 

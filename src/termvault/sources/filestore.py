@@ -63,8 +63,7 @@ def connect(db: Path, app: str, write: bool = False) -> sqlite3.Connection:
     unless ``write``; never creates the file."""
     uri = Path(os.path.abspath(db)).as_uri() + ("?mode=rw" if write else "?mode=ro")
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None,
-                               check_same_thread=False)
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
     except sqlite3.Error as exc:
         raise explain(exc, db, app) from exc
@@ -163,8 +162,17 @@ def _row(r: tuple, schema: Schema) -> FileRow:
         lines_val, lines_size, lines_modts = r[8], r[9], r[10]
         if lines_val is not None and lines_size == r[2] and lines_modts == r[4]:
             lines = int(lines_val)
-    return FileRow(str(r[0]), str(r[1]), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0),
-                   _json_obj(r[5]), _json_obj(r[6]), gen, lines)
+    return FileRow(
+        str(r[0]),
+        str(r[1]),
+        int(r[2] or 0),
+        int(r[3] or 0),
+        int(r[4] or 0),
+        _json_obj(r[5]),
+        _json_obj(r[6]),
+        gen,
+        lines,
+    )
 
 
 def _row_sql(schema: Schema) -> str:
@@ -199,8 +207,9 @@ class FileStore:
         finally:
             conn.close()
 
-    def snapshot(self, zoneid: str, name: str, size: int, createdts: int, gen: str | None,
-                 spool_dir: Path | None = None) -> IO[bytes]:
+    def snapshot(
+        self, zoneid: str, name: str, size: int, createdts: int, gen: str | None, spool_dir: Path | None = None
+    ) -> IO[bytes]:
         """The bytes of the window of ``zoneid/name`` that ended at logical ``size`` (as
         discovered), read in one read transaction into a private spool positioned at 0.
 
@@ -254,8 +263,7 @@ class FileStore:
             data = bytes(got[0]) if got is not None and got[0] is not None else b""
             if len(data) < hi:
                 raise DataError(
-                    f"The {where} is damaged: part {partidx} holds {len(data)} bytes where "
-                    f"{hi} are needed."
+                    f"The {where} is damaged: part {partidx} holds {len(data)} bytes where {hi} are needed."
                 )
             yield data[lo:hi]
             offset = logical * PART_SIZE + hi
@@ -345,22 +353,25 @@ def merge_block_meta(conn: sqlite3.Connection, block_id: str, changes: dict[str,
     meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
     for key, value in changes.items():
         if value is None:
-            meta.pop(key, None)
+            meta.pop(key, None)  # type: ignore[union-attr]
         else:
-            meta[key] = value
+            meta[key] = value  # type: ignore[index]
     obj["meta"] = meta
     version = int(row[0] or 0) + 1
     obj["version"] = version
-    conn.execute("UPDATE db_block SET version = ?, data = ? WHERE oid = ?",
-                 (version, json.dumps(obj, separators=(",", ":")), block_id))
+    conn.execute(
+        "UPDATE db_block SET version = ?, data = ? WHERE oid = ?",
+        (version, json.dumps(obj, separators=(",", ":")), block_id),
+    )
     return True
 
 
 # -- writing (AgentMux move mode and restore only) ------------------------------------------
 def row_matches(conn: sqlite3.Connection, zoneid: str, name: str, size: int, modts: int, createdts: int) -> bool:
     """Whether ``zoneid/name`` still has the discovered size, modts and createdts."""
-    r = conn.execute("SELECT size, modts, createdts FROM db_wave_file WHERE zoneid = ? AND name = ?",
-                     (zoneid, name)).fetchone()
+    r = conn.execute(
+        "SELECT size, modts, createdts FROM db_wave_file WHERE zoneid = ? AND name = ?", (zoneid, name)
+    ).fetchone()
     return r is not None and (int(r[0]), int(r[1]), int(r[2])) == (size, modts, createdts)
 
 
@@ -369,8 +380,9 @@ def delete_file(conn: sqlite3.Connection, zoneid: str, name: str) -> None:
     conn.execute("DELETE FROM db_wave_file WHERE zoneid = ? AND name = ?", (zoneid, name))
 
 
-def write_new_file(conn: sqlite3.Connection, schema: Schema, zoneid: str, name: str, data: IO[bytes],
-                   now_ms: int) -> int:
+def write_new_file(
+    conn: sqlite3.Connection, schema: Schema, zoneid: str, name: str, data: IO[bytes], now_ms: int
+) -> int:
     """Create ``zoneid/name`` with default opts and ``data`` in 64 KiB parts, as the apps'
     make-file plus append do; the caller holds a write transaction. Returns the size.
 
@@ -380,8 +392,9 @@ def write_new_file(conn: sqlite3.Connection, schema: Schema, zoneid: str, name: 
     size = 0
     partidx = 0
     while chunk := data.read(PART_SIZE):
-        conn.execute("INSERT INTO db_file_data (zoneid, name, partidx, data) VALUES (?, ?, ?, ?)",
-                     (zoneid, name, partidx, chunk))
+        conn.execute(
+            "INSERT INTO db_file_data (zoneid, name, partidx, data) VALUES (?, ?, ?, ?)", (zoneid, name, partidx, chunk)
+        )
         size += len(chunk)
         partidx += 1
     if schema.line_columns:

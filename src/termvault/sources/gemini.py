@@ -66,7 +66,9 @@ RENDER_TEXT_CAP = 1024 * 1024  # ... while rendering
 PARSE_BUDGET = 32 * 1024 * 1024
 RENDER_BUDGET = 128 * 1024 * 1024
 SHORT_CAP = 256
-_META_KEYS = frozenset(["sessionId", "projectHash", "startTime", "lastUpdated", "summary", "directories", "kind", "model"])
+_META_KEYS = frozenset(
+    ["sessionId", "projectHash", "startTime", "lastUpdated", "summary", "directories", "kind", "model"]
+)
 _MAIN = re.compile(r"^session-.+\.jsonl?$", re.DOTALL)  # DOTALL: a line break in a name is still a name
 _CANDIDATE = re.compile(r"\.jsonl?$|(^|/)\.project_root$")
 _ASSISTANT_TYPES = {"gemini", "model", "assistant"}
@@ -289,8 +291,11 @@ def _turn(obj: dict[str, Any], cap: int) -> _Turn:
         name = call.get("name") or call.get("displayName")
         turn.tools.append(
             _Tool(
-                name if isinstance(name, str) else "tool", shown[:small], output[:small],
-                parse_time(call.get("timestamp")), args if isinstance(args, dict) else None,
+                name if isinstance(name, str) else "tool",
+                shown[:small],
+                output[:small],
+                parse_time(call.get("timestamp")),
+                args if isinstance(args, dict) else None,
                 call.get("status") in ("error", "cancelled"),
             )
         )
@@ -401,8 +406,12 @@ class _Replay:
             if isinstance(first, dict) or ref.relpath.endswith(".jsonl"):
                 self._read_lines(ref)
             elif ref.size > max_json:
-                log.warning("%s is %d bytes, over the %d-byte cap for .json sessions; archived unparsed",
-                            ref.relpath, ref.size, max_json)
+                log.warning(
+                    "%s is %d bytes, over the %d-byte cap for .json sessions; archived unparsed",
+                    ref.relpath,
+                    ref.size,
+                    max_json,
+                )
                 self.warnings += 1
             elif ref.size:
                 self._read_object(ref)
@@ -586,8 +595,13 @@ class GeminiSource(Source):
         for n, ref in enumerate([main, *agents] if main else []):
             depth, agent = (1, f"#{n} {PurePosixPath(ref.relpath).stem}") if n else (0, None)
             if n:
-                yield Message("subagent", f"sub-agent transcript {PurePosixPath(ref.relpath).name}", name=agent,
-                              depth=depth, agent=agent)
+                yield Message(
+                    "subagent",
+                    f"sub-agent transcript {PurePosixPath(ref.relpath).name}",
+                    name=agent,
+                    depth=depth,
+                    agent=agent,
+                )
             for turn in self._replay(ref, RENDER_TEXT_CAP, RENDER_BUDGET).turns.values():
                 if turn.thoughts:
                     yield Message("thinking", turn.thoughts, turn.timestamp, name=turn.model, depth=depth, agent=agent)
@@ -598,8 +612,15 @@ class GeminiSource(Source):
                     extra = {"input": tool.args} if tool.args is not None else {}
                     yield Message("tool", tool.call, when, name=tool.name, extra=extra, depth=depth, agent=agent)
                     if tool.output:
-                        yield Message("tool_result", tool.output, when, name=tool.name,
-                                      extra={"error": True} if tool.error else {}, depth=depth, agent=agent)
+                        yield Message(
+                            "tool_result",
+                            tool.output,
+                            when,
+                            name=tool.name,
+                            extra={"error": True} if tool.error else {},
+                            depth=depth,
+                            agent=agent,
+                        )
 
 
 __all__ = ["GeminiSource"]

@@ -106,7 +106,7 @@ class NativeSource(Source):
             state = SessionState.from_json(raw, main.relpath)
         except Exception:
             info.parse_warnings += 1
-            info.text = decode_text(raw[:1024 * 1024])
+            info.text = decode_text(raw[: 1024 * 1024])
             return info
         info.name = state.name or state.session_id
         info.working_directory = state.working_directory or ""
@@ -115,7 +115,9 @@ class NativeSource(Source):
         info.last_activity_at = state.modified_at
         info.message_count = state.command_count
         # Only what differs from the app's defaults (a smaller manifest for a small unit).
-        info.extra = {k: v for k, v in (("is_active", state.is_active), ("conversation_file", state.conversation_file)) if v}
+        info.extra = {
+            k: v for k, v in (("is_active", state.is_active), ("conversation_file", state.conversation_file)) if v
+        }
         text = TextCollector()
         text.add(state.name)
         text.add(state.working_directory)
@@ -143,8 +145,12 @@ class NativeSource(Source):
                 yield Message("input", state.last_command, timestamp=state.modified_at)
             if state.output_snapshot:
                 # The app keeps the snapshot as a list of lines: shown as the lines it was.
-                yield Message("output", state.output_text, timestamp=state.modified_at,
-                              extra={"lines": len(state.output_snapshot)})
+                yield Message(
+                    "output",
+                    state.output_text,
+                    timestamp=state.modified_at,
+                    extra={"lines": len(state.output_snapshot)},
+                )
 
     def _conversation(self, ref: FileRef) -> Iterator[Message]:
         name = ref.relpath.split("/", 1)[1]
@@ -153,7 +159,7 @@ class NativeSource(Source):
         if source is None:
             yield Message("system", f"The conversation file {name} is in a format termvault does not read.")
             return
-        yield from source.messages([_Renamed(ref, name)])
+        yield from source.messages([_Renamed(ref, name)])  # type: ignore[list-item]
 
 
 def _snapshot_text(snapshot: object) -> str:

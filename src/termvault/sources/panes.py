@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..ansi import TerminalLines, normalize_newlines, osc7_path, strip_ansi
+from ..errors import TermvaultError
 from ..model import FileRef, SessionInfo, SessionUnit, UnitFile
 from .base import TOOL_OUTPUT_CAP, Message, TextCollector, decode_text, parse_time
 from .filestore import FileRow, FileStore, Objects, SnapshotReader
@@ -50,8 +51,9 @@ def split_origin(origin: str) -> tuple[Path, str, str] | None:
     return (db, zoneid, name) if safe_names(zoneid, name) else None
 
 
-def make_unit(kind: str, session_id: str, store: Store, fs: FileStore, row: FileRow, spool_dir: Path,
-              hints: dict[str, Any]) -> SessionUnit:
+def make_unit(
+    kind: str, session_id: str, store: Store, fs: FileStore, row: FileRow, spool_dir: Path, hints: dict[str, Any]
+) -> SessionUnit:
     """A unit of one FileStore file: its window as discovered, read on demand."""
     start = row.window_start()
     uf = UnitFile(
@@ -62,15 +64,25 @@ def make_unit(kind: str, session_id: str, store: Store, fs: FileStore, row: File
         reader=SnapshotReader(fs, row, spool_dir),
     )
     hints = dict(hints)
-    hints.update(zoneid=row.zoneid, file=row.name, window_start=start, logical_size=row.size,
-                 createdts=row.createdts, modts=row.modts, gen=row.gen, line_count_db=row.lines,
-                 filestore=str(store.filestore))
+    hints.update(
+        zoneid=row.zoneid,
+        file=row.name,
+        window_start=start,
+        logical_size=row.size,
+        createdts=row.createdts,
+        modts=row.modts,
+        gen=row.gen,
+        line_count_db=row.lines,
+        filestore=str(store.filestore),
+    )
     return SessionUnit(kind, session_id, store.root, [uf], mtime=row.modts / 1000.0, hints=hints)
 
 
 def _plain(value: Any) -> Any:
     """A string from another app's database without escape sequences or controls."""
-    return strip_ansi(value).replace("\r", "").replace("\n", " ").replace("\t", " ") if isinstance(value, str) else value
+    return (
+        strip_ansi(value).replace("\r", "").replace("\n", " ").replace("\t", " ") if isinstance(value, str) else value
+    )
 
 
 def block_info(objects: Objects, block_id: str, fallback: str) -> dict[str, Any]:
@@ -120,9 +132,24 @@ def base_info(unit: SessionUnit) -> SessionInfo:
         created_at=h.get("start") or parse_time(h.get("createdts")),
         last_activity_at=h.get("last") or parse_time(h.get("modts")),
     )
-    info.extra = {k: h[k] for k in ("zoneid", "file", "window_start", "logical_size", "createdts", "modts",
-                                    "tab", "workspace", "agent_id", "view", "controller", "connection")
-                  if h.get(k) not in (None, "")}
+    info.extra = {
+        k: h[k]
+        for k in (
+            "zoneid",
+            "file",
+            "window_start",
+            "logical_size",
+            "createdts",
+            "modts",
+            "tab",
+            "workspace",
+            "agent_id",
+            "view",
+            "controller",
+            "connection",
+        )
+        if h.get(k) not in (None, "")
+    }
     return info
 
 
@@ -197,8 +224,27 @@ def terminal_messages(files: Sequence[FileRef]) -> list[Message]:
             if text.strip():
                 out.append(Message("output", text, name=ref.relpath))
             if lost_to > lost_from:
-                out.append(Message("marker", f"{lost_to - lost_from} bytes of output were lost here "
-                                             f"(offsets {lost_from}-{lost_to}): they scrolled out of the "
-                                             "window before a sweep saw them", name="gap"))
+                out.append(
+                    Message(
+                        "marker",
+                        f"{lost_to - lost_from} bytes of output were lost here "
+                        f"(offsets {lost_from}-{lost_to}): they scrolled out of the "
+                        "window before a sweep saw them",
+                        name="gap",
+                    )
+                )
             at = offset
     return out
+
+
+def discover_each(
+    stores: Iterable[Store], discover_one: Callable[[Store, set[str]], Iterator[SessionUnit]]
+) -> Iterator[SessionUnit]:
+    """Every store's units; one unreadable database must not hide the others (its
+    sentence is logged, naming it)."""
+    seen: set[str] = set()
+    for store in stores:
+        try:
+            yield from discover_one(store, seen)
+        except TermvaultError as exc:
+            log.warning("%s", exc)

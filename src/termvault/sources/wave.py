@@ -22,11 +22,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-from ..errors import DataError, TermvaultError
+from ..errors import DataError
 from ..model import FileRef, SessionInfo, SessionUnit
 from .base import Message, RestoreRequest, Source
 from .filestore import FileStore, Objects, connect, read_objects
-from .panes import Store, base_info, block_info, make_unit, safe_names, terminal_info, terminal_messages
+from .panes import Store, base_info, block_info, discover_each, make_unit, safe_names, terminal_info, terminal_messages
 
 log = logging.getLogger(__name__)
 
@@ -65,17 +65,14 @@ class WaveSource(Source):
         return any((r / "db" / "filestore.db").is_file() for r in self.roots)
 
     def stores(self) -> list[Store]:
-        return [Store(r, r / "db" / "filestore.db", r / "db" / "waveterm.db")
-                for r in self.roots if (r / "db" / "filestore.db").is_file()]
+        return [
+            Store(r, r / "db" / "filestore.db", r / "db" / "waveterm.db")
+            for r in self.roots
+            if (r / "db" / "filestore.db").is_file()
+        ]
 
     def discover(self) -> Iterator[SessionUnit]:
-        seen: set[str] = set()
-        for store in self.stores():
-            try:
-                yield from self._discover(store, seen)
-            except TermvaultError as exc:
-                # One unreadable database must not hide the others; say which and why.
-                log.warning("%s", exc)
+        return discover_each(self.stores(), self._discover)
 
     def _discover(self, store: Store, seen: set[str]) -> Iterator[SessionUnit]:
         fs = FileStore(store.filestore, "Wave", wrap_parts=True)
@@ -141,7 +138,7 @@ class HistoryRef:
 
     def open(self) -> IO[bytes]:
         self._spool.seek(0)
-        return _Unclosed(self._spool)
+        return _Unclosed(self._spool)  # type: ignore[return-value]
 
     def close(self) -> None:
         self._spool.close()
@@ -165,26 +162,31 @@ def stitch(versions: Sequence[tuple[int, dict[str, Any], Sequence[FileRef]]], sp
             continue
         extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
         ref = refs[0]
-        start = _int(extra.get("window_start"), 0)
-        logical = _int(extra.get("logical_size"), start + ref.size)
-        restarted = end is None or extra.get("createdts") != created or logical < end
+        start = _int(extra.get("window_start"), 0)  # type: ignore[union-attr]
+        logical = _int(extra.get("logical_size"), start + ref.size)  # type: ignore[union-attr]
+        restarted = end is None or extra.get("createdts") != created or logical < end  # type: ignore[union-attr]
         skip = 0
         if restarted:
             if start > 0:
                 gaps.append((written, 0, start))
-        elif start > end:
-            gaps.append((written, end, start))
+        elif start > end:  # type: ignore[operator]
+            gaps.append((written, end, start))  # type: ignore[arg-type]
         else:
-            skip = end - start
+            skip = end - start  # type: ignore[operator]
         with ref.open() as fh:
             _discard(fh, skip)
             while chunk := fh.read(CHUNK):
                 spool.write(chunk)
                 written += len(chunk)
-        end, created = max(logical, start + skip), extra.get("createdts")
+        end, created = max(logical, start + skip), extra.get("createdts")  # type: ignore[union-attr]
     for _at, lost_from, lost_to in gaps:
-        log.warning("%d bytes of output (offsets %d-%d) scrolled out of the window before a sweep saw "
-                    "them; sweep more often to keep them", lost_to - lost_from, lost_from, lost_to)
+        log.warning(
+            "%d bytes of output (offsets %d-%d) scrolled out of the window before a sweep saw "
+            "them; sweep more often to keep them",
+            lost_to - lost_from,
+            lost_from,
+            lost_to,
+        )
     return HistoryRef(spool, written, gaps)
 
 

@@ -105,8 +105,16 @@ class BrowserApp(App):
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Container(id="main"):
-            yield ArchiveBrowser(self.archiver, filters=True, cwd=self.cwd, now=self.now, debounce=self.debounce,
-                                 confirm_restore=True, close_on_escape=False, app_keys=True)
+            yield ArchiveBrowser(
+                self.archiver,
+                filters=True,
+                cwd=self.cwd,
+                now=self.now,
+                debounce=self.debounce,
+                confirm_restore=True,
+                close_on_escape=False,
+                app_keys=True,
+            )
             yield PreviewPane(self.vault, cache=self.preview_cache, delay=self.preview_delay, id="preview")
         yield Footer(show_command_palette=False, compact=True)  # compact: every key fits in 80 columns
 
@@ -184,7 +192,7 @@ class BrowserApp(App):
     def action_dates(self) -> None:
         self.browser.action_focus_dates()
 
-    def action_back(self) -> None:
+    def action_back(self) -> None:  # type: ignore[override]
         self.browser.step_back()
 
     def action_help(self) -> None:
@@ -195,8 +203,9 @@ class BrowserApp(App):
 
     def action_sweep(self) -> None:
         # The list and the status line show the sweep's result as soon as it is known.
-        self.push_screen(SweepScreen(self.vault, on_finished=lambda _: self.browser.reload()),
-                         lambda _: self.browser.reload())
+        self.push_screen(
+            SweepScreen(self.vault, on_finished=lambda _: self.browser.reload()), lambda _: self.browser.reload()
+        )
 
     def action_copy_id(self) -> None:
         entry = self._selected()
@@ -235,7 +244,9 @@ class BrowserApp(App):
             self.post_message(ActionFailed("export", f"{type(exc).__name__}: {exc}"))
             return
         name = display_text(entry.name or entry.session_id, 60)
-        self.post_message(ActionDone("export", f"Exported {name} to {display_text(target)}", entry.session_id, str(target)))
+        self.post_message(
+            ActionDone("export", f"Exported {name} to {display_text(target)}", entry.session_id, str(target))
+        )
 
     def action_pin(self) -> None:
         entry = self._selected()
@@ -298,8 +309,13 @@ class BrowserApp(App):
         self.notify(message.text, title=message.action.capitalize(), markup=False)
 
     def on_action_failed(self, message: ActionFailed) -> None:
-        self.notify(display_text(message.error), title=f"{message.action.capitalize()} failed", severity="error",
-                    timeout=10, markup=False)
+        self.notify(
+            display_text(message.error),
+            title=f"{message.action.capitalize()} failed",
+            severity="error",
+            timeout=10,
+            markup=False,
+        )
 
     def on_unmount(self) -> None:
         if self._close_archiver:

@@ -59,7 +59,7 @@ def _title(entry: ArchiveEntry) -> str:
 
 
 class ConfirmRestoreScreen(ModalScreen[bool]):
-    """"Restore NAME (version N) to FOLDER?" Dismisses with True to go ahead."""
+    """ "Restore NAME (version N) to FOLDER?" Dismisses with True to go ahead."""
 
     DEFAULT_CSS = _CSS.format(name="ConfirmRestoreScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -75,11 +75,17 @@ class ConfirmRestoreScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = Content("Restore")
-            yield Static(Content.assemble(
-                "Restore ", (_title(self.entry), "bold"), f" (version {self.entry.version}) to ",
-                (shorten_folder(self.destination, 60) or "where it was archived from", "bold"), "?\n",
-                ("Identical files are left alone; nothing is overwritten without asking.", "$text-muted"),
-            ), classes="dialog-text")
+            yield Static(
+                Content.assemble(
+                    "Restore ",
+                    (_title(self.entry), "bold"),
+                    f" (version {self.entry.version}) to ",
+                    (shorten_folder(self.destination, 60) or "where it was archived from", "bold"),
+                    "?\n",
+                    ("Identical files are left alone; nothing is overwritten without asking.", "$text-muted"),
+                ),
+                classes="dialog-text",
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Restore", id="confirm-restore", variant="primary", compact=True)
                 yield Button("Cancel", id="confirm-cancel", compact=True)
@@ -121,13 +127,20 @@ class RestoreConflictScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = Content("A different file is in the way")
-            yield Static(Content.assemble(
-                (display_text(_tilde_paths(self.problem), 400), ""), "\n\n",
-                ("Restore beside", "bold"), ": into ", shorten_folder(str(self.beside), 56),
-                "; the current file stays as it is.\n",
-                ("Replace", "bold"), ": put the archived copy back and keep the current file beside it as ",
-                "NAME.termvault-old-TIME.",
-            ), classes="dialog-text")
+            yield Static(
+                Content.assemble(
+                    (display_text(_tilde_paths(self.problem), 400), ""),
+                    "\n\n",
+                    ("Restore beside", "bold"),
+                    ": into ",
+                    shorten_folder(str(self.beside), 56),
+                    "; the current file stays as it is.\n",
+                    ("Replace", "bold"),
+                    ": put the archived copy back and keep the current file beside it as ",
+                    "NAME.termvault-old-TIME.",
+                ),
+                classes="dialog-text",
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Restore beside", id="conflict-beside", variant="primary", compact=True)
                 yield Button("Replace, keep current aside", id="conflict-replace", variant="warning", compact=True)

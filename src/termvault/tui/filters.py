@@ -41,7 +41,7 @@ class BrowserFilter:
 
     @property
     def source(self) -> str | None:
-        return self.scope[len(SOURCE_PREFIX):] if self.scope.startswith(SOURCE_PREFIX) else None
+        return self.scope[len(SOURCE_PREFIX) :] if self.scope.startswith(SOURCE_PREFIX) else None
 
     @property
     def working_dir(self) -> str | None:
@@ -65,7 +65,7 @@ def scope_label(scope: str, cwd: str, width: int = 30) -> str:
     if scope == FOLDER:
         return f"this folder ({shorten_folder(cwd, width)})"
     if scope.startswith(SOURCE_PREFIX):
-        return f"source: {scope[len(SOURCE_PREFIX):]}"
+        return f"source: {scope[len(SOURCE_PREFIX) :]}"
     return "all sessions"
 
 

@@ -73,7 +73,7 @@ def shorten_folder(path: str, width: int, home: str | None = None) -> str:
     path = tilde_home(path, home if home is not None else os.environ.get("HOME", ""))
     if len(path) <= width:
         return path
-    return "…" + path[len(path) - width + 1:]
+    return "…" + path[len(path) - width + 1 :]
 
 
 def truncate(text: str, width: int) -> str:

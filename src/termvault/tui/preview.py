@@ -87,8 +87,9 @@ def render_turn(turn: Turn, fold_tools: bool = True) -> Content:
         return Content.assemble(pad, ("▌ " + title, style), (when, "$text-muted"), "\n", (text, body_style), "\n\n")
     if role == "subagent":
         label = truncate(_clean(turn.name or "sub-agent"), FOLDED_WIDTH)
-        return Content.assemble("│ " * max(0, depth - 1), ("┌ sub-agent " + label, "bold $secondary"),
-                                (when, "$text-muted"), "\n")
+        return Content.assemble(
+            "│ " * max(0, depth - 1), ("┌ sub-agent " + label, "bold $secondary"), (when, "$text-muted"), "\n"
+        )
     if role in ("tool", "tool_result", "thinking", "meta"):
         label = turn.name or "tool"
         if role == "tool":
@@ -99,8 +100,10 @@ def render_turn(turn: Turn, fold_tools: bool = True) -> Content:
                 body = "\n".join(pad + line for line in body.split("\n"))
         elif role == "tool_result":
             failed = bool((turn.extra or {}).get("error"))
-            head = (pad + "    ↳ " + (f"{label} " if turn.name else "") + ("error  " if failed else "result  "),
-                    "$error" if failed else "$text-muted")
+            head = (
+                pad + "    ↳ " + (f"{label} " if turn.name else "") + ("error  " if failed else "result  "),
+                "$error" if failed else "$text-muted",
+            )
             summary, body = _first_line(_clean(turn.text or ""))[0], text
         elif role == "thinking":
             head = (pad + "  ✻ thinking  ", "italic $text-muted")
@@ -135,7 +138,9 @@ def render_session(entry: ArchiveEntry, turns: Sequence[Turn], fold_tools: bool 
         size += len(piece.plain)
         parts.append(piece)
         if size > MAX_PREVIEW_CHARS:
-            parts.append((f"… {len(turns) - n - 1} more turns: press o to read it all in the pager\n", "italic $warning"))
+            parts.append(
+                (f"… {len(turns) - n - 1} more turns: press o to read it all in the pager\n", "italic $warning")
+            )
             break
     if not turns:
         parts.append(("(this session has nothing to show)", "italic $text-muted"))
@@ -178,8 +183,16 @@ class PreviewPane(VerticalScroll):
     PreviewPane > #preview-body { width: 1fr; }
     """
 
-    def __init__(self, vault, *, cache: PreviewCache | None = None, delay: float = 0.1,
-                 fold_tools: bool = True, id: str | None = None, classes: str | None = None):
+    def __init__(
+        self,
+        vault,
+        *,
+        cache: PreviewCache | None = None,
+        delay: float = 0.1,
+        fold_tools: bool = True,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
         super().__init__(id=id, classes=classes)
         self.vault = vault
         self.cache = cache or PreviewCache()
@@ -224,7 +237,7 @@ class PreviewPane(VerticalScroll):
         if immediate or self.delay <= 0:
             self._load(entry)
         else:
-            self._timer = self.set_timer(self.delay, lambda: self._load(entry))
+            self._timer = self.set_timer(self.delay, lambda: self._load(entry))  # type: ignore[assignment]
 
     def set_fold(self, fold_tools: bool) -> None:
         self.fold_tools = fold_tools
@@ -256,9 +269,9 @@ class PreviewPane(VerticalScroll):
             entry = self._wanted
             self._wanted = None
             self.entry, self.turns = entry, None
-            self.body.update(Content.assemble(
-                render_header(entry), "\n", ("Cannot show this session: " + message.error, "$error")
-            ))
+            self.body.update(
+                Content.assemble(render_header(entry), "\n", ("Cannot show this session: " + message.error, "$error"))
+            )
             self.notify(message.error, title="Preview failed", severity="error")
 
     def _display(self, entry: ArchiveEntry, turns: list[Turn]) -> None:

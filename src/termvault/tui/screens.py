@@ -34,30 +34,39 @@ from .messages import StatsLoaded, SweepFailed, SweepFinished, SweepProgressed
 from .preview import PreviewCache, PreviewPane
 
 KEY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Browsing", [
-        ("↑ ↓ PgUp PgDn", "move through the sessions"),
-        ("enter", "open the full preview"),
-        ("/", "search names, folders and text as you type"),
-        ("escape", "step back: leave a box, then clear the search"),
-        ("f  ctrl+r", "filter: all / this folder / each source"),
-        ("d", "date range: 7d, 2024-01-01..2024-02-01"),
-        ("f5", "search again and refresh the stats"),
-    ]),
-    ("Actions", [
-        ("r", "restore (asks first; a file in the way: beside or replace)"),
-        ("e", "export to a file (raw, jsonl, text, markdown)"),
-        ("p", "pin or unpin (pinned: never pruned)"),
-        ("y", "copy the session id"),
-        ("o", "read the session in $PAGER"),
-        ("a", "archive what is due now (sweep)"),
-        ("s", "statistics: space saved per month and source"),
-        ("?", "this help"),
-        ("q", "quit"),
-    ]),
-    ("Preview", [
-        ("t", "fold or unfold tool calls"),
-        ("escape", "back to the list"),
-    ]),
+    (
+        "Browsing",
+        [
+            ("↑ ↓ PgUp PgDn", "move through the sessions"),
+            ("enter", "open the full preview"),
+            ("/", "search names, folders and text as you type"),
+            ("escape", "step back: leave a box, then clear the search"),
+            ("f  ctrl+r", "filter: all / this folder / each source"),
+            ("d", "date range: 7d, 2024-01-01..2024-02-01"),
+            ("f5", "search again and refresh the stats"),
+        ],
+    ),
+    (
+        "Actions",
+        [
+            ("r", "restore (asks first; a file in the way: beside or replace)"),
+            ("e", "export to a file (raw, jsonl, text, markdown)"),
+            ("p", "pin or unpin (pinned: never pruned)"),
+            ("y", "copy the session id"),
+            ("o", "read the session in $PAGER"),
+            ("a", "archive what is due now (sweep)"),
+            ("s", "statistics: space saved per month and source"),
+            ("?", "this help"),
+            ("q", "quit"),
+        ],
+    ),
+    (
+        "Preview",
+        [
+            ("t", "fold or unfold tool calls"),
+            ("escape", "back to the list"),
+        ],
+    ),
 ]
 
 EXTENSIONS = {"raw": "raw", "jsonl": "jsonl", "text": "txt", "markdown": "md", "html": "html"}
@@ -150,22 +159,35 @@ def render_stats(stats: dict[str, Any], width: int) -> Content:
     original = stats.get("original_bytes", 0)
     cap = stats.get("max_total_bytes")
     parts: list[Any] = [
-        ("Sessions  ", "$text-muted"), f"{stats.get('total_sessions', 0)}",
-        ("   versions  ", "$text-muted"), f"{stats.get('total_versions', 0)}",
-        ("   pinned  ", "$text-muted"), f"{stats.get('pinned_sessions', 0)}", "\n",
-        ("Original  ", "$text-muted"), human_size(original),
-        ("   archived  ", "$text-muted"), human_size(archived),
-        ("   saved  ", "$text-muted"), (saved_size(original - archived), "bold $success"),
-        (f"  ({(original - archived) / original:.0%})" if original else "", "$text-muted"), "\n",
-        ("Storage cap  ", "$text-muted"), human_size(cap) if cap else "none", "\n",
+        ("Sessions  ", "$text-muted"),
+        f"{stats.get('total_sessions', 0)}",
+        ("   versions  ", "$text-muted"),
+        f"{stats.get('total_versions', 0)}",
+        ("   pinned  ", "$text-muted"),
+        f"{stats.get('pinned_sessions', 0)}",
+        "\n",
+        ("Original  ", "$text-muted"),
+        human_size(original),
+        ("   archived  ", "$text-muted"),
+        human_size(archived),
+        ("   saved  ", "$text-muted"),
+        (saved_size(original - archived), "bold $success"),
+        (f"  ({(original - archived) / original:.0%})" if original else "", "$text-muted"),
+        "\n",
+        ("Storage cap  ", "$text-muted"),
+        human_size(cap) if cap else "none",
+        "\n",
     ]
     per_source = [
         (name, row.get("original_bytes", 0) - row.get("archive_bytes", 0), _count(row.get("sessions", 0), "session"))
         for name, row in (stats.get("per_source") or {}).items()
     ]
     per_month = [
-        (month or "unknown", row.get("original_bytes", 0) - row.get("archive_bytes", 0),
-         _count(row.get("versions", 0), "version"))
+        (
+            month or "unknown",
+            row.get("original_bytes", 0) - row.get("archive_bytes", 0),
+            _count(row.get("versions", 0), "version"),
+        )
         for month, row in sorted((stats.get("per_month") or {}).items(), key=lambda kv: kv[0] or "", reverse=True)
     ]
     rows = per_source + per_month
@@ -231,7 +253,6 @@ class PreviewScreen(Screen[None]):
     def action_toggle_tools(self) -> None:
         pane = self.query_one(PreviewPane)
         pane.set_fold(not pane.fold_tools)
-
 
 
 class ExportScreen(ModalScreen[tuple[str, str] | None]):
@@ -352,14 +373,18 @@ class SweepScreen(ModalScreen[Any]):
         p = message.progress
         self.query_one("#sweep-bar", ProgressBar).update(total=p.total, progress=p.done)
         mark = "" if p.ok else f"  failed: {p.message}"
-        self.query_one("#sweep-status", Static).update(Content(display_text(f"{p.done} of {p.total}: {p.session_id}{mark}")))
+        self.query_one("#sweep-status", Static).update(
+            Content(display_text(f"{p.done} of {p.total}: {p.session_id}{mark}"))
+        )
 
     def on_sweep_finished(self, message: SweepFinished) -> None:
-        report = self.report = message.report
+        report = self.report = message.report  # type: ignore[assignment]
         data = report.to_dict()
         bar_widget = self.query_one("#sweep-bar", ProgressBar)
-        bar_widget.update(total=max(1, len(report.archived) + len(report.failed)),
-                          progress=max(1, len(report.archived) + len(report.failed)))
+        bar_widget.update(
+            total=max(1, len(report.archived) + len(report.failed)),
+            progress=max(1, len(report.archived) + len(report.failed)),
+        )
         saved = saved_size(report.raw_bytes - report.compressed_bytes)
         unchanged = f", {data['unchanged_count']} unchanged" if data["unchanged_count"] else ""
         lines = [
@@ -387,7 +412,8 @@ class SweepScreen(ModalScreen[Any]):
     @on(Button.Pressed, "#sweep-close")
     def action_close(self) -> None:
         if self.loading_data:
-            self.notify("The sweep is still running; it cannot be stopped halfway through a session.",
-                        severity="warning")
+            self.notify(
+                "The sweep is still running; it cannot be stopped halfway through a session.", severity="warning"
+            )
             return
         self.dismiss(self.report)

@@ -242,7 +242,7 @@ class ArchiveBrowser(Widget):
             self._search(generation, self.filter)
         else:
             flt = self.filter
-            self._timer = self.set_timer(self.debounce, lambda: self._search(generation, flt))
+            self._timer = self.set_timer(self.debounce, lambda: self._search(generation, flt))  # type: ignore[assignment]
 
     @work(thread=True, group="termvault-search")
     def _search(self, generation: int, flt: BrowserFilter) -> None:
@@ -288,10 +288,12 @@ class ArchiveBrowser(Widget):
         s = message.stats
         saved = s.get("original_bytes", 0) - s.get("archive_bytes", 0)
         sessions = s.get("total_sessions", 0)
-        stats_line.update(Text(
-            f"{sessions} session{'s' if sessions != 1 else ''} · {human_size(s.get('archive_bytes', 0))} archived · "
-            f"{saved_size(saved)} saved · archive after {_days(s.get('archive_days_threshold'))}"
-        ))
+        stats_line.update(
+            Text(
+                f"{sessions} session{'s' if sessions != 1 else ''} · {human_size(s.get('archive_bytes', 0))} archived · "
+                f"{saved_size(saved)} saved · archive after {_days(s.get('archive_days_threshold'))}"
+            )
+        )
 
     def _set_columns(self, columns: tuple[str, ...]) -> None:
         if columns != self._columns:
@@ -331,8 +333,9 @@ class ArchiveBrowser(Widget):
         return tuple(Text(values[c], justify="right" if c in right else "left") for c in self._columns)
 
     def on_resize(self) -> None:
-        if self.entries and (_column_widths(self.size.width) != self._widths
-                             or _columns_for(self.size.width) != self._columns):
+        if self.entries and (
+            _column_widths(self.size.width) != self._widths or _columns_for(self.size.width) != self._columns
+        ):
             self._fill(self.entries)
 
     def update_entry(self, entry: ArchiveEntry) -> None:
@@ -380,8 +383,9 @@ class ArchiveBrowser(Widget):
             # Flagged, and no longer applied: the list must not keep an older range that
             # the field no longer shows.
             dates.add_class("-invalid")
-            self.notify(f"{exc} Showing all dates until it is fixed.", title="Date range", severity="error",
-                        markup=False)
+            self.notify(
+                f"{exc} Showing all dates until it is fixed.", title="Date range", severity="error", markup=False
+            )
             self.set_filter(replace(self.filter, after=None, before=None), immediate=True)
             self.query_one("#scope", Static).update(self._scope_text())
             return
@@ -412,8 +416,12 @@ class ArchiveBrowser(Widget):
 
     def _scope_text(self) -> Text:
         label = f"Filter: {display_text(scope_label(self.filter.scope, self.filter.cwd, 24))}"
-        if self.show_filters and self.is_mounted and self.query("#dates") and \
-                self.query_one("#dates", Input).has_class("-invalid"):
+        if (
+            self.show_filters
+            and self.is_mounted
+            and self.query("#dates")
+            and self.query_one("#dates", Input).has_class("-invalid")
+        ):
             label += " · dates: invalid, not applied"
         return Text(label)
 
