@@ -22,6 +22,10 @@ from .fsutil import atomic_write_bytes
 log = logging.getLogger(__name__)
 
 HOLDS_FILE = "restored.json"
+# Its own temporary-file prefix: written only under the write lock, so reconciliation may
+# remove what a killed write left in the home (the app's own unlocked temporary files
+# there use another prefix and are never touched).
+TMP_PREFIX = ".tv-holds-tmp-"
 KEEP_SECONDS = 400 * 86400.0  # older records can no longer hold anything back
 
 
@@ -50,4 +54,4 @@ def record(home: Path, session_id: str, when: float | None = None) -> None:
     now = time.time()
     holds = {k: v for k, v in load(home).items() if v > now - KEEP_SECONDS}
     holds[session_id] = now if when is None else float(when)
-    atomic_write_bytes(Path(home) / HOLDS_FILE, json.dumps(holds, sort_keys=True).encode("utf-8"))
+    atomic_write_bytes(Path(home) / HOLDS_FILE, json.dumps(holds, sort_keys=True).encode("utf-8"), prefix=TMP_PREFIX)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import holds
 from ..errors import DataError, TermvaultError
 from ..fsutil import HELD_PREFIX, atomic_write_bytes, is_temp_name, put_back, remove_if_unchanged
 from ..model import ArchiveEntry
@@ -32,6 +33,7 @@ def temp_files(ctx: Context) -> list[Path]:
         found.extend(Path(folder) / f for f in files if is_temp_name(f))
     # Not history/: the app saves sessions there through temporary files of its own,
     # without the lock; an interrupted restore's leftovers are found through the journal.
+    found.extend(p for p in ctx.home.glob(holds.TMP_PREFIX + "*") if p.is_file())
     return found
 
 
