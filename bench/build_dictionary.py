@@ -1,15 +1,17 @@
 """Build the zstd dictionary small archive units are compressed with
-(``src/termvault/dictionaries/app-v1.zdict``).
+(``src/termvault/dictionaries/app-v2.zdict``).
 
-    python -m bench.build_dictionary [--out PATH] [--samples 1500] [--size 16384]
+    python -m bench.build_dictionary [--out PATH] [--samples 3000] [--size 32768]
 
 Training samples are real archive units (tar streams: manifest + session file) that a
 termvault sweep writes for generated multi-terminal-app sessions. The sessions come from
-a small generator of this file, on purpose not the benchmark corpus generator
-(``bench.world``): the dictionary should learn the fixed parts (the app's JSON keys and
+this file's and ``bench.dictgen``'s own generators (shell transcripts with source code,
+test runs, git and package-manager output; Claude Code panes; a mixed pane), on purpose
+not the benchmark corpus generator (``bench.world``): the dictionary should learn the fixed parts (the app's JSON keys and
 layout, the manifest's keys, tar headers, common shell words), not the text the
-benchmarks then measure. The id is fixed, so a rebuilt dictionary must get a new id and
-file name (old units name the old one and must keep reading).
+benchmarks then measure. The id is fixed per file, so a rebuilt dictionary must get a new id and
+file name (old units name the old one and must keep reading): app-v1 (id 0x9A01, 16 KB,
+the mixed pane only) stays in the package for the units written with it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import time
 import uuid
 from pathlib import Path
 
-DICT_ID = 0x9A01  # private range (>= 32768), 2 bytes in each frame header
+from . import dictgen
+
+DICT_ID = 0x9A02  # private range (>= 32768), 2 bytes in each frame header
 WORDS = [
     "build",
     "test",
@@ -167,13 +171,19 @@ def sample_session(r: random.Random, now: float) -> tuple[str, bytes, float]:
     cwd = f"{r.choice(('/home/', '/Users/'))}{user}/{r.choice(('code', 'src', 'work', 'projects'))}/{project}"
     prompt = f"{user}@{r.choice(('laptop', 'mbp', 'dev'))}:~{cwd.split(user, 1)[1]}$ "
     n = r.choice((0, 0, 5, 10, 20, 30, 40, 50, 50, 50, 60, 80, 100, 150, 200))
+    modified = now - r.uniform(31, 500) * 86400
+    kind = r.random()
     lines: list[str] = []
     last = None
-    while len(lines) < n:
-        last = _fill(r, r.choice(COMMANDS), user)
-        lines.append(prompt + last)
-        lines.extend(_fill(r, r.choice(OUTPUTS), user) for _ in range(r.randint(0, 8)))
-    modified = now - r.uniform(31, 500) * 86400
+    if kind < 0.45:
+        lines, _, last = dictgen.shell_pane(r, user, cwd, n, modified - 3600)
+    elif kind < 0.85:
+        lines, _, last = dictgen.claude_pane(r, user, cwd, n, modified - 3600)
+    else:
+        while len(lines) < n:
+            last = _fill(r, r.choice(COMMANDS), user)
+            lines.append(prompt + last)
+            lines.extend(_fill(r, r.choice(OUTPUTS), user) for _ in range(r.randint(0, 8)))
     sid = (
         str(uuid.UUID(int=r.getrandbits(128), version=4))
         if r.random() < 0.6
@@ -229,9 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     import zstandard
 
     ap = argparse.ArgumentParser(prog="python -m bench.build_dictionary")
-    ap.add_argument("--out", type=Path, default=Path("src/termvault/dictionaries/app-v1.zdict"))
-    ap.add_argument("--samples", type=int, default=1500)
-    ap.add_argument("--size", type=int, default=16384)
+    ap.add_argument("--out", type=Path, default=Path("src/termvault/dictionaries/app-v2.zdict"))
+    ap.add_argument("--samples", type=int, default=3000)
+    ap.add_argument("--size", type=int, default=32768)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--k", type=int, default=1024, help="COVER segment size")
     args = ap.parse_args(argv)

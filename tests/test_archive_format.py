@@ -75,6 +75,31 @@ def test_a_small_archive_is_a_standard_tar_zst_with_the_shipped_dictionary_named
     assert arc.read_manifest(archive).files[0].origin == str(path)
 
 
+def test_units_written_with_an_earlier_shipped_dictionary_still_read_verify_restore_and_reindex(home, monkeypatch):
+    """Format 3 units written before app-v2 name app-v1 in their frame; it still ships."""
+    first = arc.DICTIONARY_DIR / "app-v1.zdict"
+    old_id = zstandard.ZstdCompressionDict(first.read_bytes()).dict_id()
+    assert old_id != zstandard.ZstdCompressionDict(SHIPPED.read_bytes()).dict_id()
+    path = make_native(home, "old", 20)
+    original = path.read_bytes()
+    with monkeypatch.context() as m:  # the writer as it was before app-v2 shipped
+        m.setattr("termvault.archive.format.DEFAULT_DICTIONARY", first.name)
+        with Vault(home, archive_days=7) as v:
+            v.sweep()
+            unit = v.archive_file(v.get("old"))
+    assert zstandard.get_frame_parameters(unit.read_bytes()).dict_id == old_id
+    assert not path.exists()
+    arc.format._DICTIONARIES.clear()  # a fresh process: nothing loaded yet
+    with Vault(home, archive_days=7) as v:
+        assert v.verify(read_data=True).clean
+        v.config.index_path.unlink()
+    with Vault(home, archive_days=7) as v:
+        assert v.reindex() == 1
+        assert v.get("old").archive_path == str(unit.relative_to(v.config.archive_dir))
+        v.restore("old")
+    assert path.read_bytes() == original
+
+
 def test_a_large_archive_needs_no_dictionary(home):
     make_native(home, "big", 20, output_snapshot=[f"line {i} " + "x" * 60 for i in range(2000)])
     v = Vault(home, archive_days=7)

@@ -474,3 +474,28 @@ def test_app_shaped_sessions_are_the_app_s_json_with_a_list_snapshot():
             "output_snapshot",
             "is_active",
         ]
+
+
+def test_the_dictionary_trains_on_its_own_shell_and_claude_panes_not_the_measured_generator():
+    import ast
+    import random
+    from pathlib import Path
+
+    from bench import build_dictionary, dictgen
+
+    for module in (build_dictionary, dictgen):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert not imported & {"world", "textgen", "bench.world", "bench.textgen"}, module.__name__
+    r = random.Random(4)
+    shell, _, _ = dictgen.shell_pane(r, "ana", "/home/ana/code/web", 50, 1_700_000_000.0)
+    claude, _, _ = dictgen.claude_pane(r, "ana", "/home/ana/code/web", 50, 1_700_000_000.0)
+    assert len(shell) >= 50 and any(line.startswith(("ana@", "➜  web", "(web) $")) for line in shell)
+    assert len(claude) >= 50 and any(line.startswith("● ") for line in claude)
+    kinds = set()
+    for _ in range(40):
+        _, data, _ = build_dictionary.sample_session(r, 1_700_000_000.0)
+        snapshot = json.loads(data)["output_snapshot"]
+        kinds.add("claude" if any(x.startswith("● ") for x in snapshot) else "shell" if snapshot else "empty")
+    assert kinds >= {"claude", "shell"}

@@ -18,9 +18,11 @@ Units without a base are still written as format 1, so they read everywhere they
 Rebuilding a version from its chain is ``chains``'s business.
 
 Small units (at most ``SMALL_UNIT`` bytes of files) are compressed at level 22 with a
-zstd dictionary that ships with the package (``termvault/dictionaries/app-v1.zdict``);
+zstd dictionary that ships with the package (``termvault/dictionaries/app-v2.zdict``);
 the frame header names it by its dictionary id, so a reader knows which one to load and
-``zstd -d -D <that file>`` reads it outside termvault. Without it a few-KB session paid
+``zstd -d -D <that file>`` reads it outside termvault. Every dictionary ever shipped stays
+in that folder (``app-v1.zdict``, id 0x9A01, wrote format 3 units before app-v2), so
+units written with an older one keep reading. Without it a few-KB session paid
 more for the tar headers, the manifest's keys and zstd's tables than it gained. Units
 written without a dictionary (all large ones, all older ones) read as before.
 
@@ -65,7 +67,7 @@ META_DEFAULTS: dict[str, Any] = {
 SMALL_UNIT = 64 * 1024  # units up to this size use the shipped dictionary
 SMALL_LEVEL = 22
 DICTIONARY_DIR = Path(__file__).resolve().parent.parent / "dictionaries"
-DEFAULT_DICTIONARY = "app-v1.zdict"
+DEFAULT_DICTIONARY = "app-v2.zdict"
 _DICTIONARIES: dict[int, zstandard.ZstdCompressionDict] = {}
 MANIFEST_NAME = "termvault.json"
 BASE_META = "delta_base"
