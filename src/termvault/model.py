@@ -73,8 +73,12 @@ def fingerprint_of(files) -> str:
 class FileRef(Protocol):
     """A file a parser or renderer may read: on disk or inside an archive."""
 
-    relpath: str
-    size: int
+    # Read-only: a frozen record (UnitFile) or a view (a renamed ref) is a FileRef too.
+    @property
+    def relpath(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
 
     def open(self) -> IO[bytes]: ...
 
@@ -104,7 +108,7 @@ class SessionInfo:
 
     def metadata(self) -> dict[str, Any]:
         """The JSON-serialisable metadata, without the (large) text."""
-        out = {
+        out: dict[str, Any] = {
             "name": self.name,
             "working_directory": self.working_directory,
             "last_command": self.last_command,
@@ -118,7 +122,7 @@ class SessionInfo:
             "parse_warnings": self.parse_warnings,
         }
         if self.extra:
-            out["extra"] = self.extra  # type: ignore[assignment]
+            out["extra"] = self.extra
         return out
 
 

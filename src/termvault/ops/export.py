@@ -43,7 +43,7 @@ def export_live(
     if live is None:
         return False
     cs, unit = live
-    refs: list[FileRef] = list(unit.files)  # type: ignore[arg-type]
+    refs: list[FileRef] = list(unit.files)
     write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact, detail)
     return True
 
@@ -126,7 +126,7 @@ def live(ctx: Context, session_id: str) -> tuple[str, SessionUnit, SessionInfo] 
     if found is None:
         return None
     cs, unit = found
-    return cs.source.kind, unit, parse(cs.source, list(unit.files), unit)  # type: ignore[arg-type]
+    return cs.source.kind, unit, parse(cs.source, list(unit.files), unit)
 
 
 def check_format(fmt: str) -> None:

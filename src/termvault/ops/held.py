@@ -49,7 +49,7 @@ def note_stranded(ctx: Context, folder: Path) -> None:
 
 
 def held_files(folders: Iterable[Path]) -> list[Path]:
-    found = []  # type: ignore[var-annotated]
+    found: list[Path] = []
     for folder in dict.fromkeys(folders):
         try:
             with os.scandir(folder) as entries:
@@ -63,7 +63,7 @@ def held_files(folders: Iterable[Path]) -> list[Path]:
 
 def kept_files(folders: Iterable[Path]) -> list[Path]:
     """Copies kept beside a source whose name a writer took meanwhile (swept as sessions)."""
-    found = []  # type: ignore[var-annotated]
+    found: list[Path] = []
     for folder in dict.fromkeys(folders):
         try:
             with os.scandir(folder) as entries:

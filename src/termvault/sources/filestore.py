@@ -350,12 +350,12 @@ def merge_block_meta(conn: sqlite3.Connection, block_id: str, changes: dict[str,
     if row is None:
         return False
     obj = _json_obj(row[1])
-    meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
+    meta = found if isinstance(found := obj.get("meta"), dict) else {}
     for key, value in changes.items():
         if value is None:
-            meta.pop(key, None)  # type: ignore[union-attr]
+            meta.pop(key, None)
         else:
-            meta[key] = value  # type: ignore[index]
+            meta[key] = value
     obj["meta"] = meta
     version = int(row[0] or 0) + 1
     obj["version"] = version

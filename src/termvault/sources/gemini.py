@@ -517,7 +517,7 @@ class GeminiSource(Source):
         unit = make_unit(self.kind, sid, root, paths, **hints)
         if unit is not None:
             # The session log goes first: it is the file a raw export gives by default.
-            main, _, _ = _split(unit.files)  # type: ignore[arg-type]  # only relpaths are read
+            main, _, _ = _split(unit.files)
             if main is not None:
                 unit.files.sort(key=lambda f: f.relpath != main.relpath)
             seen.add(sid)

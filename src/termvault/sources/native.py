@@ -159,7 +159,7 @@ class NativeSource(Source):
         if source is None:
             yield Message("system", f"The conversation file {name} is in a format termvault does not read.")
             return
-        yield from source.messages([_Renamed(ref, name)])  # type: ignore[list-item]
+        yield from source.messages([_Renamed(ref, name)])
 
 
 def _snapshot_text(snapshot: object) -> str:

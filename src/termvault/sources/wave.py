@@ -160,25 +160,27 @@ def stitch(versions: Sequence[tuple[int, dict[str, Any], Sequence[FileRef]]], sp
     for _version, meta, refs in sorted(versions, key=lambda v: v[0]):
         if not refs:
             continue
-        extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
+        extra = given if isinstance(given := meta.get("extra"), dict) else {}
         ref = refs[0]
-        start = _int(extra.get("window_start"), 0)  # type: ignore[union-attr]
-        logical = _int(extra.get("logical_size"), start + ref.size)  # type: ignore[union-attr]
-        restarted = end is None or extra.get("createdts") != created or logical < end  # type: ignore[union-attr]
+        start = _int(extra.get("window_start"), 0)
+        logical = _int(extra.get("logical_size"), start + ref.size)
+        restarted = end is None or extra.get("createdts") != created or logical < end
         skip = 0
         if restarted:
             if start > 0:
                 gaps.append((written, 0, start))
-        elif start > end:  # type: ignore[operator]
-            gaps.append((written, end, start))  # type: ignore[arg-type]
         else:
-            skip = end - start  # type: ignore[operator]
+            assert end is not None  # a first version is always "restarted"
+            if start > end:
+                gaps.append((written, end, start))
+            else:
+                skip = end - start
         with ref.open() as fh:
             _discard(fh, skip)
             while chunk := fh.read(CHUNK):
                 spool.write(chunk)
                 written += len(chunk)
-        end, created = max(logical, start + skip), extra.get("createdts")  # type: ignore[union-attr]
+        end, created = max(logical, start + skip), extra.get("createdts")
     for _at, lost_from, lost_to in gaps:
         log.warning(
             "%d bytes of output (offsets %d-%d) scrolled out of the window before a sweep saw "
