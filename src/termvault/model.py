@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from .streams import BoundedReader
+from .streams import BoundedReader, Reader
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,10 @@ class UnitFile:
     # is then a name for the file, not a path to open.
     reader: Callable[[], IO[bytes]] | None = field(default=None, compare=False, repr=False)
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         """The file's bytes as discovered: at most ``size`` of them (a FileRef)."""
         raw = self.reader() if self.reader is not None else open(self.origin, "rb")  # noqa: SIM115
-        return BoundedReader(raw, self.size)  # type: ignore[return-value]
+        return BoundedReader(raw, self.size)
 
 
 @dataclass
@@ -80,7 +80,7 @@ class FileRef(Protocol):
     @property
     def size(self) -> int: ...
 
-    def open(self) -> IO[bytes]: ...
+    def open(self) -> Reader: ...
 
 
 @dataclass

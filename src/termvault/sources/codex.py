@@ -20,12 +20,13 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import zstandard
 
 from ..conversation import parse_input
 from ..model import FileRef, SessionInfo, SessionUnit
+from ..streams import Reader
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
@@ -217,10 +218,10 @@ class _Decompressed:
     def size(self) -> int:
         return self.inner.size
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         raw = self.inner.open()
         try:
-            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[arg-type]  # zstandard's stub asks IO[bytes]; it only calls read()
             limit = max(MIN_EXPANSION_CAP, EXPANSION_RATIO * max(self.inner.size, 1))
             return io.BufferedReader(_Capped(reader, limit, self.relpath))  # type: ignore[arg-type]
         except BaseException:

@@ -34,9 +34,10 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
 from ..model import FileRef, SessionInfo, SessionUnit
+from ..streams import Reader
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
@@ -94,7 +95,7 @@ class _ObjectStream:
     one value (up to its cap) plus a read chunk in memory. An over-cap value is yielded
     as None after being skipped."""
 
-    def __init__(self, fh: IO[bytes], value_cap: int, chunk: int = 1024 * 1024):
+    def __init__(self, fh: Reader, value_cap: int, chunk: int = 1024 * 1024):
         self.fh = fh
         self.cap = value_cap
         self.chunk = chunk
