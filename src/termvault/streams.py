@@ -40,6 +40,12 @@ class ChunkSource(Protocol):
     def read(self, n: int = ..., /) -> bytes: ...
 
 
+class Writer(Protocol):
+    """Where an export writes: a binary file, stdout's buffer, a counting sink."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
 class Reader(Protocol):
     """What a FileRef opens: bytes read forward, by chunk or by line, then closed. Files,
     BytesIO and the wrappers below all fit; a parser needs nothing more."""

@@ -17,6 +17,7 @@ and 0.05 s to import instead of 2 s. It is imported lazily, inside the methods, 
 
 from __future__ import annotations
 
+import builtins
 import configparser
 import hashlib
 import logging
@@ -27,6 +28,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -331,7 +333,7 @@ class ObjectStore:
 
         length = MANIFEST_RANGE
         while True:
-            data, size, sha = self._call(f"read {key}", lambda n=length: first(n))  # type: ignore[misc]
+            data, size, sha = self._call(f"read {key}", partial(first, length))
             manifest = manifest_from_prefix(data, self.spec.display(key), complete=len(data) >= size)
             if manifest is not None:
                 return manifest, RemoteObject(key, size, sha)
@@ -351,7 +353,7 @@ class ObjectStore:
         for chunk in chunks:
             yield from chunk
 
-    def hosts(self) -> list[str]:  # type: ignore[valid-type]
+    def hosts(self) -> builtins.list[str]:  # ``list`` is a method of this class
         """The host folders directly under the prefix (one request)."""
         import obstore
 
@@ -403,7 +405,10 @@ def manifest_from_prefix(data: bytes, where: str, complete: bool) -> arc.Manifes
                 raise EOFError("no member yet")
             if first.name != arc.MANIFEST_NAME or first.size > arc.MAX_MANIFEST_BYTES:
                 raise DataError(f"{where} does not start with {arc.MANIFEST_NAME}; it is not a termvault archive.")
-            body = tar.extractfile(first).read()  # type: ignore[union-attr]
+            member = tar.extractfile(first)
+            if member is None:  # a directory or a link where the manifest should be
+                raise DataError(f"{where} does not start with {arc.MANIFEST_NAME}; it is not a termvault archive.")
+            body = member.read()
             if len(body) != first.size:
                 raise EOFError("short manifest")
     except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:

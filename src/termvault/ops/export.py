@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from .. import archive as arc
 from ..ansi import printable
@@ -16,7 +16,7 @@ from ..redact import redact
 from ..render import render
 from ..sources.base import Message, Source
 from ..sources.configured import ConfiguredSource
-from ..streams import close_refs
+from ..streams import Writer, close_refs
 from .context import Context
 from .text import parse
 
@@ -36,7 +36,7 @@ def find_live(ctx: Context, session_id: str) -> tuple[ConfiguredSource, SessionU
 
 
 def export_live(
-    ctx: Context, session_id: str, out: BinaryIO, fmt: str, file: str | None, redact: bool, detail: str = "all"
+    ctx: Context, session_id: str, out: Writer, fmt: str, file: str | None, redact: bool, detail: str = "all"
 ) -> bool:
     """Export a session that is not archived yet from its live files; False if none."""
     live = find_live(ctx, session_id)
@@ -49,7 +49,7 @@ def export_live(
 
 
 def export(
-    ctx: Context, entry: ArchiveEntry, out: BinaryIO, fmt: str, file: str | None, redact: bool, detail: str = "all"
+    ctx: Context, entry: ArchiveEntry, out: Writer, fmt: str, file: str | None, redact: bool, detail: str = "all"
 ) -> None:
     """See ``Vault.export``."""
     check_format(fmt)
@@ -137,7 +137,7 @@ def check_format(fmt: str) -> None:
 def write(
     src: Source,
     refs: Sequence[FileRef],
-    out: BinaryIO,
+    out: Writer,
     fmt: str,
     file: str | None,
     header: dict[str, Any],

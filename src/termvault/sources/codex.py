@@ -237,7 +237,7 @@ def _rollouts(files: Sequence[FileRef]) -> list[FileRef]:
 
 
 def _records(ref: FileRef, warnings: list[int]) -> Iterator[dict[str, Any]]:
-    source: FileRef = _Decompressed(ref) if ref.relpath.endswith(".zst") else ref  # type: ignore[assignment]
+    source: FileRef = _Decompressed(ref) if ref.relpath.endswith(".zst") else ref
     # Unreadable or corrupt compressed data: what was read so far still counts.
     yield from read_jsonl(source, warnings, (OSError, zstandard.ZstdError))
 
