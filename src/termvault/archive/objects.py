@@ -30,12 +30,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ..config import Config
 from ..errors import DataError, TermvaultError, UsageError
 from ..fsutil import TMP_PREFIX, validate_relpath
 from . import format as arc
+
+if TYPE_CHECKING:  # obstore is an optional extra: its config types are for the checker only
+    from obstore.store import ClientConfig, RetryConfig, S3Config
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +176,11 @@ class ObjectStore:
         self.spec = spec
         self.policy = policy or POLICY
         p = self.policy
-        options: dict[str, Any] = {
+        options: ClientConfig = {
             "connect_timeout": timedelta(seconds=p.connect_timeout),
             "read_timeout": timedelta(seconds=p.read_timeout),
         }
-        kwargs: dict[str, Any] = {}
+        kwargs: S3Config = {}
         settings = _profile_settings()
         region = (
             spec.region
@@ -193,7 +196,7 @@ class ObjectStore:
         if spec.endpoint:
             kwargs["endpoint"] = spec.endpoint
             options["allow_http"] = spec.endpoint.startswith("http://")
-        retry = {
+        retry: RetryConfig = {
             "max_retries": p.request_retries,
             "retry_timeout": timedelta(seconds=p.read_timeout * 2),
             "backoff": {
@@ -206,9 +209,11 @@ class ObjectStore:
             self.store = S3Store(
                 spec.bucket,
                 prefix=spec.prefix or None,
-                client_options=options,  # type: ignore[arg-type]  # TypedDicts in obstore's stubs
-                retry_config=retry,  # type: ignore[arg-type]
-                **kwargs,  # type: ignore[arg-type]
+                client_options=options,
+                retry_config=retry,
+                # S3Config has a bucket key too, overlapping the positional bucket (obstore's stub
+                # ignores the same clash); kwargs never holds it.
+                **kwargs,  # type: ignore[misc]
             )
         except Exception as exc:  # obstore reports bad settings with its own types
             raise RemoteError(f"The remote {spec.url} cannot be used: {_first_line(exc)}.") from exc

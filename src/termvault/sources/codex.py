@@ -223,7 +223,7 @@ class _Decompressed:
         try:
             reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[arg-type]  # zstandard's stub asks IO[bytes]; it only calls read()
             limit = max(MIN_EXPANSION_CAP, EXPANSION_RATIO * max(self.inner.size, 1))
-            return io.BufferedReader(_Capped(reader, limit, self.relpath))  # type: ignore[arg-type]
+            return io.BufferedReader(_Capped(reader, limit, self.relpath))
         except BaseException:
             raw.close()
             raise
