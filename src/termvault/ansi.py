@@ -113,10 +113,10 @@ class AnsiStripper:
                     out.append(text[i:])
                     break
             elif state == _STRING:
-                m = _STRING_END.search(text, i)  # type: ignore[assignment]
-                end = n if m is None else m.start()
+                found = _STRING_END.search(text, i)
+                end = n if found is None else found.start()
                 self._keep_payload(text[i:end])
-                if m is None:
+                if found is None:
                     break
                 ch = text[end]
                 i = end + 1

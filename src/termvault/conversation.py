@@ -213,15 +213,15 @@ def _describe(name: str, data: Any) -> ToolView:
         content = next((data[k] for k in _CONTENT_KEYS if isinstance(data.get(k), str)), "")
         return ToolView("file", path, content, language_of(path))
     if key in _EDIT_TOOLS and path:
-        edits = data.get("edits") if isinstance(data.get("edits"), list) else [data]
-        diff = "".join(_edit_diff(path, e) for e in edits if isinstance(e, dict))  # type: ignore[union-attr]
+        edits = listed if isinstance(listed := data.get("edits"), list) else [data]
+        diff = "".join(_edit_diff(path, e) for e in edits if isinstance(e, dict))
         if diff:
             return ToolView("diff", path, diff, "diff")
     if key in _AGENT_TOOLS:
         label = data.get("subagent_type") or data.get("name") or "agent"
         desc = data.get("description") or ""
-        prompt = data.get("prompt") if isinstance(data.get("prompt"), str) else ""
-        return ToolView("text", _one_line(f"{label}: {desc}" if desc else str(label)), prompt)  # type: ignore[arg-type]
+        prompt = given if isinstance(given := data.get("prompt"), str) else ""
+        return ToolView("text", _one_line(f"{label}: {desc}" if desc else str(label)), prompt)
     if key in _TODO_TOOLS:
         items = data.get("todos") or data.get("plan")
         if isinstance(items, list):

@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -22,10 +23,10 @@ from typing import BinaryIO
 
 from .errors import DataError, HomeError, InvalidIdError
 
-try:
+if sys.platform == "win32":  # not a POSIX system: no leases
+    fcntl = None
+else:
     import fcntl
-except ImportError:  # not a POSIX system: no leases
-    fcntl = None  # type: ignore[assignment]
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600

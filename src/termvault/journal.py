@@ -45,7 +45,7 @@ class Journal:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):
             return []
-        found = []  # type: ignore[var-annotated]
+        found: list[Path] = []
         for line in lines:
             if not line.startswith("folder "):
                 continue

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from .streams import BoundedReader
+from .streams import BoundedReader, Reader
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,10 @@ class UnitFile:
     # is then a name for the file, not a path to open.
     reader: Callable[[], IO[bytes]] | None = field(default=None, compare=False, repr=False)
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         """The file's bytes as discovered: at most ``size`` of them (a FileRef)."""
         raw = self.reader() if self.reader is not None else open(self.origin, "rb")  # noqa: SIM115
-        return BoundedReader(raw, self.size)  # type: ignore[return-value]
+        return BoundedReader(raw, self.size)
 
 
 @dataclass
@@ -73,10 +73,14 @@ def fingerprint_of(files) -> str:
 class FileRef(Protocol):
     """A file a parser or renderer may read: on disk or inside an archive."""
 
-    relpath: str
-    size: int
+    # Read-only: a frozen record (UnitFile) or a view (a renamed ref) is a FileRef too.
+    @property
+    def relpath(self) -> str: ...
 
-    def open(self) -> IO[bytes]: ...
+    @property
+    def size(self) -> int: ...
+
+    def open(self) -> Reader: ...
 
 
 @dataclass
@@ -104,7 +108,7 @@ class SessionInfo:
 
     def metadata(self) -> dict[str, Any]:
         """The JSON-serialisable metadata, without the (large) text."""
-        out = {
+        out: dict[str, Any] = {
             "name": self.name,
             "working_directory": self.working_directory,
             "last_command": self.last_command,
@@ -118,7 +122,7 @@ class SessionInfo:
             "parse_warnings": self.parse_warnings,
         }
         if self.extra:
-            out["extra"] = self.extra  # type: ignore[assignment]
+            out["extra"] = self.extra
         return out
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import IO, Any, Protocol
 
 from .errors import DataError
@@ -29,14 +30,43 @@ class DiskFile:
     size: int
     path: Path
 
-    def open(self) -> IO[bytes]:
-        return BoundedReader(open(self.path, "rb"), self.size)  # type: ignore[return-value]
+    def open(self) -> Reader:
+        return BoundedReader(open(self.path, "rb"), self.size)
+
+
+class ChunkSource(Protocol):
+    """Anything read by chunks: a file, a Reader, a decompressing reader."""
+
+    def read(self, n: int = ..., /) -> bytes: ...
+
+
+class Writer(Protocol):
+    """Where an export writes: a binary file, stdout's buffer, a counting sink."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+class Reader(Protocol):
+    """What a FileRef opens: bytes read forward, by chunk or by line, then closed. Files,
+    BytesIO and the wrappers below all fit; a parser needs nothing more."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def readline(self, limit: int = -1, /) -> bytes: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def __enter__(self) -> Reader: ...
+
+    def __exit__(self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None, /) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class BoundedReader:
     """Read-only wrapper that stops after ``limit`` bytes."""
 
-    def __init__(self, raw: IO[bytes], limit: int):
+    def __init__(self, raw: Reader, limit: int):
         self._raw = raw
         self._left = limit
 
@@ -81,7 +111,7 @@ class BoundedReader:
 class HashingReader:
     """Read-through wrapper hashing and counting every byte read."""
 
-    def __init__(self, raw: IO[bytes], on_chunk: Callable[[int], None] | None = None):
+    def __init__(self, raw: Reader, on_chunk: Callable[[int], None] | None = None):
         self.raw = raw
         self.sha = hashlib.sha256()
         self.size = 0
@@ -135,7 +165,7 @@ class HashingDiskFile:
         self.prefix_sha256: str | None = None
         self.tail_sha256: str | None = None
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         ref = self
 
         class _Reader(HashingReader):
@@ -207,7 +237,7 @@ class HashingDiskFile:
                 self_inner.close()
 
         raw = self.opener() if self.opener is not None else open(self.path, "rb")  # noqa: SIM115
-        return _Reader(BoundedReader(raw, self.size))  # type: ignore[arg-type, return-value]
+        return _Reader(BoundedReader(raw, self.size))
 
     def ensure_hash(self) -> str:
         if self.sha256 is None:
@@ -236,38 +266,51 @@ class SpooledRef:
     def __init__(self, relpath: str, size: int, spool: IO[bytes]):
         self.relpath, self.size, self._spool = relpath, size, spool
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         self._spool.seek(0)
-        return _NoClose(self._spool)  # type: ignore[return-value]
+        return Unclosed(self._spool)
 
     def close(self) -> None:
         self._spool.close()
 
 
+def new_spool(tmpdir: Path | None) -> IO[bytes]:
+    """A private spool: in memory up to ``SPOOL_IN_MEMORY`` bytes, then a file under
+    ``tmpdir``. The caller closes it."""
+    return tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=None if tmpdir is None else str(tmpdir))
+
+
 def spool(relpath: str, size: int, stream: IO[bytes], tmpdir: Path | None, chunk: int = 1024 * 1024) -> SpooledRef:
     """Copy ``stream`` to a private spool under ``tmpdir`` and return a ref over it."""
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # type: ignore[arg-type]  # noqa: SIM115 (owned by the ref)
+    out = new_spool(tmpdir)  # owned by the ref
     while data := stream.read(chunk):
         out.write(data)
-    return SpooledRef(relpath, size, out)  # type: ignore[arg-type]
+    return SpooledRef(relpath, size, out)
 
 
-class _NoClose:
-    """Lets a parser ``with ref.open()`` a spool without closing it for the next reader."""
+class Unclosed:
+    """A spool as one reader sees it: ``with`` or ``close`` leave it open for the next
+    reader (a parser reading a spooled member, the archive writer reading a tail)."""
 
     def __init__(self, fh: IO[bytes]):
         self._fh = fh
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # seek, tell, readable...: the spool's own
         return getattr(self._fh, name)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def read(self, n: int = -1, /) -> bytes:
+        return self._fh.read(n)
+
+    def readline(self, limit: int = -1, /) -> bytes:
+        return self._fh.readline(limit)
+
+    def __iter__(self) -> Iterator[bytes]:
         return iter(self._fh)
 
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> _NoClose:
+    def __enter__(self) -> Unclosed:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -280,7 +323,7 @@ class BytesRef:
     def __init__(self, relpath: str, data: bytes):
         self.relpath, self.size, self.data = relpath, len(data), data
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         return io.BytesIO(self.data)
 
 

@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from . import holds
 from .archive import Manifest
@@ -31,6 +31,7 @@ from .ops.text import index_fetched, searchable_text
 from .reports import Progress, PruneReport, RestoreResult, SweepReport, VerifyReport
 from .sources.base import Message
 from .sources.configured import ConfiguredSource, SourceSet
+from .streams import Writer
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[Progress], None]
@@ -161,7 +162,7 @@ class Vault:
         return export_ops.messages(self.ctx, self.get(session_id, version))
 
     def export(
-        self, session_id: str, out: BinaryIO, fmt: str = "raw", version: int | None = None,
+        self, session_id: str, out: Writer, fmt: str = "raw", version: int | None = None,
         file: str | None = None, redact: bool = True, detail: str = "all",
     ) -> None:  # fmt: skip
         """Write a session to ``out``. ``raw``: the archived bytes of its main file (or of

@@ -84,6 +84,14 @@ def _codex_transcript(m: Manifest) -> ManifestFile | None:
     return next((f for f in m.files if _CODEX_ROLLOUT.match(PurePosixPath(f.path).name)), None)
 
 
+def _codex_id(f: ManifestFile) -> str:
+    """The session id in a rollout's name (``_codex_transcript`` picked a matching one)."""
+    found = _CODEX_ROLLOUT.match(PurePosixPath(f.path).name)
+    if found is None:
+        raise ValueError(f"{f.path} is not a Codex rollout.")
+    return found.group(1).lower()
+
+
 def _gemini_transcript(m: Manifest) -> ManifestFile | None:
     return next((f for f in m.files if _GEMINI_SESSION.match(PurePosixPath(f.path).name)), None)
 
@@ -107,7 +115,7 @@ AGENTS: dict[str, _Agent] = {
         "Codex CLI",
         lambda sid: ["codex", "resume", sid],
         _codex_transcript,
-        lambda entry, f: _CODEX_ROLLOUT.match(PurePosixPath(f.path).name).group(1).lower(),  # type: ignore[union-attr]
+        lambda entry, f: _codex_id(f),
     ),
     "gemini": _Agent(
         "gemini",

@@ -16,7 +16,6 @@ twice, or renumbered by a reindex, still serves.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,9 +24,9 @@ from typing import IO, Any, Protocol
 
 from ..errors import DataError, IntegrityError
 from ..model import ArchiveEntry
+from ..streams import ChunkSource, new_spool
 from . import format as arc
 
-SPOOL_IN_MEMORY = 16 * 1024 * 1024
 MAX_LINKS = 100_000  # far past any chain the writer makes: a loop guard
 
 
@@ -57,13 +56,13 @@ class Sink:
         self.sha = hashlib.sha256()
         self.size = 0
         self.spool: IO[bytes] | None = (
-            tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=tmpdir)  # type: ignore[call-overload]  # noqa: SIM115 - closed by close()
+            new_spool(tmpdir)  # closed by close()
             if tmpdir is not None
             else None
         )
         self.recent = bytearray()
 
-    def take(self, stream: IO[bytes]) -> None:
+    def take(self, stream: ChunkSource) -> None:
         while chunk := stream.read(arc.CHUNK):
             self.sha.update(chunk)
             self.size += len(chunk)
@@ -90,7 +89,7 @@ class Sink:
     def append(self, f: arc.ManifestFile, member: IO[bytes], where: str) -> None:
         """Append a delta file's tail, decoded from ``member`` against this file."""
         assert f.delta is not None
-        self.take(arc.TailReader(self.last(f.delta.window), member, f.size - f.delta.base_size, where))  # type: ignore[arg-type]
+        self.take(arc.TailReader(self.last(f.delta.window), member, f.size - f.delta.base_size, where))
 
     def copy(self) -> Sink:
         """A hash-only continuation of this sink (for checking a later link)."""

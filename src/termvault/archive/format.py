@@ -53,7 +53,7 @@ import zstandard
 from ..errors import DataError, IntegrityError
 from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, validate_id, validate_relpath
 from ..model import ArchiveEntry, fingerprint_of
-from ..streams import HashingReader
+from ..streams import HashingReader, Reader
 
 FORMAT_VERSION = 3  # the newest format this code reads and writes
 FULL_FORMAT = 1  # a unit holding every file whole (what every older termvault wrote)
@@ -494,7 +494,7 @@ class SourceFile:
     """A file to put in an archive: where to read it and what the manifest says of it."""
 
     entry: ManifestFile
-    opener: Callable[[], IO[bytes]]
+    opener: Callable[[], Reader]
 
 
 @dataclass
@@ -531,6 +531,7 @@ def write_archive(
         )  # fmt: skip
         cctx = zstandard.ZstdCompressor(compression_params=params, dict_data=zdict)
         with (
+            # zstandard's stub asks for IO[bytes]; the writer only calls write() and flush().
             cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,  # type: ignore[arg-type]
             tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
         ):
@@ -614,8 +615,10 @@ def read_archive(
         outer = HashingReader(fh)
         try:
             dctx = decompressor(fh, where)
+            # zstandard's stub asks for IO[bytes]; the reader only calls read()/readinto().
             with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:  # type: ignore[arg-type]
                 budget = _ExpansionBudget(zr, where, _budget_before_manifest())
+                # typeshed's tarfile wants write/seek/tell too; stream mode "r|" only calls read().
                 with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
                     manifest = _read_members(tar, where, on_file, max_expand, only, budget)
             outer.drain()
@@ -669,6 +672,7 @@ def read_manifest(path: Path) -> Manifest:
             dctx = decompressor(fh, where)
             with dctx.stream_reader(fh, read_across_frames=True) as zr:
                 budget = _ExpansionBudget(zr, where, _budget_before_manifest())
+                # typeshed's tarfile wants write/seek/tell too; stream mode "r|" only calls read().
                 with tarfile.open(fileobj=budget, mode="r|") as tar:  # type: ignore[call-overload]
                     first = tar.next()
                     if first is None or first.name != MANIFEST_NAME or first.size > MAX_MANIFEST_BYTES:

@@ -17,6 +17,7 @@ and 0.05 s to import instead of 2 s. It is imported lazily, inside the methods, 
 
 from __future__ import annotations
 
+import builtins
 import configparser
 import hashlib
 import logging
@@ -27,13 +28,17 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ..config import Config
 from ..errors import DataError, TermvaultError, UsageError
 from ..fsutil import TMP_PREFIX, validate_relpath
 from . import format as arc
+
+if TYPE_CHECKING:  # obstore is an optional extra: its config types are for the checker only
+    from obstore.store import ClientConfig, RetryConfig, S3Config
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +176,11 @@ class ObjectStore:
         self.spec = spec
         self.policy = policy or POLICY
         p = self.policy
-        options: dict[str, Any] = {
+        options: ClientConfig = {
             "connect_timeout": timedelta(seconds=p.connect_timeout),
             "read_timeout": timedelta(seconds=p.read_timeout),
         }
-        kwargs: dict[str, Any] = {}
+        kwargs: S3Config = {}
         settings = _profile_settings()
         region = (
             spec.region
@@ -191,7 +196,7 @@ class ObjectStore:
         if spec.endpoint:
             kwargs["endpoint"] = spec.endpoint
             options["allow_http"] = spec.endpoint.startswith("http://")
-        retry = {
+        retry: RetryConfig = {
             "max_retries": p.request_retries,
             "retry_timeout": timedelta(seconds=p.read_timeout * 2),
             "backoff": {
@@ -204,9 +209,11 @@ class ObjectStore:
             self.store = S3Store(
                 spec.bucket,
                 prefix=spec.prefix or None,
-                client_options=options,  # type: ignore[arg-type]  # TypedDicts in obstore's stubs
-                retry_config=retry,  # type: ignore[arg-type]
-                **kwargs,  # type: ignore[arg-type]
+                client_options=options,
+                retry_config=retry,
+                # S3Config has a bucket key too, overlapping the positional bucket (obstore's stub
+                # ignores the same clash); kwargs never holds it.
+                **kwargs,  # type: ignore[misc]
             )
         except Exception as exc:  # obstore reports bad settings with its own types
             raise RemoteError(f"The remote {spec.url} cannot be used: {_first_line(exc)}.") from exc
@@ -331,7 +338,7 @@ class ObjectStore:
 
         length = MANIFEST_RANGE
         while True:
-            data, size, sha = self._call(f"read {key}", lambda n=length: first(n))  # type: ignore[misc]
+            data, size, sha = self._call(f"read {key}", partial(first, length))
             manifest = manifest_from_prefix(data, self.spec.display(key), complete=len(data) >= size)
             if manifest is not None:
                 return manifest, RemoteObject(key, size, sha)
@@ -351,7 +358,7 @@ class ObjectStore:
         for chunk in chunks:
             yield from chunk
 
-    def hosts(self) -> list[str]:  # type: ignore[valid-type]
+    def hosts(self) -> builtins.list[str]:  # ``list`` is a method of this class
         """The host folders directly under the prefix (one request)."""
         import obstore
 
@@ -403,7 +410,10 @@ def manifest_from_prefix(data: bytes, where: str, complete: bool) -> arc.Manifes
                 raise EOFError("no member yet")
             if first.name != arc.MANIFEST_NAME or first.size > arc.MAX_MANIFEST_BYTES:
                 raise DataError(f"{where} does not start with {arc.MANIFEST_NAME}; it is not a termvault archive.")
-            body = tar.extractfile(first).read()  # type: ignore[union-attr]
+            member = tar.extractfile(first)
+            if member is None:  # a directory or a link where the manifest should be
+                raise DataError(f"{where} does not start with {arc.MANIFEST_NAME}; it is not a termvault archive.")
+            body = member.read()
             if len(body) != first.size:
                 raise EOFError("short manifest")
     except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:

@@ -151,7 +151,7 @@ class CliError(click.ClickException):
 
     def __init__(self, message: str, exit_code: int, cause: BaseException | None = None, verbose: int = 0):
         super().__init__(message)
-        self.exit_code = exit_code  # type: ignore[misc]
+        self.exit_code = exit_code  # type: ignore[misc]  # click types it per class; its own code reads it per instance
         self.cause = cause
         self.verbose = verbose
 

@@ -334,13 +334,7 @@ def _print_prune(state: AppState, report, as_json: bool, force: bool = False) ->
 @pass_state
 def pin(state: AppState, session_id: str):
     """Pin a session: prune never deletes it."""
-    vault = state.vault()
-    if vault.get(session_id).pinned:
-        entry = vault.get(session_id)
-        state.say(f"{entry.session_id} ({entry.name}) is already pinned; nothing changed.")
-        return
-    entry = vault.pin(session_id)
-    state.say(f"Pinned {entry.session_id} ({entry.name}): prune will never delete it.")
+    _set_pinned(state, session_id, True)
 
 
 @click.command(epilog="\b\nExample:\n  termvault unpin 3f2a9c")
@@ -348,13 +342,21 @@ def pin(state: AppState, session_id: str):
 @pass_state
 def unpin(state: AppState, session_id: str):
     """Unpin a session (a storage cap may prune it again)."""
+    _set_pinned(state, session_id, False)
+
+
+def _set_pinned(state: AppState, session_id: str, pinned: bool) -> None:
     vault = state.vault()
-    if not vault.get(session_id).pinned:
-        entry = vault.get(session_id)
-        state.say(f"{entry.session_id} ({entry.name}) is not pinned; nothing changed.")
+    entry = vault.get(session_id)
+    if bool(entry.pinned) == pinned:
+        state.say(f"{entry.session_id} ({entry.name}) is {'already' if pinned else 'not'} pinned; nothing changed.")
         return
-    entry = vault.unpin(session_id)
-    state.say(f"Unpinned {entry.session_id} ({entry.name}).")
+    if pinned:
+        entry = vault.pin(session_id)
+        state.say(f"Pinned {entry.session_id} ({entry.name}): prune will never delete it.")
+    else:
+        entry = vault.unpin(session_id)
+        state.say(f"Unpinned {entry.session_id} ({entry.name}).")
 
 
 @click.command(epilog="\b\nExamples:\n  termvault reindex\n  termvault reindex --remote")

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict
 
 import click
 from rich.text import Text
@@ -238,6 +238,16 @@ def _show_live(state: AppState, live, as_json: bool) -> None:
     print_lines(state.out, key_values(pairs))
 
 
+class ExportOptions(TypedDict):
+    """What ``export`` passes on to ``Vault.export`` besides the session and the sink."""
+
+    fmt: str
+    version: int | None
+    file: str | None
+    redact: bool
+    detail: str
+
+
 class CountingWriter:
     """A sink counting bytes and non-empty lines (as AgentMux's export counts them),
     passing everything on to ``out`` when given."""
@@ -448,20 +458,20 @@ def export(
                 EXIT_PROBLEMS,
             )
     vault = state.vault(readonly=True)
-    options = {"fmt": fmt, "version": version, "file": relpath, "redact": not no_redact, "detail": detail}
+    options = ExportOptions(fmt=fmt, version=version, file=relpath, redact=not no_redact, detail=detail)
     if as_json:
         _export_json(vault, session_id, output, options)
         return
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
-        vault.export(session_id, stream, **options)  # type: ignore[arg-type]
+        vault.export(session_id, stream, **options)
         stream.flush()
         return
-    write_atomically(output, lambda fh: vault.export(session_id, fh, **options))  # type: ignore[arg-type]
+    write_atomically(output, lambda fh: vault.export(session_id, fh, **options))
     state.say(f"Wrote {home_display(output)} ({human_size(output.stat().st_size)}).")
 
 
-def _export_json(vault: Vault, session_id: str, output: Path | None, options: dict[str, Any]) -> None:
+def _export_json(vault: Vault, session_id: str, output: Path | None, options: ExportOptions) -> None:
     """Export, then print a JSON summary: bytes and non-empty lines (AgentMux's counts)."""
     try:
         entry = vault.get(session_id, options["version"])
@@ -475,13 +485,13 @@ def _export_json(vault: Vault, session_id: str, output: Path | None, options: di
 
     def write(fh) -> CountingWriter:
         counter = CountingWriter(fh)
-        vault.export(session_id, counter, **options)  # type: ignore[arg-type]
+        vault.export(session_id, counter, **options)
         counter.finish()
         return counter
 
-    if to_file:
+    if output is not None and to_file:
         counted: list[CountingWriter] = []
-        write_atomically(output, lambda fh: counted.append(write(fh)))  # type: ignore[arg-type]
+        write_atomically(output, lambda fh: counted.append(write(fh)))
         counter = counted[0]
     else:
         counter = write(buffer)

@@ -170,7 +170,7 @@ def pull(state: AppState, session_id: str | None, version: int | None, pull_all:
     if bool(session_id) == pull_all:
         raise click.UsageError("Give a session ID or --all (not both).")
     vault = state.vault()
-    entries = vault.index.remote_only() if pull_all else [vault.get(session_id, version)]  # type: ignore[arg-type]
+    entries = [vault.get(session_id, version)] if session_id else vault.index.remote_only()
     with item_progress(state, "Fetching") as progress:
         fetched = vault.remote_pull(entries, progress)
     if pull_all:

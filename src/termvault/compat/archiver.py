@@ -154,10 +154,12 @@ class SessionArchiver:
     def _background_loop(self, interval: float, at_start: set[str] | None = None) -> None:
         holding = False
         first = at_start
+        lock = self._sweeper_lock
+        assert lock is not None, "the sweeper lock is made before the thread starts"
         try:
             while not self._stop_background.is_set():
                 if not holding:
-                    holding = self._sweeper_lock.try_acquire("background sweeping")  # type: ignore[union-attr]
+                    holding = lock.try_acquire("background sweeping")
                 if holding:
                     try:
                         if first is not None:
@@ -178,7 +180,7 @@ class SessionArchiver:
                 self._stop_background.wait(interval)
         finally:
             if holding:
-                self._sweeper_lock.release()  # type: ignore[union-attr]
+                lock.release()
 
     def stop_background_archiving(self, timeout: float = 5.0) -> None:
         """Stop the sweeper thread; returns once it has stopped (within a second unless a

@@ -36,6 +36,14 @@ LAZY_LOADING_ENABLED = True
 _EMPTY_STATS = {"total_sessions": 0, "storage_size_mb": 0.0, "oldest_session": None, "newest_session": None}
 
 
+def _saved_at(path: Path) -> float:
+    """The save time in a state file's name (only names matching ``_NAME`` are listed)."""
+    found = _NAME.match(path.name)
+    if found is None:
+        raise ValueError(f"{path} is not a saved session state.")
+    return float(found.group(1))
+
+
 class SessionStorage:
     """The app's storage: workspace state, named workspaces and session history in
     ``storage_dir`` (default: the termvault home, ``~/.multi-term``).
@@ -293,7 +301,7 @@ class SessionStorage:
         files = self._files_of(session_id)
         if not files:
             return None
-        newest = max(files, key=lambda p: float(_NAME.match(p.name).group(1)))  # type: ignore[union-attr]
+        newest = max(files, key=_saved_at)
         return SessionState.from_json(newest.read_bytes(), str(newest))
 
     def list_sessions(self) -> list[SessionState]:

@@ -202,6 +202,7 @@ class Database:
 
     def _open(self) -> sqlite3.Connection:
         readonly = self.readonly
+        conn: sqlite3.Connection | None
         if readonly and not self.index_file.exists():
             # Reading a home that has no index yet: an empty one, in memory, written nowhere.
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
@@ -211,7 +212,7 @@ class Database:
         if not readonly:
             ensure_private_dir(self.index_file.parent)
         new = not self.index_file.exists()
-        conn = None  # type: ignore[assignment]
+        conn = None
         try:
             uri = f"file:{self.index_file}?mode=ro" if readonly else str(self.index_file)
             conn = sqlite3.connect(uri, uri=readonly, timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -291,8 +292,10 @@ class Database:
                 yield
             except BaseException as exc:
                 self._rollback()
-                if is_corruption(exc) or isinstance(exc, sqlite3.OperationalError):
-                    raise self.failure(exc) from exc  # type: ignore[arg-type]
+                if isinstance(exc, sqlite3.DatabaseError) and (
+                    is_corruption(exc) or isinstance(exc, sqlite3.OperationalError)
+                ):
+                    raise self.failure(exc) from exc
                 raise
             try:
                 self.db.execute("COMMIT")

@@ -443,7 +443,7 @@ class EntriesView(Mapping[str, ArchiveEntry]):
     def values(self):  # type: ignore[override]  # one query instead of one per key
         return self._index.latest_entries()
 
-    def items(self):  # type: ignore[override]
+    def items(self):  # type: ignore[override]  # a list, in one query, like values()
         return [(e.session_id, e) for e in self._index.latest_entries()]
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -31,7 +30,7 @@ from ..errors import DataError
 from ..fsutil import ensure_private_dir
 from ..model import ArchiveEntry, SessionUnit
 from ..sources.configured import ConfiguredSource
-from ..streams import SPOOL_IN_MEMORY, HashingDiskFile
+from ..streams import HashingDiskFile, Reader, Unclosed, new_spool
 from .context import Context
 
 log = logging.getLogger(__name__)
@@ -94,7 +93,7 @@ class TailCompressor:
     def begin(self, window: bytes) -> None:
         self.close()  # a second read of the file starts over
         # Closed by close(), once the unit is written (or the version stored whole).
-        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.tmpdir)  # type: ignore[call-overload]  # noqa: SIM115
+        self.spool = new_spool(self.tmpdir)
         self.used_window = len(window)
         cctx = tail_compressor(window, self.level)
         self._writer = cctx.stream_writer(self.spool, closefd=False, write_size=arc.CHUNK)
@@ -112,31 +111,15 @@ class TailCompressor:
             h.update(chunk)
         self.sha256 = h.hexdigest()
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         assert self.spool is not None
         self.spool.seek(0)
-        return _Unclosed(self.spool)  # type: ignore[return-value]
+        return Unclosed(self.spool)
 
     def close(self) -> None:
         if self.spool is not None:
             self.spool.close()
             self.spool = None
-
-
-class _Unclosed:
-    """The spool as the archive writer reads it (``with`` must not close it)."""
-
-    def __init__(self, fh: IO[bytes]):
-        self.fh = fh
-
-    def read(self, n: int = -1) -> bytes:
-        return self.fh.read(n)
-
-    def __enter__(self) -> _Unclosed:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
 
 
 @dataclass

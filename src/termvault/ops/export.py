@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from .. import archive as arc
 from ..ansi import printable
@@ -16,7 +16,7 @@ from ..redact import redact
 from ..render import render
 from ..sources.base import Message, Source
 from ..sources.configured import ConfiguredSource
-from ..streams import close_refs
+from ..streams import Writer, close_refs
 from .context import Context
 from .text import parse
 
@@ -36,20 +36,20 @@ def find_live(ctx: Context, session_id: str) -> tuple[ConfiguredSource, SessionU
 
 
 def export_live(
-    ctx: Context, session_id: str, out: BinaryIO, fmt: str, file: str | None, redact: bool, detail: str = "all"
+    ctx: Context, session_id: str, out: Writer, fmt: str, file: str | None, redact: bool, detail: str = "all"
 ) -> bool:
     """Export a session that is not archived yet from its live files; False if none."""
     live = find_live(ctx, session_id)
     if live is None:
         return False
     cs, unit = live
-    refs: list[FileRef] = list(unit.files)  # type: ignore[arg-type]
+    refs: list[FileRef] = list(unit.files)
     write(cs.source, refs, out, fmt, file, {"name": unit.session_id, "source": cs.source.kind}, redact, detail)
     return True
 
 
 def export(
-    ctx: Context, entry: ArchiveEntry, out: BinaryIO, fmt: str, file: str | None, redact: bool, detail: str = "all"
+    ctx: Context, entry: ArchiveEntry, out: Writer, fmt: str, file: str | None, redact: bool, detail: str = "all"
 ) -> None:
     """See ``Vault.export``."""
     check_format(fmt)
@@ -126,7 +126,7 @@ def live(ctx: Context, session_id: str) -> tuple[str, SessionUnit, SessionInfo] 
     if found is None:
         return None
     cs, unit = found
-    return cs.source.kind, unit, parse(cs.source, list(unit.files), unit)  # type: ignore[arg-type]
+    return cs.source.kind, unit, parse(cs.source, list(unit.files), unit)
 
 
 def check_format(fmt: str) -> None:
@@ -137,7 +137,7 @@ def check_format(fmt: str) -> None:
 def write(
     src: Source,
     refs: Sequence[FileRef],
-    out: BinaryIO,
+    out: Writer,
     fmt: str,
     file: str | None,
     header: dict[str, Any],

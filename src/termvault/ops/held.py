@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..fsutil import HELD_PREFIX, KEPT_MARK, append_durably, atomic_write_bytes, put_back
@@ -49,25 +49,21 @@ def note_stranded(ctx: Context, folder: Path) -> None:
 
 
 def held_files(folders: Iterable[Path]) -> list[Path]:
-    found = []  # type: ignore[var-annotated]
-    for folder in dict.fromkeys(folders):
-        try:
-            with os.scandir(folder) as entries:
-                found.extend(
-                    Path(e.path) for e in entries if e.name.startswith(HELD_PREFIX) and e.is_file(follow_symlinks=False)
-                )
-        except OSError:
-            continue
-    return sorted(found)
+    return _files_in(folders, lambda e: e.name.startswith(HELD_PREFIX) and e.is_file(follow_symlinks=False))
 
 
 def kept_files(folders: Iterable[Path]) -> list[Path]:
     """Copies kept beside a source whose name a writer took meanwhile (swept as sessions)."""
-    found = []  # type: ignore[var-annotated]
+    return _files_in(folders, lambda e: KEPT_MARK in e.name and not e.name.startswith("."))
+
+
+def _files_in(folders: Iterable[Path], wanted: Callable[[os.DirEntry[str]], bool]) -> list[Path]:
+    """The entries of ``folders`` (each once; unreadable ones skipped) that are ``wanted``."""
+    found: list[Path] = []
     for folder in dict.fromkeys(folders):
         try:
             with os.scandir(folder) as entries:
-                found.extend(Path(e.path) for e in entries if KEPT_MARK in e.name and not e.name.startswith("."))
+                found.extend(Path(e.path) for e in entries if wanted(e))
         except OSError:
             continue
     return sorted(found)

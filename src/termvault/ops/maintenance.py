@@ -28,7 +28,7 @@ PINS_FILE = "pins.json"
 
 # -- reconciliation ---------------------------------------------------------------------
 def temp_files(ctx: Context) -> list[Path]:
-    found = []  # type: ignore[var-annotated]
+    found: list[Path] = []
     for folder, _dirs, files in os.walk(ctx.config.archive_dir):
         found.extend(Path(folder) / f for f in files if is_temp_name(f))
     # Not history/: the app saves sessions there through temporary files of its own,

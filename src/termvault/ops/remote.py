@@ -235,7 +235,8 @@ def status(ctx: Context, check: bool = True) -> dict[str, Any]:
                 e for e in ctx.index.evicted() if ctx.remote.objects.head(ctx.index.remote_key(e.row_id) or "") is None
             ]
             out["missing_in_remote"] = [e.archive_path for e in gone]
-            out["verified"] -= sum(1 for e in gone if ctx.index.remote_state(e.row_id)["remote_verified_at"])  # type: ignore[index, misc]
+            states = [ctx.index.remote_state(e.row_id) for e in gone]
+            out["verified"] -= sum(1 for s in states if s is not None and s["remote_verified_at"])
         except RemoteError as exc:
             out["reachable"], out["error"], out["hosts"] = False, str(exc), []
     return out

@@ -125,8 +125,8 @@ class MarkdownRenderer(Renderer):
                 yield "\n"
             else:
                 # In a sub-agent run the "user" is the agent that gave it its task.
-                title = "Task" if role == "user" and self.open_runs else None  # type: ignore[assignment]
-                yield self.heading(title or _HEADING_ROLES.get(role, role.replace("_", " ").capitalize()), turn)
+                task = "Task" if role == "user" and self.open_runs else None
+                yield self.heading(task or _HEADING_ROLES.get(role, role.replace("_", " ").capitalize()), turn)
             text = demote_headings(self.clean_md(turn.text), self.level)
             if text:
                 yield from pieces(text)

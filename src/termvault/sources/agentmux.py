@@ -221,32 +221,22 @@ class AgentMuxSource(Source):
         zoneid, db, objects_db = str(h["zoneid"]), Path(h["filestore"]), Path(h["filestore"]).parent / "objects.db"
         fault("agentmux-companion")
         companion = self._write_companion(unit, shas[f.relpath], h)
-        fs = fst.connect(db, "AgentMux", write=True)
-        try:
-            try:
-                fs.execute("BEGIN IMMEDIATE")
-                if not fst.row_matches(
-                    fs, zoneid, OUTPUT, int(h["logical_size"]), int(h["modts"]), int(h["createdts"])
-                ):
-                    fs.execute("ROLLBACK")
-                    log.info("%s changed after it was read; kept for the next sweep", f.origin)
-                    _unlink(companion)
-                    return 0
-                fault("agentmux-meta")
-                changes = {ARCHIVED_AT: int(time.time() * 1000), ARCHIVED_BYTES: f.size, ARCHIVE_PATH: str(companion)}
-                if not _update_meta(objects_db, zoneid, changes):
-                    fs.execute("ROLLBACK")
-                    _unlink(companion)
-                    return 0
-                fault("agentmux-delete")
-                fst.delete_file(fs, zoneid, OUTPUT)
-                fs.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise fst.explain(exc, db, "AgentMux") from exc
-        finally:
-            if fs.in_transaction:
+        with fst.writing(db, "AgentMux") as fs:
+            fs.execute("BEGIN IMMEDIATE")
+            if not fst.row_matches(fs, zoneid, OUTPUT, int(h["logical_size"]), int(h["modts"]), int(h["createdts"])):
                 fs.execute("ROLLBACK")
-            fs.close()
+                log.info("%s changed after it was read; kept for the next sweep", f.origin)
+                _unlink(companion)
+                return 0
+            fault("agentmux-meta")
+            changes = {ARCHIVED_AT: int(time.time() * 1000), ARCHIVED_BYTES: f.size, ARCHIVE_PATH: str(companion)}
+            if not _update_meta(objects_db, zoneid, changes):
+                fs.execute("ROLLBACK")
+                _unlink(companion)
+                return 0
+            fault("agentmux-delete")
+            fst.delete_file(fs, zoneid, OUTPUT)
+            fs.execute("COMMIT")
         return f.size
 
     def _write_companion(self, unit: SessionUnit, sha256: str, h: Mapping[str, Any]) -> Path:
@@ -448,8 +438,7 @@ def _update_meta(objects_db: Path, block_id: str, changes: dict[str, Any], only_
 def _write_back(db: Path, zoneid: str, name: str, data, sha256: str, session_id: str) -> bool:
     """Create ``zoneid/name`` in ``db`` from ``data`` in one write transaction. False when
     an identical file is there already; ConflictError when a different one is."""
-    conn = fst.connect(db, "AgentMux", write=True)
-    try:
+    with fst.writing(db, "AgentMux") as conn:
         schema = fst.inspect(conn, db, "AgentMux")
         conn.execute("BEGIN IMMEDIATE")
         existing = conn.execute(
@@ -471,12 +460,6 @@ def _write_back(db: Path, zoneid: str, name: str, data, sha256: str, session_id:
         fst.write_new_file(conn, schema, zoneid, name, data, int(time.time() * 1000))
         conn.execute("COMMIT")
         return True
-    except sqlite3.Error as exc:
-        raise fst.explain(exc, db, "AgentMux") from exc
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        conn.close()
 
 
 __all__ = ["AgentMuxSource", "record_messages"]

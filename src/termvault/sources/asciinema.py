@@ -303,8 +303,8 @@ class AsciinemaSource(Source):
             text.add(line)
 
         header = cast.header
-        term = header.get("term") if isinstance(header.get("term"), dict) else {}
-        env = header.get("env") if isinstance(header.get("env"), dict) else {}
+        term = given if isinstance(given := header.get("term"), dict) else {}
+        env = given if isinstance(given := header.get("env"), dict) else {}
         title, command = _str(header.get("title")), _str(header.get("command"))
         tags = header.get("tags")
         if not events:
@@ -316,7 +316,7 @@ class AsciinemaSource(Source):
         info.created_at = parse_time(_num(header.get("timestamp")))
         if info.created_at is not None:
             info.last_activity_at = parse_time(info.created_at + duration)
-        info.working_directory = cwd or _str(env.get("PWD")) or ""  # type: ignore[union-attr]
+        info.working_directory = cwd or _str(env.get("PWD")) or ""
         if typed.last and (command is None or is_shell_command(command)):
             info.last_command = typed.last
         else:
@@ -327,10 +327,10 @@ class AsciinemaSource(Source):
         info.text = text.text()
         info.extra = {
             "version": cast.version,
-            "cols": _int(term.get("cols", header.get("width"))),  # type: ignore[union-attr]
-            "rows": _int(term.get("rows", header.get("height"))),  # type: ignore[union-attr]
-            "term_type": _str(term.get("type")) or _str(env.get("TERM")),  # type: ignore[union-attr]
-            "shell": _str(env.get("SHELL")),  # type: ignore[union-attr]
+            "cols": _int(term.get("cols", header.get("width"))),
+            "rows": _int(term.get("rows", header.get("height"))),
+            "term_type": _str(term.get("type")) or _str(env.get("TERM")),
+            "shell": _str(env.get("SHELL")),
             "duration": round(duration, 6),
             "events": events,
             "markers": markers,

@@ -20,12 +20,13 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import zstandard
 
 from ..conversation import parse_input
 from ..model import FileRef, SessionInfo, SessionUnit
+from ..streams import Reader
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
@@ -217,12 +218,12 @@ class _Decompressed:
     def size(self) -> int:
         return self.inner.size
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         raw = self.inner.open()
         try:
-            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+            reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[arg-type]  # zstandard's stub asks IO[bytes]; it only calls read()
             limit = max(MIN_EXPANSION_CAP, EXPANSION_RATIO * max(self.inner.size, 1))
-            return io.BufferedReader(_Capped(reader, limit, self.relpath))  # type: ignore[arg-type]
+            return io.BufferedReader(_Capped(reader, limit, self.relpath))
         except BaseException:
             raw.close()
             raise
@@ -236,7 +237,7 @@ def _rollouts(files: Sequence[FileRef]) -> list[FileRef]:
 
 
 def _records(ref: FileRef, warnings: list[int]) -> Iterator[dict[str, Any]]:
-    source: FileRef = _Decompressed(ref) if ref.relpath.endswith(".zst") else ref  # type: ignore[assignment]
+    source: FileRef = _Decompressed(ref) if ref.relpath.endswith(".zst") else ref
     # Unreadable or corrupt compressed data: what was read so far still counts.
     yield from read_jsonl(source, warnings, (OSError, zstandard.ZstdError))
 

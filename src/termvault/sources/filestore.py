@@ -23,6 +23,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -58,6 +59,21 @@ def explain(exc: sqlite3.Error, db: Path, app: str) -> DataError:
 
 
 # -- connections ----------------------------------------------------------------------------
+@contextmanager
+def writing(db: Path, app: str) -> Iterator[sqlite3.Connection]:
+    """A write connection to ``db`` for one explicit transaction: a SQLite error becomes a
+    sentence, a transaction left open is rolled back, the connection is closed."""
+    conn = connect(db, app, write=True)
+    try:
+        yield conn
+    except sqlite3.Error as exc:
+        raise explain(exc, db, app) from exc
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        conn.close()
+
+
 def connect(db: Path, app: str, write: bool = False) -> sqlite3.Connection:
     """A connection to ``db`` in autocommit mode (transactions are explicit): read-only
     unless ``write``; never creates the file."""
@@ -350,12 +366,12 @@ def merge_block_meta(conn: sqlite3.Connection, block_id: str, changes: dict[str,
     if row is None:
         return False
     obj = _json_obj(row[1])
-    meta = obj.get("meta") if isinstance(obj.get("meta"), dict) else {}
+    meta = found if isinstance(found := obj.get("meta"), dict) else {}
     for key, value in changes.items():
         if value is None:
-            meta.pop(key, None)  # type: ignore[union-attr]
+            meta.pop(key, None)
         else:
-            meta[key] = value  # type: ignore[index]
+            meta[key] = value
     obj["meta"] = meta
     version = int(row[0] or 0) + 1
     obj["version"] = version

@@ -34,9 +34,10 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
 from ..model import FileRef, SessionInfo, SessionUnit
+from ..streams import Reader
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
@@ -94,7 +95,7 @@ class _ObjectStream:
     one value (up to its cap) plus a read chunk in memory. An over-cap value is yielded
     as None after being skipped."""
 
-    def __init__(self, fh: IO[bytes], value_cap: int, chunk: int = 1024 * 1024):
+    def __init__(self, fh: Reader, value_cap: int, chunk: int = 1024 * 1024):
         self.fh = fh
         self.cap = value_cap
         self.chunk = chunk
@@ -517,7 +518,7 @@ class GeminiSource(Source):
         unit = make_unit(self.kind, sid, root, paths, **hints)
         if unit is not None:
             # The session log goes first: it is the file a raw export gives by default.
-            main, _, _ = _split(unit.files)  # type: ignore[arg-type]  # only relpaths are read
+            main, _, _ = _split(unit.files)
             if main is not None:
                 unit.files.sort(key=lambda f: f.relpath != main.relpath)
             seen.add(sid)

@@ -12,13 +12,13 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from ..ansi import strip_ansi
 from ..errors import InvalidIdError
 from ..fsutil import validate_id
 from ..model import FileRef, SessionInfo, SessionUnit
 from ..state import SessionState
+from ..streams import Reader
 from .base import (
     Message,
     Source,
@@ -159,7 +159,7 @@ class NativeSource(Source):
         if source is None:
             yield Message("system", f"The conversation file {name} is in a format termvault does not read.")
             return
-        yield from source.messages([_Renamed(ref, name)])  # type: ignore[list-item]
+        yield from source.messages([_Renamed(ref, name)])
 
 
 def _snapshot_text(snapshot: object) -> str:
@@ -182,7 +182,7 @@ class _Renamed:
     def size(self) -> int:
         return self.inner.size
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         return self.inner.open()
 
 

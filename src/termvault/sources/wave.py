@@ -24,6 +24,7 @@ from typing import IO, Any, ClassVar
 
 from ..errors import DataError
 from ..model import FileRef, SessionInfo, SessionUnit
+from ..streams import Reader, Unclosed
 from .base import Message, RestoreRequest, Source
 from .filestore import FileStore, Objects, connect, read_objects
 from .panes import Store, base_info, block_info, discover_each, make_unit, safe_names, terminal_info, terminal_messages
@@ -136,9 +137,9 @@ class HistoryRef:
     def __init__(self, spool: IO[bytes], size: int, gaps: list[tuple[int, int, int]]):
         self._spool, self.size, self.gaps = spool, size, gaps
 
-    def open(self) -> IO[bytes]:
+    def open(self) -> Reader:
         self._spool.seek(0)
-        return _Unclosed(self._spool)  # type: ignore[return-value]
+        return Unclosed(self._spool)
 
     def close(self) -> None:
         self._spool.close()
@@ -160,25 +161,27 @@ def stitch(versions: Sequence[tuple[int, dict[str, Any], Sequence[FileRef]]], sp
     for _version, meta, refs in sorted(versions, key=lambda v: v[0]):
         if not refs:
             continue
-        extra = meta.get("extra") if isinstance(meta.get("extra"), dict) else {}
+        extra = given if isinstance(given := meta.get("extra"), dict) else {}
         ref = refs[0]
-        start = _int(extra.get("window_start"), 0)  # type: ignore[union-attr]
-        logical = _int(extra.get("logical_size"), start + ref.size)  # type: ignore[union-attr]
-        restarted = end is None or extra.get("createdts") != created or logical < end  # type: ignore[union-attr]
+        start = _int(extra.get("window_start"), 0)
+        logical = _int(extra.get("logical_size"), start + ref.size)
+        restarted = end is None or extra.get("createdts") != created or logical < end
         skip = 0
         if restarted:
             if start > 0:
                 gaps.append((written, 0, start))
-        elif start > end:  # type: ignore[operator]
-            gaps.append((written, end, start))  # type: ignore[arg-type]
         else:
-            skip = end - start  # type: ignore[operator]
+            assert end is not None  # a first version is always "restarted"
+            if start > end:
+                gaps.append((written, end, start))
+            else:
+                skip = end - start
         with ref.open() as fh:
             _discard(fh, skip)
             while chunk := fh.read(CHUNK):
                 spool.write(chunk)
                 written += len(chunk)
-        end, created = max(logical, start + skip), extra.get("createdts")  # type: ignore[union-attr]
+        end, created = max(logical, start + skip), extra.get("createdts")
     for _at, lost_from, lost_to in gaps:
         log.warning(
             "%d bytes of output (offsets %d-%d) scrolled out of the window before a sweep saw "
@@ -190,29 +193,7 @@ def stitch(versions: Sequence[tuple[int, dict[str, Any], Sequence[FileRef]]], sp
     return HistoryRef(spool, written, gaps)
 
 
-class _Unclosed:
-    """The spool for one reader; closing it leaves the spool open for the next."""
-
-    def __init__(self, fh: IO[bytes]):
-        self._fh = fh
-
-    def read(self, n: int = -1) -> bytes:
-        return self._fh.read(n)
-
-    def readline(self, limit: int = -1) -> bytes:
-        return self._fh.readline(limit)
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> _Unclosed:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-
-def _discard(fh: IO[bytes], n: int) -> None:
+def _discard(fh: Reader, n: int) -> None:
     while n > 0:
         got = fh.read(min(n, CHUNK))
         if not got:

@@ -192,7 +192,7 @@ class BrowserApp(App):
     def action_dates(self) -> None:
         self.browser.action_focus_dates()
 
-    def action_back(self) -> None:  # type: ignore[override]
+    async def action_back(self) -> None:  # App.action_back is a coroutine too
         self.browser.step_back()
 
     def action_help(self) -> None:

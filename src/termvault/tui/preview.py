@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from textual import work
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.timer import Timer
 from textual.widgets import Static
 
 from ..ansi import normalize_newlines, strip_ansi
@@ -201,7 +202,7 @@ class PreviewPane(VerticalScroll):
         self.entry: ArchiveEntry | None = None
         self.turns: list[Turn] | None = None
         self._wanted: ArchiveEntry | None = None
-        self._timer = None
+        self._timer: Timer | None = None
         self.can_focus = True
 
     def compose(self):
@@ -237,7 +238,7 @@ class PreviewPane(VerticalScroll):
         if immediate or self.delay <= 0:
             self._load(entry)
         else:
-            self._timer = self.set_timer(self.delay, lambda: self._load(entry))  # type: ignore[assignment]
+            self._timer = self.set_timer(self.delay, lambda: self._load(entry))
 
     def set_fold(self, fold_tools: bool) -> None:
         self.fold_tools = fold_tools

@@ -29,6 +29,7 @@ from textual.widgets import (
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..ops.export import EXPORT_FORMATS
+from ..reports import SweepReport
 from .formatting import bar, display_text, human_size, saved_size, truncate
 from .messages import StatsLoaded, SweepFailed, SweepFinished, SweepProgressed
 from .preview import PreviewCache, PreviewPane
@@ -345,7 +346,7 @@ class SweepScreen(ModalScreen[Any]):
         super().__init__()
         self.vault = vault
         self.on_finished = on_finished  # called with the report as soon as the sweep ends
-        self.report = None
+        self.report: SweepReport | None = None
         self.error: str | None = None
         self.loading_data = True
 
@@ -378,7 +379,7 @@ class SweepScreen(ModalScreen[Any]):
         )
 
     def on_sweep_finished(self, message: SweepFinished) -> None:
-        report = self.report = message.report  # type: ignore[assignment]
+        report = self.report = message.report
         data = report.to_dict()
         bar_widget = self.query_one("#sweep-bar", ProgressBar)
         bar_widget.update(

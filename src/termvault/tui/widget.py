@@ -32,6 +32,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.coordinate import Coordinate
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Static
 
@@ -165,7 +166,7 @@ class ArchiveBrowser(Widget):
         self.source_kinds: list[str] = []
         self._generation = 0
         self._shown_generation = 0
-        self._timer = None
+        self._timer: Timer | None = None
         self._restoring: set[str] = set()
         self._stats_pending = False
         self._last_selected: str | None = None
@@ -242,7 +243,7 @@ class ArchiveBrowser(Widget):
             self._search(generation, self.filter)
         else:
             flt = self.filter
-            self._timer = self.set_timer(self.debounce, lambda: self._search(generation, flt))  # type: ignore[assignment]
+            self._timer = self.set_timer(self.debounce, lambda: self._search(generation, flt))
 
     @work(thread=True, group="termvault-search")
     def _search(self, generation: int, flt: BrowserFilter) -> None:
