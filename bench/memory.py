@@ -238,8 +238,42 @@ def worker(argv: list[str]) -> int:
     return 0
 
 
+def sweep_sizes(sizes_mb: list[int], say=print) -> dict[int, dict[str, float]]:
+    """Peak RSS of a fresh process sweeping one generated transcript of each size (MB),
+    beside the one that only opens the vault: ``python -m bench.memory sizes 50 550``.
+    Issue 18's target: the peaks for 550 MB and 50 MB within 60 MB of each other."""
+    import tempfile
+
+    from .scale import python_env
+
+    out: dict[int, dict[str, float]] = {}
+    work = Path(tempfile.mkdtemp(prefix="tv-memory-"))
+    try:
+        env = python_env(work / "pycache")
+        for mb in sizes_mb:
+            root, home = work / f"src-{mb}", work / f"home-{mb}"
+            _, path = write_claude_session(root, mb * 1_000_000)
+            base = _worker_run(env, "baseline", str(home))
+            run = _worker_run(env, "archive", str(home), str(root))
+            out[mb] = {
+                "input_mb": round(path.stat().st_size / MB, 1),
+                "baseline_vmhwm_mb": base["vmhwm_mb"],
+                "archive_vmhwm_mb": run["vmhwm_mb"],
+                "seconds": run["seconds"],
+            }
+            say(f"{mb} MB: {out[mb]}")
+            shutil.rmtree(root)
+            shutil.rmtree(home)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
         sys.exit(worker(sys.argv[2:]))
-    print("usage: python -m bench.memory worker baseline|archive|restore ...", file=sys.stderr)
+    if len(sys.argv) > 2 and sys.argv[1] == "sizes":
+        sweep_sizes([int(a) for a in sys.argv[2:]])
+        sys.exit(0)
+    print("usage: python -m bench.memory worker baseline|archive|restore ... | sizes MB [MB ...]", file=sys.stderr)
     sys.exit(2)

@@ -15,11 +15,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING
 
 from .errors import LockedError
 from .fsutil import FILE_MODE
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 
 class HomeLock:
@@ -28,8 +30,18 @@ class HomeLock:
         self.info_path = home / (name + ".info")
         self.timeout = timeout
         self._thread_lock = threading.RLock()
-        self._file_lock = FileLock(str(self.path), mode=FILE_MODE, thread_local=False)
+        self._lock: FileLock | None = None  # made on first use: see _file_lock
         self._depth = 0
+
+    @property
+    def _file_lock(self) -> FileLock:
+        # filelock costs more to import than the rest of a reading command's start-up, so
+        # it is loaded (lazy) the first time this lock is taken, not when a vault opens.
+        if self._lock is None:
+            from filelock import FileLock
+
+            self._lock = FileLock(str(self.path), mode=FILE_MODE, thread_local=False)
+        return self._lock
 
     def holder(self) -> dict | None:
         try:
@@ -55,6 +67,8 @@ class HomeLock:
             )
         try:
             if self._depth == 0:
+                from filelock import Timeout  # lazy: see _file_lock
+
                 try:
                     self._file_lock.acquire(timeout=wait)
                 except Timeout:
@@ -75,6 +89,8 @@ class HomeLock:
 
     def try_acquire(self, what: str) -> bool:
         """Take the lock without waiting (for long-lived holders such as the sweeper)."""
+        from filelock import Timeout  # lazy: see _file_lock
+
         try:
             self._file_lock.acquire(timeout=0)
         except Timeout:
@@ -86,7 +102,7 @@ class HomeLock:
         """True if another holder (another process, or another HomeLock on this file) has
         the lock right now. Tested with a shared, non-blocking flock on a read-only
         descriptor: nothing is created or taken, so it works on a read-only home."""
-        if self._file_lock.is_locked:
+        if self._lock is not None and self._lock.is_locked:
             return False
         try:
             import fcntl
@@ -107,8 +123,8 @@ class HomeLock:
             os.close(fd)
 
     def release(self) -> None:
-        if self._file_lock.is_locked:
-            self._file_lock.release()
+        if self._lock is not None and self._lock.is_locked:
+            self._lock.release()
 
     def _write_info(self, what: str) -> None:
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "what": what}

@@ -104,7 +104,7 @@ def test_an_error_naming_a_hostile_id_prints_no_control_sequence(hostile):
 
 
 def test_the_console_strips_sequences_from_any_text_but_keeps_its_own_styles():
-    from termvault.cli.context import SafeConsole
+    from termvault.cli.console import SafeConsole
 
     buf = io.StringIO()
     console = SafeConsole(file=buf, force_terminal=True, color_system="standard", width=200)

@@ -482,3 +482,62 @@ def test_random_line_mutations_never_raise_and_cost_at_most_a_warning_each(corpu
     base, info, mutated = parse_damaged(parse_bytes, files[pick % len(files)], data, _records)
     assert info.parse_warnings <= base.parse_warnings + mutated
     assert info.message_count <= base.message_count + 2 * mutated
+
+
+# ---------------------------------------------------------------------------------------
+# Summaries matched to this transcript, in memory bounded by a record, not the session
+# ---------------------------------------------------------------------------------------
+
+
+def _transcript(*records: dict) -> bytes:
+    return b"".join(json.dumps(r).encode() + b"\n" for r in records)
+
+
+def _prompt(uuid: str, text: str) -> dict:
+    return {
+        "type": "user",
+        "uuid": uuid,
+        "timestamp": "2026-01-01T00:00:00Z",
+        "message": {"role": "user", "content": text},
+    }
+
+
+def test_a_summary_written_before_its_own_message_names_the_session():
+    own = "11111111-1111-4111-8111-111111111111"
+    data = _transcript({"type": "summary", "summary": "Own summary", "leafUuid": own}, _prompt(own, "first prompt"))
+    info, _ = parse_bytes(data)
+    assert info.name == "Own summary"
+
+
+def test_a_summary_written_after_its_own_message_names_the_session():
+    own = "22222222-2222-4222-8222-222222222222"
+    data = _transcript(_prompt(own, "first prompt"), {"type": "summary", "summary": "Own summary", "leafUuid": own})
+    info, _ = parse_bytes(data)
+    assert info.name == "Own summary"
+
+
+def test_a_summary_of_a_message_not_in_the_transcript_does_not_name_it_among_many_records():
+    # 5,000 records of this transcript, a summary whose leaf is none of them: the first
+    # prompt names the session whatever the summary's position.
+    records = [_prompt(f"{i:08x}-0000-4000-8000-000000000000", f"prompt {i}") for i in range(5000)]
+    other = {"type": "summary", "summary": "Another conversation", "leafUuid": "33333333-3333-4333-8333-333333333333"}
+    for data in (_transcript(other, *records), _transcript(*records, other)):
+        info, _ = parse_bytes(data)
+        assert info.name == "prompt 0"
+
+
+def test_the_uuids_remembered_for_summaries_take_fixed_memory_however_many_records():
+    from termvault.sources.claude_code import OwnUuids
+
+    seen = OwnUuids()
+    leaf = "44444444-4444-4444-8444-444444444444"
+    seen.want(leaf, [(leaf, "s")])
+    for i in range(50_000):
+        seen.add(f"{i:08x}-0000-4000-8000-000000000000")
+    seen.add(leaf)
+    assert leaf in seen
+    assert "00000001-0000-4000-8000-000000000000" in seen  # seen before any summary asked
+    assert sys.getsizeof(seen._bloom) < 1.1 * OwnUuids.BITS / 8
+    assert len(seen._found) == 1  # only wanted leaves are kept as strings
+    missing = sum(f"{i:08x}-ffff-4fff-8fff-ffffffffffff" in seen for i in range(20_000))
+    assert missing < 20  # false "seen" answers stay rare (a few in ten million expected here)

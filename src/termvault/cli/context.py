@@ -6,46 +6,25 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import sqlite3
 import sys
 import traceback
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console, ConsoleOptions, RenderableType
-from rich.segment import Segment
 
 from ..ansi import printable
 from ..errors import TermvaultError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..vault import Vault
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_LOCKED, EXIT_DATA = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 PROG = "termvault"
-
-
-class SafeConsole(Console):
-    """A rich Console that never writes a control sequence it did not make itself: the
-    text of every segment it prints has escape sequences, C0/C1 controls and bidirectional
-    overrides removed (``termvault.ansi.printable``). Segments rich marks as control
-    (cursor moves of a live progress display) and the styles rich adds are kept.
-
-    Every command prints through one of these, so a session name, folder, snippet or file
-    name holding an OSC 52 clipboard write or a title change reaches the terminal (or the
-    file stdout is piped to) as harmless text, whatever the command."""
-
-    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
-        for segment in super().render(renderable, options):
-            if segment.control or not segment.text:
-                yield segment
-            else:
-                text = printable(segment.text)
-                yield segment if text is segment.text else Segment(text, segment.style, segment.control)
 
 
 @dataclass
@@ -93,12 +72,16 @@ class AppState:
         # Created on first use so it writes to whatever sys.stdout is during this
         # invocation (the test runner swaps it).
         if self._out is None:
+            from .console import SafeConsole  # lazy: rich is loaded only when a command prints
+
             self._out = SafeConsole(file=sys.stdout, highlight=False, markup=False, emoji=False)
         return self._out
 
     @property
     def err(self) -> Console:
         if self._err is None:
+            from .console import SafeConsole  # lazy: rich is loaded only when a command prints
+
             self._err = SafeConsole(file=sys.stderr, highlight=False, markup=False, emoji=False)
         return self._err
 
@@ -184,7 +167,10 @@ def translate(exc: BaseException, verbose: int) -> CliError | None:
         elif exc.errno == errno.ENOSPC:
             hint = "; free some space and try again (nothing was lost)"
         return CliError(f"Cannot use {where}: {reason}{hint}.", EXIT_DATA, exc, verbose)
-    if isinstance(exc, sqlite3.Error):
+    # sqlite3 is not imported for this check (a command that never opened the index
+    # cannot have an SQLite error): --help starts without it.
+    sqlite3 = sys.modules.get("sqlite3")
+    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
         return CliError(
             f"The index could not be used ({exc}); run `termvault verify` or `termvault reindex`.",
             EXIT_DATA,

@@ -12,7 +12,6 @@ import click
 
 from ..ansi import printable
 from ..errors import LockedError, TermvaultError
-from ..sweepers import SweeperLocks
 from .context import AppState, pass_state
 from .format import duration, home_display, human_size, local_time, plural, ratio
 from .params import Duration
@@ -85,6 +84,8 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
     stop = threading.Event()
     # One scheduled sweeper per source kind: the app's background archiver holds the
     # native kind's lock, and the daemon still sweeps every other kind meanwhile.
+    from ..sweepers import SweeperLocks  # lazy: filelock is loaded only when the daemon runs
+
     locks = SweeperLocks(vault.home)
     said: set[str] = set()  # each kind left to another sweeper is logged once, not at every interval
     runs = 0

@@ -10,12 +10,9 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import click
-from rich.cells import cell_len
-from rich.console import Console
-from rich.text import Text
 
 from ..ansi import printable
 
@@ -24,6 +21,13 @@ from ..ansi import printable
 from ..humanize import human_size as human_size
 from ..humanize import local_time as local_time
 from ..humanize import tilde_home
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
+# rich is imported inside the functions that draw (lazy): a command that prints no
+# table, e.g. ``--help``, starts without it.
 
 ELLIPSIS = "…"
 
@@ -96,10 +100,13 @@ class Column:
     min_width: int = 6
 
 
-Cell = str | Text
+Cell: TypeAlias = "str | Text"
 
 
 def _fit(cell: Text, width: int, cut: str) -> Text:
+    from rich.cells import cell_len
+    from rich.text import Text
+
     if cell.cell_len <= width:
         return cell
     if width <= 1:
@@ -118,6 +125,8 @@ def _fit(cell: Text, width: int, cut: str) -> Text:
 
 
 def _as_text(cell: Cell | None) -> Text:
+    from rich.text import Text
+
     if isinstance(cell, Text):
         return cell
     # Control sequences go before widths are measured (the console would drop them
@@ -128,6 +137,9 @@ def _as_text(cell: Cell | None) -> Text:
 def table_lines(columns: Sequence[Column], rows: Iterable[Sequence[Cell | None]], width: int) -> list[Text]:
     """Render a header and rows as aligned lines no wider than ``width`` (flex columns
     shrink first). Cells never wrap: a table stays one line per row, good for grep."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
     body = [[_as_text(c) for c in row] for row in rows]
     widths = [max([cell_len(col.header)] + [r[i].cell_len for r in body]) for i, col in enumerate(columns)]
     gap = 2
@@ -159,6 +171,8 @@ def table_lines(columns: Sequence[Column], rows: Iterable[Sequence[Cell | None]]
 
 
 def _pad(cell: Text, width: int, justify: str, last: bool) -> Text:
+    from rich.text import Text
+
     room = width - cell.cell_len
     if room <= 0:
         return cell
@@ -174,6 +188,9 @@ def print_lines(console: Console, lines: Iterable[Text | str]) -> None:
 
 def key_values(pairs: Sequence[tuple[str, Cell | None]]) -> list[Text]:
     """``Label   value`` lines with the labels aligned; ``None`` values are left out."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
     shown = [(k, v) for k, v in pairs if v is not None]
     width = max((cell_len(k) for k, _ in shown), default=0)
     out = []
@@ -192,6 +209,8 @@ HIGHLIGHT = "bold yellow not dim"
 def snippet_text(snippet: str, spans: Sequence[tuple[int, int]], width: int, indent: int = 4) -> Text:
     """One indented line of a search snippet with its matches highlighted, cut to
     ``width`` around the first match."""
+    from rich.text import Text
+
     text = Text(" " * indent)
     body = Text(snippet.replace("\n", " "), style="dim")
     for start, end in spans:

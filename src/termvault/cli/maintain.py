@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import click
-from rich.text import Text
 
 from ..errors import UsageError
 from .context import EXIT_PROBLEMS, EXIT_USAGE, AppState, CliError, pass_state
@@ -171,6 +170,8 @@ def resweepable(vault, report) -> dict[str, str]:
 
 
 def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearchive: dict[str, str]) -> None:
+    from rich.text import Text
+
     out = state.out
     out.print(f"Checked {plural(report.checked, 'archive version')}: {report.ok} ok.", soft_wrap=True)
     if report.busy:

@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict
 
 import click
-from rich.text import Text
 
 from ..errors import DataError, NotFoundError
-from ..fsutil import atomic_writer
 from .context import EXIT_PROBLEMS, AppState, CliError, pass_state
 from .format import (
     Column,
@@ -203,6 +201,8 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
 
 def _show_live(state: AppState, live, as_json: bool) -> None:
     """A session a source finds now but that is not archived yet."""
+    from rich.text import Text
+
     kind, unit, info = live
     lines = size = 0
     for f in unit.files:
@@ -281,6 +281,8 @@ class CountingWriter:
 
 
 def _print_show(state: AppState, entry, versions, manifest) -> None:
+    from rich.text import Text
+
     meta = entry.meta or {}
     extra_meta = [
         (label, str(meta[key]))
@@ -512,6 +514,8 @@ def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write ``target`` whole or not at all (the one atomic writer); the folder's
     permissions are left alone."""
     target = Path(os.path.expanduser(str(target)))
+    from ..fsutil import atomic_writer  # lazy: only an export to a file writes one
+
     with atomic_writer(target, prefix=f".{target.name}.", private_dir=False) as fh:
         write(fh)
 

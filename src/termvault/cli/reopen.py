@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 from typing import Any
 
 from .format import home_display
@@ -42,6 +41,8 @@ def on_disk(files: list[Any], session_id: str) -> str:
 def reopen_hint(entry: Any, root: str | None, files: list[Any]) -> str | None:
     """The command that opens the session again in its own tool, or None if there is
     none (or the source is termvault's own history, which the app lists itself)."""
+    import shlex  # only `show` asks for a hint; every other command starts without it
+
     folder = entry.working_directory or ""
     cd = f"cd {shlex.quote(home_display(folder))} && " if folder else ""
     uuid = _uuid_of(entry)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.text import Text
 
 from .context import AppState, pass_state
 from .format import home_display, plural, print_json
@@ -40,6 +39,8 @@ def restore(state: AppState, session_id: str, target: Path | None, force: bool, 
 
     Every file is checked against its sha256. ID may be any unique prefix of a session id. The archive keeps its copy.
     """
+    from rich.text import Text
+
     vault = state.vault()
     result = vault.restore(session_id, version=version, to=target, force=force)
     if as_json:

@@ -6,7 +6,6 @@ from typing import Any
 
 import click
 
-from ..sources import available_kinds
 from .context import AppState, pass_state
 from .coverage import not_swept_reason
 from .format import Column, home_display, human_size, plural, print_json, print_lines, table_lines
@@ -55,6 +54,8 @@ def source_rows(vault) -> list[dict[str, Any]]:
                 "error": error,
             }
         )
+    from ..sources import available_kinds  # lazy: the source plugins load only for this command
+
     for kind in available_kinds():
         if kind in seen:
             continue

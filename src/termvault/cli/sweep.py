@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import click
-from rich.text import Text
 
 from .context import EXIT_INTERRUPTED, EXIT_PROBLEMS, AppState, CliError, pass_state
 from .coverage import Coverage, coverage, left_out_line, looked_in_rows
@@ -129,6 +128,8 @@ class Tally:
 def print_summary(
     state: AppState, report: SweepReport, items: list[Coverage] | None = None, explicit: bool = False
 ) -> None:
+    from rich.text import Text
+
     out = state.out
     items = items or []
     vault_home = state.vault().home

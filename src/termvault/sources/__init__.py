@@ -43,6 +43,12 @@ def available_kinds() -> list[str]:
     return list(registry())
 
 
+def is_known(kind: str) -> bool:
+    """Whether ``kind`` names a source; a built-in kind is known without reading the
+    entry points (importlib.metadata is slow to load: every command checks its settings)."""
+    return kind in BUILTIN or kind in registry()
+
+
 def unknown_kind_message(kind: str, where: str = "") -> str:
     """``Unknown source kind 'claude' ...; did you mean 'claude-code'?`` and the known kinds."""
     import difflib
@@ -60,7 +66,9 @@ def unknown_kind_message(kind: str, where: str = "") -> str:
 
 def source_class(kind: str) -> type[Source]:
     """The Source subclass for ``kind``; ConfigError names the known kinds otherwise."""
-    target = registry().get(kind)
+    # A built-in kind needs no entry-point scan (importlib.metadata is slow to load and
+    # the built-ins win over entry points anyway).
+    target = BUILTIN.get(kind) or registry().get(kind)
     if target is None:
         raise ConfigError(unknown_kind_message(kind))
     module_name, _, attr = target.partition(":")
@@ -71,4 +79,4 @@ def source_class(kind: str) -> type[Source]:
     return cls
 
 
-__all__ = ["Message", "Source", "available_kinds", "registry", "source_class"]
+__all__ = ["Message", "Source", "available_kinds", "is_known", "registry", "source_class"]

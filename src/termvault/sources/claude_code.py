@@ -50,8 +50,69 @@ _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 _SESSION_ID_RE = re.compile(rb'"sessionId"\s*:\s*"([^"\\]{1,200})"')
 FIRST_LINE_LIMIT = 64 * 1024
 MESSAGE_CAP = 64 * 1024  # characters of one displayed message
-_MAX_UUIDS = 200_000  # uuids remembered to match summary records to this transcript
 _MAX_SUMMARIES = 2000
+
+
+class OwnUuids:
+    """Which summary leaves (``leafUuid``) are records of this transcript, in memory that
+    does not grow with the transcript.
+
+    A leaf named by a summary read earlier is matched exactly when its record comes by
+    (the usual order: Claude Code writes the summaries a transcript continues at its
+    top). For a leaf whose record came before its summary, every uuid also goes into a
+    fixed 1 MiB Bloom filter: it can say "seen" for a uuid it never saw (about 1 in
+    15,000 at 200,000 records, 1 in 50 at a million), never the reverse, and the answer
+    only chooses which summary titles a session."""
+
+    BITS = 1 << 23  # 1 MiB
+    _MASK = BITS - 1
+
+    def __init__(self) -> None:
+        self._bloom = bytearray(self.BITS // 8)
+        self._wanted: set[str] = set()
+        self._found: set[str] = set()
+
+    @staticmethod
+    def _slots(uuid: str) -> tuple[int, int, int, int]:
+        # Four positions from the string's own 64-bit hash (cached on the str; salted per
+        # process, which is fine for a filter that lives as long as one parse), by double
+        # hashing: low half plus i times high half.
+        h = hash(uuid)
+        a, b = h & 0xFFFFFFFF, (h >> 32) | 1
+        m = OwnUuids._MASK
+        return a & m, (a + b) & m, (a + 2 * b) & m, (a + 3 * b) & m
+
+    def add(self, uuid: str) -> None:
+        """A record of this transcript carries ``uuid`` (called once per record: unrolled)."""
+        if uuid in self._wanted:
+            self._found.add(uuid)
+        h = hash(uuid)
+        a, b, m, bloom = h & 0xFFFFFFFF, (h >> 32) | 1, self._MASK, self._bloom
+        i = a & m
+        bloom[i >> 3] |= 1 << (i & 7)
+        i = (a + b) & m
+        bloom[i >> 3] |= 1 << (i & 7)
+        i = (a + 2 * b) & m
+        bloom[i >> 3] |= 1 << (i & 7)
+        i = (a + 3 * b) & m
+        bloom[i >> 3] |= 1 << (i & 7)
+
+    def want(self, leaf: str, kept: list[tuple[str | None, str]]) -> None:
+        """A summary names ``leaf``; ``kept`` are the summaries still kept (the wanted
+        leaves are cut back to theirs whenever they grow past twice as many)."""
+        self._wanted.add(leaf)
+        if len(self._wanted) > 2 * max(len(kept), 1000):
+            self._wanted = {leaf for leaf, _ in kept if leaf}
+            self._found &= self._wanted
+
+    def __contains__(self, uuid: object) -> bool:
+        if not isinstance(uuid, str):
+            return False
+        if uuid in self._found:
+            return True
+        bloom = self._bloom
+        return all(bloom[i >> 3] & (1 << (i & 7)) for i in self._slots(uuid))
+
 
 # Record types Claude Code writes that carry nothing termvault needs: they are understood,
 # not warnings. Anything else is counted in parse_warnings.
@@ -290,7 +351,7 @@ class _State:
         self.custom_title: str | None = None
         self.ai_title: str | None = None
         self.summaries: list[tuple[str | None, str]] = []
-        self.uuids: set[str] = set()
+        self.uuids = OwnUuids()
         self.last_message_id: Any = object()
 
     def feed(self, rec: dict[str, Any], primary_file: bool, demote_sidechain: bool = True) -> None:
@@ -304,7 +365,7 @@ class _State:
             self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
             self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
         uuid = rec.get("uuid")
-        if isinstance(uuid, str) and len(self.uuids) < _MAX_UUIDS:
+        if isinstance(uuid, str):
             self.uuids.add(uuid)
         cwd = str_or_none(rec.get("cwd"))
         if cwd:
@@ -324,6 +385,8 @@ class _State:
             if summary:
                 self.summaries.append((str_or_none(rec.get("leafUuid")), summary))
                 del self.summaries[:-_MAX_SUMMARIES]
+                if self.summaries[-1][0]:
+                    self.uuids.want(self.summaries[-1][0], self.summaries)
                 self.text.add(summary)
         elif kind == "custom-title":
             self.custom_title = str_or_none(rec.get("customTitle")) or self.custom_title

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import ConfigError, NotFoundError, TermvaultError
-from . import available_kinds, source_class, unknown_kind_message
+from . import available_kinds, is_known, source_class, unknown_kind_message
 from .base import Source
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class SourceSet:
         self._all: dict[str, ConfiguredSource] | None = None
         for kind in config.sources:
             # A misspelt [sources.KIND] section would otherwise be accepted and never swept.
-            if kind not in available_kinds():
+            if not is_known(kind):
                 raise ConfigError(unknown_kind_message(kind, f" in [sources.{kind}] of the settings"))
 
     def _load(self) -> dict[str, ConfiguredSource]:
