@@ -1,0 +1,49 @@
+"""Search finds every word a session holds (issue 15): whole tool outputs, short CJK
+words, and says how many matched in all. Over the real corpus (Claude Code and Codex)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from termvault import Vault
+
+from .agents.support import CorpusHome, build_corpus_home
+from .conftest import corpus_root
+
+pytestmark = pytest.mark.corpus
+
+# A Codex fixture whose one tool output is ~9,900 characters; this name occurs once in the
+# corpus, past character 4,000 of that output (the old 2,000-character cap dropped it).
+DEEP_WORD = "connectLinearIntegration"
+DEEP_SESSION = "01998190-fba6-7f40-9309-dc4e48c5844a"
+
+
+@pytest.fixture(scope="module")
+def corpus_home(tmp_path_factory) -> CorpusHome:
+    corpus = corpus_root()
+    if not corpus.is_dir():
+        pytest.skip(f"the shared session corpus is not present at {corpus} (set TERMVAULT_CORPUS)")
+    return build_corpus_home(tmp_path_factory.mktemp("search-home"), corpus)
+
+
+@pytest.fixture
+def vault(corpus_home: CorpusHome):
+    with Vault(corpus_home.home, readonly=True) as v:
+        yield v
+
+
+def test_a_word_deep_in_a_long_tool_output_is_found_with_its_snippet(vault):
+    hits = vault.search(DEEP_WORD)
+    assert [h.entry.session_id for h in hits] == [DEEP_SESSION]
+    assert DEEP_WORD in (hits[0].snippet or "")
+    assert hits[0].highlights
+
+
+def test_the_index_stays_under_six_tenths_of_the_archives(corpus_home: CorpusHome):
+    archives = sum(p.stat().st_size for p in (corpus_home.home / "archive").rglob("*") if p.is_file())
+    index = Path(corpus_home.home / "archive_index.sqlite3")
+    wal = Path(str(index) + "-wal")
+    size = index.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+    assert size < 0.6 * archives, (size, archives)
