@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from termvault import Vault
+from termvault.index.query import to_fts_query
 
 from .agents.support import CorpusHome, build_corpus_home
 from .conftest import corpus_root
@@ -47,3 +48,32 @@ def test_the_index_stays_under_six_tenths_of_the_archives(corpus_home: CorpusHom
     wal = Path(str(index) + "-wal")
     size = index.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
     assert size < 0.6 * archives, (size, archives)
+
+
+# Japanese and Chinese in the corpus: a Claude Code viewer's mock session (Japanese) and a
+# long Chinese-language session.
+JAPANESE = "5c0375b4-57a5-4f26-b12d-d022ee4e51b7"
+CHINESE = "2141d089-12fa-4a19-81f0-f622d6cb0407"
+CHINESE_DOCS = "67beb7b7-b91d-4bf4-a20d-5840f38e4cf2"  # mentions 最 but never 最新
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("術", {JAPANESE}),  # one character
+        ("最", {JAPANESE, CHINESE, CHINESE_DOCS}),
+        ("最新", {JAPANESE, CHINESE}),  # two characters, inside longer runs in both
+        ("技術", {JAPANESE}),
+        ("最新の", {JAPANESE}),  # three characters: the phrase of pairs, in order
+    ],
+)
+def test_short_cjk_words_inside_longer_runs_are_found(vault, query, expected):
+    hits = vault.search(query)
+    assert {h.entry.session_id for h in hits} == expected
+    assert all(query in (h.snippet or "") for h in hits)
+
+
+def test_cjk_query_terms_become_phrases_of_character_pairs():
+    fts, terms = to_fts_query("最 最新版 python教程")
+    assert fts == '"最" AND "最新 新版" AND ("python教程" OR ("教程" AND "python"))'
+    assert terms == ["最", "最新版", "python教程"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..model import ArchiveEntry
 from .db import LATEST_LIVE, Database
-from .fulltext import trigram_query
+from .fulltext import cjk_query, has_cjk, trigram_query
 from .rows import entry_from_row, filter_sql
 
 _OPERATORS = {"AND", "OR", "NOT"}
@@ -60,7 +60,12 @@ def to_fts_query(query: str) -> tuple[str, list[str]]:
         terms.extend(words)
         if not expect_operand:
             out.append("AND")
-        out.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
+        if any(has_cjk(w) for w in words):
+            # CJK words are found through their character pairs, each on its own.
+            parts = [cjk_query(w) if has_cjk(w) else '"' + w + '"' for w in words]
+            out.append(parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")")
+        else:
+            out.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
         expect_operand = False
     while out and (out[-1] in _OPERATORS or out[-1] == "("):
         if out.pop() == "(":
