@@ -77,3 +77,11 @@ def test_cjk_query_terms_become_phrases_of_character_pairs():
     fts, terms = to_fts_query("最 最新版 python教程")
     assert fts == '"最" AND "最新 新版" AND ("python教程" OR ("教程" AND "python"))'
     assert terms == ["最", "最新版", "python教程"]
+
+
+@pytest.mark.parametrize("query", ["the", "error", None])
+def test_the_results_say_how_many_sessions_match_in_all(vault, query):
+    everything = vault.search(query, limit=1000, snippets=False)
+    first = vault.search(query, limit=3)
+    assert len(everything) > 3
+    assert len(first) == 3 and first.total == everything.total == len(everything)

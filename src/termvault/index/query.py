@@ -118,3 +118,24 @@ def identifier_matches(index: Database, needle: str, flt: Filters, limit: int) -
         [trigram, *flt.params, limit],
     )
     return [entry_from_row(r) for r in rows]
+
+
+def count_matches(index: Database, flt: Filters, fts: str | None = None, needle: str | None = None) -> int:
+    """How many sessions match in all: the filters alone, or with the text expression
+    ``fts`` and/or identifier substring ``needle`` (candidates, as ``identifier_matches``)."""
+    found: list[str] = []
+    params: list[Any] = []
+    if fts:
+        found.append("s.id IN (SELECT rowid FROM fts_text WHERE fts_text MATCH ?)")
+        params.append(fts)
+    trigram = trigram_query(needle) if needle else None
+    if trigram:
+        found.append("s.id IN (SELECT rowid FROM fts_ident WHERE fts_ident MATCH ?)")
+        params.append(trigram)
+    if (fts or needle) and not found:
+        return 0
+    where = f"({' OR '.join(found)}) AND " if found else ""
+    rows = index.query(
+        f"SELECT COUNT(*) FROM sessions s WHERE {where}{flt.where} AND {LATEST_LIVE}", [*params, *flt.params]
+    )
+    return int(rows[0][0])

@@ -11,7 +11,7 @@ from typing import Any
 from ..ansi import printable
 from ..errors import UsageError
 from ..index import ArchiveIndex
-from ..index.query import Filters, identifier_matches, listing, text_matches, to_fts_query
+from ..index.query import Filters, count_matches, identifier_matches, listing, text_matches, to_fts_query
 from ..model import ArchiveEntry
 from ..redact import redact
 
@@ -38,6 +38,15 @@ class SearchHit:
         }  # fmt: skip
 
 
+class SearchResults(list[SearchHit]):
+    """The hits shown (a list, best first) and ``total``: how many sessions match in all,
+    for "50 of 212"."""
+
+    def __init__(self, hits: list[SearchHit], total: int):
+        super().__init__(hits)
+        self.total = max(total, len(hits))
+
+
 def search(
     index: ArchiveIndex,
     text_of: Callable[[ArchiveEntry], str],
@@ -52,7 +61,7 @@ def search(
     limit: int = 50,
     snippets: bool = True,
     date_field: str = "last_activity_at",
-) -> list[SearchHit]:
+) -> SearchResults:
     """Newest version of each matching session.
 
     Without ``query``: metadata filters only, newest activity first. With ``query``:
@@ -74,7 +83,8 @@ def search(
         pinned=pinned,
     )
     if not query or not query.strip():
-        return [SearchHit(e) for e in listing(index, flt, limit)]
+        shown = [SearchHit(e) for e in listing(index, flt, limit)]
+        return SearchResults(shown, len(shown) if len(shown) < limit else count_matches(index, flt))
 
     fts, terms = to_fts_query(query)
     hits: list[SearchHit] = []
@@ -84,7 +94,8 @@ def search(
             seen.add(entry.row_id)
             hits.append(SearchHit(entry, score, matched="text"))
     needle = re.sub(r"[\x00-\x1f\x7f]", "", query).strip().strip('"')
-    if len(hits) < limit and len(needle) >= 3 and " " not in needle and (_IDENTISH.search(needle) or not hits):
+    by_ident = len(needle) >= 3 and " " not in needle and (_IDENTISH.search(needle) or not hits)
+    if len(hits) < limit and by_ident:
         for entry in identifier_matches(index, needle, flt, limit):
             if entry.row_id not in seen and len(hits) < limit:
                 seen.add(entry.row_id)
@@ -97,7 +108,10 @@ def search(
         # Identifier hits come from trigrams without positions: keep those whose text
         # really holds the substring (the snippet read just checked it).
         hits = [h for h in hits if h.matched != "identifier" or h.highlights or h.snippet is None]
-    return hits
+    if len(seen) < limit:  # every candidate was looked at: the hits are all there are
+        return SearchResults(hits, len(hits))
+    total = count_matches(index, flt, fts or None, needle if by_ident else None)
+    return SearchResults(hits, total - (len(seen) - len(hits)))
 
 
 def _add_snippet(text_of: Callable[[ArchiveEntry], str], hit: SearchHit, terms: list[str], width: int = 160) -> None:
