@@ -3,6 +3,7 @@ words, and says how many matched in all. Over the real corpus (Claude Code and C
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from termvault.index.query import to_fts_query
 
 from .agents.support import CorpusHome, build_corpus_home
 from .conftest import corpus_root
+from .helpers import make_native
 
 pytestmark = pytest.mark.corpus
 
@@ -85,3 +87,33 @@ def test_the_results_say_how_many_sessions_match_in_all(vault, query):
     first = vault.search(query, limit=3)
     assert len(everything) > 3
     assert len(first) == 3 and first.total == everything.total == len(everything)
+
+
+@pytest.mark.parametrize(("query", "shown"), [("Next.js", "next.js"), ("src/app/api", "src/app/api")])
+def test_a_dotted_or_path_term_is_snippeted_and_highlighted_as_written(vault, query, shown):
+    hits = vault.search(query)
+    assert len(hits) >= 5
+    for hit in hits:
+        snippet = hit.snippet or ""
+        assert shown in snippet.lower(), snippet
+        assert shown in [snippet[a:b].lower() for a, b in hit.highlights]
+
+
+def test_a_phrase_query_snippets_the_phrase(vault):
+    hits = vault.search('"Global Prisma client"')
+    assert [h.entry.session_id for h in hits]
+    for hit in hits:
+        assert "global prisma client" in (hit.snippet or "").lower(), hit.snippet
+
+
+def test_a_term_as_written_ranks_above_sessions_holding_only_its_parts(tmp_path):
+    home = tmp_path / "home"
+    now = time.time()
+    # bm25 alone puts "parts" first: the words next and js, adjacent, many times.
+    make_native(home, "parts", 10, now, output_snapshot="the next js file, next js again, next js " * 5)
+    make_native(
+        home, "written", 20, now, output_snapshot="a long note about many things; built with Next.js " + "x " * 300
+    )
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        assert [h.entry.session_id for h in v.search("Next.js")] == ["written", "parts"]
