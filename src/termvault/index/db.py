@@ -221,10 +221,6 @@ class Database:
                 self.index_file.chmod(FILE_MODE)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 30000")
-            if new and not readonly:
-                # Full-text segment merges free many pages; a new index gives them back to
-                # the file system at each commit rather than keeping them on a free list.
-                conn.execute("PRAGMA auto_vacuum = FULL")
             if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
