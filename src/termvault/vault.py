@@ -141,7 +141,7 @@ class Vault:
     def manifest(self, session_id: str, version: int | None = None) -> Manifest:
         return self.store.manifest(self.get(session_id, version))
 
-    def search(self, query: str | None = None, **filters: Any) -> list[search.SearchHit]:
+    def search(self, query: str | None = None, **filters: Any) -> search.SearchResults:
         """Search the index; see ``termvault.ops.search.search`` for the filters."""
         return consistency.searched(self.ctx, search.search(self.index, self.searchable_text, query, **filters))
 

@@ -83,6 +83,15 @@ def test_search_filters(archived, args, expected):
     assert {h["session_id"] for h in hits} == expected
 
 
+def test_search_says_how_many_matched_when_the_limit_cuts_the_list(archived):
+    result = invoke("search", "--limit", "1")
+    assert result.exit_code == 0, result.output
+    assert "1 of 3 matching sessions shown; --limit 3 shows all." in result.stderr
+    hits = json.loads(invoke("search", "--limit", "1", "--json").stdout)
+    assert [(h["session_id"], h["total_matches"]) for h in hits] == [(API, 3)]
+    assert "matching sessions shown" not in invoke("search").stderr  # all shown: nothing to say
+
+
 def test_search_accepts_iso_dates(archived):
     day = time.strftime("%Y-%m-%d", time.localtime(time.time() - 45 * 86400))
     hits = json.loads(invoke("search", "--after", day, "--json").stdout)

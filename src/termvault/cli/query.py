@@ -86,8 +86,10 @@ def search(state: AppState, query, name, directory, after, before, source, limit
     if source is not None:
         check_source_kind(vault, source)
     hits = vault.search(query, name=name, working_dir=directory, after=after, before=before, source=source, limit=limit)
+    total = getattr(hits, "total", len(hits))
     if as_json:
-        print_json([h.to_dict() for h in hits])
+        # Each hit says how many matched in all: "len(list) of total_matches".
+        print_json([{**h.to_dict(), "total_matches": total} for h in hits])
     elif hits:
         ids = display_ids(vault, [h.entry.session_id for h in hits])
         columns = [
@@ -120,6 +122,10 @@ def search(state: AppState, query, name, directory, after, before, source, limit
             print_lines(state.out, [line])
             if hit.snippet and hit.matched != "metadata":
                 print_lines(state.out, [snippet_text(hit.snippet, hit.highlights, width)])
+        if total > len(hits):
+            click.echo(
+                f"termvault: {len(hits)} of {total} matching sessions shown; --limit {total} shows all.", err=True
+            )
     if not hits:
         if not as_json:
             click.echo("termvault: no archived session matches.", err=True)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..model import ArchiveEntry
     from .db import Database
 
-Prepared = tuple[str, str, str]  # (redacted text, identifiers, sha256 of the redacted text)
+Prepared = tuple[str, str, str]  # (indexed body: redacted text + CJK grams, identifiers, its sha256)
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,48 @@ MAX_IDENTS = 20000
 MAX_IDENT_LENGTH = 128
 MAX_CHUNK_LENGTH = 512  # a longer run without white space is a blob, not prose or code
 _BLOB = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK_LENGTH},}}")  # anchored: no retries mid-run
+
+
+# Chinese and Japanese (Han, kana) and Korean (Hangul) are written without spaces, so the
+# word tokenizer makes a whole run one token and a word inside it could not be found. Each
+# distinct run is also indexed as its characters and its overlapping character pairs: a
+# one-character term is a character, a longer one the phrase of its pairs. (U+30FB, the
+# katakana middle dot, is punctuation to the tokenizer and ends a run.)
+_CJK = re.compile(
+    "[\u3040-\u309f\u30a0-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]+"
+)
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+def cjk_grams(text: str) -> str:
+    """For each distinct CJK run of ``text``: a line of its characters, then a line of
+    its overlapping pairs (``最新版`` gives ``最 新 版`` and ``最新 新版``)."""
+    lines: list[str] = []
+    for run in dict.fromkeys(_CJK.findall(text)):
+        lines.append(" ".join(run))
+        if len(run) > 1:
+            lines.append(" ".join(run[i : i + 2] for i in range(len(run) - 1)))
+    return "\n".join(lines)
+
+
+def cjk_query(word: str) -> str:
+    """The FTS5 expression finding ``word`` (a run of word characters holding CJK) through
+    the character and pair tokens of ``cjk_grams``. A word mixing scripts (``python教程``)
+    matches as written or as its CJK phrases and other parts, wherever spaces fell."""
+
+    def phrase(run: str) -> str:
+        grams = run if len(run) == 1 else " ".join(run[i : i + 2] for i in range(len(run) - 1))
+        return '"' + grams + '"'
+
+    runs = _CJK.findall(word)
+    if _CJK.fullmatch(word):
+        return phrase(word)
+    others = [p for p in _CJK.split(word) if p]
+    parts = [phrase(r) for r in runs] + ['"' + p.replace('"', '""') + '"' for p in others]
+    return '("' + word.replace('"', '""') + '" OR (' + " AND ".join(parts) + "))"
 
 
 def create_tables(db: sqlite3.Connection) -> None:
@@ -77,11 +119,16 @@ def identifiers(text: str) -> str:
 
 
 def prepare(text: str) -> Prepared:
-    """(redacted text, identifiers, sha256 of the redacted text): exactly what is indexed."""
+    """(redacted text with its CJK grams, identifiers, sha256 of that body): exactly what
+    is indexed."""
     # Runs of 512+ characters without white space are blobs (base64 images, minified
     # code, encrypted reasoning): nobody searches them, and they dominate indexing time.
     clean = _BLOB.sub(" ", redact(text or ""))
-    return clean, identifiers(clean), hashlib.sha256(clean.encode("utf-8", "replace")).hexdigest()
+    idents = identifiers(clean)
+    grams = cjk_grams(clean)
+    if grams:  # the hash covers exactly the indexed body, so a delete can be checked
+        clean = clean + "\n" + grams
+    return clean, idents, hashlib.sha256(clean.encode("utf-8", "replace")).hexdigest()
 
 
 def add(index: Database, entry: ArchiveEntry, prepared: Prepared) -> list[tuple[ArchiveEntry, str | None]]:

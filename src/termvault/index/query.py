@@ -8,7 +8,7 @@ from typing import Any
 
 from ..model import ArchiveEntry
 from .db import LATEST_LIVE, Database
-from .fulltext import trigram_query
+from .fulltext import cjk_query, has_cjk, trigram_query
 from .rows import entry_from_row, filter_sql
 
 _OPERATORS = {"AND", "OR", "NOT"}
@@ -60,7 +60,12 @@ def to_fts_query(query: str) -> tuple[str, list[str]]:
         terms.extend(words)
         if not expect_operand:
             out.append("AND")
-        out.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
+        if any(has_cjk(w) for w in words):
+            # CJK words are found through their character pairs, each on its own.
+            parts = [cjk_query(w) if has_cjk(w) else '"' + w + '"' for w in words]
+            out.append(parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")")
+        else:
+            out.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
         expect_operand = False
     while out and (out[-1] in _OPERATORS or out[-1] == "("):
         if out.pop() == "(":
@@ -113,3 +118,24 @@ def identifier_matches(index: Database, needle: str, flt: Filters, limit: int) -
         [trigram, *flt.params, limit],
     )
     return [entry_from_row(r) for r in rows]
+
+
+def count_matches(index: Database, flt: Filters, fts: str | None = None, needle: str | None = None) -> int:
+    """How many sessions match in all: the filters alone, or with the text expression
+    ``fts`` and/or identifier substring ``needle`` (candidates, as ``identifier_matches``)."""
+    found: list[str] = []
+    params: list[Any] = []
+    if fts:
+        found.append("s.id IN (SELECT rowid FROM fts_text WHERE fts_text MATCH ?)")
+        params.append(fts)
+    trigram = trigram_query(needle) if needle else None
+    if trigram:
+        found.append("s.id IN (SELECT rowid FROM fts_ident WHERE fts_ident MATCH ?)")
+        params.append(trigram)
+    if (fts or needle) and not found:
+        return 0
+    where = f"({' OR '.join(found)}) AND " if found else ""
+    rows = index.query(
+        f"SELECT COUNT(*) FROM sessions s WHERE {where}{flt.where} AND {LATEST_LIVE}", [*params, *flt.params]
+    )
+    return int(rows[0][0])

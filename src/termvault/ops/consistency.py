@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .. import archive as arc
 from ..errors import DataError, TermvaultError
@@ -20,7 +20,7 @@ from . import deltas
 from .context import Context
 from .text import index_text
 
-T = TypeVar("T")
+Hits = TypeVar("Hits", bound=list[Any])
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def catch_up(ctx: Context, pins: set[str] | None = None, dry_run: bool = False) 
     return result
 
 
-def searched(ctx: Context, hits: list[T]) -> list[T]:
+def searched(ctx: Context, hits: Hits) -> Hits:
     """``hits`` as found; when there are none, say so if the index was lost."""
     if not hits:
         warn_if_lost(ctx)

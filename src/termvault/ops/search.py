@@ -11,7 +11,7 @@ from typing import Any
 from ..ansi import printable
 from ..errors import UsageError
 from ..index import ArchiveIndex
-from ..index.query import Filters, identifier_matches, listing, text_matches, to_fts_query
+from ..index.query import Filters, count_matches, identifier_matches, listing, text_matches, to_fts_query
 from ..model import ArchiveEntry
 from ..redact import redact
 
@@ -38,6 +38,15 @@ class SearchHit:
         }  # fmt: skip
 
 
+class SearchResults(list[SearchHit]):
+    """The hits shown (a list, best first) and ``total``: how many sessions match in all,
+    for "50 of 212"."""
+
+    def __init__(self, hits: list[SearchHit], total: int):
+        super().__init__(hits)
+        self.total = max(total, len(hits))
+
+
 def search(
     index: ArchiveIndex,
     text_of: Callable[[ArchiveEntry], str],
@@ -52,7 +61,7 @@ def search(
     limit: int = 50,
     snippets: bool = True,
     date_field: str = "last_activity_at",
-) -> list[SearchHit]:
+) -> SearchResults:
     """Newest version of each matching session.
 
     Without ``query``: metadata filters only, newest activity first. With ``query``:
@@ -74,7 +83,8 @@ def search(
         pinned=pinned,
     )
     if not query or not query.strip():
-        return [SearchHit(e) for e in listing(index, flt, limit)]
+        shown = [SearchHit(e) for e in listing(index, flt, limit)]
+        return SearchResults(shown, len(shown) if len(shown) < limit else count_matches(index, flt))
 
     fts, terms = to_fts_query(query)
     hits: list[SearchHit] = []
@@ -84,39 +94,89 @@ def search(
             seen.add(entry.row_id)
             hits.append(SearchHit(entry, score, matched="text"))
     needle = re.sub(r"[\x00-\x1f\x7f]", "", query).strip().strip('"')
-    if len(hits) < limit and len(needle) >= 3 and " " not in needle and (_IDENTISH.search(needle) or not hits):
+    by_ident = len(needle) >= 3 and " " not in needle and (_IDENTISH.search(needle) or not hits)
+    if len(hits) < limit and by_ident:
         for entry in identifier_matches(index, needle, flt, limit):
             if entry.row_id not in seen and len(hits) < limit:
                 seen.add(entry.row_id)
                 hits.append(SearchHit(entry, None, matched="identifier"))
         if needle not in terms:
             terms.append(needle)
+    exact = exact_terms(query)
     if snippets:
         for hit in hits:
-            _add_snippet(text_of, hit, terms)
+            _add_snippet(text_of, hit, exact + terms, exact)
         # Identifier hits come from trigrams without positions: keep those whose text
         # really holds the substring (the snippet read just checked it).
         hits = [h for h in hits if h.matched != "identifier" or h.highlights or h.snippet is None]
-    return hits
+        if exact:
+            # A term as written (a phrase, ``Next.js``) ranks above hits holding only its
+            # parts (``js`` of ``package.json``); bm25 order is kept otherwise.
+            hits.sort(key=lambda h: not _holds_exact(h, exact))
+    if len(seen) < limit:  # every candidate was looked at: the hits are all there are
+        return SearchResults(hits, len(hits))
+    total = count_matches(index, flt, fts or None, needle if by_ident else None)
+    return SearchResults(hits, total - (len(seen) - len(hits)))
 
 
-def _add_snippet(text_of: Callable[[ArchiveEntry], str], hit: SearchHit, terms: list[str], width: int = 160) -> None:
+def _add_snippet(
+    text_of: Callable[[ArchiveEntry], str], hit: SearchHit, terms: list[str], prefer: list[str], width: int = 160
+) -> None:
     """Cut a snippet around the first matched term from the archived text (redacted)."""
     try:
         text = redact(text_of(hit.entry))
     except Exception:  # a missing or corrupt archive still shows the hit, without snippet
         return
-    hit.snippet, hit.highlights = make_snippet(text, terms, width)
+    hit.snippet, hit.highlights = make_snippet(text, terms, width, prefer)
 
 
-def make_snippet(text: str, terms: list[str], width: int = 160) -> tuple[str, list[tuple[int, int]]]:
-    """A one-line window of ``text`` around the first term found, and the spans of every
-    term occurrence inside it (case-insensitive; prefix terms match word starts). The
-    window holds no control sequence (the spans are of the cleaned window)."""
+_QUOTED = re.compile(r'"([^"]*)"')
+_WORDS = re.compile(r"\w+")
+
+
+def exact_terms(query: str) -> list[str]:
+    """The parts of ``query`` to show as written: its quoted phrases of two or more words
+    and its dotted or path-like tokens (``Next.js``, ``src/app/api``), longest first."""
+    found = [" ".join(_WORDS.findall(p)) for p in _QUOTED.findall(query)]
+    found = [p for p in found if " " in p]
+    for tok in _QUOTED.sub(" ", query).split():
+        tok = tok.strip("()*")
+        if len(_WORDS.findall(tok)) > 1 and _IDENTISH.search(tok):
+            found.append(tok)
+    return sorted(dict.fromkeys(found), key=len, reverse=True)
+
+
+def _term_pattern(term: str) -> str:
+    # A phrase's words may be separated by any run of non-word characters, as the
+    # tokenizer saw them; a term as written is matched exactly.
+    if " " in term:
+        return r"\W+".join(re.escape(w) for w in term.split())
+    return re.escape(term)
+
+
+def _holds_exact(hit: SearchHit, exact: list[str]) -> bool:
+    snippet = hit.snippet or ""
+    return any(re.search(_term_pattern(t), snippet, re.IGNORECASE) for t in exact)
+
+
+def make_snippet(
+    text: str, terms: list[str], width: int = 160, prefer: list[str] | tuple[str, ...] = ()
+) -> tuple[str, list[tuple[int, int]]]:
+    """A one-line window of ``text`` around the first ``prefer`` term found (a phrase or a
+    term as written, before its words), else the first term found, and the spans of every
+    term occurrence inside it (case-insensitive; a phrase's words may be apart by
+    punctuation and white space). The window holds no control sequence (the spans are of
+    the cleaned window)."""
     if not terms:
         return text[:width].replace("\n", " "), []
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)), re.IGNORECASE)
-    m = pattern.search(text)
+    ordered = list(dict.fromkeys(terms))
+    pattern = re.compile("|".join(_term_pattern(t) for t in sorted(ordered, key=len, reverse=True)), re.IGNORECASE)
+    m = None
+    for term in prefer:
+        m = re.search(_term_pattern(term), text, re.IGNORECASE)
+        if m:
+            break
+    m = m or pattern.search(text)
     if not m:
         return text[:width].replace("\n", " "), []
     start = max(0, m.start() - width // 3)

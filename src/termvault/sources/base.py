@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 # Caps that keep memory bounded whatever the input.
 MAX_LINE_BYTES = 32 * 1024 * 1024  # longer JSONL lines are skipped with a warning
 DEFAULT_TEXT_CAP = 4 * 1024 * 1024  # searchable text kept per session
-TOOL_OUTPUT_CAP = 2000  # characters of each tool output kept for search
+# Every tool output is searchable whole (a match deep in a long output must be found): the
+# per-session cap above is the only bound.
+TOOL_OUTPUT_CAP = DEFAULT_TEXT_CAP
 
 
 @dataclass

@@ -470,7 +470,7 @@ class _State:
             self.subagent_types.append(agent_type)
 
     def read_tool_result(self, ref: FileRef) -> None:
-        self.text.add(read_head(ref, TOOL_OUTPUT_CAP * 4), TOOL_OUTPUT_CAP)
+        self.text.add(read_head(ref, TOOL_OUTPUT_CAP), TOOL_OUTPUT_CAP)
 
     def _title(self) -> str:
         if self.custom_title:
