@@ -134,3 +134,17 @@ def test_relative_and_iso_dates():
     assert parse_when("2024-05-01T00:00:00+00:00") == 1714521600.0
     with pytest.raises(UsageError, match="not a date"):
         parse_when("yesterday-ish")
+
+
+def test_a_snippet_deep_in_a_large_text_shows_the_match_and_no_secret_beside_it():
+    from termvault.model import ArchiveEntry
+    from termvault.ops.search import SearchHit, _add_snippet
+
+    key = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    text = "filler words here\n" * 200_000 + f"export GITHUB_TOKEN={key} && deploy needleword now\n" + "tail\n" * 1000
+    entry = ArchiveEntry("s", "s", 0.0, 0.0, "a.tar.zst", 1, 1, "")
+    hit = SearchHit(entry)
+    _add_snippet(lambda e: text, hit, ["needleword"], [])
+    assert hit.snippet is not None and "needleword" in hit.snippet
+    assert key not in hit.snippet and "[REDACTED" in hit.snippet
+    assert hit.highlights  # the match is highlighted in the window cut around it

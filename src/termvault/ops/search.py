@@ -122,12 +122,31 @@ def search(
 def _add_snippet(
     text_of: Callable[[ArchiveEntry], str], hit: SearchHit, terms: list[str], prefer: list[str], width: int = 160
 ) -> None:
-    """Cut a snippet around the first matched term from the archived text (redacted)."""
+    """Cut a snippet around the first matched term from the archived text, redacting only
+    the stretch around it (a session's text is up to 4 MiB; redacting it whole for every
+    hit shown made a search's cost grow with the sessions' sizes)."""
     try:
-        text = redact(text_of(hit.entry))
+        text = _around_match(text_of(hit.entry), prefer, terms)
     except Exception:  # a missing or corrupt archive still shows the hit, without snippet
         return
-    hit.snippet, hit.highlights = make_snippet(text, terms, width, prefer)
+    hit.snippet, hit.highlights = make_snippet(redact(text), terms, width, prefer)
+
+
+SNIPPET_SCOPE = 32 * 1024  # characters around the first match that are redacted and cut
+
+
+def _around_match(text: str, *needle_sets: list[str]) -> str:
+    """The ``SNIPPET_SCOPE`` characters of ``text`` centred on the first match of the
+    first needle set that matches (case-insensitive; the terms to show as written come
+    first, as ``make_snippet`` prefers them), or its start: wide enough that a secret near
+    the match is recognised whole before the snippet is cut from it."""
+    m = None
+    for needles in needle_sets:
+        wanted = sorted({n for n in needles if n}, key=len, reverse=True)
+        if wanted and (m := re.search("|".join(re.escape(n) for n in wanted), text, re.IGNORECASE)):
+            break
+    start = 0 if m is None else max(0, m.start() - SNIPPET_SCOPE // 2)
+    return text[start : start + SNIPPET_SCOPE]
 
 
 _QUOTED = re.compile(r'"([^"]*)"')
