@@ -1,0 +1,174 @@
+"""The sweep on the real sample corpus (``../shared/corpus`` or $TERMVAULT_CORPUS), laid
+out as a home, against the older app's method and ``gzip -6`` measured in the same run.
+
+Every file of the corpus is placed where its tool keeps it: Claude Code transcripts (with
+their ``subagents/`` folders) under ``.claude/projects``, Codex rollouts under
+``.codex/sessions``, Gemini chats under ``.gemini/tmp/<project>/chats``, asciinema
+recordings, aider histories in project folders, and the terminal logs as agent logs. The
+corpus itself is never written.
+
+Runs are interleaved (anchor, termvault, anchor, ...) ``--rounds`` times and the median
+of each is reported, so a burst of load on a shared machine hits all of them alike::
+
+    python -m bench.real_corpus --rounds 3 --json bench/results/real-corpus.json
+
+Reported: MB/s of each, termvault's ratio to each anchor, archive and index sizes (the
+index file as a normal sweep leaves it, no VACUUM), per full text on and off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .anchors import MB, Timer, cli_compress, old_app_archive
+
+REPO = Path(__file__).resolve().parent.parent
+FOLDERS = ("claude_code_jsonl", "codex_rollout_jsonl", "gemini_cli_json", "asciinema_cast", "aider_history_md", "terminal_logs")
+
+
+def default_corpus() -> Path:
+    return Path(os.environ.get("TERMVAULT_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+def _after(name: str, marker: str) -> str | None:
+    head, sep, tail = name.partition(marker)
+    return tail.replace("__", "/") if sep else None
+
+
+def place(corpus: Path, home: Path) -> dict[str, list[str]]:
+    """Copy the corpus into ``home`` where each tool keeps its files; returns the roots of
+    every source, ready for the ``sources`` setting."""
+    roots = {
+        "claude-code": home / ".claude" / "projects",
+        "codex": home / ".codex" / "sessions",
+        "gemini": home / ".gemini" / "tmp",
+        "asciinema": home / "casts",
+        "aider": home / "code",
+        "agent-log": home / "logs",
+    }
+    for folder in FOLDERS:
+        src = corpus / folder
+        if not src.is_dir():
+            continue
+        for path in sorted(src.iterdir()):
+            name = path.name
+            owner = "-".join(name.split("__")[:2])
+            if folder == "claude_code_jsonl":
+                rel = _after(name, "__projects__")
+                project, _, rest = (rel or "").partition("/")
+                dest = roots["claude-code"] / (f"{owner}-{project}/{rest}" if rel else f"{owner}/{name}")
+            elif folder == "codex_rollout_jsonl":
+                rel = _after(name, "__sessions__")
+                dest = roots["codex"] / (rel or f"2025/01/01/rollout-2025-01-01T00-00-00-{owner}.jsonl")
+            elif folder == "gemini_cli_json":
+                dest = roots["gemini"] / owner / "chats" / f"session-{path.stem}{path.suffix}"
+            elif folder == "asciinema_cast":
+                dest = roots["asciinema"] / name
+            elif folder == "aider_history_md":
+                dest = roots["aider"] / name.split("__.aider")[0] / (".aider" + name.split("__.aider", 1)[1])
+            else:
+                dest = roots["agent-log"] / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest)
+    return {kind: [str(root)] for kind, root in roots.items()}
+
+
+def _files(home: Path) -> list[Path]:
+    return sorted(p for p in home.rglob("*") if p.is_file())
+
+
+def sweep(corpus_home: Path, roots: dict[str, list[str]], vault_home: Path, full_text: bool) -> dict[str, Any]:
+    from termvault.vault import Vault
+
+    if vault_home.exists():
+        shutil.rmtree(vault_home)
+    vault_home.mkdir(mode=0o700)
+    with Timer() as t:
+        vault = Vault(
+            vault_home,
+            settle_seconds=0,
+            archive_days=0,
+            full_text=full_text,
+            sources={kind: {"roots": r} for kind, r in roots.items()},
+        )
+        try:
+            report = vault.sweep(older_than=0, kinds=list(roots))
+        finally:
+            vault.close()
+    in_bytes = sum(e.original_size_bytes for e in report.archived)
+    archives = sum(p.stat().st_size for p in (vault_home / "archive").rglob("*") if p.is_file())
+    index = vault_home / "archive_index.sqlite3"
+    index_bytes = sum(p.stat().st_size for p in vault_home.glob("archive_index.sqlite3*"))
+    return {
+        "sessions": len(report.archived),
+        "failed": [f"{f.source} {f.session_id}: {f.reason}"[:200] for f in report.failed],
+        "input_bytes": in_bytes,
+        "archive_bytes": archives,
+        "index_bytes": index_bytes,
+        "index_file_bytes": index.stat().st_size if index.exists() else 0,
+        "index_ratio": round(index_bytes / archives, 3) if archives else 0.0,
+        "seconds": t.seconds,
+        "cpu_seconds": t.cpu_seconds,
+    }
+
+
+def run(corpus: Path, work: Path, rounds: int = 3, say=print) -> dict[str, Any]:
+    home = work / "home"
+    roots = place(corpus, home)
+    flat = work / "flat"  # the anchors read the same files, one folder
+    flat.mkdir(exist_ok=True)
+    for path in _files(home):
+        shutil.copy2(path, flat / path.relative_to(home).as_posix().replace("/", "__"))
+    nbytes = sum(p.stat().st_size for p in _files(flat))
+    runs: dict[str, list[dict[str, Any]]] = {"old-app": [], "gzip-6": [], "full-text": [], "no-full-text": []}
+    for r in range(rounds):
+        shutil.rmtree(work / "old", ignore_errors=True)
+        runs["old-app"].append(old_app_archive(flat, work / "old"))
+        runs["full-text"].append(sweep(home, roots, work / f"vault-ft-{r}", True))
+        runs["gzip-6"].append(cli_compress(flat, work, "gzip-6"))
+        runs["no-full-text"].append(sweep(home, roots, work / f"vault-noft-{r}", False))
+        say(f"round {r + 1}/{rounds}: " + ", ".join(f"{k} {v[-1]['seconds']:.2f}s" for k, v in runs.items()))
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(float(x[key]) for x in runs[name])
+
+    out: dict[str, Any] = {"corpus_bytes": nbytes, "rounds": rounds, "cpus": os.cpu_count()}
+    for name in runs:
+        seconds = median(name, "seconds")
+        out[name] = {"seconds": round(seconds, 3), "cpu_seconds": round(median(name, "cpu_seconds"), 3), "mb_per_s": round(nbytes / MB / seconds, 2)}
+    for name in ("full-text", "no-full-text"):
+        last = runs[name][-1]
+        out[name].update({k: last[k] for k in ("sessions", "failed", "input_bytes", "archive_bytes", "index_bytes", "index_file_bytes", "index_ratio")})
+        for anchor in ("old-app", "gzip-6"):
+            out[name][f"vs_{anchor}"] = round(out[anchor]["seconds"] / out[name]["seconds"], 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.real_corpus", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--corpus", type=Path, default=default_corpus())
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="write the results here")
+    args = ap.parse_args(argv)
+    if not args.corpus.is_dir():
+        print(f"no corpus at {args.corpus}: set TERMVAULT_CORPUS or pass --corpus", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="tv-real-") as tmp:
+        out = run(args.corpus, Path(tmp), args.rounds, say=lambda s: print(s, file=sys.stderr))
+    text = json.dumps(out, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
