@@ -739,7 +739,7 @@ def read_manifest(path: Path) -> Manifest:
 
 def tailunit() -> ModuleType:
     """The tail unit's module (format 4), which builds on this one."""
-    from . import tailunit as module
+    from . import tailunit as module  # lazy: it imports this module (a cycle at import time)
 
     return module
 
