@@ -3,6 +3,7 @@ appended, every version still restores byte for byte, and chains stay whole."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -375,3 +376,45 @@ def test_a_damaged_tail_unit_is_reported_by_name_and_its_base_stays_whole(transc
             return  # a stated hash changed: caught against the index and the chain, above
         with pytest.raises(TermvaultError, match=r"v2\.tar\.zst"):
             tailunit.read(path)  # on its own too, naming the file
+
+
+def test_a_tail_unit_header_round_trips_what_its_manifest_says(tmp_path):
+    """Through write_archive and read_manifest: a renamed origin, a mode, extra, several
+    files, and metadata that changed, stayed or went away (inherited from the base except
+    the keys it no longer has)."""
+    base_files = {"a.jsonl": b"one\n" * 50, "sub/b.log": b"two\n" * 30}
+    grown = {"a.jsonl": base_files["a.jsonl"] + b"three\n", "sub/b.log": base_files["sub/b.log"]}
+    base_meta = {"name": "kept", "model": "gone later", "message_count": 3}
+    files, sources = [], []
+    for path, data in grown.items():
+        before = base_files[path]
+        member = arc.format.tail_compressor(before, 6).compress(data[len(before) :])
+        d = arc.FileDelta(len(before), _sha(before), _sha(data[len(before) :]), len(before), len(member), _sha(member))
+        origin = "/elsewhere/a.jsonl" if path == "a.jsonl" else f"/r/{path}"
+        files.append(arc.ManifestFile(path, origin, len(data), 1_700_000_000_123_456_789, _sha(data), 0o640, d))
+        sources.append(arc.SourceFile(files[-1], lambda m=member: io.BytesIO(m)))
+    base = arc.BaseRef("s-1", 4, arc.content_digest((p, _sha(b)) for p, b in base_files.items()), 4)
+    m = arc.Manifest("s-1", "codex", 5, "copy", "/r", 1_700_000_001.5, {"name": "kept", "message_count": 4}, files,
+                     extra={"note": "é"}, base=base)  # fmt: skip
+    m.share_meta(base_meta)
+    target = tmp_path / "u.tar.zst"
+    arc.write_archive(target, m, sources)
+    assert tailunit.sniff(target)
+    back = arc.read_manifest(target)
+    assert back.format == arc.TAIL_FORMAT and back.base == base and back.content_sha256 == m.content_sha256
+    assert [(f.path, f.origin, f.size, f.mtime_ns, f.mode, f.delta) for f in back.files] == [
+        (f.path, f.origin, f.size, f.mtime_ns, f.mode, dataclasses.replace(f.delta, tail_sha256="")) for f in files
+    ]
+    assert (back.session_id, back.source, back.version, back.mode, back.root, back.archived_at, back.extra) == (
+        "s-1", "codex", 5, "copy", "/r", 1_700_000_001.5, {"note": "é"}
+    )  # fmt: skip
+    assert back.meta == {"message_count": 4}  # only what changed is stored
+    back.inherit_meta({**base_meta, arc.BASE_META: {"version": 3}})
+    assert back.meta == {"name": "kept", "message_count": 4}  # "model" went away; row-only keys stay out
+    seen = {}
+    arc.read_archive(target, lambda f, s: seen.update({f.path: s.read()}))
+    assert seen == {f.path: s.opener().read() for f, s in zip(files, sources, strict=True)}
+
+
+def _sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
