@@ -19,7 +19,7 @@ import zstandard
 
 from termvault import archive as arc
 from termvault.archive import tailunit
-from termvault.errors import TermvaultError
+from termvault.errors import DataError, TermvaultError
 from termvault.vault import Vault
 
 TRANSCRIPT = "aistrad__work__.claude__projects__-home-aiscend-work__2141d089-12fa-4a19-81f0-f622d6cb0407.jsonl"
@@ -418,3 +418,25 @@ def test_a_tail_unit_header_round_trips_what_its_manifest_says(tmp_path):
 
 def _sha(b: bytes) -> str:
     return hashlib.sha256(b).hexdigest()
+
+
+def test_every_byte_of_a_tail_unit_header_flipped_is_refused_cleanly_or_read_as_stated(tmp_path):
+    """No flipped byte in a header makes the reader fail with anything but DataError (a
+    flip in the raw hashes reads, as other hashes, which the chain then refuses)."""
+    data = b"x" * 4000
+    member = arc.format.tail_compressor(data[:3000], 6).compress(data[3000:])
+    d = arc.FileDelta(3000, _sha(data[:3000]), _sha(data[3000:]), 3000, len(member), _sha(member))
+    f = arc.ManifestFile("p/s.jsonl", "/r/p/s.jsonl", 4000, 1, _sha(data), 0o600, d)
+    m = arc.Manifest("s", "claude-code", 2, "copy", "/r", 1.0, {"name": "n"}, [f],
+                     base=arc.BaseRef("s", 1, arc.content_digest([("p/s.jsonl", d.base_sha256)]), 1))  # fmt: skip
+    header = tailunit.encode(m)
+    assert tailunit.decode(header[8:], "u").content_sha256 == m.content_sha256
+    hashes_from = len(header) - 96
+    for i in range(len(header)):
+        broken = header[:i] + bytes([header[i] ^ 0x20]) + header[i + 1 :]
+        try:
+            back = tailunit.header_from_prefix(broken, "u", complete=True)
+        except DataError as exc:
+            assert "u" in str(exc)
+            continue
+        assert back is not None and i >= hashes_from, i  # only a hash may change silently

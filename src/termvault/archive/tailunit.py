@@ -194,7 +194,9 @@ def _template() -> zstandard.ZstdCompressionDict:
 
 
 def _frame_length(prefix: bytes, where: str) -> int:
-    if len(prefix) < PREFIX or not is_tail_unit(prefix):
+    if not is_tail_unit(prefix):
+        raise DataError(f"{where} does not start as a tail unit does; it is not a termvault archive.")
+    if len(prefix) < PREFIX:
         raise DataError(f"The archive {where} is truncated before its header.")
     (n,) = struct.unpack("<I", prefix[4:PREFIX])
     if n > arc.MAX_MANIFEST_BYTES:
