@@ -440,3 +440,11 @@ def test_every_byte_of_a_tail_unit_header_flipped_is_refused_cleanly_or_read_as_
             assert "u" in str(exc)
             continue
         assert back is not None and i >= hashes_from, i  # only a hash may change silently
+
+
+def test_the_header_template_and_the_unstated_window_never_change():
+    """Every tail unit ever written decodes with this template (codec byte 1) and, where
+    its header states no window, with 8 MiB at most: a new template needs a new codec
+    byte, and DELTA_WINDOW may change only because units state a window that differs."""
+    assert _sha(tailunit.TEMPLATE.read_bytes()) == "c4bf05b51c06f6ee1cbc5f6e35badbf5537c43bea7505d2d38bc1f99b57a6035"
+    assert tailunit.HEADER_CODEC == b"\x01" and tailunit.STATED_WINDOW == 8 * 1024 * 1024

@@ -54,6 +54,9 @@ HEADER_CODEC = b"\x01"
 TEMPLATE = arc.DICTIONARY_DIR / "tail-header-v1.raw"
 _TEMPLATE: list[zstandard.ZstdCompressionDict] = []
 HEADER_LEVEL = 19  # a few hundred bytes: the level costs nothing
+# The window a header leaves unstated: fixed by the format (``DELTA_WINDOW``, what the
+# writer uses, may change; a unit written with another states its own).
+STATED_WINDOW = 8 * 1024 * 1024
 PREFIX = 8  # magic and length
 
 
@@ -115,7 +118,7 @@ def _file_row(f: arc.ManifestFile, root: str) -> dict[str, Any]:
     d = f.delta
     assert d is not None
     row: dict[str, Any] = {"p": f.path, "n": f.size, "t": f.mtime_ns, "bn": d.base_size, "zn": d.member_size}
-    if d.window != min(d.base_size, arc.DELTA_WINDOW):
+    if d.window != min(d.base_size, STATED_WINDOW):
         row["w"] = d.window
     if f.mode != FILE_MODE:
         row["mo"] = f.mode
@@ -157,7 +160,7 @@ def decode(payload: bytes, where: str) -> arc.Manifest:
         files, seen = [], set()
         for k, row in enumerate(body["files"]):
             path, base_size = validate_relpath(str(row["p"])), int(row["bn"])
-            window = int(row.get("w", min(base_size, arc.DELTA_WINDOW)))
+            window = int(row.get("w", min(base_size, STATED_WINDOW)))
             delta = arc.FileDelta(base_size, shas[3 * k + 1], "", window, int(row["zn"]), shas[3 * k + 2])
             f = arc.ManifestFile(
                 path, str(row["o"]) if "o" in row else arc.joined(root, path), int(row["n"]), int(row["t"]),
