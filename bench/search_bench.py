@@ -403,19 +403,20 @@ def run(
 # -- a home built from the real corpus ------------------------------------------------------
 REAL_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
     ("word", "error", {}),
-    ("word (rare)", "walrus", {}),
+    ("word (common)", "function", {}),
+    ("word (absent)", "walrus", {}),
     ("phrase", '"the test"', {}),
     ("path", "src/app/api", {}),
     ("dotted", "Next.js", {}),
     ("CJK", "最新", {}),
-    ("identifier", "useState", {}),
-    ("substring", "UserById", {}),
+    ("identifier", "useEffect", {}),
+    ("substring", "Effect", {}),
     ("prefix", "deplo*", {}),
-    ("boolean", "docker AND compose", {}),
-    ("role user", "pytest", {"role": ["user"]}),
+    ("boolean", "npm AND install", {}),
+    ("role user", "component", {"role": ["user"]}),
     ("tool Bash", "error", {"tool": "Bash"}),
-    ("fuzzy", "pytst", {"fuzzy": True}),
-    ("regex", r"def \w+_test", {"regex": True}),
+    ("fuzzy", "fucntion", {"fuzzy": True}),
+    ("regex", r"use[A-Z]\w+\(", {"regex": True}),
 ]
 
 
