@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from termvault import SessionState, Vault
-from termvault.errors import UsageError
+from termvault.errors import DataError, UsageError
 from termvault.index import fulltext
 from termvault.index.db import MIGRATIONS, Database
 
@@ -191,6 +191,9 @@ def test_a_v6_index_migrates_and_reindex_gives_its_text_back(home, caplog):
         fn(conn)
         conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (n, fn.__name__))
     conn.close()
+    with Vault(home, readonly=True) as v:  # a read does not migrate: it says what to run
+        with pytest.raises(DataError, match="predates this version's full-text format: run `termvault reindex`"):
+            v.search("quokka")
     with Vault(home, archive_days=7) as v:
         assert not v.sweep().failed
         assert ids(v.search("quokka")) == ["s1"]

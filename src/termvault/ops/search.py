@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Callable
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 from ..index import ArchiveIndex
 from ..index.query import Filters, Match, TextSearch, count_listing, entries, listing, parse
 from ..model import ArchiveEntry
@@ -73,6 +73,12 @@ def search(
     )  # fmt: skip
     roles = roles_of(role)
     tool = tool.strip() if tool and tool.strip() else None
+    text = bool(query and query.strip())
+    if (text or roles or tool) and not index.has_text_tables():
+        raise DataError(
+            f"The index {index.index_file} predates this version's full-text format: run "
+            "`termvault reindex` once to upgrade it and make the archived sessions searchable."
+        )
     if not query or not query.strip():
         if roles or tool:
             return _holding(index, flt, roles, tool, limit)
