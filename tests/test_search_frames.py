@@ -281,3 +281,13 @@ def test_past_its_budget_of_frame_checks_a_phrase_total_is_estimated_and_says_so
         assert bounded.estimated and 1 <= len(bounded) <= 2
         assert all("quick fox" in (h.snippet or "") for h in bounded)  # what is shown was checked
         assert bounded.total == len(bounded) + round(4 * len(bounded) / 2)  # the rest at the same rate
+
+
+def test_a_phrase_snippet_shows_the_phrase_as_whole_words(home):
+    text = "first we ran the tests twice " + "filler " * 200 + "then the test failed for real"
+    make_native(home, "p", 10, time.time(), output_snapshot=text)
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        (hit,) = v.search('"the test"')
+        assert "the test failed" in (hit.snippet or "")
+        assert [hit.snippet[a:b] for a, b in hit.highlights if " " in hit.snippet[a:b]] == ["the test"]
