@@ -291,3 +291,18 @@ def test_a_phrase_snippet_shows_the_phrase_as_whole_words(home):
         (hit,) = v.search('"the test"')
         assert "the test failed" in (hit.snippet or "")
         assert [hit.snippet[a:b] for a, b in hit.highlights if " " in hit.snippet[a:b]] == ["the test"]
+
+
+def test_a_damaged_frame_costs_its_text_only(home):
+    now = time.time()
+    make_native(home, "s1", 10, now, output_snapshot="the wombat burrows deep")
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        with v.index.transaction():
+            v.index.execute("UPDATE text_chunks SET frame = ?", (b"not a zstd frame",))
+        (hit,) = v.search("wombat")  # found through FTS5; no snippet from a damaged frame
+        assert hit.entry.session_id == "s1"
+        assert v.search('"wombat burrows"') == []  # a phrase needs the frame
+        make_native(home, "s1", 9, now, output_snapshot="the numbat digs")
+        assert not v.sweep().failed  # the old version's text goes without its frame
+        assert ids(v.search("numbat")) == ["s1"] and ids(v.search("wombat")) == []
