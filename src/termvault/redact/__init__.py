@@ -31,10 +31,15 @@ A caller may rely on:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import vendor
-from .rules import RULES, Secret, shannon_entropy
+from ..lazy import exports
+
+if TYPE_CHECKING:
+    from .rules import Secret
+
+# The rules (some fifty compiled patterns) load on the first text that may hold a secret:
+# a command that only reads the index, e.g. ``termvault stats``, never compiles them.
 
 # Most specific first: when findings overlap, the merged span takes the earliest kind.
 KINDS: tuple[str, ...] = (
@@ -125,6 +130,9 @@ def find_secrets(text: str) -> list[Secret]:
     """Every secret in ``text``, sorted by position, non-overlapping."""
     if not text or (len(text) <= SHORT_TEXT and _MAYBE.search(text) is None):
         return []
+    from . import vendor  # lazy: see the note at the top
+    from .rules import RULES  # lazy: see the note at the top
+
     found: list[Secret] = []
     for rule in RULES:
         found.extend(rule(text))
@@ -135,6 +143,8 @@ def find_secrets(text: str) -> list[Secret]:
 def _merge(found: list[Secret]) -> list[Secret]:
     if len(found) < 2:
         return found
+    from .rules import Secret  # lazy: see the note at the top
+
     found.sort(key=lambda s: (s.start, -s.end))
     merged = [found[0]]
     for s in found[1:]:
@@ -146,5 +156,7 @@ def _merge(found: list[Secret]) -> list[Secret]:
             merged.append(s)
     return merged
 
+
+__getattr__ = exports(__name__, {"Secret": "termvault.redact.rules", "shannon_entropy": "termvault.redact.rules"})
 
 __all__ = ["KINDS", "Secret", "find_secrets", "marker", "redact", "redact_data", "shannon_entropy"]
