@@ -30,7 +30,10 @@ A caller may rely on:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..lazy import exports
@@ -130,28 +133,31 @@ def find_secrets(text: str) -> list[Secret]:
     """Every secret in ``text``, sorted by position, non-overlapping."""
     if not text or (len(text) <= SHORT_TEXT and _MAYBE.search(text) is None):
         return []
+    found: list[Secret] = []
+    for rule in _rules():
+        found.extend(rule(text))
+    return _merge(found)
+
+
+@functools.cache
+def _rules() -> tuple[Callable[[str], Iterable[Secret]], ...]:
+    """termvault's rules, then the vendor formats: loaded once, on first use."""
     from . import vendor  # lazy: see the note at the top
     from .rules import RULES  # lazy: see the note at the top
 
-    found: list[Secret] = []
-    for rule in RULES:
-        found.extend(rule(text))
-    found.extend(vendor.find(text))
-    return _merge(found)
+    return (*RULES, vendor.find)
 
 
 def _merge(found: list[Secret]) -> list[Secret]:
     if len(found) < 2:
         return found
-    from .rules import Secret  # lazy: see the note at the top
-
     found.sort(key=lambda s: (s.start, -s.end))
     merged = [found[0]]
     for s in found[1:]:
         last = merged[-1]
         if s.start < last.end:
             kind = s.kind if _RANK[s.kind] < _RANK[last.kind] else last.kind
-            merged[-1] = Secret(kind, last.start, max(last.end, s.end))
+            merged[-1] = dataclasses.replace(last, kind=kind, end=max(last.end, s.end))
         else:
             merged.append(s)
     return merged
