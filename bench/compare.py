@@ -21,13 +21,11 @@ import json
 import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .anchors import MB, cli_compress, old_app_archive
-from .real_corpus import _files, default_corpus, place
+from .real_corpus import _files, default_corpus, measure_and_print, place
 
 REPO = Path(__file__).resolve().parent.parent
 # Runs in the checkout's interpreter: this tree's bench (on sys.path), its termvault.
@@ -94,16 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args(argv)
     checkouts = dict(item.split("=", 1) for item in args.checkouts)
-    if not args.corpus.is_dir():
-        print(f"no corpus at {args.corpus}: set TERMVAULT_CORPUS or pass --corpus", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="tv-compare-") as tmp:
-        out = run(args.corpus, Path(tmp), checkouts, args.rounds, say=lambda s: print(s, file=sys.stderr))
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return measure_and_print(
+        args.corpus, args.json, lambda work, say: run(args.corpus, work, checkouts, args.rounds, say)
+    )
 
 
 if __name__ == "__main__":
