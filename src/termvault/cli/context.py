@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..ansi import printable
 from ..errors import TermvaultError
 
 if TYPE_CHECKING:
@@ -142,12 +141,16 @@ class CliError(click.ClickException):
             import traceback  # lazy: only -v shows one
 
             traceback.print_exception(self.cause, file=stream)
+        from ..ansi import printable  # lazy: only a failure is shown (--help needs no filter)
+
         click.echo(f"{PROG}: {printable(self.message, one_line=True)}", file=stream)
 
 
 def sentence(text: str) -> str:
     """One line ending in a full stop, free of control sequences (errors name sessions
     and files, whose names anyone could have chosen)."""
+    from ..ansi import printable  # lazy: only a failure is phrased (--help needs no filter)
+
     text = " ".join(printable(str(text), one_line=True).split())
     return text if text.endswith((".", "!", "?")) else text + "."
 
