@@ -54,10 +54,8 @@ _KEY_RE = re.compile(r"^(?P<host>[A-Za-z0-9][A-Za-z0-9._-]{0,62})/(?P<rel>\d{4}/
 T = TypeVar("T")
 
 
-class RemoteError(TermvaultError):
+class RemoteError(TermvaultError, exit_code=4):
     """The remote refused a request or is misconfigured (credentials, bucket, key)."""
-
-    exit_code = 4
 
 
 class RemoteUnavailableError(RemoteError):
