@@ -1,0 +1,188 @@
+"""Preparing the units of a sweep ahead of the writer, in worker processes.
+
+Parsing, hashing and full-text preparation are Python: a second thread gains nothing
+(the GIL serialises them), so units are prepared in a small pool of forked worker
+processes, a few ahead of the writer, while the sweep's own process compresses, verifies
+and indexes. A worker opens the unit's files itself by path; only plain data comes back
+(the ``Prepared``: metadata, hashes, the full-text body). The pool is forked when the
+sweep starts, so the workers inherit the units and their sources (nothing is pickled
+on the way there but an index).
+
+Units that need the sweep's process stay there: a file held in another program's
+database (read through ``UnitFile.reader``) and a version that may be stored as a delta
+(its tail is compressed in the same read, into a spool the writer then reads). So does
+everything when the work is too small to pay for starting the pool (``POOL_MIN_BYTES``),
+on a platform without ``fork``, or when other threads run (forking a process that has
+threads can deadlock the child on a lock one of them held).
+
+A worker that dies (killed, out of memory) breaks the pool: the unit the writer was
+waiting for becomes a failure naming it (its source stays where it is; the next sweep
+tries again), and the units still in flight go to a fresh pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DataError
+from ..model import SessionUnit
+from ..sources.configured import ConfiguredSource
+from .context import Context
+
+log = logging.getLogger(__name__)
+
+# Below this many source bytes (or fewer than two units) a sweep prepares in its own
+# process: forking the pool costs ~10 ms, parsing 1 MB ~30 ms (bench.sweep_pool).
+POOL_MIN_BYTES = 1024 * 1024
+AHEAD = 4  # units submitted ahead of the writer, per worker
+MAX_RESTARTS = 3  # fresh pools after a worker died, before the rest is prepared here
+
+# (source, unit, full text on) -> sweep.Prepared: preparing a unit stored whole.
+PrepareWhole = Callable[[ConfiguredSource, SessionUnit, bool], Any]
+
+# The units of the sweeps running in this process, by a token the workers get: a forked
+# worker finds its sweep's units here, inherited from the parent.
+_JOBS: dict[int, tuple[list[tuple[ConfiguredSource, SessionUnit]], bool, PrepareWhole]] = {}
+
+
+class WorkerDied(DataError):
+    """The worker process preparing a unit died before handing it back."""
+
+
+@dataclass
+class _Slot:
+    future: Future | None  # None: prepared here, when the writer gets to it
+    base: object = None  # the in-process unit's delta base (``deltas.Base``)
+
+
+def _prepare_in_worker(token: int, i: int):  # -> sweep.Prepared (plain data)
+    due, full_text, prepare = _JOBS[token]
+    cs, unit = due[i]
+    p = prepare(cs, unit, full_text)
+    p.info.text = ""  # the writer needs only the metadata; the body is in ``p.fts``
+    return p
+
+
+def workers_for(due_bytes: int, units: int) -> int:
+    """How many worker processes a sweep of ``units`` totalling ``due_bytes`` gets (0:
+    none, prepare in the sweep's process)."""
+    override = os.environ.get("TERMVAULT_SWEEP_WORKERS")
+    cores = os.cpu_count() or 1
+    if override is not None:
+        wanted = int(override)
+    elif units < 2 or due_bytes < POOL_MIN_BYTES or cores < 2:
+        return 0
+    else:
+        wanted = cores
+    if wanted <= 0 or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return 0
+    return min(wanted, units)
+
+
+class Ahead:
+    """The prepared units of ``due``, in order: ``get(i)`` returns unit ``i``'s
+    ``Prepared`` (or raises what preparing it raised)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        due: list[tuple[ConfiguredSource, SessionUnit]],
+        whole: PrepareWhole,
+        local: Callable[[ConfiguredSource, SessionUnit], object | None],
+        prepare_here: Callable[[ConfiguredSource, SessionUnit, object], object],
+    ):
+        self.ctx, self.due = ctx, due
+        self._local, self._prepare_here = local, prepare_here
+        self.workers = workers_for(sum(u.size for _, u in due), len(due))
+        self._slots: dict[int, _Slot] = {}
+        self._next = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._restarts = 0
+        self._token = id(self)
+        if self.workers:
+            _JOBS[self._token] = (due, ctx.config.full_text, whole)
+            self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_interrupts
+        )
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        _JOBS.pop(self._token, None)
+
+    def _fill(self, upto: int) -> None:
+        while self._next < min(upto, len(self.due)):
+            i = self._next
+            self._next += 1
+            cs, unit = self.due[i]
+            base = None
+            try:
+                base = self._local(cs, unit)
+            except Exception as exc:  # reported when the writer gets to this unit
+                self._slots[i] = _Slot(_failed(exc))
+                continue
+            if self._pool is None or base is not None or any(f.reader is not None for f in unit.files):
+                self._slots[i] = _Slot(None, base)
+            else:
+                self._slots[i] = _Slot(self._pool.submit(_prepare_in_worker, self._token, i))
+
+    def get(self, i: int):
+        self._fill(i + 1 + AHEAD * max(1, self.workers))
+        slot = self._slots.pop(i)
+        cs, unit = self.due[i]
+        if slot.future is None:
+            return self._prepare_here(cs, unit, slot.base)
+        try:
+            return slot.future.result()
+        except BrokenProcessPool:
+            self._replace_pool()
+            raise WorkerDied(
+                f"The worker process preparing {cs.source.kind} session {unit.session_id} "
+                f"({unit.files[0].origin}) died; it stays in place and the next sweep tries again."
+            ) from None
+
+    def _replace_pool(self) -> None:
+        """After a worker died: the units in flight go to a fresh pool (or, after
+        ``MAX_RESTARTS``, are prepared in this process)."""
+        assert self._pool is not None
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._restarts += 1
+        self._pool = self._new_pool() if self._restarts <= MAX_RESTARTS else None
+        for i, slot in self._slots.items():
+            f = slot.future
+            if f is not None and (f.cancelled() or not f.done() or isinstance(f.exception(), BrokenProcessPool)):
+                if self._pool is None:
+                    self._slots[i] = _Slot(None, None)
+                else:
+                    self._slots[i] = _Slot(self._pool.submit(_prepare_in_worker, self._token, i))
+
+
+def _ignore_interrupts() -> None:
+    # Ctrl-C reaches the whole process group: the sweep's process handles it (it commits
+    # what is written and shuts the pool down); a worker just finishes its unit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _failed(exc: BaseException) -> Future:
+    f: Future = Future()
+    f.set_exception(exc)
+    return f
