@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -56,7 +57,12 @@ def sweep(files: Path, vault_home: Path, full_text: bool = True) -> dict[str, An
             report = vault.sweep(older_than=0, kinds=["native"])
         finally:
             vault.close()
-    return {"sessions": len(report.archived), "failed": len(report.failed), "seconds": t.seconds, "cpu_seconds": t.cpu_seconds}
+    return {
+        "sessions": len(report.archived),
+        "failed": len(report.failed),
+        "seconds": t.seconds,
+        "cpu_seconds": t.cpu_seconds,
+    }
 
 
 def run(work: Path, rounds: int = 3, sessions: int = SESSIONS, say=print) -> dict[str, Any]:
@@ -82,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sessions", type=int, default=SESSIONS)
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--one-core", action="store_true", help="run everything on one CPU (sched_setaffinity)")
     args = ap.parse_args(argv)
+    if args.one_core:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     with tempfile.TemporaryDirectory(prefix="tv-small-") as tmp:
         out = run(Path(tmp), args.rounds, args.sessions, say=lambda s: print(s, file=sys.stderr))
     text = json.dumps(out, indent=2)

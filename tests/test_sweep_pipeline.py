@@ -77,7 +77,7 @@ def test_a_worker_killed_while_preparing_a_session_fails_that_session_and_loses_
         # unit in flight with it is prepared again by a fresh pool, never lost.
         assert "s02" in failed and "worker process" in failed["s02"] and "s02" in failed["s02"]
         assert {e.session_id for e in report.archived} | set(failed) == set(originals)
-        assert not (set(failed) - {"s02", "s03", "s01"})
+        assert set(failed) == {"s02"}  # the units in flight with it are prepared again
         for sid in failed:
             assert PATHS[sid].read_bytes() == originals[sid]
         verify = v.verify()

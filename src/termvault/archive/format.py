@@ -17,7 +17,7 @@ it costs next to what came before. ``size`` and ``sha256`` stay those of the who
 Units without a base are still written as format 1, so they read everywhere they did.
 Rebuilding a version from its chain is ``chains``'s business.
 
-Small units (at most ``SMALL_UNIT`` bytes of files) are compressed at level 19 with a
+Small units (at most ``SMALL_UNIT`` bytes of files) are compressed at level 17 with a
 zstd dictionary that ships with the package (``termvault/dictionaries/app-v2.zdict``);
 the frame header names it by its dictionary id, so a reader knows which one to load and
 ``zstd -d -D <that file>`` reads it outside termvault. Every dictionary ever shipped stays
@@ -36,6 +36,7 @@ file's time. Format 1 manifests read and re-serialise exactly as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -51,7 +52,7 @@ from typing import IO, Any, BinaryIO
 import zstandard
 
 from ..errors import DataError, IntegrityError
-from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, validate_id, validate_relpath
+from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, staged_writer, validate_id, validate_relpath
 from ..model import ArchiveEntry, fingerprint_of
 from ..streams import HashingReader, Reader
 
@@ -65,7 +66,7 @@ META_DEFAULTS: dict[str, Any] = {
     "message_count": 0, "tool_call_count": 0, "parse_warnings": 0,
 }  # fmt: skip
 SMALL_UNIT = 64 * 1024  # units up to this size use the shipped dictionary
-SMALL_LEVEL = 19  # 22 made units 0.1% smaller at 1.6x the time (bench.sweep_bench)
+SMALL_LEVEL = 17  # as small as 22 within 0.1% (real corpus, bench.small_native) at half the time
 DICTIONARY_DIR = Path(__file__).resolve().parent.parent / "dictionaries"
 DEFAULT_DICTIONARY = "app-v2.zdict"
 _DICTIONARIES: dict[int, zstandard.ZstdCompressionDict] = {}
@@ -526,6 +527,9 @@ class WriteResult:
     path: Path
     archive_size: int
     archive_sha256: str
+    # Written with ``staged``: the temporary file holding it, not yet durable nor at
+    # ``path`` (``fsutil.publish`` makes it both).
+    staged: Path | None = None
 
 
 def write_archive(
@@ -535,6 +539,7 @@ def write_archive(
     level: int = 3,
     on_bytes: Callable[[int], None] | None = None,
     fault: Callable[[str], None] | None = None,
+    staged: bool = False,
 ) -> WriteResult:
     """Write ``manifest`` and ``files`` to ``target`` atomically and durably.
 
@@ -542,9 +547,16 @@ def write_archive(
     and the folder fsynced. Each file is re-hashed while it is written; a file whose bytes
     differ from ``entry.sha256`` (it changed since it was hashed) aborts the write with
     IntegrityError and leaves nothing behind. ``fault`` is a test hook called at each step.
+    ``staged``: stop before the fsync; the result names the temporary file, for the caller
+    to check and then ``fsutil.publish`` with the rest of its batch.
     """
     hook = fault or (lambda step: None)
-    with atomic_writer(target, fault=hook, new_file=True) as raw:
+    with contextlib.ExitStack() as stack:
+        tmp: Path | None = None
+        if staged:
+            raw, tmp = stack.enter_context(staged_writer(target))
+        else:
+            raw = stack.enter_context(atomic_writer(target, fault=hook, new_file=True))
         sink = _HashingWriter(raw)
         cctx = unit_compressor(manifest.original_size, level)
         with (
@@ -576,7 +588,7 @@ def write_archive(
                         raise IntegrityError(
                             f"{e.origin} changed while it was being archived; it will be archived on the next sweep."
                         )
-    return WriteResult(target, sink.size, sink.sha.hexdigest())
+    return WriteResult(target, sink.size, sink.sha.hexdigest(), tmp)
 
 
 class _ExpansionBudget:

@@ -1,17 +1,21 @@
-"""The sweep's index writes, in batches.
+"""The sweep's writes, in batches.
 
-Each unit's archive is written, fsynced and read back (verified) as the sweep reaches
-it; its index row and full text wait for the batch: one transaction (one commit, one
-WAL sync, one FTS flush) for up to ``MAX_UNITS`` units (fewer in the first batches),
-``MAX_BYTES`` of sources or ``MAX_SECONDS``, whichever comes first. A move-mode source is removed only after its
-batch committed: a source goes only once its archive is durable, verified and indexed.
+Each unit's archive is written to a temporary file and read back (verified) as the sweep
+reaches it; the batch then makes its archives durable and puts them in place together
+(``fsutil.publish``: every file fsynced, renamed, its folder fsynced: the journal is
+committed once or twice per batch rather than twice per unit), then writes their index
+rows and full text in one transaction (one commit, one WAL sync, one FTS flush). A batch
+holds up to ``MAX_UNITS`` units (fewer in the first ones), ``MAX_BYTES`` of sources or
+``MAX_SECONDS`` of work, whichever comes first. A move-mode source is removed only after
+its batch committed: a source goes only once its archive is durable, verified and indexed.
 
-Kill points (``ctx.fault``): ``index`` before each unit's rows, ``commit`` before the
-batch commits, ``committed`` after it and before any source is removed, then
-``delete-source`` per unit. Killed anywhere before the commit, the batch's archives are
-files the index lacks (the next start-up's reconciliation handles them, and the next
-sweep archives their sources again under the next version number); killed after it,
-the sources not yet removed are removed by the next sweep (unchanged, already archived).
+Kill points (``ctx.fault``): ``fsync``, ``rename`` and ``fsync-dir`` per unit as the batch
+publishes, ``index`` before each unit's rows, ``commit`` before the batch commits,
+``committed`` after it and before any source is removed, then ``delete-source`` per
+unit. Killed before the commit, the batch's archives are temporary files or files the
+index lacks (the next start-up's reconciliation handles both, and the next sweep
+archives their sources again); killed after it, the sources not yet removed are removed
+by the next start-up or sweep (unchanged, already archived).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..fsutil import fsync_dir
+from ..fsutil import fsync_dir, publish
 from ..index import fulltext
 from ..model import ArchiveEntry, SessionUnit
 from ..reports import Progress
@@ -50,6 +54,7 @@ class Written:
     unit: SessionUnit
     entry: ArchiveEntry
     path: Path  # the archive file
+    staged: Path  # its temporary file, until the batch publishes it (``fsutil.publish``)
     shas: dict[str, str]
     fts: fulltext.Prepared | None
     event: Progress | None = None
@@ -90,6 +95,13 @@ class Batch:
         ctx = self.ctx
         done: list[Written] = []
         failed: list[tuple[Written, BaseException]] = []
+        try:
+            # Durable and in place before any row names them: one journal commit for all.
+            publish([(w.staged, w.path) for w in items], ctx.fault)
+        except Exception as exc:  # a full disk at the fsync: none of them is kept
+            for w in items:
+                self._on_done(w, exc)
+            return
         try:
             with ctx.index.transaction():
                 for w in items:

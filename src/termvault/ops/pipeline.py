@@ -15,9 +15,10 @@ everything when the work is too small to pay for starting the pool (``POOL_MIN_B
 on a platform without ``fork``, or when other threads run (forking a process that has
 threads can deadlock the child on a lock one of them held).
 
-A worker that dies (killed, out of memory) breaks the pool: the unit the writer was
-waiting for becomes a failure naming it (its source stays where it is; the next sweep
-tries again), and the units still in flight go to a fresh pool.
+A worker that dies (killed, out of memory) breaks the pool and every unit in flight with
+it: a fresh pool prepares them again one at a time, so the unit that kills its worker is
+found and becomes a failure naming it (its source stays where it is; the next sweep tries
+again) while the others are archived.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ log = logging.getLogger(__name__)
 # Below this many source bytes (or fewer than two units) a sweep prepares in its own
 # process: forking the pool costs ~10 ms, parsing 1 MB ~30 ms (bench.sweep_pool).
 POOL_MIN_BYTES = 1024 * 1024
-AHEAD = 4  # units submitted ahead of the writer, per worker
-MAX_RESTARTS = 3  # fresh pools after a worker died, before the rest is prepared here
+AHEAD = 3  # chunks submitted ahead of the writer, per worker
+CHUNK_UNITS = 16  # small units go to a worker in chunks of up to this many
+CHUNK_BYTES = 256 * 1024  # ... or this many source bytes
+MAX_RESTARTS = 8  # fresh pools after workers died, before the rest is prepared here
 
 # (source, unit, full text on) -> sweep.Prepared: preparing a unit stored whole.
 PrepareWhole = Callable[[ConfiguredSource, SessionUnit, bool], Any]
@@ -62,21 +65,32 @@ class WorkerDied(DataError):
 class _Slot:
     future: Future | None  # None: prepared here, when the writer gets to it
     base: object = None  # the in-process unit's delta base (``deltas.Base``)
+    pos: int = 0  # its place in the chunk the future prepares
+    alone: bool = False  # the only unit in flight: if its worker died, it was this unit
 
 
-def _prepare_in_worker(token: int, i: int):  # -> sweep.Prepared (plain data)
+def _prepare_in_worker(token: int, chunk: list[int]) -> list[tuple[bool, Any]]:
+    """Prepare the units ``chunk`` names: (True, sweep.Prepared) or (False, what it
+    raised) for each, plain data."""
     due, full_text, prepare = _JOBS[token]
-    cs, unit = due[i]
-    p = prepare(cs, unit, full_text)
-    p.info.text = ""  # the writer needs only the metadata; the body is in ``p.fts``
-    return p
+    out: list[tuple[bool, Any]] = []
+    for i in chunk:
+        cs, unit = due[i]
+        try:
+            p = prepare(cs, unit, full_text)
+        except Exception as exc:
+            out.append((False, exc))
+            continue
+        p.info.text = ""  # the writer needs only the metadata; the body is in ``p.fts``
+        out.append((True, p))
+    return out
 
 
 def workers_for(due_bytes: int, units: int) -> int:
     """How many worker processes a sweep of ``units`` totalling ``due_bytes`` gets (0:
     none, prepare in the sweep's process)."""
     override = os.environ.get("TERMVAULT_SWEEP_WORKERS")
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if override is not None:
         wanted = int(override)
     elif units < 2 or due_bytes < POOL_MIN_BYTES or cores < 2:
@@ -107,6 +121,8 @@ class Ahead:
         self._next = 0
         self._pool: ProcessPoolExecutor | None = None
         self._restarts = 0
+        self._inflight: set[Future] = set()
+        self._careful_until = -1  # after a worker died: units up to this one go one by one
         self._token = id(self)
         if self.workers:
             _JOBS[self._token] = (due, ctx.config.full_text, whole)
@@ -129,51 +145,88 @@ class Ahead:
             self._pool = None
         _JOBS.pop(self._token, None)
 
-    def _fill(self, upto: int) -> None:
-        while self._next < min(upto, len(self.due)):
+    def _fill(self, wanted: int) -> None:
+        """Submit units until unit ``wanted`` is and ``AHEAD`` chunks per worker are in
+        flight. Small units go in chunks (``CHUNK_UNITS``, ``CHUNK_BYTES``): one task per
+        unit cost more in messages and thread switches than preparing a few-KB session."""
+        chunk: list[int] = []
+        size = 0
+        while self._next < len(self.due) and (
+            self._next <= wanted or len(self._inflight) < (1 if self._careful() else AHEAD * self.workers)
+        ):
             i = self._next
             self._next += 1
             cs, unit = self.due[i]
-            base = None
             try:
                 base = self._local(cs, unit)
             except Exception as exc:  # reported when the writer gets to this unit
                 self._slots[i] = _Slot(_failed(exc))
                 continue
             if self._pool is None or base is not None or any(f.reader is not None for f in unit.files):
+                self._submit(chunk)
+                chunk, size = [], 0
                 self._slots[i] = _Slot(None, base)
-            else:
-                self._slots[i] = _Slot(self._pool.submit(_prepare_in_worker, self._token, i))
+                continue
+            chunk.append(i)
+            size += unit.size
+            if len(chunk) >= CHUNK_UNITS or size >= CHUNK_BYTES or self._careful():
+                self._submit(chunk)
+                chunk, size = [], 0
+        self._submit(chunk)
+
+    def _submit(self, chunk: list[int]) -> None:
+        if not chunk:
+            return
+        assert self._pool is not None
+        alone = len(chunk) == 1 and not self._inflight
+        future = self._pool.submit(_prepare_in_worker, self._token, chunk)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+        for pos, i in enumerate(chunk):
+            self._slots[i] = _Slot(future, None, pos, alone)
 
     def get(self, i: int):
-        self._fill(i + 1 + AHEAD * max(1, self.workers))
+        try:
+            self._fill(i)
+        except BrokenProcessPool:  # a worker died before the pool took more work
+            self._replace_pool(i)
+            return self.get(i)
         slot = self._slots.pop(i)
         cs, unit = self.due[i]
         if slot.future is None:
             return self._prepare_here(cs, unit, slot.base)
         try:
-            return slot.future.result()
+            results = slot.future.result()
         except BrokenProcessPool:
-            self._replace_pool()
-            raise WorkerDied(
-                f"The worker process preparing {cs.source.kind} session {unit.session_id} "
-                f"({unit.files[0].origin}) died; it stays in place and the next sweep tries again."
-            ) from None
+            if slot.alone:  # nothing else was in flight: this unit broke the worker
+                self._replace_pool(i + 1)
+                raise WorkerDied(
+                    f"The worker process preparing {cs.source.kind} session {unit.session_id} "
+                    f"({unit.files[0].origin}) died; it stays in place and the next sweep tries again."
+                ) from None
+            self._replace_pool(i)
+            return self.get(i)
+        ok, value = results[slot.pos]
+        if not ok:
+            raise value
+        return value
 
-    def _replace_pool(self) -> None:
-        """After a worker died: the units in flight go to a fresh pool (or, after
-        ``MAX_RESTARTS``, are prepared in this process)."""
+    def _careful(self) -> bool:
+        return self._next <= self._careful_until
+
+    def _replace_pool(self, resume: int) -> None:
+        """After a worker died: a fresh pool, and every unit from ``resume`` on that was
+        in flight is prepared again, one at a time, so the one that kills its worker is
+        the only one to fail. After ``MAX_RESTARTS`` the rest is prepared here."""
         assert self._pool is not None
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._restarts += 1
         self._pool = self._new_pool() if self._restarts <= MAX_RESTARTS else None
-        for i, slot in self._slots.items():
-            f = slot.future
-            if f is not None and (f.cancelled() or not f.done() or isinstance(f.exception(), BrokenProcessPool)):
-                if self._pool is None:
-                    self._slots[i] = _Slot(None, None)
-                else:
-                    self._slots[i] = _Slot(self._pool.submit(_prepare_in_worker, self._token, i))
+        self._careful_until = max(self._next - 1, resume)
+        for j in range(resume, self._next):
+            self._slots.pop(j, None)
+        self._inflight.clear()
+        self._next = resume
 
 
 def _ignore_interrupts() -> None:

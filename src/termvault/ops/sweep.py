@@ -335,11 +335,13 @@ def _write(
             for mf, f in zip(manifest.files, unit.files, strict=True)
         ],
         fault=ctx.fault,
+        staged=True,  # made durable and put in place with its batch (``Batch.flush``)
     )
+    assert written.staged is not None
     try:
         if ctx.config.verify or cs.mode == "move":  # never delete a source unverified
             ctx.fault("verify")
-            back = ctx.store.read_back(rel)
+            back = ctx.store.read_back(rel, written.staged)
             if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
                 raise DataError(f"{written.path} did not read back as written.")
         entry = arc.entry_from_manifest(manifest, rel, written.archive_size, written.archive_sha256)
@@ -347,10 +349,10 @@ def _write(
     except BaseException:
         # Nothing refers to the archive yet: remove it so no half-trusted copy lingers.
         with contextlib.suppress(OSError):
-            written.path.unlink()
+            written.staged.unlink()
         raise
     known[unit.session_id] = (entry, version + 1)
-    return Written(cs, unit, entry, written.path, shas, p.fts)
+    return Written(cs, unit, entry, written.path, written.staged, shas, p.fts)
 
 
 def remove_sources(
