@@ -111,3 +111,21 @@ def test_one_unit_failing_inside_a_batch_fails_alone_and_the_batch_commits(home)
         assert PATHS["s01"].read_bytes() == originals["s01"]
         assert len(list((home / "archive").rglob("*.tar.zst"))) == 3  # its archive removed
         assert not PATHS["s00"].exists()
+
+
+def test_what_a_worker_logs_reaches_the_sweeps_own_log(home, monkeypatch, caplog):
+    _sessions(home, 4)
+    parent = os.getpid()
+    real = NativeSource.parse_unit
+
+    def buggy_in_a_worker(self, refs, unit):
+        if unit.session_id == "s01" and os.getpid() != parent:
+            raise RuntimeError("a parser bug")
+        return real(self, refs, unit)
+
+    monkeypatch.setattr(NativeSource, "parse_unit", buggy_in_a_worker)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
+    with caplog.at_level("WARNING"), Vault(home) as v:
+        report = v.sweep(older_than=7)
+    assert len(report.archived) == 4  # a parser bug is a warning, the unit archived raw
+    assert any("parser failed on s01: a parser bug" in r.getMessage() for r in caplog.records)

@@ -11,9 +11,12 @@ on the way there but an index).
 Units that need the sweep's process stay there: a file held in another program's
 database (read through ``UnitFile.reader``) and a version that may be stored as a delta
 (its tail is compressed in the same read, into a spool the writer then reads). So does
-everything when the work is too small to pay for starting the pool (``POOL_MIN_BYTES``),
-on a platform without ``fork``, or when other threads run (forking a process that has
-threads can deadlock the child on a lock one of them held).
+everything when the work is too small to pay for starting the pool (``POOL_MIN_BYTES``)
+and on a platform without ``fork``. A worker runs only parsing and text preparation:
+it touches no lock another thread of the parent may have held at the fork (the index
+is not used; its log records go back to the parent, not through the parent's handlers,
+a progress display's console among them). ``TERMVAULT_SWEEP_WORKERS`` sets the number of
+workers (0: none).
 
 A worker that dies (killed, out of memory) breaks the pool and every unit in flight with
 it: a fresh pool prepares them again one at a time, so the unit that kills its worker is
@@ -27,7 +30,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -69,9 +71,9 @@ class _Slot:
     alone: bool = False  # the only unit in flight: if its worker died, it was this unit
 
 
-def _prepare_in_worker(token: int, chunk: list[int]) -> list[tuple[bool, Any]]:
+def _prepare_in_worker(token: int, chunk: list[int]) -> tuple[list[tuple[bool, Any]], list[tuple[str, int, str]]]:
     """Prepare the units ``chunk`` names: (True, sweep.Prepared) or (False, what it
-    raised) for each, plain data."""
+    raised) for each, plain data; and the log records preparing them made."""
     due, full_text, prepare = _JOBS[token]
     out: list[tuple[bool, Any]] = []
     for i in chunk:
@@ -83,7 +85,7 @@ def _prepare_in_worker(token: int, chunk: list[int]) -> list[tuple[bool, Any]]:
             continue
         p.info.text = ""  # the writer needs only the metadata; the body is in ``p.fts``
         out.append((True, p))
-    return out
+    return out, _KEPT.take()
 
 
 def workers_for(due_bytes: int, units: int) -> int:
@@ -97,7 +99,7 @@ def workers_for(due_bytes: int, units: int) -> int:
         return 0
     else:
         wanted = cores
-    if wanted <= 0 or "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    if wanted <= 0 or "fork" not in multiprocessing.get_all_start_methods():
         return 0
     return min(wanted, units)
 
@@ -130,7 +132,7 @@ class Ahead:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_ignore_interrupts
+            self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start
         )
 
     def __enter__(self) -> Ahead:
@@ -196,7 +198,7 @@ class Ahead:
         if slot.future is None:
             return self._prepare_here(cs, unit, slot.base)
         try:
-            results = slot.future.result()
+            results, records = slot.future.result()
         except BrokenProcessPool:
             if slot.alone:  # nothing else was in flight: this unit broke the worker
                 self._replace_pool(i + 1)
@@ -206,6 +208,8 @@ class Ahead:
                 ) from None
             self._replace_pool(i)
             return self.get(i)
+        for name, level, message in records if slot.pos == 0 else ():
+            logging.getLogger(name).log(level, "%s", message)
         ok, value = results[slot.pos]
         if not ok:
             raise value
@@ -229,10 +233,35 @@ class Ahead:
         self._next = resume
 
 
-def _ignore_interrupts() -> None:
+def _worker_start() -> None:
     # Ctrl-C reaches the whole process group: the sweep's process handles it (it commits
     # what is written and shuts the pool down); a worker just finishes its unit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The parent's log handlers may hold locks of threads the fork did not copy (a
+    # progress display's console): a worker keeps its records for the parent to emit.
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(_KEPT)
+    logging.lastResort = None
+
+
+class _Kept(logging.Handler):
+    """A worker's log records, handed back with the units it prepared."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+    def take(self) -> list[tuple[str, int, str]]:
+        out, self.records = self.records, []
+        return out
+
+
+_KEPT = _Kept()
 
 
 def _failed(exc: BaseException) -> Future:

@@ -142,18 +142,24 @@ def sweep(
     """Archive every unit in ``due`` (the caller holds the write lock). A failing unit is
     reported and the sweep goes on. Units are prepared ahead in worker processes
     (``pipeline``); their rows are committed in batches (``batch``), and a unit's
-    progress is told once its batch is over."""
+    progress is told once its batch is over. A ``progress`` callback that raises stops
+    the sweep before the next unit (what is written is committed first); raised as the
+    last units are told, when nothing is left, it is dropped."""
     total = len(due)
     bytes_total = sum(u.size for _, u in due)
     done = {"n": 0, "bytes": 0}
     known = ctx.index.newest_of(u.session_id for _, u in due)
+    stop: list[Exception] = []
 
     def tell(cs: ConfiguredSource, unit: SessionUnit, ok: bool, message: str, outcome: str) -> None:
         done["n"] += 1
         done["bytes"] += unit.size
         if progress:
             n, b = done["n"], done["bytes"]
-            progress(Progress(n, total, b, bytes_total, unit.session_id, ok, message, outcome, cs.source.kind))
+            try:
+                progress(Progress(n, total, b, bytes_total, unit.session_id, ok, message, outcome, cs.source.kind))
+            except Exception as exc:  # the caller asks to stop: at the next unit, not mid-batch
+                stop.append(exc)
 
     def fail(cs: ConfiguredSource, unit: SessionUnit, exc: BaseException) -> None:
         message = str(exc) or type(exc).__name__
@@ -177,6 +183,8 @@ def sweep(
         # Interrupted (Ctrl-C), the units already written and verified are committed first.
         last.callback(batch.flush)
         for i, (cs, unit) in enumerate(due):
+            if stop:
+                raise stop[0]
             try:
                 p = ahead.get(i)
                 try:
