@@ -11,6 +11,8 @@ to kill itself at each step of the write protocol. The long version of this file
 from __future__ import annotations
 
 import signal
+import time
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +100,31 @@ def test_a_sweep_killed_at_a_batch_boundary_loses_nothing_and_the_next_sweep_com
     assert check.ok, check.describe()
     assert check.archived == len(sc.world.sessions)
     assert not any(s.path.exists() for s in sc.world.of_kind("native"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="lists processes through /proc")
+def test_a_sweep_killed_while_its_workers_prepare_leaves_no_worker_behind(tmp_path, monkeypatch):
+    # Forked workers inherit the home's lock file: one left waiting for work would hold
+    # the lock for ever. They end with the sweep, and the home checks clean.
+    env = h.worker_env
+    monkeypatch.setattr(h, "worker_env", lambda world: {**env(world), "TERMVAULT_SWEEP_WORKERS": "2"})
+    sc = h.prepare("sweep", tmp_path / "w", seed=4)
+    status = h.Worker(sc.world, "sweep", "--die-at", "verify", "--nth", "4").wait()
+    assert status == -signal.SIGKILL
+    deadline = time.monotonic() + 5
+    while (left := _processes_naming(str(sc.world.home))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left
+    check = h.check_scenario(sc)
+    assert check.ok, check.describe()
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found

@@ -30,6 +30,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -132,7 +135,10 @@ class Ahead:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("fork"), initializer=_worker_start
+            self.workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_worker_start,
+            initargs=(os.getpid(),),
         )
 
     def __enter__(self) -> Ahead:
@@ -233,7 +239,10 @@ class Ahead:
         self._next = resume
 
 
-def _worker_start() -> None:
+def _worker_start(parent: int) -> None:
+    # A worker ends with the sweep's process, even killed (SIGKILL): it inherited the
+    # home's lock file and would otherwise hold the lock, waiting for work forever.
+    _die_with(parent)
     # Ctrl-C reaches the whole process group: the sweep's process handles it (it commits
     # what is written and shuts the pool down); a worker just finishes its unit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -244,6 +253,31 @@ def _worker_start() -> None:
         root.removeHandler(handler)
     root.addHandler(_KEPT)
     logging.lastResort = None
+
+
+def _die_with(parent: int) -> None:
+    """Exit when ``parent`` does: at once where the kernel can tell (Linux's
+    PR_SET_PDEATHSIG), else within a fraction of a second (a watchdog thread)."""
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        if (
+            sys.platform.startswith("linux")
+            and ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL) == 0
+        ):
+            if os.getppid() != parent:  # it died before the request was made
+                os._exit(1)
+            return
+    except (OSError, AttributeError):
+        pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="termvault-worker-watchdog", daemon=True).start()
 
 
 class _Kept(logging.Handler):
