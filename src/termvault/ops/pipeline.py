@@ -159,7 +159,8 @@ class Ahead:
         unit cost more in messages and thread switches than preparing a few-KB session."""
         chunk: list[int] = []
         size = 0
-        while self._next < len(self.due) and (
+        horizon = min(len(self.due), wanted + 1 + AHEAD * self.workers * CHUNK_UNITS)
+        while self._next < horizon and (
             self._next <= wanted or len(self._inflight) < (1 if self._careful() else AHEAD * self.workers)
         ):
             i = self._next
