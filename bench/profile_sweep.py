@@ -1,18 +1,17 @@
 """Where a sweep's time goes: one sweep of the corpus under cProfile, its time split into
 the stages of archiving a session.
 
-The sweep may prepare units on a second thread (parse, hash, full-text preparation)
-while the main thread writes, verifies and indexes the previous one; every thread it
-starts is profiled too. ``stages`` are in thread-seconds and exclusive: they add up to
-the main thread's wall time plus the parse thread's busy time, ``other`` being the rest.
-They are discovery, parsing (which also hashes the files: the parse pass reads them
-once), full-text preparation (redaction, identifier extraction), writing the archive
-(tar, zstd, hashing again, fsync of the file and its folder), verifying it (read back:
-zstd, tar, hashing), the FTS5 inserts, the index lookups of each unit (its newest
-version), the index row and its transaction (BEGIN, COMMIT: SQLite WAL with fsync),
-removing native sources, and the main thread waiting for the next parsed unit. While the
-parse thread runs Python it holds the GIL, so the main thread's Python steps include
-time spent waiting for it.
+A normal sweep prepares units (parse, hash, full-text preparation) in worker processes
+while its own process writes, verifies and indexes; here the workers are turned off so
+every stage runs in the profiled process (and any thread it starts is profiled too):
+``stages`` are the CPU seconds of all the sweep's work, exclusive, adding up to the
+profiled wall time, ``other`` being the rest. They are discovery, parsing (which also
+hashes the files: the parse pass reads them once), full-text preparation (redaction,
+identifier extraction), writing the archive (tar, zstd, hashing again) to a temporary
+file, verifying it (read back: zstd, tar, hashing), publishing the batch (fsync, rename,
+fsync of each folder), the FTS5 inserts, the index lookups (the units' newest versions,
+once per sweep; the delta bases), the index rows and their batch's transaction (BEGIN,
+COMMIT: SQLite WAL with fsync), and removing native sources.
 ``across`` cuts across stages: all sha256 hashing, all zstd, all fsync calls, all JSON
 decoding, Python's tarfile. cProfile slows Python code down (roughly 1.5-2x) but not the
 C parts nor the waits, so shares of Python-heavy stages are overstated.
@@ -21,6 +20,7 @@ C parts nor the waits, so shares of Python-heavy stages are overstated.
 from __future__ import annotations
 
 import cProfile
+import os
 import pstats
 import threading
 from pathlib import Path
@@ -81,10 +81,12 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
         "write_archive": _cum(stats, "termvault/archive/format.py", "write_archive"),
         "verify": _cum(stats, "termvault/archive/format.py", "read_archive"),
         "fulltext_insert": _cum(stats, "termvault/index/textindex.py", "add"),
+        "publish": _cum(stats, "termvault/fsutil.py", "publish"),
         "index_lookups": _cum(stats, "termvault/index/entries.py", "get_entry")
-        + _cum(stats, "termvault/index/entries.py", "next_version"),
+        + _cum(stats, "termvault/index/entries.py", "newest_of"),
         "index_row_and_commit": _cum(stats, "termvault/index/entries.py", "insert")
-        + _from(stats, enters + exits, "termvault/ops/sweep.py", "archive_unit", cumulative=True),
+        + _from(stats, enters + exits, "termvault/ops/batch.py", "flush", cumulative=True)
+        + _from(stats, enters + exits, "termvault/ops/batch.py", "_remove_sources", cumulative=True),
         "remove_sources": _cum(stats, "termvault/ops/sweep.py", "remove_sources"),
         "waiting_for_parse_thread": _cum(stats, "concurrent/futures/_base.py", "result"),
     }
@@ -138,7 +140,22 @@ def top_functions(stats: dict, n: int = 15) -> list[dict[str, Any]]:
 def profile_sweep(corpus: Path, home: Path, dump: Path | None = None) -> dict[str, Any]:
     """Sweep the corpus (full text on) under cProfile, every thread the sweep starts
     profiled too; the breakdown, the top functions and the profiled sweep's own numbers.
-    ``dump`` keeps the raw (merged) profile."""
+    ``dump`` keeps the raw (merged) profile. The sweep's worker processes are turned off
+    (``TERMVAULT_SWEEP_WORKERS=0``) so that all of its work runs where it is profiled:
+    the stages are then the CPU time of every process of a normal sweep, less the cost
+    of handing units between them."""
+    previous = os.environ.get("TERMVAULT_SWEEP_WORKERS")
+    os.environ["TERMVAULT_SWEEP_WORKERS"] = "0"
+    try:
+        return _profile(corpus, home, dump)
+    finally:
+        if previous is None:
+            del os.environ["TERMVAULT_SWEEP_WORKERS"]
+        else:
+            os.environ["TERMVAULT_SWEEP_WORKERS"] = previous
+
+
+def _profile(corpus: Path, home: Path, dump: Path | None) -> dict[str, Any]:
     main = cProfile.Profile()
     threads: list[cProfile.Profile] = []
 

@@ -207,7 +207,7 @@ def run(corpus: Path, work: Path, rounds: int = 3, say=print) -> dict[str, Any]:
     def median(name: str, key: str) -> float:
         return statistics.median(float(x[key]) for x in runs[name])
 
-    out: dict[str, Any] = {"corpus_bytes": nbytes, "rounds": rounds, "cpus": os.cpu_count()}
+    out: dict[str, Any] = {"corpus_bytes": nbytes, "rounds": rounds, "cpus": len(os.sched_getaffinity(0))}
     for name in runs:
         seconds = median(name, "seconds")
         out[name] = {
@@ -242,7 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=default_corpus())
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--one-core", action="store_true", help="run everything on one CPU (sched_setaffinity)")
     args = ap.parse_args(argv)
+    if args.one_core:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     return measure_and_print(args.corpus, args.json, lambda work, say: run(args.corpus, work, args.rounds, say))
 
 

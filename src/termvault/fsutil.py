@@ -17,6 +17,7 @@ import stat
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -183,6 +184,71 @@ def atomic_writer(
         fsync_dir(target.parent)
     except BaseException:
         for leftover in (target, tmp) if renamed and new_file else (tmp,):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def staged_writer(target: Path, mode: int = FILE_MODE, prefix: str = TMP_PREFIX) -> Iterator[tuple[BinaryIO, Path]]:
+    """The first half of ``atomic_writer``, for many files made durable together: yields
+    a handle on a private temporary file beside ``target`` and its path; the file is
+    neither fsynced nor renamed (``publish`` does both, for a whole batch, so one journal
+    commit covers them all). On an exception the temporary file is removed."""
+    import tempfile  # lazy: see atomic_writer
+
+    ensure_private_dir(target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            yield fh, tmp
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+PUBLISH_THREADS = 8
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(staged: list[tuple[Path, Path]], fault: Callable[[str], None] | None = None) -> None:
+    """The second half of ``atomic_writer`` for ``staged`` (temporary file, target)
+    pairs from ``staged_writer``: every file fsynced, then renamed into place, then every
+    folder fsynced; the steps of ``atomic_writer`` in the same order for each file, done
+    phase by phase so the first fsync of each phase commits the journal for all of them.
+    On an exception no target is left behind (renamed ones are removed again) and the
+    temporary files are removed."""
+    hook = fault or (lambda step: None)
+    renamed: list[Path] = []
+    try:
+        for _ in staged:
+            hook("fsync")
+        # From several threads at once: the file system commits concurrent fsyncs
+        # together (one journal commit and one disk flush for many files).
+        with ThreadPoolExecutor(min(PUBLISH_THREADS, len(staged)) or 1, "termvault-fsync") as pool:
+            list(pool.map(fsync_file, [tmp for tmp, _ in staged]))
+        for tmp, target in staged:
+            hook("rename")
+            os.replace(tmp, target)
+            renamed.append(target)
+        synced: set[Path] = set()
+        for _, target in staged:
+            hook("fsync-dir")
+            if target.parent not in synced:  # once per folder: it holds every rename in it
+                fsync_dir(target.parent)
+                synced.add(target.parent)
+    except BaseException:
+        for leftover in [*renamed, *(tmp for tmp, _ in staged)]:
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
         raise

@@ -10,6 +10,10 @@ to kill itself at each step of the write protocol. The long version of this file
 
 from __future__ import annotations
 
+import signal
+import time
+from pathlib import Path
+
 import pytest
 
 from . import harness as h
@@ -74,3 +78,53 @@ def test_a_sweep_that_dies_at_any_step_of_the_write_protocol_loses_nothing(step,
     r = h.crash_at(tmp_path / "w", seed=3, step=step, nth=6)
     assert r.killed, f"the sweep never reached {step} six times"
     _assert_round(r)
+
+
+# The sweep commits its index rows in batches (``ops/batch.py``): a unit's source goes only
+# after its batch committed. (step, nth): mid-batch with rows already inserted in the open
+# transaction, just before each sweep's commit, just after it (no source removed yet),
+# and between two sources' removals.
+BATCH_KILLS = [("index", 3), ("commit", 1), ("commit", 2), ("committed", 1), ("committed", 2), ("delete-source", 2)]
+
+
+@pytest.mark.parametrize(("step", "nth"), BATCH_KILLS)
+def test_a_sweep_killed_at_a_batch_boundary_loses_nothing_and_the_next_sweep_completes_the_batch(step, nth, tmp_path):
+    sc = h.prepare("sweep", tmp_path / "w", seed=3)
+    status = h.Worker(sc.world, "sweep", "--older-than", h.BATCHES, "--die-at", step, "--nth", str(nth)).wait()
+    assert status == -signal.SIGKILL, f"the sweep never reached {step} {nth} times"
+    check = h.check_scenario(sc)  # reopened: every source in place or archived and indexed
+    assert check.ok, check.describe()
+    result = h.run_worker(sc.world, "sweep")
+    assert not result["failed"]
+    check = h.check_scenario(sc)
+    assert check.ok, check.describe()
+    assert check.archived == len(sc.world.sessions)
+    assert not any(s.path.exists() for s in sc.world.of_kind("native"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="lists processes through /proc")
+def test_a_sweep_killed_while_its_workers_prepare_leaves_no_worker_behind(tmp_path, monkeypatch):
+    # Forked workers inherit the home's lock file: one left waiting for work would hold
+    # the lock for ever. They end with the sweep, and the home checks clean.
+    env = h.worker_env
+    monkeypatch.setattr(h, "worker_env", lambda world: {**env(world), "TERMVAULT_SWEEP_WORKERS": "2"})
+    sc = h.prepare("sweep", tmp_path / "w", seed=4)
+    status = h.Worker(sc.world, "sweep", "--die-at", "verify", "--nth", "4").wait()
+    assert status == -signal.SIGKILL
+    deadline = time.monotonic() + 5
+    while (left := _processes_naming(str(sc.world.home))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left
+    check = h.check_scenario(sc)
+    assert check.ok, check.describe()
+
+
+def _processes_naming(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found

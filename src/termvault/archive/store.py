@@ -182,10 +182,11 @@ class ArchiveStore:
             return [entry]
         return [link.entry for link in self.chains.links(entry)]
 
-    def read_back(self, rel: str) -> arc.ReadResult:
-        """Read a local unit whole, verified (after writing it, or to adopt it). A delta
-        unit's members are its tails: this checks the unit, not its chain."""
-        return arc.read_archive(self.path(rel), max_expand=self.max_expand)
+    def read_back(self, rel: str, staged: Path | None = None) -> arc.ReadResult:
+        """Read a local unit whole, verified (after writing it, or to adopt it; from its
+        ``staged`` temporary file if it is not published yet). A delta unit's members
+        are its tails: this checks the unit, not its chain."""
+        return arc.read_archive(staged or self.path(rel), max_expand=self.max_expand)
 
     # -- writing -----------------------------------------------------------------------
     def write(
@@ -194,8 +195,9 @@ class ArchiveStore:
         manifest: arc.Manifest,
         files: list[arc.SourceFile],
         fault: Callable[[str], None] | None = None,
+        staged: bool = False,
     ) -> arc.WriteResult:
-        return arc.write_archive(self.path(rel), manifest, files, level=self.level, fault=fault)
+        return arc.write_archive(self.path(rel), manifest, files, level=self.level, fault=fault, staged=staged)
 
     def exists(self, rel: str) -> bool:
         return self.path(rel).exists()

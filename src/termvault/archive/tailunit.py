@@ -32,6 +32,7 @@ reader of units reads both, and formats 1-3 read exactly as before.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import struct
@@ -42,7 +43,7 @@ from typing import IO, Any
 import zstandard
 
 from ..errors import DataError, IntegrityError
-from ..fsutil import FILE_MODE, atomic_writer, validate_id, validate_relpath
+from ..fsutil import FILE_MODE, atomic_writer, staged_writer, validate_id, validate_relpath
 from ..streams import HashingReader
 from . import format as arc
 
@@ -306,13 +307,20 @@ def write(
     files: list[arc.SourceFile],
     on_bytes: Callable[[int], None] | None = None,
     fault: Callable[[str], None] | None = None,
+    staged: bool = False,
 ) -> arc.WriteResult:
     """Write ``manifest`` (``eligible``) and its files' members to ``target`` atomically
-    and durably, as ``format.write_archive`` does (same steps, same checks)."""
+    and durably, as ``format.write_archive`` does (same steps, same checks, ``staged``
+    too)."""
     hook = fault or (lambda step: None)
     manifest.format = TAIL_FORMAT
     header = encode(manifest)
-    with atomic_writer(target, fault=hook, new_file=True) as raw:
+    with contextlib.ExitStack() as stack:
+        tmp: Path | None = None
+        if staged:
+            raw, tmp = stack.enter_context(staged_writer(target))
+        else:
+            raw = stack.enter_context(atomic_writer(target, fault=hook, new_file=True))
         sink = arc.HashingWriter(raw)
         sink.write(header)
         for sf in files:
@@ -324,4 +332,4 @@ def write(
                     sink.write(chunk)
                 if reader.size != e.stored_size or reader.hexdigest() != e.stored_sha256:
                     raise arc.changed_while_read(e)
-    return arc.WriteResult(target, sink.size, sink.sha.hexdigest())
+    return arc.WriteResult(target, sink.size, sink.sha.hexdigest(), tmp)

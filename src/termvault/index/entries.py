@@ -280,6 +280,41 @@ class ArchiveIndex(Database):
         rows = self.query("SELECT MAX(version) FROM sessions WHERE session_id = ?", (session_id,))
         return int(rows[0][0] or 0) + 1
 
+    def newest_of(self, session_ids: Iterable[str]) -> dict[str, tuple[ArchiveEntry | None, int]]:
+        """For each of ``session_ids``: its newest live version (``get_entry``) and its
+        ``next_version``, in a few queries for all of them instead of two per session."""
+        ids = list(dict.fromkeys(session_ids))
+        out: dict[str, tuple[ArchiveEntry | None, int]] = dict.fromkeys(ids, (None, 1))
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            tops = self.query(
+                f"SELECT session_id, MAX(version) FROM sessions WHERE session_id IN ({marks}) GROUP BY 1", chunk
+            )
+            live = self._entries(
+                f"SELECT * FROM sessions s WHERE session_id IN ({marks}) AND status != 'deleted' AND version = "
+                "(SELECT MAX(version) FROM sessions t WHERE t.session_id = s.session_id AND t.status != 'deleted')",
+                chunk,
+            )
+            newest = {e.session_id: e for e in live}
+            for sid, top in tops:
+                out[sid] = (newest.get(sid), int(top or 0) + 1)
+        return out
+
+    @contextmanager
+    def unit_of_batch(self) -> Iterator[None]:
+        """Inside a batch's transaction: the writes of one unit, undone alone (a savepoint)
+        if they raise, the rest of the batch kept."""
+        with self.transaction():
+            self.execute("SAVEPOINT unit")
+            try:
+                yield
+            except BaseException:
+                self.execute("ROLLBACK TO unit")
+                self.execute("RELEASE unit")
+                raise
+            self.execute("RELEASE unit")
+
     def is_empty(self) -> bool:
         return not self.query("SELECT 1 FROM sessions LIMIT 1")
 

@@ -8,8 +8,8 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .. import archive as arc
@@ -20,9 +20,12 @@ from ..index import fulltext
 from ..model import ArchiveEntry, SessionInfo, SessionUnit, UnitFile
 from ..reports import Failure, Progress, PruneReport, SweepReport
 from ..sources.configured import ConfiguredSource
+from ..streams import HashingDiskFile
 from . import deltas, held
+from .batch import Batch, Remover, Written
 from .context import Context
-from .text import index_text, parse, prepare_text
+from .pipeline import Ahead
+from .text import parse, prepare_text
 
 log = logging.getLogger(__name__)
 
@@ -137,48 +140,98 @@ def sweep(
     progress: ProgressCallback | None = None,
 ) -> None:
     """Archive every unit in ``due`` (the caller holds the write lock). A failing unit is
-    reported and the sweep goes on."""
+    reported and the sweep goes on. Units are prepared ahead in worker processes
+    (``pipeline``); their rows are committed in batches (``batch``), and a unit's
+    progress is told once its batch is over. A ``progress`` callback that raises stops
+    the sweep before the next unit (what is written is committed first); raised as the
+    last units are told, when nothing is left, it is dropped."""
     total = len(due)
     bytes_total = sum(u.size for _, u in due)
-    bytes_done = 0
-    with ThreadPoolExecutor(1, "termvault-prepare") as pool:
-        # Parsing is Python (it holds the GIL); compressing, hashing, fsync and SQLite
-        # mostly release it. So the next unit is parsed on a second thread while this
-        # one is written: the two overlap on two cores.
-        ahead = {0: pool.submit(prepare, ctx, *due[0])} if due else {}
-        for n, (cs, unit) in enumerate(due, start=1):
-            if n < total:
-                ahead[n] = pool.submit(prepare, ctx, *due[n])
-            ok, message, outcome = True, "", "archived"
+    done = {"n": 0, "bytes": 0}
+    known = ctx.index.newest_of(u.session_id for _, u in due)
+    stop: list[Exception] = []
+
+    def tell(cs: ConfiguredSource, unit: SessionUnit, ok: bool, message: str, outcome: str) -> None:
+        done["n"] += 1
+        done["bytes"] += unit.size
+        if progress:
+            n, b = done["n"], done["bytes"]
             try:
-                entry = archive_unit(ctx, cs, unit, ahead.pop(n - 1).result(), report.count_removed)
-                if entry is None:
-                    report.unchanged += 1
-                    outcome = "unchanged"
-                else:
-                    report.archived.append(entry)
+                progress(Progress(n, total, b, bytes_total, unit.session_id, ok, message, outcome, cs.source.kind))
+            except Exception as exc:  # the caller asks to stop: at the next unit, not mid-batch
+                stop.append(exc)
+
+    def fail(cs: ConfiguredSource, unit: SessionUnit, exc: BaseException) -> None:
+        message = str(exc) or type(exc).__name__
+        report.failed.append(Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind))
+        log.warning("could not archive %s session %s: %s", cs.source.kind, unit.session_id, exc)
+        tell(cs, unit, False, message, "failed")
+
+    def settled(w: Written, error: BaseException | None) -> None:
+        if error is None:
+            report.archived.append(w.entry)
+            tell(w.cs, w.unit, True, "", "archived")
+        else:
+            fail(w.cs, w.unit, error)
+
+    batch = Batch(ctx, _counting_remover(report.count_removed), settled)
+    find_base = partial(deltas.find_base, ctx)
+    with (
+        Ahead(ctx, due, prepare_whole, find_base, partial(_prepare_with, ctx)) as ahead,
+        contextlib.ExitStack() as last,
+    ):
+        # Interrupted (Ctrl-C), the units already written and verified are committed first.
+        last.callback(batch.flush)
+        for i, (cs, unit) in enumerate(due):
+            if stop:
+                raise stop[0]
+            try:
+                p = ahead.get(i)
+                try:
+                    w = _write(ctx, cs, unit, p, known, report.count_removed)
+                finally:
+                    p.tails.close()
             except ChangedWhileRead as exc:
                 report.skipped += 1
                 log.info("%s", exc)
-                ok, message, outcome = False, str(exc), "skipped"
+                tell(cs, unit, False, str(exc), "skipped")
+                continue
             except Exception as exc:  # one bad session never stops the sweep
-                ok, message, outcome = False, str(exc) or type(exc).__name__, "failed"
-                report.failed.append(Failure(unit.session_id, str(unit.files[0].origin), message, cs.source.kind))
-                log.warning("could not archive %s session %s: %s", cs.source.kind, unit.session_id, exc)
-            bytes_done += unit.size
-            if progress:
-                progress(
-                    Progress(n, total, bytes_done, bytes_total, unit.session_id, ok, message, outcome, cs.source.kind)
-                )
+                fail(cs, unit, exc)
+                continue
+            if w is None:
+                report.unchanged += 1
+                tell(cs, unit, True, "", "unchanged")
+                continue
+            batch.add(w)
+            if batch.full():
+                batch.flush()
+
+
+def prepare_whole(cs: ConfiguredSource, unit: SessionUnit, full_text: bool) -> Prepared:
+    """A unit stored whole (no delta base): parse its records, hash every file in the
+    same read, and prepare its text for the full-text index. Needs no index and no
+    lock: it runs in a worker process (``pipeline``)."""
+    refs = [HashingDiskFile(f.relpath, f.size, f.origin, opener=f.reader) for f in unit.files]
+    return _prepared(cs, unit, refs, full_text, None)
 
 
 def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
-    """Everything about a unit that needs no lock and no index: parse the records,
-    hash every file (in the same read, which also tells which files only grew since the
-    previous version), and prepare its text for the full-text index."""
+    """Everything about a unit that needs no lock: parse the records, hash every file
+    (in the same read, which also tells which files only grew since the previous
+    version), and prepare its text for the full-text index."""
+    return _prepare_with(ctx, cs, unit, deltas.find_base(ctx, cs, unit))
+
+
+def _prepare_with(ctx: Context, cs: ConfiguredSource, unit: SessionUnit, base: object) -> Prepared:
+    assert base is None or isinstance(base, deltas.Base)
+    return _prepared(cs, unit, deltas.hashing_refs(ctx, unit, base), ctx.config.full_text, base)
+
+
+def _prepared(
+    cs: ConfiguredSource, unit: SessionUnit, refs: list[HashingDiskFile], full_text: bool, base: deltas.Base | None
+) -> Prepared:
     validate_id(unit.session_id)
-    base = deltas.find_base(ctx, cs, unit)
-    refs = deltas.hashing_refs(ctx, unit, base)
     info = parse(cs.source, refs, unit)
     shas = {r.relpath: r.ensure_hash() for r in refs}
     # The bytes read must be bytes that existed: a file replaced under its name (the app
@@ -186,7 +239,7 @@ def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
     for f in unit.files:
         if not same_file(f):
             raise ChangedWhileRead(f"{f.origin} changed while it was read; it is archived at the next sweep.")
-    fts = prepare_text(cs.source, refs, info) if ctx.config.full_text else None
+    fts = prepare_text(cs.source, refs, info) if full_text else None
     tails = deltas.decide(base, refs)
     return Prepared(info, shas, arc.content_digest(shas.items()), fts, base if tails.deltas else None, tails)
 
@@ -198,22 +251,43 @@ def archive_unit(
     prepared: Prepared | None = None,
     on_removed: Callable[[int], None] | None = None,
 ) -> ArchiveEntry | None:
-    """Archive one unit (the caller holds the write lock). Returns the new version's
-    entry, or None when its content equals the newest archived version (in move mode
-    the source is then removed, the archive already holding it). ``on_removed`` gets
-    the number of source bytes a move removed."""
+    """Archive one unit now, in a batch of its own (the caller holds the write lock).
+    Returns the new version's entry, or None when its content equals the newest
+    archived version (in move mode the source is then removed, the archive already
+    holding it). ``on_removed`` gets the number of source bytes a move removed."""
     p = prepared or prepare(ctx, cs, unit)
     try:
-        return _archive_prepared(ctx, cs, unit, p, on_removed)
+        w = _write(ctx, cs, unit, p, ctx.index.newest_of([unit.session_id]), on_removed)
     finally:
         p.tails.close()
+    if w is None:
+        return None
+    errors: list[BaseException] = []
+
+    batch = Batch(ctx, _counting_remover(on_removed), lambda _w, error: errors.append(error) if error else None)
+    batch.add(w)
+    batch.flush()
+    if errors:
+        raise errors[0]
+    return w.entry
 
 
-def _archive_prepared(
-    ctx: Context, cs: ConfiguredSource, unit: SessionUnit, p: Prepared, on_removed: Callable[[int], None] | None
-) -> ArchiveEntry | None:
+Known = dict[str, tuple[ArchiveEntry | None, int]]
+
+
+def _write(
+    ctx: Context,
+    cs: ConfiguredSource,
+    unit: SessionUnit,
+    p: Prepared,
+    known: Known,
+    on_removed: Callable[[int], None] | None,
+) -> Written | None:
+    """Write and verify the unit's archive (its rows wait for the batch); None when its
+    content equals the newest archived version. ``known`` holds each session's newest
+    live version and next version number (loaded once), and learns this one."""
     info, shas, content = p.info, p.shas, p.content
-    latest = ctx.index.get_entry(unit.session_id)
+    latest, version = known.get(unit.session_id) or (None, 1)
     if latest is not None and latest.content_sha256 == content and latest.status == "archived":
         if cs.mode == "move":
             # The index says an archive holds these bytes: check that it does before
@@ -224,7 +298,6 @@ def _archive_prepared(
         elif latest.fingerprint != unit.fingerprint():
             ctx.index.set_fingerprint(latest.row_id, unit.fingerprint())
         return None
-    version = ctx.index.next_version(unit.session_id)
     # The base must still be the newest version (else this version is stored whole).
     same_base = p.base is not None and latest is not None and latest.row_id == p.base.entry.row_id
     tails = p.tails.deltas if same_base else {}
@@ -270,37 +343,41 @@ def _archive_prepared(
             for mf, f in zip(manifest.files, unit.files, strict=True)
         ],
         fault=ctx.fault,
+        staged=True,  # made durable and put in place with its batch (``Batch.flush``)
     )
+    assert written.staged is not None
     try:
         if ctx.config.verify or cs.mode == "move":  # never delete a source unverified
             ctx.fault("verify")
-            back = ctx.store.read_back(rel)
+            back = ctx.store.read_back(rel, written.staged)
             if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
                 raise DataError(f"{written.path} did not read back as written.")
         entry = arc.entry_from_manifest(manifest, rel, written.archive_size, written.archive_sha256)
         entry.pinned = bool(latest and latest.pinned)  # a pin covers every version
-        ctx.fault("index")
-        with ctx.index.transaction():
-            ctx.index.insert(entry)
-            index_text(ctx, entry, p.fts)
     except BaseException:
         # Nothing refers to the archive yet: remove it so no half-trusted copy lingers.
         with contextlib.suppress(OSError):
-            written.path.unlink()
+            written.staged.unlink()
         raise
-    if cs.mode == "move":
-        _count(on_removed, remove_sources(ctx, cs, unit, shas, entry))
-    return entry
+    known[unit.session_id] = (entry, version + 1)
+    return Written(cs, unit, entry, written.path, written.staged, shas, p.fts)
 
 
 def remove_sources(
-    ctx: Context, cs: ConfiguredSource, unit: SessionUnit, shas: dict[str, str], entry: ArchiveEntry
+    ctx: Context,
+    cs: ConfiguredSource,
+    unit: SessionUnit,
+    shas: dict[str, str],
+    entry: ArchiveEntry,
+    folders: set[Path] | None = None,
 ) -> int:
     """Delete the unit's files that are unchanged since they were read (size, mtime_ns
     and the content archived); a changed file stays and is archived as a new version
     next time. A file that cannot be removed (a folder its owner made read-only) or put
     back (no free inodes) is reported, never lost. A source that keeps its files
-    elsewhere removes them itself (``remove_archived``). Returns the bytes removed."""
+    elsewhere removes them itself (``remove_archived``). Returns the bytes removed.
+    ``folders``: the folders files were removed from are added there for the caller to
+    fsync (once for a batch) before it commits; otherwise each is fsynced here."""
     ctx.fault("delete-source")
     removed = cs.source.remove_archived(unit, shas, ctx.fault)
     if removed is not None:
@@ -309,7 +386,7 @@ def remove_sources(
         return removed
     removed = 0
     all_removed = True
-    folders = set()
+    touched: set[Path] = set()
     for f in unit.files:
         # The conversation file a native session points to belongs to another tool:
         # it is kept in the archive but never deleted from where that tool keeps it.
@@ -344,17 +421,30 @@ def remove_sources(
                 log.warning("%s is archived but was left in place: %s", f.origin, exc)
             continue
         if gone:
-            folders.add(f.origin.parent)
+            touched.add(f.origin.parent)
             removed += f.size
         elif f.origin.exists():
             all_removed = False
             log.info("%s changed while it was archived; kept for the next sweep", f.origin)
-    for folder in folders:
+    if folders is not None:
+        folders |= touched
+    for folder in touched if folders is None else ():
         with contextlib.suppress(OSError):
             fsync_dir(folder)
     if all_removed:
         ctx.index.mark_source_removed(entry.row_id)
     return removed
+
+
+def _counting_remover(on_removed: Callable[[int], None] | None) -> Remover:
+    def remove(
+        c: Context, cs: ConfiguredSource, u: SessionUnit, shas: dict[str, str], e: ArchiveEntry, folders: set[Path]
+    ) -> int:
+        n = remove_sources(c, cs, u, shas, e, folders)
+        _count(on_removed, n)
+        return n
+
+    return remove
 
 
 def _count(callback: Callable[[int], None] | None, n: int) -> None:

@@ -25,7 +25,6 @@ tool_call_count counts records whose role or type names a tool call.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
@@ -45,6 +44,7 @@ from .base import (
     decode_text,
     first_line,
     iter_lines,
+    loads,
     parse_time,
     unique_units,
     unit_id,
@@ -164,7 +164,7 @@ class _Reader:
                 obj = None
                 if stripped.startswith(b"{"):
                     try:
-                        obj = json.loads(stripped)
+                        obj = loads(stripped)
                     except (ValueError, RecursionError):
                         obj = None
                 if isinstance(obj, dict):

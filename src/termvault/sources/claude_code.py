@@ -34,6 +34,7 @@ from .base import (
     content_text,
     expand_home,
     first_line,
+    loads,
     make_unit,
     parse_time,
     read_head,
@@ -260,7 +261,7 @@ def _agent_session_id(path: Path) -> str | None:
     line = head.split(b"\n", 1)[0]
     if len(line) < len(head) or len(head) < FIRST_LINE_LIMIT:
         try:
-            obj = json.loads(line)
+            obj = loads(line)
         except (ValueError, RecursionError):
             obj = None
         if isinstance(obj, dict):

@@ -1,0 +1,131 @@
+"""The sweep's pipeline: units prepared in worker processes ahead of the writer, index
+rows committed in batches (``ops/pipeline.py``, ``ops/batch.py``)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from termvault.ops import pipeline
+from termvault.sources.native import NativeSource
+from termvault.vault import Vault
+
+from .helpers import make_native
+
+pytestmark = pytest.mark.skipif("fork" not in pipeline.multiprocessing.get_all_start_methods(), reason="needs fork")
+
+
+def _sessions(home, n: int) -> dict[str, bytes]:
+    """``n`` native sessions (their paths in ``PATHS``); returns their bytes by id."""
+    PATHS.clear()
+    for i in range(n):
+        sid = f"s{i:02d}"
+        PATHS[sid] = make_native(home, sid, 30, output_snapshot=f"{sid} ran make deploy_{i}\n" * 400)
+    return {sid: path.read_bytes() for sid, path in PATHS.items()}
+
+
+PATHS: dict[str, Path] = {}
+
+
+def _archived_bytes(v: Vault) -> dict[str, bytes]:
+    out = {}
+    for e in v.index.latest_entries():
+        refs = v.ctx.store.refs(e)
+        try:
+            (ref,) = [r for r in refs if r.relpath.endswith(".json")]
+            with ref.open() as fh:
+                out[e.session_id] = fh.read()
+        finally:
+            for r in refs:
+                r.close()
+    return out
+
+
+def test_a_sweep_prepared_in_worker_processes_archives_and_indexes_what_one_process_does(home, monkeypatch):
+    originals = _sessions(home, 6)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
+    with Vault(home) as v:
+        assert pipeline.workers_for(1, 6) == 2  # the pool is used (no other thread runs here)
+        report = v.sweep(older_than=7)
+        assert not report.failed and len(report.archived) == 6
+        assert _archived_bytes(v) == originals
+        hits = v.search("deploy_3")
+        assert [h.entry.session_id for h in hits] == ["s03"]
+        assert not any((home / "history").glob("*.json"))  # move mode: every source removed
+
+
+def test_a_worker_killed_while_preparing_a_session_fails_that_session_and_loses_nothing(home, monkeypatch):
+    originals = _sessions(home, 6)
+    parent = os.getpid()
+    real = NativeSource.parse_unit
+
+    def dies_in_a_worker(self, refs, unit):
+        if unit.session_id == "s02" and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, refs, unit)
+
+    monkeypatch.setattr(NativeSource, "parse_unit", dies_in_a_worker)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
+    with Vault(home) as v:
+        report = v.sweep(older_than=7)
+        failed = {f.session_id: f.reason for f in report.failed}
+        # The session being waited for when the worker died is reported, naming it; a
+        # unit in flight with it is prepared again by a fresh pool, never lost.
+        assert "s02" in failed and "worker process" in failed["s02"] and "s02" in failed["s02"]
+        assert {e.session_id for e in report.archived} | set(failed) == set(originals)
+        assert set(failed) == {"s02"}  # the units in flight with it are prepared again
+        for sid in failed:
+            assert PATHS[sid].read_bytes() == originals[sid]
+        verify = v.verify()
+        assert not (verify.orphaned or verify.temp_files or verify.missing or verify.corrupt)
+    monkeypatch.setattr(NativeSource, "parse_unit", real)
+    with Vault(home) as v:
+        assert not v.sweep(older_than=7).failed
+        assert _archived_bytes(v) == originals
+
+
+def test_a_small_sweep_prepares_in_its_own_process():
+    # Three small sessions: forking the pool would cost more than it saves.
+    assert pipeline.workers_for(3 * 20_000, 3) == 0
+    assert pipeline.workers_for(50 * 1024 * 1024, 1) == 0
+
+
+def test_one_unit_failing_inside_a_batch_fails_alone_and_the_batch_commits(home):
+    originals = _sessions(home, 4)
+    calls = []
+
+    def full_disk_at_second_row(step: str) -> None:
+        if step == "index":
+            calls.append(step)
+            if len(calls) == 2:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with Vault(home, fault=full_disk_at_second_row) as v:
+        report = v.sweep(older_than=7)
+        assert [f.session_id for f in report.failed] == ["s01"]
+        assert sorted(e.session_id for e in report.archived) == ["s00", "s02", "s03"]
+        assert PATHS["s01"].read_bytes() == originals["s01"]
+        assert len(list((home / "archive").rglob("*.tar.zst"))) == 3  # its archive removed
+        assert not PATHS["s00"].exists()
+
+
+def test_what_a_worker_logs_reaches_the_sweeps_own_log(home, monkeypatch, caplog):
+    _sessions(home, 4)
+    parent = os.getpid()
+    real = NativeSource.parse_unit
+
+    def buggy_in_a_worker(self, refs, unit):
+        if unit.session_id == "s01" and os.getpid() != parent:
+            raise RuntimeError("a parser bug")
+        return real(self, refs, unit)
+
+    monkeypatch.setattr(NativeSource, "parse_unit", buggy_in_a_worker)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
+    with caplog.at_level("WARNING"), Vault(home) as v:
+        report = v.sweep(older_than=7)
+    assert len(report.archived) == 4  # a parser bug is a warning, the unit archived raw
+    assert any("parser failed on s01: a parser bug" in r.getMessage() for r in caplog.records)
