@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import Input, Static
 
 from termvault.tui import create_app
-from termvault.tui.find import Rows, find_pattern, hit_terms
+from termvault.tui.find import Jump, Rows, find_pattern, hit_terms, jump_of
 from termvault.tui.preview import PreviewPane
 from termvault.tui.screens import PreviewScreen
 
@@ -144,6 +144,33 @@ def test_a_hit_opens_its_preview_at_the_match_deep_in_a_tool_output(long_archive
     drive(app, scenario, size=(140, 40))
 
 
+def test_a_hit_that_names_its_turn_opens_at_the_match_in_that_turn(long_archive, clock):
+    # "checkpoint" is in every step's answer; the search said it found it in step 30's.
+    app = create_app(archiver=long_archive, now=clock, cwd="/home/dev")
+
+    async def scenario(pilot):
+        await search_for(pilot, "shard")
+        pane = app.preview
+        turns = pane.turns or []
+        turn = next(n for n, t in enumerate(turns) if "Running stage 30," in (t.text or ""))
+        pane.show(pane.entry, jump=Jump(("checkpoint",), turn))
+        await wait_until(pilot, lambda: pane.match_label == f"31 of {STEPS}", "the match in that turn")
+        await pilot.pause()
+        row = pane.match_row()
+        assert row is not None and visible(pane, row) and pane.scroll_y > 0
+        # A turn without the terms: the preview opens at the turn, unfolded.
+        tool_result = turn + 2
+        assert turns[tool_result].role == "tool_result"
+        pane.show(pane.entry, jump=Jump((), tool_result))
+        await pilot.pause()
+        await pilot.pause()
+        text = pane._content.plain if pane._content else ""
+        assert "stage 30.29: ok" in text  # the folded output shown whole
+        assert visible(pane, pane.row_of(text.index("stage 30.0: ok")))
+
+    drive(app, scenario, size=(140, 40))
+
+
 def test_find_in_the_session_counts_the_matches_and_moves_between_them(long_archive, clock):
     app = create_app(archiver=long_archive, now=clock, cwd="/home/dev")
 
@@ -216,6 +243,8 @@ def test_a_hits_terms_are_what_its_snippet_highlighted():
     hit = SearchHit(entry, snippet="…the Form resets when the form…", highlights=[(5, 16), (26, 30)])
     assert hit_terms(hit) == ["Form resets", "form"]
     assert hit_terms(None) == [] and hit_terms(SearchHit(entry)) == []
+    assert jump_of(hit) == Jump(("Form resets", "form"), getattr(hit, "turn", None))
+    assert jump_of(None) is None and jump_of(SearchHit(entry)) is None
 
 
 def test_rows_count_the_lines_a_wrapped_text_takes_before_a_character():

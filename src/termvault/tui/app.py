@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Footer
 from ..errors import TermvaultError
 from ..fsutil import atomic_writer
 from ..index import ArchiveEntry
-from .find import hit_terms
+from .find import jump_of
 from .formatting import display_text
 from .messages import ActionDone, ActionFailed, BrowserClosed, SelectionChanged
 from .preview import PreviewCache, PreviewPane, same_version
@@ -153,7 +153,7 @@ class BrowserApp(App):
     # -- events from the browser ----------------------------------------------------------
     def on_selection_changed(self, message: SelectionChanged) -> None:
         # A search hit's preview opens at its match, highlighted.
-        self.preview.show(message.entry, jump=hit_terms(message.hit))
+        self.preview.show(message.entry, jump=jump_of(message.hit))
 
     def on_browser_closed(self, message: BrowserClosed) -> None:
         self.exit()
@@ -162,7 +162,7 @@ class BrowserApp(App):
     def _open_preview(self, event: DataTable.RowSelected) -> None:
         entry = self.browser.selected_entry
         if entry is not None:
-            jump = hit_terms(self.browser.hits.get(entry.session_id))
+            jump = jump_of(self.browser.hits.get(entry.session_id))
             self.push_screen(PreviewScreen(self.vault, entry, cache=self.preview_cache, jump=jump))
 
     def _selected(self) -> ArchiveEntry | None:

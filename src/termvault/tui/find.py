@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,24 @@ def find_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
     if not alternatives:
         return None
     return re.compile("|".join(sorted(alternatives, key=len, reverse=True)), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Jump:
+    """Where a search hit's preview opens: at the first of ``terms`` (what its snippet
+    highlighted) in turn ``turn`` (the index in ``Vault.messages``), when the search says
+    which, else at the first anywhere."""
+
+    terms: tuple[str, ...] = ()
+    turn: int | None = None
+
+
+def jump_of(hit: SearchHit | None) -> Jump | None:
+    if hit is None:
+        return None
+    turn = getattr(hit, "turn", None)  # given by searches that know where the match is
+    terms = tuple(hit_terms(hit))
+    return Jump(terms, turn if isinstance(turn, int) else None) if terms or turn is not None else None
 
 
 def hit_terms(hit: SearchHit | None) -> list[str]:

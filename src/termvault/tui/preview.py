@@ -25,7 +25,7 @@ from ..conversation import describe_tool
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..sources.base import Message as Turn
-from .find import Rows, find_pattern, match_spans
+from .find import Jump, Rows, find_pattern, match_spans
 from .formatting import display_text, human_size, local_datetime, shorten_folder, truncate
 from .messages import PreviewFailed, PreviewLoaded
 
@@ -130,18 +130,29 @@ def render_turn(turn: Turn, fold_tools: bool = True) -> Content:
 
 
 def render_session(
-    entry: ArchiveEntry, turns: Sequence[Turn], fold_tools: bool = True, unfold: Collection[int] = ()
+    entry: ArchiveEntry,
+    turns: Sequence[Turn],
+    fold_tools: bool = True,
+    unfold: Collection[int] = (),
+    starts: list[int] | None = None,
 ) -> Content:
     """The whole preview: a header, then the turns, cut at MAX_PREVIEW_CHARS. The turns
-    numbered in ``unfold`` are shown whole even when tools are folded (they hold a match)."""
-    parts: list[Content | str | tuple[str, str]] = [render_header(entry), "\n"]
+    numbered in ``unfold`` are shown whole even when tools are folded (they hold a match).
+    ``starts``, when given, receives where each turn shown begins in the text."""
+    header = render_header(entry)
+    parts: list[Content | str | tuple[str, str]] = [header, "\n"]
+    offset = len(header.plain) + 1
     size = 0
     previous = ""
     for n, turn in enumerate(turns):
         if previous in _FOLDED and turn.role not in _FOLDED:
             parts.append("\n")  # a run of folded tool lines ends with a gap, like a turn
+            offset += 1
         previous = turn.role
         piece = render_turn(turn, fold_tools and n not in unfold)
+        if starts is not None:
+            starts.append(offset)
+        offset += len(piece.plain)
         size += len(piece.plain)
         parts.append(piece)
         if size > MAX_PREVIEW_CHARS:
@@ -181,8 +192,8 @@ class PreviewPane(VerticalScroll):
     """A scrollable preview of one session. ``show(entry)`` loads it in a worker thread
     (the last few are cached); ``busy`` is True until what was asked for is shown.
 
-    ``show(entry, jump=terms)`` scrolls to the first of ``terms`` (what a search hit
-    highlighted); ctrl+f opens the find bar: what is typed is highlighted everywhere as
+    ``show(entry, jump=jump_of(hit))`` opens at a search hit's match (the terms its
+    snippet highlighted, in the turn the search found them in); ctrl+f opens the find bar: what is typed is highlighted everywhere as
     it is typed (the turns holding it unfolded), enter and n go to the next match, N to
     the one before, and the bar says "3 of 17"; escape closes it."""
 
@@ -233,6 +244,7 @@ class PreviewPane(VerticalScroll):
         self._timer: Timer | None = None
         self.can_focus = True
         self._terms: list[str] = []  # what is found: the find bar's text or a hit's terms
+        self._turn: int | None = None  # the turn a search hit was found in
         self._plain_turns: list[str] | None = None  # each turn unfolded, to look in
         self._content: Content | None = None  # the session as rendered, before highlights
         self.matches: list[tuple[int, int]] = []  # spans in the rendered text
@@ -253,14 +265,18 @@ class PreviewPane(VerticalScroll):
     def busy(self) -> bool:
         return self._wanted is not None
 
-    def show(self, entry: ArchiveEntry | None, immediate: bool = False, jump: list[str] | None = None) -> None:
+    def show(self, entry: ArchiveEntry | None, immediate: bool = False, jump: Jump | None = None) -> None:
         """Preview ``entry`` (None clears). Rapid calls (a cursor moving) load only the last.
-        With ``jump``, scroll to the first of those terms and highlight them all."""
+        With ``jump`` (a search hit's), open at its turn's first match, every match lit."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        terms = self._terms if self.find_open else list(jump or [])
-        changed, self._terms = terms != self._terms, terms
+        if self.find_open:  # what the find bar looks for stays
+            terms, turn = self._terms, None
+        else:
+            terms, turn = (list(jump.terms), jump.turn) if jump else ([], None)
+        changed = (terms, turn) != (self._terms, self._turn)
+        self._terms, self._turn = terms, turn
         if entry is None:
             self._wanted = None
             self.entry, self.turns = None, None
@@ -331,21 +347,27 @@ class PreviewPane(VerticalScroll):
         if self.entry is None or self.turns is None:
             return
         pattern = find_pattern(self._terms)
-        unfold: set[int] = set()
+        unfold: set[int] = set() if self._turn is None else {self._turn}
         if pattern is not None:
             if self._plain_turns is None:
                 self._plain_turns = [render_turn(t, fold_tools=False).plain for t in self.turns]
-            unfold = {i for i, text in enumerate(self._plain_turns) if pattern.search(text)}
-        self._content = render_session(self.entry, self.turns, self.fold_tools, unfold)
+            unfold |= {i for i, text in enumerate(self._plain_turns) if pattern.search(text)}
+        starts: list[int] = []
+        self._content = render_session(self.entry, self.turns, self.fold_tools, unfold, starts)
         self._rows = None
         self.matches = match_spans(self._content.plain, pattern) if pattern is not None else []
+        # The turn the search found the hit in, when it says: its first match, else its top.
+        turn_start = starts[self._turn] if self._turn is not None and self._turn < len(starts) else None
         if scroll or self.current >= len(self.matches):
-            self.current = 0
+            after = [n for n, (start, _) in enumerate(self.matches) if turn_start is not None and start >= turn_start]
+            self.current = after[0] if after else 0
         self._highlight()
-        if scroll and not self.matches:
-            self.scroll_home(animate=False)
-        elif scroll:
+        if scroll and self.matches:
             self.call_after_refresh(self.scroll_to_match)
+        elif scroll and turn_start is not None:
+            self.call_after_refresh(self._scroll_to_offset, turn_start)
+        elif scroll:
+            self.scroll_home(animate=False)
 
     def _highlight(self) -> None:
         content = self._content
@@ -363,24 +385,32 @@ class PreviewPane(VerticalScroll):
             return ""
         return f"{self.current + 1} of {len(self.matches)}" if self.matches else "no match"
 
-    def match_row(self, n: int | None = None) -> int | None:
-        """The row of the preview (from its top) where match ``n`` (the current one by
-        default) is drawn, or None without matches."""
-        if not self.matches or self._content is None:
-            return None
+    def row_of(self, offset: int) -> int:
+        """The row of the preview (from its top) where the character at ``offset`` is drawn."""
+        assert self._content is not None
         if self._rows is None or self._rows.width != self.body.size.width:
             self._rows = Rows(self._content.plain, self.body.size.width)
-        return self._rows.row_of(self.matches[self.current if n is None else n][0])
+        return self._rows.row_of(offset)
+
+    def match_row(self, n: int | None = None) -> int | None:
+        """The row where match ``n`` (the current one by default) is drawn, or None."""
+        if not self.matches or self._content is None:
+            return None
+        return self.row_of(self.matches[self.current if n is None else n][0])
 
     def scroll_to_match(self) -> None:
         """Scroll so the current match sits a third of the way down the view."""
-        row = self.match_row()
-        if row is not None:
+        if self.matches and self._content is not None:
+            self._scroll_to_offset(self.matches[self.current][0])
+
+    def _scroll_to_offset(self, offset: int) -> None:
+        if self._content is not None:
+            row = self.row_of(offset)
             self.scroll_to(y=max(0, row - self.scrollable_content_region.height // 3), animate=False)
 
     def find(self, text: str) -> None:
         """Look for ``text`` (as typed, case-insensitive) and go to its first match."""
-        self._terms = [text] if text.strip() else []
+        self._terms, self._turn = ([text] if text.strip() else []), None
         self._redraw(scroll=True)
 
     def step(self, by: int) -> None:
@@ -410,7 +440,7 @@ class PreviewPane(VerticalScroll):
         box = self.query_one("#find-input", Input)
         with box.prevent(Input.Changed):
             box.value = ""
-        self._terms = []
+        self._terms, self._turn = [], None
         self._redraw(scroll=False)
         self.focus()
 

@@ -30,6 +30,7 @@ from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..ops.export import EXPORT_FORMATS
 from ..reports import SweepReport
+from .find import Jump
 from .formatting import bar, display_text, human_size, saved_size, truncate
 from .messages import StatsLoaded, SweepFailed, SweepFinished, SweepProgressed
 from .preview import PreviewCache, PreviewPane
@@ -236,13 +237,13 @@ class PreviewScreen(Screen[None]):
     """
 
     def __init__(
-        self, vault: Any, entry: ArchiveEntry, cache: PreviewCache | None = None, jump: list[str] | None = None
+        self, vault: Any, entry: ArchiveEntry, cache: PreviewCache | None = None, jump: Jump | None = None
     ) -> None:
         super().__init__()
         self.vault = vault
         self.entry = entry
         self.cache = cache
-        self.jump = jump  # a search hit's terms: open at the first, highlighted
+        self.jump = jump  # a search hit's: open at its match, highlighted
 
     @property
     def loading_data(self) -> bool:
