@@ -31,7 +31,14 @@ from typing import Any
 from .anchors import MB, Timer, cli_compress, old_app_archive
 
 REPO = Path(__file__).resolve().parent.parent
-FOLDERS = ("claude_code_jsonl", "codex_rollout_jsonl", "gemini_cli_json", "asciinema_cast", "aider_history_md", "terminal_logs")
+FOLDERS = (
+    "claude_code_jsonl",
+    "codex_rollout_jsonl",
+    "gemini_cli_json",
+    "asciinema_cast",
+    "aider_history_md",
+    "terminal_logs",
+)
 
 
 def default_corpus() -> Path:
@@ -143,10 +150,27 @@ def run(corpus: Path, work: Path, rounds: int = 3, say=print) -> dict[str, Any]:
     out: dict[str, Any] = {"corpus_bytes": nbytes, "rounds": rounds, "cpus": os.cpu_count()}
     for name in runs:
         seconds = median(name, "seconds")
-        out[name] = {"seconds": round(seconds, 3), "cpu_seconds": round(median(name, "cpu_seconds"), 3), "mb_per_s": round(nbytes / MB / seconds, 2)}
+        out[name] = {
+            "seconds": round(seconds, 3),
+            "cpu_seconds": round(median(name, "cpu_seconds"), 3),
+            "mb_per_s": round(nbytes / MB / seconds, 2),
+        }
     for name in ("full-text", "no-full-text"):
         last = runs[name][-1]
-        out[name].update({k: last[k] for k in ("sessions", "failed", "input_bytes", "archive_bytes", "index_bytes", "index_file_bytes", "index_ratio")})
+        out[name].update(
+            {
+                k: last[k]
+                for k in (
+                    "sessions",
+                    "failed",
+                    "input_bytes",
+                    "archive_bytes",
+                    "index_bytes",
+                    "index_file_bytes",
+                    "index_ratio",
+                )
+            }
+        )
         for anchor in ("old-app", "gzip-6"):
             out[name][f"vs_{anchor}"] = round(out[anchor]["seconds"] / out[name]["seconds"], 2)
     return out

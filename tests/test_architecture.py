@@ -18,7 +18,7 @@ from termvault.errors import UsageError
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src" / "termvault"
 CORE_EXCLUDED = ("cli", "tui", "agents")
-INDEX_TABLES = r"(sessions|settings|fts_text|fts_ident|schema_migrations|latest)"
+INDEX_TABLES = r"(sessions|settings|fts_text|fts_ident|fts_terms|text_chunks|schema_migrations|latest)"
 SQL_ON_INDEX = re.compile(
     rf"\b(FROM|INTO|UPDATE|JOIN|TABLE)\s+{INDEX_TABLES}\b|\bPRAGMA\s+(quick_check|wal_checkpoint)"
 )

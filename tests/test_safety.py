@@ -231,11 +231,11 @@ def test_a_same_size_rewrite_that_kept_its_mtime_is_not_deleted(tmp_path):
 
 
 def test_blobs_stay_out_of_the_full_text_index():
-    from termvault.index.fulltext import prepare
+    from termvault.index.fulltext import decompress, prepare
 
-    clean, idents, _ = prepare("see image " + "QUJD" * 500 + " then getUserById")
-    assert "QUJD" not in clean and "getUserById" in clean
-    assert idents == "getUserById"
+    (chunk,) = prepare("see image " + "QUJD" * 500 + " then getUserById").chunks
+    assert "QUJD" not in chunk.body and "getUserById" in chunk.body
+    assert "QUJD" not in decompress(chunk.frame) and "getUserById" in decompress(chunk.frame)
 
 
 def test_a_second_thread_waiting_for_the_home_gives_up_with_a_clear_error(home):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from termvault import Vault
 from termvault.durations import parse_when
 from termvault.errors import UsageError
-from termvault.index.query import to_fts_query
+from termvault.index.query import Leaf, Node, parse
 from termvault.ops.search import make_snippet
 
 from .helpers import DAY, make_native
@@ -114,10 +114,18 @@ def test_any_user_query_is_valid_fts_syntax(vault, query):
     vault.search(query, snippets=False)  # must never raise an SQLite syntax error
 
 
-def test_query_translation_quotes_odd_tokens():
-    fts, terms = to_fts_query('C++ "rolled back" deplo* AND NOT src/app')
-    assert fts == '"C" AND "rolled back" AND "deplo"* NOT "src app"'
+def test_query_translation_makes_odd_tokens_phrases_of_their_words():
+    tree, terms = parse('C++ "rolled back" deplo* AND NOT src/app')
     assert terms == ["C", "rolled", "back", "deplo", "src", "app"]
+    assert isinstance(tree, Node) and tree.op == "AND"
+    c, phrase, negated = tree.children
+    assert isinstance(c, Leaf) and c.tokens == ["C"] and c.check is None
+    assert isinstance(phrase, Leaf) and phrase.tokens == ["rolled", "back"] and phrase.check is not None
+    assert phrase.check.search("we Rolled  back.") and not phrase.check.search("back rolled")
+    assert isinstance(negated, Node) and negated.op == "NOT"
+    deplo, path = negated.children
+    assert isinstance(deplo, Leaf) and deplo.prefix and deplo.fts() == '"deplo"*'
+    assert isinstance(path, Leaf) and path.fts() == '"src" AND "app"'
 
 
 def test_make_snippet_windows_around_the_first_match():
@@ -136,15 +144,19 @@ def test_relative_and_iso_dates():
         parse_when("yesterday-ish")
 
 
-def test_a_snippet_deep_in_a_large_text_shows_the_match_and_no_secret_beside_it():
-    from termvault.model import ArchiveEntry
-    from termvault.ops.search import SearchHit, _add_snippet
-
+def test_a_snippet_deep_in_a_large_text_shows_the_match_and_no_secret_beside_it(tmp_path):
     key = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
-    text = "filler words here\n" * 200_000 + f"export GITHUB_TOKEN={key} && deploy needleword now\n" + "tail\n" * 1000
-    entry = ArchiveEntry("s", "s", 0.0, 0.0, "a.tar.zst", 1, 1, "")
-    hit = SearchHit(entry)
-    _add_snippet(lambda e: text, hit, ["needleword"], [])
-    assert hit.snippet is not None and "needleword" in hit.snippet
-    assert key not in hit.snippet and "[REDACTED" in hit.snippet
-    assert hit.highlights  # the match is highlighted in the window cut around it
+    text = "filler words here\n" * 20_000 + f"export GITHUB_TOKEN={key} && deploy needleword now\n" + "tail\n" * 1000
+    home = tmp_path / "home"
+    make_native(home, "deep", 10, time.time(), output_snapshot=text)
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        (hit,) = v.search("needleword")
+        assert hit.snippet is not None and "needleword" in hit.snippet
+        assert key not in hit.snippet and "[REDACTED" in hit.snippet
+        assert hit.highlights  # the match is highlighted in the window cut around it
+        # The frames hold the redacted text: neither they nor the file's bytes have the key.
+        frames = "".join(t for *_, t in v.index.text_chunks(hit.entry.row_id))
+        assert "needleword" in frames and key not in frames and "[REDACTED" in frames
+    raw = b"".join(p.read_bytes() for p in home.glob("archive_index.sqlite3*"))
+    assert key.encode() not in raw and b"A1b2C3d4E5f6" not in raw

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from termvault import Vault
-from termvault.index.query import to_fts_query
+from termvault.index.query import leaves, parse
 
 from .agents.support import CorpusHome, build_corpus_home
 from .conftest import corpus_root
@@ -82,10 +82,13 @@ def test_short_cjk_words_inside_longer_runs_are_found(vault, query, expected):
     assert all(query in (h.snippet or "") for h in hits)
 
 
-def test_cjk_query_terms_become_phrases_of_character_pairs():
-    fts, terms = to_fts_query("最 最新版 python教程")
-    assert fts == '"最" AND "最新 新版" AND ("python教程" OR ("教程" AND "python"))'
+def test_cjk_query_terms_become_character_pairs_checked_in_the_frame():
+    tree, terms = parse("最 最新版 python教程")
+    found = list(leaves(tree))
+    assert [leaf.tokens for leaf in found] == [["最"], ["最新", "新版"], ["python", "教程"]]
     assert terms == ["最", "最新版", "python教程"]
+    assert found[0].check is None  # one character: its own token
+    assert found[1].check is not None and found[1].check.search("这是最新版本") and not found[1].check.search("最新 版")
 
 
 @pytest.mark.parametrize("query", ["the", "error", None])

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from ..ansi import normalize_newlines, strip_ansi
 from ..durations import parse_when
 from ..errors import UsageError
-from ..index.query import to_fts_query
+from ..index.query import parse
 from ..ops.search import make_snippet
 from ..redact import redact
 from ..render import render
@@ -285,7 +285,7 @@ class SessionReader:
         return {"count": len(results), "results": results}
 
     def _find_in_role(self, entry: ArchiveEntry, query: str, role: str) -> tuple[int, str] | None:
-        _, terms = to_fts_query(query)
+        _, terms = parse(query)
         words = [t.casefold() for t in terms if t.strip()]
         if not words:
             return None

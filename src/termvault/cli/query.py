@@ -53,11 +53,17 @@ Example:
   termvault search "docker compose"            full text, best match first
   termvault search --dir src/api --after 2w     metadata only, newest first
   termvault search deploy --source claude-code --json
+  termvault search pytest --role user           only what you typed
+  termvault search "exit code" --tool Bash      only Bash calls and their output
+  termvault search 'def \\w+_handler' --regex    a Python regular expression
+  termvault search pytst --fuzzy                typo-tolerant: finds pytest
 
 DATE is an ISO date (2024-05-01, local time) or an age, a number and a unit:
 45s, 90min, 12h, 7d, 3w, 3mo, 1y (that long ago).
 Words, "quoted phrases", prefix* and AND / OR / NOT work in QUERY. Exits 1 when
-nothing matches.
+nothing matches. Random-looking tokens (base64 pieces, long letter and digit soup,
+numbers of 7+ digits) are left out of the index to keep it small; they are still in
+the archives: find one with --regex, which then reads the archives.
 """,
 )
 @click.argument("query", required=False)
@@ -67,9 +73,19 @@ nothing matches.
 @click.option("--before", type=When(end_of_day=True), metavar="DATE", help="Last activity on or before DATE.")
 @click.option("--source", metavar="KIND", help="Only sessions of this source kind.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many results.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="ROLE",
+    help="Only text of this speaker: user, assistant or tool (repeat it or give a comma list).",
+)
+@click.option("--tool", metavar="NAME", help="Only the calls and results of this tool (Bash, Edit, ...).")
+@click.option("--regex", is_flag=True, help="QUERY is a Python regular expression, over the text and names.")
+@click.option("--fuzzy", is_flag=True, help="Words also match words a typo away, and names loosely.")
 @click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
 @pass_state
-def search(state: AppState, query, name, directory, after, before, source, limit, as_json):
+def search(state: AppState, query, name, directory, after, before, source, limit, roles, tool, regex, fuzzy, as_json):
     """Find archived sessions by text, name, folder or date.
 
     Without QUERY, lists the sessions matching the filters, newest activity first.
@@ -85,7 +101,12 @@ def search(state: AppState, query, name, directory, after, before, source, limit
     vault = state.vault(readonly=True)
     if source is not None:
         check_source_kind(vault, source)
-    hits = vault.search(query, name=name, working_dir=directory, after=after, before=before, source=source, limit=limit)
+    if (regex or fuzzy) and not query:
+        raise UsageError(f"--{'regex' if regex else 'fuzzy'} needs a QUERY.")
+    hits = vault.search(
+        query, name=name, working_dir=directory, after=after, before=before, source=source, limit=limit,
+        role=list(roles) or None, tool=tool, regex=regex, fuzzy=fuzzy,
+    )  # fmt: skip
     total = getattr(hits, "total", len(hits))
     if as_json:
         # Each hit says how many matched in all: "len(list) of total_matches".

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -20,8 +21,10 @@ from typing import Any
 from ..errors import DataError
 from ..fsutil import FILE_MODE, ensure_private_dir
 from ..model import ArchiveEntry
-from . import fulltext
+from . import textindex
 from .rows import redact_entry
+
+log = logging.getLogger(__name__)
 
 
 def run_script(db: sqlite3.Connection, script: str) -> None:
@@ -91,7 +94,9 @@ def _m2_latest_view(db: sqlite3.Connection) -> None:
 
 
 def _m3_fulltext(db: sqlite3.Connection) -> None:
-    fulltext.create_tables(db)
+    # The first full-text tables (words, and trigrams of identifiers), replaced in 7.
+    db.execute("CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2')")
+    db.execute("CREATE VIRTUAL TABLE fts_ident USING fts5(body, content='', tokenize='trigram', detail='none')")
 
 
 def _m4_remote_tier(db: sqlite3.Connection) -> None:
@@ -148,6 +153,23 @@ def _m6_redacted_metadata(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA secure_delete = {int(previous)}")
 
 
+def _m7_text_frames(db: sqlite3.Connection) -> None:
+    # The text kept as compressed frames by role stream, one FTS5 row (no positions) per
+    # chunk (see ``textindex``). The old tables go: their text cannot be moved over (it
+    # was never stored), so `termvault reindex` indexes the sessions' text again.
+    had_text = db.execute("SELECT 1 FROM sessions WHERE text_sha256 IS NOT NULL LIMIT 1").fetchone() is not None
+    db.execute("DROP TABLE fts_ident")
+    db.execute("DROP TABLE fts_text")
+    db.execute("UPDATE sessions SET text_sha256 = NULL")
+    textindex.create_tables(db)
+    if had_text:
+        db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('text_needs_reindex', '1')")
+        log.warning(
+            "The full-text index changed format: run `termvault reindex` to make the sessions archived so far "
+            "searchable again (new sessions are indexed as they are archived)."
+        )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_sessions,
     _m2_latest_view,
@@ -155,6 +177,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m4_remote_tier,
     _m5_tombstones,
     _m6_redacted_metadata,
+    _m7_text_frames,
 ]
 
 
@@ -222,6 +245,10 @@ class Database:
                 self.index_file.chmod(FILE_MODE)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 30000")
+            if new and not readonly:
+                # Set before the first table: free pages (FTS5 merges leave many) can then
+                # be given back without a VACUUM (``ArchiveIndex.settle``).
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
@@ -324,6 +351,18 @@ class Database:
     def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         """A statement inside the current transaction (the caller holds ``transaction()``)."""
         return self.db.execute(sql, tuple(params))
+
+    def free_pages(self) -> None:
+        """Give the free pages back to the file system (a file created with incremental
+        auto-vacuum), outside any transaction. (``executescript`` steps the pragma to its
+        end; ``execute`` would free a single page.)"""
+        with self._lock:
+            if self.db.in_transaction:
+                return
+            try:
+                self.db.executescript("PRAGMA incremental_vacuum;")
+            except sqlite3.DatabaseError as exc:
+                raise self.failure(exc) from exc
 
     def quick_check(self) -> list[str]:
         return [r[0] for r in self.query("PRAGMA quick_check")]

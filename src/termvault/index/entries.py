@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import AmbiguousIdError, NotFoundError
 from ..model import ArchiveEntry
-from . import fulltext
+from . import fulltext, textindex
 from .db import LATEST_LIVE, Database
 from .rows import COLUMNS, FOREIGN_PREFIX, REMOTE_COLUMNS, entry_from_row, filter_sql, redact_entry, row_values
 
@@ -65,7 +65,7 @@ class ArchiveIndex(Database):
         """Delete every row and its text (a reindex, inside its transaction)."""
         with self.transaction():
             self.execute("DELETE FROM sessions")
-            fulltext.clear(self)
+            textindex.clear(self)
 
     def set_fingerprint(self, row_id: int | None, fingerprint: str) -> None:
         with self.transaction():
@@ -123,10 +123,10 @@ class ArchiveIndex(Database):
         """Add (or replace, same session id and version) an entry. True on success."""
         try:
             with self.transaction():
-                self.execute(
-                    "DELETE FROM sessions WHERE (session_id = ? AND version = ?) OR archive_path = ?",
-                    (entry.session_id, entry.version, entry.archive_path),
-                )
+                where = "(session_id = ? AND version = ?) OR archive_path = ?"
+                params = (entry.session_id, entry.version, entry.archive_path)
+                self._drop_text_where(where, params)
+                self.execute(f"DELETE FROM sessions WHERE {where}", params)
                 self.insert(entry)
             return True
         except sqlite3.Error:
@@ -136,7 +136,14 @@ class ArchiveIndex(Database):
         """Remove every version of ``session_id`` from the index (files are untouched).
         False if there was none."""
         with self.transaction():
+            self._drop_text_where("session_id = ?", (session_id,))
             return self.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,)).rowcount > 0
+
+    def _drop_text_where(self, where: str, params: tuple[Any, ...]) -> None:
+        for (row_id,) in self.execute(
+            f"SELECT id FROM sessions WHERE ({where}) AND text_sha256 IS NOT NULL", params
+        ).fetchall():
+            textindex.remove(self, row_id)
 
     def resolve(self, session_id: str, version: int | None = None) -> ArchiveEntry:
         """The entry of ``session_id`` (or a unique prefix of it), newest version unless
@@ -341,13 +348,32 @@ class ArchiveIndex(Database):
             self.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", (key, value))
 
     # -- full text ----------------------------------------------------------------------
-    def add_text(self, entry: ArchiveEntry, prepared: fulltext.Prepared) -> list[tuple[ArchiveEntry, str | None]]:
-        """Index ``prepared`` for ``entry``; returns the older versions of the session whose
-        text is still indexed (with its sha256), for the caller to remove."""
-        return fulltext.add(self, entry, prepared)
+    def add_text(self, entry: ArchiveEntry, prepared: fulltext.Prepared) -> list[ArchiveEntry]:
+        """Index ``prepared`` (from ``fulltext.prepare``) for ``entry``, inside the caller's
+        transaction, and take the text of the session's older versions out (read from
+        their own frames). Returns those older versions."""
+        return textindex.add(self, entry, prepared)
 
-    def remove_text(self, row_id: int | None, prepared: fulltext.Prepared, expected_sha: str | None) -> bool:
-        return fulltext.remove(self, row_id, prepared, expected_sha)
+    def remove_text(self, row_id: int | None) -> None:
+        """Take a version's text out (it is being pruned), inside the caller's transaction."""
+        textindex.remove(self, row_id)
+
+    def settle(self) -> None:
+        """Merge the full-text segments and give free pages back: the end of a sweep or a
+        batch of writes calls it, outside any transaction."""
+        textindex.settle(self)
+
+    def rows_with_text(self, roles: list[str] | None = None, tool: str | None = None) -> list[int]:
+        """Rows holding text in the given role streams / of the given tool."""
+        where, params = textindex.chunk_filter("c", roles, tool)
+        return [r[0] for r in self.query(f"SELECT DISTINCT c.session_row FROM text_chunks c WHERE 1{where}", params)]
+
+    def text_chunks(self, row_id: int | None) -> list[tuple[str, str, int, str]]:
+        """(role, tool, first turn, text) of each chunk of a version's indexed text."""
+        rows = self.query(
+            "SELECT role, tool, turn, frame FROM text_chunks WHERE session_row = ? ORDER BY id", (row_id,)
+        )
+        return [(r[0], r[1], r[2], fulltext.decompress(r[3])) for r in rows]
 
     # -- the remote tier ----------------------------------------------------------------
     def remote_key(self, row_id: int | None) -> str | None:

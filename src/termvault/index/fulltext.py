@@ -1,62 +1,108 @@
-"""Full-text index: SQLite FTS5, contentless, so the archive stays the only copy of the
-content and the index stays small.
+"""Full text: what of a session is searchable, prepared without touching the database.
 
-Two tables, both keyed by ``sessions.id`` and holding only the newest version of a session:
+``prepare`` turns a session's conversation (its turns, each with a role) or a plain text
+into a ``Prepared``: plain, picklable data, so a sweep can prepare sessions in worker
+processes and hand them to the writer. The text is
 
-- ``fts_text`` (unicode61 tokenizer, diacritics folded): words, phrases, prefixes,
-  AND/OR/NOT, ranked with bm25.
-- ``fts_ident`` (trigram tokenizer, no positions) over the identifier-like tokens of the
-  text only (``getUserById``, ``src/app/api``, ``snake_case``), deduplicated: substring
-  search where word search would miss, at a fraction of the size of a trigram index of
-  everything.
+- made printable (escape sequences and other controls removed) and redacted;
+- cleared of noisy tokens (base64 pieces, long letter/digit soup, 13+ digit numbers),
+  which made up most of the index's distinct terms and are never searched as words. They
+  stay in the archive, byte for byte; the index does not hold them;
+- split into role streams (``user``, ``assistant`` with thinking, ``tool`` per tool
+  name, ``other``), each cut into chunks of about ``CHUNK_CHARS`` characters.
 
-Contentless tables cannot return text, so snippets are cut from the text re-derived from
-the archive of each hit shown. Deleting from a contentless table needs the exact indexed
-text: it is re-derived from the archive and checked against ``sessions.text_sha256``
-first; when it cannot be (a missing archive), the stale rows stay invisible (searches join
-``sessions``) until ``reindex``.
+Each chunk is stored twice, compactly: as an independently zstd-compressed frame in
+``text_chunks`` (a snippet or a phrase check decompresses one frame of a few KB), and as
+one row of the contentless FTS5 table ``fts_text`` whose rowid is the chunk's id. A turn
+marker (``\\x1e<turn>\\x1f``) opens each turn's text in a frame, so a hit knows which turn
+of the conversation it is in; the FTS5 body is the frame's text without the markers, plus
+the character grams of its CJK runs (``body``), so it can be derived again from the frame
+to delete it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
-import sqlite3
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import zstandard
 
 from ..redact import redact
-from .rows import entry_from_row
 
-if TYPE_CHECKING:
-    from ..model import ArchiveEntry
-    from .db import Database
+CHUNK_CHARS = 64 * 1024  # a chunk's text, before compression
+TEXT_CAP = 4 * 1024 * 1024  # searchable characters kept per session
+REPEAT_MIN = 200  # a passage this long seen before in the session is kept once
+FRAME_LEVEL = 9
+ROLES = ("user", "assistant", "tool", "other")
+_ROLE_OF = {"user": "user", "assistant": "assistant", "thinking": "assistant", "tool": "tool", "tool_result": "tool"}
 
-Prepared = tuple[str, str, str]  # (indexed body: redacted text + CJK grams, identifiers, its sha256)
-
-log = logging.getLogger(__name__)
-
-# Regexes that look for the special characters directly backtrack quadratically over long
-# runs of plain words, so candidates are found by splitting first.
-_TOKEN = re.compile(r"[\w./:~-]{3,}")
-_SPECIAL = re.compile(r"[/_.:~-]|[a-z][A-Z]")
-_NOT_IDENT = re.compile(r"[0-9a-fA-F-]+|[\d:.,TZ+/~-]+")  # hex, uuids, numbers, dates, times
-MAX_IDENTS = 20000
-# Longer "identifiers" are base64 blobs, minified code or hashes: nobody searches a
-# substring of them, and their trigrams would dominate the index.
-MAX_IDENT_LENGTH = 128
-MAX_CHUNK_LENGTH = 512  # a longer run without white space is a blob, not prose or code
-_BLOB = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK_LENGTH},}}")  # anchored: no retries mid-run
-
+# Escape sequences (CSI, OSC, other ESC forms), C0/C1 controls but tab and newline, and
+# bidirectional overrides. The turn markers use \x1e and \x1f, so text never holds them.
+_CONTROLS = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]?"
+    "|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+# A noisy token: a run of 8+ ASCII letters and digits (what the tokenizer makes one term)
+# that is not lowercase hex with a letter (hashes, commit ids and UUID parts are searched),
+# with three or more letter/digit changes, or 20+ characters and a digit, or 7+ digits in
+# a row, or random case (twice a lower-upper-upper or upper-lower-upper turn, which
+# camelCase names rarely have). One compiled pattern, replaced with a string: no Python
+# call per match.
+_ALNUM = "A-Za-z0-9"
+_SOUP = "(?:[a-z][A-Z]{2}|[A-Z][a-z][A-Z])"
+_NOISE = re.compile(
+    rf"(?<![{_ALNUM}])(?=[{_ALNUM}]{{8}})(?![0-9]*+[a-f][0-9a-f]*+(?![A-Za-z]))"
+    r"(?:(?=[A-Za-z]++[0-9]++[A-Za-z]++[0-9]|[0-9]++[A-Za-z]++[0-9]++[A-Za-z])"
+    rf"|(?=[{_ALNUM}]{{20}})(?=[A-Za-z]*+[0-9])|(?=[{_ALNUM}]*?[0-9]{{7}})"
+    rf"|(?=(?>[{_ALNUM}]*?{_SOUP})[{_ALNUM}]*?{_SOUP}))[{_ALNUM}]++"
+)
+# Runs of 512+ characters without white space are blobs (base64 images, minified code,
+# encrypted reasoning): nobody searches them, and they dominate indexing time.
+MAX_CHUNK_LENGTH = 512  # (found by splitting first: a regex probe costs 10x more)
+_BLOB = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK_LENGTH},}}")
+MARK = re.compile(r"\x1e(\d+)\x1f")
 
 # Chinese and Japanese (Han, kana) and Korean (Hangul) are written without spaces, so the
 # word tokenizer makes a whole run one token and a word inside it could not be found. Each
 # distinct run is also indexed as its characters and its overlapping character pairs: a
-# one-character term is a character, a longer one the phrase of its pairs. (U+30FB, the
-# katakana middle dot, is punctuation to the tokenizer and ends a run.)
+# one-character term is a character, a longer one the AND of its pairs (then checked in
+# the frame). (U+30FB, the katakana middle dot, is punctuation to the tokenizer.)
 _CJK = re.compile(
     "[\u3040-\u309f\u30a0-\u30fa\u30fc-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f]+"
 )
+
+
+class Turn(Protocol):
+    """What ``prepare`` reads of a conversation's message (``sources.base.Message``)."""
+
+    role: str
+    text: str
+    name: str | None
+    extra: dict[str, Any]
+
+
+@dataclass
+class Chunk:
+    role: str  # one of ROLES
+    tool: str  # the tool's name for a tool chunk, else ""
+    turn: int  # the first turn whose text it holds
+    body: str  # what fts_text indexes (see ``body``)
+    frame: bytes  # the chunk's text with turn markers, zstd-compressed
+
+
+@dataclass
+class Prepared:
+    """A session's searchable text, ready for ``ArchiveIndex.add_text``."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    digest: str = ""  # sha256 of the chunks' text
+
+    @property
+    def chars(self) -> int:
+        return sum(len(c.body) for c in self.chunks)
 
 
 def has_cjk(text: str) -> bool:
@@ -74,104 +120,122 @@ def cjk_grams(text: str) -> str:
     return "\n".join(lines)
 
 
-def cjk_query(word: str) -> str:
-    """The FTS5 expression finding ``word`` (a run of word characters holding CJK) through
-    the character and pair tokens of ``cjk_grams``. A word mixing scripts (``python教程``)
-    matches as written or as its CJK phrases and other parts, wherever spaces fell."""
-
-    def phrase(run: str) -> str:
-        grams = run if len(run) == 1 else " ".join(run[i : i + 2] for i in range(len(run) - 1))
-        return '"' + grams + '"'
-
-    runs = _CJK.findall(word)
-    if _CJK.fullmatch(word):
-        return phrase(word)
-    others = [p for p in _CJK.split(word) if p]
-    parts = [phrase(r) for r in runs] + ['"' + p.replace('"', '""') + '"' for p in others]
-    return '("' + word.replace('"', '""') + '" OR (' + " AND ".join(parts) + "))"
+def cjk_terms(word: str) -> list[str]:
+    """The FTS tokens that must all be in a chunk holding ``word`` (a run of word
+    characters with CJK): the character (one) or the pairs of each CJK run, and the other
+    parts as they are."""
+    out: list[str] = []
+    for part in _CJK.split(word):
+        if part:
+            out.append(part)
+    for run in _CJK.findall(word):
+        out.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+    return list(dict.fromkeys(out))
 
 
-def create_tables(db: sqlite3.Connection) -> None:
-    db.execute("CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2')")
-    # detail=none keeps no positions: a substring query is an AND of its trigrams, whose
-    # rare false positives are dropped when the hit's text is read for its snippet. It is
-    # about a ninth of the size of the positional table.
-    db.execute("CREATE VIRTUAL TABLE fts_ident USING fts5(body, content='', tokenize='trigram', detail='none')")
+def clean(text: str) -> str:
+    """``text`` as it is indexed: printable, redacted, without blobs and noisy tokens."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (undecodable bytes a parser kept)
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    if _CONTROLS.search(text):
+        text = _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = redact(text)
+    if len(text) >= MAX_CHUNK_LENGTH and any(len(w) >= MAX_CHUNK_LENGTH for w in text.split()):
+        text = _BLOB.sub(" ", text)
+    return _NOISE.sub("", text)
 
 
-def identifiers(text: str) -> str:
-    """The distinct identifier-like tokens of ``text`` (paths, camelCase, snake_case,
-    dotted.names, kebab-case), one per line, in first-seen order."""
-    out: dict[str, None] = {}
-    # str.split and dict dedupe run in C; the regexes only see distinct candidate chunks.
-    for chunk in dict.fromkeys(text.split()):
-        if len(chunk) > MAX_CHUNK_LENGTH or not _SPECIAL.search(chunk):
-            continue
-        for tok in _TOKEN.findall(chunk):
-            # "name:" is a plain word (already in the word index); ids, hashes, times and
-            # version numbers are found as words too and would only bloat this table.
-            tok = tok.strip(".-:/~")
-            if 3 <= len(tok) <= MAX_IDENT_LENGTH and _SPECIAL.search(tok) and not _NOT_IDENT.fullmatch(tok):
-                out[tok] = None
-        if len(out) >= MAX_IDENTS:
+def body(text: str) -> str:
+    """The FTS5 body of a chunk's text: without turn markers, plus its CJK grams."""
+    plain = MARK.sub("\n", text)
+    grams = cjk_grams(plain) if _CJK.search(plain) else ""
+    return plain + "\n" + grams if grams else plain
+
+
+_compressor = zstandard.ZstdCompressor(level=FRAME_LEVEL)
+_decompressor = zstandard.ZstdDecompressor()
+
+
+def compress(text: str) -> bytes:
+    return _compressor.compress(text.encode("utf-8", "replace"))
+
+
+def decompress(frame: bytes) -> str:
+    return _decompressor.decompress(frame).decode("utf-8", "replace")
+
+
+def _turns(conversation: str | Iterable[Turn]) -> Iterable[tuple[int, str, str, str]]:
+    """(turn index, role, tool, text) of each turn with text."""
+    if isinstance(conversation, str):
+        yield 0, "other", "", conversation
+        return
+    names: dict[str, str] = {}
+    for i, m in enumerate(conversation):
+        role = _ROLE_OF.get(m.role, "other")
+        text = m.text or ""
+        tool = ""
+        if role == "tool":
+            call_id = str((m.extra or {}).get("call_id") or "")
+            tool = m.name or names.get(call_id, "")
+            if m.role == "tool" and m.name:
+                names[call_id] = m.name
+                text = f"{m.name}\n{text}"  # a tool's name finds the sessions that called it
+        if text:
+            yield i, role, tool, text
+
+
+def prepare(conversation: str | Iterable[Turn], cap: int = TEXT_CAP) -> Prepared:
+    """The searchable text of a session given its turns (``Source.messages``) or a plain
+    text: cleaned, in role streams cut into compressed chunks. Pure: no database."""
+    streams: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    seen: set[str] = set()
+    size = 0
+    for turn, role, tool, raw in _turns(conversation):
+        if size >= cap:
             break
-    return "\n".join(out)
+        if len(raw) >= REPEAT_MIN:
+            if raw in seen:  # the same file read twice, the same preamble in every turn
+                continue
+            seen.add(raw)
+        text = clean(raw[: cap - size]).strip()
+        if text:
+            streams.setdefault((role, tool), []).append((turn, text))
+            size += len(text) + 1
+    out = Prepared()
+    digest = hashlib.sha256()
+    for (role, tool), pieces in streams.items():
+        for first, text in _cut(pieces):
+            digest.update(text.encode("utf-8", "replace"))
+            out.chunks.append(Chunk(role, tool, first, body(text), compress(text)))
+    out.digest = digest.hexdigest()
+    return out
 
 
-def prepare(text: str) -> Prepared:
-    """(redacted text with its CJK grams, identifiers, sha256 of that body): exactly what
-    is indexed."""
-    # Runs of 512+ characters without white space are blobs (base64 images, minified
-    # code, encrypted reasoning): nobody searches them, and they dominate indexing time.
-    clean = _BLOB.sub(" ", redact(text or ""))
-    idents = identifiers(clean)
-    grams = cjk_grams(clean)
-    if grams:  # the hash covers exactly the indexed body, so a delete can be checked
-        clean = clean + "\n" + grams
-    return clean, idents, hashlib.sha256(clean.encode("utf-8", "replace")).hexdigest()
-
-
-def add(index: Database, entry: ArchiveEntry, prepared: Prepared) -> list[tuple[ArchiveEntry, str | None]]:
-    """Index ``prepared`` for ``entry`` (inside the caller's transaction). Only the newest
-    version of a session is searchable: returns the older versions whose text is still
-    indexed, with the sha256 it was indexed with, for the caller to ``remove``."""
-    clean, idents, digest = prepared
-    previous = index.execute(
-        "SELECT * FROM sessions WHERE session_id = ? AND version < ? AND text_sha256 IS NOT NULL ORDER BY version DESC",
-        (entry.session_id, entry.version),
-    ).fetchall()
-    index.execute("INSERT INTO fts_text (rowid, body) VALUES (?, ?)", (entry.row_id, clean))
-    if idents:
-        index.execute("INSERT INTO fts_ident (rowid, body) VALUES (?, ?)", (entry.row_id, idents))
-    index.execute("UPDATE sessions SET text_sha256 = ? WHERE id = ?", (digest, entry.row_id))
-    return [(entry_from_row(r), r["text_sha256"]) for r in previous]
-
-
-def remove(index: Database, row_id: int | None, prepared: Prepared, expected_sha: str | None) -> bool:
-    """Delete a row's entries given the prepared text it was indexed from. Refuses (False)
-    if it does not hash to ``expected_sha``: a wrong delete corrupts FTS5."""
-    clean, idents, digest = prepared
-    if expected_sha is None or digest != expected_sha:
-        return False
-    index.execute("INSERT INTO fts_text (fts_text, rowid, body) VALUES ('delete', ?, ?)", (row_id, clean))
-    if idents:
-        index.execute("INSERT INTO fts_ident (fts_ident, rowid, body) VALUES ('delete', ?, ?)", (row_id, idents))
-    index.execute("UPDATE sessions SET text_sha256 = NULL WHERE id = ?", (row_id,))
-    return True
-
-
-def clear(index: Database) -> None:
-    """Empty both tables (reindex rebuilds them)."""
-    index.execute("INSERT INTO fts_text (fts_text) VALUES ('delete-all')")
-    index.execute("INSERT INTO fts_ident (fts_ident) VALUES ('delete-all')")
-    index.execute("UPDATE sessions SET text_sha256 = NULL")
-
-
-def trigram_query(needle: str) -> str | None:
-    """An FTS5 query matching rows holding every trigram of ``needle`` (case-folded as
-    the trigram tokenizer folds), or None if it is shorter than three characters."""
-    folded = needle.lower()
-    grams = sorted({folded[i : i + 3] for i in range(len(folded) - 2)})
-    if not grams:
-        return None
-    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+def _cut(pieces: list[tuple[int, str]]) -> Iterable[tuple[int, str]]:
+    """Chunks of about CHUNK_CHARS of a stream's marked pieces, a long piece split at
+    white space: (first turn, text)."""
+    buf: list[str] = []
+    size = 0
+    first = -1
+    for turn, text in pieces:
+        mark = f"\x1e{turn}\x1f"
+        while text:
+            if first < 0:
+                first = turn
+            room = CHUNK_CHARS - size
+            if len(text) <= room:
+                part, text = text, ""
+            else:
+                cut = text.rfind(" ", room // 2, room)
+                cut = max(cut, text.rfind("\n", room // 2, room))
+                cut = cut if cut > 0 else room
+                part, text = text[:cut], text[cut:].lstrip()
+            buf.append(mark + part + "\n")
+            size += len(part) + len(mark) + 1
+            if size >= CHUNK_CHARS or text:
+                yield first, "".join(buf)
+                buf, size, first = [], 0, -1
+    if buf:
+        yield first, "".join(buf)

@@ -1,77 +1,319 @@
-"""Search statements: metadata listings, full-text matches (bm25, then recency) and
-identifier substrings, each over the newest live version of every session."""
+"""Search statements: metadata listings and full-text matches over the newest live
+version of every session.
+
+A query (words, "phrases", ``prefix*``, AND/OR/NOT, parentheses) is parsed into a tree
+whose leaves are FTS5 expressions over chunks (``textindex``); a session matches a leaf
+when one of its chunks does, and the tree is evaluated over sessions, so the words of
+``deploy AND postgres`` may sit in different chunks of a session. A leaf that FTS5 without
+positions cannot decide alone (a phrase, a CJK word, a term as written, a substring) is
+checked in the frames of its candidate chunks, best first, one frame per session that
+holds it.
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import ArchiveEntry
+from . import fulltext, textindex
 from .db import LATEST_LIVE, Database
-from .fulltext import cjk_query, has_cjk, trigram_query
 from .rows import entry_from_row, filter_sql
 
 _OPERATORS = {"AND", "OR", "NOT"}
 _TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"[^\W_]+")  # a token as the tokenizer cuts them (``_`` separates)
+MAX_EXPANSION = 300  # vocabulary terms a substring or fuzzy term may stand for
 
 
-def to_fts_query(query: str) -> tuple[str, list[str]]:
-    """Translate a user query into an FTS5 expression and the plain terms it contains.
+@dataclass
+class Leaf:
+    """One term of a query: the FTS5 tokens a chunk must hold, and the pattern its text
+    must match when the tokens alone do not decide (a phrase, CJK, a term as written)."""
 
-    Words and "quoted phrases" are kept, ``deplo*`` stays a prefix, AND/OR/NOT and
-    parentheses are operators; anything else a user types (``src/app/api``, ``C++``,
-    ``foo:bar``) is quoted so it can never be a syntax error.
-    """
-    out: list[str] = []
+    tokens: list[str]
+    prefix: bool = False
+    check: re.Pattern[str] | None = None
+    alternatives: list[list[str]] = field(default_factory=list)  # substring / fuzzy expansions
+
+    def fts(self) -> str | None:
+        def q(t: str) -> str:
+            return '"' + t.replace('"', '""') + '"'
+
+        parts = [q(t) for t in self.tokens]
+        if self.prefix and parts:
+            parts[-1] += "*"
+        for alts in self.alternatives:
+            if not alts:
+                return None
+            parts.append("(" + " OR ".join(q(a) for a in alts) + ")")
+        return " AND ".join(parts) or None
+
+
+@dataclass
+class Node:
+    op: str  # AND, OR, NOT (left NOT right)
+    children: list[Node | Leaf]
+
+
+Tree = Node | Leaf
+
+
+def phrase_pattern(words: list[str]) -> re.Pattern[str]:
+    """Words in order, apart only by non-word characters (as the tokenizer saw them)."""
+    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(w) for w in words) + r"(?![^\W_])", re.IGNORECASE)
+
+
+def _leaf(tok: str) -> tuple[Leaf | None, list[str]]:
+    quoted = tok.startswith('"')
+    prefix = tok.endswith("*") and not quoted
+    text = tok[1:-1] if quoted else tok.rstrip("*")
+    words = _WORD.findall(text)
+    if not words:
+        return None, []
+    if any(fulltext.has_cjk(w) for w in words):
+        tokens = [t for w in words for t in (fulltext.cjk_terms(w) if fulltext.has_cjk(w) else [w])]
+        if len(tokens) == 1:  # a character or a pair: a token of its own, nothing to check
+            return Leaf(tokens), words
+        pattern = r"[\W_]*".join(re.escape(w) for w in words)
+        return Leaf(list(dict.fromkeys(tokens)), check=re.compile(pattern, re.IGNORECASE)), words
+    if len(words) == 1:
+        return Leaf(words, prefix), words
+    check = phrase_pattern(words) if not prefix else None
+    return Leaf(words, prefix, check), words
+
+
+def parse(query: str) -> tuple[Tree | None, list[str]]:
+    """The query's tree and the plain terms it holds. Anything a user types parses: odd
+    tokens (``src/app/api``, ``C++``) are phrases of their words, stray operators and
+    parentheses are dropped."""
+    toks = _TOKEN.findall(query)
+    pos = 0
     terms: list[str] = []
-    depth = 0
-    expect_operand = True
-    for tok in _TOKEN.findall(query):
-        if tok in _OPERATORS:
-            if not expect_operand:
-                out.append(tok)
-                expect_operand = True
-            elif tok == "NOT" and out and out[-1] == "AND":
-                out[-1] = "NOT"  # FTS5's NOT is binary: "a AND NOT b" is "a NOT b"
-            continue
-        if tok == "(":
-            if not expect_operand:
-                out.append("AND")  # FTS5 wants an explicit operator before a group
-            out.append(tok)
-            depth += 1
-            expect_operand = True
-            continue
-        if tok == ")":
-            if expect_operand and out and out[-1] == "(":
-                out.pop()
-                depth -= 1
-                expect_operand = not out or out[-1] in _OPERATORS or out[-1] == "("
-            elif not expect_operand and depth > 0:
-                out.append(tok)
-                depth -= 1
-            continue
-        quoted = tok.startswith('"')
-        prefix = tok.endswith("*") and not quoted
-        body = tok[1:-1] if quoted else tok.rstrip("*")
-        words = _WORD.findall(body)
-        if not words:
-            continue
-        terms.extend(words)
-        if not expect_operand:
-            out.append("AND")
-        if any(has_cjk(w) for w in words):
-            # CJK words are found through their character pairs, each on its own.
-            parts = [cjk_query(w) if has_cjk(w) else '"' + w + '"' for w in words]
-            out.append(parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")")
-        else:
-            out.append('"' + " ".join(words) + '"' + ("*" if prefix else ""))
-        expect_operand = False
-    while out and (out[-1] in _OPERATORS or out[-1] == "("):
-        if out.pop() == "(":
-            depth -= 1
-    out.extend(")" * depth)
-    return " ".join(out), terms
+
+    def peek() -> str | None:
+        return toks[pos] if pos < len(toks) else None
+
+    def primary() -> Tree | None:
+        nonlocal pos
+        while pos < len(toks):
+            tok = toks[pos]
+            pos += 1
+            if tok == "(":
+                inner = expr()
+                if peek() == ")":
+                    pos += 1
+                if inner is not None:
+                    return inner
+                continue
+            if tok == ")" or tok in _OPERATORS:
+                continue
+            leaf, words = _leaf(tok)
+            if leaf is not None:
+                terms.extend(words)
+                return leaf
+        return None
+
+    def unary() -> Tree | None:
+        nonlocal pos
+        left = primary()
+        while peek() == "NOT":
+            pos += 1
+            right = primary()
+            if right is not None:
+                left = Node("NOT", [left, right]) if left is not None else None
+        return left
+
+    def conj() -> Tree | None:
+        nonlocal pos
+        items = [unary()]
+        while (tok := peek()) is not None and tok not in (")", "OR"):
+            pos += tok in ("AND", "NOT")
+            if tok == "NOT":  # "a NOT b", "a AND NOT b": b must not be there
+                right = unary()
+                if items[-1] is not None and right is not None:
+                    items[-1] = Node("NOT", [items[-1], right])
+                elif items[-1] is None:
+                    items[-1] = right  # nothing to take it from: the term itself
+            elif tok != "AND":
+                items.append(unary())
+        kept = [i for i in items if i is not None]
+        return None if not kept else kept[0] if len(kept) == 1 else Node("AND", kept)
+
+    def expr() -> Tree | None:
+        nonlocal pos
+        items = [conj()]
+        while peek() == "OR":
+            pos += 1
+            items.append(conj())
+        kept = [i for i in items if i is not None]
+        return None if not kept else kept[0] if len(kept) == 1 else Node("OR", kept)
+
+    tree = None
+    while pos < len(toks):  # a stray ")" ends expr(): go on after it, ANDed
+        part = expr()
+        if part is not None:
+            tree = part if tree is None else Node("AND", [tree, part])
+        if peek() == ")":
+            pos += 1
+    return tree, terms
+
+
+def leaves(tree: Tree | None) -> Iterable[Leaf]:
+    if isinstance(tree, Leaf):
+        yield tree
+    elif tree is not None:
+        for c in tree.children:
+            yield from leaves(c)
+
+
+def substring_leaf(index: Database, needle: str) -> Leaf | None:
+    """A leaf for ``needle`` anywhere in a word (``UserById`` in ``getUserById``,
+    ``app/api/rout``): its first word may end a token, its last start one, the rest are
+    whole tokens; the frame then confirms the substring as typed."""
+    words = [w.lower() for w in _WORD.findall(needle)]
+    if not words or len(needle) < 3:
+        return None
+    first = [t for t, _ in textindex.vocabulary(index, contains=words[0])]
+    if len(words) == 1:
+        leaf = Leaf([], alternatives=[first[:MAX_EXPANSION]])
+    else:
+        last = [t for t, _ in textindex.vocabulary(index, prefix=words[-1])]
+        leaf = Leaf(words[1:-1], alternatives=[first[:MAX_EXPANSION], last[:MAX_EXPANSION]])
+    leaf.check = re.compile(re.escape(needle), re.IGNORECASE)
+    return leaf
+
+
+@dataclass
+class Match:
+    """A session's match: its score (bm25 summed over the query's terms, lower is
+    better) and its best chunk (for the snippet)."""
+
+    score: float
+    chunk: int
+    verified: bool = False
+
+
+class TextSearch:
+    """One full-text search: leaves run as FTS5 statements restricted to role streams
+    and a tool, the tree evaluated over sessions, checks read frames (cached)."""
+
+    def __init__(self, index: Database, flt: Filters, roles: list[str] | None = None, tool: str | None = None):
+        self.index, self.flt, self.roles, self.tool = index, flt, roles, tool
+        self.frames: dict[int, tuple[int, str, str, bytes]] = {}
+        self._texts: dict[int, str] = {}
+        self._allowed: dict[int, bool] = {}
+        self.activity: dict[int, float] = {}
+        self._chunks: int | None = None
+
+    def text(self, chunk: int) -> str:
+        if chunk not in self._texts:
+            if chunk not in self.frames:
+                self.frames.update(textindex.frames(self.index, [chunk]))
+            self._texts[chunk] = fulltext.decompress(self.frames[chunk][3]) if chunk in self.frames else ""
+        return self._texts[chunk]
+
+    def load(self, chunks: Iterable[int]) -> None:
+        missing = [c for c in chunks if c not in self.frames]
+        if missing:
+            self.frames.update(textindex.frames(self.index, missing))
+
+    def allowed(self, rows: Iterable[int]) -> set[int]:
+        """The rows among ``rows`` that are the newest live version and pass the filters."""
+        todo = [r for r in rows if r not in self._allowed]
+        if todo:
+            found = self.index.query(
+                "SELECT s.id, s.last_activity_at FROM sessions s WHERE s.id IN (SELECT value FROM json_each(?)) "
+                f"AND {self.flt.where} AND {LATEST_LIVE}",
+                [json.dumps(todo), *self.flt.params],
+            )
+            self.activity.update({r[0]: r[1] for r in found})
+            self._allowed.update({r: r in self.activity for r in todo})
+        return {r for r in rows if self._allowed[r]}
+
+    def leaf(self, leaf: Leaf, within: set[int] | None) -> dict[int, Match]:
+        fts = leaf.fts()
+        if fts is None:
+            return {}
+        where, params = textindex.chunk_filter("c", self.roles, self.tool)
+        rows = self.index.query(
+            f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
+            f"WHERE fts_text MATCH ?{where}",
+            [fts, *params],
+        )
+        # FTS5 without positions gives bm25 no term counts (it scores 0): a leaf weighs
+        # its inverse chunk frequency, more for a session with several chunks holding it
+        # (and ``search`` counts the terms in the best chunk of the best sessions).
+        idf = math.log(1 + (self.chunk_count() - len(rows) + 0.5) / (len(rows) + 0.5))
+        per: dict[int, list[int]] = {}
+        for row, chunk in rows:
+            if within is None or row in within:
+                per.setdefault(row, []).append(chunk)
+        if leaf.check is None:
+            return {row: Match(-idf * (1 + math.log(len(c))), c[0]) for row, c in per.items()}
+        out: dict[int, Match] = {}
+        keep = self.allowed(per)
+        for row, chunks in per.items():
+            if row not in keep:
+                continue
+            self.load(chunks[:8])
+            for chunk in chunks:
+                if leaf.check.search(self.text(chunk)):
+                    out[row] = Match(-idf * (1 + math.log(len(chunks))), chunk, True)
+                    break
+        return out
+
+    def run(self, tree: Tree, within: set[int] | None = None) -> dict[int, Match]:
+        if isinstance(tree, Leaf):
+            return self.leaf(tree, within)
+        if tree.op == "AND":
+            # Leaves FTS5 decides first: the ones checked in frames see fewer sessions.
+            ordered = sorted(tree.children, key=lambda c: not (isinstance(c, Leaf) and c.check is None))
+            acc: dict[int, Match] | None = None
+            for child in ordered:
+                got = self.run(child, within)
+                acc = got if acc is None else {r: _join(acc[r], got[r]) for r in acc if r in got}
+                within = set(acc)
+                if not acc:
+                    break
+            return acc or {}
+        if tree.op == "OR":
+            acc = {}
+            for child in tree.children:
+                for r, m in self.run(child, within).items():
+                    acc[r] = _join(acc[r], m) if r in acc else m
+            return acc
+        left = self.run(tree.children[0], within)
+        right = self.run(tree.children[1], set(left)) if left else {}
+        return {r: m for r, m in left.items() if r not in right}
+
+    def chunk_count(self) -> int:
+        if self._chunks is None:
+            self._chunks = int(self.index.query("SELECT COUNT(*) FROM text_chunks")[0][0])
+        return self._chunks
+
+    def vocabulary(self) -> list[tuple[str, int]]:
+        return textindex.vocabulary(self.index)
+
+    def chunks_of(self, rows: list[int]) -> Iterable[tuple[int, int, str]]:
+        """(row, chunk, text) of every chunk of ``rows`` in the role streams and tool
+        asked for, the rows in the order given, a batch of frames in memory at a time."""
+        for i in range(0, len(rows), 200):
+            part = rows[i : i + 200]
+            rank = {r: n for n, r in enumerate(part)}
+            pairs = sorted(textindex.session_chunks(self.index, part, self.roles, self.tool), key=lambda p: rank[p[0]])
+            batch = textindex.frames(self.index, [c for _, c in pairs])
+            for row, chunk in pairs:
+                yield row, chunk, fulltext.decompress(batch[chunk][3])
+
+
+def _join(a: Match, b: Match) -> Match:
+    best = a if (a.verified, -a.score) >= (b.verified, -b.score) else b
+    return Match(a.score + b.score, best.chunk, a.verified or b.verified)
 
 
 class Filters:
@@ -94,48 +336,30 @@ def listing(index: Database, flt: Filters, limit: int) -> list[ArchiveEntry]:
     return [entry_from_row(r) for r in rows]
 
 
-def text_matches(index: Database, fts: str, flt: Filters, limit: int) -> list[tuple[ArchiveEntry, float]]:
-    """Sessions whose text matches the FTS5 expression ``fts``, best bm25 first."""
-    rows = index.query(
-        "SELECT s.*, bm25(fts_text) AS score FROM fts_text JOIN sessions s ON s.id = fts_text.rowid "
-        f"WHERE fts_text MATCH ? AND {flt.where} AND {LATEST_LIVE} "
-        "ORDER BY score, s.last_activity_at DESC LIMIT ?",
-        [fts, *flt.params, limit],
-    )
-    return [(entry_from_row(r), r["score"]) for r in rows]
-
-
-def identifier_matches(index: Database, needle: str, flt: Filters, limit: int) -> list[ArchiveEntry]:
-    """Sessions whose identifiers hold every trigram of ``needle`` (candidates: the
-    caller confirms the substring in the text)."""
-    trigram = trigram_query(needle)
-    if trigram is None:
-        return []
-    rows = index.query(
-        "SELECT s.* FROM fts_ident JOIN sessions s ON s.id = fts_ident.rowid "
-        f"WHERE fts_ident MATCH ? AND {flt.where} AND {LATEST_LIVE} "
-        "ORDER BY s.last_activity_at DESC LIMIT ?",
-        [trigram, *flt.params, limit],
-    )
-    return [entry_from_row(r) for r in rows]
-
-
-def count_matches(index: Database, flt: Filters, fts: str | None = None, needle: str | None = None) -> int:
-    """How many sessions match in all: the filters alone, or with the text expression
-    ``fts`` and/or identifier substring ``needle`` (candidates, as ``identifier_matches``)."""
-    found: list[str] = []
-    params: list[Any] = []
-    if fts:
-        found.append("s.id IN (SELECT rowid FROM fts_text WHERE fts_text MATCH ?)")
-        params.append(fts)
-    trigram = trigram_query(needle) if needle else None
-    if trigram:
-        found.append("s.id IN (SELECT rowid FROM fts_ident WHERE fts_ident MATCH ?)")
-        params.append(trigram)
-    if (fts or needle) and not found:
-        return 0
-    where = f"({' OR '.join(found)}) AND " if found else ""
-    rows = index.query(
-        f"SELECT COUNT(*) FROM sessions s WHERE {where}{flt.where} AND {LATEST_LIVE}", [*params, *flt.params]
-    )
+def count_listing(index: Database, flt: Filters) -> int:
+    rows = index.query(f"SELECT COUNT(*) FROM sessions s WHERE {flt.where} AND {LATEST_LIVE}", flt.params)
     return int(rows[0][0])
+
+
+def entries(index: Database, rows: Iterable[int]) -> dict[int, ArchiveEntry]:
+    """{row id: entry} of the given rows."""
+    found = index.query(
+        "SELECT s.* FROM sessions s WHERE s.id IN (SELECT value FROM json_each(?))", [json.dumps(list(rows))]
+    )
+    return {r["id"]: entry_from_row(r) for r in found}
+
+
+def matching_names(index: Database, flt: Filters, accept: Callable[[str], bool]) -> list[int]:
+    """Rows (newest live, filtered) whose name ``accept`` takes (regex or fuzzy)."""
+    rows = index.query(f"SELECT s.id, s.name FROM sessions s WHERE {flt.where} AND {LATEST_LIVE}", flt.params)
+    return [r[0] for r in rows if r[1] and accept(r[1])]
+
+
+def all_text_rows(index: Database, flt: Filters) -> list[int]:
+    """Rows (newest live, filtered) that have text, newest activity first."""
+    rows = index.query(
+        f"SELECT s.id FROM sessions s WHERE s.text_sha256 IS NOT NULL AND {flt.where} AND {LATEST_LIVE} "
+        "ORDER BY s.last_activity_at DESC",
+        flt.params,
+    )
+    return [r[0] for r in rows]

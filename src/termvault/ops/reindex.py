@@ -19,6 +19,7 @@ from ..archive.objects import RemoteObject, RemoteUnavailableError, parse_key
 from ..archive.remote import foreign_relpath
 from ..errors import DataError, TermvaultError
 from ..index import is_corruption
+from ..model import ArchiveEntry
 from ..reports import Progress
 from .context import Context
 from .deltas import inherit_among
@@ -201,7 +202,20 @@ def _write_index(ctx: Context, units: list[tuple[Unit, int]]) -> int:
             entry.pinned = entry.session_id in pins
             if index.insert_unique(entry):
                 count += 1
+                _legacy_text(ctx, entry)
+    index.settle()
     return count
+
+
+def _legacy_text(ctx: Context, entry: ArchiveEntry) -> None:
+    """The older app's archive of a session with no newer version enters the full text."""
+    newest = ctx.index.get_entry(entry.session_id)
+    if not ctx.config.full_text or newest is None or newest.row_id != entry.row_id:
+        return
+    try:
+        index_text(ctx, entry)
+    except Exception as exc:  # the row stays; only its text is not searchable
+        log.warning("no text for the legacy archive %s: %s", entry.archive_path, exc)
 
 
 def set_aside_unreadable_index(ctx: Context) -> bool:
@@ -245,6 +259,7 @@ def import_legacy(ctx: Context, force: bool = False) -> int:
                 log.warning("legacy archive %s duplicates session %s; skipped", entry.archive_path, entry.session_id)
                 continue
             ctx.index.insert(entry)
+            _legacy_text(ctx, entry)
             added += 1
     ctx.index.set_setting(LEGACY_SETTING, legacy.signature(ctx.home))
     return added

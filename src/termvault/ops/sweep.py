@@ -22,7 +22,7 @@ from ..reports import Failure, Progress, PruneReport, SweepReport
 from ..sources.configured import ConfiguredSource
 from . import deltas, held
 from .context import Context
-from .text import index_text, parse
+from .text import index_text, parse, prepare_text
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
     for f in unit.files:
         if not same_file(f):
             raise ChangedWhileRead(f"{f.origin} changed while it was read; it is archived at the next sweep.")
-    fts = fulltext.prepare(info.text) if ctx.config.full_text else None
+    fts = prepare_text(cs.source, refs, info) if ctx.config.full_text else None
     tails = deltas.decide(base, refs)
     return Prepared(info, shas, arc.content_digest(shas.items()), fts, base if tails.deltas else None, tails)
 
@@ -405,6 +405,8 @@ def run(
         report.due = [(cs.source.kind, u.session_id, u.size) for cs, u in due]
     else:
         sweep(ctx, due, report, progress)
+        if report.archived:
+            ctx.index.settle()  # one FTS merge and free pages given back, per sweep
         if steps.push is not None:
             steps.push(ctx)
     if capped and steps.prune is not None:

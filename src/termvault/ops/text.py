@@ -1,16 +1,15 @@
 """Parsing a session's records and keeping its searchable text in the index.
 
-Only the newest version of a session is searchable. Removing an older version's text
-from the contentless full-text tables needs that exact text, which is re-derived from its
-archive and checked against the hash it was indexed with.
+Only the newest version of a session is searchable. Its text is prepared from its
+conversation (``Source.messages``: each turn with its role) by ``fulltext.prepare`` and
+stored in the index as compressed frames; an older version's text is taken out from its
+own frames, so nothing is re-derived from an archive for that.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from ..errors import TermvaultError
@@ -21,13 +20,9 @@ from ..streams import close_refs
 from .context import Context
 
 log = logging.getLogger(__name__)
-
-# The texts indexed last, so that a session's next version takes its predecessor's text
-# out without re-deriving it (for a version stored as a delta, a rebuild of its chain
-# and a parse of the whole file). Keyed by (index object, row); a cached text is used
-# only if it hashes to what the row was indexed with, else it is re-derived.
-_RECENT: OrderedDict[tuple[int, int | None], fulltext.Prepared] = OrderedDict()
-RECENT_TEXTS = 8
+# Roles that say a source's messages are a conversation; a terminal recording's are its
+# output, for which the text its parser made (the screen as it read) is better.
+_CONVERSATION = frozenset({"user", "assistant", "tool", "tool_result"})
 
 
 def parse(src: Source, refs: Sequence[FileRef], unit: SessionUnit | None) -> SessionInfo:
@@ -62,35 +57,46 @@ def searchable_text(ctx: Context, entry: ArchiveEntry) -> str:
         close_refs(refs)
 
 
+def prepare_text(src: Source, refs: Sequence[FileRef], info: SessionInfo) -> fulltext.Prepared:
+    """The full text of a unit from its conversation (turns with roles, whole tool
+    outputs), or from ``info.text`` for a source whose messages are not a conversation.
+    Plain data: a sweep may run this in a worker process."""
+    try:
+        turns = list(src.messages(list(refs)))
+    except Exception as exc:  # a source bug: its parser's text is still searchable
+        log.warning("%s messages failed: %s", src.kind, exc)
+        turns = []
+    if any(t.role in _CONVERSATION for t in turns):
+        return fulltext.prepare(turns)
+    return fulltext.prepare(info.text)
+
+
+def prepared_text(ctx: Context, entry: ArchiveEntry) -> fulltext.Prepared:
+    """``prepare_text`` of an archived version, read from its archive (legacy included)."""
+    refs = ctx.store.refs(entry)
+    try:
+        src = ctx.sources.get(entry.source)
+        return prepare_text(src, refs, parse(src, refs, None))
+    finally:
+        close_refs(refs)
+
+
 def index_text(ctx: Context, entry: ArchiveEntry, prepared: fulltext.Prepared | None = None) -> None:
     """Make ``entry`` the searchable version of its session (inside the caller's
-    transaction): its text in, the older versions' text out (best effort: one that
-    cannot be re-derived exactly stays, never shown, since searches join the newest)."""
+    transaction): its text in, the older versions' text out (read from the index)."""
     if not ctx.config.full_text:
         return
     if prepared is None:
-        prepared = fulltext.prepare(searchable_text(ctx, entry))
-    for old, sha in ctx.index.add_text(entry, prepared):
-        cached = _RECENT.pop((id(ctx.index), old.row_id), None)
-        if cached is not None and ctx.index.remove_text(old.row_id, cached, sha):
-            continue
-        try:
-            old_text = searchable_text(ctx, old)
-        except Exception:  # a missing or unreadable archive: its rows stay invisible
-            continue
-        ctx.index.remove_text(old.row_id, fulltext.prepare(old_text), sha)
-    _RECENT[(id(ctx.index), entry.row_id)] = prepared
-    while len(_RECENT) > RECENT_TEXTS:
-        _RECENT.popitem(last=False)
+        prepared = prepared_text(ctx, entry)
+    with ctx.index.transaction():
+        ctx.index.add_text(entry, prepared)
 
 
 def drop_text(ctx: Context, entry: ArchiveEntry) -> None:
     """Take ``entry``'s text out of the index (it is being pruned)."""
-    sha = ctx.index.text_sha256(entry.row_id)
-    if sha is None:
-        return
-    with contextlib.suppress(Exception):
-        ctx.index.remove_text(entry.row_id, fulltext.prepare(searchable_text(ctx, entry)), sha)
+    if ctx.index.has_text(entry.row_id):
+        with ctx.index.transaction():
+            ctx.index.remove_text(entry.row_id)
 
 
 def index_fetched(ctx: Context, entry: ArchiveEntry) -> None:

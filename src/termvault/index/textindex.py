@@ -1,0 +1,155 @@
+"""The full-text tables: ``text_chunks`` (a session's text as compressed frames, by role
+stream) and ``fts_text`` (contentless FTS5, ``detail=none``, one row per chunk, rowid =
+chunk id). See ``fulltext`` for what a chunk holds.
+
+``detail=none`` keeps no positions (about a third of a positional table): a phrase, a
+CJK word or a term as written is found as the AND of its tokens, then checked in the
+chunk's frame. Only the newest version of a session is searchable; its predecessor's
+chunks are deleted from FTS5 with the bodies derived from their own frames, so nothing is
+read from the archives, at indexing or at query time.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from . import fulltext
+from .rows import entry_from_row
+
+if TYPE_CHECKING:
+    from ..model import ArchiveEntry
+    from .db import Database
+
+log = logging.getLogger(__name__)
+
+# settle(): give free pages back to the file system once they are this share of the file.
+FREE_SHARE = 0.1
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE text_chunks (id INTEGER PRIMARY KEY, session_row INTEGER NOT NULL, role TEXT NOT NULL, "
+        "tool TEXT NOT NULL DEFAULT '', turn INTEGER NOT NULL DEFAULT 0, frame BLOB NOT NULL)"
+    )
+    db.execute("CREATE INDEX text_chunks_session ON text_chunks (session_row)")
+    db.execute(
+        "CREATE VIRTUAL TABLE fts_text USING fts5(body, content='', "
+        "tokenize='unicode61 remove_diacritics 2', detail='none')"
+    )
+    db.execute("CREATE VIRTUAL TABLE fts_terms USING fts5vocab(fts_text, row)")
+
+
+def add(index: Database, entry: ArchiveEntry, prepared: fulltext.Prepared) -> list[ArchiveEntry]:
+    """Index ``prepared`` for ``entry`` (inside the caller's transaction) and take the text
+    of the session's older versions out. Returns those older versions."""
+    previous = index.execute(
+        "SELECT * FROM sessions WHERE session_id = ? AND version < ? AND text_sha256 IS NOT NULL",
+        (entry.session_id, entry.version),
+    ).fetchall()
+    old = [entry_from_row(r) for r in previous]
+    for e in old:
+        remove(index, e.row_id)
+    if index.execute("SELECT 1 FROM text_chunks WHERE session_row = ? LIMIT 1", (entry.row_id,)).fetchone():
+        remove(index, entry.row_id)  # indexed again (a reindex of one row): no duplicates
+    for chunk in prepared.chunks:
+        cur = index.execute(
+            "INSERT INTO text_chunks (session_row, role, tool, turn, frame) VALUES (?, ?, ?, ?, ?)",
+            (entry.row_id, chunk.role, chunk.tool, chunk.turn, chunk.frame),
+        )
+        index.execute("INSERT INTO fts_text (rowid, body) VALUES (?, ?)", (cur.lastrowid, chunk.body))
+    index.execute("UPDATE sessions SET text_sha256 = ? WHERE id = ?", (prepared.digest or "-", entry.row_id))
+    return old
+
+
+def remove(index: Database, row_id: int | None) -> None:
+    """Take a row's text out (inside the caller's transaction), reading its frames."""
+    for chunk_id, frame in index.execute("SELECT id, frame FROM text_chunks WHERE session_row = ?", (row_id,)):
+        text = fulltext.body(fulltext.decompress(frame))
+        index.execute("INSERT INTO fts_text (fts_text, rowid, body) VALUES ('delete', ?, ?)", (chunk_id, text))
+    index.execute("DELETE FROM text_chunks WHERE session_row = ?", (row_id,))
+    index.execute("UPDATE sessions SET text_sha256 = NULL WHERE id = ?", (row_id,))
+
+
+def clear(index: Database) -> None:
+    """Empty the full-text tables (reindex rebuilds them)."""
+    index.execute("INSERT INTO fts_text (fts_text) VALUES ('delete-all')")
+    index.execute("DELETE FROM text_chunks")
+    index.execute("UPDATE sessions SET text_sha256 = NULL")
+
+
+def settle(index: Database) -> None:
+    """After a sweep or a batch: merge the FTS5 segments into one ('optimize': smaller and
+    faster to query), then, in a file created with incremental auto-vacuum, give the free
+    pages back once they are a tenth of it. Its own transaction."""
+    with index.transaction():
+        index.execute("INSERT INTO fts_text (fts_text) VALUES ('optimize')")
+    pages = index.query("PRAGMA page_count")[0][0]
+    free = index.query("PRAGMA freelist_count")[0][0]
+    if free and free >= FREE_SHARE * pages and index.query("PRAGMA auto_vacuum")[0][0] == 2:
+        index.free_pages()
+
+
+def frames(index: Database, chunk_ids: Iterable[int]) -> dict[int, tuple[int, str, str, bytes]]:
+    """{chunk id: (turn, role, tool, frame)} of the given chunks."""
+    ids = list(chunk_ids)
+    out: dict[int, tuple[int, str, str, bytes]] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        rows = index.query(
+            f"SELECT id, turn, role, tool, frame FROM text_chunks WHERE id IN ({','.join('?' * len(part))})", part
+        )
+        out.update({r[0]: (r[1], r[2], r[3], r[4]) for r in rows})
+    return out
+
+
+def session_chunks(
+    index: Database, row_ids: Iterable[int], roles: list[str] | None = None, tool: str | None = None
+) -> list[tuple[int, int]]:
+    """(session row, chunk id) of every chunk of the given sessions, in the given role
+    streams and tool (for a scan: a regex without a literal part)."""
+    where, params = chunk_filter("c", roles, tool)
+    ids = list(row_ids)
+    out: list[tuple[int, int]] = []
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        out.extend(
+            (r[0], r[1])
+            for r in index.query(
+                f"SELECT c.session_row, c.id FROM text_chunks c WHERE c.session_row IN ({','.join('?' * len(part))})"
+                f"{where} ORDER BY c.session_row, c.id",
+                [*part, *params],
+            )
+        )
+    return out
+
+
+def chunk_filter(alias: str, roles: list[str] | None, tool: str | None) -> tuple[str, list[str]]:
+    """`` AND ...`` restricting chunks to role streams and a tool's name (case-insensitive)."""
+    sql, params = "", []
+    if roles:
+        sql += f" AND {alias}.role IN ({','.join('?' * len(roles))})"
+        params.extend(roles)
+    if tool:
+        sql += f" AND {alias}.tool = ? COLLATE NOCASE"
+        params.append(tool)
+    return sql, params
+
+
+def vocabulary(index: Database, contains: str | None = None, prefix: str | None = None) -> list[tuple[str, int]]:
+    """(term, chunks holding it) of the index's vocabulary: all, those holding the
+    substring ``contains`` or those starting with ``prefix`` (both case-folded)."""
+    if prefix is not None:
+        return [
+            (r[0], r[1])
+            for r in index.query(
+                "SELECT term, doc FROM fts_terms WHERE term >= ? AND term < ?", (prefix, prefix + "\U0010ffff")
+            )
+        ]
+    if contains is not None:
+        return [
+            (r[0], r[1]) for r in index.query("SELECT term, doc FROM fts_terms WHERE instr(term, ?) > 0", (contains,))
+        ]
+    return [(r[0], r[1]) for r in index.query("SELECT term, doc FROM fts_terms")]

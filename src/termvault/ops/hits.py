@@ -1,0 +1,140 @@
+"""What a search returns: hits with their snippets, cut from the index's frames."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ansi import printable
+from ..index.fulltext import MARK
+from ..index.query import TextSearch
+from ..model import ArchiveEntry
+
+IDENTISH = re.compile(r"[/._:-]|[a-z][A-Z]")
+
+
+@dataclass
+class SearchHit:
+    entry: ArchiveEntry
+    score: float | None = None  # bm25 (lower is better); None for metadata-only matches
+    snippet: str | None = None
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in snippet
+    matched: str = "metadata"  # "text", "identifier", "regex", "name" or "metadata"
+    # Where the snippet is: the index of the turn in the session's conversation (the
+    # order of ``Vault.messages``) and the character offset of the match in that turn's
+    # searchable text (redacted, controls out: near, not exactly, the shown text's).
+    turn: int | None = None
+    offset: int | None = None
+    role: str | None = None  # the role stream it was found in: user, assistant, tool, other
+    tool: str | None = None  # the tool, for a match in a tool's call or result
+
+    def to_dict(self) -> dict[str, Any]:
+        e = self.entry
+        return {
+            "session_id": e.session_id, "version": e.version, "source": e.source, "name": e.name,
+            "working_directory": e.working_directory, "last_command": e.last_command,
+            "created_at": e.created_at, "last_activity_at": e.last_activity_at,
+            "archived_at": e.archived_at, "size_bytes": e.size_bytes,
+            "original_size_bytes": e.original_size_bytes, "pinned": e.pinned, "status": e.status,
+            "score": self.score, "matched": self.matched, "snippet": self.snippet,
+            "turn": self.turn, "offset": self.offset, "role": self.role, "tool": self.tool,
+        }  # fmt: skip
+
+
+class SearchResults(list[SearchHit]):
+    """The hits shown (a list, best first) and ``total``: how many sessions match in all,
+    for "50 of 212"."""
+
+    def __init__(self, hits: list[SearchHit], total: int):
+        super().__init__(hits)
+        self.total = max(total, len(hits))
+
+
+def cut_snippet(
+    ts: TextSearch, hit: SearchHit, chunk: int, terms: list[str], prefer: list[str], match: re.Match[str] | None = None
+) -> None:
+    """The snippet of ``hit`` from its chunk's frame, with where it is (turn, offset)."""
+    text = ts.text(chunk)
+    turn, role, tool, _ = ts.frames[chunk]
+    hit.role, hit.tool = role, tool or None
+    if match is None:
+        for needles in (prefer, terms):
+            wanted = sorted({n for n in needles if n}, key=len, reverse=True)
+            if wanted and (match := any_term(wanted).search(text)):
+                break
+    at = match.start() if match else 0
+    marks = [m for m in MARK.finditer(text, 0, at + 1) if m.start() <= at]
+    if marks:
+        hit.turn, hit.offset = int(marks[-1].group(1)), max(0, at - marks[-1].end())
+    else:
+        hit.turn, hit.offset = turn, at
+    plain = MARK.sub(lambda m: " " * len(m.group()), text)  # same length: spans stay put
+    words = [match.group()] if match is not None and not terms else terms
+    hit.snippet, hit.highlights = make_snippet(plain, words, prefer=prefer, at=at)
+
+
+def any_term(terms: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(_term_pattern(t) for t in sorted(set(terms), key=len, reverse=True)), re.IGNORECASE)
+
+
+_QUOTED = re.compile(r'"([^"]*)"')
+_WORDS = re.compile(r"\w+")
+
+
+def exact_terms(query: str) -> list[str]:
+    """The parts of ``query`` to show as written: its quoted phrases of two or more words
+    and its dotted or path-like tokens (``Next.js``, ``src/app/api``), longest first."""
+    found = [" ".join(_WORDS.findall(p)) for p in _QUOTED.findall(query)]
+    found = [p for p in found if " " in p]
+    for tok in _QUOTED.sub(" ", query).split():
+        tok = tok.strip("()*")
+        if len(_WORDS.findall(tok)) > 1 and IDENTISH.search(tok):
+            found.append(tok)
+    return sorted(dict.fromkeys(found), key=len, reverse=True)
+
+
+def _term_pattern(term: str) -> str:
+    # A phrase's words may be separated by any run of non-word characters, as the
+    # tokenizer saw them; a term as written is matched exactly.
+    if " " in term:
+        return r"\W+".join(re.escape(w) for w in term.split())
+    return re.escape(term)
+
+
+def make_snippet(
+    text: str,
+    terms: list[str],
+    width: int = 160,
+    prefer: list[str] | tuple[str, ...] = (),
+    at: int | None = None,
+) -> tuple[str, list[tuple[int, int]]]:
+    """A one-line window of ``text`` around ``at`` or the first ``prefer`` term found (a
+    phrase or a term as written, before its words), else the first term found, and the
+    spans of every term occurrence inside it (case-insensitive; a phrase's words may be
+    apart by punctuation and white space). The window holds no control sequence (the
+    spans are of the cleaned window)."""
+    if not terms:
+        return printable(text[:width], one_line=True), []
+    pattern = any_term(list(dict.fromkeys(terms)))
+    start = None
+    if at is not None:
+        start = at
+    else:
+        for term in prefer:
+            m = re.search(_term_pattern(term), text, re.IGNORECASE)
+            if m:
+                start = m.start()
+                break
+        if start is None:
+            m = pattern.search(text)
+            start = m.start() if m else None
+    if start is None:
+        return printable(text[:width], one_line=True), []
+    begin = max(0, start - width // 3)
+    end = min(len(text), begin + width)
+    window = re.sub(r"\s", " ", printable(text[begin:end], one_line=True))
+    prefix = "…" if begin > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    spans = [(x.start() + len(prefix), x.end() + len(prefix)) for x in pattern.finditer(window)]
+    return prefix + window + suffix, spans

@@ -1,0 +1,238 @@
+"""Full text kept as compressed frames by role stream (issues 15 and 18): role and tool
+filters, regular expressions, typo-tolerant terms, where a hit is, what the index keeps
+out, old versions taken out from their own frames, legacy archives, the migration from
+the first full-text tables, and free pages given back."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import time
+import uuid
+
+import pytest
+
+from termvault import SessionState, Vault
+from termvault.errors import UsageError
+from termvault.index import fulltext
+from termvault.index.db import MIGRATIONS, Database
+
+from .helpers import make_native
+
+SID = str(uuid.UUID(int=7))
+NOISE = "Zk9xQ2pLm4Rt7Vb1Nc8Hy3Ws"  # base64-like: random case, letters and digits
+
+
+def record(**fields) -> str:
+    return json.dumps(fields)
+
+
+def transcript(sid: str, prompt: str, reply: str, command: str, output: str) -> str:
+    common = {"sessionId": sid, "cwd": "/work/app"}
+    call = {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": command}}
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": output}
+    lines = [
+        record(type="user", timestamp="2025-04-02T09:00:00Z", message={"role": "user", "content": prompt}, **common),
+        record(
+            type="assistant",
+            timestamp="2025-04-02T09:00:05Z",
+            message={"id": "m1", "role": "assistant", "model": "m", "content": [{"type": "text", "text": reply}, call]},
+            **common,
+        ),
+        record(type="user", timestamp="2025-04-02T09:00:09Z", message={"role": "user", "content": [result]}, **common),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def vault(user_home, home):
+    projects = user_home / ".claude" / "projects" / "-work-app"
+    projects.mkdir(parents=True)
+    deep = "lorem ipsum dolor " * 1700  # past character 30,000 of the tool output
+    output = f"collected 12 items\n{deep}marmalade_fixture FAILED at the end\ntoken {NOISE} done\n"
+    (projects / f"{SID}.jsonl").write_text(
+        transcript(
+            SID, "please run pytest for the walrus module", "Running the walrus tests now.", "uv run pytest", output
+        )
+    )
+    with Vault(home, settle_seconds=0) as v:
+        assert not v.sweep(older_than=0, kinds=["claude-code"]).failed
+        yield v
+
+
+def ids(hits):
+    return [h.entry.session_id for h in hits]
+
+
+def test_a_word_at_character_30000_of_a_tool_output_is_found_in_its_turn(vault):
+    (hit,) = vault.search("marmalade_fixture")
+    assert "marmalade_fixture" in (hit.snippet or "")
+    assert hit.role == "tool" and hit.tool == "Bash"
+    assert hit.turn is not None and hit.offset is not None and hit.offset > 30_000
+    turns = vault.messages(SID)
+    assert turns[hit.turn].role == "tool_result" and "marmalade_fixture" in turns[hit.turn].text
+
+
+def test_role_filters_are_exact(vault):
+    assert ids(vault.search("walrus", role=["user"])) == [SID]  # the prompt
+    assert ids(vault.search("walrus", role="assistant")) == [SID]  # the reply
+    assert ids(vault.search("pytest", role=["tool"])) == [SID]  # the call's command
+    assert ids(vault.search("marmalade", role=["user", "assistant"])) == []
+    assert ids(vault.search("Running", role="user")) == []
+    assert ids(vault.search("marmalade", role="assistant,tool")) == [SID]
+    (hit,) = vault.search("walrus", role=["user"])
+    assert hit.role == "user" and "walrus" in (hit.snippet or "")
+    with pytest.raises(UsageError, match="Unknown role 'robot'"):
+        vault.search("walrus", role=["robot"])
+
+
+def test_the_tool_filter_keeps_that_tools_calls_and_results(vault):
+    assert ids(vault.search("marmalade", tool="Bash")) == [SID]
+    assert ids(vault.search("marmalade", tool="bash")) == [SID]  # tool names fold case
+    assert ids(vault.search("marmalade", tool="Edit")) == []
+    assert ids(vault.search("walrus", tool="Bash")) == []  # in the prompt and reply only
+    assert ids(vault.search(None, tool="Bash")) == [SID]  # the sessions that used it
+
+
+def test_a_regex_finds_text_and_names_and_a_bad_one_is_a_clear_error(vault):
+    (hit,) = vault.search(r"marmalade_\w+ FAILED", regex=True)
+    assert hit.matched == "regex" and "marmalade_fixture FAILED" in (hit.snippet or "")
+    assert ids(vault.search(r"\bcollected \d+ items", regex=True)) == [SID]  # scanned: no 3-letter literal
+    assert ids(vault.search(r"marmalade_\w+ PASSED", regex=True)) == []
+    assert ids(vault.search(r"please run py\w+", regex=True)) == [SID]  # a name (the first prompt)
+    with pytest.raises(UsageError, match=r"--regex: 'marmalade\(' is not a valid regular expression"):
+        vault.search("marmalade(", regex=True)
+
+
+def test_fuzzy_terms_find_a_word_a_typo_away(vault):
+    assert ids(vault.search("pytst")) == []
+    assert ids(vault.search("pytst", fuzzy=True)) == [SID]
+    assert ids(vault.search("marmelade_fixture", fuzzy=True)) == [SID]
+
+
+def test_noisy_tokens_stay_out_of_the_index_and_a_regex_finds_them_in_the_archive(vault):
+    assert ids(vault.search(NOISE)) == []
+    words = {t for t, _ in vault.index.query("SELECT term, doc FROM fts_terms")}
+    assert NOISE.lower() not in words and "marmalade" in words
+    frames = "".join(t for *_, t in vault.index.text_chunks(vault.get(SID).row_id))
+    assert NOISE not in frames and "token  done" in frames
+    (hit,) = vault.search(NOISE, regex=True)
+    assert NOISE in (hit.snippet or "")
+
+
+def test_the_cleaner_drops_soup_and_keeps_words_names_hashes_and_numbers():
+    kept = "getUserById NSScrollWheel utf8mb4 sha256 deadbeefcafe1234 550e8400 XMLHttpRequest python3.11 404 8080"
+    assert fulltext.clean(kept) == kept
+    for soup in ("EebWgNcDFlKqCD", "a1B2c3D4e5F6", "1733312345678", "x9Kq2LmPz8RtYw3VbN7Hc"):
+        assert fulltext.clean(f"before {soup} after") == "before  after", soup
+
+
+def test_prepare_is_plain_data_split_by_role_and_tool():
+    import pickle
+
+    class Turn:
+        def __init__(self, role, text, name=None, extra=None):
+            self.role, self.text, self.name, self.extra = role, text, name, extra or {}
+
+    turns = [
+        Turn("user", "fix the \x1b[31mbuild\x1b[0m please"),
+        Turn("assistant", "ok"),
+        Turn("tool", "make", name="Bash", extra={"call_id": "c1"}),
+        Turn("tool_result", "make: done", extra={"call_id": "c1"}),
+    ]
+    prepared = pickle.loads(pickle.dumps(fulltext.prepare(turns)))
+    streams = {(c.role, c.tool): fulltext.decompress(c.frame) for c in prepared.chunks}
+    assert set(streams) == {("user", ""), ("assistant", ""), ("tool", "Bash")}
+    assert streams[("user", "")] == "\x1e0\x1ffix the build please\n"  # escape sequences out
+    assert streams[("tool", "Bash")] == "\x1e2\x1fBash\nmake\n\x1e3\x1fmake: done\n"
+    assert all("\x1e" not in c.body for c in prepared.chunks)
+
+
+def test_a_new_version_takes_the_old_versions_text_out_of_the_index(home):
+    now = time.time()
+    make_native(home, "s1", 10, now, output_snapshot="the first draft mentions aardvark")
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        assert ids(v.search("aardvark")) == ["s1"]
+        first = v.get("s1").row_id
+        make_native(home, "s1", 9, now, output_snapshot="the second draft mentions bandicoot")
+        assert not v.sweep().failed
+        assert v.get("s1").version == 2
+        assert ids(v.search("aardvark")) == [] and ids(v.search("bandicoot")) == ["s1"]
+        assert v.index.text_chunks(first) == []  # no frames left for the old version
+        words = {t for t, _ in v.index.query("SELECT term, doc FROM fts_terms")}
+        assert "aardvark" not in words and "bandicoot" in words  # gone from FTS5 too
+
+
+def test_legacy_archives_are_in_the_full_text(home):
+    (home / "archive" / "2020" / "09").mkdir(parents=True)
+    old = SessionState("legacy1", name="Old one", modified_at=1_600_000_000.0, output_snapshot="capybara rodeo")
+    with gzip.open(home / "archive" / "2020" / "09" / "1600000000_legacy1.json.gz", "wb") as fh:
+        fh.write(old.to_json())
+    with Vault(home) as v:
+        v.sweep()  # imports the older app's archives
+        (hit,) = v.search("capybara")
+        assert hit.entry.session_id == "legacy1" and "capybara rodeo" in (hit.snippet or "")
+        v.reindex()
+        assert ids(v.search("capybara")) == ["legacy1"]
+
+
+def test_a_v6_index_migrates_and_reindex_gives_its_text_back(home, caplog):
+    make_native(home, "s1", 10, time.time(), output_snapshot="the quokka was here")
+    index_file = home / "archive_index.sqlite3"
+    home.mkdir(parents=True, exist_ok=True)
+    # An index as version 6 left it: the first full-text tables, with text in them.
+    conn = sqlite3.connect(index_file, isolation_level=None)
+    conn.execute(
+        "CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+    )
+    for n, fn in enumerate(MIGRATIONS[:6], start=1):
+        fn(conn)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (n, fn.__name__))
+    conn.close()
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        assert ids(v.search("quokka")) == ["s1"]
+    # Back to the old tables with text, as an upgraded home has them.
+    conn = sqlite3.connect(index_file, isolation_level=None)
+    conn.execute("DELETE FROM schema_migrations WHERE id = 7")
+    for table in ("fts_text", "fts_terms", "text_chunks"):
+        conn.execute(f"DROP TABLE {table}")
+    MIGRATIONS[2](conn)
+    conn.execute("UPDATE sessions SET text_sha256 = 'x'")
+    conn.close()
+    with caplog.at_level("WARNING"), Vault(home) as v:
+        assert ids(v.search("quokka")) == []  # the old text could not come over
+        assert "run `termvault reindex`" in caplog.text
+        v.reindex()
+        assert ids(v.search("quokka")) == ["s1"]
+
+
+def test_settle_merges_and_gives_free_pages_back(home):
+    import random
+
+    rng = random.Random(4)
+    now = time.time()
+    for i in range(30):
+        words = " ".join("".join(rng.choice("abcdefghij") for _ in range(6)) for _ in range(3000))
+        make_native(home, f"s{i}", 10, now, output_snapshot=f"session {i} alpha {words}")
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        index = v.index
+        assert index.query("PRAGMA auto_vacuum")[0][0] == 2  # incremental, set at creation
+        with index.transaction():
+            for e in index.latest_entries()[:20]:
+                index.remove_text(e.row_id)
+        pages = index.query("PRAGMA page_count")[0][0]
+        index.settle()  # the merge frees the pages of the segments and delete markers it replaces
+        assert index.query("PRAGMA freelist_count")[0][0] == 0
+        assert index.query("PRAGMA page_count")[0][0] < 0.6 * pages
+        assert index.quick_check() == ["ok"]
+        assert len(v.search("alpha", limit=100)) == 10
+
+
+def test_opening_a_new_index_file_sets_incremental_auto_vacuum(tmp_path):
+    db = Database(tmp_path / "i.sqlite3")
+    assert db.query("PRAGMA auto_vacuum")[0][0] == 2
+    db.close()
