@@ -64,9 +64,11 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
     ``worker_busy`` the time other threads spent preparing units: stage seconds are
     thread-seconds, and ``other`` is what of ``wall + worker_busy`` no stage explains."""
     execute = _builtin(stats, "'execute' of 'sqlite3.Connection'")
-    prepare = _cum(stats, "termvault/index/fulltext.py", "prepare")
-    redact = _cum(stats, "termvault/redact.py", "redact")
-    idents = _cum(stats, "termvault/index/fulltext.py", "identifiers")
+    # The text of a unit: its conversation read (Source.messages) then fulltext.prepare.
+    prepare = _cum(stats, "termvault/ops/text.py", "prepare_text")
+    redact = _cum(stats, "termvault/redact/__init__.py", "redact")
+    clean = _cum(stats, "termvault/index/fulltext.py", "clean")
+    frames = _cum(stats, "termvault/index/fulltext.py", "compress")
     # A ``with index.transaction():`` commits in the context manager's __exit__, called
     # from the function holding the ``with``: that attributes each commit to its stage.
     exits = _match(stats, "contextlib.py", "__exit__")
@@ -78,7 +80,7 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
         "fulltext_prepare": prepare,
         "write_archive": _cum(stats, "termvault/archive/format.py", "write_archive"),
         "verify": _cum(stats, "termvault/archive/format.py", "read_archive"),
-        "fulltext_insert": _cum(stats, "termvault/index/fulltext.py", "add"),
+        "fulltext_insert": _cum(stats, "termvault/index/textindex.py", "add"),
         "index_lookups": _cum(stats, "termvault/index/entries.py", "get_entry")
         + _cum(stats, "termvault/index/entries.py", "next_version"),
         "index_row_and_commit": _cum(stats, "termvault/index/entries.py", "insert")
@@ -87,7 +89,12 @@ def breakdown(stats: dict, wall: float, worker_busy: float = 0.0) -> dict[str, A
         "waiting_for_parse_thread": _cum(stats, "concurrent/futures/_base.py", "result"),
     }
     stages["other"] = max(0.0, wall + worker_busy - sum(stages.values()))
-    fulltext_parts = {"redact": redact, "identifiers": idents, "prepare_other": max(0.0, prepare - redact - idents)}
+    fulltext_parts = {
+        "redact": redact,
+        "controls_blobs_noise": max(0.0, clean - redact),
+        "compress_frames": frames,
+        "prepare_other": max(0.0, prepare - clean - frames),
+    }
     zstd_c = _tt(stats, [f for f in stats if f[0] == "~" and "ZstdCompress" in f[2]])
     zstd_d = _tt(stats, [f for f in stats if f[0] == "~" and "ZstdDecompress" in f[2]])
     across = {

@@ -127,6 +127,65 @@ def sweep(corpus_home: Path, roots: dict[str, list[str]], vault_home: Path, full
     }
 
 
+def native_sessions(corpus: Path, vault_home: Path, count: int = 300) -> None:
+    """``count`` small native sessions (2 to 30 KB of output each, cut from the corpus's
+    terminal logs and recordings, in order) saved in ``vault_home``, a day old."""
+    import random
+    import time
+
+    from termvault import SessionState
+    from termvault.storage import SessionStorage
+
+    text = "\n".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for folder in ("terminal_logs", "asciinema_cast", "aider_history_md")
+        for p in sorted((corpus / folder).glob("*"))
+        if p.is_file()
+    )
+    rng = random.Random(3)
+    storage = SessionStorage(vault_home, enable_auto_archive=False)
+    when = time.time() - 86400
+    at = 0
+    for i in range(count):
+        size = rng.randint(2_000, 30_000)
+        if at + size > len(text):
+            at = 0
+        state = SessionState(
+            session_id=f"native-{i:04d}", name=f"shell {i}", working_directory=f"/home/me/p{i % 17}",
+            created_at=when - 3600, modified_at=when, command_count=rng.randint(1, 40),
+            last_command="make test", output_snapshot=text[at : at + size],
+        )  # fmt: skip
+        path = storage.save_session(state)
+        os.utime(path, (when, when))
+        at += size
+
+
+def index_workloads(corpus: Path, home: Path, roots: dict[str, list[str]], work: Path) -> dict[str, Any]:
+    """The index against the archives for the agent logs alone and for 300 small native
+    sessions (issue 18 asks both to stay within 0.6x), each after a normal sweep."""
+    out: dict[str, Any] = {}
+    if roots.get("agent-log"):
+        r = sweep(home, {"agent-log": roots["agent-log"]}, work / "vault-agent-log", True)
+        out["agent-log"] = {k: r[k] for k in ("sessions", "archive_bytes", "index_bytes", "index_ratio")}
+    vault_home = work / "vault-native"
+    shutil.rmtree(vault_home, ignore_errors=True)
+    vault_home.mkdir(mode=0o700)
+    native_sessions(corpus, vault_home)
+    from termvault.vault import Vault
+
+    with Vault(vault_home, settle_seconds=0, archive_days=0, full_text=True) as v:
+        report = v.sweep(older_than=0, kinds=["native"])
+    archives = sum(p.stat().st_size for p in (vault_home / "archive").rglob("*") if p.is_file())
+    index_bytes = sum(p.stat().st_size for p in vault_home.glob("archive_index.sqlite3*"))
+    out["native-small"] = {
+        "sessions": len(report.archived),
+        "archive_bytes": archives,
+        "index_bytes": index_bytes,
+        "index_ratio": round(index_bytes / archives, 3) if archives else 0.0,
+    }
+    return out
+
+
 def run(corpus: Path, work: Path, rounds: int = 3, say=print) -> dict[str, Any]:
     home = work / "home"
     roots = place(corpus, home)
@@ -173,6 +232,7 @@ def run(corpus: Path, work: Path, rounds: int = 3, say=print) -> dict[str, Any]:
         )
         for anchor in ("old-app", "gzip-6"):
             out[name][f"vs_{anchor}"] = round(out[anchor]["seconds"] / out[name]["seconds"], 2)
+    out["index_workloads"] = index_workloads(corpus, home, roots, work)
     return out
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
 import math
 import os
 import random
@@ -150,8 +149,8 @@ def time_queries(vault, queries: list[Query], reps: int = 5, snippets: bool = Fa
 
 
 def snippet_cost(vault, queries: list[Query], reps: int = 3) -> dict[str, Any]:
-    """Extra time of ``snippets=True`` per hit shown (each hit's archive is read and its
-    text re-derived), from the medians of ``reps`` calls with and without."""
+    """Extra time of ``snippets=True`` per hit shown (each hit's frame, a few KB, is
+    decompressed), from the medians of ``reps`` calls with and without."""
     extra_ms = 0.0
     shown = 0
     per_hit: list[float] = []
@@ -205,11 +204,19 @@ def replica(entry, copy: int, rng: random.Random):
     )
 
 
+def _renamed(text: str, needles: list[str], copy: int) -> str:
+    for n in needles:
+        text = text.replace(n, f"{n}r{copy}")
+    return text
+
+
 def build_large(
     small_home: Path, large_home: Path, target_raw: int, needles: list[str], seed: int = 1, say=print
 ) -> dict[str, Any]:
     """Build the large vault at ``large_home`` (see the module docstring); returns how."""
-    from termvault.index import ArchiveIndex, fulltext
+    from termvault.index import ArchiveIndex
+    from termvault.ops.text import parse
+    from termvault.streams import close_refs
     from termvault.vault import Vault
 
     if large_home.exists():
@@ -224,11 +231,20 @@ def build_large(
         dst.close()
         os.chmod(large_home / "archive_index.sqlite3", 0o600)
         entries = [e for e in small.index.all_rows() if e.status == "archived"]
+        sources: list[tuple[list[Any], str]] = []
         with Timer() as prep:
-            texts = [small.searchable_text(e) for e in entries]
-            prepared = [fulltext.prepare(t)[:2] for t in texts]
+            for e in entries:  # each session's conversation (as the sweep reads it) and text
+                refs = small.store.refs(e)
+                try:
+                    kind = small.ctx.sources.get(e.source)
+                    sources.append((list(kind.messages(refs)), parse(kind, refs, None).text))
+                finally:
+                    close_refs(refs)
+            prepared = [_prepare(turns, text) for turns, text in sources]
     finally:
         small.close()
+    # Only sessions holding a planted needle are prepared again for each copy (renamed).
+    with_needle = [any(n in text or any(n in m.text for m in turns) for n in needles) for turns, text in sources]
     raw_small = sum(e.original_size_bytes for e in entries)
     copies = max(1, math.ceil(target_raw / raw_small)) if raw_small else 1
     index = ArchiveIndex(large_home / "archive_index.sqlite3")
@@ -237,27 +253,59 @@ def build_large(
         for c in range(1, copies):
             rng = random.Random(seed * 1000 + c)
             with index.transaction():
-                for e, (clean, idents) in zip(entries, prepared):
-                    for n in needles:
-                        clean = clean.replace(n, f"{n}r{c}")
+                for e, (turns, text), base, needle in zip(entries, sources, prepared, with_needle, strict=True):
+                    p = base
+                    if needle:
+                        renamed = [dataclasses.replace(m, text=_renamed(m.text, needles, c)) for m in turns]
+                        p = _prepare(renamed, _renamed(text, needles, c))
                     r = replica(e, c, rng)
                     index.insert(r)
-                    digest = hashlib.sha256(clean.encode("utf-8", "replace")).hexdigest()
-                    index.add_text(r, (clean, idents, digest))
-                    text_bytes += len(clean)
+                    index.add_text(r, p)
+                    text_bytes += p.chars
             if c % 10 == 0:
                 say(f"bench:   {c}/{copies - 1} replicas")
+        index.settle()
     index.close()
     return {
         "copies": copies,
         "sessions": len(entries) * copies,
         "input_bytes": raw_small * copies,
-        "text_bytes_per_copy": sum(len(p[0]) for p in prepared),
+        "text_bytes_per_copy": sum(p.chars for p in prepared),
         "prepare_seconds": round(prep.seconds, 3),
         "seconds": round(t.seconds, 3),
         "cpu_seconds": round(t.cpu_seconds, 3),
         "text_mb_per_s": round(text_bytes / MB / t.seconds, 2) if t.seconds else 0.0,
     }
+
+
+def _prepare(turns: list[Any], text: str):
+    """``ops.text.prepare_text`` given the conversation and the parser's text."""
+    from termvault.index import fulltext
+
+    if any(m.role in ("user", "assistant", "tool", "tool_result") for m in turns):
+        return fulltext.prepare(turns)
+    return fulltext.prepare(text)
+
+
+def latency_by_limit(
+    vault, queries: list[Query], limits: tuple[int, ...] = (1, 20, 50), reps: int = 5
+) -> dict[str, Any]:
+    """p50 / p95 (ms) of the text queries with snippets at each ``--limit``: snippets
+    come from the index's frames, so the cost should not grow with the hits shown."""
+    out: dict[str, Any] = {}
+    text_queries = [q for q in queries if q.text]
+    for limit in limits:
+        runs: list[float] = []
+        for q in text_queries:
+            vault.search(q.text, limit=limit, **q.filters)
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                vault.search(q.text, limit=limit, **q.filters)
+                runs.append((time.perf_counter() - t0) * 1000)
+        out[f"limit_{limit}"] = {"p50_ms": round(_pct(runs, 0.5), 2), "p95_ms": round(_pct(runs, 0.95), 2)}
+    first, last = out[f"limit_{limits[0]}"]["p50_ms"], out[f"limit_{limits[-1]}"]["p50_ms"]
+    out["p50_ratio_last_to_first"] = round(last / first, 2) if first else 0.0
+    return out
 
 
 def rg_at_scale(corpus: Path, work: Path, copies: int, words: list[str]) -> dict[str, Any]:
@@ -326,6 +374,9 @@ def run(
         big["sessions"] = built["sessions"]
         res.add(results, "termvault.search.large_vault", big)
         say(f"bench:   p50 {big['p50_ms']} ms, p95 {big['p95_ms']} ms")
+        by_limit = latency_by_limit(large, queries, reps=max(1, reps // 2))
+        res.add(results, "termvault.search.large_vault_by_limit", by_limit)
+        say(f"bench:   with snippets, p50 at --limit 1/20/50: {[v['p50_ms'] for v in list(by_limit.values())[:3]]} ms")
     finally:
         large.close()
     size = index_size(large_home)
@@ -347,3 +398,77 @@ def run(
         res.add(results, f"anchor.search.{scaled.pop('tool')}_at_large_vault_size", scaled)
     except an.ToolMissing as exc:
         say(f"bench:   skipped: {exc}")
+
+
+# -- a home built from the real corpus ------------------------------------------------------
+REAL_QUERIES: list[tuple[str, str, dict[str, Any]]] = [
+    ("word", "error", {}),
+    ("word (common)", "function", {}),
+    ("word (absent)", "walrus", {}),
+    ("phrase", '"the test"', {}),
+    ("path", "src/app/api", {}),
+    ("dotted", "Next.js", {}),
+    ("CJK", "最新", {}),
+    ("identifier", "useEffect", {}),
+    ("substring", "Effect", {}),
+    ("prefix", "deplo*", {}),
+    ("boolean", "npm AND install", {}),
+    ("role user", "component", {"role": ["user"]}),
+    ("tool Bash", "error", {"tool": "Bash"}),
+    ("fuzzy", "fucntion", {"fuzzy": True}),
+    ("regex", r"use[A-Z]\w+\(", {"regex": True}),
+]
+
+
+def real_home_latency(work: Path, target_mb: int = 250, reps: int = 5, say=print) -> dict[str, Any]:
+    """The real corpus's Claude Code sessions swept into a vault, replicated to
+    ``target_mb`` MB of session files, then each query of ``REAL_QUERIES`` at --limit
+    1/20/50 with snippets (p50 / p95 ms, in-process)."""
+    from termvault.vault import Vault
+
+    from .real_corpus import default_corpus, place
+
+    roots = place(default_corpus(), work / "user")
+    small_home = work / "home"
+    with Vault(
+        small_home, settle_seconds=0, archive_days=0, sources={"claude-code": {"roots": roots["claude-code"]}}
+    ) as v:
+        report = v.sweep(older_than=0, kinds=["claude-code"])
+    say(f"bench: swept {len(report.archived)} Claude Code sessions; building {target_mb} MB ...")
+    large_home = work / "home-large"
+    built = build_large(small_home, large_home, target_mb * 1_000_000, [], say=say)
+    queries = [Query(label, text, filters) for label, text, filters in REAL_QUERIES]
+    with Vault(large_home) as large:
+        by_limit = latency_by_limit(large, queries, reps=reps)
+        per = time_queries(large, queries, reps=reps, snippets=True)
+    size = (large_home / "archive_index.sqlite3").stat().st_size
+    return {
+        "large_vault": {k: built[k] for k in ("copies", "sessions", "input_bytes", "seconds")},
+        "index_bytes": size,
+        "by_limit": by_limit,
+        "per_query_limit_50_ms": {k: (v["median_ms"], v["hits"]) for k, v in per["per_query"].items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.search_bench [--target-mb 250] [--json FILE]``"""
+    import argparse
+    import json
+    import tempfile
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--target-mb", type=int, default=250)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = real_home_latency(Path(tmp), args.target_mb, args.reps)
+    text = json.dumps(out, indent=2, ensure_ascii=False)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

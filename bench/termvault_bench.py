@@ -200,8 +200,9 @@ def zstd_dictionary(corpus: Path, work: Path, kind: str = "claude-code", level: 
 
 
 def index_size(home: Path, name: str = "archive_index.sqlite3") -> dict[str, Any]:
-    """The index file after a WAL checkpoint, and its pages per part (dbstat): the two
-    full-text tables, the sessions table with its indexes, and the rest."""
+    """The index file after a WAL checkpoint, and its pages per part (dbstat): the FTS5
+    table, the text frames (``text_chunks``), the sessions table with its indexes, and
+    the rest (free pages included)."""
     path = Path(home) / name
     db = sqlite3.connect(str(path))
     try:
@@ -210,13 +211,13 @@ def index_size(home: Path, name: str = "archive_index.sqlite3") -> dict[str, Any
         tables = dict(db.execute("SELECT name, tbl_name FROM sqlite_schema").fetchall())
     finally:
         db.close()
-    parts = {"fts_text": 0, "fts_ident": 0, "sessions": 0, "other": 0}
+    parts = {"fts_text": 0, "text_frames": 0, "sessions": 0, "other": 0}
     for part, size in rows:
         owner = tables.get(part, part)
         if part.startswith("fts_text"):
             parts["fts_text"] += size
-        elif part.startswith("fts_ident"):
-            parts["fts_ident"] += size
+        elif owner == "text_chunks":
+            parts["text_frames"] += size
         elif owner == "sessions" or part.startswith("sqlite_autoindex_sessions"):
             parts["sessions"] += size
         else:
@@ -276,7 +277,7 @@ def optimized_index_size(home: Path, work: Path) -> dict[str, Any]:
     try:
         src.backup(dst)
         with Timer() as t:
-            for table in ("fts_text", "fts_ident"):
+            for table in ("fts_text",):
                 dst.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
             dst.commit()
             dst.execute("VACUUM")
@@ -355,7 +356,7 @@ def run(corpus: Path, work: Path, results: dict[str, Any], say=print) -> Path:
     size["archive_bytes"] = archive_bytes(home)
     size["index_to_archive"] = round(size["index_bytes"] / size["archive_bytes"], 3) if size["archive_bytes"] else 0.0
     size["fts_to_archive"] = (
-        round((size["fts_text_bytes"] + size["fts_ident_bytes"]) / size["archive_bytes"], 3)
+        round((size["fts_text_bytes"] + size["text_frames_bytes"]) / size["archive_bytes"], 3)
         if size["archive_bytes"]
         else 0.0
     )

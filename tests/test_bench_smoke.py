@@ -318,8 +318,8 @@ def test_the_sweep_benchmark_archives_the_whole_corpus_and_leaves_it_untouched(t
 
 def test_the_index_size_is_split_into_its_parts(tiny_run):
     size = tiny_run[0]["measurements"]["termvault.index_size"]
-    parts = sum(size[f"{k}_bytes"] for k in ("fts_text", "fts_ident", "sessions", "other"))
-    assert size["fts_text_bytes"] > 0 and size["fts_ident_bytes"] > 0 and size["sessions_bytes"] > 0
+    parts = sum(size[f"{k}_bytes"] for k in ("fts_text", "text_frames", "sessions", "other"))
+    assert size["fts_text_bytes"] > 0 and size["text_frames_bytes"] > 0 and size["sessions_bytes"] > 0
     assert parts <= size["index_bytes"]
     assert size["index_to_archive"] == pytest.approx(size["index_bytes"] / size["archive_bytes"], abs=0.001)
 

@@ -122,6 +122,7 @@ def test_query_translation_makes_odd_tokens_phrases_of_their_words():
     assert isinstance(c, Leaf) and c.tokens == ["C"] and c.check is None
     assert isinstance(phrase, Leaf) and phrase.tokens == ["rolled", "back"] and phrase.check is not None
     assert phrase.check.search("we Rolled  back.") and not phrase.check.search("back rolled")
+    assert not phrase.check.search("unrolled back")  # words start where the phrase starts
     assert isinstance(negated, Node) and negated.op == "NOT"
     deplo, path = negated.children
     assert isinstance(deplo, Leaf) and deplo.prefix and deplo.fts() == '"deplo"*'

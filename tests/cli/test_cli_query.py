@@ -116,6 +116,20 @@ def test_search_with_no_match_exits_1(archived):
     assert json.loads(invoke("search", "zzzzqqq", "--json").stdout) == []
 
 
+def test_search_regex_fuzzy_and_role_options(archived):
+    hits = json.loads(invoke("search", r"connection \w+d", "--regex", "--json").stdout)
+    assert [h["session_id"] for h in hits] == [API] and hits[0]["matched"] == "regex"
+    assert "connection refused" in hits[0]["snippet"] and hits[0]["turn"] is not None
+    hits = json.loads(invoke("search", "refusd", "--fuzzy", "--json").stdout)
+    assert [h["session_id"] for h in hits] == [API]
+    # A shell session's output is nobody's prompt or reply: a role filter leaves it out.
+    assert invoke("search", "refused", "--role", "user", "--role", "assistant").exit_code == 1
+    bad = invoke("search", "refused(", "--regex")
+    assert bad.exit_code == 2 and "is not a valid regular expression" in bad.stderr
+    bad = invoke("search", "refused", "--role", "robot")
+    assert bad.exit_code == 2 and "Unknown role 'robot'" in bad.stderr
+
+
 def test_search_rejects_a_zero_limit(archived):
     assert invoke("search", "--limit", "0").exit_code == 2
 

@@ -110,7 +110,8 @@ def search(state: AppState, query, name, directory, after, before, source, limit
     total = getattr(hits, "total", len(hits))
     if as_json:
         # Each hit says how many matched in all: "len(list) of total_matches".
-        print_json([{**h.to_dict(), "total_matches": total} for h in hits])
+        estimated = bool(getattr(hits, "estimated", False))
+        print_json([{**h.to_dict(), "total_matches": total, "total_estimated": estimated} for h in hits])
     elif hits:
         ids = display_ids(vault, [h.entry.session_id for h in hits])
         columns = [
@@ -144,8 +145,10 @@ def search(state: AppState, query, name, directory, after, before, source, limit
             if hit.snippet and hit.matched != "metadata":
                 print_lines(state.out, [snippet_text(hit.snippet, hit.highlights, width)])
         if total > len(hits):
+            about, shows = ("about ", "more") if getattr(hits, "estimated", False) else ("", "all")
             click.echo(
-                f"termvault: {len(hits)} of {total} matching sessions shown; --limit {total} shows all.", err=True
+                f"termvault: {len(hits)} of {about}{total} matching sessions shown; --limit {total} shows {shows}.",
+                err=True,
             )
     if not hits:
         if not as_json:

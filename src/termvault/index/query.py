@@ -28,6 +28,26 @@ _OPERATORS = {"AND", "OR", "NOT"}
 _TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
 _WORD = re.compile(r"[^\W_]+")  # a token as the tokenizer cuts them (``_`` separates)
 MAX_EXPANSION = 300  # vocabulary terms a substring or fuzzy term may stand for
+MAX_CHECKS = 200  # frames one leaf reads to check a phrase, a CJK word, a substring (~0.3 ms each)
+
+
+class Check:
+    """What a chunk's text must hold for a leaf FTS5 cannot decide alone, searched in
+    the lower-cased text: a pattern that starts with a literal (so the regex engine skips
+    ahead to it), the word boundary before it checked by hand."""
+
+    def __init__(self, pattern: str, word_start: bool = False):
+        self.pattern = re.compile(pattern)
+        self.word_start = word_start
+
+    def found(self, lower: str) -> bool:
+        for m in self.pattern.finditer(lower):
+            if not self.word_start or m.start() == 0 or not lower[m.start() - 1].isalnum():
+                return True
+        return False
+
+    def search(self, text: str) -> bool:
+        return self.found(text.lower())
 
 
 @dataclass
@@ -37,7 +57,7 @@ class Leaf:
 
     tokens: list[str]
     prefix: bool = False
-    check: re.Pattern[str] | None = None
+    check: Check | None = None
     alternatives: list[list[str]] = field(default_factory=list)  # substring / fuzzy expansions
 
     def fts(self) -> str | None:
@@ -63,9 +83,9 @@ class Node:
 Tree = Node | Leaf
 
 
-def phrase_pattern(words: list[str]) -> re.Pattern[str]:
+def phrase_check(words: list[str]) -> Check:
     """Words in order, apart only by non-word characters (as the tokenizer saw them)."""
-    return re.compile(r"(?<![^\W_])" + r"[\W_]+".join(re.escape(w) for w in words) + r"(?![^\W_])", re.IGNORECASE)
+    return Check(r"[\W_]+".join(re.escape(w.lower()) for w in words) + r"(?![^\W_])", word_start=True)
 
 
 def _leaf(tok: str) -> tuple[Leaf | None, list[str]]:
@@ -79,11 +99,12 @@ def _leaf(tok: str) -> tuple[Leaf | None, list[str]]:
         tokens = [t for w in words for t in (fulltext.cjk_terms(w) if fulltext.has_cjk(w) else [w])]
         if len(tokens) == 1:  # a character or a pair: a token of its own, nothing to check
             return Leaf(tokens), words
-        pattern = r"[\W_]*".join(re.escape(w) for w in words)
-        return Leaf(list(dict.fromkeys(tokens)), check=re.compile(pattern, re.IGNORECASE)), words
+        return Leaf(
+            list(dict.fromkeys(tokens)), check=Check(r"[\W_]*".join(re.escape(w.lower()) for w in words))
+        ), words
     if len(words) == 1:
         return Leaf(words, prefix), words
-    check = phrase_pattern(words) if not prefix else None
+    check = phrase_check(words) if not prefix else None
     return Leaf(words, prefix, check), words
 
 
@@ -178,13 +199,13 @@ def substring_leaf(index: Database, needle: str) -> Leaf | None:
     words = [w.lower() for w in _WORD.findall(needle)]
     if not words or len(needle) < 3:
         return None
-    first = [t for t, _ in textindex.vocabulary(index, contains=words[0])]
+    first = textindex.vocabulary(index, contains=words[0])
     if len(words) == 1:
         leaf = Leaf([], alternatives=[first[:MAX_EXPANSION]])
     else:
-        last = [t for t, _ in textindex.vocabulary(index, prefix=words[-1])]
+        last = textindex.vocabulary(index, prefix=words[-1])
         leaf = Leaf(words[1:-1], alternatives=[first[:MAX_EXPANSION], last[:MAX_EXPANSION]])
-    leaf.check = re.compile(re.escape(needle), re.IGNORECASE)
+    leaf.check = Check(re.escape(needle.lower()))
     return leaf
 
 
@@ -206,9 +227,11 @@ class TextSearch:
         self.index, self.flt, self.roles, self.tool = index, flt, roles, tool
         self.frames: dict[int, tuple[int, str, str, bytes]] = {}
         self._texts: dict[int, str] = {}
+        self._lower: dict[int, str] = {}
         self._allowed: dict[int, bool] = {}
         self.activity: dict[int, float] = {}
         self._chunks: int | None = None
+        self.estimate = 0  # sessions counted, not checked, when a check ran out of budget
 
     def text(self, chunk: int) -> str:
         if chunk not in self._texts:
@@ -216,6 +239,11 @@ class TextSearch:
                 self.frames.update(textindex.frames(self.index, [chunk]))
             self._texts[chunk] = fulltext.decompress(self.frames[chunk][3]) if chunk in self.frames else ""
         return self._texts[chunk]
+
+    def lower(self, chunk: int) -> str:
+        if chunk not in self._lower:
+            self._lower[chunk] = self.text(chunk).lower()
+        return self._lower[chunk]
 
     def load(self, chunks: Iterable[int]) -> None:
         missing = [c for c in chunks if c not in self.frames]
@@ -255,14 +283,23 @@ class TextSearch:
                 per.setdefault(row, []).append(chunk)
         if leaf.check is None:
             return {row: Match(-idf * (1 + math.log(len(c))), c[0]) for row, c in per.items()}
-        out: dict[int, Match] = {}
+        # Sessions with the most candidate chunks first (likeliest), then the newest; at
+        # most MAX_CHECKS frames are read: past that the rest is counted at the rate the
+        # checked ones held (``estimated``), so a common phrase costs a bounded time.
         keep = self.allowed(per)
-        for row, chunks in per.items():
-            if row not in keep:
-                continue
-            self.load(chunks[:8])
+        order = sorted(keep, key=lambda r: (-len(per[r]), -self.activity.get(r, 0.0)))
+        out: dict[int, Match] = {}
+        checked = 0
+        self.load(per[r][0] for r in order[:MAX_CHECKS])
+        for n, row in enumerate(order):
+            if checked >= MAX_CHECKS:
+                rest = len(order) - n
+                self.estimate += round(rest * len(out) / n) if n else rest
+                break
+            chunks = per[row]
             for chunk in chunks:
-                if leaf.check.search(self.text(chunk)):
+                checked += 1
+                if leaf.check.found(self.lower(chunk)):
                     out[row] = Match(-idf * (1 + math.log(len(chunks))), chunk, True)
                     break
         return out
@@ -296,7 +333,7 @@ class TextSearch:
             self._chunks = int(self.index.query("SELECT COUNT(*) FROM text_chunks")[0][0])
         return self._chunks
 
-    def vocabulary(self) -> list[tuple[str, int]]:
+    def vocabulary(self) -> list[str]:
         return textindex.vocabulary(self.index)
 
     def chunks_of(self, rows: list[int]) -> Iterable[tuple[int, int, str]]:

@@ -11,6 +11,7 @@ read from the archives, at indexing or at query time.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import sqlite3
 from collections.abc import Iterable
@@ -138,18 +139,25 @@ def chunk_filter(alias: str, roles: list[str] | None, tool: str | None) -> tuple
     return sql, params
 
 
-def vocabulary(index: Database, contains: str | None = None, prefix: str | None = None) -> list[tuple[str, int]]:
-    """(term, chunks holding it) of the index's vocabulary: all, those holding the
-    substring ``contains`` or those starting with ``prefix`` (both case-folded)."""
+# The vocabulary of an index, kept while it is unchanged: reading it walks every term's
+# document list (fts5vocab), so a browser searching as one types reads it once.
+_VOCABULARY: dict[int, tuple[tuple[int, int], list[str]]] = {}
+
+
+def vocabulary(index: Database, contains: str | None = None, prefix: str | None = None) -> list[str]:
+    """The index's terms (sorted): all, those holding the substring ``contains`` or those
+    starting with ``prefix`` (both case-folded as the tokenizer folds)."""
+    with index._lock:
+        key = (index.db.total_changes, index.db.execute("PRAGMA data_version").fetchone()[0])
+        cached = _VOCABULARY.get(id(index))
+        if cached is None or cached[0] != key:
+            terms = [r[0] for r in index.db.execute("SELECT term FROM fts_terms")]
+            _VOCABULARY[id(index)] = cached = (key, terms)
+    terms = cached[1]
     if prefix is not None:
-        return [
-            (r[0], r[1])
-            for r in index.query(
-                "SELECT term, doc FROM fts_terms WHERE term >= ? AND term < ?", (prefix, prefix + "\U0010ffff")
-            )
-        ]
+        lo = bisect.bisect_left(terms, prefix)
+        hi = bisect.bisect_left(terms, prefix + "\U0010ffff")
+        return terms[lo:hi]
     if contains is not None:
-        return [
-            (r[0], r[1]) for r in index.query("SELECT term, doc FROM fts_terms WHERE instr(term, ?) > 0", (contains,))
-        ]
-    return [(r[0], r[1]) for r in index.query("SELECT term, doc FROM fts_terms")]
+        return [t for t in terms if contains in t]
+    return terms

@@ -12,12 +12,15 @@ from ..index.query import TextSearch
 from ..model import ArchiveEntry
 
 IDENTISH = re.compile(r"[/._:-]|[a-z][A-Z]")
+SNIPPET_REACH = 400  # characters either side of a match a snippet is cut from
 
 
 @dataclass
 class SearchHit:
     entry: ArchiveEntry
-    score: float | None = None  # bm25 (lower is better); None for metadata-only matches
+    # Relevance, lower is better: the inverse chunk frequency of each term, summed (more
+    # for a session whose chunks hold it often); None for metadata-only matches.
+    score: float | None = None
     snippet: str | None = None
     highlights: list[tuple[int, int]] = field(default_factory=list)  # spans in snippet
     matched: str = "metadata"  # "text", "identifier", "regex", "name" or "metadata"
@@ -44,11 +47,14 @@ class SearchHit:
 
 class SearchResults(list[SearchHit]):
     """The hits shown (a list, best first) and ``total``: how many sessions match in all,
-    for "50 of 212"."""
+    for "50 of 212" ("about 212" when ``estimated``)."""
 
-    def __init__(self, hits: list[SearchHit], total: int):
+    def __init__(self, hits: list[SearchHit], total: int, estimated: bool = False):
         super().__init__(hits)
         self.total = max(total, len(hits))
+        # True when ``total`` counts some sessions at the rate of those checked (a very
+        # common phrase: see ``index.query.MAX_CHECKS``), so it is about that many.
+        self.estimated = estimated
 
 
 def cut_snippet(
@@ -69,13 +75,22 @@ def cut_snippet(
         hit.turn, hit.offset = int(marks[-1].group(1)), max(0, at - marks[-1].end())
     else:
         hit.turn, hit.offset = turn, at
-    plain = MARK.sub(lambda m: " " * len(m.group()), text)  # same length: spans stay put
+    # The stretch around the match, turn markers blanked (same length: spans stay put).
+    start, end = max(0, at - SNIPPET_REACH), min(len(text), at + SNIPPET_REACH)
+    plain = MARK.sub(lambda m: " " * len(m.group()), text[start:end])
     words = [match.group()] if match is not None and not terms else terms
-    hit.snippet, hit.highlights = make_snippet(plain, words, prefer=prefer, at=at)
+    snippet, spans = make_snippet(plain, words, prefer=prefer, at=at - start)
+    if start > 0 and not snippet.startswith("…"):
+        snippet, spans = "…" + snippet, [(a + 1, b + 1) for a, b in spans]
+    if end < len(text) and not snippet.endswith("…"):
+        snippet += "…"
+    hit.snippet, hit.highlights = snippet, spans
 
 
-def any_term(terms: list[str]) -> re.Pattern[str]:
-    return re.compile("|".join(_term_pattern(t) for t in sorted(set(terms), key=len, reverse=True)), re.IGNORECASE)
+def any_term(terms: list[str], folded: bool = False) -> re.Pattern[str]:
+    """Any of ``terms``, case-insensitive; ``folded``: for lower-cased text (faster)."""
+    wanted = sorted({t.lower() if folded else t for t in terms}, key=len, reverse=True)
+    return re.compile("|".join(_term_pattern(t) for t in wanted), 0 if folded else re.IGNORECASE)
 
 
 _QUOTED = re.compile(r'"([^"]*)"')

@@ -13,7 +13,7 @@ from ..index import ArchiveIndex
 from ..index.query import Filters, Match, TextSearch, count_listing, entries, listing, parse
 from ..model import ArchiveEntry
 from . import textsearch
-from .hits import IDENTISH, SearchHit, SearchResults, any_term, cut_snippet, exact_terms, make_snippet
+from .hits import SearchHit, SearchResults, any_term, cut_snippet, exact_terms, make_snippet
 
 SEARCH_ROLES = ("user", "assistant", "tool")
 RANK_WINDOW = 50  # best sessions re-ranked by how often their chunk holds the terms
@@ -85,10 +85,13 @@ def search(
         textsearch.expand_fuzzy(ts, tree)
         name_rows = textsearch.fuzzy_names(ts, query)
     found = ts.run(tree) if tree is not None else {}
-    found = {r: m for r, m in found.items() if r in ts.allowed(found)}
+    allowed = ts.allowed(found)
+    found = {r: m for r, m in found.items() if r in allowed}
     extra: dict[int, tuple[Match, str]] = {}
     needle = re.sub(r"[\x00-\x1f\x7f]", "", query).strip().strip('"')
-    if len(needle) >= 3 and " " not in needle and (IDENTISH.search(needle) or not found):
+    # A substring of a word (``UserById`` in ``getUserById``) when the words found nothing:
+    # it reads the whole vocabulary, so only then.
+    if len(needle) >= 3 and " " not in needle and not found:
         sub = textsearch.substring(ts, needle)
         extra.update({r: (m, "identifier") for r, m in sub.items() if r not in found})
         if needle not in terms:
@@ -107,7 +110,7 @@ def search(
         if snippets and m.chunk >= 0:
             cut_snippet(ts, hit, m.chunk, exact + terms, exact)
         hits.append(hit)
-    return SearchResults(hits, len(found) + len(extra))
+    return SearchResults(hits, len(found) + len(extra) + ts.estimate, estimated=ts.estimate > 0)
 
 
 def _ranked(ts: TextSearch, found: dict[int, Match], terms: list[str], exact: list[str]) -> list[int]:
@@ -118,13 +121,13 @@ def _ranked(ts: TextSearch, found: dict[int, Match], terms: list[str], exact: li
     window, rest = order[:RANK_WINDOW], order[RANK_WINDOW:]
     if not window or not terms:
         return order
-    pattern = any_term(terms)
-    written = any_term(exact) if exact else None
+    pattern = any_term(terms, folded=True)
+    written = any_term(exact, folded=True) if exact else None
     ts.load(found[r].chunk for r in window)
 
     def key(r: int) -> tuple[bool, float, float]:
-        text = ts.text(found[r].chunk)
-        occurrences = max(1, sum(1 for _ in pattern.finditer(text)))
+        text = ts.lower(found[r].chunk)
+        occurrences = max(1, len(pattern.findall(text)))
         as_written = written is not None and written.search(text) is not None
         return (not as_written, found[r].score * (1 + math.log(occurrences)), -ts.activity.get(r, 0.0))
 

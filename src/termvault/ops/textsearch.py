@@ -44,7 +44,8 @@ def substring(ts: TextSearch, needle: str) -> dict[int, Match]:
     if leaf is None:
         return {}
     found = ts.run(leaf)
-    return {r: m for r, m in found.items() if r in ts.allowed(found)}
+    allowed = ts.allowed(found)
+    return {r: m for r, m in found.items() if r in allowed}
 
 
 def expand_fuzzy(ts: TextSearch, tree: Tree | None) -> None:
@@ -54,7 +55,7 @@ def expand_fuzzy(ts: TextSearch, tree: Tree | None) -> None:
     words = [leaf for leaf in leaves(tree) if not leaf.prefix and not any(fulltext.has_cjk(t) for t in leaf.tokens)]
     if not words:
         return
-    vocabulary = [t for t, _ in ts.vocabulary()]
+    vocabulary = ts.vocabulary()
     for leaf in words:
         for token in leaf.tokens:
             word = token.lower()
