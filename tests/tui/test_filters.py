@@ -63,6 +63,7 @@ def test_a_bad_range_is_a_usage_error_a_user_can_act_on(text):
 
 def test_the_count_says_how_many_are_shown_of_how_many_match():
     assert count_label(50, 212) == "50 of 212"
+    assert count_label(50, 212, estimated=True) == "50 of about 212"
     assert count_label(3, 3) == "3 sessions"
     assert count_label(1, 1) == "1 session"
     assert count_label(0, 0) == "0 sessions"

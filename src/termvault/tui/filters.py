@@ -111,8 +111,9 @@ def find_sessions(vault: Vault, flt: BrowserFilter, limit: int = 200) -> SearchR
     )
 
 
-def count_label(shown: int, total: int) -> str:
-    """ "12 sessions", or "50 of 212" when the list holds only the best of them."""
+def count_label(shown: int, total: int, estimated: bool = False) -> str:
+    """How many are listed: 12 sessions, or 50 of 212 when the list holds only the best
+    of them (50 of about 212 when the search counted some at the rate of those checked)."""
     if shown < total:
-        return f"{shown} of {total}"
+        return f"{shown} of {'about ' if estimated else ''}{total}"
     return f"{total} session{'s' if total != 1 else ''}"

@@ -59,6 +59,7 @@ class SessionsLoaded(Message, bubble=False):
     generation: int
     hits: list[SearchHit]
     total: int  # how many match in all ("50 of 212")
+    estimated: bool = False  # ``total`` is about that many
 
 
 @dataclass

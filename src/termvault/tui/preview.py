@@ -380,7 +380,7 @@ class PreviewPane(VerticalScroll):
 
     @property
     def match_label(self) -> str:
-        """ "3 of 17", or "no match" (empty when nothing is looked for)."""
+        """The find bar's count: 3 of 17, or no match (empty when nothing is looked for)."""
         if not self._terms:
             return ""
         return f"{self.current + 1} of {len(self.matches)}" if self.matches else "no match"

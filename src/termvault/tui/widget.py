@@ -260,7 +260,7 @@ class ArchiveBrowser(Widget):
         except _SEARCH_ERRORS as exc:
             self.post_message(SearchFailed(generation, str(exc)))
             return
-        self.post_message(SessionsLoaded(generation, list(found), found.total))
+        self.post_message(SessionsLoaded(generation, list(found), found.total, found.estimated))
 
     @work(thread=True, group="termvault-stats")
     def _load_stats(self) -> None:
@@ -278,7 +278,8 @@ class ArchiveBrowser(Widget):
         self._shown_generation = message.generation
         self.hits = {h.entry.session_id: h for h in message.hits if h.matched != "metadata"}
         self.total = message.total
-        self.query_one("#count", Static).update(count_label(len(message.hits), message.total))
+        label = count_label(len(message.hits), message.total, message.estimated)
+        self.query_one("#count", Static).update(label)
         self._fill([h.entry for h in message.hits])
 
     def on_search_failed(self, message: SearchFailed) -> None:
