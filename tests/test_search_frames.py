@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from termvault import SessionState, Vault
-from termvault.errors import UsageError
+from termvault.errors import DataError, UsageError
 from termvault.index import fulltext
 from termvault.index.db import MIGRATIONS, Database
 
@@ -191,6 +191,9 @@ def test_a_v6_index_migrates_and_reindex_gives_its_text_back(home, caplog):
         fn(conn)
         conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (n, fn.__name__))
     conn.close()
+    with Vault(home, readonly=True) as v:  # a read does not migrate: it says what to run
+        with pytest.raises(DataError, match="predates this version's full-text format: run `termvault reindex`"):
+            v.search("quokka")
     with Vault(home, archive_days=7) as v:
         assert not v.sweep().failed
         assert ids(v.search("quokka")) == ["s1"]
@@ -236,3 +239,70 @@ def test_opening_a_new_index_file_sets_incremental_auto_vacuum(tmp_path):
     db = Database(tmp_path / "i.sqlite3")
     assert db.query("PRAGMA auto_vacuum")[0][0] == 2
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("数据", {"zh", "zh2"}),  # two characters
+        ("数据库", {"zh"}),  # "zh2" holds both of its pairs, not the word: the frame check says no
+        ("数据库迁移", {"zh"}),  # five
+        ("数据库迁移脚本", {"zh"}),  # six
+        ("東京都", {"ja"}),
+        ("迁移数据", set()),  # every pair but one is there, not this run of characters
+        ("脚本数据库", set()),
+    ],
+)
+def test_cjk_words_of_two_to_six_characters_are_found_in_order(home, query, expected):
+    now = time.time()
+    make_native(home, "zh", 10, now, output_snapshot="运行数据库迁移脚本以后，检查数据。")
+    make_native(home, "ja", 11, now, output_snapshot="東京都の天気は晴れです")
+    make_native(home, "zh2", 12, now, output_snapshot="数据很多，证据库存不足")
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        hits = v.search(query)
+        assert {h.entry.session_id for h in hits} == expected
+        assert all(query in (h.snippet or "") for h in hits)
+
+
+def test_past_its_budget_of_frame_checks_a_phrase_total_is_estimated_and_says_so(home, monkeypatch):
+    from termvault.index import query
+
+    now = time.time()
+    for i in range(6):
+        text = "the quick fox jumps" if i % 2 == 0 else "the fox is quick, jumps"
+        make_native(home, f"s{i}", 10 + i, now, output_snapshot=text)
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        exact = v.search('"quick fox"')
+        assert len(exact) == 3 and exact.total == 3 and not exact.estimated
+        monkeypatch.setattr(query, "MAX_CHECKS", 2)
+        bounded = v.search('"quick fox"')
+        assert bounded.estimated and 1 <= len(bounded) <= 2
+        assert all("quick fox" in (h.snippet or "") for h in bounded)  # what is shown was checked
+        assert bounded.total == len(bounded) + round(4 * len(bounded) / 2)  # the rest at the same rate
+
+
+def test_a_phrase_snippet_shows_the_phrase_as_whole_words(home):
+    text = "first we ran the tests twice " + "filler " * 200 + "then the test failed for real"
+    make_native(home, "p", 10, time.time(), output_snapshot=text)
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        (hit,) = v.search('"the test"')
+        assert "the test failed" in (hit.snippet or "")
+        assert [hit.snippet[a:b] for a, b in hit.highlights if " " in hit.snippet[a:b]] == ["the test"]
+
+
+def test_a_damaged_frame_costs_its_text_only(home):
+    now = time.time()
+    make_native(home, "s1", 10, now, output_snapshot="the wombat burrows deep")
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        with v.index.transaction():
+            v.index.execute("UPDATE text_chunks SET frame = ?", (b"not a zstd frame",))
+        (hit,) = v.search("wombat")  # found through FTS5; no snippet from a damaged frame
+        assert hit.entry.session_id == "s1"
+        assert v.search('"wombat burrows"') == []  # a phrase needs the frame
+        make_native(home, "s1", 9, now, output_snapshot="the numbat digs")
+        assert not v.sweep().failed  # the old version's text goes without its frame
+        assert ids(v.search("numbat")) == ["s1"] and ids(v.search("wombat")) == []

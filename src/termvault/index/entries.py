@@ -363,6 +363,11 @@ class ArchiveIndex(Database):
         batch of writes calls it, outside any transaction."""
         textindex.settle(self)
 
+    def has_text_tables(self) -> bool:
+        """False for an index written before migration 7 and opened read-only (a read
+        does not migrate): full-text search then needs ``termvault reindex`` first."""
+        return bool(self.query("SELECT 1 FROM sqlite_schema WHERE name = 'text_chunks'"))
+
     def rows_with_text(self, roles: list[str] | None = None, tool: str | None = None) -> list[int]:
         """Rows holding text in the given role streams / of the given tool."""
         where, params = textindex.chunk_filter("c", roles, tool)

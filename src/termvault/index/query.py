@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import zstandard
+
 from ..model import ArchiveEntry
 from . import fulltext, textindex
 from .db import LATEST_LIVE, Database
@@ -237,7 +239,10 @@ class TextSearch:
         if chunk not in self._texts:
             if chunk not in self.frames:
                 self.frames.update(textindex.frames(self.index, [chunk]))
-            self._texts[chunk] = fulltext.decompress(self.frames[chunk][3]) if chunk in self.frames else ""
+            try:
+                self._texts[chunk] = fulltext.decompress(self.frames[chunk][3]) if chunk in self.frames else ""
+            except zstandard.ZstdError:  # a damaged frame: no text (reindex rebuilds it)
+                self._texts[chunk] = ""
         return self._texts[chunk]
 
     def lower(self, chunk: int) -> str:
@@ -345,7 +350,11 @@ class TextSearch:
             pairs = sorted(textindex.session_chunks(self.index, part, self.roles, self.tool), key=lambda p: rank[p[0]])
             batch = textindex.frames(self.index, [c for _, c in pairs])
             for row, chunk in pairs:
-                yield row, chunk, fulltext.decompress(batch[chunk][3])
+                try:
+                    text = fulltext.decompress(batch[chunk][3])
+                except zstandard.ZstdError:
+                    continue
+                yield row, chunk, text
 
 
 def _join(a: Match, b: Match) -> Match:

@@ -17,6 +17,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import zstandard
+
 from . import fulltext
 from .rows import entry_from_row
 
@@ -32,8 +34,10 @@ FREE_SHARE = 0.1
 
 def create_tables(db: sqlite3.Connection) -> None:
     db.execute(
-        "CREATE TABLE text_chunks (id INTEGER PRIMARY KEY, session_row INTEGER NOT NULL, role TEXT NOT NULL, "
-        "tool TEXT NOT NULL DEFAULT '', turn INTEGER NOT NULL DEFAULT 0, frame BLOB NOT NULL)"
+        # AUTOINCREMENT: a chunk id is never reused, so FTS5 rows a damaged frame kept from
+        # being deleted (see ``remove``) stay without a chunk, invisible to every search.
+        "CREATE TABLE text_chunks (id INTEGER PRIMARY KEY AUTOINCREMENT, session_row INTEGER NOT NULL, "
+        "role TEXT NOT NULL, tool TEXT NOT NULL DEFAULT '', turn INTEGER NOT NULL DEFAULT 0, frame BLOB NOT NULL)"
     )
     db.execute("CREATE INDEX text_chunks_session ON text_chunks (session_row)")
     db.execute(
@@ -67,8 +71,13 @@ def add(index: Database, entry: ArchiveEntry, prepared: fulltext.Prepared) -> li
 
 def remove(index: Database, row_id: int | None) -> None:
     """Take a row's text out (inside the caller's transaction), reading its frames."""
-    for chunk_id, frame in index.execute("SELECT id, frame FROM text_chunks WHERE session_row = ?", (row_id,)):
-        text = fulltext.body(fulltext.decompress(frame))
+    rows = index.execute("SELECT id, frame FROM text_chunks WHERE session_row = ?", (row_id,)).fetchall()
+    for chunk_id, frame in rows:
+        try:
+            text = fulltext.body(fulltext.decompress(frame))
+        except zstandard.ZstdError as exc:  # its FTS5 row stays, joined to no chunk: never found
+            log.warning("the indexed text of row %s has a damaged frame (%s); left out", row_id, exc)
+            continue
         index.execute("INSERT INTO fts_text (fts_text, rowid, body) VALUES ('delete', ?, ?)", (chunk_id, text))
     index.execute("DELETE FROM text_chunks WHERE session_row = ?", (row_id,))
     index.execute("UPDATE sessions SET text_sha256 = NULL WHERE id = ?", (row_id,))

@@ -111,10 +111,18 @@ def exact_terms(query: str) -> list[str]:
 
 def _term_pattern(term: str) -> str:
     # A phrase's words may be separated by any run of non-word characters, as the
-    # tokenizer saw them; a term as written is matched exactly.
+    # tokenizer saw them; a term as written is matched exactly. Both are whole words at
+    # their ends ("the test" is not in "the tests", nor Next.js in next.json); a single
+    # word is not (a prefix ``deplo*`` shows in "deploy").
     if " " in term:
-        return r"\W+".join(re.escape(w) for w in term.split())
-    return re.escape(term)
+        body = r"[\W_]+".join(re.escape(w) for w in term.split())
+    elif len(_WORDS.findall(term)) > 1:
+        body = re.escape(term)
+    else:
+        return re.escape(term)
+    before = r"(?<![^\W_])" if term[:1].isalnum() else ""
+    after = r"(?![^\W_])" if term[-1:].isalnum() else ""
+    return before + body + after
 
 
 def make_snippet(

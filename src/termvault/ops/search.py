@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Callable
 
-from ..errors import UsageError
+from ..errors import DataError, UsageError
 from ..index import ArchiveIndex
 from ..index.query import Filters, Match, TextSearch, count_listing, entries, listing, parse
 from ..model import ArchiveEntry
@@ -53,13 +53,15 @@ def search(
     """Newest version of each matching session.
 
     Without ``query``: metadata filters only, newest activity first (with ``role`` or
-    ``tool``: the sessions holding text of those). With ``query``: full-text match (bm25,
-    then recency; a term as written first) plus identifier substrings, ANDed with the
-    filters; ``regex``: ``query`` is a Python regular expression over the text and names;
-    ``fuzzy``: each word also matches words a small edit away, and names fuzzily.
+    ``tool``: the sessions holding text of those). With ``query``: full-text match (the
+    terms' inverse chunk frequencies and their counts in the best chunk, then recency; a
+    term as written first), or substrings of words when that finds nothing, ANDed with
+    the filters; ``regex``: ``query`` is a Python regular expression over the text and
+    names; ``fuzzy``: each word also matches words a small edit away, and names loosely.
     ``role`` keeps text of those speakers only (user, assistant, tool), ``tool`` the
-    calls and results of that tool. Dates filter ``date_field``. ``text_of`` is not
-    needed any more (snippets come from the index) and is kept for callers.
+    calls and results of that tool. Dates filter ``date_field``. Snippets come from the
+    index's frames; ``text_of`` (a version's text from its archive) serves only a regex
+    holding a token the index leaves out.
     """
     if limit <= 0:
         raise UsageError("The result limit must be a positive number.")
@@ -71,6 +73,12 @@ def search(
     )  # fmt: skip
     roles = roles_of(role)
     tool = tool.strip() if tool and tool.strip() else None
+    text = bool(query and query.strip())
+    if (text or roles or tool) and not index.has_text_tables():
+        raise DataError(
+            f"The index {index.index_file} predates this version's full-text format: run "
+            "`termvault reindex` once to upgrade it and make the archived sessions searchable."
+        )
     if not query or not query.strip():
         if roles or tool:
             return _holding(index, flt, roles, tool, limit)

@@ -11,9 +11,6 @@ from collections.abc import Callable
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Levenshtein
-
 from ..errors import UsageError
 from ..index import fulltext
 from ..index.query import (
@@ -52,6 +49,9 @@ def expand_fuzzy(ts: TextSearch, tree: Tree | None) -> None:
     """Each word of ``tree`` also matches the index's words a small edit away (one for
     words of 4 to 7 letters, two from 8): ``pytst`` finds ``pytest``. A phrase becomes
     its words near each other in no checked order (the words themselves differ)."""
+    from rapidfuzz import process  # (imported when asked for: 18 ms)
+    from rapidfuzz.distance import Levenshtein
+
     words = [leaf for leaf in leaves(tree) if not leaf.prefix and not any(fulltext.has_cjk(t) for t in leaf.tokens)]
     if not words:
         return
@@ -66,6 +66,8 @@ def expand_fuzzy(ts: TextSearch, tree: Tree | None) -> None:
 
 
 def fuzzy_names(ts: TextSearch, query: str) -> list[int]:
+    from rapidfuzz import fuzz
+
     wanted = query.strip().lower()
     return matching_names(ts.index, ts.flt, lambda n: fuzz.partial_ratio(wanted, n.lower()) >= FUZZY_NAME_SCORE)
 
