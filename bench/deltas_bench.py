@@ -5,25 +5,41 @@ archived alone in the same run at the same level.
     python -m bench.deltas_bench [--steps 10,200] [--corpus DIR] [--json bench/results/deltas.json]
 
 For each N it reports the bytes of all the versions' archives over the final version's
-alone, the sweep time per step early and late in the growth (a sweep should cost what
-was appended, not the file's size), the same sweeps with full text off, and the time to
-restore the newest version from its chain against restoring a unit stored whole. The
-anchor row stores every version whole (``delta_max_links = 0``), as termvault did before.
+alone (and how much of them are the tails themselves, how much each unit's header), the
+sweep time (CPU and wall) of the steps at 5%, 50% and 100% of the growth (step 10, 100
+and 200 of 200: a sweep should cost what was appended, not the file's size), the same
+sweeps with full text off, and the time to restore the newest version from its chain
+against restoring a unit stored whole. The anchor row stores every version whole
+(``delta_max_links = 0``), as termvault did before.
+
+``costs`` splits one step's CPU at those sizes into what a sweep does with the file:
+hash it whole, parse it whole (the source's parser), prepare its full text, and
+compress the appended tail against the window before it: which part grows with the
+file and which with what was appended.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
 import statistics
+import struct
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from termvault import archive as arc
+from termvault.archive import tailunit
+from termvault.archive.format import tail_compressor
+from termvault.index import fulltext
+from termvault.ops.text import parse
+from termvault.sources import source_class
+from termvault.streams import BytesRef
 from termvault.vault import Vault
 
 TRANSCRIPT = (
@@ -72,18 +88,65 @@ def grow(root: Path, data: bytes, steps: int, **settings: Any) -> dict[str, Any]
                 raise RuntimeError(report.failed[0].reason)
         rows = v.index.versions(SID)
         restore = _restore_seconds(v, rows[-1].version, root / "out")
+        headers = sum(_header_bytes(v.archive_file(e)) for e in rows)
     tenth = max(1, steps // 10)
     return {
         "steps": steps,
         "versions": len(rows),
         "archive_bytes": sum(e.size_bytes for e in rows),
+        "tail_unit_headers": headers,
         "sweep_s_first_tenth": statistics.mean(times[:tenth]),
         "sweep_s_last_tenth": statistics.mean(times[-tenth:]),
         "sweep_cpu_s_first_tenth": statistics.mean(cpu[:tenth]),
         "sweep_cpu_s_last_tenth": statistics.mean(cpu[-tenth:]),
+        # The steps at 5%, 50% and 100% of the growth (10, 100, 200 of 200), each the
+        # median of it and its two neighbours.
+        "sweep_at_step": {str(k): _around(times, k) for k in _marks(steps)},
+        "sweep_cpu_at_step": {str(k): _around(cpu, k) for k in _marks(steps)},
         "sweep_s_total": sum(times),
         "restore_newest_s": restore,
     }
+
+
+def _marks(steps: int) -> list[int]:
+    return sorted({max(1, steps // 20), max(1, steps // 2), steps})
+
+
+def _around(values: list[float], step: int) -> float:
+    return statistics.median(values[max(0, step - 2) : step + 1])
+
+
+def _header_bytes(path: Path) -> int:
+    """The bytes of a tail unit's header (skippable frame), 0 for any other unit."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    return 8 + struct.unpack("<I", head[4:8])[0] if tailunit.is_tail_unit(head) else 0
+
+
+def costs(data: bytes, steps: int, home: Path) -> list[dict[str, Any]]:
+    """One step's CPU at 5%, 50% and 100% of the growth, split by what it does."""
+    src = source_class("claude-code")([], home=home)
+    out = []
+    for k in _marks(steps):
+        prefix, before = data[: len(data) * k // steps], data[: len(data) * (k - 1) // steps]
+        row: dict[str, Any] = {"step": k, "file_bytes": len(prefix), "appended_bytes": len(prefix) - len(before)}
+        row["hash_s"] = _cpu(lambda p=prefix: hashlib.sha256(p).hexdigest())
+        info = parse(src, [BytesRef(f"-home-me-proj/{SID}.jsonl", prefix)], None)
+        row["parse_s"] = _cpu(lambda p=prefix: parse(src, [BytesRef(f"-home-me-proj/{SID}.jsonl", p)], None))
+        row["full_text_s"] = _cpu(lambda t=info.text: fulltext.prepare(t))
+        window = before[-arc.DELTA_WINDOW :]
+        row["tail_compress_s"] = _cpu(lambda w=window, t=prefix[len(before) :]: tail_compressor(w, LEVEL).compress(t))
+        out.append(row)
+    return out
+
+
+def _cpu(fn: Any, reps: int = 5) -> float:
+    best = float("inf")
+    for _ in range(reps):
+        c0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - c0)
+    return best
 
 
 def _restore_seconds(v: Vault, version: int, out: Path, reps: int = 3) -> float:
@@ -116,14 +179,27 @@ def run(steps: list[int], corpus: Path) -> dict[str, Any]:
                 row["ratio_to_final_alone"] = row["archive_bytes"] / out["final_alone_bytes"]
                 out["rows"].append(row)
                 print(_line(row), file=sys.stderr, flush=True)
+        out["costs"] = costs(data, max(steps), Path(tmp))
     return out
 
 
 def _line(r: dict[str, Any]) -> str:
+    at = ", ".join(
+        f"{k}: {r['sweep_cpu_at_step'][k] * 1000:.0f} ({r['sweep_at_step'][k] * 1000:.0f}) ms"
+        for k in r["sweep_at_step"]
+    )
     return (
         f"{r['steps']:>4} steps  {r['variant']:<24} {r['archive_bytes']:>9,} B  {r['ratio_to_final_alone']:.3f}x  "
-        f"sweep/step first 10% {r['sweep_s_first_tenth'] * 1000:.0f} ms, last 10% {r['sweep_s_last_tenth'] * 1000:.0f} ms  "
+        f"headers {r['tail_unit_headers']:,} B  sweep CPU (wall) at step {at}  "
         f"restore newest {r['restore_newest_s'] * 1000:.1f} ms"
+    )
+
+
+def _cost_line(c: dict[str, Any]) -> str:
+    return (
+        f"step {c['step']:>4}: file {c['file_bytes']:>8,} B, appended {c['appended_bytes']:>7,} B  "
+        f"hash {c['hash_s'] * 1000:.1f} ms  parse {c['parse_s'] * 1000:.1f} ms  "
+        f"full text {c['full_text_s'] * 1000:.1f} ms  tail compress {c['tail_compress_s'] * 1000:.1f} ms"
     )
 
 
@@ -139,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     for r in result["rows"]:
         print(_line(r))
+    for c in result["costs"]:
+        print(_cost_line(c))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
 

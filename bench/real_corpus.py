@@ -25,6 +25,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -242,15 +243,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args(argv)
-    if not args.corpus.is_dir():
-        print(f"no corpus at {args.corpus}: set TERMVAULT_CORPUS or pass --corpus", file=sys.stderr)
+    return measure_and_print(args.corpus, args.json, lambda work, say: run(args.corpus, work, args.rounds, say))
+
+
+def measure_and_print(corpus: Path, out: Path | None, measure: Callable[[Path, Callable[[str], None]], Any]) -> int:
+    """Run ``measure(work folder, say)`` on the corpus in a temporary folder; print its
+    results as JSON (and write them to ``out``). Exit status 2 when there is no corpus."""
+    if not corpus.is_dir():
+        print(f"no corpus at {corpus}: set TERMVAULT_CORPUS or pass --corpus", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="tv-real-") as tmp:
-        out = run(args.corpus, Path(tmp), args.rounds, say=lambda s: print(s, file=sys.stderr))
-    text = json.dumps(out, indent=2)
+        result = measure(Path(tmp), lambda s: print(s, file=sys.stderr))
+    text = json.dumps(result, indent=2)
     print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    if out:
+        out.write_text(text + "\n")
     return 0
 
 

@@ -7,7 +7,9 @@ command per round, so a burst of load on a shared machine hits all of them alike
 bytecode is cached first (one warm-up run each, with ``PYTHONDONTWRITEBYTECODE`` unset)
 because that is how an installed termvault starts. ``termvault stats`` reads a real,
 empty home made by one ``termvault sweep`` in a temporary HOME (its index exists, no
-source folders are found). The anchor is ``python -c pass`` with the same interpreter.
+source folders are found). The anchor is ``python -c pass`` with the same interpreter;
+``python -c 'import click'`` is the floor of any click command, and ``python -m
+termvault`` shows what the console script saves.
 
 Reported per command: the median wall time, the median CPU time (user + system of the
 child) and both as ratios to the anchor's medians. The target (issue 18) is at most 3x
@@ -42,7 +44,10 @@ def commands(home: Path) -> dict[str, list[str]]:
     tv = _termvault()
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
+        # The floor: every command parses its options with click.
+        "python -c 'import click'": [sys.executable, "-c", "import click"],
         "termvault --help": [*tv, "--help"],
+        "python -m termvault --help": [sys.executable, "-m", "termvault", "--help"],
         "termvault --version": [*tv, "--version"],
         "termvault stats": [*tv, "--home", str(home), "stats"],
     }

@@ -499,3 +499,24 @@ def test_the_dictionary_trains_on_its_own_shell_and_claude_panes_not_the_measure
         snapshot = json.loads(data)["output_snapshot"]
         kinds.add("claude" if any(x.startswith("● ") for x in snapshot) else "shell" if snapshot else "empty")
     assert kinds >= {"claude", "shell"}
+
+
+def test_the_checkout_comparison_sweeps_the_same_files_with_each_interpreter(corpus, tmp_path):
+    from bench import compare
+
+    small = tmp_path / "corpus"
+    for folder, name in (
+        ("codex_rollout_jsonl", "kvsankar__agent-history__tests__fixtures__real_sessions__codex__session-01.jsonl"),
+        ("claude_code_jsonl", "kvsankar__agent-history__tests__fixtures__real_sessions__claude__session-01.jsonl"),
+    ):
+        (small / folder).mkdir(parents=True)
+        (small / folder / name).write_bytes((corpus / folder / name).read_bytes())
+    work = tmp_path / "work"
+    work.mkdir()
+    out = compare.run(small, work, {"a": sys.executable, "b": sys.executable}, rounds=1, say=lambda s: None)
+    rows = [out[f"{c} {t}"] for c in "ab" for t in ("full text", "no full text")]
+    assert all(r["sessions"] == 2 and r["failed"] == [] for r in rows)
+    # Each against both anchors of the same round (tiny here: the ratios may round to 0).
+    assert all(r[f"{k}_{a}"] >= 0 for r in rows for k in ("vs", "cpu_vs") for a in ("old-app", "gzip-6"))
+    assert out["old-app"]["seconds"] > 0 and out["gzip-6"]["seconds"] > 0
+    assert out["checkouts"] == {"a": sys.executable, "b": sys.executable}

@@ -3,11 +3,13 @@ appended, every version still restores byte for byte, and chains stay whole."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import json
 import os
 import shutil
-import subprocess
+import struct
 import tarfile
 import time
 from pathlib import Path
@@ -16,6 +18,8 @@ import pytest
 import zstandard
 
 from termvault import archive as arc
+from termvault.archive import tailunit
+from termvault.errors import DataError, TermvaultError
 from termvault.vault import Vault
 
 TRANSCRIPT = "aistrad__work__.claude__projects__-home-aiscend-work__2141d089-12fa-4a19-81f0-f622d6cb0407.jsonl"
@@ -78,7 +82,7 @@ def test_every_version_of_a_20_link_chain_restores_byte_for_byte(transcript, tmp
         assert len(rows) == 21
         manifests = [v.store.manifest(e) for e in rows]
         assert manifests[0].base is None and manifests[0].format == arc.LEAN_FORMAT
-        assert all(m.base is not None and m.format >= arc.DELTA_FORMAT for m in manifests[1:])
+        assert all(m.base is not None and m.format == arc.TAIL_FORMAT for m in manifests[1:])
         assert manifests[-1].base.depth == 20
         for e, state in zip(rows, g.states, strict=True):
             assert restored(v, e.version, tmp_path / "out") == state
@@ -91,26 +95,76 @@ def test_every_version_of_a_20_link_chain_restores_byte_for_byte(transcript, tmp
     assert stored < 2 * len(zstandard.ZstdCompressor(level=6).compress(transcript))
 
 
-def test_a_delta_unit_is_a_standard_tar_zst_naming_its_base(transcript, tmp_path):
+def test_a_version_that_only_grew_is_a_tail_unit_readable_with_zstd_alone(transcript, tmp_path):
+    """Format 4, taken apart here with zstandard and the shipped dictionary only: a
+    skippable frame holding the compact header that names the base, then the tail as a
+    frame compressed with the base file's last bytes as its dictionary."""
     g = Grower(tmp_path, transcript)
     with Vault(g.home) as v:
         g.grow(v, 2)
         first, second = v.index.versions(SID)
-        path = v.archive_file(second)
-    with zstandard.ZstdDecompressor().stream_reader(path.open("rb")) as zr, tarfile.open(fileobj=zr, mode="r|") as tar:
-        names, body = [], None
-        for member in tar:
-            names.append(member.name)
-            if member.name == arc.MANIFEST_NAME:
-                body = json.loads(tar.extractfile(member).read())
-    assert names == [arc.MANIFEST_NAME, f"-home-me-proj/{SID}.jsonl"]
-    assert body["format"] >= 2 and body["base"]["version"] == 1
-    assert body["base"]["content_sha256"] == first.content_sha256
-    (f,) = body["files"]
-    assert f["size"] == len(transcript) and f["delta"]["base_size"] == len(transcript) // 2
-    if shutil.which("tar") and shutil.which("zstd"):
-        listing = subprocess.run(["tar", "--zstd", "-tf", str(path)], capture_output=True, text=True, check=True)
-        assert listing.stdout.split() == names
+        data = v.archive_file(second).read_bytes()
+        assert v.store.manifest(second).format == arc.TAIL_FORMAT
+        whole = v.store.manifest(second).meta
+    magic, length = struct.unpack("<II", data[:8])
+    assert magic == 0x184D2A5B  # a zstd skippable frame: any zstd decoder passes over it
+    assert data[8] == 1  # the header's codec: a zstd frame made with the shipped template
+    template = (arc.DICTIONARY_DIR / "tail-header-v1.raw").read_bytes()
+    dobj = zstandard.ZstdDecompressor(
+        dict_data=zstandard.ZstdCompressionDict(template, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    ).decompressobj()
+    header = json.loads(dobj.decompress(data[9 : 8 + length]))
+    file_sha, base_sha, member_sha = (dobj.unused_data[i : i + 32].hex() for i in (0, 32, 64))
+    assert header["f"] == 4 and header["s"] == SID and header["v"] == 2 and header["b"] == [1, 1]
+    (f,) = header["files"]
+    half = len(transcript) // 2
+    assert f["n"] == len(transcript) and f["bn"] == half and "w" not in f  # the window: all of the base
+    assert (
+        file_sha == hashlib.sha256(transcript).hexdigest() and base_sha == hashlib.sha256(transcript[:half]).hexdigest()
+    )
+    assert arc.content_digest([(f["p"], base_sha)]) == first.content_sha256  # the base it names
+    member = data[8 + length :]
+    assert len(member) == f["zn"] and hashlib.sha256(member).hexdigest() == member_sha
+    window = zstandard.ZstdCompressionDict(transcript[:half], dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    assert zstandard.ZstdDecompressor(dict_data=window).stream_reader(member).read() == transcript[half:]
+    # The header's metadata is only what changed; the rest is the base's, read back whole.
+    inherited = set(whole) - set(header["meta"])
+    assert inherited and all(whole[k] == first.meta[k] for k in inherited)
+    assert whole == {k: val for k, val in second.meta.items() if k not in arc.ROW_ONLY_META}
+
+
+def test_a_version_with_a_new_file_is_still_a_delta_tar(tmp_path):
+    """Only a version whose files are exactly its base's is a tail unit; one that adds a
+    file is a format 3 delta tar (``tar --zstd -tf`` lists it) and restores the same."""
+    g = Grower(tmp_path, b"")
+    sub = g.path.parent / SID / "subagents" / "agent-a1.jsonl"
+    with Vault(g.home) as v:
+        g.write(_records(0, 20))
+        g.sweep(v)
+        g.write(_records(0, 40))
+        sub.parent.mkdir(parents=True)
+        sub.write_bytes(_records(100, 5, sidechain=True))
+        os.utime(sub, (g._tick, g._tick))
+        g.sweep(v)
+        rows = v.index.versions(SID)
+        m = v.store.manifest(rows[-1])
+        assert len(rows) == 2 and m.base is not None and m.format == arc.LEAN_FORMAT
+        out = tmp_path / "out"
+        v.restore(SID, version=2, to=out)
+        assert (out / "-home-me-proj" / f"{SID}.jsonl").read_bytes() == g.states[-1]
+        assert not tailunit.sniff(v.archive_file(rows[-1]))
+        assert v.verify().clean
+
+
+def _records(start: int, n: int, sidechain: bool = False) -> bytes:
+    return b"".join(
+        json.dumps({
+            "type": "user" if i % 2 == 0 else "assistant", "sessionId": SID, "isSidechain": sidechain,
+            "uuid": f"00000000-0000-0000-0000-{i:012d}", "timestamp": f"2025-03-01T10:{i % 60:02d}:00Z",
+            "message": {"role": "user" if i % 2 == 0 else "assistant", "content": f"step {i}: {'words ' * (i % 7)}"},
+        }).encode() + b"\n"
+        for i in range(start, start + n)
+    )  # fmt: skip
 
 
 def test_a_rewritten_file_gets_a_full_version_that_restores_exactly(transcript, tmp_path):
@@ -123,7 +177,7 @@ def test_a_rewritten_file_gets_a_full_version_that_restores_exactly(transcript, 
         g.write(rewritten + b'{"type":"user"}\n')  # and then it grows again
         g.sweep(v)
         rows = v.index.versions(SID)
-        assert [v.store.manifest(e).base is not None for e in rows] == [False, True, False, True]
+        assert [v.store.manifest(e).format for e in rows] == [arc.LEAN_FORMAT, arc.TAIL_FORMAT] * 2
         assert v.store.manifest(rows[3]).base.version == 3
         for e, state in zip(rows, g.states, strict=True):
             assert restored(v, e.version, tmp_path / "out") == state
@@ -235,3 +289,162 @@ def test_an_archive_written_in_the_first_format_stays_readable(tmp_path):
         v.restore("s1", to=tmp_path / "out")
         assert (tmp_path / "out" / "-p" / "s1.jsonl").read_bytes() == data
         assert v.verify().clean
+
+
+def test_delta_tars_written_before_tail_units_still_restore(tmp_path):
+    """Units the previous writer made (tests/golden/deltas_v2: a whole version 1, a
+    format 2 delta tar, a format 3 delta tar on it) are adopted, verified, restored byte
+    for byte, and a version that grows on them is a tail unit built on the old chain."""
+    golden = Path(__file__).parent / "golden" / "deltas_v2"
+    states = [(golden / f"v{n}.jsonl").read_bytes() for n in (1, 2, 3)]
+    sid = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    g = Grower(tmp_path, b"")
+    g.path = g.path.with_name(f"{sid}.jsonl")
+    home = g.home
+    shutil.copytree(golden / "2025", home / "archive" / "2025")
+    with Vault(home) as v:
+        assert v.reindex() == 3
+        rows = v.index.versions(sid)
+        assert [v.store.manifest(e).format for e in rows] == [arc.LEAN_FORMAT, arc.DELTA_FORMAT, arc.LEAN_FORMAT]
+        assert [v.store.manifest(e).base.version if v.store.manifest(e).base else 0 for e in rows] == [0, 1, 2]
+        assert rows[2].meta["name"] == "fixture session"  # inherited from the base
+        for e, state in zip(rows, states, strict=True):
+            out = tmp_path / f"out{e.version}"
+            v.restore(sid, version=e.version, to=out)
+            assert (out / "-home-me-proj" / f"{sid}.jsonl").read_bytes() == state
+        assert v.verify().clean
+        grown = states[2] + states[2][: len(states[0])].replace(b"step", b"more")
+        g.write(grown)
+        g.sweep(v)
+        newest = v.get(sid)
+        m = v.store.manifest(newest)
+        assert newest.version == 4 and m.format == arc.TAIL_FORMAT and m.base.version == 3
+        out = tmp_path / "out4"
+        v.restore(sid, version=4, to=out)
+        assert (out / "-home-me-proj" / f"{sid}.jsonl").read_bytes() == grown
+        assert v.verify().clean
+
+
+def _damaged(data: bytes, how: str) -> bytes:
+    length = struct.unpack("<I", data[4:8])[0]
+    if how == "header byte":
+        return data[:20] + bytes([data[20] ^ 0x01]) + data[21:]
+    if how in ("file hash", "base hash", "member hash"):  # the raw sha256s end the header
+        at = 8 + length - {"file hash": 80, "base hash": 48, "member hash": 16}[how]
+        return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+    if how == "member byte":
+        return data[:-10] + bytes([data[-10] ^ 0x01]) + data[-9:]
+    if how == "truncated":
+        return data[:-7]
+    if how == "cut in the header":
+        return data[: 8 + length // 2]
+    if how == "bytes appended":
+        return data + b"\0"
+    assert how == "huge header"
+    return data[:4] + struct.pack("<I", 0xFFFFFFFF) + data[8:]
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "header byte",
+        "file hash",
+        "base hash",
+        "member hash",
+        "member byte",
+        "truncated",
+        "cut in the header",
+        "bytes appended",
+        "huge header",
+    ],  # fmt: skip
+)
+def test_a_damaged_tail_unit_is_reported_by_name_and_its_base_stays_whole(transcript, tmp_path, how):
+    g = Grower(tmp_path, transcript)
+    with Vault(g.home) as v:
+        g.grow(v, 3)
+        rows = v.index.versions(SID)
+        path = v.archive_file(rows[1])
+        path.write_bytes(_damaged(path.read_bytes(), how))
+        report = v.verify()
+        corrupt = dict(report.corrupt)
+        assert set(corrupt) == {rows[1].archive_path, rows[2].archive_path}  # it, and what is built on it
+        assert "version 2 of" in corrupt[rows[2].archive_path]
+        with pytest.raises(TermvaultError, match=r"(?i)v2\.tar\.zst|version 2 of|sha256"):
+            restored(v, 3, tmp_path / "out")
+        assert restored(v, 1, tmp_path / "out") == g.states[0]
+        if how in ("file hash", "base hash"):
+            return  # a stated hash changed: caught against the index and the chain, above
+        with pytest.raises(TermvaultError, match=r"v2\.tar\.zst"):
+            tailunit.read(path)  # on its own too, naming the file
+
+
+def test_a_tail_unit_header_round_trips_what_its_manifest_says(tmp_path):
+    """Through write_archive and read_manifest: a renamed origin, a mode, extra, several
+    files, and metadata that changed, stayed or went away (inherited from the base except
+    the keys it no longer has)."""
+    base_files = {"a.jsonl": b"one\n" * 50, "sub/b.log": b"two\n" * 30}
+    grown = {"a.jsonl": base_files["a.jsonl"] + b"three\n", "sub/b.log": base_files["sub/b.log"]}
+    base_meta = {"name": "kept", "model": "gone later", "message_count": 3}
+    files, sources = [], []
+    for path, data in grown.items():
+        before = base_files[path]
+        member = arc.format.tail_compressor(before, 6).compress(data[len(before) :])
+        d = arc.FileDelta(len(before), _sha(before), _sha(data[len(before) :]), len(before), len(member), _sha(member))
+        origin = "/elsewhere/a.jsonl" if path == "a.jsonl" else f"/r/{path}"
+        files.append(arc.ManifestFile(path, origin, len(data), 1_700_000_000_123_456_789, _sha(data), 0o640, d))
+        sources.append(arc.SourceFile(files[-1], lambda m=member: io.BytesIO(m)))
+    base = arc.BaseRef("s-1", 4, arc.content_digest((p, _sha(b)) for p, b in base_files.items()), 4)
+    m = arc.Manifest("s-1", "codex", 5, "copy", "/r", 1_700_000_001.5, {"name": "kept", "message_count": 4}, files,
+                     extra={"note": "é"}, base=base)  # fmt: skip
+    m.share_meta(base_meta)
+    target = tmp_path / "u.tar.zst"
+    arc.write_archive(target, m, sources)
+    assert tailunit.sniff(target)
+    back = arc.read_manifest(target)
+    assert back.format == arc.TAIL_FORMAT and back.base == base and back.content_sha256 == m.content_sha256
+    assert [(f.path, f.origin, f.size, f.mtime_ns, f.mode, f.delta) for f in back.files] == [
+        (f.path, f.origin, f.size, f.mtime_ns, f.mode, dataclasses.replace(f.delta, tail_sha256="")) for f in files
+    ]
+    assert (back.session_id, back.source, back.version, back.mode, back.root, back.archived_at, back.extra) == (
+        "s-1", "codex", 5, "copy", "/r", 1_700_000_001.5, {"note": "é"}
+    )  # fmt: skip
+    assert back.meta == {"message_count": 4}  # only what changed is stored
+    back.inherit_meta({**base_meta, arc.BASE_META: {"version": 3}})
+    assert back.meta == {"name": "kept", "message_count": 4}  # "model" went away; row-only keys stay out
+    seen = {}
+    arc.read_archive(target, lambda f, s: seen.update({f.path: s.read()}))
+    assert seen == {f.path: s.opener().read() for f, s in zip(files, sources, strict=True)}
+
+
+def _sha(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()
+
+
+def test_every_byte_of_a_tail_unit_header_flipped_is_refused_cleanly_or_read_as_stated(tmp_path):
+    """No flipped byte in a header makes the reader fail with anything but DataError (a
+    flip in the raw hashes reads, as other hashes, which the chain then refuses)."""
+    data = b"x" * 4000
+    member = arc.format.tail_compressor(data[:3000], 6).compress(data[3000:])
+    d = arc.FileDelta(3000, _sha(data[:3000]), _sha(data[3000:]), 3000, len(member), _sha(member))
+    f = arc.ManifestFile("p/s.jsonl", "/r/p/s.jsonl", 4000, 1, _sha(data), 0o600, d)
+    m = arc.Manifest("s", "claude-code", 2, "copy", "/r", 1.0, {"name": "n"}, [f],
+                     base=arc.BaseRef("s", 1, arc.content_digest([("p/s.jsonl", d.base_sha256)]), 1))  # fmt: skip
+    header = tailunit.encode(m)
+    assert tailunit.decode(header[8:], "u").content_sha256 == m.content_sha256
+    hashes_from = len(header) - 96
+    for i in range(len(header)):
+        broken = header[:i] + bytes([header[i] ^ 0x20]) + header[i + 1 :]
+        try:
+            back = tailunit.header_from_prefix(broken, "u", complete=True)
+        except DataError as exc:
+            assert "u" in str(exc)
+            continue
+        assert back is not None and i >= hashes_from, i  # only a hash may change silently
+
+
+def test_the_header_template_and_the_unstated_window_never_change():
+    """Every tail unit ever written decodes with this template (codec byte 1) and, where
+    its header states no window, with 8 MiB at most: a new template needs a new codec
+    byte, and DELTA_WINDOW may change only because units state a window that differs."""
+    assert _sha(tailunit.TEMPLATE.read_bytes()) == "c4bf05b51c06f6ee1cbc5f6e35badbf5537c43bea7505d2d38bc1f99b57a6035"
+    assert tailunit.HEADER_CODEC == b"\x01" and tailunit.STATED_WINDOW == 8 * 1024 * 1024

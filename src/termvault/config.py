@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -146,6 +145,8 @@ class Config:
         if config_file and not path.is_file():
             raise ConfigError(f"The config file {path} does not exist.")
         if path.is_file():
+            import tomllib  # lazy: parsed only when a settings file exists
+
             try:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -8,15 +8,20 @@ from __future__ import annotations
 
 
 class TermvaultError(Exception):
-    """Base class. ``str(err)`` is one sentence meant for the user."""
+    """Base class. ``str(err)`` is one sentence meant for the user. A subclass names its
+    exit code in its header (``class LockedError(TermvaultError, exit_code=3)``); without
+    one it keeps its base's (4: a data or file-system error)."""
 
     exit_code = 4
 
+    def __init_subclass__(cls, exit_code: int | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:
+            cls.exit_code = exit_code
 
-class UsageError(TermvaultError):
+
+class UsageError(TermvaultError, exit_code=2):
     """The caller asked for something malformed (a bad id, date or size)."""
-
-    exit_code = 2
 
 
 class InvalidIdError(UsageError):
@@ -27,10 +32,8 @@ class ConfigError(UsageError):
     """config.toml or a TERMVAULT_* variable holds a value termvault cannot use."""
 
 
-class NotFoundError(TermvaultError):
+class NotFoundError(TermvaultError, exit_code=1):
     """Nothing matched where something was required."""
-
-    exit_code = 1
 
 
 class HomeNotFoundError(NotFoundError):
@@ -44,10 +47,8 @@ class HomeNotFoundError(NotFoundError):
         )
 
 
-class AmbiguousIdError(NotFoundError):
+class AmbiguousIdError(NotFoundError, exit_code=2):
     """An id prefix matched more than one session; ``candidates`` lists them."""
-
-    exit_code = 2
 
     def __init__(self, prefix: str, candidates: list[str], total: int | None = None):
         self.prefix = prefix
@@ -57,16 +58,12 @@ class AmbiguousIdError(NotFoundError):
         super().__init__(f"The id prefix {prefix!r} matches {self.total} sessions ({shown}); give more characters.")
 
 
-class LockedError(TermvaultError):
+class LockedError(TermvaultError, exit_code=3):
     """Another process holds the write lock of this home."""
 
-    exit_code = 3
 
-
-class DataError(TermvaultError):
+class DataError(TermvaultError, exit_code=4):
     """An archive, index or session file is unreadable, corrupt or hostile."""
-
-    exit_code = 4
 
 
 class IntegrityError(DataError):
@@ -77,7 +74,5 @@ class ConflictError(DataError):
     """A restore target holds a different file and overwriting was not asked for."""
 
 
-class HomeError(TermvaultError):
+class HomeError(TermvaultError, exit_code=4):
     """The home folder is unusable (not ours, world-writable, not writable)."""
-
-    exit_code = 4

@@ -15,7 +15,6 @@ import re
 import signal
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
@@ -157,6 +156,8 @@ def atomic_writer(
     must exist and its permissions are left alone: a user's export target).
     ``fault(step)`` is a test hook called before each durable step.
     """
+    import tempfile  # lazy: a command that writes nothing does not load it (nor shutil, random)
+
     hook = fault or (lambda step: None)
     if private_dir:
         ensure_private_dir(target.parent)

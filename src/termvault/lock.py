@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -127,6 +126,8 @@ class HomeLock:
             self._lock.release()
 
     def _write_info(self, what: str) -> None:
+        import socket  # lazy: only a writer says who holds the lock
+
         info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(), "what": what}
         try:
             fd = os.open(self.info_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)

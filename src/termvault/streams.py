@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,20 +70,17 @@ class BoundedReader:
         self._left = limit
 
     def read(self, n: int = -1) -> bytes:
+        return self._bounded(self._raw.read, n)
+
+    def readline(self, limit: int = -1) -> bytes:
+        return self._bounded(self._raw.readline, limit)
+
+    def _bounded(self, read: Callable[[int], bytes], n: int | None) -> bytes:
         if self._left <= 0:
             return b""
         if n is None or n < 0 or n > self._left:
             n = self._left
-        data = self._raw.read(n)
-        self._left -= len(data)
-        return data
-
-    def readline(self, limit: int = -1) -> bytes:
-        if self._left <= 0:
-            return b""
-        if limit is None or limit < 0 or limit > self._left:
-            limit = self._left
-        data = self._raw.readline(limit)
+        data = read(n)
         self._left -= len(data)
         return data
 
@@ -277,6 +273,8 @@ class SpooledRef:
 def new_spool(tmpdir: Path | None) -> IO[bytes]:
     """A private spool: in memory up to ``SPOOL_IN_MEMORY`` bytes, then a file under
     ``tmpdir``. The caller closes it."""
+    import tempfile  # lazy: a read of the index alone never spools (tempfile pulls in shutil, random)
+
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=None if tmpdir is None else str(tmpdir))
 
 

@@ -10,31 +10,33 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import holds
-from .archive import Manifest
-from .archive.objects import RemoteSpec
-from .archive.remote import RemoteTier
-from .archive.store import ArchiveStore
+from . import holds, ops
 from .config import Config
 from .errors import NotFoundError
 from .fsutil import check_home_ownership, ensure_private_dir
 from .index import ArchiveIndex
 from .journal import Journal
 from .lock import HomeLock
-from .model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
-from .ops import consistency, maintenance, reindex, remote, restore, search, sweep
-from .ops import export as export_ops
+from .ops import overview
 from .ops.context import Context
-from .ops.text import index_fetched, searchable_text
-from .reports import Progress, PruneReport, RestoreResult, SweepReport, VerifyReport
-from .sources.base import Message
-from .sources.configured import ConfiguredSource, SourceSet
-from .streams import Writer
 
+if TYPE_CHECKING:
+    from .archive import Manifest
+    from .archive.remote import RemoteTier
+    from .archive.store import ArchiveStore
+    from .model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
+    from .ops import export, maintenance, reindex, remote, restore, search, sweep, text  # noqa: F401  # types ops.<module>
+    from .reports import Progress, PruneReport, RestoreResult, SweepReport, VerifyReport
+    from .sources.base import Message
+    from .sources.configured import ConfiguredSource
+    from .streams import Writer
+
+    ProgressCallback = Callable[[Progress], None]
+
+# Each ``ops.<module>`` loads when first used (termvault.ops): ``stats`` needs the index only.
 log = logging.getLogger(__name__)
-ProgressCallback = Callable[[Progress], None]
 
 
 class Vault:
@@ -58,27 +60,23 @@ class Vault:
             ensure_private_dir(folder)
         self.lock = HomeLock(self.home, timeout=lock_timeout)
         self.journal = Journal(self.home)
-        self._fault = fault or (lambda step: None)
         self.index = ArchiveIndex(self.config.index_path, readonly=self.read_only)  # connects on first use
-        self._sources = SourceSet(self.config)
-        spec = RemoteSpec.from_config(self.config)
-        self._remote = None if spec is None else RemoteTier(spec, self.index, self.config.max_expand_bytes)
-        self.store = ArchiveStore(
-            self.config.archive_dir, self.config.history_dir, self.home / ".tmp",
-            self.config.max_expand_bytes, self.config.level, self._remote, self.index,
-        )  # fmt: skip
-        if self._remote is not None:
-            self._remote.on_fetched = lambda entry: index_fetched(self.ctx, entry)
+        # The store, the sources and the remote tier are built when first used (ops.context).
+        self.ctx = Context(self.config, self.index, self.journal, self.lock, fault or (lambda step: None))
+        if self.config.remote:
+            self.ctx.remote  # noqa: B018  # a malformed remote setting is an error now, not mid-sweep
         # Finish what an interrupted run left and import the older app's data, if the
         # lock is free right now (otherwise whoever holds it will); never on a read-only home.
         if not self.read_only:
-            maintenance.startup(self.ctx, reindex.needs_legacy_import, reindex.import_legacy)
+            ops.maintenance.startup(self.ctx, ops.reindex.needs_legacy_import, ops.reindex.import_legacy)
 
     @property
-    def ctx(self) -> Context:
-        return Context(
-            self.config, self.index, self.store, self.journal, self._sources, self.lock, self._remote, self._fault
-        )
+    def store(self) -> ArchiveStore:
+        return self.ctx.store
+
+    @property
+    def _remote(self) -> RemoteTier | None:
+        return self.ctx.remote
 
     @contextlib.contextmanager
     def writing(self, what: str, catch_up: bool = True) -> Iterator[None]:
@@ -86,9 +84,9 @@ class Vault:
         index catches up with ``archive/`` (unless the operation rebuilds it anyway)."""
         with self.lock.hold(what):
             if self.journal.exists():
-                maintenance.reconcile(self.ctx)
+                ops.maintenance.reconcile(self.ctx)
             elif catch_up:
-                maintenance.before_write(self.ctx)
+                ops.maintenance.before_write(self.ctx)
             self.journal.begin(what)
             try:
                 yield
@@ -107,11 +105,11 @@ class Vault:
     # -- sources and sweeping -----------------------------------------------------------
     def sources(self, kinds: Sequence[str] | None = None, include_undetected: bool = False) -> list[ConfiguredSource]:
         """The sources a sweep covers (see ``SourceSet.select``)."""
-        return self._sources.select(kinds, include_undetected)
+        return self.ctx.sources.select(kinds, include_undetected)
 
     def plan(self, older_than: float | None = None, kinds: Sequence[str] | None = None, now: float | None = None):
         """(due units, number skipped); see ``ops.sweep.plan``."""
-        return sweep.plan(self.ctx, older_than, kinds, now)
+        return ops.sweep.plan(self.ctx, older_than, kinds, now)
 
     def sweep(
         self, older_than: float | None = None, kinds: Sequence[str] | None = None, dry_run: bool = False,
@@ -121,14 +119,16 @@ class Vault:
         """Archive everything due. Each unit is archived, read back and verified, indexed,
         and (move mode) only then removed from its source, if unchanged. A failing unit is
         reported and the sweep goes on. With a remote, uploads; with a cap, prunes."""
-        steps = sweep.Steps(self._prune if prune else None, remote.push_after_sweep if self._remote else None, select)
+        steps = ops.sweep.Steps(
+            self._prune if prune else None, ops.remote.push_after_sweep if self._remote else None, select
+        )
         if dry_run:
-            return sweep.run(self.ctx, older_than, kinds, True, progress, steps)
+            return ops.sweep.run(self.ctx, older_than, kinds, True, progress, steps)
         with self.writing("sweeping"):
-            return sweep.run(self.ctx, older_than, kinds, False, progress, steps)
+            return ops.sweep.run(self.ctx, older_than, kinds, False, progress, steps)
 
     def archive_unit(self, cs: ConfiguredSource, unit: SessionUnit) -> ArchiveEntry | None:
-        return sweep.archive_unit(self.ctx, cs, unit)  # now; the caller holds ``writing``
+        return ops.sweep.archive_unit(self.ctx, cs, unit)  # now; the caller holds ``writing``
 
     def get(self, session_id: str, version: int | None = None) -> ArchiveEntry:
         """The entry of ``session_id`` (or a unique prefix of it), newest version unless
@@ -141,25 +141,25 @@ class Vault:
     def manifest(self, session_id: str, version: int | None = None) -> Manifest:
         return self.store.manifest(self.get(session_id, version))
 
-    def search(self, query: str | None = None, **filters: Any) -> search.SearchResults:
+    def search(self, query: str | None = None, **filters: Any) -> ops.search.SearchResults:
         """Search the index; see ``termvault.ops.search.search`` for the filters."""
-        return consistency.searched(self.ctx, search.search(self.index, self.searchable_text, query, **filters))
+        return overview.searched(self.ctx, ops.search.search(self.index, self.searchable_text, query, **filters))
 
     def searchable_text(self, entry: ArchiveEntry) -> str:
-        return searchable_text(self.ctx, entry)
+        return ops.text.searchable_text(self.ctx, entry)
 
     def stats(self) -> dict[str, Any]:
-        return {**maintenance.stats(self.ctx), "index_lost": consistency.warn_if_lost(self.ctx)}
+        return {**overview.stats(self.ctx), "index_lost": overview.warn_if_lost(self.ctx)}
 
     def spooled_files(self, entry: ArchiveEntry) -> list[FileRef]:
         return self.store.refs(entry)  # close them with ``streams.close_refs``
 
     def live(self, session_id: str) -> tuple[str, SessionUnit, SessionInfo] | None:
-        return export_ops.live(self.ctx, session_id)  # a session a source holds, not archived
+        return ops.export.live(self.ctx, session_id)  # a session a source holds, not archived
 
     def messages(self, session_id: str, version: int | None = None) -> list[Message]:
         """The session's turns (for previews); reads the archive once."""
-        return export_ops.messages(self.ctx, self.get(session_id, version))
+        return ops.export.messages(self.ctx, self.get(session_id, version))
 
     def export(
         self, session_id: str, out: Writer, fmt: str = "raw", version: int | None = None,
@@ -169,14 +169,14 @@ class Vault:
         ``file``), byte-identical; ``text``/``markdown``/``jsonl``/``html``: rendered with
         secrets redacted, at ``detail`` (prompts, conversation or all). A session not
         archived yet is exported from its live files."""
-        export_ops.check_format(fmt)
+        ops.export.check_format(fmt)
         try:
             entry = self.get(session_id, version)
         except NotFoundError:
-            if not export_ops.export_live(self.ctx, session_id, out, fmt, file, redact, detail):
+            if not ops.export.export_live(self.ctx, session_id, out, fmt, file, redact, detail):
                 raise
             return
-        export_ops.export(self.ctx, entry, out, fmt, file, redact, detail)
+        ops.export.export(self.ctx, entry, out, fmt, file, redact, detail)
 
     def restore(self, session_id: str, version: int | None = None, to: Path | str | None = None,
                 force: bool = False) -> RestoreResult:  # fmt: skip
@@ -185,7 +185,7 @@ class Vault:
         file is kept aside as ``<name>.termvault-old-<time>``. Identical files are left.
         Writes only under ``to`` or inside the folders this home's sources read."""
         with self.writing("restoring"):
-            result = restore.restore(self.ctx, self.get(session_id, version), Path(to) if to else None, force)
+            result = ops.restore.restore(self.ctx, self.get(session_id, version), Path(to) if to else None, force)
             if to is None:  # back where it came from: active again from now (termvault.holds)
                 holds.record(self.home, result.session_id)
             return result
@@ -193,23 +193,23 @@ class Vault:
     def verify(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
         """Read-only check of every version; versions kept only in the remote tier are
         looked up in the bucket (with ``read_data``, downloaded and hashed)."""
-        return maintenance.verify(self.ctx, progress, read_data)
+        return ops.maintenance.verify(self.ctx, progress, read_data)
 
     def leftovers(self) -> bool:  # an orphan, a temporary file, an unremoved source
-        return maintenance.leftovers(self.ctx)
+        return ops.maintenance.leftovers(self.ctx)
 
     def repair(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
         with self.writing("repairing", catch_up=False):
-            return maintenance.repair(self.ctx, progress, read_data)
+            return ops.maintenance.repair(self.ctx, progress, read_data)
 
     def reindex(self, progress: ProgressCallback | None = None, remote: bool = False) -> int:
         """Rebuild the index from ``archive/`` alone; with a remote configured, merged with
         this machine's objects in the bucket (and with ``remote``, every machine's). An
         index SQLite cannot read is first moved aside and a new one built."""
         with self.lock.hold("reindexing"):
-            reindex.set_aside_unreadable_index(self.ctx)
+            ops.reindex.set_aside_unreadable_index(self.ctx)
             with self.writing("reindexing", catch_up=False):
-                return reindex.reindex(self.ctx, progress, all_hosts=remote)
+                return ops.reindex.reindex(self.ctx, progress, all_hosts=remote)
 
     def prune(self, max_bytes: int | None = None, dry_run: bool = False) -> PruneReport:
         """Free space down to ``max_bytes`` (or the cap): delete the oldest versions, or
@@ -221,12 +221,12 @@ class Vault:
 
     @property
     def _prune(self) -> Callable[[Context, int | None, bool], PruneReport]:
-        return maintenance.prune if self._remote is None else remote.evict
+        return ops.maintenance.prune if self._remote is None else ops.remote.evict
 
     def pin(self, session_id: str, pinned: bool = True) -> ArchiveEntry:
         with self.lock.hold("pinning"):
             sid = self.get(session_id).session_id
-            maintenance.set_pinned(self.ctx, sid, pinned)
+            ops.maintenance.set_pinned(self.ctx, sid, pinned)
             return self.get(sid)
 
     def unpin(self, session_id: str) -> ArchiveEntry:
@@ -234,16 +234,16 @@ class Vault:
 
     def import_legacy(self) -> int:
         with self.lock.hold("importing legacy archives"):
-            return reindex.import_legacy(self.ctx, force=True)
+            return ops.reindex.import_legacy(self.ctx, force=True)
 
     # -- the remote tier ----------------------------------------------------------------
     def remote_status(self, check: bool = True) -> dict[str, Any]:
-        return remote.status(self.ctx, check)
+        return ops.remote.status(self.ctx, check)
 
-    def remote_push(self, progress: ProgressCallback | None = None) -> remote.PushReport:
+    def remote_push(self, progress: ProgressCallback | None = None) -> ops.remote.PushReport:
         with self.lock.hold("uploading to the remote"):
-            return remote.push(self.ctx, progress)
+            return ops.remote.push(self.ctx, progress)
 
     def remote_pull(self, entries: list[ArchiveEntry] | None = None, progress: ProgressCallback | None = None) -> int:
         """Fetch versions (default: every one kept only in the remote) into the cache."""
-        return remote.pull(self.ctx, entries, progress)
+        return ops.remote.pull(self.ctx, entries, progress)

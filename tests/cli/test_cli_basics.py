@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 
 from termvault import __version__
-from termvault.cli import cli
+from termvault.cli import COMMANDS, cli
 
 from .support import API, invoke, run
 
-ALL_COMMANDS = sorted(cli.commands)
+ALL_COMMANDS = cli.list_commands(click.Context(cli))
 
 
 def test_every_documented_command_exists():
@@ -33,6 +34,17 @@ def test_every_documented_command_exists():
         "mcp",
         "resume",
     }
+
+
+@pytest.mark.parametrize("name", ALL_COMMANDS)
+def test_the_listed_summary_of_each_lazy_command_is_its_own(name):
+    # `termvault --help` lists the table's summaries without importing the commands: each
+    # must read as the command's own help would, at any width.
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None and command.name == name
+    listed = click.Command(name, help=COMMANDS[name].summary)
+    for limit in (20, 45, 80, 200):
+        assert listed.get_short_help_str(limit) == command.get_short_help_str(limit), limit
 
 
 @pytest.mark.parametrize("command", [[], *([c] for c in ALL_COMMANDS)], ids=lambda c: " ".join(c) or "termvault")

@@ -116,7 +116,7 @@ def test_the_console_strips_sequences_from_any_text_but_keeps_its_own_styles():
 
 
 def test_log_lines_naming_sessions_print_no_control_sequence(capsys):
-    from termvault.cli.context import _StderrHandler
+    from termvault.cli.logs import _StderrHandler
 
     handler = _StderrHandler()
     handler.emit(

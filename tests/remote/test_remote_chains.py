@@ -4,8 +4,11 @@ whole, and a SIGKILL in the middle of an eviction loses no version."""
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
+
+from termvault import archive as arc
 
 from ..reliability import chains
 from ..reliability import harness as h
@@ -51,4 +54,29 @@ def test_eviction_takes_whole_chains_and_reading_fetches_them_back(chain_world):
 def test_an_eviction_killed_in_the_middle_of_a_chain_loses_no_version(chain_world, nth):
     status = h.Worker(chain_world.world, "prune", "--max-bytes", "0", "--die-at", "evict", "--nth", str(nth)).wait()
     assert status == -signal.SIGKILL
+    assert chains.check(chain_world) == []
+
+
+def test_chains_of_tail_units_evicted_and_reindexed_from_the_remote_alone_restore(chain_world):
+    """Every version evicted, the index lost: a reindex reads each tail unit's header from
+    the start of its object, rebuilds the chains, and every version fetches back whole."""
+    with h.open_vault(chain_world.world) as v:
+        before = {
+            sid: [(e.version, e.content_sha256, e.meta) for e in v.index.versions(sid)] for sid in chain_world.states
+        }
+        formats = [v.store.manifest(e).format for sid in before for e in v.index.versions(sid)]
+        assert formats.count(arc.TAIL_FORMAT) == 3 * len(before)  # three links a chain
+        v.prune(max_bytes=0)
+        assert all(not v.archive_file(e).exists() for sid in before for e in v.index.versions(sid))
+    home = chain_world.world.home
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{home / 'archive_index.sqlite3'}{suffix}").unlink(missing_ok=True)
+    with h.open_vault(chain_world.world) as v:
+        v.reindex()
+        for sid, states in chain_world.states.items():
+            rows = v.index.versions(sid)
+            assert [(e.version, e.content_sha256, e.meta) for e in rows] == before[sid]
+            for e in rows:
+                manifest, files = h.archive_members(v, e)  # fetched with its chain
+                assert files[manifest.files[0].path] in states
     assert chains.check(chain_world) == []

@@ -17,6 +17,11 @@ it costs next to what came before. ``size`` and ``sha256`` stay those of the who
 Units without a base are still written as format 1, so they read everywhere they did.
 Rebuilding a version from its chain is ``chains``'s business.
 
+Format 4 (``tailunit``): a delta whose files are exactly its base's, each grown, is not a
+tar but a compact header and the tails (about 260 bytes beyond them instead of 1 KB).
+``write_archive`` writes one whenever it can; ``read_archive`` and ``read_manifest``
+tell it by its first four bytes and hand it over, so callers never branch on it.
+
 Small units (at most ``SMALL_UNIT`` bytes of files) are compressed at level 22 with a
 zstd dictionary that ships with the package (``termvault/dictionaries/app-v2.zdict``);
 the frame header names it by its dictionary id, so a reader knows which one to load and
@@ -46,6 +51,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import IO, Any, BinaryIO
 
 import zstandard
@@ -55,10 +61,11 @@ from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, validate_id, validate
 from ..model import ArchiveEntry, fingerprint_of
 from ..streams import HashingReader, Reader
 
-FORMAT_VERSION = 3  # the newest format this code reads and writes
+FORMAT_VERSION = 4  # the newest format this code reads and writes
 FULL_FORMAT = 1  # a unit holding every file whole (what every older termvault wrote)
 DELTA_FORMAT = 2  # a unit naming a base, some files stored as appended tails
 LEAN_FORMAT = 3  # compact manifest: default metadata left out, origin implied by root
+TAIL_FORMAT = 4  # a tail unit: compact header and appended tails, no tar (``tailunit``)
 # Metadata values format 3 leaves out when they hold these defaults (read back in).
 META_DEFAULTS: dict[str, Any] = {
     "first_prompt": None, "last_command": None, "created_at": None, "git_branch": None, "model": None,
@@ -71,11 +78,11 @@ DEFAULT_DICTIONARY = "app-v2.zdict"
 _DICTIONARIES: dict[int, zstandard.ZstdCompressionDict] = {}
 MANIFEST_NAME = "termvault.json"
 BASE_META = "delta_base"
+# Keys the index adds to a row's metadata that are not the session's own.
+ROW_ONLY_META = (BASE_META, "origin_version", "host")
 DELTA_CODEC = "zstd-window"  # how a delta file's tail is stored (see the module docstring)
 DELTA_WINDOW = 8 * 1024 * 1024  # how much of the base the writer uses as the dictionary
-MAX_DELTA_WINDOW = (
-    DELTA_WINDOW  # the most a reader accepts (memory stays bounded)  # the key of an entry's meta naming its base
-)
+MAX_DELTA_WINDOW = DELTA_WINDOW  # the most a reader accepts (memory stays bounded)
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
 # What a tar stream may hold beyond its members' data: each member's headers (pax records
@@ -114,7 +121,7 @@ class ManifestFile:
             "sha256": self.sha256,
             "mode": self.mode,
         }
-        if root is not None and self.origin == _joined(root, self.path):
+        if root is not None and self.origin == joined(root, self.path):
             del out["origin"]
         if self.delta:
             out["delta"] = self.delta.to_dict()
@@ -183,6 +190,10 @@ class Manifest:
     # Metadata keys a delta unit does not repeat: their values are its base's (in
     # memory ``meta`` is whole once ``inherit_meta`` has filled them in).
     inherited: list[str] = field(default_factory=list)
+    # Set by ``share_meta``: the base's metadata keys this version no longer has. A tail
+    # unit stores only these and what changed; every other base key is inherited.
+    shared: bool = False
+    dropped: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.base is not None:
@@ -194,9 +205,20 @@ class Manifest:
         """Store only the metadata that differs from the base's (a session's name, first
         prompt and so on would otherwise be repeated by every version)."""
         self.inherited = sorted(k for k, v in self.meta.items() if k in base_meta and base_meta[k] == v)
+        self.shared, self.dropped = True, sorted(k for k in base_meta if k not in self.meta)
+
+    @property
+    def inherits(self) -> bool:
+        """Whether some of its metadata is its base's (to fill in with ``inherit_meta``)."""
+        return bool(self.inherited) or (self.format >= TAIL_FORMAT and self.shared)
 
     def inherit_meta(self, base_meta: dict[str, Any]) -> None:
-        """Fill in the inherited keys from the base's whole metadata."""
+        """Fill in the inherited keys from the base's whole metadata (a row's metadata
+        may be given: its index-only keys are never taken)."""
+        if self.format >= TAIL_FORMAT and self.shared and not self.inherited:
+            self.inherited = sorted(
+                k for k in base_meta if k not in self.meta and k not in self.dropped and k not in ROW_ONLY_META
+            )
         for k in self.inherited:
             if k in base_meta and k not in self.meta:
                 self.meta[k] = base_meta[k]
@@ -259,14 +281,16 @@ class Manifest:
                 path = validate_relpath(str(f["path"]))
                 mf = ManifestFile(
                     path=path,
-                    origin=str(f["origin"]) if "origin" in f or fmt < 2 else _joined(root, path),
+                    origin=str(f["origin"]) if "origin" in f or fmt < 2 else joined(root, path),
                     size=int(f["size"]),
                     mtime_ns=int(f["mtime_ns"]),
                     sha256=str(f["sha256"]),
                     mode=int(f.get("mode", FILE_MODE)) & 0o777,
                     delta=_file_delta(f.get("delta")),
                 )
-                if mf.path in seen or mf.size < 0 or (mf.delta and mf.delta.base_size > mf.size):
+                if mf.delta is not None:
+                    checked_delta(mf.delta, mf.size)
+                if mf.path in seen or mf.size < 0:
                     raise ValueError(f"duplicate or negative entry {mf.path!r}")
                 seen.add(mf.path)
                 files.append(mf)
@@ -305,11 +329,15 @@ def _file_delta(raw: Any) -> FileDelta | None:
         return None
     if raw.get("codec") != DELTA_CODEC:
         raise DataError(f"a file is stored with {raw.get('codec')!r}, which this termvault cannot read; upgrade it.")
-    d = FileDelta(
-        int(raw["base_size"]), _hex(raw["base_sha256"]), _hex(raw["tail_sha256"]),
-        int(raw["window"]), int(raw["member_size"]), _hex(raw["member_sha256"]),
+    return FileDelta(
+        int(raw["base_size"]), hex_sha(raw["base_sha256"]), hex_sha(raw["tail_sha256"]),
+        int(raw["window"]), int(raw["member_size"]), hex_sha(raw["member_sha256"]),
     )  # fmt: skip
-    if not (0 <= d.window <= min(d.base_size, MAX_DELTA_WINDOW)) or d.base_size < 0 or d.member_size < 0:
+
+
+def checked_delta(d: FileDelta, size: int) -> FileDelta:
+    """``d`` if it can describe a file of ``size`` bytes (ValueError otherwise)."""
+    if not (0 <= d.window <= min(d.base_size, MAX_DELTA_WINDOW)) or not 0 <= d.base_size <= size or d.member_size < 0:
         raise ValueError("a delta with an impossible window or size")
     return d
 
@@ -320,10 +348,10 @@ def _base_ref(raw: Any) -> BaseRef | None:
     depth = int(raw.get("depth", 1))
     if depth < 1:
         raise ValueError("a base depth below 1")
-    return BaseRef(validate_id(raw["session_id"]), int(raw["version"]), _hex(raw["content_sha256"]), depth)
+    return BaseRef(validate_id(raw["session_id"]), int(raw["version"]), hex_sha(raw["content_sha256"]), depth)
 
 
-def _hex(value: Any) -> str:
+def hex_sha(value: Any) -> str:
     text = str(value)
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
         raise ValueError(f"{text[:80]!r} is not a sha256")
@@ -379,7 +407,7 @@ def _is_default(key: str, value: Any) -> bool:
     return value is None if default is None else (type(value) is type(default) and value == default)
 
 
-def _joined(root: str, relpath: str) -> str:
+def joined(root: str, relpath: str) -> str:
     return root.rstrip("/") + "/" + relpath if root else relpath
 
 
@@ -472,7 +500,7 @@ class TailReader:
         return data
 
 
-class _HashingWriter:
+class HashingWriter:
     """File-like sink that counts and hashes what passes through to ``raw``."""
 
     def __init__(self, raw: BinaryIO):
@@ -519,9 +547,11 @@ def write_archive(
     differ from ``entry.sha256`` (it changed since it was hashed) aborts the write with
     IntegrityError and leaves nothing behind. ``fault`` is a test hook called at each step.
     """
+    if manifest.base is not None and tailunit().eligible(manifest):
+        return tailunit().write(target, manifest, files, on_bytes, fault)  # a version that only grew
     hook = fault or (lambda step: None)
     with atomic_writer(target, fault=hook, new_file=True) as raw:
-        sink = _HashingWriter(raw)
+        sink = HashingWriter(raw)
         small = manifest.original_size <= SMALL_UNIT
         zdict = default_dictionary() if small else None
         # For a small unit the size hint keeps level 22's tables (and memory) small.
@@ -556,9 +586,7 @@ def write_archive(
                     reader = HashingReader(fh, on_bytes)
                     tar.addfile(info, reader)
                     if reader.size != e.stored_size or reader.hexdigest() != e.stored_sha256:
-                        raise IntegrityError(
-                            f"{e.origin} changed while it was being archived; it will be archived on the next sweep."
-                        )
+                        raise changed_while_read(e)
     return WriteResult(target, sink.size, sink.sha.hexdigest())
 
 
@@ -604,8 +632,11 @@ def read_archive(
     For each member, ``on_file(entry, stream)`` may consume the stream (it must read it
     whole if given). Every member is hashed against the manifest; a missing, extra,
     reordered or altered member, a truncated or corrupt frame, or an expansion past
-    ``max_expand`` raises DataError/IntegrityError naming ``path``.
+    ``max_expand`` raises DataError/IntegrityError naming ``path``. A tail unit (format
+    4, not a tar) is read the same way by ``tailunit``.
     """
+    if tailunit().sniff(path):
+        return tailunit().read(path, on_file, max_expand, only)
     where = str(path)
     try:
         fh = open(path, "rb")  # noqa: SIM115 (closed by the with below)
@@ -627,6 +658,19 @@ def read_archive(
     return ReadResult(manifest, outer.hexdigest(), outer.size)
 
 
+def check_expansion(m: Manifest, max_expand: int | None, where: str) -> None:
+    """DataError if ``m`` declares more bytes than ``max_expand`` allows."""
+    if max_expand is not None and m.original_size > max_expand:
+        raise DataError(
+            f"{where} would expand to {m.original_size} bytes, past the limit of {max_expand} bytes "
+            "(max_expand_bytes); it is refused as a possible decompression bomb."
+        )
+
+
+def changed_while_read(e: ManifestFile) -> IntegrityError:
+    return IntegrityError(f"{e.origin} changed while it was being archived; it will be archived on the next sweep.")
+
+
 def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudget) -> Manifest:
     first = tar.next()
     if first is None or first.name != MANIFEST_NAME or not first.isfile():
@@ -634,12 +678,7 @@ def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudge
     if first.size > MAX_MANIFEST_BYTES:
         raise DataError(f"The manifest of {where} is implausibly large ({first.size} bytes).")
     manifest = Manifest.from_json(tar.extractfile(first).read(), where)
-    total = manifest.original_size
-    if max_expand is not None and total > max_expand:
-        raise DataError(
-            f"{where} would expand to {total} bytes, past the limit of {max_expand} bytes "
-            "(max_expand_bytes); it is refused as a possible decompression bomb."
-        )
+    check_expansion(manifest, max_expand, where)
     # From here on the stream may hold only what the manifest declares, plus headers.
     budget.limit = (
         budget.size + STREAM_OVERHEAD + sum(-(-f.stored_size // 512) * 512 + MEMBER_OVERHEAD for f in manifest.files)
@@ -666,6 +705,8 @@ def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudge
 
 def read_manifest(path: Path) -> Manifest:
     """Read only the manifest (the first member): cheap, no hashing of the files."""
+    if tailunit().sniff(path):
+        return tailunit().read_header(path)
     where = str(path)
     try:
         with open(path, "rb") as fh:
@@ -694,6 +735,13 @@ def read_manifest(path: Path) -> Manifest:
         raise DataError(f"The archive {where} is missing.") from exc
     except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
         raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
+
+
+def tailunit() -> ModuleType:
+    """The tail unit's module (format 4), which builds on this one."""
+    from . import tailunit as module  # lazy: it imports this module (a cycle at import time)
+
+    return module
 
 
 def sha256_file(path: Path) -> str:

@@ -36,6 +36,7 @@ from ..config import Config
 from ..errors import DataError, TermvaultError, UsageError
 from ..fsutil import TMP_PREFIX, validate_relpath
 from . import format as arc
+from . import tailunit
 
 if TYPE_CHECKING:  # obstore is an optional extra: its config types are for the checker only
     from obstore.store import ClientConfig, RetryConfig, S3Config
@@ -53,10 +54,8 @@ _KEY_RE = re.compile(r"^(?P<host>[A-Za-z0-9][A-Za-z0-9._-]{0,62})/(?P<rel>\d{4}/
 T = TypeVar("T")
 
 
-class RemoteError(TermvaultError):
+class RemoteError(TermvaultError, exit_code=4):
     """The remote refused a request or is misconfigured (credentials, bucket, key)."""
-
-    exit_code = 4
 
 
 class RemoteUnavailableError(RemoteError):
@@ -399,6 +398,8 @@ def manifest_from_prefix(data: bytes, where: str, complete: bool) -> arc.Manifes
 
     import zstandard
 
+    if tailunit.is_tail_unit(data[:4]):
+        return tailunit.header_from_prefix(data, where, complete)
     try:
         dctx = arc.decompressor_for(data[:18], where)
         with (

@@ -8,8 +8,10 @@ sentence on stderr (``termvault: ...``); ``-v`` adds the traceback.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 
@@ -21,19 +23,56 @@ from .context import (
     AppState,
     CliError,
     sentence,
-    setup_logging,
     state_of,
     translate,
 )
+from .params import path_option
 
 # click >= 8.2 raises this for a group called without a command; older versions exit 0.
 _NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", None)
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class Lazy(NamedTuple):
+    """A command loaded only when it runs or its own help is shown: ``module`` (in this
+    package) and ``attribute`` name it; ``summary`` is its help's first sentence, what
+    the group's ``--help`` lists (a test checks it against the command)."""
+
+    module: str
+    attribute: str
+    summary: str
+
+
 class TermvaultGroup(click.Group):
     """A group that turns library errors into ``termvault: <sentence>`` and their exit
-    code, under the real entry point and under click's test runner alike."""
+    code, under the real entry point and under click's test runner alike.
+
+    Its ``lazy`` commands are imported on first use (click's lazy group pattern), so
+    ``termvault --help`` and each command start without loading every other command."""
+
+    def __init__(self, *args, lazy: dict[str, Lazy] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+        self._listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = self.lazy.get(cmd_name)
+        if spec is not None and cmd_name not in self.commands:
+            if self._listing:  # the list shows the summary; nothing is imported for it
+                return click.Command(cmd_name, help=spec.summary)
+            module = importlib.import_module(f"{__name__}.{spec.module}")
+            self.add_command(getattr(module, spec.attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(self, ctx, list(args)))
@@ -108,7 +147,7 @@ def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]
         i += 2 if takes_value.get(name) and "=" not in arg else 1
     if i >= len(args) or args[i] == "--":
         return args
-    command = group.commands.get(args[i])
+    command = group.get_command(ctx, args[i])
     if command is None:
         return args
     own = _option_strings(command)
@@ -134,9 +173,36 @@ def hoist_global_options(group: click.Group, ctx: click.Context, args: list[str]
     return before + moved + [args[i]] + after
 
 
+COMMANDS = {
+    "browse": Lazy("browse", "browse", "Open the archive browser."),
+    "daemon": Lazy("daemon", "daemon", "Sweep now and at every interval, until stopped."),
+    "export": Lazy("query", "export", "Write one session to stdout or a file."),
+    "import-legacy": Lazy("maintain", "import_legacy", "Import the older app's archives."),
+    "mcp": Lazy("agents", "mcp", "Serve the archive to coding agents over MCP (stdio)."),
+    "pin": Lazy("maintain", "pin", "Pin a session: prune never deletes it."),
+    "prune": Lazy("maintain", "prune", "Delete the oldest archives to fit a storage cap."),
+    "reindex": Lazy("maintain", "reindex", "Rebuild the index from the archive files."),
+    "remote": Lazy(
+        "remote",
+        "remote_group",
+        "Keep archives in S3-compatible object storage; the local disk becomes a cache.",
+    ),
+    "restore": Lazy("restore", "restore", "Restore an archived session byte for byte."),
+    "resume": Lazy("agents", "resume", "Continue an archived agent session in its own agent."),
+    "search": Lazy("query", "search", "Find archived sessions by text, name, folder or date."),
+    "show": Lazy("query", "show", "Show one archived session: metadata and files."),
+    "sources": Lazy("sources", "sources", "List the session sources, their folders and counts."),
+    "stats": Lazy("maintain", "stats", "Totals, space saved, per source and per month."),
+    "sweep": Lazy("sweep", "sweep", "Archive every session that is due."),
+    "unpin": Lazy("maintain", "unpin", "Unpin a session (a storage cap may prune it again)."),
+    "verify": Lazy("maintain", "verify", "Check every archive against its recorded hashes."),
+}
+
+
 @click.group(
     name=PROG,
     cls=TermvaultGroup,
+    lazy=COMMANDS,
     context_settings=CONTEXT_SETTINGS,
     epilog="""\b
 Example:
@@ -153,16 +219,16 @@ Shell completion (bash; use zsh_source / fish_source for those shells):
   eval "$(_TERMVAULT_COMPLETE=bash_source termvault)"
 """,
 )
-@click.option(
+@path_option(
     "--home",
-    type=click.Path(file_okay=False, path_type=Path),
+    folder=True,
     metavar="DIR",
     help="The termvault home [default: $TERMVAULT_HOME or ~/.multi-term].",
 )
-@click.option(
+@path_option(
     "--config",
     "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    folder=False,
     metavar="FILE",
     help="Settings file [default: $TERMVAULT_CONFIG or HOME/config.toml].",
 )
@@ -189,19 +255,10 @@ def cli(ctx: click.Context, home: Path | None, config_file: Path | None, verbose
         raise click.UsageError("--verbose and --quiet cannot be used together.")
     state = AppState(home=home, config_file=config_file, verbose=verbose, quiet=quiet, wait=wait)
     ctx.obj = state
+    from .logs import setup_logging  # --help and --version return before this
+
     setup_logging(ctx, verbose, quiet)
     ctx.call_on_close(state.close)
-
-
-def _register() -> None:
-    from . import agents, browse, daemon, maintain, query, remote, restore, sources, sweep
-
-    for module in (sweep, query, restore, maintain, daemon, sources, browse, remote, agents):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> None:

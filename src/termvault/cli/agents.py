@@ -92,6 +92,3 @@ def resume(state: AppState, session_id: str, print_only: bool):
     code = resuming.run(plan)
     if code:
         raise click.exceptions.Exit(code)
-
-
-COMMANDS = [mcp, resume]

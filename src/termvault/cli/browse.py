@@ -42,6 +42,3 @@ def browse(state: AppState):
             state.verbose,
         ) from exc
     run_browser(state.home, state.config_file)
-
-
-COMMANDS = [browse]

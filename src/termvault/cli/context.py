@@ -4,17 +4,14 @@ the translation of library errors into one sentence and an exit code."""
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import sys
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..ansi import printable
 from ..errors import TermvaultError
 
 if TYPE_CHECKING:
@@ -141,13 +138,19 @@ class CliError(click.ClickException):
     def show(self, file=None) -> None:
         stream = file or sys.stderr
         if self.verbose and self.cause is not None:
+            import traceback  # lazy: only -v shows one
+
             traceback.print_exception(self.cause, file=stream)
+        from ..ansi import printable  # lazy: only a failure is shown (--help needs no filter)
+
         click.echo(f"{PROG}: {printable(self.message, one_line=True)}", file=stream)
 
 
 def sentence(text: str) -> str:
     """One line ending in a full stop, free of control sequences (errors name sessions
     and files, whose names anyone could have chosen)."""
+    from ..ansi import printable  # lazy: only a failure is phrased (--help needs no filter)
+
     text = " ".join(printable(str(text), one_line=True).split())
     return text if text.endswith((".", "!", "?")) else text + "."
 
@@ -178,42 +181,3 @@ def translate(exc: BaseException, verbose: int) -> CliError | None:
             verbose,
         )
     return None
-
-
-# -- logging ----------------------------------------------------------------------------
-class _StderrHandler(logging.Handler):
-    """Writes to whatever ``sys.stderr`` is at the time (a live progress display
-    redirects it so log lines print above the bar)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            msg = printable(self.format(record))
-            sys.stderr.write(msg + "\n")
-            sys.stderr.flush()
-        except Exception:
-            self.handleError(record)
-
-
-def setup_logging(ctx: click.Context, verbose: int, quiet: bool) -> None:
-    """Show the library's log records on stderr at a level set by -v/--quiet, and undo
-    it when the invocation ends (the process may go on, e.g. under a test runner)."""
-    logger = logging.getLogger("termvault")
-    handler = _StderrHandler()
-    handler.setFormatter(
-        logging.Formatter(
-            f"{PROG}: %(levelname)s: %(message)s" if verbose < 2 else f"{PROG}: %(levelname)s %(name)s: %(message)s"
-        )
-    )
-    old_level = logger.level
-    if quiet:
-        level = logging.ERROR
-    else:
-        level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logger.setLevel(level)
-    logger.addHandler(handler)
-
-    def restore() -> None:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-
-    ctx.call_on_close(restore)

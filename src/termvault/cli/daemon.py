@@ -146,6 +146,3 @@ def _run_once(state: AppState, vault, run: int, older_than, kinds, stop: threadi
     )
     for f in report.failed:
         log_line(f"  failed {f.session_id} ({f.source}, {f.path}): {f.reason}")
-
-
-COMMANDS = [daemon]

@@ -202,6 +202,16 @@ def key_values(pairs: Sequence[tuple[str, Cell | None]]) -> list[Text]:
     return out
 
 
+def echo_key_values(pairs: Sequence[tuple[str, str | None]]) -> None:
+    """Print ``Label   value`` lines (labels aligned and, on a terminal, bold; ``None``
+    values left out) through click alone: a command that draws no table, e.g. ``stats``
+    of an empty home, never loads rich."""
+    shown = [(k, v) for k, v in pairs if v is not None]
+    width = max((len(k) for k, _ in shown), default=0)
+    for key, value in shown:
+        click.echo(f"{click.style(key.ljust(width), bold=True)}  {printable(value, one_line=True)}")
+
+
 # -- snippets ---------------------------------------------------------------------------
 HIGHLIGHT = "bold yellow not dim"
 

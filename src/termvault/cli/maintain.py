@@ -12,9 +12,9 @@ from ..errors import UsageError
 from .context import EXIT_PROBLEMS, EXIT_USAGE, AppState, CliError, pass_state
 from .format import (
     Column,
+    echo_key_values,
     home_display,
     human_size,
-    key_values,
     local_time,
     plural,
     print_json,
@@ -22,7 +22,7 @@ from .format import (
     ratio,
     table_lines,
 )
-from .params import Size, complete_session_id
+from .params import Size, complete_session_id, json_option
 from .progress import item_progress
 
 
@@ -34,7 +34,7 @@ Example:
   termvault stats --json | jq .per_source
 """,
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@json_option("the statistics")
 @pass_state
 def stats(state: AppState, as_json: bool):
     """Totals, space saved, per source and per month."""
@@ -45,7 +45,7 @@ def stats(state: AppState, as_json: bool):
         return
     original, archived = data["original_bytes"], data["archive_bytes"]
     cap = data.get("max_total_bytes")
-    pairs: list[tuple[str, Any]] = [
+    pairs: list[tuple[str, str | None]] = [
         ("Home", home_display(data["home"])),
         (
             "Sessions",
@@ -60,9 +60,9 @@ def stats(state: AppState, as_json: bool):
         ("First archived", local_time(data["oldest_archive"])),
         ("Last archived", local_time(data["newest_archive"])),
     ]
-    print_lines(state.out, key_values(pairs))
+    echo_key_values(pairs)
     if not data["total_versions"]:
-        state.out.print("\nThe archive is empty; `termvault sweep` archives what is due.", soft_wrap=True)
+        click.echo("\nThe archive is empty; `termvault sweep` archives what is due.")
         return
     _breakdown(state, "SOURCE", data["per_source"], sessions=True)
     _breakdown(state, "MONTH (UTC)", data["per_month"], sessions=False)
@@ -89,7 +89,7 @@ Example:
     help="Also download every version kept only in the remote tier "
     "and check its bytes (without it, its presence and size).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("the report")
 @pass_state
 def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False):
     """Check every archive against its recorded hashes.
@@ -248,7 +248,7 @@ Oldest last activity goes first; pinned sessions are never pruned.
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("the report")
 @pass_state
 def prune(state: AppState, max_size: int | None, dry_run: bool, yes: bool, as_json: bool):
     """Delete the oldest archives to fit a storage cap."""
@@ -394,6 +394,3 @@ def import_legacy(state: AppState):
         state.say(f"Imported {plural(count, 'session')} from the older app's archive.")
     else:
         state.say("Nothing new to import: no archive of the older app is missing from the index.")
-
-
-COMMANDS = [stats, verify, prune, pin, unpin, reindex, import_legacy]

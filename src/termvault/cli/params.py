@@ -1,12 +1,20 @@
 """Click parameter types for durations (``30d``, ``12h``), dates (``2024-05-01``, ``7d``)
-and sizes (``2GB``), plus shell completion of session ids."""
+and sizes (``2GB``), the options several commands share, and shell completion of
+session ids."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from click.shell_completion import CompletionItem
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DURATION_HELP = (
     "Durations (--older-than, --interval, --after, --before) are a number and a unit: "
@@ -105,10 +113,30 @@ class Size(click.ParamType):
         return size
 
 
+# -- options several commands share ------------------------------------------------------
+def json_option(what: str) -> Callable[[F], F]:
+    """``--json``: print ``what`` as JSON (passed as ``as_json``)."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
+
+
+def version_option(verb: str) -> Callable[[F], F]:
+    """``--version N``: ``verb`` that version of a session instead of its newest."""
+    return click.option("--version", type=click.IntRange(min=1), help=f"{verb} this version instead of the newest.")
+
+
+def path_option(*decls: str, folder: bool, metavar: str, help: str) -> Callable[[F], F]:
+    """An option naming a folder (``folder``) or a file, as a ``Path``."""
+    kind = click.Path(file_okay=False, path_type=Path) if folder else click.Path(dir_okay=False, path_type=Path)
+    return click.option(*decls, type=kind, metavar=metavar, help=help)
+
+
+# -- completion -------------------------------------------------------------------------
 def complete_session_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Session ids starting with what was typed, read from the index without creating
     or locking anything (completion must never have side effects)."""
     try:
+        from click.shell_completion import CompletionItem
+
         from ..config import Config
         from ..index import ArchiveIndex
 

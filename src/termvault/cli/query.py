@@ -25,7 +25,7 @@ from .format import (
     snippet_text,
     table_lines,
 )
-from .params import FormatChoice, When, complete_session_id
+from .params import FormatChoice, When, complete_session_id, json_option, path_option, version_option
 from .reopen import on_disk, reopen_hint
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ the archives: find one with --regex, which then reads the archives.
 @click.option("--tool", metavar="NAME", help="Only the calls and results of this tool (Bash, Edit, ...).")
 @click.option("--regex", is_flag=True, help="QUERY is a Python regular expression, over the text and names.")
 @click.option("--fuzzy", is_flag=True, help="Words also match words a typo away, and names loosely.")
-@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+@json_option("the matches")
 @pass_state
 def search(state: AppState, query, name, directory, after, before, source, limit, roles, tool, regex, fuzzy, as_json):
     """Find archived sessions by text, name, folder or date.
@@ -189,8 +189,8 @@ Example:
 """,
 )
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
-@click.option("--version", type=click.IntRange(min=1), help="Show this version instead of the newest.")
-@click.option("--json", "as_json", is_flag=True, help="Print the metadata and file list as JSON.")
+@version_option("Show")
+@json_option("the metadata and file list")
 @pass_state
 def show(state: AppState, session_id: str, version: int | None, as_json: bool):
     """Show one archived session: metadata and files.
@@ -229,9 +229,22 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
         raise problem
 
 
+def _heading(session_id: str, name: str, source: str, about: Any) -> list[tuple[str, Any]]:
+    """The first lines of ``show``, for a live or an archived session (``about``: its
+    SessionInfo or ArchiveEntry, both with a folder and a last command)."""
+    from rich.text import Text
+
+    return [
+        ("Session", Text(session_id, style="bold")),
+        ("Name", name),
+        ("Source", source),
+        ("Folder", home_display(about.working_directory) or "-"),
+        ("Last command", about.last_command or None),
+    ]
+
+
 def _show_live(state: AppState, live, as_json: bool) -> None:
     """A session a source finds now but that is not archived yet."""
-    from rich.text import Text
 
     kind, unit, info = live
     lines = size = 0
@@ -256,11 +269,7 @@ def _show_live(state: AppState, live, as_json: bool) -> None:
         print_json(data)
         return
     pairs: list[tuple[str, Any]] = [
-        ("Session", Text(unit.session_id, style="bold")),
-        ("Name", info.name),
-        ("Source", f"{kind} (live, not archived yet)"),
-        ("Folder", home_display(info.working_directory) or "-"),
-        ("Last command", info.last_command or None),
+        *_heading(unit.session_id, info.name, f"{kind} (live, not archived yet)", info),
         ("Created", local_time(info.created_at) if info.created_at else None),
         ("Last activity", local_time(info.last_activity_at) if info.last_activity_at else None),
         ("Size", f"{human_size(size)}, {lines} lines"),
@@ -311,7 +320,6 @@ class CountingWriter:
 
 
 def _print_show(state: AppState, entry, versions, manifest) -> None:
-    from rich.text import Text
 
     meta = entry.meta or {}
     extra_meta = [
@@ -326,11 +334,7 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
         if meta.get(key) not in (None, "", 0)
     ]
     pairs: list[tuple[str, Any]] = [
-        ("Session", Text(entry.session_id, style="bold")),
-        ("Name", entry.name),
-        ("Source", f"{entry.source} ({entry.mode} mode)"),
-        ("Folder", home_display(entry.working_directory) or "-"),
-        ("Last command", entry.last_command or None),
+        *_heading(entry.session_id, entry.name, f"{entry.source} ({entry.mode} mode)", entry),
         ("First prompt", _one_line(meta.get("first_prompt"))),
         ("Created", local_time(entry.created_at) if entry.created_at else None),
         ("Last activity", local_time(entry.last_activity_at)),
@@ -442,15 +446,15 @@ renderings with secrets redacted (html is one self-contained page: nothing is fe
     "line per tool call); or all (also thinking, tool inputs and results, folded).",
 )
 @click.option("--no-redact", is_flag=True, help="Keep secrets in a rendered export (they are redacted by default).")
-@click.option(
+@path_option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    folder=False,
     metavar="FILE",
     help="Write to FILE (atomically) instead of stdout; an existing FILE needs --force.",
 )
 @click.option("--force", is_flag=True, help="Replace FILE if it exists.")
-@click.option("--version", type=click.IntRange(min=1), help="Export this version instead of the newest.")
+@version_option("Export")
 @click.option(
     "--file",
     "relpath",
@@ -548,6 +552,3 @@ def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:
 
     with atomic_writer(target, prefix=f".{target.name}.", private_dir=False) as fh:
         write(fh)
-
-
-COMMANDS = [search, show, export]

@@ -18,7 +18,7 @@ from .format import (
     print_json,
     print_lines,
 )
-from .params import complete_session_id
+from .params import complete_session_id, json_option, version_option
 from .progress import item_progress
 
 
@@ -53,7 +53,7 @@ Example:
 """,
 )
 @click.option("--offline", is_flag=True, help="Do not contact the remote; show what the index knows.")
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@json_option("the status")
 @pass_state
 def status(state: AppState, offline: bool, as_json: bool):
     """Where the remote is, what is uploaded, pending and evicted, and which machines
@@ -117,7 +117,7 @@ Example:
   termvault remote push --json
 """,
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("the report")
 @pass_state
 def push(state: AppState, as_json: bool):
     """Upload every archived version not yet verified in the remote, and verify it.
@@ -158,7 +158,7 @@ Example:
 """,
 )
 @click.argument("session_id", metavar="[ID]", required=False, shell_complete=complete_session_id)
-@click.option("--version", type=click.IntRange(min=1), help="Pull this version instead of the newest.")
+@version_option("Pull")
 @click.option("--all", "pull_all", is_flag=True, help="Pull every version whose local copy is absent.")
 @pass_state
 def pull(state: AppState, session_id: str | None, version: int | None, pull_all: bool):
@@ -189,6 +189,3 @@ def pull(state: AppState, session_id: str | None, version: int | None, pull_all:
         )
     else:
         state.say(f"{e.session_id} (version {e.version}) is already here: {where}.")
-
-
-COMMANDS = [remote_group]

@@ -8,7 +8,7 @@ import click
 
 from .context import AppState, pass_state
 from .format import home_display, plural, print_json
-from .params import complete_session_id
+from .params import complete_session_id, json_option, path_option, version_option
 
 
 @click.command(
@@ -23,16 +23,16 @@ NAME.termvault-old-TIME, never overwritten. Identical files are left alone.
 """,
 )
 @click.argument("session_id", metavar="ID", shell_complete=complete_session_id)
-@click.option(
+@path_option(
     "--to",
     "target",
-    type=click.Path(file_okay=False, path_type=Path),
+    folder=True,
     metavar="DIR",
     help="Restore under DIR (same relative layout) instead of the original paths.",
 )
 @click.option("--force", is_flag=True, help="Replace different existing files (they are kept aside).")
-@click.option("--version", type=click.IntRange(min=1), help="Restore this version instead of the newest.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@version_option("Restore")
+@json_option("what was done")
 @pass_state
 def restore(state: AppState, session_id: str, target: Path | None, force: bool, version: int | None, as_json: bool):
     """Restore an archived session byte for byte.
@@ -67,6 +67,3 @@ def restore(state: AppState, session_id: str, target: Path | None, force: bool, 
         )
     for note in result.notes:
         out.print(Text.assemble(("  note       ", "yellow"), note), soft_wrap=True)
-
-
-COMMANDS = [restore]

@@ -9,6 +9,7 @@ import click
 from .context import AppState, pass_state
 from .coverage import not_swept_reason
 from .format import Column, home_display, human_size, plural, print_json, print_lines, table_lines
+from .params import json_option
 
 
 def source_rows(vault) -> list[dict[str, Any]]:
@@ -108,7 +109,7 @@ sweeps every source shown as configured or detected; one shown as "found, not
 swept" (aider, whose default folder is your whole home) is swept once configured.
 """,
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the sources as JSON.")
+@json_option("the sources")
 @pass_state
 def sources(state: AppState, as_json: bool):
     """List the session sources, their folders and counts.
@@ -164,6 +165,3 @@ def sources(state: AppState, as_json: bool):
             "`termvault sweep` creates it.",
             soft_wrap=True,
         )
-
-
-COMMANDS = [sources]

@@ -21,7 +21,7 @@ from .format import (
     ratio,
     table_lines,
 )
-from .params import Duration
+from .params import Duration, json_option
 from .progress import sweep_progress
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ Durations are a number and a unit: 45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone me
     help="Only this source kind (repeatable), e.g. native, claude-code, codex.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be archived; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@json_option("the report")
 @pass_state
 def sweep(state: AppState, older_than: float | None, sources: tuple[str, ...], dry_run: bool, as_json: bool):
     """Archive every session that is due.
@@ -250,6 +250,3 @@ def _print_coverage(state: AppState, report: SweepReport, items: list[Coverage],
     for item in items:
         if item.present and not item.swept and item.found:
             out.print(f"Not swept: {left_out_line(item)}", soft_wrap=True)
-
-
-COMMANDS = [sweep]

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 from .. import archive as arc
 from ..errors import DataError, TermvaultError
 from . import deltas
 from .context import Context
 from .text import index_text
-
-Hits = TypeVar("Hits", bound=list[Any])
 
 log = logging.getLogger(__name__)
 
@@ -40,27 +37,6 @@ def unindexed(ctx: Context) -> list[str]:
     """Archive units under ``archive/`` the index has no row for."""
     known = ctx.index.archive_paths()
     return [rel for rel, _ in ctx.store.units() if rel not in known]
-
-
-def index_seems_lost(ctx: Context) -> bool:
-    """The index is empty while ``archive/`` holds archives (deleted, or a fresh file)."""
-    if not ctx.index.is_empty():
-        return False
-    return next(iter(ctx.store.units()), None) is not None
-
-
-LOST_MESSAGE = (
-    "The index {index} lists no sessions, yet {archive} holds archives: it was lost or replaced. "
-    "Run `termvault reindex` to rebuild it (the next sweep also does)."
-)
-
-
-def warn_if_lost(ctx: Context) -> bool:
-    """Say so (a warning) when the index seems lost; True if it does."""
-    if index_seems_lost(ctx):
-        log.warning(LOST_MESSAGE.format(index=ctx.config.index_path, archive=ctx.config.archive_dir))
-        return True
-    return False
 
 
 def _newest_known(ctx: Context, session_id: str) -> int:
@@ -122,10 +98,3 @@ def catch_up(ctx: Context, pins: set[str] | None = None, dry_run: bool = False) 
             except (TermvaultError, OSError, ValueError) as exc:
                 log.warning("archive %s indexed without its text: %s", rel, exc)
     return result
-
-
-def searched(ctx: Context, hits: Hits) -> Hits:
-    """``hits`` as found; when there are none, say so if the index was lost."""
-    if not hits:
-        warn_if_lost(ctx)
-    return hits

@@ -5,6 +5,8 @@ A file of the new version is stored as a delta when its first bytes are exactly 
 previous version's file: the sweep's one read of the file (parse and hash) also hashes
 the prefix up to the previous size (``streams.HashingDiskFile(mark_at=...)``), so no
 byte is read twice. Anything else (a file rewritten, truncated, or new) is stored whole.
+A version whose every file only grew is written as a tail unit (``archive.tailunit``):
+its header and tails, nothing else.
 A rewrite gets a full copy rather than a binary delta against the previous version:
 a rewritten agent file (Gemini's JSON, a log rotated in place) shares little at fixed
 offsets, a general delta needs random access to the base (the whole base rebuilt and kept
@@ -182,8 +184,7 @@ def base_ref(base: Base) -> arc.BaseRef:
     return arc.BaseRef(e.session_id, e.version, e.content_sha256, base.depth + 1)
 
 
-# Keys the index adds to a row's metadata that are not the session's own.
-ROW_ONLY_META = (arc.BASE_META, "origin_version", "host")
+ROW_ONLY_META = arc.ROW_ONLY_META
 
 
 def base_meta(base: Base) -> dict[str, Any]:
@@ -194,7 +195,7 @@ def base_meta(base: Base) -> dict[str, Any]:
 def inherit_from_index(ctx: Context, m: arc.Manifest) -> None:
     """Fill in a delta unit's unrepeated metadata from its base's row (adopting a unit
     the index lacks)."""
-    if not m.inherited or m.base is None:
+    if not m.inherits or m.base is None:
         return
     for row in ctx.index.versions(m.session_id):
         if row.content_sha256 == m.base.content_sha256:
@@ -207,7 +208,7 @@ def inherit_among(manifests: list[tuple[str, arc.Manifest]]) -> None:
     ((host or "", manifest) pairs: a reindex, which has them all in memory)."""
     by_content: dict[tuple[str, str, str], arc.Manifest] = {}
     for host, m in sorted(manifests, key=lambda hm: hm[1].version):
-        if m.base is not None and m.inherited:
+        if m.base is not None and m.inherits:
             base = by_content.get((host, m.session_id, m.base.content_sha256))
             if base is not None:
                 m.inherit_meta(base.meta)

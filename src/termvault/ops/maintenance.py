@@ -1,5 +1,5 @@
 """Keeping a home healthy: start-up reconciliation, read-only verify, repair, prune to a
-storage cap, pins and statistics."""
+storage cap and pins (statistics: ``ops.overview``)."""
 
 from __future__ import annotations
 
@@ -335,14 +335,3 @@ def set_pinned(ctx: Context, session_id: str, pinned: bool) -> None:
         pins.discard(session_id)
     atomic_write_bytes(ctx.config.archive_dir / PINS_FILE, json.dumps({"pinned": sorted(pins)}, indent=1).encode())
     ctx.index.set_pinned(session_id, pinned)
-
-
-# -- stats ------------------------------------------------------------------------------
-def stats(ctx: Context) -> dict[str, Any]:
-    """The index's totals (the seed's ``get_stats`` keys, per source, per month, pins, the
-    activity range) plus the storage cap and where the home is."""
-    out = ctx.index.stats()
-    out["max_total_bytes"] = ctx.config.max_total_bytes
-    out["archive_directory"] = str(ctx.config.archive_dir)
-    out["home"] = str(ctx.home)
-    return out

@@ -30,11 +30,19 @@ A caller may rely on:
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from . import vendor
-from .rules import RULES, Secret, shannon_entropy
+from ..lazy import exports
+
+if TYPE_CHECKING:
+    from .rules import Secret
+
+# The rules (some fifty compiled patterns) load on the first text that may hold a secret:
+# a command that only reads the index, e.g. ``termvault stats``, never compiles them.
 
 # Most specific first: when findings overlap, the merged span takes the earliest kind.
 KINDS: tuple[str, ...] = (
@@ -126,10 +134,18 @@ def find_secrets(text: str) -> list[Secret]:
     if not text or (len(text) <= SHORT_TEXT and _MAYBE.search(text) is None):
         return []
     found: list[Secret] = []
-    for rule in RULES:
+    for rule in _rules():
         found.extend(rule(text))
-    found.extend(vendor.find(text))
     return _merge(found)
+
+
+@functools.cache
+def _rules() -> tuple[Callable[[str], Iterable[Secret]], ...]:
+    """termvault's rules, then the vendor formats: loaded once, on first use."""
+    from . import vendor  # lazy: see the note at the top
+    from .rules import RULES  # lazy: see the note at the top
+
+    return (*RULES, vendor.find)
 
 
 def _merge(found: list[Secret]) -> list[Secret]:
@@ -141,10 +157,12 @@ def _merge(found: list[Secret]) -> list[Secret]:
         last = merged[-1]
         if s.start < last.end:
             kind = s.kind if _RANK[s.kind] < _RANK[last.kind] else last.kind
-            merged[-1] = Secret(kind, last.start, max(last.end, s.end))
+            merged[-1] = dataclasses.replace(last, kind=kind, end=max(last.end, s.end))
         else:
             merged.append(s)
     return merged
 
+
+__getattr__ = exports(__name__, {"Secret": "termvault.redact.rules", "shannon_entropy": "termvault.redact.rules"})
 
 __all__ = ["KINDS", "Secret", "find_secrets", "marker", "redact", "redact_data", "shannon_entropy"]

@@ -17,14 +17,13 @@ import logging
 import os
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
 from ..errors import DataError
 from ..model import FileRef, SessionInfo, SessionUnit
-from ..streams import Reader, Unclosed
+from ..streams import Reader, SpooledRef, new_spool
 from .base import Message, RestoreRequest, Source
 from .filestore import FileStore, Objects, connect, read_objects
 from .panes import Store, base_info, block_info, discover_each, make_unit, safe_names, terminal_info, terminal_messages
@@ -128,21 +127,13 @@ def _job_ids(db: Path | None) -> set[str]:
         conn.close()
 
 
-class HistoryRef:
+class HistoryRef(SpooledRef):
     """The stitched history of a windowed file (a FileRef), with the ``gaps`` found:
     (offset in this history, lost from, lost to) in the file's logical offsets."""
 
-    relpath = "history"
-
     def __init__(self, spool: IO[bytes], size: int, gaps: list[tuple[int, int, int]]):
-        self._spool, self.size, self.gaps = spool, size, gaps
-
-    def open(self) -> Reader:
-        self._spool.seek(0)
-        return Unclosed(self._spool)
-
-    def close(self) -> None:
-        self._spool.close()
+        super().__init__("history", size, spool)
+        self.gaps = gaps
 
 
 def stitch(versions: Sequence[tuple[int, dict[str, Any], Sequence[FileRef]]], spool_dir: Path | None) -> HistoryRef:
@@ -153,7 +144,7 @@ def stitch(versions: Sequence[tuple[int, dict[str, Any], Sequence[FileRef]]], sp
     far leaves a gap, recorded; a file that was recreated (another ``createdts``, or a
     smaller logical size) starts a new stretch after what came before.
     """
-    spool = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024, dir=str(spool_dir) if spool_dir else None)  # noqa: SIM115 (returned to the caller)
+    spool = new_spool(spool_dir)  # owned by the HistoryRef returned
     gaps: list[tuple[int, int, int]] = []
     written = 0
     end: int | None = None
