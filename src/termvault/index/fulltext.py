@@ -28,8 +28,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import zstandard
-
 from ..redact import redact
 
 CHUNK_CHARS = 64 * 1024  # a chunk's text, before compression
@@ -154,16 +152,24 @@ def body(text: str) -> str:
     return plain + "\n" + grams if grams else plain
 
 
-_compressor = zstandard.ZstdCompressor(level=FRAME_LEVEL)
-_decompressor = zstandard.ZstdDecompressor()
-
-
 def compress(text: str) -> bytes:
-    return _compressor.compress(text.encode("utf-8", "replace"))
+    import zstandard  # lazy: commands that only read metadata (stats) never load the codec
+
+    # A context per call: zstd contexts are not safe to share between threads.
+    return zstandard.ZstdCompressor(level=FRAME_LEVEL).compress(text.encode("utf-8", "replace"))
+
+
+class FrameError(ValueError):
+    """A stored frame that does not decompress (a damaged page of the index)."""
 
 
 def decompress(frame: bytes) -> str:
-    return _decompressor.decompress(frame).decode("utf-8", "replace")
+    import zstandard  # lazy: see compress
+
+    try:
+        return zstandard.ZstdDecompressor().decompress(frame).decode("utf-8", "replace")
+    except zstandard.ZstdError as exc:
+        raise FrameError(str(exc)) from exc
 
 
 def _turns(conversation: str | Iterable[Turn]) -> Iterable[tuple[int, str, str, str]]:

@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import zstandard
-
 from ..model import ArchiveEntry
 from . import fulltext, textindex
 from .db import LATEST_LIVE, Database
@@ -241,7 +239,7 @@ class TextSearch:
                 self.frames.update(textindex.frames(self.index, [chunk]))
             try:
                 self._texts[chunk] = fulltext.decompress(self.frames[chunk][3]) if chunk in self.frames else ""
-            except zstandard.ZstdError:  # a damaged frame: no text (reindex rebuilds it)
+            except fulltext.FrameError:  # a damaged frame: no text (reindex rebuilds it)
                 self._texts[chunk] = ""
         return self._texts[chunk]
 
@@ -352,7 +350,7 @@ class TextSearch:
             for row, chunk in pairs:
                 try:
                     text = fulltext.decompress(batch[chunk][3])
-                except zstandard.ZstdError:
+                except fulltext.FrameError:
                     continue
                 yield row, chunk, text
 

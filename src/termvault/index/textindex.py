@@ -17,8 +17,6 @@ import sqlite3
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import zstandard
-
 from . import fulltext
 from .rows import entry_from_row
 
@@ -75,7 +73,7 @@ def remove(index: Database, row_id: int | None) -> None:
     for chunk_id, frame in rows:
         try:
             text = fulltext.body(fulltext.decompress(frame))
-        except zstandard.ZstdError as exc:  # its FTS5 row stays, joined to no chunk: never found
+        except fulltext.FrameError as exc:  # its FTS5 row stays, joined to no chunk: never found
             log.warning("the indexed text of row %s has a damaged frame (%s); left out", row_id, exc)
             continue
         index.execute("INSERT INTO fts_text (fts_text, rowid, body) VALUES ('delete', ?, ?)", (chunk_id, text))
