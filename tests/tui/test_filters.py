@@ -1,5 +1,5 @@
-"""The browser's pure rules: date ranges, type-ahead queries, the filter cycle, and how
-numbers, times and bars are shown."""
+"""The browser's pure rules: date ranges, the search it runs (the command's), the filter
+cycle, and how numbers, times and bars are shown."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from termvault.tui.filters import (
     ALL,
     FOLDER,
     BrowserFilter,
+    count_label,
     find_sessions,
     next_scope,
     parse_range,
     scope_label,
     scopes,
-    typeahead_query,
 )
 from termvault.tui.formatting import (
     bar,
@@ -61,18 +61,12 @@ def test_a_bad_range_is_a_usage_error_a_user_can_act_on(text):
     assert str(err.value)
 
 
-def test_the_last_word_typed_becomes_a_prefix():
-    assert typeahead_query("deplo") == "deplo*"
-    assert typeahead_query("login form") == "login form*"
-
-
-def test_operators_quotes_identifiers_and_finished_words_are_left_alone():
-    assert typeahead_query("login ") == "login"
-    assert typeahead_query("a OR") == "a OR"
-    assert typeahead_query('"login form"') == '"login form"'
-    assert typeahead_query("src/login.tsx") == "src/login.tsx"
-    assert typeahead_query("getUserById") == "getUserById"
-    assert typeahead_query("deplo*") == "deplo*"
+def test_the_count_says_how_many_are_shown_of_how_many_match():
+    assert count_label(50, 212) == "50 of 212"
+    assert count_label(50, 212, estimated=True) == "50 of about 212"
+    assert count_label(3, 3) == "3 sessions"
+    assert count_label(1, 1) == "1 session"
+    assert count_label(0, 0) == "0 sessions"
 
 
 def test_the_filter_key_cycles_all_then_folder_then_each_source_then_all():
@@ -120,28 +114,31 @@ def test_bars_scale_to_the_largest_value_in_eighths():
     assert bar(0, 10, 4) == "" and bar(-3, 10, 4) == ""
 
 
-def test_a_query_matches_sessions_by_name_or_by_folder(archiver):
+def test_a_query_finds_what_termvault_search_finds_in_the_same_order(archiver):
+    # The browser's text is the command's query: a word of a session's text, a word the
+    # typing has not finished (found as a substring when no word matches), a phrase, an
+    # identifier, a prefix.
     vault = archiver.vault
-    by_folder = {e.session_id for e in find_sessions(vault, BrowserFilter(text="webapp"))}
-    assert by_folder == {"release-21", CLAUDE_ID}
-    by_name = {e.session_id for e in find_sessions(vault, BrowserFilter(text="Weekly"))}
-    assert by_name == {"notes-weekly"}
+    for query in ("release", "preventDefault", "KeyErr", '"form resets"', "deplo", "deplo*"):
+        found = find_sessions(vault, BrowserFilter(text=query))
+        assert [h.entry.session_id for h in found] == [h.entry.session_id for h in vault.search(query)], query
+    assert [h.entry.session_id for h in find_sessions(vault, BrowserFilter(text="deplo"))] == ["deploy-staging"]
 
 
-def test_a_query_also_matches_the_full_text(archiver):
-    found = [e.session_id for e in find_sessions(archiver.vault, BrowserFilter(text="preventDefault"))]
-    assert found == [CLAUDE_ID]
-    found = [e.session_id for e in find_sessions(archiver.vault, BrowserFilter(text="KeyErr"))]
-    assert found == ["api-debug"]
+def test_the_hits_carry_their_snippet_and_how_many_match_in_all(archiver):
+    found = find_sessions(archiver.vault, BrowserFilter(text="preventDefault"))
+    assert found.total == 1
+    assert "preventDefault" in (found[0].snippet or "") and found[0].highlights
+    assert find_sessions(archiver.vault, BrowserFilter()).total == 6
 
 
 def test_this_folder_scope_keeps_sessions_in_the_folder_and_below(archiver):
     flt = BrowserFilter(scope=FOLDER, cwd="/home/dev/projects")
-    assert {e.session_id for e in find_sessions(archiver.vault, flt)} == {
+    assert {h.entry.session_id for h in find_sessions(archiver.vault, flt)} == {
         "api-debug",
         "deploy-staging",
         "release-21",
         CLAUDE_ID,
     }
     # With a query, the folder still applies.
-    assert [e.session_id for e in find_sessions(archiver.vault, flt.with_text("notes"))] == []
+    assert list(find_sessions(archiver.vault, flt.with_text("notes"))) == []

@@ -39,6 +39,12 @@ def test_full_preview_of_a_conversation_at_80x24(snap_compare, archiver, clock):
     assert snap_compare(browser_app(archiver, clock), terminal_size=(80, 24), run_before=then("down", "enter"))
 
 
+def test_full_preview_finding_a_word_at_80x24(snap_compare, archiver, clock):
+    # "2 of 6": every "form" highlighted, the second one current.
+    keys = ("down", "enter", "slash", "f", "o", "r", "m", "enter")
+    assert snap_compare(browser_app(archiver, clock), terminal_size=(80, 24), run_before=then(*keys))
+
+
 def test_stats_screen_at_80x24(snap_compare, archiver, clock):
     assert snap_compare(browser_app(archiver, clock), terminal_size=(80, 24), run_before=then("s"))
 

@@ -110,15 +110,13 @@ def test_a_conflict_in_the_embedded_browser_offers_a_choice_not_a_flag(archiver,
     assert len(kept) == 1 and kept[0].read_text() == "changed by hand"
 
 
-def test_the_embedded_search_matches_name_or_folder(archiver):
+def test_the_embedded_search_finds_what_termvault_search_finds(archiver):
     app = Host(archiver)
 
     async def scenario(pilot):
-        await pilot.press("slash", *"webapp", "enter")
+        await pilot.press("slash", *"preventDefault", "enter")
         await wait_until(
-            pilot,
-            lambda: {e.session_id for e in browser(app).entries} == {"release-21", CLAUDE_ID},
-            "the folder matches",
+            pilot, lambda: [e.session_id for e in browser(app).entries] == [CLAUDE_ID], "the full-text match"
         )
         assert isinstance(app.focused, DataTable)
         await pilot.press("slash", "ctrl+u", *"database", "enter")

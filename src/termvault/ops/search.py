@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from ..errors import DataError, UsageError
 from ..index import ArchiveIndex
-from ..index.query import Filters, Match, TextSearch, count_listing, entries, listing, parse
+from ..index.query import Filters, Match, TextSearch, count_listing, entries, leaves, listing, parse
 from ..model import ArchiveEntry
 from . import textsearch
 from .hits import SearchHit, SearchResults, any_term, cut_snippet, exact_terms, make_snippet
@@ -91,6 +91,7 @@ def search(
     name_rows: list[int] = []
     if fuzzy:
         textsearch.expand_fuzzy(ts, tree)
+        terms += [w for leaf in leaves(tree) for alts in leaf.alternatives for w in alts if w not in terms]
         name_rows = textsearch.fuzzy_names(ts, query)
     found = ts.run(tree) if tree is not None else {}
     allowed = ts.allowed(found)

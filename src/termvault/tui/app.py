@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Footer
 from ..errors import TermvaultError
 from ..fsutil import atomic_writer
 from ..index import ArchiveEntry
+from .find import jump_of
 from .formatting import display_text
 from .messages import ActionDone, ActionFailed, BrowserClosed, SelectionChanged
 from .preview import PreviewCache, PreviewPane, same_version
@@ -40,7 +41,7 @@ WIDE = 120  # from this many columns the preview sits beside the table
 # Act on the selection (or the home): offered on the list and on the full preview, not
 # behind the stats, the help or a dialog.
 SESSION_ACTIONS = {"restore", "export", "pin", "copy_id", "pager", "sweep", "stats"}
-LIST_ACTIONS = {"search", "cycle_scope", "dates", "back"}
+LIST_ACTIONS = {"search", "find", "cycle_scope", "dates", "back"}
 
 
 class BrowserApp(App):
@@ -73,6 +74,7 @@ class BrowserApp(App):
         Binding("y", "copy_id", "Copy id"),
         Binding("o", "pager", "Pager"),
         Binding("slash", "search", "Search"),
+        Binding("ctrl+f", "find", "Find", show=False),
         Binding("a", "sweep", "Sweep"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -150,7 +152,8 @@ class BrowserApp(App):
 
     # -- events from the browser ----------------------------------------------------------
     def on_selection_changed(self, message: SelectionChanged) -> None:
-        self.preview.show(message.entry)
+        # A search hit's preview opens at its match, highlighted.
+        self.preview.show(message.entry, jump=jump_of(message.hit))
 
     def on_browser_closed(self, message: BrowserClosed) -> None:
         self.exit()
@@ -159,7 +162,8 @@ class BrowserApp(App):
     def _open_preview(self, event: DataTable.RowSelected) -> None:
         entry = self.browser.selected_entry
         if entry is not None:
-            self.push_screen(PreviewScreen(self.vault, entry, cache=self.preview_cache))
+            jump = jump_of(self.browser.hits.get(entry.session_id))
+            self.push_screen(PreviewScreen(self.vault, entry, cache=self.preview_cache, jump=jump))
 
     def _selected(self) -> ArchiveEntry | None:
         entry = self.browser.selected_entry
@@ -185,6 +189,9 @@ class BrowserApp(App):
 
     def action_search(self) -> None:
         self.browser.action_focus_search()
+
+    def action_find(self) -> None:
+        self.preview.action_find()  # find in the session previewed beside the list
 
     def action_cycle_scope(self) -> None:
         self.browser.action_cycle_scope()

@@ -1,5 +1,5 @@
 """What the browser is asked to show: query text, scope and date range, and the search
-that turns them into rows. No textual here: ``find_sessions`` runs in a worker thread and
+that turns them into rows (the same call, with the same arguments, as ``termvault search``). No textual here: ``find_sessions`` runs in a worker thread and
 the rest is plain data, so each rule can be tested on its own."""
 
 from __future__ import annotations
@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING
 
 from ..durations import parse_when
 from ..errors import UsageError
-from ..index import ArchiveEntry
 from .formatting import shorten_folder
 
 if TYPE_CHECKING:
+    from ..ops.search import SearchResults
     from ..vault import Vault
 
 ALL = "all"
 FOLDER = "folder"
 SOURCE_PREFIX = "source:"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_PLAIN_WORD = re.compile(r"(?:^|\s)(\w+)$", re.UNICODE)
-_IDENTISH = re.compile(r"[/._:-]|[a-z][A-Z]")
-_OPERATORS = {"AND", "OR", "NOT"}
+# The hits a query shows, best first: the default --limit of ``termvault search``, so the
+# browser's list is the command's, hit for hit.
+SEARCH_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -93,46 +93,27 @@ def _end_of(value: str, now: float) -> float:
     return base + 86400 - 0.001 if _DATE_ONLY.match(value) else base
 
 
-def typeahead_query(text: str) -> str:
-    """The full-text query for what the user has typed so far: the last word becomes a
-    prefix (``deplo`` finds ``deployment``) unless it is an operator, already a prefix,
-    quoted, or identifier-like (those are matched as substrings by the search itself)."""
-    stripped = text.rstrip()
-    if stripped != text or not stripped:
-        return stripped
-    m = _PLAIN_WORD.search(stripped)
-    if not m or m.group(1) in _OPERATORS or _IDENTISH.search(stripped.split()[-1]):
-        return stripped
-    return stripped + "*"
-
-
-def find_sessions(vault: Vault, flt: BrowserFilter, limit: int = 200) -> list[ArchiveEntry]:
-    """The newest version of every session matching ``flt``, at most ``limit``.
-
-    An empty query lists sessions newest first. Otherwise a session matches when its name
-    or its folder contains the query (case-insensitive for names), or when its text
-    matches it as a full-text query; name and folder matches come first, newest first,
-    then text matches by relevance. Reads the index only; runs in a worker thread.
-    """
-    common = {"source": flt.source, "after": flt.after, "before": flt.before, "limit": limit}
+def find_sessions(vault: Vault, flt: BrowserFilter, limit: int = 200) -> SearchResults:
+    """What ``termvault search`` answers for the same question: the browser's text is
+    the query (words, "phrases", prefix*, AND/OR/NOT, identifiers), its scope and date
+    range the ``--dir``/``--source``/``--after``/``--before`` filters, and a query's hits
+    are ranked and cut as the command ranks them (``SEARCH_LIMIT``, its default
+    ``--limit``), each with its snippet. Without text: every session, newest first, at
+    most ``limit``. ``total`` says how many match in all. Runs in a worker thread."""
     query = flt.text.strip()
-    if not query:
-        return [h.entry for h in vault.search(None, working_dir=flt.working_dir, **common)]
+    return vault.search(
+        query or None,
+        working_dir=flt.working_dir,
+        source=flt.source,
+        after=flt.after,
+        before=flt.before,
+        limit=SEARCH_LIMIT if query else limit,
+    )
 
-    found: dict[str, ArchiveEntry] = {}
 
-    def keep(entries) -> None:
-        for e in entries:
-            if len(found) >= limit:
-                return
-            if flt.working_dir and flt.working_dir not in (e.working_directory or ""):
-                continue
-            found.setdefault(e.session_id, e)
-
-    by_meta = [h.entry for h in vault.search(None, name=query, working_dir=flt.working_dir, **common)]
-    # The index filters one folder substring at a time; "this folder" is applied in keep().
-    by_meta += [h.entry for h in vault.search(None, working_dir=query, **common)]
-    by_meta.sort(key=lambda e: (e.last_activity_at or 0, e.row_id or 0), reverse=True)
-    keep(by_meta)
-    keep(h.entry for h in vault.search(typeahead_query(query), working_dir=flt.working_dir, snippets=False, **common))
-    return list(found.values())
+def count_label(shown: int, total: int, estimated: bool = False) -> str:
+    """How many are listed: 12 sessions, or 50 of 212 when the list holds only the best
+    of them (50 of about 212 when the search counted some at the rate of those checked)."""
+    if shown < total:
+        return f"{shown} of {'about ' if estimated else ''}{total}"
+    return f"{total} session{'s' if total != 1 else ''}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from ..ansi import strip_ansi
 from ..humanize import human_size as _human_size
@@ -101,3 +102,11 @@ def bar_rows(items: Sequence[tuple[str, float]], width: int) -> list[tuple[str, 
     """(label, bar, value) for each item, bars scaled to the largest value."""
     top = max((v for _, v in items), default=0)
     return [(label, bar(value, top, width), value) for label, value in items]
+
+
+def days_label(value: Any) -> str:
+    """A count of days as shown: 7 days, 1 day, 0.5 days, or - for none."""
+    if value is None:
+        return "-"
+    v = float(value)
+    return f"{v:g} day{'s' if v != 1 else ''}"

@@ -13,6 +13,7 @@ from typing import Any
 from textual.message import Message
 
 from ..index import ArchiveEntry
+from ..ops.search import SearchHit
 from ..reports import Progress, RestoreResult, SweepReport
 from ..sources.base import Message as Turn
 from ..state import SessionState
@@ -29,11 +30,14 @@ class BrowserClosed(Message):
 
 
 class SelectionChanged(Message):
-    """The row under the cursor changed; ``entry`` is None when the list is empty."""
+    """The row under the cursor changed; ``entry`` is None when the list is empty.
+    ``hit`` is the row's full-text search hit (its snippet and highlights) when the list
+    answers a query, for a preview to jump to."""
 
-    def __init__(self, entry: ArchiveEntry | None) -> None:
+    def __init__(self, entry: ArchiveEntry | None, hit: SearchHit | None = None) -> None:
         super().__init__()
         self.entry = entry
+        self.hit = hit
 
 
 class SessionRestored(Message):
@@ -53,7 +57,9 @@ class SessionRestored(Message):
 @dataclass
 class SessionsLoaded(Message, bubble=False):
     generation: int
-    entries: list[ArchiveEntry]
+    hits: list[SearchHit]
+    total: int  # how many match in all ("50 of 212")
+    estimated: bool = False  # ``total`` is about that many
 
 
 @dataclass

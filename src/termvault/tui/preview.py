@@ -10,19 +10,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import ClassVar
 
-from textual import work
-from textual.containers import VerticalScroll
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.timer import Timer
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from ..ansi import normalize_newlines, strip_ansi
 from ..conversation import describe_tool
 from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..sources.base import Message as Turn
+from .find import Jump, Rows, find_pattern, match_spans
 from .formatting import display_text, human_size, local_datetime, shorten_folder, truncate
 from .messages import PreviewFailed, PreviewLoaded
 
@@ -126,16 +129,30 @@ def render_turn(turn: Turn, fold_tools: bool = True) -> Content:
     return Content.assemble(text, "\n")
 
 
-def render_session(entry: ArchiveEntry, turns: Sequence[Turn], fold_tools: bool = True) -> Content:
-    """The whole preview: a header, then the turns, cut at MAX_PREVIEW_CHARS."""
-    parts: list[Content | str | tuple[str, str]] = [render_header(entry), "\n"]
+def render_session(
+    entry: ArchiveEntry,
+    turns: Sequence[Turn],
+    fold_tools: bool = True,
+    unfold: Collection[int] = (),
+    starts: list[int] | None = None,
+) -> Content:
+    """The whole preview: a header, then the turns, cut at MAX_PREVIEW_CHARS. The turns
+    numbered in ``unfold`` are shown whole even when tools are folded (they hold a match).
+    ``starts``, when given, receives where each turn shown begins in the text."""
+    header = render_header(entry)
+    parts: list[Content | str | tuple[str, str]] = [header, "\n"]
+    offset = len(header.plain) + 1
     size = 0
     previous = ""
     for n, turn in enumerate(turns):
         if previous in _FOLDED and turn.role not in _FOLDED:
             parts.append("\n")  # a run of folded tool lines ends with a gap, like a turn
+            offset += 1
         previous = turn.role
-        piece = render_turn(turn, fold_tools)
+        piece = render_turn(turn, fold_tools and n not in unfold)
+        if starts is not None:
+            starts.append(offset)
+        offset += len(piece.plain)
         size += len(piece.plain)
         parts.append(piece)
         if size > MAX_PREVIEW_CHARS:
@@ -173,7 +190,12 @@ class PreviewCache:
 
 class PreviewPane(VerticalScroll):
     """A scrollable preview of one session. ``show(entry)`` loads it in a worker thread
-    (the last few are cached); ``busy`` is True until what was asked for is shown."""
+    (the last few are cached); ``busy`` is True until what was asked for is shown.
+
+    ``show(entry, jump=jump_of(hit))`` opens at a search hit's match (the terms its
+    snippet highlighted, in the turn the search found them in); ctrl+f opens the find bar: what is typed is highlighted everywhere as
+    it is typed (the turns holding it unfolded), enter and n go to the next match, N to
+    the one before, and the bar says "3 of 17"; escape closes it."""
 
     DEFAULT_CSS = """
     PreviewPane {
@@ -182,7 +204,24 @@ class PreviewPane(VerticalScroll):
         scrollbar-size-vertical: 1;
     }
     PreviewPane > #preview-body { width: 1fr; }
+    PreviewPane > #find-bar {
+        dock: bottom;
+        height: 1;
+        display: none;
+        background: $panel;
+    }
+    PreviewPane > #find-bar.-open { display: block; }
+    PreviewPane #find-input { width: 1fr; }
+    PreviewPane #find-count { width: auto; padding: 0 1; color: $text-muted; }
     """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+f", "find", "Find", show=False),
+        Binding("n", "find_next", "Next match", show=False),
+        Binding("N", "find_previous", "Previous match", show=False),
+        Binding("escape", "close_find", "Close find", show=False),
+    ]
+    MATCH_STYLE = "reverse"
+    CURRENT_STYLE = "bold reverse $accent"
 
     def __init__(
         self,
@@ -204,9 +243,19 @@ class PreviewPane(VerticalScroll):
         self._wanted: ArchiveEntry | None = None
         self._timer: Timer | None = None
         self.can_focus = True
+        self._terms: list[str] = []  # what is found: the find bar's text or a hit's terms
+        self._turn: int | None = None  # the turn a search hit was found in
+        self._plain_turns: list[str] | None = None  # each turn unfolded, to look in
+        self._content: Content | None = None  # the session as rendered, before highlights
+        self.matches: list[tuple[int, int]] = []  # spans in the rendered text
+        self.current = 0
+        self._rows: Rows | None = None
 
     def compose(self):
         yield Static(Content.styled("Select a session to preview it.", "italic $text-muted"), id="preview-body")
+        with Horizontal(id="find-bar"):
+            yield Input(placeholder="Find in this session", id="find-input", compact=True)
+            yield Static("", id="find-count")
 
     @property
     def body(self) -> Static:
@@ -216,18 +265,28 @@ class PreviewPane(VerticalScroll):
     def busy(self) -> bool:
         return self._wanted is not None
 
-    def show(self, entry: ArchiveEntry | None, immediate: bool = False) -> None:
-        """Preview ``entry`` (None clears). Rapid calls (a cursor moving) load only the last."""
+    def show(self, entry: ArchiveEntry | None, immediate: bool = False, jump: Jump | None = None) -> None:
+        """Preview ``entry`` (None clears). Rapid calls (a cursor moving) load only the last.
+        With ``jump`` (a search hit's), open at its turn's first match, every match lit."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        if self.find_open:  # what the find bar looks for stays
+            terms, turn = self._terms, None
+        else:
+            terms, turn = (list(jump.terms), jump.turn) if jump else ([], None)
+        changed = (terms, turn) != (self._terms, self._turn)
+        self._terms, self._turn = terms, turn
         if entry is None:
             self._wanted = None
             self.entry, self.turns = None, None
+            self._content, self.matches = None, []
             self.body.update(Content.styled("No session selected.", "italic $text-muted"))
             return
         if self.entry is not None and self.turns is not None and same_version(self.entry, entry):
             self._wanted = None
+            if changed:
+                self._redraw(scroll=True)
             return
         self._wanted = entry
         cached = self.cache.get(entry)
@@ -242,8 +301,7 @@ class PreviewPane(VerticalScroll):
 
     def set_fold(self, fold_tools: bool) -> None:
         self.fold_tools = fold_tools
-        if self.entry is not None and self.turns is not None:
-            self.body.update(render_session(self.entry, self.turns, self.fold_tools))
+        self._redraw(scroll=False)
 
     @work(thread=True, exclusive=True, group="termvault-preview")
     def _load(self, entry: ArchiveEntry) -> None:
@@ -270,6 +328,7 @@ class PreviewPane(VerticalScroll):
             entry = self._wanted
             self._wanted = None
             self.entry, self.turns = entry, None
+            self._content, self.matches = None, []
             self.body.update(
                 Content.assemble(render_header(entry), "\n", ("Cannot show this session: " + message.error, "$error"))
             )
@@ -278,8 +337,129 @@ class PreviewPane(VerticalScroll):
     def _display(self, entry: ArchiveEntry, turns: list[Turn]) -> None:
         self._wanted = None
         self.entry, self.turns = entry, turns
-        self.body.update(render_session(entry, turns, self.fold_tools))
-        self.scroll_home(animate=False)
+        self._plain_turns = None
+        self._redraw(scroll=True)
+
+    # -- finding --------------------------------------------------------------------------
+    def _redraw(self, scroll: bool) -> None:
+        """Render the session with the turns holding a match unfolded and every match
+        highlighted; ``scroll`` goes to the first match (or the top without one)."""
+        if self.entry is None or self.turns is None:
+            return
+        pattern = find_pattern(self._terms)
+        unfold: set[int] = set() if self._turn is None else {self._turn}
+        if pattern is not None:
+            if self._plain_turns is None:
+                self._plain_turns = [render_turn(t, fold_tools=False).plain for t in self.turns]
+            unfold |= {i for i, text in enumerate(self._plain_turns) if pattern.search(text)}
+        starts: list[int] = []
+        self._content = render_session(self.entry, self.turns, self.fold_tools, unfold, starts)
+        self._rows = None
+        self.matches = match_spans(self._content.plain, pattern) if pattern is not None else []
+        # The turn the search found the hit in, when it says: its first match, else its top.
+        turn_start = starts[self._turn] if self._turn is not None and self._turn < len(starts) else None
+        if scroll or self.current >= len(self.matches):
+            after = [n for n, (start, _) in enumerate(self.matches) if turn_start is not None and start >= turn_start]
+            self.current = after[0] if after else 0
+        self._highlight()
+        if scroll and self.matches:
+            self.call_after_refresh(self.scroll_to_match)
+        elif scroll and turn_start is not None:
+            self.call_after_refresh(self._scroll_to_offset, turn_start)
+        elif scroll:
+            self.scroll_home(animate=False)
+
+    def _highlight(self) -> None:
+        content = self._content
+        if content is None:
+            return
+        for n, (start, end) in enumerate(self.matches):
+            content = content.stylize(self.CURRENT_STYLE if n == self.current else self.MATCH_STYLE, start, end)
+        self.body.update(content)
+        self.query_one("#find-count", Static).update(self.match_label)
+
+    @property
+    def match_label(self) -> str:
+        """The find bar's count: 3 of 17, or no match (empty when nothing is looked for)."""
+        if not self._terms:
+            return ""
+        return f"{self.current + 1} of {len(self.matches)}" if self.matches else "no match"
+
+    def row_of(self, offset: int) -> int:
+        """The row of the preview (from its top) where the character at ``offset`` is drawn."""
+        assert self._content is not None
+        if self._rows is None or self._rows.width != self.body.size.width:
+            self._rows = Rows(self._content.plain, self.body.size.width)
+        return self._rows.row_of(offset)
+
+    def match_row(self, n: int | None = None) -> int | None:
+        """The row where match ``n`` (the current one by default) is drawn, or None."""
+        if not self.matches or self._content is None:
+            return None
+        return self.row_of(self.matches[self.current if n is None else n][0])
+
+    def scroll_to_match(self) -> None:
+        """Scroll so the current match sits a third of the way down the view."""
+        if self.matches and self._content is not None:
+            self._scroll_to_offset(self.matches[self.current][0])
+
+    def _scroll_to_offset(self, offset: int) -> None:
+        if self._content is not None:
+            row = self.row_of(offset)
+            self.scroll_to(y=max(0, row - self.scrollable_content_region.height // 3), animate=False)
+
+    def find(self, text: str) -> None:
+        """Look for ``text`` (as typed, case-insensitive) and go to its first match."""
+        self._terms, self._turn = ([text] if text.strip() else []), None
+        self._redraw(scroll=True)
+
+    def step(self, by: int) -> None:
+        """Go to the next (``by`` = 1) or previous (-1) match, round the end."""
+        if self.matches:
+            self.current = (self.current + by) % len(self.matches)
+            self._highlight()
+            self.scroll_to_match()
+
+    @property
+    def find_open(self) -> bool:
+        return self.is_mounted and self.query_one("#find-bar").has_class("-open")
+
+    def action_find(self) -> None:
+        self.query_one("#find-bar").add_class("-open")
+        self.query_one("#find-input", Input).focus()
+
+    def action_find_next(self) -> None:
+        self.step(1)
+
+    def action_find_previous(self) -> None:
+        self.step(-1)
+
+    def action_close_find(self) -> None:
+        """Close the find bar; the view stays where the last match put it."""
+        self.query_one("#find-bar").remove_class("-open")
+        box = self.query_one("#find-input", Input)
+        with box.prevent(Input.Changed):
+            box.value = ""
+        self._terms, self._turn = [], None
+        self._redraw(scroll=False)
+        self.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "close_find":
+            return self.find_open  # otherwise escape goes back, as everywhere
+        if action in ("find_next", "find_previous"):
+            return bool(self.matches)
+        return True
+
+    @on(Input.Changed, "#find-input")
+    def _find_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.find(event.value)
+
+    @on(Input.Submitted, "#find-input")
+    def _find_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.step(1)
 
 
 def same_version(a: ArchiveEntry, b: ArchiveEntry) -> bool:

@@ -30,6 +30,7 @@ from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..ops.export import EXPORT_FORMATS
 from ..reports import SweepReport
+from .find import Jump
 from .formatting import bar, display_text, human_size, saved_size, truncate
 from .messages import StatsLoaded, SweepFailed, SweepFinished, SweepProgressed
 from .preview import PreviewCache, PreviewPane
@@ -40,7 +41,8 @@ KEY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("↑ ↓ PgUp PgDn", "move through the sessions"),
             ("enter", "open the full preview"),
-            ("/", "search names, folders and text as you type"),
+            ("/", 'search as you type (as termvault search; "50 of 212")'),
+            ("ctrl+f", "find in the session previewed"),
             ("escape", "step back: leave a box, then clear the search"),
             ("f  ctrl+r", "filter: all / this folder / each source"),
             ("d", "date range: 7d, 2024-01-01..2024-02-01"),
@@ -65,6 +67,7 @@ KEY_HELP: list[tuple[str, list[tuple[str, str]]]] = [
         "Preview",
         [
             ("t", "fold or unfold tool calls"),
+            ("/  ctrl+f", "find in the session: enter or n next, N back"),
             ("escape", "back to the list"),
         ],
     ),
@@ -227,16 +230,20 @@ class PreviewScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("t", "toggle_tools", "Fold tools"),
+        Binding("slash", "find", "Find"),
     ]
     DEFAULT_CSS = """
     PreviewScreen > PreviewPane { height: 1fr; }
     """
 
-    def __init__(self, vault: Any, entry: ArchiveEntry, cache: PreviewCache | None = None) -> None:
+    def __init__(
+        self, vault: Any, entry: ArchiveEntry, cache: PreviewCache | None = None, jump: Jump | None = None
+    ) -> None:
         super().__init__()
         self.vault = vault
         self.entry = entry
         self.cache = cache
+        self.jump = jump  # a search hit's: open at its match, highlighted
 
     @property
     def loading_data(self) -> bool:
@@ -248,8 +255,11 @@ class PreviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         pane = self.query_one(PreviewPane)
-        pane.show(self.entry, immediate=True)
+        pane.show(self.entry, immediate=True, jump=self.jump)
         pane.focus()
+
+    def action_find(self) -> None:
+        self.query_one(PreviewPane).action_find()
 
     def action_toggle_tools(self) -> None:
         pane = self.query_one(PreviewPane)

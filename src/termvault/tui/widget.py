@@ -2,7 +2,8 @@
 
     browser = ArchiveBrowser(archiver=SessionArchiver(home), on_restore=resume)
 
-A search box (name, folder or full text, searched as you type), a table of archived
+A search box (searched as you type, through the same call and arguments as ``termvault
+search``: the same sessions, ranked alike, "50 of 212" beside it), a table of archived
 sessions (name, source, last activity, size, space saved; folder and id when there is
 room), a stats line and Restore / Refresh / Close buttons. Keys: ``r`` restores the
 session under the cursor, ``/`` focuses the search, ``escape`` leaves the search box, and
@@ -38,6 +39,7 @@ from textual.widgets import Button, DataTable, Input, Static
 
 from ..errors import ConflictError, DataError, TermvaultError
 from ..index import ArchiveEntry
+from ..ops.search import SearchHit
 from .dialogs import (
     BESIDE,
     REPLACE,
@@ -47,12 +49,14 @@ from .dialogs import (
 )
 from .filters import (
     BrowserFilter,
+    count_label,
     find_sessions,
     next_scope,
     parse_range,
     scope_label,
 )
 from .formatting import (
+    days_label,
     display_text,
     human_size,
     relative_time,
@@ -97,6 +101,7 @@ class ArchiveBrowser(Widget):
     }
     ArchiveBrowser #search-row, ArchiveBrowser #filter-row { height: 1; }
     ArchiveBrowser #search { width: 1fr; }
+    ArchiveBrowser #count { width: auto; padding: 0 1; color: $text-muted; }
     ArchiveBrowser #scope {
         width: auto;
         padding: 0 1;
@@ -162,6 +167,8 @@ class ArchiveBrowser(Widget):
         self.limit = limit
         self.filter = BrowserFilter(cwd=cwd if cwd is not None else os.getcwd())
         self.entries: list[ArchiveEntry] = []
+        self.hits: dict[str, SearchHit] = {}  # a query's hits by session id
+        self.total = 0  # sessions matching in all; the list shows the best of them
         self.stats: dict[str, Any] = {}
         self.source_kinds: list[str] = []
         self._generation = 0
@@ -176,7 +183,8 @@ class ArchiveBrowser(Widget):
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="search-row"):
-            yield Input(placeholder="Search names, folders and text  (/)", id="search", compact=True)
+            yield Input(placeholder="Search the sessions' text, as termvault search  (/)", id="search", compact=True)
+            yield Static("", id="count")
         if self.show_filters:
             with Horizontal(id="filter-row"):
                 yield Static(self._scope_text(), id="scope")
@@ -248,11 +256,11 @@ class ArchiveBrowser(Widget):
     @work(thread=True, group="termvault-search")
     def _search(self, generation: int, flt: BrowserFilter) -> None:
         try:
-            entries = find_sessions(self.vault, flt, self.limit)
+            found = find_sessions(self.vault, flt, self.limit)
         except _SEARCH_ERRORS as exc:
             self.post_message(SearchFailed(generation, str(exc)))
             return
-        self.post_message(SessionsLoaded(generation, entries))
+        self.post_message(SessionsLoaded(generation, list(found), found.total, found.estimated))
 
     @work(thread=True, group="termvault-stats")
     def _load_stats(self) -> None:
@@ -268,7 +276,11 @@ class ArchiveBrowser(Widget):
         if message.generation != self._generation:
             return  # an older search finished after a newer one was asked for
         self._shown_generation = message.generation
-        self._fill(message.entries)
+        self.hits = {h.entry.session_id: h for h in message.hits if h.matched != "metadata"}
+        self.total = message.total
+        label = count_label(len(message.hits), message.total, message.estimated)
+        self.query_one("#count", Static).update(label)
+        self._fill([h.entry for h in message.hits])
 
     def on_search_failed(self, message: SearchFailed) -> None:
         message.stop()
@@ -292,7 +304,7 @@ class ArchiveBrowser(Widget):
         stats_line.update(
             Text(
                 f"{sessions} session{'s' if sessions != 1 else ''} · {human_size(s.get('archive_bytes', 0))} archived · "
-                f"{saved_size(saved)} saved · archive after {_days(s.get('archive_days_threshold'))}"
+                f"{saved_size(saved)} saved · archive after {days_label(s.get('archive_days_threshold'))}"
             )
         )
 
@@ -358,7 +370,7 @@ class ArchiveBrowser(Widget):
         sid = entry.session_id if entry else None
         if force or sid != self._last_selected:
             self._last_selected = sid if sid is not None else self._last_selected
-            self.post_message(SelectionChanged(entry))
+            self.post_message(SelectionChanged(entry, self.hits.get(sid) if sid else None))
 
     # -- search box and filters -----------------------------------------------------------
     @on(Input.Changed, "#search")
@@ -592,10 +604,3 @@ def _column_widths(width: int) -> tuple[int, int, int]:
         return rest, 0, id_w
     name_w = rest * 11 // 20
     return name_w, rest - name_w, id_w
-
-
-def _days(value: Any) -> str:
-    if value is None:
-        return "-"
-    v = float(value)
-    return f"{v:g} day{'s' if v != 1 else ''}"
