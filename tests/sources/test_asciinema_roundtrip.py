@@ -51,3 +51,33 @@ def test_every_recording_round_trips_byte_for_byte_with_its_metadata(corpus, hom
         assert again.archived == []  # unchanged files are not archived twice
     finally:
         v.close()
+
+
+def test_a_sweep_reads_a_recording_once_and_its_screen_text_is_searchable(home, user_home, tmp_path, monkeypatch):
+    # A recording's messages are terminal output, never a conversation: the sweep searches
+    # the text its parser made and must not read the file a second time for messages.
+    root = user_home / "casts"
+    root.mkdir(parents=True)
+    (root / "demo.cast").write_text(
+        '{"version": 2, "width": 80, "height": 24, "timestamp": 1700000000}\n'
+        '[0.5, "o", "$ make flibbertigibbet\\r\\n"]\n'
+        '[1.0, "o", "\\u001b[31mbuild failed: quuxotic error\\u001b[0m\\r\\n"]\n'
+    )
+    calls: list[str] = []
+    real = AsciinemaSource.messages
+
+    def counting(self, files):
+        calls.append("messages")
+        return real(self, files)
+
+    monkeypatch.setattr(AsciinemaSource, "messages", counting)
+    v = vault_module.Vault(home, sources={"asciinema": {"roots": [str(root)], "mode": "copy"}}, settle_seconds=0)
+    try:
+        report = v.sweep(kinds=["asciinema"], older_than=0)
+        assert report.failed == [] and len(report.archived) == 1
+        assert calls == []
+        hits = v.search("quuxotic")
+        assert [h.entry.session_id for h in hits] == [report.archived[0].session_id]
+        assert hits[0].snippet is not None and "quuxotic" in hits[0].snippet and "\x1b" not in hits[0].snippet
+    finally:
+        v.close()

@@ -234,6 +234,7 @@ class AsciinemaSource(Source):
 
     kind = "asciinema"
     default_mode = "copy"
+    conversational = False  # output, typed input, markers: the parser's screen text is searched
     description = "asciinema terminal recordings (.cast, asciicast v2 and v3)"
 
     def default_roots(self) -> list[Path]:

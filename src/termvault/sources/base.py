@@ -97,6 +97,10 @@ class Source(ABC):
     # for it to settle (``settle_seconds``). A source whose tool replaces its files
     # atomically (the app's history/*.json) sets this False: its files are whole.
     settles: ClassVar[bool] = True
+    # Whether ``messages`` may give a conversation (user, assistant, tool turns). A source
+    # whose messages are only terminal output sets this False: its full text is the text
+    # its parser made, and the sweep does not read the files a second time for messages.
+    conversational: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -40,6 +40,7 @@ class WaveSource(Source):
     # A busy pane's window scrolls: take it whenever it changed, not only once it is quiet.
     settle_seconds: ClassVar[float | None] = 0.0
     windowed: ClassVar[bool] = True
+    conversational: ClassVar[bool] = False  # scrollback: the parser's text is searched
 
     def default_roots(self) -> list[Path]:
         env, home = self.env, self.home_path()
