@@ -105,6 +105,9 @@ class SessionInfo:
     parse_warnings: int = 0
     text: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # True when the parser saw only terminal output, no conversation turns: the sweep then
+    # searches ``text`` and does not read the files again for their messages.
+    plain_output: bool = False
 
     def metadata(self) -> dict[str, Any]:
         """The JSON-serialisable metadata, without the (large) text."""

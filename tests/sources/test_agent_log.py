@@ -303,3 +303,15 @@ def test_lone_surrogates_in_records_do_not_reach_the_metadata():
     json.dumps(info.metadata(), ensure_ascii=False).encode("utf-8")
     info.text.encode("utf-8")
     assert (info.last_command, info.working_directory) == ("go ?", "/w?")
+
+
+def test_a_plain_log_is_marked_plain_output_and_a_log_with_records_is_not(home):
+    # The sweep reads a plain-output log once (its parser's text is what is searched);
+    # a log holding JSON records may be a conversation, so its messages are read.
+    plain = MemoryFile("pane.log", b"2024-01-02 10:00:00 $ make\nbuild failed\n")
+    records = MemoryFile(
+        "agent.jsonl",
+        jsonl({"role": "user", "content": "fix the flaky test"}, {"role": "assistant", "content": "done"}),
+    )
+    assert src(home).parse([plain]).plain_output is True
+    assert src(home).parse([records]).plain_output is False

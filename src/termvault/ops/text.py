@@ -62,7 +62,7 @@ def prepare_text(src: Source, refs: Sequence[FileRef], info: SessionInfo) -> ful
     outputs), or from ``info.text`` for a source whose messages are not a conversation.
     Plain data: a sweep may run this in a worker process."""
     try:
-        turns = list(src.messages(list(refs))) if src.conversational else []
+        turns = list(src.messages(list(refs))) if src.conversational and not info.plain_output else []
     except Exception as exc:  # a source bug: its parser's text is still searchable
         log.warning("%s messages failed: %s", src.kind, exc)
         turns = []

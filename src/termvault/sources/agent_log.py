@@ -219,6 +219,7 @@ class AgentLogSource(Source):
         latest: float | None = None
         warnings = 0
         fields: dict[str, str] = {}
+        turns = False
         for ref in files:
             reader = _Reader(ref)
             for when, role, body, is_record in reader:
@@ -226,6 +227,7 @@ class AgentLogSource(Source):
                     first_time = when if first_time is None else min(first_time, when)
                     latest = when if latest is None else max(latest, when)
                 info.message_count += 1
+                turns = turns or is_record
                 if role in _TOOL_ROLES:
                     info.tool_call_count += 1
                     text.add(body, TOOL_OUTPUT_CAP)
@@ -248,6 +250,7 @@ class AgentLogSource(Source):
         info.created_at, info.last_activity_at = first_time, latest
         info.parse_warnings = warnings
         info.text = text.text()
+        info.plain_output = not turns
         return clean_info(info)
 
     def messages(self, files: Sequence[FileRef]) -> Iterator[Message]:
