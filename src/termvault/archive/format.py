@@ -789,21 +789,29 @@ def sha256_file(path: Path) -> str:
 
 def iter_archive_files(archive_dir: Path) -> Iterator[Path]:
     """Every ``*.tar.zst`` under ``archive_dir/YYYY/MM`` (temporary files excluded)."""
+    for month in iter_archive_folders(archive_dir):
+        yield from iter_folder_units(month)
+
+
+def iter_archive_folders(archive_dir: Path) -> Iterator[Path]:
+    """The ``YYYY/MM`` folders of ``archive_dir``, in order."""
     if not archive_dir.is_dir():
         return
     for year in sorted(archive_dir.iterdir()):
         if not (year.is_dir() and year.name.isdigit()):
             continue
-        for month in sorted(year.iterdir()):
-            if not month.is_dir():
-                continue
-            for entry in sorted(os.scandir(month), key=lambda e: e.name):
-                if (
-                    entry.name.endswith(".tar.zst")
-                    and not entry.name.startswith(TMP_PREFIX)
-                    and entry.is_file(follow_symlinks=False)
-                ):
-                    yield Path(entry.path)
+        yield from (month for month in sorted(year.iterdir()) if month.is_dir())
+
+
+def iter_folder_units(month: Path) -> Iterator[Path]:
+    """Every ``*.tar.zst`` directly in ``month`` (temporary files excluded)."""
+    for entry in sorted(os.scandir(month), key=lambda e: e.name):
+        if (
+            entry.name.endswith(".tar.zst")
+            and not entry.name.startswith(TMP_PREFIX)
+            and entry.is_file(follow_symlinks=False)
+        ):
+            yield Path(entry.path)
 
 
 def archive_relpath(last_activity: float, session_id: str, version: int) -> str:

@@ -75,6 +75,16 @@ class ArchiveStore:
         for p in arc.iter_archive_files(self.archive_dir):
             yield p.relative_to(self.archive_dir).as_posix(), p
 
+    def folders(self) -> Iterator[tuple[str, Path]]:
+        """(relative path, folder) of every ``YYYY/MM`` folder under ``archive/``."""
+        for month in arc.iter_archive_folders(self.archive_dir):
+            yield month.relative_to(self.archive_dir).as_posix(), month
+
+    def folder_units(self, month: Path) -> Iterator[tuple[str, Path]]:
+        """``units`` of one month folder."""
+        for p in arc.iter_folder_units(month):
+            yield p.relative_to(self.archive_dir).as_posix(), p
+
     def legacy_entries(self, home: Path) -> list[ArchiveEntry]:
         return legacy.legacy_entries(home, self.archive_dir, self.max_expand or legacy.MAX_LEGACY_BYTES)
 

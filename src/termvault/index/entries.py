@@ -8,6 +8,7 @@ data: ``termvault reindex`` rebuilds it from ``archive/`` alone.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -21,6 +22,7 @@ from .db import LATEST_LIVE, Database
 from .rows import COLUMNS, FOREIGN_PREFIX, REMOTE_COLUMNS, entry_from_row, filter_sql, redact_entry, row_values
 
 MB = 1024 * 1024
+FOLDER_MARKS = "archive_folder_marks"  # settings key (see ArchiveIndex.folder_marks)
 
 
 class ArchiveIndex(Database):
@@ -66,6 +68,22 @@ class ArchiveIndex(Database):
         with self.transaction():
             self.execute("DELETE FROM sessions")
             textindex.clear(self)
+            self._forget_folder_marks()
+
+    # The archive folders a catch-up found whole (ops.consistency), {"YYYY/MM": [mtime_ns,
+    # inode]}. Forgotten whenever rows are deleted other than by pruning their files.
+    def folder_marks(self) -> dict[str, list[int]]:
+        try:
+            marks = json.loads(self.get_setting(FOLDER_MARKS) or "{}")
+        except ValueError:
+            return {}
+        return marks if isinstance(marks, dict) else {}
+
+    def set_folder_marks(self, marks: Mapping[str, list[int]]) -> None:
+        self.set_setting(FOLDER_MARKS, json.dumps(dict(marks), sort_keys=True))
+
+    def _forget_folder_marks(self) -> None:
+        self.execute("DELETE FROM settings WHERE key = ?", (FOLDER_MARKS,))
 
     def set_fingerprint(self, row_id: int | None, fingerprint: str) -> None:
         with self.transaction():
@@ -127,6 +145,7 @@ class ArchiveIndex(Database):
                 params = (entry.session_id, entry.version, entry.archive_path)
                 self._drop_text_where(where, params)
                 self.execute(f"DELETE FROM sessions WHERE {where}", params)
+                self._forget_folder_marks()
                 self.insert(entry)
             return True
         except sqlite3.Error:
@@ -137,6 +156,7 @@ class ArchiveIndex(Database):
         False if there was none."""
         with self.transaction():
             self._drop_text_where("session_id = ?", (session_id,))
+            self._forget_folder_marks()
             return self.execute("DELETE FROM sessions WHERE session_id = ?", (session_id,)).rowcount > 0
 
     def _drop_text_where(self, where: str, params: tuple[Any, ...]) -> None:

@@ -90,14 +90,14 @@ def before_write(ctx: Context) -> list[str]:
     is reconciled separately): archives the index lacks are indexed, so nothing written
     next takes a version number an archive on disk already has; set-aside sources are
     put back."""
-    return catch_up(ctx) + held.put_back_stranded(ctx)
+    return catch_up(ctx, full=False) + held.put_back_stranded(ctx)
 
 
-def catch_up(ctx: Context) -> list[str]:
+def catch_up(ctx: Context, full: bool = True) -> list[str]:
     """Index the archives the index lacks (see ``consistency.catch_up``), saying so."""
     # One bad item (unreadable file, unknown source kind) must not block every write.
     try:
-        result = consistency.catch_up(ctx, load_pins(ctx))
+        result = consistency.catch_up(ctx, load_pins(ctx), full=full)
     except (OSError, TermvaultError) as exc:
         log.warning("could not index the archives the index lacks: %s", exc)
         return []

@@ -1,0 +1,86 @@
+"""The check before each write lists only the archive folders that changed since the last
+check found them whole; a crash, a lost index or rows deleted by hand make it list them
+all again, so an archive the index lacks is always found."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+from termvault import Vault
+
+from .helpers import make_native
+
+NOW = time.time()
+
+
+def _two_homes(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for home, sid in ((a, "from-backup"), (b, "already-here")):
+        home.mkdir(mode=0o700)
+        make_native(home, sid, 20, now=NOW)
+        v = Vault(home, archive_days=7)
+        try:
+            assert len(v.sweep().archived) == 1
+        finally:
+            v.close()
+    unit = next((a / "archive").rglob("*.tar.zst"))
+    folder = b / "archive" / unit.relative_to(a / "archive").parent
+    assert folder.is_dir()  # the same month folder, already checked in home b
+    return unit, folder, b
+
+
+def test_an_archive_copied_into_a_checked_folder_is_indexed_by_the_next_write(tmp_path):
+    unit, folder, home = _two_homes(tmp_path)
+    shutil.copy2(unit, folder / unit.name)
+    v = Vault(home, archive_days=7)
+    try:
+        v.sweep()
+        assert v.get("from-backup").archive_path.endswith(unit.name)
+    finally:
+        v.close()
+
+
+def test_after_a_crash_every_folder_is_listed_even_one_whose_mark_did_not_change(tmp_path):
+    unit, folder, home = _two_homes(tmp_path)
+    before = os.stat(folder)
+    shutil.copy2(unit, folder / unit.name)
+    # A writer that died in the same clock tick as the last check: the folder looks unchanged.
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))
+    v = Vault(home, archive_days=7)
+    try:
+        v.journal.begin("sweep")  # ... and it left its journal behind
+    finally:
+        v.close()
+    v = Vault(home, archive_days=7)  # opening reconciles the crash: a full listing
+    try:
+        assert not v.journal.exists()
+        assert v.get("from-backup").archive_path.endswith(unit.name)
+    finally:
+        v.close()
+
+
+def test_a_folder_whose_mark_did_not_change_is_not_listed_again_before_a_write(tmp_path, monkeypatch):
+    unit, folder, home = _two_homes(tmp_path)
+    v = Vault(home, archive_days=7)
+    try:
+        listed: list[str] = []
+        real = type(v.store).folder_units
+
+        def counting(store, month):
+            listed.append(month.name)
+            return real(store, month)
+
+        monkeypatch.setattr(type(v.store), "folder_units", counting)
+        v.sweep()  # the folder changed when the first sweep archived into it: listed once
+        assert listed == [folder.name]
+        listed.clear()
+        v.sweep()
+        assert listed == []  # nothing changed since
+        shutil.copy2(unit, folder / unit.name)
+        v.sweep()
+        assert listed == [folder.name]
+        assert v.get("from-backup") is not None
+    finally:
+        v.close()
