@@ -50,7 +50,7 @@ import stat
 import tarfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, BinaryIO
@@ -168,12 +168,7 @@ class BaseRef:
     depth: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "version": self.version,
-            "content_sha256": self.content_sha256,
-            "depth": self.depth,
-        }
+        return asdict(self)
 
 
 @dataclass
