@@ -90,7 +90,7 @@ class _SessionFailed(Message, bubble=False):
 
 
 class RestoreFailed(_SessionFailed, bubble=False):
-    pass
+    """Restoring the session failed."""
 
 
 @dataclass
@@ -101,7 +101,7 @@ class PreviewLoaded(Message, bubble=False):
 
 
 class PreviewFailed(_SessionFailed, bubble=False):
-    pass
+    """Reading the session for the preview failed."""
 
 
 @dataclass
