@@ -126,13 +126,17 @@ def check_home_ownership(home: Path) -> None:
         )
 
 
-def fsync_dir(path: Path) -> None:
-    """fsync a folder so a rename inside it is durable."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+def _fsync(path: Path, flag: str) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, flag, 0))
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_dir(path: Path) -> None:
+    """fsync a folder so a rename inside it is durable."""
+    _fsync(path, "O_DIRECTORY")
 
 
 @contextlib.contextmanager
@@ -214,11 +218,7 @@ PUBLISH_THREADS = 8
 
 
 def fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync(path, "O_NOFOLLOW")
 
 
 def publish(staged: list[tuple[Path, Path]], fault: Callable[[str], None] | None = None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .model import ArchiveEntry
@@ -33,7 +33,7 @@ class Failure:
     source: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"session_id": self.session_id, "path": self.path, "reason": self.reason, "source": self.source}
+        return asdict(self)
 
 
 @dataclass

@@ -50,7 +50,7 @@ import stat
 import tarfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import IO, Any, BinaryIO
@@ -168,12 +168,7 @@ class BaseRef:
     depth: int = 1
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "session_id": self.session_id,
-            "version": self.version,
-            "content_sha256": self.content_sha256,
-            "depth": self.depth,
-        }
+        return asdict(self)
 
 
 @dataclass
@@ -542,6 +537,20 @@ class HashingWriter:
         self.raw.flush()
 
 
+@contextlib.contextmanager
+def open_sink(target: Path, staged: bool, hook: Callable[[str], None]) -> Iterator[tuple[HashingWriter, Path | None]]:
+    """Where an archive writer puts its bytes, hashed on the way: an atomic writer of
+    ``target``, or with ``staged`` a temporary file, named second, for the caller to
+    ``fsutil.publish`` with its batch."""
+    with contextlib.ExitStack() as stack:
+        tmp: Path | None = None
+        if staged:
+            raw, tmp = stack.enter_context(staged_writer(target))
+        else:
+            raw = stack.enter_context(atomic_writer(target, fault=hook, new_file=True))
+        yield HashingWriter(raw), tmp
+
+
 @dataclass
 class SourceFile:
     """A file to put in an archive: where to read it and what the manifest says of it."""
@@ -581,13 +590,7 @@ def write_archive(
     if manifest.base is not None and tailunit().eligible(manifest):
         return tailunit().write(target, manifest, files, on_bytes, fault, staged)  # a version that only grew
     hook = fault or (lambda step: None)
-    with contextlib.ExitStack() as stack:
-        tmp: Path | None = None
-        if staged:
-            raw, tmp = stack.enter_context(staged_writer(target))
-        else:
-            raw = stack.enter_context(atomic_writer(target, fault=hook, new_file=True))
-        sink = HashingWriter(raw)
+    with open_sink(target, staged, hook) as (sink, tmp):
         cctx = unit_compressor(manifest.original_size, level)
         with (
             # zstandard's stub asks for IO[bytes]; the writer only calls write() and flush().

@@ -32,7 +32,6 @@ reader of units reads both, and formats 1-3 read exactly as before.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import struct
@@ -43,7 +42,7 @@ from typing import IO, Any
 import zstandard
 
 from ..errors import DataError, IntegrityError
-from ..fsutil import FILE_MODE, atomic_writer, staged_writer, validate_id, validate_relpath
+from ..fsutil import FILE_MODE, validate_id, validate_relpath
 from ..streams import HashingReader
 from . import format as arc
 
@@ -315,13 +314,7 @@ def write(
     hook = fault or (lambda step: None)
     manifest.format = TAIL_FORMAT
     header = encode(manifest)
-    with contextlib.ExitStack() as stack:
-        tmp: Path | None = None
-        if staged:
-            raw, tmp = stack.enter_context(staged_writer(target))
-        else:
-            raw = stack.enter_context(atomic_writer(target, fault=hook, new_file=True))
-        sink = arc.HashingWriter(raw)
+    with arc.open_sink(target, staged, hook) as (sink, tmp):
         sink.write(header)
         for sf in files:
             hook("write-member")

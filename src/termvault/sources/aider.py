@@ -106,12 +106,19 @@ def _local_time(text: str) -> float | None:
         return None
 
 
-def _decode(raw: bytes, warnings: list[int]) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        warnings[0] += 1
-        return decode_text(raw)
+def _lines(ref: FileRef, warnings: list[int]) -> Iterator[tuple[int, str]]:
+    """``(number, text)`` of each line of ``ref``; a line too long to read or not UTF-8
+    counts a warning (the second is decoded leniently, the first skipped)."""
+    for lineno, raw in iter_lines(ref):
+        if raw is None:
+            warnings[0] += 1
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            warnings[0] += 1
+            line = decode_text(raw)
+        yield lineno, line.rstrip("\r\n")
 
 
 Block = tuple[str, str, "float | None", int]
@@ -133,11 +140,7 @@ def _blocks(ref: FileRef, warnings: list[int], cap: int) -> Iterator[Block]:
             yield role, text, started, first
 
     try:
-        for lineno, raw in iter_lines(ref):
-            if raw is None:
-                warnings[0] += 1
-                continue
-            line = _decode(raw, warnings).rstrip("\r\n")
+        for lineno, line in _lines(ref, warnings):
             m = _RUN.match(line)
             if m:
                 yield from flush()
@@ -174,11 +177,7 @@ def _inputs(ref: FileRef, warnings: list[int]) -> Iterator[tuple[float | None, s
     when: float | None = None
     lines: list[str] = []
     try:
-        for _, raw in iter_lines(ref):
-            if raw is None:
-                warnings[0] += 1
-                continue
-            line = _decode(raw, warnings).rstrip("\r\n")
+        for _, line in _lines(ref, warnings):
             if line.startswith("# "):
                 if lines:
                     yield when, "\n".join(lines)

@@ -166,6 +166,12 @@ class Source(ABC):
     def home_path(self) -> Path:
         return Path(self.env.get("HOME") or os.path.expanduser("~"))
 
+    def env_dir(self, name: str, *default: str) -> Path:
+        """The folder the environment variable ``name`` names (a leading ``~`` is
+        ``home_path``), else ``default``'s parts under ``home_path``."""
+        value = self.env.get(name)
+        return expand_home(value, self.home_path()) if value else self.home_path().joinpath(*default)
+
 
 @dataclass
 class ArchivedFile:

@@ -32,7 +32,6 @@ from .base import (
     TextCollector,
     clean_text,
     content_text,
-    expand_home,
     first_line,
     loads,
     make_unit,
@@ -154,10 +153,7 @@ class ClaudeCodeSource(Source):
     description = "Claude Code transcripts (~/.claude/projects)"
 
     def default_roots(self) -> list[Path]:
-        config = self.env.get("CLAUDE_CONFIG_DIR")
-        if config:
-            return [expand_home(config, self.home_path()) / "projects"]
-        return [self.home_path() / ".claude" / "projects"]
+        return [self.env_dir("CLAUDE_CONFIG_DIR", ".claude") / "projects"]
 
     # -- discovery ----------------------------------------------------------------------
     def discover(self) -> Iterator[SessionUnit]:

@@ -34,7 +34,6 @@ from .base import (
     TextCollector,
     clean_text,
     content_text,
-    expand_home,
     first_line,
     make_unit,
     parse_time,
@@ -100,8 +99,7 @@ class CodexSource(Source):
     description = "Codex CLI rollouts (~/.codex/sessions, ~/.codex/archived_sessions)"
 
     def default_roots(self) -> list[Path]:
-        configured = self.env.get("CODEX_HOME")
-        base = expand_home(configured, self.home_path()) if configured else self.home_path() / ".codex"
+        base = self.env_dir("CODEX_HOME", ".codex")
         return [base / "sessions", base / "archived_sessions"]
 
     def discover(self) -> Iterator[SessionUnit]:

@@ -45,7 +45,6 @@ from .base import (
     TextCollector,
     clean_info,
     content_text,
-    expand_home,
     first_line,
     iter_lines,
     loads_lenient,
@@ -151,12 +150,12 @@ class _ObjectStream:
                     raise _Stop
                 start, i = 0, carry
                 continue
+            m = (_IN_STRING if in_str else _SCALAR_END if scalar else _STRUCT).search(buf, i)
+            if m is None:
+                i = len(buf)
+                continue
+            j = m.start()
             if in_str:
-                m = _IN_STRING.search(buf, i)
-                if m is None:
-                    i = len(buf)
-                    continue
-                j = m.start()
                 if buf[j] == 0x5C:
                     i = j + 2
                     continue
@@ -164,17 +163,9 @@ class _ObjectStream:
                 if depth == 0:
                     end = i
             elif scalar:
-                m = _SCALAR_END.search(buf, i)
-                if m is None:
-                    i = len(buf)
-                    continue
-                end = m.start()
+                end = j
             else:
-                m = _STRUCT.search(buf, i)
-                if m is None:
-                    i = len(buf)
-                    continue
-                c, i = buf[m.start()], m.start() + 1
+                c, i = buf[j], j + 1
                 if c == 0x22:
                     in_str = True
                 elif c in (0x7B, 0x5B):
@@ -474,13 +465,10 @@ class GeminiSource(Source):
     description = "Gemini CLI chat recordings (~/.gemini/tmp/<project>/chats)"
 
     def default_roots(self) -> list[Path]:
+        # GEMINI_DIR is the .gemini folder itself; GEMINI_CLI_HOME stands for the home.
         if self.env.get("GEMINI_DIR"):
-            base = expand_home(self.env["GEMINI_DIR"], self.home_path())
-        elif self.env.get("GEMINI_CLI_HOME"):
-            base = expand_home(self.env["GEMINI_CLI_HOME"], self.home_path()) / ".gemini"
-        else:
-            base = self.home_path() / ".gemini"
-        return [base / "tmp"]
+            return [self.env_dir("GEMINI_DIR") / "tmp"]
+        return [self.env_dir("GEMINI_CLI_HOME") / ".gemini" / "tmp"]
 
     def discover(self) -> Iterator[SessionUnit]:
         seen: set[str] = set()

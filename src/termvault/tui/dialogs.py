@@ -7,36 +7,54 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+from textual.widgets.button import ButtonVariant
 
 from ..index import ArchiveEntry
 from .formatting import display_text, shorten_folder
 
+_T = TypeVar("_T")
+
 BESIDE = "beside"
 REPLACE = "replace"
 
-_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{
-    width: 72;
-    max-width: 100%;
-    height: auto;
-    padding: 0 1;
-    background: $panel;
-    border: round $warning;
-}}
-{name} .dialog-text {{ margin: 1 0; }}
-{name} .dialog-buttons {{ height: 1; align-horizontal: right; }}
-{name} .dialog-buttons Button {{ margin-left: 1; }}
-"""
+
+def modal_css(
+    name: str, width: int, more: str = "", box: str = "Vertical", pad: int = 1, border: str = "$primary"
+) -> str:
+    """The CSS of modal screen ``name``: a ``box`` of ``width`` cells centred over the
+    screen below it, then the rules ``more`` (where ``{name}`` stands for the screen)."""
+    return f"""
+    {name} {{ align: center middle; }}
+    {name} > {box} {{
+        width: {width};
+        max-width: 100%;
+        height: auto;
+        padding: 0 {pad};
+        background: $panel;
+        border: round {border};
+    }}
+    """ + more.replace("{name}", name)
+
+
+def _dialog_css(name: str) -> str:
+    return modal_css(
+        name,
+        72,
+        """
+    {name} .dialog-text { margin: 1 0; }
+    {name} .dialog-buttons { height: 1; align-horizontal: right; }
+    {name} .dialog-buttons Button { margin-left: 1; }
+    """,
+        border="$warning",
+    )
 
 
 def beside_folder(root: str, now: float | None = None) -> Path:
@@ -58,10 +76,42 @@ def _title(entry: ArchiveEntry) -> str:
     return display_text(entry.name or entry.session_id, 50)
 
 
-class ConfirmRestoreScreen(ModalScreen[bool]):
+class _Dialog(ModalScreen[_T]):
+    """A question its buttons answer: ``question()`` under the border title ``HEADING``,
+    then ``BUTTONS`` (label, id, variant, what the dialog dismisses with); the first
+    button has the focus."""
+
+    HEADING: ClassVar[str] = ""
+    BUTTONS: ClassVar[list[tuple[str, str, ButtonVariant, Any]]] = []
+
+    def question(self) -> Content:
+        raise NotImplementedError
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = Content(self.HEADING)
+            yield Static(self.question(), classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                for label, button_id, variant, _ in self.BUTTONS:
+                    yield Button(label, id=button_id, variant=variant, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(f"#{self.BUTTONS[0][1]}", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(next(answer for _, button_id, _, answer in self.BUTTONS if button_id == event.button.id))
+
+
+class ConfirmRestoreScreen(_Dialog[bool]):
     """ "Restore NAME (version N) to FOLDER?" Dismisses with True to go ahead."""
 
-    DEFAULT_CSS = _CSS.format(name="ConfirmRestoreScreen")
+    DEFAULT_CSS = _dialog_css("ConfirmRestoreScreen")
+    HEADING = "Restore"
+    BUTTONS: ClassVar[list[tuple[str, str, ButtonVariant, Any]]] = [
+        ("Restore", "confirm-restore", "primary", True),
+        ("Cancel", "confirm-cancel", "default", False),
+    ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,n", "answer(False)", "Cancel"),
         Binding("y", "answer(True)", "Restore"),
@@ -72,46 +122,31 @@ class ConfirmRestoreScreen(ModalScreen[bool]):
         self.entry = entry
         self.destination = destination
 
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = Content("Restore")
-            yield Static(
-                Content.assemble(
-                    "Restore ",
-                    (_title(self.entry), "bold"),
-                    f" (version {self.entry.version}) to ",
-                    (shorten_folder(self.destination, 60) or "where it was archived from", "bold"),
-                    "?\n",
-                    ("Identical files are left alone; nothing is overwritten without asking.", "$text-muted"),
-                ),
-                classes="dialog-text",
-            )
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Restore", id="confirm-restore", variant="primary", compact=True)
-                yield Button("Cancel", id="confirm-cancel", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-restore", Button).focus()
+    def question(self) -> Content:
+        return Content.assemble(
+            "Restore ",
+            (_title(self.entry), "bold"),
+            f" (version {self.entry.version}) to ",
+            (shorten_folder(self.destination, 60) or "where it was archived from", "bold"),
+            "?\n",
+            ("Identical files are left alone; nothing is overwritten without asking.", "$text-muted"),
+        )
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
 
-    @on(Button.Pressed, "#confirm-restore")
-    def _yes(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(True)
 
-    @on(Button.Pressed, "#confirm-cancel")
-    def _no(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(False)
-
-
-class RestoreConflictScreen(ModalScreen[str | None]):
+class RestoreConflictScreen(_Dialog[str | None]):
     """A file in the way differs from the archived copy. Dismisses with ``BESIDE``,
     ``REPLACE`` or None (cancel)."""
 
-    DEFAULT_CSS = _CSS.format(name="RestoreConflictScreen")
+    DEFAULT_CSS = _dialog_css("RestoreConflictScreen")
+    HEADING = "A different file is in the way"
+    BUTTONS: ClassVar[list[tuple[str, str, ButtonVariant, Any]]] = [
+        ("Restore beside", "conflict-beside", "primary", BESIDE),
+        ("Replace, keep current aside", "conflict-replace", "warning", REPLACE),
+        ("Cancel", "conflict-cancel", "default", None),
+    ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "choose(None)", "Cancel"),
         Binding("b", "choose('beside')", "Beside"),
@@ -124,45 +159,18 @@ class RestoreConflictScreen(ModalScreen[str | None]):
         self.problem = problem
         self.beside = beside
 
-    def compose(self) -> ComposeResult:
-        with Vertical() as box:
-            box.border_title = Content("A different file is in the way")
-            yield Static(
-                Content.assemble(
-                    (display_text(_tilde_paths(self.problem), 400), ""),
-                    "\n\n",
-                    ("Restore beside", "bold"),
-                    ": into ",
-                    shorten_folder(str(self.beside), 56),
-                    "; the current file stays as it is.\n",
-                    ("Replace", "bold"),
-                    ": put the archived copy back and keep the current file beside it as ",
-                    "NAME.termvault-old-TIME.",
-                ),
-                classes="dialog-text",
-            )
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Restore beside", id="conflict-beside", variant="primary", compact=True)
-                yield Button("Replace, keep current aside", id="conflict-replace", variant="warning", compact=True)
-                yield Button("Cancel", id="conflict-cancel", compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#conflict-beside", Button).focus()
+    def question(self) -> Content:
+        return Content.assemble(
+            (display_text(_tilde_paths(self.problem), 400), ""),
+            "\n\n",
+            ("Restore beside", "bold"),
+            ": into ",
+            shorten_folder(str(self.beside), 56),
+            "; the current file stays as it is.\n",
+            ("Replace", "bold"),
+            ": put the archived copy back and keep the current file beside it as ",
+            "NAME.termvault-old-TIME.",
+        )
 
     def action_choose(self, choice: str | None) -> None:
         self.dismiss(choice)
-
-    @on(Button.Pressed, "#conflict-beside")
-    def _beside(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(BESIDE)
-
-    @on(Button.Pressed, "#conflict-replace")
-    def _replace(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(REPLACE)
-
-    @on(Button.Pressed, "#conflict-cancel")
-    def _cancel(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(None)

@@ -82,9 +82,15 @@ class RestoreConflict(Message, bubble=False):
 
 
 @dataclass
-class RestoreFailed(Message, bubble=False):
+class _SessionFailed(Message, bubble=False):
+    """A worker's job on one session failed; ``error`` says why."""
+
     session_id: str
     error: str
+
+
+class RestoreFailed(_SessionFailed, bubble=False):
+    """Restoring the session failed."""
 
 
 @dataclass
@@ -94,10 +100,8 @@ class PreviewLoaded(Message, bubble=False):
     turns: list[Turn]
 
 
-@dataclass
-class PreviewFailed(Message, bubble=False):
-    session_id: str
-    error: str
+class PreviewFailed(_SessionFailed, bubble=False):
+    """Reading the session for the preview failed."""
 
 
 @dataclass

@@ -30,6 +30,7 @@ from ..errors import TermvaultError
 from ..index import ArchiveEntry
 from ..ops.export import EXPORT_FORMATS
 from ..reports import SweepReport
+from .dialogs import modal_css
 from .find import Jump
 from .formatting import bar, display_text, human_size, saved_size, truncate
 from .messages import StatsLoaded, SweepFailed, SweepFinished, SweepProgressed
@@ -79,19 +80,13 @@ EXTENSIONS = {"raw": "raw", "jsonl": "jsonl", "text": "txt", "markdown": "md", "
 class HelpScreen(ModalScreen[None]):
     """Every key the browser knows."""
 
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 68;
-        max-width: 100%;
-        height: auto;
-        max-height: 100%;
-        padding: 0 2;
-        background: $panel;
-        border: round $primary;
-        border-title-color: $text-primary;
-    }
-    """
+    DEFAULT_CSS = modal_css(
+        "HelpScreen",
+        68,
+        "{name} > VerticalScroll { max-height: 100%; border-title-color: $text-primary; }",
+        box="VerticalScroll",
+        pad=2,
+    )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "app.pop_screen", "Back")]
 
     def compose(self) -> ComposeResult:
@@ -269,21 +264,16 @@ class PreviewScreen(Screen[None]):
 class ExportScreen(ModalScreen[tuple[str, str] | None]):
     """Choose a format and a file; dismisses with (format, path) or None."""
 
-    DEFAULT_CSS = """
-    ExportScreen { align: center middle; }
-    ExportScreen > Vertical {
-        width: 60;
-        max-width: 100%;
-        height: auto;
-        padding: 0 1;
-        background: $panel;
-        border: round $primary;
-    }
-    ExportScreen RadioSet { width: 1fr; margin-bottom: 1; }
-    ExportScreen #export-path { margin-bottom: 1; }
-    ExportScreen #export-buttons { height: 1; align-horizontal: right; }
-    ExportScreen #export-buttons Button { margin-left: 1; }
-    """
+    DEFAULT_CSS = modal_css(
+        "ExportScreen",
+        60,
+        """
+    {name} RadioSet { width: 1fr; margin-bottom: 1; }
+    {name} #export-path { margin-bottom: 1; }
+    {name} #export-buttons { height: 1; align-horizontal: right; }
+    {name} #export-buttons Button { margin-left: 1; }
+    """,
+    )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, entry: ArchiveEntry, folder: str, fmt: str = "markdown") -> None:
@@ -337,19 +327,14 @@ class ExportScreen(ModalScreen[tuple[str, str] | None]):
 class SweepScreen(ModalScreen[Any]):
     """Archive what is due now, with a progress bar; dismisses with the SweepReport."""
 
-    DEFAULT_CSS = """
-    SweepScreen { align: center middle; }
-    SweepScreen > Vertical {
-        width: 64;
-        max-width: 100%;
-        height: auto;
-        padding: 0 1;
-        background: $panel;
-        border: round $primary;
-    }
-    SweepScreen ProgressBar { margin: 1 0; }
-    SweepScreen #sweep-buttons { height: 1; align-horizontal: right; }
-    """
+    DEFAULT_CSS = modal_css(
+        "SweepScreen",
+        64,
+        """
+    {name} ProgressBar { margin: 1 0; }
+    {name} #sweep-buttons { height: 1; align-horizontal: right; }
+    """,
+    )
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
 
     def __init__(self, vault: Any, on_finished: Any = None) -> None:
