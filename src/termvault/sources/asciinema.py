@@ -55,24 +55,11 @@ from .base import (
 
 _CAST = re.compile(r"\.cast$", re.IGNORECASE)
 _SHELLS = frozenset(
-    [
-        "sh",
-        "bash",
-        "zsh",
-        "fish",
-        "dash",
-        "ksh",
-        "mksh",
-        "tcsh",
-        "csh",
-        "nu",
-        "nushell",
-        "pwsh",
-        "powershell",
-        "xonsh",
-        "elvish",
-    ]
-)
+    {
+        "sh", "bash", "zsh", "fish", "dash", "ksh", "mksh", "tcsh", "csh", "nu", "nushell", "pwsh",
+        "powershell", "xonsh", "elvish"
+    }
+)  # fmt: skip
 # Editing keys handled while reconstructing typed lines from input events.
 _EDIT_KEYS = re.compile(r"[\r\n\x7f\b\x15\x03\x17]")
 _OSC7 = re.compile(r"\x1b\](7;[^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)")
