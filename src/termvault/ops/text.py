@@ -8,18 +8,23 @@ own frames, so nothing is re-derived from an archive for that.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from ..errors import TermvaultError
 from ..index import fulltext
 from ..model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
-from ..sources.base import Source, clean_info, parse_time
+from ..sources.base import Message, Source, clean_info, parse_time
 from ..streams import close_refs
 from .context import Context
 
 log = logging.getLogger(__name__)
+# A conversation's turns are built from all of its records (sub-agents nest under the call
+# that spawned them), so memory grows with the session: past this size the text the
+# parser streamed (capped, in one stream, roles not told apart) is what is searched.
+MAX_CONVERSATION_BYTES = 32 * 1024 * 1024
 # Roles that say a source's messages are a conversation; a terminal recording's are its
 # output, for which the text its parser made (the screen as it read) is better.
 _CONVERSATION = frozenset({"user", "assistant", "tool", "tool_result"})
@@ -61,14 +66,35 @@ def prepare_text(src: Source, refs: Sequence[FileRef], info: SessionInfo) -> ful
     """The full text of a unit from its conversation (turns with roles, whole tool
     outputs), or from ``info.text`` for a source whose messages are not a conversation.
     Plain data: a sweep may run this in a worker process."""
-    try:
-        turns = list(src.messages(list(refs))) if src.conversational and not info.plain_output else []
-    except Exception as exc:  # a source bug: its parser's text is still searchable
-        log.warning("%s messages failed: %s", src.kind, exc)
-        turns = []
-    if any(t.role in _CONVERSATION for t in turns):
-        return fulltext.prepare(turns)
+    if src.conversational and not info.plain_output and sum(r.size for r in refs) <= MAX_CONVERSATION_BYTES:
+        messages = src.messages(list(refs))
+        try:
+            turns = _conversation(messages, fulltext.TEXT_CAP)
+            if turns is not None:
+                return fulltext.prepare(turns)  # reads turns only up to the text cap
+        except Exception as exc:  # a source bug: its parser's text is still searchable
+            log.warning("%s messages failed: %s", src.kind, exc)
+        finally:
+            close = getattr(messages, "close", None)
+            if close is not None:
+                close()  # a generator stopped at the cap lets go of its files now
     return fulltext.prepare(info.text)
+
+
+def _conversation(messages: Iterable[Message], cap: int) -> Iterator[Message] | None:
+    """``messages`` (read lazily, so memory stays bounded for a multi-GB session) if they
+    hold a conversation turn before ``cap`` characters of other output, else None."""
+    it = iter(messages)
+    head: list[Message] = []
+    size = 0
+    for m in it:
+        head.append(m)
+        if m.role in _CONVERSATION:
+            return itertools.chain(head, it)
+        size += len(m.text or "")
+        if size >= cap:
+            return None
+    return None
 
 
 def prepared_text(ctx: Context, entry: ArchiveEntry) -> fulltext.Prepared:
