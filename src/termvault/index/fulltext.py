@@ -164,10 +164,15 @@ class FrameError(ValueError):
 
 
 def decompress(frame: bytes) -> str:
+    return decompress_bytes(frame).decode("utf-8", "replace")
+
+
+def decompress_bytes(frame: bytes) -> bytes:
+    """A frame's text as UTF-8 bytes (a check looks for a literal in them first)."""
     import zstandard  # lazy: see compress
 
     try:
-        return zstandard.ZstdDecompressor().decompress(frame).decode("utf-8", "replace")
+        return zstandard.ZstdDecompressor().decompress(frame)
     except zstandard.ZstdError as exc:
         raise FrameError(str(exc)) from exc
 
