@@ -140,12 +140,16 @@ def test_prepare_is_plain_data_split_by_role_and_tool():
         Turn("assistant", "ok"),
         Turn("tool", "make", name="Bash", extra={"call_id": "c1"}),
         Turn("tool_result", "make: done", extra={"call_id": "c1"}),
+        Turn("tool", '{"file_path": "a.py"}', name="Read", extra={"call_id": "c2"}),
+        Turn("tool_result", "     1→import os\n     2→\n    10→x = 1  # 3→4", extra={"call_id": "c2"}),
     ]
     prepared = pickle.loads(pickle.dumps(fulltext.prepare(turns)))
     streams = {(c.role, c.tool): fulltext.decompress(c.frame) for c in prepared.chunks}
-    assert set(streams) == {("user", ""), ("assistant", ""), ("tool", "Bash")}
+    assert set(streams) == {("user", ""), ("assistant", ""), ("tool", "Bash"), ("tool", "Read")}
     assert streams[("user", "")] == "\x1e0\x1ffix the build please\n"  # escape sequences out
     assert streams[("tool", "Bash")] == "\x1e2\x1fBash\nmake\n\x1e3\x1fmake: done\n"
+    # A file read's line numbers are left out (they are most of what does not compress).
+    assert streams[("tool", "Read")].endswith("\x1e5\x1fimport os\n\nx = 1  # 3→4\n")
     assert all("\x1e" not in c.body for c in prepared.chunks)
 
 
