@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ..model import ArchiveEntry
@@ -365,7 +366,7 @@ class TextSearch:
             chunks = per[row]
             for chunk in chunks:
                 checked += 1
-                if leaf.check.holds(self.raw(chunk), self.folded(chunk), lambda c=chunk: self.lower(c)):
+                if leaf.check.holds(self.raw(chunk), self.folded(chunk), partial(self.lower, chunk)):
                     out[row] = Match(-idf * (1 + math.log(len(chunks))), chunk, True)
                     break
         return out
