@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -171,12 +172,19 @@ def decompress(frame: bytes) -> str:
     return decompress_bytes(frame).decode("utf-8", "replace")
 
 
+_LOCAL = threading.local()  # a decompression context per thread (they are not shareable)
+
+
 def decompress_bytes(frame: bytes) -> bytes:
-    """A frame's text as UTF-8 bytes (a check looks for a literal in them first)."""
+    """A frame's text as UTF-8 bytes (a check looks for a literal in them first). The
+    thread's context is reused: making one costs as much as decompressing a frame."""
     import zstandard  # lazy: see compress
 
+    dctx = getattr(_LOCAL, "dctx", None)
+    if dctx is None:
+        dctx = _LOCAL.dctx = zstandard.ZstdDecompressor()
     try:
-        return zstandard.ZstdDecompressor().decompress(frame)
+        return dctx.decompress(frame)
     except zstandard.ZstdError as exc:
         raise FrameError(str(exc)) from exc
 
