@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from ..model import ArchiveEntry
@@ -86,6 +86,7 @@ def _char_start(raw: bytes, i: int) -> int:
     return i
 
 
+@lru_cache(maxsize=256)
 def folded_pattern(pattern: str) -> re.Pattern[bytes] | None:
     """``pattern`` (for lower-cased text) over UTF-8 bytes with ASCII letters lower-cased
     (``bytes.lower``: no decoding), when none of its letters has a case outside ASCII. It

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..ansi import printable
@@ -104,7 +105,11 @@ def _first(ts: TextSearch, chunk: int, needles: list[str]) -> int | None:
 
 def any_term(terms: list[str], folded: bool = False) -> re.Pattern[str]:
     """Any of ``terms``, case-insensitive; ``folded``: for lower-cased text (faster)."""
-    wanted = sorted({t.lower() if folded else t for t in terms}, key=len, reverse=True)
+    return _any_term(tuple(sorted({t.lower() if folded else t for t in terms}, key=len, reverse=True)), folded)
+
+
+@lru_cache(maxsize=256)  # (the same terms for every hit of a search)
+def _any_term(wanted: tuple[str, ...], folded: bool) -> re.Pattern[str]:
     return re.compile("|".join(_term_pattern(t) for t in wanted), 0 if folded else re.IGNORECASE)
 
 
