@@ -334,3 +334,22 @@ def test_a_term_as_written_only_late_candidates_hold_is_found_past_the_check_bud
         assert page.total >= 2
         # Not the phrase, as the right side of NOT: every candidate is checked.
         assert {h.entry.session_id for h in v.search("app NOT src/app")} == {"big"}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("weight_norm", {"upper", "plain"}),  # any case; not inside a longer word ("éweight_norm")
+        ('"Café Crème"', {"accented"}),  # letters with a case outside ASCII: checked in the text
+        ('"norm weight"', set()),
+    ],
+)
+def test_a_phrase_checked_in_frame_bytes_keeps_word_boundaries_and_case(home, query, expected):
+    now = time.time()
+    make_native(home, "upper", 10, now, output_snapshot="call WEIGHT_NORM(x) here")
+    make_native(home, "plain", 11, now, output_snapshot="torch weight_norm: ok")
+    make_native(home, "glued", 12, now, output_snapshot="the éweight_norm token and a weight, a norm")
+    make_native(home, "accented", 13, now, output_snapshot="un CAFÉ CRÈME, merci")
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        assert {h.entry.session_id for h in v.search(query)} == expected
