@@ -74,7 +74,16 @@ def test_a_word_at_character_30000_of_a_tool_output_is_found_in_its_turn(vault):
     assert turns[hit.turn].role == "tool_result" and "marmalade_fixture" in turns[hit.turn].text
 
 
-def test_role_filters_are_exact(vault):
+@pytest.fixture(params=["chunks kept in memory", "chunks joined in SQL"])
+def streams(request, monkeypatch):
+    """Both ways a match finds its chunks' sessions and streams (a big index joins)."""
+    from termvault.index import textindex
+
+    if request.param == "chunks joined in SQL":
+        monkeypatch.setattr(textindex, "MAP_CHUNKS", 0)
+
+
+def test_role_filters_are_exact(vault, streams):
     assert ids(vault.search("walrus", role=["user"])) == [SID]  # the prompt
     assert ids(vault.search("walrus", role="assistant")) == [SID]  # the reply
     assert ids(vault.search("pytest", role=["tool"])) == [SID]  # the call's command
@@ -87,7 +96,7 @@ def test_role_filters_are_exact(vault):
         vault.search("walrus", role=["robot"])
 
 
-def test_the_tool_filter_keeps_that_tools_calls_and_results(vault):
+def test_the_tool_filter_keeps_that_tools_calls_and_results(vault, streams):
     assert ids(vault.search("marmalade", tool="Bash")) == [SID]
     assert ids(vault.search("marmalade", tool="bash")) == [SID]  # tool names fold case
     assert ids(vault.search("marmalade", tool="Edit")) == []
@@ -153,7 +162,7 @@ def test_prepare_is_plain_data_split_by_role_and_tool():
     assert all("\x1e" not in c.body for c in prepared.chunks)
 
 
-def test_a_new_version_takes_the_old_versions_text_out_of_the_index(home):
+def test_a_new_version_takes_the_old_versions_text_out_of_the_index(home, streams):
     now = time.time()
     make_native(home, "s1", 10, now, output_snapshot="the first draft mentions aardvark")
     with Vault(home, archive_days=7) as v:

@@ -332,12 +332,7 @@ class TextSearch:
         fts = leaf.fts()
         if fts is None:
             return {}
-        where, params = textindex.chunk_filter("c", self.roles, self.tool)
-        rows = self.index.query(
-            f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
-            f"WHERE fts_text MATCH ?{where}",
-            [fts, *params],
-        )
+        rows = self.matching(fts)
         # FTS5 without positions gives bm25 no term counts (it scores 0): a leaf weighs
         # its inverse chunk frequency, more for a session with several chunks holding it
         # (and ``search`` counts the terms in the best chunk of the best sessions).
@@ -370,6 +365,31 @@ class TextSearch:
                 if leaf.check.holds(self.raw(chunk), self.folded(chunk), partial(self.lower, chunk)):
                     out[row] = Match(-idf * (1 + math.log(len(chunks))), chunk, True)
                     break
+        return out
+
+    def matching(self, fts: str) -> list[tuple[int, int]]:
+        """(session row, chunk id) of the chunks FTS5 matches, in the streams asked for."""
+        streams = textindex.chunk_streams(self.index)
+        if streams is None:
+            where, params = textindex.chunk_filter("c", self.roles, self.tool)
+            return [
+                (r[0], r[1])
+                for r in self.index.query(
+                    f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
+                    f"WHERE fts_text MATCH ?{where}",
+                    [fts, *params],
+                )
+            ]
+        tool = self.tool.lower() if self.tool else None
+        out = []
+        for (chunk,) in self.index.query("SELECT rowid FROM fts_text WHERE fts_text MATCH ?", [fts]):
+            found = streams.get(chunk)  # (none: an FTS5 row a damaged frame left behind)
+            if (
+                found is not None
+                and (not self.roles or found[1] in self.roles)
+                and (tool is None or found[2].lower() == tool)
+            ):
+                out.append((found[0], chunk))
         return out
 
     def run(self, tree: Tree, within: set[int] | None = None, exact: bool = False) -> dict[int, Match]:
