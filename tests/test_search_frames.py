@@ -74,7 +74,16 @@ def test_a_word_at_character_30000_of_a_tool_output_is_found_in_its_turn(vault):
     assert turns[hit.turn].role == "tool_result" and "marmalade_fixture" in turns[hit.turn].text
 
 
-def test_role_filters_are_exact(vault):
+@pytest.fixture(params=["chunks kept in memory", "chunks joined in SQL"])
+def streams(request, monkeypatch):
+    """Both ways a match finds its chunks' sessions and streams (a big index joins)."""
+    from termvault.index import textindex
+
+    if request.param == "chunks joined in SQL":
+        monkeypatch.setattr(textindex, "MAP_CHUNKS", 0)
+
+
+def test_role_filters_are_exact(vault, streams):
     assert ids(vault.search("walrus", role=["user"])) == [SID]  # the prompt
     assert ids(vault.search("walrus", role="assistant")) == [SID]  # the reply
     assert ids(vault.search("pytest", role=["tool"])) == [SID]  # the call's command
@@ -87,7 +96,7 @@ def test_role_filters_are_exact(vault):
         vault.search("walrus", role=["robot"])
 
 
-def test_the_tool_filter_keeps_that_tools_calls_and_results(vault):
+def test_the_tool_filter_keeps_that_tools_calls_and_results(vault, streams):
     assert ids(vault.search("marmalade", tool="Bash")) == [SID]
     assert ids(vault.search("marmalade", tool="bash")) == [SID]  # tool names fold case
     assert ids(vault.search("marmalade", tool="Edit")) == []
@@ -140,16 +149,20 @@ def test_prepare_is_plain_data_split_by_role_and_tool():
         Turn("assistant", "ok"),
         Turn("tool", "make", name="Bash", extra={"call_id": "c1"}),
         Turn("tool_result", "make: done", extra={"call_id": "c1"}),
+        Turn("tool", '{"file_path": "a.py"}', name="Read", extra={"call_id": "c2"}),
+        Turn("tool_result", "     1→import os\n     2→\n    10→x = 1  # 3→4", extra={"call_id": "c2"}),
     ]
     prepared = pickle.loads(pickle.dumps(fulltext.prepare(turns)))
     streams = {(c.role, c.tool): fulltext.decompress(c.frame) for c in prepared.chunks}
-    assert set(streams) == {("user", ""), ("assistant", ""), ("tool", "Bash")}
+    assert set(streams) == {("user", ""), ("assistant", ""), ("tool", "Bash"), ("tool", "Read")}
     assert streams[("user", "")] == "\x1e0\x1ffix the build please\n"  # escape sequences out
     assert streams[("tool", "Bash")] == "\x1e2\x1fBash\nmake\n\x1e3\x1fmake: done\n"
+    # A file read's line numbers are left out (they are most of what does not compress).
+    assert streams[("tool", "Read")].endswith("\x1e5\x1fimport os\n\nx = 1  # 3→4\n")
     assert all("\x1e" not in c.body for c in prepared.chunks)
 
 
-def test_a_new_version_takes_the_old_versions_text_out_of_the_index(home):
+def test_a_new_version_takes_the_old_versions_text_out_of_the_index(home, streams):
     now = time.time()
     make_native(home, "s1", 10, now, output_snapshot="the first draft mentions aardvark")
     with Vault(home, archive_days=7) as v:
@@ -277,10 +290,11 @@ def test_past_its_budget_of_frame_checks_a_phrase_total_is_estimated_and_says_so
         exact = v.search('"quick fox"')
         assert len(exact) == 3 and exact.total == 3 and not exact.estimated
         monkeypatch.setattr(query, "MAX_CHECKS", 2)
-        bounded = v.search('"quick fox"')
-        assert bounded.estimated and 1 <= len(bounded) <= 2
+        assert v.search('"quick fox"').total == 3  # the page is not full: every candidate checked
+        bounded = v.search('"quick fox"', limit=1)
+        assert bounded.estimated and len(bounded) == 1
         assert all("quick fox" in (h.snippet or "") for h in bounded)  # what is shown was checked
-        assert bounded.total == len(bounded) + round(4 * len(bounded) / 2)  # the rest at the same rate
+        assert 2 <= bounded.total <= 5  # the rest counted at the rate of those checked
 
 
 def test_a_phrase_snippet_shows_the_phrase_as_whole_words(home):
@@ -306,3 +320,45 @@ def test_a_damaged_frame_costs_its_text_only(home):
         make_native(home, "s1", 9, now, output_snapshot="the numbat digs")
         assert not v.sweep().failed  # the old version's text goes without its frame
         assert ids(v.search("numbat")) == ["s1"] and ids(v.search("wombat")) == []
+
+
+def test_a_term_as_written_only_late_candidates_hold_is_found_past_the_check_budget(home, monkeypatch):
+    # Small chunks: the newest session gives 300+ candidate chunks (``src`` and ``app``
+    # apart), checked first; only three older sessions, each one chunk, hold ``src/app``.
+    monkeypatch.setattr(fulltext, "CHUNK_CHARS", 120)
+    now = time.time()
+    make_native(home, "big", 10, now, output_snapshot="the src folder holds one app only. " * 1200)
+    for i in range(3):
+        make_native(home, f"late{i}", 20 + i, now, output_snapshot=f"open src/app/page{i}.tsx to edit it")
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        chunks = v.index.query("SELECT COUNT(*) FROM text_chunks")[0][0]
+        assert chunks > 300
+        found = v.search("src/app")
+        assert {h.entry.session_id for h in found} == {"late0", "late1", "late2"}
+        assert found.total == 3 and not found.estimated
+        assert all("src/app" in (h.snippet or "") for h in found)
+        page = v.search("src/app", limit=2)  # the page is full once two are found
+        assert len(page) == 2 and {h.entry.session_id for h in page} <= {"late0", "late1", "late2"}
+        assert page.total >= 2
+        # Not the phrase, as the right side of NOT: every candidate is checked.
+        assert {h.entry.session_id for h in v.search("app NOT src/app")} == {"big"}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("weight_norm", {"upper", "plain"}),  # any case; not inside a longer word ("éweight_norm")
+        ('"Café Crème"', {"accented"}),  # letters with a case outside ASCII: checked in the text
+        ('"norm weight"', set()),
+    ],
+)
+def test_a_phrase_checked_in_frame_bytes_keeps_word_boundaries_and_case(home, query, expected):
+    now = time.time()
+    make_native(home, "upper", 10, now, output_snapshot="call WEIGHT_NORM(x) here")
+    make_native(home, "plain", 11, now, output_snapshot="torch weight_norm: ok")
+    make_native(home, "glued", 12, now, output_snapshot="the éweight_norm token and a weight, a norm")
+    make_native(home, "accented", 13, now, output_snapshot="un CAFÉ CRÈME, merci")
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        assert {h.entry.session_id for h in v.search(query)} == expected

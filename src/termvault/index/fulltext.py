@@ -8,6 +8,7 @@ processes and hand them to the writer. The text is
 - cleared of noisy tokens (base64 pieces, long letter/digit soup, 13+ digit numbers),
   which made up most of the index's distinct terms and are never searched as words. They
   stay in the archive, byte for byte; the index does not hold them;
+- cleared of the line numbers a tool reading a file puts before each line;
 - split into role streams (``user``, ``assistant`` with thinking, ``tool`` per tool
   name, ``other``), each cut into chunks of about ``CHUNK_CHARS`` characters.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -62,6 +64,9 @@ _NOISE = re.compile(
 MAX_CHUNK_LENGTH = 512  # (found by splitting first: a regex probe costs 10x more)
 _BLOB = re.compile(rf"(?<!\S)\S{{{MAX_CHUNK_LENGTH},}}")
 MARK = re.compile(r"\x1e(\d+)\x1f")
+# The line numbers a file-reading tool puts before each line (``    12→code``): they differ
+# on every line, so they cost a twelfth of the frames, and nobody searches them.
+_LINE_NUMBERS = re.compile(r"(?m)^ *\d{1,7}→")
 
 # Chinese and Japanese (Han, kana) and Korean (Hangul) are written without spaces, so the
 # word tokenizer makes a whole run one token and a word inside it could not be found. Each
@@ -164,10 +169,22 @@ class FrameError(ValueError):
 
 
 def decompress(frame: bytes) -> str:
+    return decompress_bytes(frame).decode("utf-8", "replace")
+
+
+_LOCAL = threading.local()  # a decompression context per thread (they are not shareable)
+
+
+def decompress_bytes(frame: bytes) -> bytes:
+    """A frame's text as UTF-8 bytes (a check looks for a literal in them first). The
+    thread's context is reused: making one costs as much as decompressing a frame."""
     import zstandard  # lazy: see compress
 
+    dctx = getattr(_LOCAL, "dctx", None)
+    if dctx is None:
+        dctx = _LOCAL.dctx = zstandard.ZstdDecompressor()
     try:
-        return zstandard.ZstdDecompressor().decompress(frame).decode("utf-8", "replace")
+        return dctx.decompress(frame)
     except zstandard.ZstdError as exc:
         raise FrameError(str(exc)) from exc
 
@@ -205,7 +222,10 @@ def prepare(conversation: str | Iterable[Turn], cap: int = TEXT_CAP) -> Prepared
             if raw in seen:  # the same file read twice, the same preamble in every turn
                 continue
             seen.add(raw)
-        text = clean(raw[: cap - size]).strip()
+        text = clean(raw[: cap - size])
+        if role == "tool" and "→" in text:
+            text = _LINE_NUMBERS.sub("", text)
+        text = text.strip()
         if text:
             streams.setdefault((role, tool), []).append((turn, text))
             size += len(text) + 1

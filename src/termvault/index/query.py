@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 from typing import Any
 
 from ..model import ArchiveEntry
@@ -28,7 +29,8 @@ _OPERATORS = {"AND", "OR", "NOT"}
 _TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
 _WORD = re.compile(r"[^\W_]+")  # a token as the tokenizer cuts them (``_`` separates)
 MAX_EXPANSION = 300  # vocabulary terms a substring or fuzzy term may stand for
-MAX_CHECKS = 200  # frames one leaf reads to check a phrase, a CJK word, a substring (~0.3 ms each)
+MAX_CHECKS = 200  # frames one leaf reads at least to check a phrase, a CJK word, a substring
+LOAD_BATCH = 32  # sessions whose candidate frames are read from the table at once
 
 
 class Check:
@@ -39,6 +41,32 @@ class Check:
     def __init__(self, pattern: str, word_start: bool = False):
         self.pattern = re.compile(pattern)
         self.word_start = word_start
+        # The pattern over the frame's bytes with ASCII letters lower-cased, when the
+        # pattern's letters have no case outside ASCII: it matches wherever the pattern
+        # matches the text (a non-ASCII character is a non-word byte there, so it may
+        # match more), so a frame it does not match is passed over before it is decoded
+        # and lower-cased (most candidates: FTS5 knows the words, not their order).
+        self.folded = folded_pattern(pattern)
+
+    def holds(self, raw: bytes, folded: bytes, lower: Callable[[], str]) -> bool:
+        """Whether a frame's text (``raw`` bytes, ``folded`` with ASCII letters
+        lower-cased, ``lower``: its lower-cased text) matches. Most candidates are told
+        by the bytes alone; a match there is confirmed in the text around it (a
+        character either side), and only when that does not confirm it is the whole
+        text decoded."""
+        if self.folded is None:
+            return self.found(lower())
+        m = self.folded.search(folded)
+        if m is None:
+            return False
+        a, b = _char_start(raw, m.start() - 1), _char_start(raw, m.end() + 1)
+        piece = raw[a:b].decode("utf-8", "replace").lower()
+        for x in self.pattern.finditer(piece):
+            if (x.start() == 0 and a > 0) or (x.end() == len(piece) and b < len(raw)):
+                continue  # its boundary is outside the piece
+            if not self.word_start or x.start() == 0 or not piece[x.start() - 1].isalnum():
+                return True
+        return self.found(lower())
 
     def found(self, lower: str) -> bool:
         for m in self.pattern.finditer(lower):
@@ -48,6 +76,25 @@ class Check:
 
     def search(self, text: str) -> bool:
         return self.found(text.lower())
+
+
+def _char_start(raw: bytes, i: int) -> int:
+    """``i`` (clamped to ``raw``) moved back to the start of the UTF-8 character it is in."""
+    i = min(max(0, i), len(raw))
+    while 0 < i < len(raw) and raw[i] & 0xC0 == 0x80:
+        i -= 1
+    return i
+
+
+@lru_cache(maxsize=256)
+def folded_pattern(pattern: str) -> re.Pattern[bytes] | None:
+    """``pattern`` (for lower-cased text) over UTF-8 bytes with ASCII letters lower-cased
+    (``bytes.lower``: no decoding), when none of its letters has a case outside ASCII. It
+    matches where ``pattern`` matches the text, and may match more: a non-ASCII character
+    is non-word bytes to it."""
+    if all(c.isascii() or c.lower() == c.upper() for c in pattern):
+        return re.compile(pattern.encode("utf-8"))
+    return None
 
 
 @dataclass
@@ -100,7 +147,8 @@ def _leaf(tok: str) -> tuple[Leaf | None, list[str]]:
         if len(tokens) == 1:  # a character or a pair: a token of its own, nothing to check
             return Leaf(tokens), words
         return Leaf(
-            list(dict.fromkeys(tokens)), check=Check(r"[\W_]*".join(re.escape(w.lower()) for w in words))
+            list(dict.fromkeys(tokens)),
+            check=Check(r"[\W_]*".join(re.escape(w.lower()) for w in words)),
         ), words
     if len(words) == 1:
         return Leaf(words, prefix), words
@@ -226,21 +274,35 @@ class TextSearch:
     def __init__(self, index: Database, flt: Filters, roles: list[str] | None = None, tool: str | None = None):
         self.index, self.flt, self.roles, self.tool = index, flt, roles, tool
         self.frames: dict[int, tuple[int, str, str, bytes]] = {}
+        self._raw: dict[int, bytes] = {}
+        self._folded: dict[int, bytes] = {}
         self._texts: dict[int, str] = {}
         self._lower: dict[int, str] = {}
         self._allowed: dict[int, bool] = {}
         self.activity: dict[int, float] = {}
         self._chunks: int | None = None
         self.estimate = 0  # sessions counted, not checked, when a check ran out of budget
+        self.need = 50  # sessions a checked leaf finds before it may estimate the rest (the page)
 
-    def text(self, chunk: int) -> str:
-        if chunk not in self._texts:
+    def raw(self, chunk: int) -> bytes:
+        if chunk not in self._raw:
             if chunk not in self.frames:
                 self.frames.update(textindex.frames(self.index, [chunk]))
             try:
-                self._texts[chunk] = fulltext.decompress(self.frames[chunk][3]) if chunk in self.frames else ""
+                self._raw[chunk] = fulltext.decompress_bytes(self.frames[chunk][3]) if chunk in self.frames else b""
             except fulltext.FrameError:  # a damaged frame: no text (reindex rebuilds it)
-                self._texts[chunk] = ""
+                self._raw[chunk] = b""
+        return self._raw[chunk]
+
+    def folded(self, chunk: int) -> bytes:
+        """The chunk's text as bytes, ASCII letters lower-cased (fast: no decoding)."""
+        if chunk not in self._folded:
+            self._folded[chunk] = self.raw(chunk).lower()
+        return self._folded[chunk]
+
+    def text(self, chunk: int) -> str:
+        if chunk not in self._texts:
+            self._texts[chunk] = self.raw(chunk).decode("utf-8", "replace")
         return self._texts[chunk]
 
     def lower(self, chunk: int) -> str:
@@ -266,16 +328,11 @@ class TextSearch:
             self._allowed.update({r: r in self.activity for r in todo})
         return {r for r in rows if self._allowed[r]}
 
-    def leaf(self, leaf: Leaf, within: set[int] | None) -> dict[int, Match]:
+    def leaf(self, leaf: Leaf, within: set[int] | None, exact: bool = False) -> dict[int, Match]:
         fts = leaf.fts()
         if fts is None:
             return {}
-        where, params = textindex.chunk_filter("c", self.roles, self.tool)
-        rows = self.index.query(
-            f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
-            f"WHERE fts_text MATCH ?{where}",
-            [fts, *params],
-        )
+        rows = self.matching(fts)
         # FTS5 without positions gives bm25 no term counts (it scores 0): a leaf weighs
         # its inverse chunk frequency, more for a session with several chunks holding it
         # (and ``search`` counts the terms in the best chunk of the best sessions).
@@ -286,36 +343,64 @@ class TextSearch:
                 per.setdefault(row, []).append(chunk)
         if leaf.check is None:
             return {row: Match(-idf * (1 + math.log(len(c))), c[0]) for row, c in per.items()}
-        # Sessions with the most candidate chunks first (likeliest), then the newest; at
-        # most MAX_CHECKS frames are read: past that the rest is counted at the rate the
-        # checked ones held (``estimated``), so a common phrase costs a bounded time.
+        # Sessions in rank order (the most candidate chunks first, then the newest). The
+        # frames are read until the page is full (``need`` sessions hold the leaf as
+        # written) and at least MAX_CHECKS frames are read: a term as written that only
+        # late candidates hold is still found. Past that the rest is counted at the rate
+        # the checked sessions held it (``estimate``), so a common phrase costs a bounded
+        # time. ``exact`` (the right side of NOT) checks every candidate.
         keep = self.allowed(per)
         order = sorted(keep, key=lambda r: (-len(per[r]), -self.activity.get(r, 0.0)))
         out: dict[int, Match] = {}
         checked = 0
-        self.load(per[r][0] for r in order[:MAX_CHECKS])
         for n, row in enumerate(order):
-            if checked >= MAX_CHECKS:
-                rest = len(order) - n
-                self.estimate += round(rest * len(out) / n) if n else rest
+            if not exact and checked >= MAX_CHECKS and len(out) >= self.need:
+                self.estimate += round((len(order) - n) * len(out) / n)
                 break
+            if n % LOAD_BATCH == 0:  # the candidates of the next sessions, in one read
+                self.load(c for r in order[n : n + LOAD_BATCH] for c in per[r])
             chunks = per[row]
             for chunk in chunks:
                 checked += 1
-                if leaf.check.found(self.lower(chunk)):
+                if leaf.check.holds(self.raw(chunk), self.folded(chunk), partial(self.lower, chunk)):
                     out[row] = Match(-idf * (1 + math.log(len(chunks))), chunk, True)
                     break
         return out
 
-    def run(self, tree: Tree, within: set[int] | None = None) -> dict[int, Match]:
+    def matching(self, fts: str) -> list[tuple[int, int]]:
+        """(session row, chunk id) of the chunks FTS5 matches, in the streams asked for."""
+        streams = textindex.chunk_streams(self.index)
+        if streams is None:
+            where, params = textindex.chunk_filter("c", self.roles, self.tool)
+            return [
+                (r[0], r[1])
+                for r in self.index.query(
+                    f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
+                    f"WHERE fts_text MATCH ?{where}",
+                    [fts, *params],
+                )
+            ]
+        tool = self.tool.lower() if self.tool else None
+        out = []
+        for (chunk,) in self.index.query("SELECT rowid FROM fts_text WHERE fts_text MATCH ?", [fts]):
+            found = streams.get(chunk)  # (none: an FTS5 row a damaged frame left behind)
+            if (
+                found is not None
+                and (not self.roles or found[1] in self.roles)
+                and (tool is None or found[2].lower() == tool)
+            ):
+                out.append((found[0], chunk))
+        return out
+
+    def run(self, tree: Tree, within: set[int] | None = None, exact: bool = False) -> dict[int, Match]:
         if isinstance(tree, Leaf):
-            return self.leaf(tree, within)
+            return self.leaf(tree, within, exact)
         if tree.op == "AND":
             # Leaves FTS5 decides first: the ones checked in frames see fewer sessions.
             ordered = sorted(tree.children, key=lambda c: not (isinstance(c, Leaf) and c.check is None))
             acc: dict[int, Match] | None = None
             for child in ordered:
-                got = self.run(child, within)
+                got = self.run(child, within, exact)
                 acc = got if acc is None else {r: _join(acc[r], got[r]) for r in acc if r in got}
                 within = set(acc)
                 if not acc:
@@ -324,11 +409,11 @@ class TextSearch:
         if tree.op == "OR":
             acc = {}
             for child in tree.children:
-                for r, m in self.run(child, within).items():
+                for r, m in self.run(child, within, exact).items():
                     acc[r] = _join(acc[r], m) if r in acc else m
             return acc
-        left = self.run(tree.children[0], within)
-        right = self.run(tree.children[1], set(left)) if left else {}
+        left = self.run(tree.children[0], within, exact)
+        right = self.run(tree.children[1], set(left), exact=True) if left else {}
         return {r: m for r, m in left.items() if r not in right}
 
     def chunk_count(self) -> int:

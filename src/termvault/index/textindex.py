@@ -14,8 +14,9 @@ from __future__ import annotations
 import bisect
 import logging
 import sqlite3
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+import weakref
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from . import fulltext
 from .rows import entry_from_row
@@ -146,21 +147,41 @@ def chunk_filter(alias: str, roles: list[str] | None, tool: str | None) -> tuple
     return sql, params
 
 
-# The vocabulary of an index, kept while it is unchanged: reading it walks every term's
-# document list (fts5vocab), so a browser searching as one types reads it once.
-_VOCABULARY: dict[int, tuple[tuple[int, int], list[str]]] = {}
+# What is read once per index while it is unchanged (a browser searching as one types, a
+# long-lived process): {index: {what: (its version, the value)}}, gone with the index.
+_KEPT: weakref.WeakKeyDictionary[Database, dict[str, tuple[tuple[int, int], Any]]] = weakref.WeakKeyDictionary()
+MAP_CHUNKS = 200_000  # chunks up to which their sessions and streams are kept in memory
+
+
+def _kept(index: Database, what: str, read: Callable[[sqlite3.Connection], Any]) -> Any:
+    with index._lock:
+        key = (index.db.total_changes, index.db.execute("PRAGMA data_version").fetchone()[0])
+        kept = _KEPT.setdefault(index, {})
+        cached = kept.get(what)
+        if cached is None or cached[0] != key:
+            kept[what] = cached = (key, read(index.db))
+    return cached[1]
+
+
+def chunk_streams(index: Database) -> dict[int, tuple[int, str, str]] | None:
+    """{chunk id: (session row, role, tool)} of every chunk, kept while the index is
+    unchanged (a match then reads FTS5 alone: a join to ``text_chunks`` per matching chunk
+    cost 8x the match); None past ``MAP_CHUNKS`` chunks (the memory it would take)."""
+
+    def read(db: sqlite3.Connection) -> dict[int, tuple[int, str, str]] | None:
+        if db.execute("SELECT COUNT(*) FROM text_chunks").fetchone()[0] > MAP_CHUNKS:
+            return None
+        return {r[0]: (r[1], r[2], r[3]) for r in db.execute("SELECT id, session_row, role, tool FROM text_chunks")}
+
+    result: dict[int, tuple[int, str, str]] | None = _kept(index, "chunks", read)
+    return result
 
 
 def vocabulary(index: Database, contains: str | None = None, prefix: str | None = None) -> list[str]:
     """The index's terms (sorted): all, those holding the substring ``contains`` or those
-    starting with ``prefix`` (both case-folded as the tokenizer folds)."""
-    with index._lock:
-        key = (index.db.total_changes, index.db.execute("PRAGMA data_version").fetchone()[0])
-        cached = _VOCABULARY.get(id(index))
-        if cached is None or cached[0] != key:
-            terms = [r[0] for r in index.db.execute("SELECT term FROM fts_terms")]
-            _VOCABULARY[id(index)] = cached = (key, terms)
-    terms = cached[1]
+    starting with ``prefix`` (both case-folded as the tokenizer folds). Reading them walks
+    every term's document list (fts5vocab): kept while the index is unchanged."""
+    terms: list[str] = _kept(index, "terms", lambda db: [r[0] for r in db.execute("SELECT term FROM fts_terms")])
     if prefix is not None:
         lo = bisect.bisect_left(terms, prefix)
         hi = bisect.bisect_left(terms, prefix + "\U0010ffff")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ..ansi import printable
 from ..index.fulltext import MARK
-from ..index.query import TextSearch
+from ..index.query import TextSearch, folded_pattern
 from ..model import ArchiveEntry
 
 IDENTISH = re.compile(r"[/._:-]|[a-z][A-Z]")
@@ -64,12 +65,11 @@ def cut_snippet(
     text = ts.text(chunk)
     turn, role, tool, _ = ts.frames[chunk]
     hit.role, hit.tool = role, tool or None
-    if match is None:
-        for needles in (prefer, terms):
-            wanted = sorted({n for n in needles if n}, key=len, reverse=True)
-            if wanted and (match := any_term(wanted).search(text)):
-                break
-    at = match.start() if match else 0
+    at = match.start() if match else None
+    for needles in (prefer, terms):
+        if at is None:
+            at = _first(ts, chunk, needles)
+    at = at or 0
     marks = [m for m in MARK.finditer(text, 0, at + 1) if m.start() <= at]
     if marks:
         hit.turn, hit.offset = int(marks[-1].group(1)), max(0, at - marks[-1].end())
@@ -87,9 +87,29 @@ def cut_snippet(
     hit.snippet, hit.highlights = snippet, spans
 
 
+def _first(ts: TextSearch, chunk: int, needles: list[str]) -> int | None:
+    """Where the first of ``needles`` is in a chunk's text: found in its ASCII-folded
+    bytes when it can (a scan of a lower-cased literal, no decoding; the text's
+    characters before it counted), else in its text, case-insensitive."""
+    wanted = [n for n in needles if n]
+    if not wanted:
+        return None
+    pattern = any_term(wanted, folded=True)
+    folded = folded_pattern(pattern.pattern)
+    if folded is None:
+        m = any_term(wanted).search(ts.text(chunk))
+        return m.start() if m else None
+    found = folded.search(ts.folded(chunk))
+    return None if found is None else len(ts.raw(chunk)[: found.start()].decode("utf-8", "replace"))
+
+
 def any_term(terms: list[str], folded: bool = False) -> re.Pattern[str]:
     """Any of ``terms``, case-insensitive; ``folded``: for lower-cased text (faster)."""
-    wanted = sorted({t.lower() if folded else t for t in terms}, key=len, reverse=True)
+    return _any_term(tuple(sorted({t.lower() if folded else t for t in terms}, key=len, reverse=True)), folded)
+
+
+@lru_cache(maxsize=256)  # (the same terms for every hit of a search)
+def _any_term(wanted: tuple[str, ...], folded: bool) -> re.Pattern[str]:
     return re.compile("|".join(_term_pattern(t) for t in wanted), 0 if folded else re.IGNORECASE)
 
 
@@ -120,9 +140,14 @@ def _term_pattern(term: str) -> str:
         body = re.escape(term)
     else:
         return re.escape(term)
-    before = r"(?<![^\W_])" if term[:1].isalnum() else ""
     after = r"(?![^\W_])" if term[-1:].isalnum() else ""
-    return before + body + after
+    first = _WORDS.match(term)
+    if first is None or not term[:1].isalnum():
+        return body + after
+    # The word boundary before it checked after its first word (a lookbehind), so the
+    # pattern starts with a literal the regex engine scans for.
+    word = re.escape(first.group())
+    return word + rf"(?<![^\W_]{word})" + body[len(word) :] + after
 
 
 def make_snippet(

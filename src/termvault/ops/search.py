@@ -10,7 +10,17 @@ from collections.abc import Callable
 
 from ..errors import DataError, UsageError
 from ..index import ArchiveIndex
-from ..index.query import Filters, Match, TextSearch, count_listing, entries, leaves, listing, parse
+from ..index.query import (
+    Filters,
+    Match,
+    TextSearch,
+    count_listing,
+    entries,
+    folded_pattern,
+    leaves,
+    listing,
+    parse,
+)
 from ..model import ArchiveEntry
 from . import textsearch
 from .hits import SearchHit, SearchResults, any_term, cut_snippet, exact_terms, make_snippet
@@ -85,6 +95,7 @@ def search(
         shown = [SearchHit(e) for e in listing(index, flt, limit)]
         return SearchResults(shown, len(shown) if len(shown) < limit else count_listing(index, flt))
     ts = TextSearch(index, flt, roles, tool)
+    ts.need = limit
     if regex:
         return textsearch.regex_search(ts, query, limit, snippets, text_of)
     tree, terms = parse(query)
@@ -130,17 +141,31 @@ def _ranked(ts: TextSearch, found: dict[int, Match], terms: list[str], exact: li
     window, rest = order[:RANK_WINDOW], order[RANK_WINDOW:]
     if not window or not terms:
         return order
-    pattern = any_term(terms, folded=True)
-    written = any_term(exact, folded=True) if exact else None
+    # Counted in the frames' ASCII-folded bytes (no decoding, no regex scan): an
+    # approximate count is enough for a weight.
+    needles = [t.lower().encode("utf-8") for t in dict.fromkeys(terms) if t]
+    written = _written(ts, exact)
     ts.load(found[r].chunk for r in window)
 
     def key(r: int) -> tuple[bool, float, float]:
-        text = ts.lower(found[r].chunk)
-        occurrences = max(1, len(pattern.findall(text)))
-        as_written = written is not None and written.search(text) is not None
+        folded = ts.folded(found[r].chunk)
+        occurrences = max(1, sum(folded.count(n) for n in needles))
+        as_written = written is not None and written(found[r].chunk)
         return (not as_written, found[r].score * (1 + math.log(occurrences)), -ts.activity.get(r, 0.0))
 
     return sorted(window, key=key) + rest
+
+
+def _written(ts: TextSearch, exact: list[str]) -> Callable[[int], bool] | None:
+    """Whether a chunk holds one of ``exact`` as written (in its ASCII-folded bytes when
+    it can: no decoding)."""
+    if not exact:
+        return None
+    pattern = any_term(exact, folded=True)
+    folded = folded_pattern(pattern.pattern)
+    if folded is not None:
+        return lambda chunk: folded.search(ts.folded(chunk)) is not None
+    return lambda chunk: pattern.search(ts.lower(chunk)) is not None
 
 
 def _holding(index: ArchiveIndex, flt: Filters, roles: list[str] | None, tool: str | None, limit: int) -> SearchResults:
