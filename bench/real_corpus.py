@@ -111,6 +111,12 @@ def sweep(corpus_home: Path, roots: dict[str, list[str]], vault_home: Path, full
             report = vault.sweep(older_than=0, kinds=list(roots))
         finally:
             vault.close()
+    by_kind: dict[str, dict[str, int]] = {}
+    for e in report.archived:
+        k = by_kind.setdefault(e.source, {"sessions": 0, "input_bytes": 0, "archive_bytes": 0})
+        k["sessions"] += 1
+        k["input_bytes"] += e.original_size_bytes
+        k["archive_bytes"] += e.size_bytes
     in_bytes = sum(e.original_size_bytes for e in report.archived)
     archives = sum(p.stat().st_size for p in (vault_home / "archive").rglob("*") if p.is_file())
     index = vault_home / "archive_index.sqlite3"
@@ -125,7 +131,21 @@ def sweep(corpus_home: Path, roots: dict[str, list[str]], vault_home: Path, full
         "index_ratio": round(index_bytes / archives, 3) if archives else 0.0,
         "seconds": t.seconds,
         "cpu_seconds": t.cpu_seconds,
+        "by_kind": by_kind,
     }
+
+
+def gzip6_by_kind(roots: dict[str, list[str]]) -> dict[str, int]:
+    """``gzip -6`` of each file of each source's roots on its own (zlib level 6, as the
+    command), summed per source kind: the anchor of the per-kind sizes."""
+    import gzip
+
+    out: dict[str, int] = {}
+    for kind, folders in roots.items():
+        for folder in folders:
+            for path in _files(Path(folder)):
+                out[kind] = out.get(kind, 0) + len(gzip.compress(path.read_bytes(), 6, mtime=0))
+    return out
 
 
 def native_sessions(corpus: Path, vault_home: Path, count: int = 300) -> None:
@@ -233,6 +253,15 @@ def run(corpus: Path, work: Path, rounds: int = 3, say=print) -> dict[str, Any]:
         )
         for anchor in ("old-app", "gzip-6"):
             out[name][f"vs_{anchor}"] = round(out[anchor]["seconds"] / out[name]["seconds"], 2)
+    gz = gzip6_by_kind(roots)
+    out["sizes_by_kind"] = {
+        kind: {
+            **k,
+            "gzip6_bytes": gz.get(kind, 0),
+            "vs_gzip6": round(k["archive_bytes"] / gz[kind], 3) if gz.get(kind) else None,
+        }
+        for kind, k in sorted(runs["full-text"][-1]["by_kind"].items())
+    }
     out["index_workloads"] = index_workloads(corpus, home, roots, work)
     return out
 
