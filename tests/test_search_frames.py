@@ -29,7 +29,7 @@ def record(**fields) -> str:
 
 
 def transcript(sid: str, prompt: str, reply: str, command: str, output: str) -> str:
-    common = {"sessionId": sid, "cwd": "/work/app"}
+    common = {"sessionId": sid, "cwd": "/home/me/app"}
     call = {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": command}}
     result = {"type": "tool_result", "tool_use_id": "t1", "content": output}
     lines = [

@@ -61,7 +61,7 @@ def history(vault: Vault, session_id: str) -> bytes:
 
 def test_found_in_the_default_data_folder_with_name_folder_and_command_from_the_object_store(user_home):
     data = wave_data(user_home)
-    pane = term_pane(data, {"cmd:cwd": "/work/app", "cmd": "make", "cmd:args": ["test"]}, tab="build")
+    pane = term_pane(data, {"cmd:cwd": "/home/me/app", "cmd": "make", "cmd:args": ["test"]}, tab="build")
     w = b.Writer(data / "db" / "filestore.db", b.WAVE)
     w.append(pane.block, "term", b"\x1b[1mhello\x1b[0m from wave\r\n")
     # Files that are not a pane's scrollback are left alone.
@@ -76,7 +76,7 @@ def test_found_in_the_default_data_folder_with_name_folder_and_command_from_the_
         report = vault.sweep(kinds=["wave"])
         assert len(report.archived) == 1 and not report.failed
         entry = vault.get(f"wave-{pane.block}")
-        assert (entry.name, entry.working_directory, entry.last_command) == ("build", "/work/app", "make test")
+        assert (entry.name, entry.working_directory, entry.last_command) == ("build", "/home/me/app", "make test")
         assert entry.meta["extra"]["line_count"] == 1
         out = io.BytesIO()
         vault.export(entry.session_id, out, fmt="raw", file=f"{pane.block}/term")
