@@ -4,6 +4,7 @@ test can touch a real ~/.multi-term, ~/.claude or ~/.codex."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,17 @@ def corpus() -> Path:
     if not root.is_dir():
         pytest.skip(f"the shared session corpus is not present at {root} (set TERMVAULT_CORPUS)")
     return root
+
+
+@pytest.fixture
+def utc_local_time():
+    """Local time is UTC while a test runs, so the dates it shows do not depend on the host."""
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    yield
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()

@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from termvault.sources.claude_code import ClaudeCodeSource
 from termvault.sources.codex import CodexSource
 from termvault.sources.gemini import GeminiSource
 from termvault.streams import DiskFile
+
+from .sources.support import MemoryFile
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("TERMVAULT_UPDATE_GOLDEN") == "1"
@@ -36,21 +37,6 @@ CODEX_AGENTS_MD = (
     "rollout-2025-12-26T01-48-36-019b5669-8da8-7bc3-bed8-e1c1b805dad5"
 )
 GEMINI_TOOLS = "kenn-io__agentsview__internal__parser__testdata__gemini__tool_calls_with_results"
-
-
-@dataclass
-class MemoryRef:
-    relpath: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-    def open(self):
-        import io
-
-        return io.BytesIO(self.data)
 
 
 def disk(corpus: Path, folder: str, name: str, relpath: str) -> DiskFile:
@@ -73,7 +59,7 @@ def session(corpus: Path, key: str) -> tuple[Source, list[FileRef]]:
     if key == "claude-sidechains":
         return ClaudeCodeSource(home=home), [disk(corpus, "claude_code_jsonl", f"{TODO}.jsonl", "p/fe5e1c67.jsonl")]
     if key == "claude-parallel":
-        return ClaudeCodeSource(home=home), [MemoryRef("p/parallel.jsonl", parallel_sidechains(corpus))]
+        return ClaudeCodeSource(home=home), [MemoryFile("p/parallel.jsonl", parallel_sidechains(corpus))]
     if key == "codex-shell":
         return CodexSource(home=home), [disk(corpus, "codex_rollout_jsonl", f"{CODEX_SHELL}.jsonl", "s/rollout.jsonl")]
     if key == "codex-agents-md":

@@ -23,17 +23,8 @@ AWS_ID = "AKIA" + "IOSFODNN7EXAMPLE"
 
 
 @pytest.fixture(autouse=True)
-def utc_local_time():
-    """Local time is UTC during these tests, so golden strings do not depend on the host."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
+def _utc(utc_local_time):
+    """Golden strings do not depend on the host's zone."""
 
 
 def conversation() -> list[Message]:

@@ -10,9 +10,7 @@ outline diff.
 from __future__ import annotations
 
 import json
-import os
 import re
-import time
 
 import pytest
 
@@ -34,17 +32,8 @@ CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @pytest.fixture(autouse=True)
-def utc_local_time():
+def _utc(utc_local_time):
     """Golden documents show times in UTC, whatever the host's zone."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 @pytest.mark.parametrize("key", GOLDEN_SESSIONS)

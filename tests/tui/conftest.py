@@ -187,17 +187,8 @@ def freeze_archive_details(archiver: SessionArchiver) -> None:
 
 
 @pytest.fixture(autouse=True)
-def utc():
+def utc(utc_local_time):
     """Local time is UTC, so the dates shown do not depend on the machine."""
-    saved = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if saved is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = saved
-    time.tzset()
 
 
 @pytest.fixture
