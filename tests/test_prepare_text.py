@@ -41,3 +41,15 @@ def test_past_the_size_bound_the_parsers_text_is_prepared_instead(tmp_path: Path
     assert _roles(prepared) == {"other"}
     words = "".join(fulltext.decompress(c.frame) for c in prepared.chunks)
     assert "frobnicator" in words and "refactored" in words
+
+
+def test_a_source_whose_messages_fail_still_gets_its_parsers_text(tmp_path: Path):
+    class Broken(ClaudeCodeSource):
+        def messages(self, files):  # not a generator: it fails when called
+            raise ValueError("a parser bug")
+
+    src, ref = Broken(home=tmp_path), _session()
+    info = text.parse(src, [ref], None)
+    prepared = text.prepare_text(src, [ref], info)
+    assert _roles(prepared) == {"other"}
+    assert "frobnicator" in "".join(fulltext.decompress(c.frame) for c in prepared.chunks)

@@ -67,8 +67,9 @@ def prepare_text(src: Source, refs: Sequence[FileRef], info: SessionInfo) -> ful
     outputs), or from ``info.text`` for a source whose messages are not a conversation.
     Plain data: a sweep may run this in a worker process."""
     if src.conversational and not info.plain_output and sum(r.size for r in refs) <= MAX_CONVERSATION_BYTES:
-        messages = src.messages(list(refs))
+        messages: Iterable[Message] = ()
         try:
+            messages = src.messages(list(refs))
             turns = _conversation(messages, fulltext.TEXT_CAP)
             if turns is not None:
                 return fulltext.prepare(turns)  # reads turns only up to the text cap
