@@ -61,6 +61,12 @@ def home(isolated_env) -> Path:
 @pytest.fixture
 def corpus() -> Path:
     """The shared sample corpus; tests that need it skip with a reason when it is absent."""
+    return require_corpus()
+
+
+def require_corpus() -> Path:
+    """The shared sample corpus, or a skip saying where it was looked for (for fixtures
+    wider than a function, which cannot use ``corpus``)."""
     root = corpus_root()
     if not root.is_dir():
         pytest.skip(f"the shared session corpus is not present at {root} (set TERMVAULT_CORPUS)")

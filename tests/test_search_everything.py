@@ -12,7 +12,7 @@ from termvault import Vault
 from termvault.index.query import leaves, parse
 
 from .agents.support import CorpusHome, build_corpus_home
-from .conftest import corpus_root
+from .conftest import require_corpus
 from .helpers import make_native
 
 pytestmark = pytest.mark.corpus
@@ -25,9 +25,7 @@ DEEP_SESSION = "01998190-fba6-7f40-9309-dc4e48c5844a"
 
 @pytest.fixture(scope="module")
 def corpus_home(tmp_path_factory) -> CorpusHome:
-    corpus = corpus_root()
-    if not corpus.is_dir():
-        pytest.skip(f"the shared session corpus is not present at {corpus} (set TERMVAULT_CORPUS)")
+    corpus = require_corpus()
     return build_corpus_home(tmp_path_factory.mktemp("search-home"), corpus)
 
 

@@ -23,7 +23,7 @@ import zstandard
 
 from termvault import Vault
 
-from .conftest import corpus_root
+from .conftest import corpus_root, require_corpus
 from .sources.test_agent_log import logs_layout
 from .sources.test_aider import aider_layout
 from .sources.test_asciinema import cast_layout
@@ -189,9 +189,7 @@ def run_query(home: QualityHome, vault: Vault, q: Query) -> Outcome:
 
 @pytest.fixture(scope="module")
 def quality_home(tmp_path_factory) -> QualityHome:
-    corpus = corpus_root()
-    if not corpus.is_dir():
-        pytest.skip(f"the shared session corpus is not present at {corpus} (set TERMVAULT_CORPUS)")
+    corpus = require_corpus()
     return build_home(tmp_path_factory.mktemp("quality"), corpus)
 
 

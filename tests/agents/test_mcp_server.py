@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("mcp", reason="the MCP SDK is part of the test extra")
 
-from ..conftest import corpus_root
+from ..conftest import require_corpus
 from ..sources.test_claude_code import TODO
 from .support import (
     SECRET_FOLDER,
@@ -32,9 +32,7 @@ READ_TOOLS = {"search_sessions", "recent_sessions", "show_session", "read_sessio
 
 @pytest.fixture(scope="module")
 def corpus_home(tmp_path_factory) -> CorpusHome:
-    corpus = corpus_root()
-    if not corpus.is_dir():
-        pytest.skip(f"the shared session corpus is not present at {corpus} (set TERMVAULT_CORPUS)")
+    corpus = require_corpus()
     return build_corpus_home(tmp_path_factory.mktemp("mcp-home"), corpus)
 
 
