@@ -135,3 +135,17 @@ def test_the_cli_reference_is_generated_from_help_and_current():
 
 def test_the_package_ships_its_type_information():
     assert (SRC / "py.typed").exists()
+
+
+def test_a_batch_publish_never_replaces_a_file_already_there(tmp_path):
+    existing, fresh = tmp_path / "a.tar.zst", tmp_path / "b.tar.zst"
+    existing.write_bytes(b"kept")
+    staged = []
+    for target in (fresh, existing):
+        with fsutil.staged_writer(target) as (fh, tmp):
+            fh.write(b"new")
+        staged.append((tmp, target))
+    with pytest.raises(FileExistsError, match="a.tar.zst"):
+        fsutil.publish(staged)
+    assert existing.read_bytes() == b"kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar.zst"]  # nothing else left

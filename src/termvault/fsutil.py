@@ -226,11 +226,15 @@ def publish(staged: list[tuple[Path, Path]], fault: Callable[[str], None] | None
     pairs from ``staged_writer``: every file fsynced, then renamed into place, then every
     folder fsynced; the steps of ``atomic_writer`` in the same order for each file, done
     phase by phase so the first fsync of each phase commits the journal for all of them.
-    On an exception no target is left behind (renamed ones are removed again) and the
+    Every target must be new (FileExistsError otherwise, before anything is renamed). On
+    an exception no target is left behind (renamed ones are removed again) and the
     temporary files are removed."""
     hook = fault or (lambda step: None)
     renamed: list[Path] = []
     try:
+        for _, target in staged:
+            if os.path.lexists(target):  # new files only: an archive already there is never replaced
+                raise FileExistsError(f"{target} already exists; it is left as it is.")
         for _ in staged:
             hook("fsync")
         # From several threads at once: the file system commits concurrent fsyncs
