@@ -28,8 +28,9 @@ ESC = "\x1b"
 BEL = "\x07"
 
 # Everything that is not plain printable text: C0 controls except tab/newline/CR, DEL,
-# and the C1 range (8-bit controls, as decoded code points).
-_SPECIAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# and the C1 range (8-bit controls, as decoded code points). Text in which it finds
+# nothing passes through an idle ``AnsiStripper`` unchanged.
+_SPECIAL = CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Inside an OSC/DCS-like string: the characters that can end it.
 _STRING_END = re.compile(r"[\x07\x1b\x9c]")
 
@@ -79,9 +80,19 @@ class AnsiStripper:
         self._payload = []
         self._payload_len = 0
 
+    @property
+    def idle(self) -> bool:
+        """No sequence is left open: text without special characters (``plain``) would
+        come out of ``feed`` unchanged, and leave it idle."""
+        return self._state == _GROUND
+
     def feed(self, text: str) -> str:
         """Return the printable part of ``text``, continuing any sequence left open."""
-        if self._state == _GROUND and (self.on_osc is None or "\x1b]" not in text):
+        if self._state == _GROUND and "\x1b" not in text:
+            # No sequence to remove: unchanged unless it holds a control character.
+            if not _SPECIAL.search(text):
+                return text
+        elif self._state == _GROUND and (self.on_osc is None or "\x1b]" not in text):
             # Fast path: when removing the complete sequences leaves nothing special, that
             # is exactly what the scan below would produce.
             plain = _COMPLETE.sub("", text)

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..ansi import AnsiStripper
+from ..ansi import CONTROLS, AnsiStripper
 from ..model import FileRef, SessionInfo, SessionUnit
 from .base import (
     TOOL_OUTPUT_CAP,
@@ -43,7 +43,7 @@ from .base import (
     content_text,
     decode_text,
     first_line,
-    iter_lines,
+    line_blocks,
     loads,
     parse_time,
     unique_units,
@@ -58,6 +58,7 @@ _TIME_KEYS = ("timestamp", "ts", "time")
 _TEXT_KEYS = ("text", "content", "message")
 MESSAGE_LINES = 200  # plain-text lines per rendered output message
 MAX_LINE_CHARS = 64 * 1024
+_LINE_BYTES = MAX_LINE_CHARS * 4  # decoded of a line: at most this many bytes
 
 _MONTHS = {
     m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
@@ -80,40 +81,87 @@ _PROMPT = re.compile(
 )
 
 
-def _stamp(
-    year: str, month: int, day: str, hh: str, mm: str, ss: str, frac: str | None, zone: str | None
-) -> float | None:
-    try:
+def leading_time(line: str) -> float | None:
+    """UNIX seconds of a timestamp at the start of ``line`` with a full date, else None."""
+    return _Clock().leading_time(line)
+
+
+# Every timestamp ``leading_time`` reads starts so, and the three starts exclude each
+# other: a line is passed over with one match instead of four, and a match tells which
+# format may follow (after "YYYY-" only ISO can, after 8 digits compact then epoch).
+_MAYBE_TIME = re.compile(
+    r"\[?(?:(?P<iso>\d{4}[-/]\d{2}[-/])|(?P<ctime>(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )|(?P<digits>\d{8}))"
+)
+_EPOCH_DT = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+class _Clock:
+    """``leading_time`` for the lines of one file: the seconds of each date and time read
+    (without the fraction) are kept, so a log with many lines per second converts each
+    second once. The result is the float ``datetime.timestamp()`` gives: whole local
+    seconds plus ``micro / 1e6`` for a naive time, whole microseconds / 10**6 for one with
+    a zone."""
+
+    MAX_KEPT = 4096
+
+    def __init__(self) -> None:
+        self._seconds: dict[tuple[Any, ...], tuple[int, bool] | None] = {}
+
+    def leading_time(self, line: str) -> float | None:
+        start = _MAYBE_TIME.match(line)
+        if start is None:
+            return None
+        if start.lastgroup == "iso":
+            m = _ISO.match(line)
+            return self._stamp(m[1], int(m[2]), m[3], m[4], m[5], m[6], m[7], m[8]) if m else None
+        if start.lastgroup == "ctime":
+            m = _CTIME.match(line)
+            month = _MONTHS.get(m[1].lower()) if m else None
+            return self._stamp(m[7], month, m[2], m[3], m[4], m[5], m[6], None) if m and month else None
+        m = _COMPACT.match(line)
+        if m:
+            hh, mm, ss = (m[4], m[5], m[6]) if m[4] is not None else (m[7], m[8], m[9])
+            return self._stamp(m[1], int(m[2]), m[3], hh, mm, ss, m[10], None)
+        m = _EPOCH.match(line)
+        if m:
+            return float(f"{m[1]}.{m[2] or 0}")
+        return None
+
+    def _stamp(
+        self, year: str, month: int, day: str, hh: str, mm: str, ss: str, frac: str | None, zone: str | None
+    ) -> float | None:
+        key = (year, month, day, hh, mm, ss, zone)
+        try:
+            whole = self._seconds[key]
+        except KeyError:
+            if len(self._seconds) >= self.MAX_KEPT:
+                self._seconds.clear()
+            whole = self._seconds[key] = _whole_seconds(*key)
+        if whole is None:
+            return None
+        seconds, aware = whole
         micro = int((frac or "0")[:6].ljust(6, "0"))
-        dt = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), micro)
+        return (seconds * 1_000_000 + micro) / 1_000_000 if aware else seconds + micro / 1e6
+
+
+def _whole_seconds(
+    year: str, month: int, day: str, hh: str, mm: str, ss: str, zone: str | None
+) -> tuple[int, bool] | None:
+    """(UNIX seconds, whether a zone was given) of a date and time; None if invalid."""
+    try:
+        dt = datetime(int(year), month, int(day), int(hh), int(mm), int(ss))
         if zone == "Z":
             dt = dt.replace(tzinfo=UTC)
         elif zone:
             z = zone.replace(":", "")
             minutes = int(z[1:3]) * 60 + int(z[3:5])
             dt = dt.replace(tzinfo=timezone(timedelta(minutes=minutes if z[0] == "+" else -minutes)))
-        return dt.timestamp()  # a naive time is local
+        if dt.tzinfo is None:
+            return int(dt.timestamp()), False  # a naive time is local
+        return (dt - _EPOCH_DT) // _SECOND, True
     except (ValueError, OverflowError, OSError):
         return None
-
-
-def leading_time(line: str) -> float | None:
-    """UNIX seconds of a timestamp at the start of ``line`` with a full date, else None."""
-    m = _ISO.match(line)
-    if m:
-        return _stamp(m[1], int(m[2]), m[3], m[4], m[5], m[6], m[7], m[8])
-    m = _CTIME.match(line)
-    if m:
-        month = _MONTHS.get(m[1].lower())
-        return _stamp(m[7], month, m[2], m[3], m[4], m[5], m[6], None) if month else None
-    m = _COMPACT.match(line)
-    if m:
-        hh, mm, ss = (m[4], m[5], m[6]) if m[4] is not None else (m[7], m[8], m[9])
-        return _stamp(m[1], int(m[2]), m[3], hh, mm, ss, m[10], None)
-    m = _EPOCH.match(line)
-    if m:
-        return float(f"{m[1]}.{m[2] or 0}")
-    return None
 
 
 def prompt_command(line: str) -> str | None:
@@ -142,56 +190,124 @@ def _record(obj: dict[str, Any]) -> tuple[float | None, str, str]:
     return when, role.lower() if isinstance(role, str) else "", text
 
 
+Record = tuple["float | None", str, str, bool]
+# A line that may hold a JSON object (one starting with "{" once blanks are stripped):
+# the first line of a block, or one after a newline (a literal first: a fast scan).
+_OBJECT_FIRST = re.compile(rb"[ \t\r\x0b\x0c]*\{")
+_OBJECT_NEXT = re.compile(rb"\n[ \t\r\x0b\x0c]*\{")
+
+
 class _Reader:
-    """Streams a log file's lines as ``(time, role, text, is_record)``."""
+    """Streams a log file's lines as ``(time, role, text, is_record)`` (iterating it), or
+    as records and runs of plain output lines (``items``)."""
 
     def __init__(self, ref: FileRef):
         self.ref = ref
         self.jsonl = ref.relpath.lower().endswith(".jsonl")
         self.warnings = 0
         self.fields: dict[str, str] = {}
+        self.clock = _Clock()
 
-    def __iter__(self) -> Iterator[tuple[float | None, str, str, bool]]:
+    def __iter__(self) -> Iterator[Record]:
+        leading_time = self.clock.leading_time
+        for item in self.items():
+            if isinstance(item, tuple):
+                yield item
+            else:
+                for line in item:
+                    yield leading_time(line), "output", line, False
+
+    def items(self) -> Iterator[Record | list[str]]:
+        """Each JSON record as ``(time, role, text, True)``; the plain lines between them
+        in lists, each line without escape sequences, carriage returns and surrounding
+        blanks, cut to ``MAX_LINE_CHARS`` (blank lines left out)."""
         stripper = AnsiStripper()
         try:
-            for _, raw in iter_lines(self.ref):
-                if raw is None:
-                    self.warnings += 1
+            for block in line_blocks(self.ref):
+                run = None if self.jsonl else _plain_block(block, stripper)
+                if run is not None:
+                    if run:
+                        yield run
                     continue
-                stripped = raw.strip()
-                if not stripped:
-                    continue
-                obj = None
-                if stripped.startswith(b"{"):
-                    try:
-                        obj = loads(stripped)
-                    except (ValueError, RecursionError):
-                        obj = None
-                if isinstance(obj, dict):
-                    for key, name in (
-                        ("cwd", "cwd"),
-                        ("working_directory", "cwd"),
-                        ("model", "model"),
-                        ("git_branch", "branch"),
-                        ("branch", "branch"),
-                    ):
-                        if isinstance(obj.get(key), str) and obj[key]:
-                            self.fields[name] = obj[key]
-                    try:
-                        when, role, text = _record(obj)
-                    except RecursionError:  # nesting deep enough to parse but not to walk
-                        self.warnings += 1
-                        continue
-                    yield when, role, text, True
-                    continue
-                if self.jsonl:
-                    self.warnings += 1
-                    continue
-                line = stripper.feed(decode_text(raw[: MAX_LINE_CHARS * 4])).replace("\r", "").strip()
-                if line:
-                    yield leading_time(line), "output", line[:MAX_LINE_CHARS], False
+                yield from self._lines(block, stripper)
         except OSError:
             self.warnings += 1
+
+    def _lines(self, block: list[bytes | None], stripper: AnsiStripper) -> Iterator[Record | list[str]]:
+        """``items`` of a block read line by line (records, escapes, overlong lines...)."""
+        controls = CONTROLS.search
+        run: list[str] = []
+        for raw in block:
+            if raw is None:
+                self.warnings += 1
+                continue
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            if stripped[0] == 123:  # "{": perhaps a record
+                try:
+                    obj = loads(stripped)
+                except (ValueError, RecursionError):
+                    obj = None
+                if isinstance(obj, dict):
+                    record = self._record(obj)
+                    if record is not None:
+                        if run:
+                            yield run
+                            run = []
+                        yield record
+                    continue
+            if self.jsonl:
+                self.warnings += 1
+                continue
+            line = decode_text(raw[:_LINE_BYTES])
+            if not stripper.idle or controls(line):  # else the stripper would return it as is
+                line = stripper.feed(line)
+            line = line.replace("\r", "").strip()
+            if line:
+                run.append(line[:MAX_LINE_CHARS])
+        if run:
+            yield run
+
+    def _record(self, obj: dict[str, Any]) -> tuple[float | None, str, str, bool] | None:
+        """What a JSON object line gives; None (a warning) when it is nested too deep."""
+        for key, name in (
+            ("cwd", "cwd"),
+            ("working_directory", "cwd"),
+            ("model", "model"),
+            ("git_branch", "branch"),
+            ("branch", "branch"),
+        ):
+            if isinstance(obj.get(key), str) and obj[key]:
+                self.fields[name] = obj[key]
+        try:
+            when, role, text = _record(obj)
+        except RecursionError:  # nesting deep enough to parse but not to walk
+            self.warnings += 1
+            return None
+        return when, role, text, True
+
+
+def _plain_block(block: list[bytes | None], stripper: AnsiStripper) -> list[str] | None:
+    """The output lines of a block read whole, when it holds only text that needs no
+    escape handling; else None (read it line by line). The same lines as line by line:
+    decoding a block is decoding each of its lines (every line but the last ends with a
+    newline, which ends any invalid UTF-8 sequence before it), an idle stripper gives
+    text without controls back unchanged, and ``\r`` removal and splitting commute."""
+    if not stripper.idle or None in block:
+        return None
+    data = b"".join(block)  # type: ignore[arg-type]  # no None in it
+    if len(data) > _LINE_BYTES and max(map(len, block)) > _LINE_BYTES:  # type: ignore[arg-type]
+        return None  # a line cut before decoding
+    if b"{" in data and (_OBJECT_FIRST.match(data) or _OBJECT_NEXT.search(data)):
+        return None
+    text = decode_text(data)
+    if CONTROLS.search(text):
+        return None
+    run = [line for line in map(str.strip, text.replace("\r", "").split("\n")) if line]
+    if run and max(map(len, run)) > MAX_LINE_CHARS:
+        run = [line[:MAX_LINE_CHARS] for line in run]
+    return run
 
 
 class AgentLogSource(Source):
@@ -222,20 +338,33 @@ class AgentLogSource(Source):
         turns = False
         for ref in files:
             reader = _Reader(ref)
-            for when, role, body, is_record in reader:
+            leading_time, add = reader.clock.leading_time, text.add
+            for item in reader.items():
+                if not isinstance(item, tuple):  # plain output lines
+                    info.message_count += len(item)
+                    times = [t for t in map(leading_time, item) if t is not None]
+                    if times:
+                        low, high = min(times), max(times)
+                        first_time = low if first_time is None else min(first_time, low)
+                        latest = high if latest is None else max(latest, high)
+                    text.add_lines(item)
+                    commands = [c for c in map(prompt_command, item) if c]
+                    if commands:
+                        info.first_prompt = info.first_prompt or commands[0][:2000]
+                        info.last_command = commands[-1][:2000]
+                    continue
+                when, role, body, _ = item
                 if when is not None:
                     first_time = when if first_time is None else min(first_time, when)
                     latest = when if latest is None else max(latest, when)
                 info.message_count += 1
-                turns = turns or is_record
+                turns = True
                 if role in _TOOL_ROLES:
                     info.tool_call_count += 1
-                    text.add(body, TOOL_OUTPUT_CAP)
+                    add(body, TOOL_OUTPUT_CAP)
                     continue
-                text.add(body)
-                command = body.strip() if is_record and role in _USER_ROLES else None
-                if not is_record:
-                    command = prompt_command(body)
+                add(body)
+                command = body.strip() if role in _USER_ROLES else None
                 if command:
                     info.first_prompt = info.first_prompt or command[:2000]
                     info.last_command = command[:2000]

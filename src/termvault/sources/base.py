@@ -10,6 +10,7 @@ never an exception that stops a sweep.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -368,25 +369,62 @@ def _parse_time(value: Any) -> float | None:
     return None
 
 
-def iter_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | None]]:
-    """Yield ``(line_number, bytes)`` for each line; a line longer than ``max_line`` is
-    yielded as ``None`` (after being skipped in bounded memory)."""
+READ_BLOCK = 256 * 1024  # bytes read at a time by ``line_blocks``
+
+
+def line_blocks(ref: FileRef, max_line: int = MAX_LINE_BYTES, block: int = READ_BLOCK) -> Iterator[list[bytes | None]]:
+    """The lines of ``ref`` in lists, one list per ``block`` bytes read: each line with its
+    ``\n`` (the last one may have none), or ``None`` for a line longer than ``max_line``
+    bytes (not counting its ``\n``), which is skipped in bounded memory. The lines are the
+    ones repeated ``readline`` calls give, found with one ``split`` per block instead of a
+    call per line. Memory: one block plus the longest line kept (``max_line``)."""
+    limit = max_line + 1  # a line kept whole is at most this long, newline included
     with ref.open() as fh:
-        lineno = 0
-        while True:
-            chunk = fh.readline(max_line + 1)
-            if not chunk:
-                return
-            lineno += 1
-            if len(chunk) > max_line and not chunk.endswith(b"\n"):
-                # Skip the rest of an overlong line without holding it.
-                while True:
-                    rest = fh.readline(1024 * 1024)
-                    if not rest or rest.endswith(b"\n"):
-                        break
-                yield lineno, None
-                continue
-            yield lineno, chunk
+        head: list[bytes] = []  # the start of a line begun in earlier blocks
+        held = 0
+        skipping = False  # inside an overlong line: drop bytes until its newline
+        while data := fh.read(block):
+            out: list[bytes | None] = []
+            if skipping:
+                nl = data.find(b"\n")
+                if nl < 0:
+                    continue
+                skipping = False
+                out.append(None)
+                data = data[nl + 1 :]
+            end = data.rfind(b"\n") + 1
+            start = 0
+            if head and end:
+                start = data.find(b"\n") + 1
+                line = b"".join((*head, data[:start]))
+                head, held = [], 0
+                out.append(line if len(line) <= limit else None)
+            if end > start:
+                parts = (data[start:end] if start or end < len(data) else data).split(b"\n")
+                parts.pop()  # what follows the last newline: nothing
+                if end - start > limit and max(map(len, parts)) >= limit:
+                    out += [p + b"\n" if len(p) < limit else None for p in parts]
+                else:
+                    out += [p + b"\n" for p in parts]
+            if end < len(data):
+                rest = data[end:]
+                held += len(rest)
+                if held > max_line:
+                    head, held, skipping = [], 0, True
+                else:
+                    head.append(rest)
+            if out:
+                yield out
+        if skipping:
+            yield [None]
+        elif head:
+            yield [b"".join(head)]
+
+
+def iter_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | None]]:
+    """Yield ``(line_number, bytes)`` for each line (``line_blocks``, one at a time); a
+    line longer than ``max_line`` is yielded as ``None``."""
+    yield from enumerate(itertools.chain.from_iterable(line_blocks(ref, max_line)), 1)
 
 
 _NONBLANK_LINE = re.compile(rb"[^\n]*?[^\s][^\n]*\n?")
@@ -524,6 +562,31 @@ class TextCollector:
         text = text[: self.cap - self.size]
         self.parts.append(text)
         self.size += len(text) + 1
+
+    def add_lines(self, lines: list[str]) -> None:
+        """``add`` each string of ``lines`` in order, in one step when all fit whole and
+        none is long enough to be a repeat (the common case: short output lines)."""
+        if not lines or self.size >= self.cap:
+            return
+        if "" in lines:
+            lines = [line for line in lines if line]
+        if self.size + sum(map(len, lines)) + len(lines) > self.cap:
+            for line in lines:  # the cap is reached on the way
+                self.add(line)
+            return
+        # All fit whole (leaving a repeat out only frees room): only repeats need a look.
+        if lines and max(map(len, lines)) >= self.REPEAT_MIN:
+            seen, repeat = self._seen, self.REPEAT_MIN
+            kept = []
+            for line in lines:
+                if len(line) >= repeat:
+                    if line in seen:
+                        continue
+                    seen.add(line)
+                kept.append(line)
+            lines = kept
+        self.parts += lines
+        self.size += sum(map(len, lines)) + len(lines)
 
     def text(self) -> str:
         return "\n".join(self.parts)
