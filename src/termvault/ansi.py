@@ -37,16 +37,26 @@ _STRING_END = re.compile(r"[\x07\x1b\x9c]")
 # Complete sequences, removed in one step; anything else (a sequence cut by the end of a
 # chunk, C1 forms, unusual layouts) goes through the character-level state machine,
 # which gives the same result, only slower.
-_COMPLETE = re.compile(
-    r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"  # CSI
-    r"|\x1b\](?P<osc>[^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)"  # OSC
-    r"|\x1b[PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"  # DCS, SOS, PM, APC
+_OSC = r"\x1b\](?P<osc>[^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)"
+_CSI_SEQ = r"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+_OTHER_SEQ = (
+    r"\x1b[PX^_][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"  # DCS, SOS, PM, APC
     r"|\x1b[NO][\x20-\x7e]"  # single shifts
     r"|\x1b[\x20-\x2f]+[\x30-\x7e]"  # charset selection and other nF escapes
     r"|\x1b[\x30-\x4d\x51-\x57\x59\x5a\x5c\x60-\x7e]"  # two-character escapes
 )
+_COMPLETE = re.compile(f"{_CSI_SEQ}|{_OSC}|{_OTHER_SEQ}")
 
 _TOKEN = re.compile(_COMPLETE.pattern + r"|(?P<special>" + _SPECIAL.pattern + ")")
+
+# From where it starts, the longest run of printable text and complete sequences, which
+# ``_COMPLETE.sub`` strips exactly as the token scan of ``feed`` would (both take the
+# first alternative that matches at each ESC): the scan only has to look at what ends the
+# run (a control, a cut sequence, or, for a stripper that reports them, an OSC). Each
+# step of a run eats printable text or starts at an ESC, so nothing backtracks.
+_PRINTABLE_RUN = r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]++"
+_CLEAN_RUN = re.compile(f"(?:{_PRINTABLE_RUN}|{_CSI_SEQ}|{_OSC}|{_OTHER_SEQ})*+")
+_CLEAN_RUN_NO_OSC = re.compile(f"(?:{_PRINTABLE_RUN}|{_CSI_SEQ}|{_OTHER_SEQ})*+")
 
 # Parser states.
 _GROUND = 0
@@ -56,6 +66,19 @@ _CSI = 3
 _STRING = 4  # OSC, DCS, SOS, PM or APC body
 _STRING_ESC = 5  # ESC seen inside a string: ST if followed by backslash
 _SINGLE_SHIFT = 6  # ESC N / ESC O: the next character is consumed
+
+# Printable ASCII with tab, newline and CR: an ASCII text holding nothing else is plain.
+_ASCII_PLAIN = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+
+
+def plain(text: str) -> bool:
+    """Whether ``text`` holds no escape or control character (``CONTROLS`` finds
+    nothing): what an idle ``AnsiStripper`` gives back unchanged. ASCII text is checked
+    with a byte translation, several times faster than the regex search."""
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _ASCII_PLAIN)
+    return not _SPECIAL.search(text)
+
 
 _C1_STRING_STARTS = {"\x90": "P", "\x98": "X", "\x9d": "]", "\x9e": "^", "\x9f": "_"}
 
@@ -88,41 +111,39 @@ class AnsiStripper:
 
     def feed(self, text: str) -> str:
         """Return the printable part of ``text``, continuing any sequence left open."""
-        if self._state == _GROUND and "\x1b" not in text:
-            # No sequence to remove: unchanged unless it holds a control character.
-            if not _SPECIAL.search(text):
-                return text
-        elif self._state == _GROUND and (self.on_osc is None or "\x1b]" not in text):
-            # Fast path: when removing the complete sequences leaves nothing special, that
-            # is exactly what the scan below would produce.
-            plain = _COMPLETE.sub("", text)
-            if not _SPECIAL.search(plain):
-                return plain
+        if self._state == _GROUND:
+            if plain(text):
+                return text  # nothing to remove
+            if self.on_osc is None or "\x1b]" not in text:
+                # Most often removing the complete sequences leaves nothing special: that
+                # is exactly what the scan below would produce, in one regex pass.
+                out_text = _COMPLETE.sub("", text)
+                if plain(out_text):
+                    return out_text
+        clean_run = (_CLEAN_RUN if self.on_osc is None else _CLEAN_RUN_NO_OSC).match
         out: list[str] = []
         i = 0
         n = len(text)
         while i < n:
             state = self._state
             if state == _GROUND:
-                # Walk the specials and complete sequences in one regex scan; leave it
-                # for the state machine as soon as a sequence is left open.
-                for m in _TOKEN.finditer(text, i):
-                    j = m.start()
-                    if j > i:
-                        out.append(text[i:j])
-                    i = m.end()
-                    kind = m.lastgroup
-                    if kind == "special":
-                        self._control(text[j], out)
-                        if self._state != _GROUND:
-                            break
-                    elif kind == "osc":
-                        payload = m.group("osc")
-                        if self.on_osc is not None and len(payload) <= OSC_PAYLOAD_CAP:
-                            self.on_osc(payload)
-                else:
-                    out.append(text[i:])
-                    break
+                # Printable text and complete sequences in one regex step; then the one
+                # token that ended them, and on.
+                j = clean_run(text, i).end()  # type: ignore[union-attr]  # matches "" at least
+                if j > i:
+                    out.append(_COMPLETE.sub("", text[i:j]))
+                    if j == n:
+                        break
+                m = _TOKEN.match(text, j)
+                assert m is not None  # text[j] is a special character
+                i = m.end()
+                kind = m.lastgroup
+                if kind == "special":
+                    self._control(text[j], out)
+                elif kind == "osc":
+                    payload = m.group("osc")
+                    if self.on_osc is not None and len(payload) <= OSC_PAYLOAD_CAP:
+                        self.on_osc(payload)
             elif state == _STRING:
                 found = _STRING_END.search(text, i)
                 end = n if found is None else found.start()
@@ -310,17 +331,27 @@ class TerminalLines:
         text = self._stripper.feed(chunk).replace("\r", "\n")
         if not text:
             return []
-        self._pending += text
-        if "\n" in self._pending:
-            *lines, self._pending = self._pending.split("\n")
-        elif len(self._pending) > self._max_pending:
-            lines, self._pending = [self._pending], ""
+        if "\n" in text:  # the pending part never holds one
+            *lines, self._pending = (self._pending + text).split("\n")
+        elif len(self._pending) + len(text) > self._max_pending:
+            lines, self._pending = [self._pending + text], ""
         else:
+            self._pending += text
             return []
         if len(self._pending) > self._max_pending:
             lines.append(self._pending)
             self._pending = ""
         return self._clean(lines)
+
+    def room(self, text_left: int) -> int:
+        """How many characters of chunks, fed one after another, may be fed joined as one
+        chunk instead with the same lines coming out, provided none after the first
+        holds a backspace (it erases only within its own chunk): the unfinished line
+        cannot outgrow ``max_pending`` on the way, and a collector with ``text_left``
+        characters of room, which the lines go to, cannot fill up on the way (lines take
+        at most the pending part plus twice the characters fed)."""
+        pending = len(self._pending)
+        return min(self._max_pending - pending, (text_left - pending - 2) // 2)
 
     def flush(self) -> list[str]:
         lines, self._pending = [self._pending], ""
@@ -328,10 +359,12 @@ class TerminalLines:
         return self._clean(lines)
 
     def _clean(self, lines: list[str]) -> list[str]:
-        out = []
-        for line in lines:
-            line = line.rstrip()
-            if line and line != self._last:
-                out.append(line)
-                self._last = line
-        return out
+        """``lines`` right-stripped, without blank lines or a line equal to the one kept
+        before it. The line kept before a line is the non-blank line before it: when that
+        one was left out, it equalled the one kept before it."""
+        out = [line for line in map(str.rstrip, lines) if line]
+        if not out:
+            return out
+        kept = [line for before, line in zip([self._last, *out], out) if line != before]
+        self._last = out[-1]
+        return kept

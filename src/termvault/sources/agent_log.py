@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..ansi import CONTROLS, AnsiStripper
+from ..ansi import AnsiStripper, plain
 from ..model import FileRef, SessionInfo, SessionUnit
 from .base import (
     TOOL_OUTPUT_CAP,
@@ -235,7 +235,6 @@ class _Reader:
 
     def _lines(self, block: list[bytes | None], stripper: AnsiStripper) -> Iterator[Record | list[str]]:
         """``items`` of a block read line by line (records, escapes, overlong lines...)."""
-        controls = CONTROLS.search
         run: list[str] = []
         for raw in block:
             if raw is None:
@@ -261,7 +260,7 @@ class _Reader:
                 self.warnings += 1
                 continue
             line = decode_text(raw[:_LINE_BYTES])
-            if not stripper.idle or controls(line):  # else the stripper would return it as is
+            if not stripper.idle or not plain(line):  # else the stripper would return it as is
                 line = stripper.feed(line)
             line = line.replace("\r", "").strip()
             if line:
@@ -302,7 +301,7 @@ def _plain_block(block: list[bytes | None], stripper: AnsiStripper) -> list[str]
     if b"{" in data and (_OBJECT_FIRST.match(data) or _OBJECT_NEXT.search(data)):
         return None
     text = decode_text(data)
-    if CONTROLS.search(text):
+    if not plain(text):
         return None
     run = [line for line in map(str.strip, text.replace("\r", "").split("\n")) if line]
     if run and max(map(len, run)) > MAX_LINE_CHARS:

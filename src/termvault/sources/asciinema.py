@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import orjson
+
 from ..ansi import AnsiStripper, TerminalLines, osc7_path
 from ..model import FileRef, SessionInfo, SessionUnit
 from .base import (
@@ -124,11 +126,8 @@ class TypedLines:
             self._buffer = (self._buffer + self._stripper.feed(piece))[:MAX_TYPED_LINE]
 
 
-@dataclass
-class _Event:
-    time: float  # seconds since the start of the recording
-    code: str
-    data: str
+# An event: (seconds since the start of the recording, code, data).
+_Event = tuple[float, str, str]
 
 
 @dataclass
@@ -153,7 +152,10 @@ def _read(ref: FileRef, cast: _Cast) -> Iterator[_Event]:
             stripped = raw.strip()
             if not stripped or (cast.version >= 3 and stripped.startswith(b"#")):
                 continue
-            obj = loads_lenient(stripped)
+            try:
+                obj = orjson.loads(stripped)
+            except ValueError:
+                obj = loads_lenient(stripped)  # what orjson refuses, as ``loads`` does
             if not seen_header:
                 seen_header = True
                 if isinstance(obj, dict):
@@ -169,7 +171,7 @@ def _read(ref: FileRef, cast: _Cast) -> Iterator[_Event]:
             if event is None:
                 cast.warnings += 1
                 continue
-            clock = event.time
+            clock = event[0]
             yield event
     except OSError:
         cast.warnings += 1
@@ -192,7 +194,7 @@ def _event(obj: Any, version: int, clock: float) -> _Event | None:
     when = clock + t if version >= 3 else max(t, clock)
     if not math.isfinite(when):
         return None
-    return _Event(when, code, data)
+    return when, code, data
 
 
 def _num(value: Any) -> float | None:
@@ -261,34 +263,48 @@ class AsciinemaSource(Source):
         events = markers = resizes = 0
         last_time = 0.0
         exit_status: str | None = None
-        for ev in _read(ref, cast):
+        # Consecutive output events are stripped as one chunk, with the same lines as one
+        # at a time (``TerminalLines.room``), saving the per-call work of each.
+        batch: list[str] = []
+        room = 0
+
+        def feed_batch() -> None:
+            if batch:
+                text.add_lines(output.feed(batch[0] if len(batch) == 1 else "".join(batch)))
+                batch.clear()
+
+        for last_time, code, data in _read(ref, cast):
             events += 1
             if events == 1:
                 header_text()
-            last_time = ev.time
-            if ev.code == "o":
-                if text.size < text.cap:
-                    for line in output.feed(ev.data):
-                        text.add(line)
+            if code == "o":
+                if batch and (len(data) > room or "\b" in data):
+                    feed_batch()
+                if text.size < text.cap:  # (unchanged while a batch waits: it cannot fill it)
+                    if not batch:
+                        room = output.room(text.cap - text.size)
+                    batch.append(data)
+                    room -= len(data)
                 else:
                     # The text is full: only look for later OSC 7 announcements (one split
                     # across two events is missed), which is far cheaper than stripping.
-                    for m in _OSC7.finditer(ev.data):
+                    for m in _OSC7.finditer(data):
                         on_osc(m.group(1))
-            elif ev.code == "i":
-                for line in typed.feed(ev.data):
-                    text.add(line)
-            elif ev.code == "m":
+                continue
+            feed_batch()
+            if code == "i":
+                text.add_lines(typed.feed(data))
+            elif code == "m":
                 markers += 1
-                text.add(ev.data)
-            elif ev.code == "r":
+                text.add(data)
+            elif code == "r":
                 resizes += 1
-            elif ev.code == "x":
-                exit_status = ev.data
+            elif code == "x":
+                exit_status = data
             else:
                 cast.warnings += 1
-        for line in output.flush():
-            text.add(line)
+        feed_batch()
+        text.add_lines(output.flush())
 
         header = cast.header
         term = given if isinstance(given := header.get("term"), dict) else {}
@@ -347,13 +363,13 @@ class AsciinemaSource(Source):
         pending_time: float | None = None
         start = 0.0
         started = False
-        for ev in events:
+        for at, code, data in events:
             if not started:
                 started = True
                 start = parse_time(_num(cast.header.get("timestamp"))) or 0.0
-            when = start + ev.time
-            if ev.code == "o":
-                for line in output.feed(ev.data):
+            when = start + at
+            if code == "o":
+                for line in output.feed(data):
                     if pending_time is None:
                         pending_time = when
                     pending.append(line)
@@ -363,15 +379,15 @@ class AsciinemaSource(Source):
             if pending:
                 yield Message("output", "\n".join(pending), pending_time)
                 pending, pending_size, pending_time = [], 0, None
-            if ev.code == "i":
-                for line in typed.feed(ev.data):
+            if code == "i":
+                for line in typed.feed(data):
                     yield Message("input", line, when)
-            elif ev.code == "m":
-                yield Message("marker", ev.data, when, name=ev.data)
-            elif ev.code == "r":
-                yield Message("system", f"terminal resized to {ev.data}", when)
-            elif ev.code == "x":
-                yield Message("system", f"exit status {ev.data}", when)
+            elif code == "m":
+                yield Message("marker", data, when, name=data)
+            elif code == "r":
+                yield Message("system", f"terminal resized to {data}", when)
+            elif code == "x":
+                yield Message("system", f"exit status {data}", when)
         pending.extend(output.flush())
         if pending:
             yield Message("output", "\n".join(pending), pending_time)

@@ -627,8 +627,15 @@ def str_or_none(value: Any) -> str | None:
 
 
 def clean_text(text: str) -> str:
-    """Replace lone surrogates (JSON can smuggle them in) so the text encodes as UTF-8."""
-    return text.encode("utf-8", "replace").decode("utf-8")
+    """Replace lone surrogates (JSON can smuggle them in) so the text encodes as UTF-8.
+    Text that already encodes is returned as is (ASCII without even encoding it)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def expand_home(value: str, home: Path) -> Path:
