@@ -215,12 +215,13 @@ class _Reader:
                 yield item
             else:
                 for line in item:
-                    yield leading_time(line), "output", line, False
+                    yield leading_time(line), "output", line[:MAX_LINE_CHARS], False
 
     def items(self) -> Iterator[Record | list[str]]:
         """Each JSON record as ``(time, role, text, True)``; the plain lines between them
         in lists, each line without escape sequences, carriage returns and surrounding
-        blanks, cut to ``MAX_LINE_CHARS`` (blank lines left out)."""
+        blanks (blank lines left out). A line's time is read from it whole; its text is
+        cut to ``MAX_LINE_CHARS`` (``_cut``)."""
         stripper = AnsiStripper()
         try:
             for block in line_blocks(self.ref):
@@ -264,7 +265,7 @@ class _Reader:
                 line = stripper.feed(line)
             line = line.replace("\r", "").strip()
             if line:
-                run.append(line[:MAX_LINE_CHARS])
+                run.append(line)
         if run:
             yield run
 
@@ -303,9 +304,13 @@ def _plain_block(block: list[bytes | None], stripper: AnsiStripper) -> list[str]
     text = decode_text(data)
     if not plain(text):
         return None
-    run = [line for line in map(str.strip, text.replace("\r", "").split("\n")) if line]
-    if run and max(map(len, run)) > MAX_LINE_CHARS:
-        run = [line[:MAX_LINE_CHARS] for line in run]
+    return [line for line in map(str.strip, text.replace("\r", "").split("\n")) if line]
+
+
+def _cut(run: list[str]) -> list[str]:
+    """The lines of a run as messages hold them: cut to ``MAX_LINE_CHARS``."""
+    if max(map(len, run)) > MAX_LINE_CHARS:
+        return [line[:MAX_LINE_CHARS] for line in run]
     return run
 
 
@@ -346,6 +351,7 @@ class AgentLogSource(Source):
                         low, high = min(times), max(times)
                         first_time = low if first_time is None else min(first_time, low)
                         latest = high if latest is None else max(latest, high)
+                    item = _cut(item)
                     text.add_lines(item)
                     commands = [c for c in map(prompt_command, item) if c]
                     if commands:
