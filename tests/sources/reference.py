@@ -4,6 +4,7 @@ what these give."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -202,3 +203,36 @@ def agent_log_lines(ref: FileRef, max_line_chars: int = 64 * 1024) -> Iterator[t
         if line:
             yield leading_time(line), "output", line[:max_line_chars], False
     yield None, "warnings", str(warnings), False
+
+
+_NONBLANK_LINE = re.compile(rb"[^\n]*?[^\s][^\n]*\n?")
+
+
+def iter_nonblank_lines(ref: FileRef, max_line: int, chunk: int) -> Iterator[bytes | None]:
+    """Each line holding more than whitespace, found by regex in chunks of ``chunk``."""
+    with ref.open() as fh:
+        parts: list[bytes] = []
+        skipping = False
+        while True:
+            data = fh.read(chunk)
+            if skipping:
+                nl = data.find(b"\n")
+                if nl < 0:
+                    if not data:
+                        return
+                    continue
+                data, skipping = data[nl + 1 :], False
+            buf = b"".join((*parts, data)) if parts else data
+            parts = []
+            end = len(buf) if not data else buf.rfind(b"\n") + 1
+            for m in _NONBLANK_LINE.finditer(buf, 0, end):
+                line = m.group()
+                yield line if len(line) <= max_line else None
+            if not data:
+                return
+            rest = buf[end:]
+            if len(rest) > max_line:
+                yield None
+                skipping = True
+            elif rest:
+                parts = [rest]

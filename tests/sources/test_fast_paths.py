@@ -23,7 +23,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from termvault import ansi
-from termvault.sources import agent_log, asciinema
+from termvault.sources import agent_log, asciinema, base
 from termvault.sources.agent_log import AgentLogSource, _Clock, _Reader, prompt_command
 from termvault.sources.asciinema import AsciinemaSource
 from termvault.sources.base import TextCollector, line_blocks
@@ -49,6 +49,20 @@ def test_line_blocks_give_the_lines_readline_gives(data, max_line, block):
     ref = MemoryFile("f.log", data)
     lines = list(enumerate(itertools.chain.from_iterable(line_blocks(ref, max_line, block)), 1))
     assert lines == list(reference.iter_lines(ref, max_line))
+
+
+_SPACES = st.lists(st.sampled_from([b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c", b"\x1c", b"a", b"{}"]), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_BYTES, _SPACES.map(b"".join)), st.integers(1, 60), st.integers(1, 70))
+@example(b"x" * 10 + b"\n" + b"y" * 20 + b"\n" + b"z" * 9, 10, 64)  # a line as long as the limit, newline aside
+def test_nonblank_lines_are_the_lines_the_regex_finds(data, max_line, chunk):
+    ref = MemoryFile("f.jsonl", data)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(base, "_CHUNK", chunk)
+        lines = list(base.iter_nonblank_lines(ref, max_line))
+    assert lines == list(reference.iter_nonblank_lines(ref, max_line, chunk))
 
 
 # -- escape sequences -------------------------------------------------------------------

@@ -346,16 +346,9 @@ def parse_time(value: Any) -> float | None:
 
 
 def _parse_time(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        v = float(value)
-        if v > 1e14:  # microseconds
-            v /= 1e6
-        elif v > 1e11:  # milliseconds
-            v /= 1e3
-        return v if v > 0 else None
-    if isinstance(value, str) and value:
+    if isinstance(value, str):  # the common case first
+        if not value:
+            return None
         s = value.strip()
         if s.endswith("Z"):
             s = s[:-1] + "+00:00"
@@ -366,6 +359,15 @@ def _parse_time(value: Any) -> float | None:
         if dt.tzinfo is None:
             dt = dt.replace(tzinfo=UTC)
         return dt.timestamp()
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        v = float(value)
+        if v > 1e14:  # microseconds
+            v /= 1e6
+        elif v > 1e11:  # milliseconds
+            v /= 1e3
+        return v if v > 0 else None
     return None
 
 
@@ -432,8 +434,9 @@ _CHUNK = 1024 * 1024
 
 
 def iter_nonblank_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[bytes | None]:
-    """Each line holding more than whitespace (``None`` for one longer than ``max_line``),
-    read in chunks: runs of blank lines are skipped inside the regex engine, so the work
+    """Each line holding more than whitespace (``None`` for one longer than ``max_line``,
+    its newline included), read in chunks: one split per chunk and a strip per line, or,
+    for a chunk of mostly blank lines, a regex that skips them in the engine, so the work
     stays proportional to the bytes (a compressed file can hold millions of blank lines)."""
     with ref.open() as fh:
         parts: list[bytes] = []
@@ -450,9 +453,19 @@ def iter_nonblank_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterato
             buf = b"".join((*parts, data)) if parts else data
             parts = []
             end = len(buf) if not data else buf.rfind(b"\n") + 1
-            for m in _NONBLANK_LINE.finditer(buf, 0, end):
-                line = m.group()
-                yield line if len(line) <= max_line else None
+            if end and buf.count(b"\n", 0, end) * 16 > end:
+                # Mostly blank or tiny lines: the regex skips runs of blank lines itself.
+                for m in _NONBLANK_LINE.finditer(buf, 0, end):
+                    line = m.group()
+                    yield line if len(line) <= max_line else None
+            elif end:
+                # The lines up to ``end`` that hold more than whitespace: one split, then
+                # a strip per line (what ``_NONBLANK_LINE`` matches, newline included).
+                lines = (buf if end == len(buf) else buf[:end]).split(b"\n")
+                last = lines.pop()  # after the last newline: empty, or at the end a line without one
+                yield from [line + b"\n" if len(line) < max_line else None for line in lines if line.strip()]
+                if last.strip():
+                    yield last if len(last) <= max_line else None
             if not data:
                 return
             rest = buf[end:]
@@ -478,7 +491,7 @@ def iter_jsonl(ref: FileRef, warnings: list[int] | None = None) -> Iterator[dict
     else that is not a JSON object increments ``warnings[0]`` (pass ``[0]``)."""
     for raw in iter_nonblank_lines(ref):
         # A JSON object starts with "{": anything else is counted without parsing it.
-        if raw is None or raw.lstrip()[:1] != b"{":
+        if raw is None or (raw[0] != 123 and raw.lstrip()[:1] != b"{"):
             if warnings is not None:
                 warnings[0] += 1
             continue
