@@ -111,6 +111,9 @@ class AnsiStripper:
 
     def feed(self, text: str) -> str:
         """Return the printable part of ``text``, continuing any sequence left open."""
+        clean_run = (_CLEAN_RUN if self.on_osc is None else _CLEAN_RUN_NO_OSC).match
+        out: list[str] = []
+        i = 0
         if self._state == _GROUND:
             if plain(text):
                 return text  # nothing to remove
@@ -120,9 +123,12 @@ class AnsiStripper:
                 out_text = _COMPLETE.sub("", text)
                 if plain(out_text):
                     return out_text
-        clean_run = (_CLEAN_RUN if self.on_osc is None else _CLEAN_RUN_NO_OSC).match
-        out: list[str] = []
-        i = 0
+                found = _SPECIAL.search(out_text)
+                assert found is not None
+                # Else what precedes the first control left is the clean run the scan
+                # starts with, stripped: the scan goes on from the end of that run.
+                out.append(out_text[: found.start()])
+                i = clean_run(text).end()  # type: ignore[union-attr]  # matches "" at least
         n = len(text)
         while i < n:
             state = self._state

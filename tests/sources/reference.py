@@ -236,3 +236,37 @@ def iter_nonblank_lines(ref: FileRef, max_line: int, chunk: int) -> Iterator[byt
                 skipping = True
             elif rest:
                 parts = [rest]
+
+
+def cast_events(ref: FileRef, cast) -> Iterator[tuple[float, str, str]]:
+    """asciinema events read line by line, each through ``_event``."""
+    from termvault.sources.asciinema import _event
+    from termvault.sources.base import loads_lenient
+
+    clock = 0.0
+    seen_header = False
+    for _, raw in iter_lines(ref):
+        if raw is None:
+            cast.warnings += 1
+            continue
+        stripped = raw.strip()
+        if not stripped or (cast.version >= 3 and stripped.startswith(b"#")):
+            continue
+        obj = loads_lenient(stripped)
+        if not seen_header:
+            seen_header = True
+            if isinstance(obj, dict):
+                cast.header = obj
+                version = obj.get("version")
+                cast.version = version if isinstance(version, int) and not isinstance(version, bool) else 2
+                if cast.version not in (2, 3):
+                    cast.warnings += 1
+                    return
+                continue
+            cast.warnings += 1
+        event = _event(obj, cast.version, clock)
+        if event is None:
+            cast.warnings += 1
+            continue
+        clock = event[0]
+        yield event

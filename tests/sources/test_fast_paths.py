@@ -315,3 +315,24 @@ def _asciinema_same(monkeypatch, events, max_pending, text_cap):
     one_at_a_time = source.parse([ref])  # the former lines, each event fed alone
     monkeypatch.setattr(asciinema, "TerminalLines", functools.partial(ansi.TerminalLines, max_pending=max_pending))
     assert source.parse([ref]) == one_at_a_time
+
+
+_EVENT_LINES = st.lists(
+    st.builds(
+        lambda t, code, data: f"[{t}, {code}, {data}]",
+        st.sampled_from(["0.5", "1", "0", "-0.0", "-1.5", "1e308", "1e309", "NaN", "Infinity", "true", '"1"', "2.25"]),
+        st.sampled_from(['"o"', '"i"', '"m"', "1", "null"]),
+        st.sampled_from(['"x\\r\\n"', '"\\u001b[1m"', "1", "[1, 2]", "{}", "null", '"\\ud800"']),
+    )
+    | st.sampled_from(["# comment", "", "[1, 2]", "{}", "not json", '[1e400, "o", "x"]']),
+    max_size=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(['{"version": 2}', '{"version": 3}', '{"version": 1}', '[0.5, "o", "x"]']), _EVENT_LINES)
+def test_cast_events_are_the_events_read_one_at_a_time(header, lines):
+    ref = MemoryFile("x.cast", "\n".join([header, *lines]).encode())
+    fast, slow = asciinema._Cast(), asciinema._Cast()
+    assert list(asciinema._read(ref, fast)) == list(reference.cast_events(ref, slow))
+    assert (fast.header, fast.version, fast.warnings) == (slow.header, slow.version, slow.warnings)

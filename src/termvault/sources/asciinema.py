@@ -66,6 +66,7 @@ _SHELLS = frozenset(
 _EDIT_KEYS = re.compile(r"[\r\n\x7f\b\x15\x03\x17]")
 _OSC7 = re.compile(r"\x1b\](7;[^\x07\x1b\x9c]*)(?:\x07|\x1b\\|\x9c)")
 MAX_TYPED_LINE = 4096
+_INF = math.inf
 MESSAGE_CHUNK = 64 * 1024  # characters of output per rendered message
 
 
@@ -167,6 +168,15 @@ def _read(ref: FileRef, cast: _Cast) -> Iterator[_Event]:
                         return
                     continue
                 cast.warnings += 1  # no header: read the events as v2
+            if type(obj) is list and len(obj) >= 3:
+                # The usual event, ``[float time, "code", "data"]``, as ``_event`` reads it.
+                t, code, data = obj[0], obj[1], obj[2]
+                if type(t) is float and type(code) is str and type(data) is str and 0.0 <= t < _INF:
+                    when = clock + t if cast.version >= 3 else (clock if clock > t else t)
+                    if when < _INF:
+                        clock = when
+                        yield when, code, data
+                        continue
             event = _event(obj, cast.version, clock)
             if event is None:
                 cast.warnings += 1
