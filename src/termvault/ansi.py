@@ -371,6 +371,6 @@ class TerminalLines:
         out = [line for line in map(str.rstrip, lines) if line]
         if not out:
             return out
-        kept = [line for before, line in zip([self._last, *out], out) if line != before]
+        kept = [line for before, line in zip([self._last, *out], out, strict=False) if line != before]
         self._last = out[-1]
         return kept

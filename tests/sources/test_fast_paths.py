@@ -26,7 +26,7 @@ from termvault import ansi
 from termvault.sources import agent_log, asciinema, base
 from termvault.sources.agent_log import AgentLogSource, _Clock, _Reader, prompt_command
 from termvault.sources.asciinema import AsciinemaSource
-from termvault.sources.base import TextCollector, line_blocks
+from termvault.sources.base import TextCollector, line_blocks, line_runs
 
 from . import reference
 from .support import MemoryFile
@@ -267,7 +267,7 @@ def test_agent_log_reads_what_it_read_line_by_line(lines, ending, bad, name, max
 def _agent_log_same(monkeypatch, lines, ending, bad, name, max_chars, block):
     monkeypatch.setattr(agent_log, "MAX_LINE_CHARS", max_chars)
     monkeypatch.setattr(agent_log, "_LINE_BYTES", max_chars * 4)
-    monkeypatch.setattr(agent_log, "line_blocks", functools.partial(line_blocks, block=block))
+    monkeypatch.setattr(agent_log, "line_runs", functools.partial(line_runs, block=block))
     ref = MemoryFile(name, _log_bytes(lines, ending, bad))
     reader = _Reader(ref)
     got = [*reader, (None, "warnings", str(reader.warnings), False)]

@@ -43,9 +43,10 @@ from .base import (
     content_text,
     decode_text,
     first_line,
-    line_blocks,
+    line_runs,
     loads,
     parse_time,
+    split_run,
     unique_units,
     unit_id,
     walk,
@@ -112,45 +113,48 @@ class _Clock:
         start = _MAYBE_TIME.match(line)
         if start is None:
             return None
-        if start.lastgroup == "iso":
+        kind = start.lastgroup
+        if kind == "iso":
             m = _ISO.match(line)
-            return self._stamp(m[1], int(m[2]), m[3], m[4], m[5], m[6], m[7], m[8]) if m else None
-        if start.lastgroup == "ctime":
+            return None if m is None else self._stamp(m.group(1, 2, 3, 4, 5, 6, 8), m[7])
+        if kind == "ctime":
             m = _CTIME.match(line)
             month = _MONTHS.get(m[1].lower()) if m else None
-            return self._stamp(m[7], month, m[2], m[3], m[4], m[5], m[6], None) if m and month else None
+            return self._stamp((m[7], month, m[2], m[3], m[4], m[5], None), m[6]) if m and month else None
         m = _COMPACT.match(line)
         if m:
             hh, mm, ss = (m[4], m[5], m[6]) if m[4] is not None else (m[7], m[8], m[9])
-            return self._stamp(m[1], int(m[2]), m[3], hh, mm, ss, m[10], None)
+            return self._stamp((m[1], m[2], m[3], hh, mm, ss, None), m[10])
         m = _EPOCH.match(line)
         if m:
             return float(f"{m[1]}.{m[2] or 0}")
         return None
 
-    def _stamp(
-        self, year: str, month: int, day: str, hh: str, mm: str, ss: str, frac: str | None, zone: str | None
-    ) -> float | None:
-        key = (year, month, day, hh, mm, ss, zone)
-        try:
-            whole = self._seconds[key]
-        except KeyError:
+    def _stamp(self, key: tuple[Any, ...], frac: str | None) -> float | None:
+        """``key`` is (year, month, day, hours, minutes, seconds, zone), as read."""
+        whole = self._seconds.get(key, _UNSEEN)
+        if whole is _UNSEEN:
             if len(self._seconds) >= self.MAX_KEPT:
                 self._seconds.clear()
             whole = self._seconds[key] = _whole_seconds(*key)
         if whole is None:
             return None
-        seconds, aware = whole
-        micro = int((frac or "0")[:6].ljust(6, "0"))
+        seconds, aware = whole  # type: ignore[misc]
+        if frac is None:
+            return float(seconds)  # either formula with no microseconds
+        micro = int(frac[:6].ljust(6, "0"))
         return (seconds * 1_000_000 + micro) / 1_000_000 if aware else seconds + micro / 1e6
 
 
+_UNSEEN = object()
+
+
 def _whole_seconds(
-    year: str, month: int, day: str, hh: str, mm: str, ss: str, zone: str | None
+    year: str, month: str | int, day: str, hh: str, mm: str, ss: str, zone: str | None
 ) -> tuple[int, bool] | None:
     """(UNIX seconds, whether a zone was given) of a date and time; None if invalid."""
     try:
-        dt = datetime(int(year), month, int(day), int(hh), int(mm), int(ss))
+        dt = datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss))
         if zone == "Z":
             dt = dt.replace(tzinfo=UTC)
         elif zone:
@@ -224,13 +228,15 @@ class _Reader:
         cut to ``MAX_LINE_CHARS`` (``_cut``)."""
         stripper = AnsiStripper()
         try:
-            for block in line_blocks(self.ref):
-                run = None if self.jsonl else _plain_block(block, stripper)
-                if run is not None:
-                    if run:
-                        yield run
+            for run in line_runs(self.ref):
+                if run is None:
+                    self.warnings += 1
                     continue
-                yield from self._lines(block, stripper)
+                lines = None if self.jsonl or not stripper.idle else _plain_run(run)
+                if lines is None:
+                    yield from self._lines(split_run(run), stripper)
+                elif lines:
+                    yield lines
         except OSError:
             self.warnings += 1
 
@@ -288,23 +294,28 @@ class _Reader:
         return when, role, text, True
 
 
-def _plain_block(block: list[bytes | None], stripper: AnsiStripper) -> list[str] | None:
-    """The output lines of a block read whole, when it holds only text that needs no
-    escape handling; else None (read it line by line). The same lines as line by line:
-    decoding a block is decoding each of its lines (every line but the last ends with a
-    newline, which ends any invalid UTF-8 sequence before it), an idle stripper gives
-    text without controls back unchanged, and ``\r`` removal and splitting commute."""
-    if not stripper.idle or None in block:
-        return None
-    data = b"".join(block)  # type: ignore[arg-type]  # no None in it
-    if len(data) > _LINE_BYTES and max(map(len, block)) > _LINE_BYTES:  # type: ignore[arg-type]
-        return None  # a line cut before decoding
+def _plain_run(data: bytes) -> list[str] | None:
+    """The output lines of a run of whole lines read at once, when it holds only text
+    that needs no escape handling (and the stripper is idle); else None (read it line by
+    line). The same lines as line by line: decoding a run is decoding each of its lines
+    (every line but the last ends with a newline, which ends any invalid UTF-8 sequence
+    before it), an idle stripper gives text without controls back unchanged, and ``\r``
+    removal and splitting commute."""
     if b"{" in data and (_OBJECT_FIRST.match(data) or _OBJECT_NEXT.search(data)):
         return None
     text = decode_text(data)
     if not plain(text):
         return None
-    return [line for line in map(str.strip, text.replace("\r", "").split("\n")) if line]
+    if len(data) > _LINE_BYTES and max(map(len, text.split("\n"))) > MAX_LINE_CHARS:
+        return None  # a line cut before decoding (one of at most MAX_LINE_CHARS is not)
+    if "$" in text or "#" in text or "%" in text or "❯" in text or "➜" in text:
+        return [line for line in map(str.strip, text.replace("\r", "").split("\n")) if line]
+    return _NoPrompt(line for line in map(str.strip, text.replace("\r", "").split("\n")) if line)
+
+
+class _NoPrompt(list):  # type: ignore[type-arg]
+    """Output lines of which none can hold a shell prompt (``_PROMPT`` needs one of
+    ``$ # % ❯ ➜``): ``prompt_command`` need not look at them."""
 
 
 def _cut(run: list[str]) -> list[str]:
@@ -351,9 +362,10 @@ class AgentLogSource(Source):
                         low, high = min(times), max(times)
                         first_time = low if first_time is None else min(first_time, low)
                         latest = high if latest is None else max(latest, high)
+                    prompts = not isinstance(item, _NoPrompt)
                     item = _cut(item)
                     text.add_lines(item)
-                    commands = [c for c in map(prompt_command, item) if c]
+                    commands = [c for c in map(prompt_command, item) if c] if prompts else []
                     if commands:
                         info.first_prompt = info.first_prompt or commands[0][:2000]
                         info.last_command = commands[-1][:2000]

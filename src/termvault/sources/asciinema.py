@@ -283,7 +283,7 @@ class AsciinemaSource(Source):
                 text.add_lines(output.feed(batch[0] if len(batch) == 1 else "".join(batch)))
                 batch.clear()
 
-        for last_time, code, data in _read(ref, cast):
+        for last_time, code, data in _read(ref, cast):  # noqa: B007  # the last one is kept
             events += 1
             if events == 1:
                 header_text()

@@ -371,43 +371,48 @@ def _parse_time(value: Any) -> float | None:
     return None
 
 
-READ_BLOCK = 256 * 1024  # bytes read at a time by ``line_blocks``
+READ_BLOCK = 128 * 1024  # bytes read at a time by ``line_runs``
 
 
-def line_blocks(ref: FileRef, max_line: int = MAX_LINE_BYTES, block: int = READ_BLOCK) -> Iterator[list[bytes | None]]:
-    """The lines of ``ref`` in lists, one list per ``block`` bytes read: each line with its
-    ``\n`` (the last one may have none), or ``None`` for a line longer than ``max_line``
-    bytes (not counting its ``\n``), which is skipped in bounded memory. The lines are the
-    ones repeated ``readline`` calls give, found with one ``split`` per block instead of a
-    call per line. Memory: one block plus the longest line kept (``max_line``)."""
+def line_runs(ref: FileRef, max_line: int = MAX_LINE_BYTES, block: int = READ_BLOCK) -> Iterator[bytes | None]:
+    """The lines of ``ref`` as runs read by ``block`` bytes: each run is one or more
+    whole lines as they are in the file (each ending with ``\n``, but for the file's last
+    line), or ``None`` for a line longer than ``max_line`` bytes (not counting its
+    ``\n``), which is skipped in bounded memory. Splitting the runs at their newlines
+    gives the lines repeated ``readline`` calls give (``line_blocks``). Memory: one
+    block plus the longest line kept (``max_line``)."""
     limit = max_line + 1  # a line kept whole is at most this long, newline included
     with ref.open() as fh:
         head: list[bytes] = []  # the start of a line begun in earlier blocks
         held = 0
         skipping = False  # inside an overlong line: drop bytes until its newline
         while data := fh.read(block):
-            out: list[bytes | None] = []
             if skipping:
                 nl = data.find(b"\n")
                 if nl < 0:
                     continue
                 skipping = False
-                out.append(None)
+                yield None
                 data = data[nl + 1 :]
             end = data.rfind(b"\n") + 1
-            start = 0
-            if head and end:
-                start = data.find(b"\n") + 1
-                line = b"".join((*head, data[:start]))
+            if end:
+                start = 0
+                if head:  # the line begun before ends here, at ``nl``
+                    nl = data.find(b"\n") + 1
+                    if held + nl > limit:
+                        yield None
+                        head, held, start = [], 0, nl
+                if end - start > limit and max(map(len, data[start:end].split(b"\n"))) >= limit:
+                    # A block longer than a line may be holds one that is too long.
+                    if head:
+                        yield b"".join((*head, data[:nl]))
+                        start = nl
+                    yield from _lines_of(data[start:end], limit)
+                elif head:
+                    yield b"".join((*head, data[:end]))
+                elif end > start:
+                    yield data if start == 0 and end == len(data) else data[start:end]
                 head, held = [], 0
-                out.append(line if len(line) <= limit else None)
-            if end > start:
-                parts = (data[start:end] if start or end < len(data) else data).split(b"\n")
-                parts.pop()  # what follows the last newline: nothing
-                if end - start > limit and max(map(len, parts)) >= limit:
-                    out += [p + b"\n" if len(p) < limit else None for p in parts]
-                else:
-                    out += [p + b"\n" for p in parts]
             if end < len(data):
                 rest = data[end:]
                 held += len(rest)
@@ -415,12 +420,35 @@ def line_blocks(ref: FileRef, max_line: int = MAX_LINE_BYTES, block: int = READ_
                     head, held, skipping = [], 0, True
                 else:
                     head.append(rest)
-            if out:
-                yield out
         if skipping:
-            yield [None]
+            yield None
         elif head:
-            yield [b"".join(head)]
+            yield b"".join(head)
+
+
+def _lines_of(run: bytes, limit: int) -> Iterator[bytes | None]:
+    """Each line of ``run`` (whole lines) alone, ``None`` for one over ``limit`` bytes."""
+    parts = run.split(b"\n")
+    parts.pop()
+    for part in parts:
+        yield part + b"\n" if len(part) < limit else None
+
+
+def split_run(run: bytes) -> list[bytes]:
+    """The lines of a run of ``line_runs``, each with its ``\n``."""
+    parts = run.split(b"\n")
+    last = parts.pop()  # after the last newline: nothing, or the file's last line
+    lines = [part + b"\n" for part in parts]
+    if last:
+        lines.append(last)
+    return lines
+
+
+def line_blocks(ref: FileRef, max_line: int = MAX_LINE_BYTES, block: int = READ_BLOCK) -> Iterator[list[bytes | None]]:
+    """The lines of ``ref`` in lists, one per run of ``line_runs``: each line with its
+    ``\n`` (the last one may have none), or ``None`` for a line longer than ``max_line``."""
+    for run in line_runs(ref, max_line, block):
+        yield [None] if run is None else split_run(run)  # type: ignore[list-item]
 
 
 def iter_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | None]]:
