@@ -270,3 +270,17 @@ def cast_events(ref: FileRef, cast) -> Iterator[tuple[float, str, str]]:
             continue
         clock = event[0]
         yield event
+
+
+def aider_lines(ref: FileRef, warnings: list[int]) -> Iterator[tuple[int, str]]:
+    """aider's ``(number, text)`` of each line, decoded one line at a time."""
+    for lineno, raw in iter_lines(ref):
+        if raw is None:
+            warnings[0] += 1
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            warnings[0] += 1
+            line = decode_text(raw)
+        yield lineno, line.rstrip("\r\n")

@@ -336,3 +336,27 @@ def test_cast_events_are_the_events_read_one_at_a_time(header, lines):
     fast, slow = asciinema._Cast(), asciinema._Cast()
     assert list(asciinema._read(ref, fast)) == list(reference.cast_events(ref, slow))
     assert (fast.header, fast.version, fast.warnings) == (slow.header, slow.version, slow.warnings)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [b"# aider chat started at 2024-05-01 10:00:00", b"#### hi", b"> Model: x", b"ok\r", b"\xff", "é".encode()]
+        )
+        | st.binary(max_size=10),
+        max_size=30,
+    ),
+    st.sampled_from([b"\n", b"\r\n", b"\r\r\n"]),
+    st.sampled_from([128 * 1024, 5]),
+)
+def test_aider_lines_are_the_lines_decoded_one_at_a_time(lines, ending, block):
+    from termvault.sources import aider
+
+    ref = MemoryFile(".aider.chat.history.md", ending.join(lines))
+    fast, slow = [0], [0]
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(aider, "line_runs", functools.partial(line_runs, block=block))
+        got = list(aider._lines(ref, fast))
+    assert got == list(reference.aider_lines(ref, slow))
+    assert fast == slow

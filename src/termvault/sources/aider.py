@@ -50,8 +50,9 @@ from .base import (
     clean_info,
     decode_text,
     first_line,
-    iter_lines,
+    line_runs,
     scan_folders,
+    split_run,
     unique_units,
     unit_id,
 )
@@ -109,16 +110,30 @@ def _local_time(text: str) -> float | None:
 def _lines(ref: FileRef, warnings: list[int]) -> Iterator[tuple[int, str]]:
     """``(number, text)`` of each line of ``ref``; a line too long to read or not UTF-8
     counts a warning (the second is decoded leniently, the first skipped)."""
-    for lineno, raw in iter_lines(ref):
-        if raw is None:
+    lineno = 0
+    for run in line_runs(ref):
+        if run is None:
+            lineno += 1
             warnings[0] += 1
             continue
         try:
-            line = raw.decode("utf-8")
+            # A run that decodes decodes line by line (a newline ends no UTF-8 sequence).
+            parts = run.decode("utf-8").split("\n")
         except UnicodeDecodeError:
-            warnings[0] += 1
-            line = decode_text(raw)
-        yield lineno, line.rstrip("\r\n")
+            for raw in split_run(run):
+                lineno += 1
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    warnings[0] += 1
+                    line = decode_text(raw)
+                yield lineno, line.rstrip("\r\n")
+            continue
+        if not parts[-1]:
+            parts.pop()  # what follows the last newline: nothing
+        for line in parts:
+            lineno += 1
+            yield lineno, line.rstrip("\r")
 
 
 Block = tuple[str, str, "float | None", int]
@@ -141,7 +156,7 @@ def _blocks(ref: FileRef, warnings: list[int], cap: int) -> Iterator[Block]:
 
     try:
         for lineno, line in _lines(ref, warnings):
-            m = _RUN.match(line)
+            m = _RUN.match(line) if line.startswith("# aider chat started at ") else None
             if m:
                 yield from flush()
                 role, lines, size = None, [], 0
