@@ -132,21 +132,19 @@ class _Clock:
 
     def _stamp(self, key: tuple[Any, ...], frac: str | None) -> float | None:
         """``key`` is (year, month, day, hours, minutes, seconds, zone), as read."""
-        whole = self._seconds.get(key, _UNSEEN)
-        if whole is _UNSEEN:
+        if key in self._seconds:
+            whole = self._seconds[key]
+        else:
             if len(self._seconds) >= self.MAX_KEPT:
                 self._seconds.clear()
             whole = self._seconds[key] = _whole_seconds(*key)
         if whole is None:
             return None
-        seconds, aware = whole  # type: ignore[misc]
+        seconds, aware = whole
         if frac is None:
             return float(seconds)  # either formula with no microseconds
         micro = int(frac[:6].ljust(6, "0"))
         return (seconds * 1_000_000 + micro) / 1_000_000 if aware else seconds + micro / 1e6
-
-
-_UNSEEN = object()
 
 
 def _whole_seconds(
@@ -240,7 +238,7 @@ class _Reader:
         except OSError:
             self.warnings += 1
 
-    def _lines(self, block: list[bytes | None], stripper: AnsiStripper) -> Iterator[Record | list[str]]:
+    def _lines(self, block: Sequence[bytes | None], stripper: AnsiStripper) -> Iterator[Record | list[str]]:
         """``items`` of a block read line by line (records, escapes, overlong lines...)."""
         run: list[str] = []
         for raw in block:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, cast
 
 import orjson
 
@@ -448,7 +448,7 @@ def line_blocks(ref: FileRef, max_line: int = MAX_LINE_BYTES, block: int = READ_
     """The lines of ``ref`` in lists, one per run of ``line_runs``: each line with its
     ``\n`` (the last one may have none), or ``None`` for a line longer than ``max_line``."""
     for run in line_runs(ref, max_line, block):
-        yield [None] if run is None else split_run(run)  # type: ignore[list-item]
+        yield [None] if run is None else cast("list[bytes | None]", split_run(run))
 
 
 def iter_lines(ref: FileRef, max_line: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | None]]:
