@@ -330,11 +330,18 @@ _EVENT_LINES = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(['{"version": 2}', '{"version": 3}', '{"version": 1}', '[0.5, "o", "x"]']), _EVENT_LINES)
-def test_cast_events_are_the_events_read_one_at_a_time(header, lines):
+@given(
+    st.sampled_from(['{"version": 2}', '{"version": 3}', '{"version": 1}', '[0.5, "o", "x"]']),
+    _EVENT_LINES,
+    st.sampled_from([128 * 1024, 7]),
+)
+def test_cast_events_are_the_events_read_one_at_a_time(header, lines, block):
     ref = MemoryFile("x.cast", "\n".join([header, *lines]).encode())
     fast, slow = asciinema._Cast(), asciinema._Cast()
-    assert list(asciinema._read(ref, fast)) == list(reference.cast_events(ref, slow))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(asciinema, "line_runs", functools.partial(line_runs, block=block))
+        events = list(asciinema._read(ref, fast))
+    assert events == list(reference.cast_events(ref, slow))
     assert (fast.header, fast.version, fast.warnings) == (slow.header, slow.version, slow.warnings)
 
 

@@ -156,7 +156,8 @@ def _blocks(ref: FileRef, warnings: list[int], cap: int) -> Iterator[Block]:
 
     try:
         for lineno, line in _lines(ref, warnings):
-            m = _RUN.match(line) if line.startswith("# aider chat started at ") else None
+            lead = line[:1]  # most lines are the reply's: one test tells them apart
+            m = _RUN.match(line) if lead == "#" and line.startswith("# aider chat started at ") else None
             if m:
                 yield from flush()
                 role, lines, size = None, [], 0
@@ -165,11 +166,11 @@ def _blocks(ref: FileRef, warnings: list[int], cap: int) -> Iterator[Block]:
                     warnings[0] += 1
                 yield "run", m.group(1), started, lineno
                 continue
-            if line == "####" or line.startswith("#### "):
+            if lead == "#" and (line == "####" or line.startswith("#### ")):
                 kind, body = "user", line[5:].rstrip()
-            elif line == ">" or line.startswith("> "):
+            elif lead == ">" and (line == ">" or line.startswith("> ")):
                 kind, body = "system", line[2:].rstrip()
-            elif not line.strip() and role != "assistant":
+            elif role != "assistant" and not line.strip():
                 # Aider writes a blank line after each user or notice block.
                 yield from flush()
                 role, lines, size = None, [], 0

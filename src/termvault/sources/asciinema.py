@@ -47,7 +47,7 @@ from .base import (
     TextCollector,
     clean_info,
     first_line,
-    iter_lines,
+    line_runs,
     loads_lenient,
     parse_time,
     unique_units,
@@ -146,43 +146,44 @@ def _read(ref: FileRef, cast: _Cast) -> Iterator[_Event]:
     clock = 0.0
     seen_header = False
     try:
-        for _, raw in iter_lines(ref):
-            if raw is None:
+        for run in line_runs(ref):
+            if run is None:
                 cast.warnings += 1
                 continue
-            stripped = raw.strip()
-            if not stripped or (cast.version >= 3 and stripped.startswith(b"#")):
-                continue
-            try:
-                obj = orjson.loads(stripped)
-            except ValueError:
-                obj = loads_lenient(stripped)  # what orjson refuses, as ``loads`` does
-            if not seen_header:
-                seen_header = True
-                if isinstance(obj, dict):
-                    cast.header = obj
-                    version = obj.get("version")
-                    cast.version = version if isinstance(version, int) and not isinstance(version, bool) else 2
-                    if cast.version not in (2, 3):
-                        cast.warnings += 1  # v1 or unknown: header fields only
-                        return
+            for raw in run.split(b"\n"):  # its lines (a blank piece after the last newline)
+                stripped = raw.strip()
+                if not stripped or (cast.version >= 3 and stripped.startswith(b"#")):
                     continue
-                cast.warnings += 1  # no header: read the events as v2
-            if type(obj) is list and len(obj) >= 3:
-                # The usual event, ``[float time, "code", "data"]``, as ``_event`` reads it.
-                t, code, data = obj[0], obj[1], obj[2]
-                if type(t) is float and type(code) is str and type(data) is str and 0.0 <= t < _INF:
-                    when = clock + t if cast.version >= 3 else (clock if clock > t else t)
-                    if when < _INF:
-                        clock = when
-                        yield when, code, data
+                try:
+                    obj = orjson.loads(stripped)
+                except ValueError:
+                    obj = loads_lenient(stripped)  # what orjson refuses, as ``loads`` does
+                if not seen_header:
+                    seen_header = True
+                    if isinstance(obj, dict):
+                        cast.header = obj
+                        version = obj.get("version")
+                        cast.version = version if isinstance(version, int) and not isinstance(version, bool) else 2
+                        if cast.version not in (2, 3):
+                            cast.warnings += 1  # v1 or unknown: header fields only
+                            return
                         continue
-            event = _event(obj, cast.version, clock)
-            if event is None:
-                cast.warnings += 1
-                continue
-            clock = event[0]
-            yield event
+                    cast.warnings += 1  # no header: read the events as v2
+                if type(obj) is list and len(obj) >= 3:
+                    # The usual event, ``[float time, "code", "data"]``, as ``_event`` reads it.
+                    t, code, data = obj[0], obj[1], obj[2]
+                    if type(t) is float and type(code) is str and type(data) is str and 0.0 <= t < _INF:
+                        when = clock + t if cast.version >= 3 else (clock if clock > t else t)
+                        if when < _INF:
+                            clock = when
+                            yield when, code, data
+                            continue
+                event = _event(obj, cast.version, clock)
+                if event is None:
+                    cast.warnings += 1
+                    continue
+                clock = event[0]
+                yield event
     except OSError:
         cast.warnings += 1
 
