@@ -306,9 +306,12 @@ def _plain_run(data: bytes) -> list[str] | None:
         return None
     if len(data) > _LINE_BYTES and max(map(len, text.split("\n"))) > MAX_LINE_CHARS:
         return None  # a line cut before decoding (one of at most MAX_LINE_CHARS is not)
+    if "\r" in text:
+        text = text.replace("\r", "")
+    lines = [line for line in map(str.strip, text.split("\n")) if line]
     if "$" in text or "#" in text or "%" in text or "❯" in text or "➜" in text:
-        return [line for line in map(str.strip, text.replace("\r", "").split("\n")) if line]
-    return _NoPrompt(line for line in map(str.strip, text.replace("\r", "").split("\n")) if line)
+        return lines
+    return _NoPrompt(lines)
 
 
 class _NoPrompt(list):  # type: ignore[type-arg]
