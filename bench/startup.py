@@ -1,6 +1,6 @@
 """Start-up time of the CLI against bare Python, measured in the same run.
 
-    python -m bench.startup [--runs 30] [--json OUT.json]
+    python -m bench.startup [--runs 30] [--json OUT.json] [--baseline OTHER_PYTHON]
 
 Each command runs in a fresh process, ``--runs`` times, interleaved (one run of every
 command per round, so a burst of load on a shared machine hits all of them alike);
@@ -10,6 +10,10 @@ empty home made by one ``termvault sweep`` in a temporary HOME (its index exists
 source folders are found). The anchor is ``python -c pass`` with the same interpreter;
 ``python -c 'import click'`` is the floor of any click command, and ``python -m
 termvault`` shows what the console script saves.
+
+``--baseline`` names the interpreter of another environment with termvault installed (an
+older commit, say): its ``termvault --help``, ``--version`` and ``stats`` join the same
+interleaved rounds as "before: ..." rows, so before and after come from one run.
 
 Reported per command: the median wall time, the median CPU time (user + system of the
 child) and both as ratios to the anchor's medians. The target (issue 18) is at most 3x
@@ -34,14 +38,23 @@ from typing import Any
 TARGET = 3.0
 
 
-def _termvault() -> list[str]:
-    """The console script of this interpreter's environment, else ``python -m termvault``."""
-    script = Path(sys.executable).with_name("termvault")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "termvault"]
+def _termvault(python: str = sys.executable) -> list[str]:
+    """The console script of ``python``'s environment, else ``python -m termvault``."""
+    script = Path(python).with_name("termvault")
+    return [str(script)] if script.exists() else [python, "-m", "termvault"]
 
 
-def commands(home: Path) -> dict[str, list[str]]:
+def commands(home: Path, baseline: str | None = None) -> dict[str, list[str]]:
     tv = _termvault()
+    before = {}
+    if baseline:
+        old = _termvault(baseline)
+        before = {
+            "before: termvault --help": [*old, "--help"],
+            "before: termvault --version": [*old, "--version"],
+            "before: termvault stats": [*old, "--home", str(home), "stats"],
+            "before: termvault stats --json": [*old, "--home", str(home), "stats", "--json"],
+        }
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
         # The floor: every command parses its options with click.
@@ -50,6 +63,10 @@ def commands(home: Path) -> dict[str, list[str]]:
         "python -m termvault --help": [sys.executable, "-m", "termvault", "--help"],
         "termvault --version": [*tv, "--version"],
         "termvault stats": [*tv, "--home", str(home), "stats"],
+        "termvault stats --json": [*tv, "--home", str(home), "stats", "--json"],
+        # Not a quick form (-v): the click command, for comparison.
+        "termvault -v stats (click)": [*tv, "-v", "--home", str(home), "stats"],
+        **before,
     }
 
 
@@ -63,7 +80,7 @@ def _run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return wall, cpu
 
 
-def measure(runs: int) -> dict[str, Any]:
+def measure(runs: int, baseline: str | None = None) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="tv-startup-"))
     try:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "TERMVAULT_HOME")}
@@ -71,7 +88,7 @@ def measure(runs: int) -> dict[str, Any]:
         env["COLUMNS"] = "100"
         home = tmp / "home"
         subprocess.run([*_termvault(), "--home", str(home), "sweep"], env=env, check=True, capture_output=True)
-        cmds = commands(home)
+        cmds = commands(home, baseline)
         for argv in cmds.values():  # warm-up: bytecode written, files in the page cache
             _run(argv, env)
         walls: dict[str, list[float]] = {name: [] for name in cmds}
@@ -120,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--baseline", help="the python of another environment with termvault, measured alongside")
     args = parser.parse_args(argv)
-    result = measure(args.runs)
+    result = measure(args.runs, args.baseline)
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -184,7 +184,9 @@ def test_stats_of_a_lost_index_warns_through_click(tmp_path, archived):
 
 
 # -- on a terminal ------------------------------------------------------------------------
-def _on_a_terminal(tmp_path: Path, args: list[str], click: bool, columns: int) -> tuple[bytes, bool]:
+def _on_a_terminal(
+    tmp_path: Path, args: list[str], click: bool, columns: int, TERM: str = "xterm-256color"
+) -> tuple[bytes, bool]:
     """Output of the probe run with stdin, stdout and stderr on a pseudo-terminal of
     ``columns`` columns (and no COLUMNS variable)."""
     leader, follower = pty.openpty()
@@ -194,7 +196,7 @@ def _on_a_terminal(tmp_path: Path, args: list[str], click: bool, columns: int) -
         stdin=follower,
         stdout=follower,
         stderr=follower,
-        env=_env(tmp_path, COLUMNS=None, LINES=None, TERM="xterm-256color", NO_COLOR=None),
+        env=_env(tmp_path, COLUMNS=None, LINES=None, TERM=TERM, NO_COLOR=None),
     )
     os.close(follower)
     chunks = []
@@ -226,10 +228,12 @@ def test_on_a_terminal_help_and_stats_match_click(tmp_path, home, columns):
     assert quick.BOLD.encode() + b"Home" in out
 
 
-def test_on_a_terminal_tables_are_drawn_by_click_and_rich(tmp_path, archived):
-    out, used_click = _on_a_terminal(tmp_path, ["stats"], click=False, columns=90)
-    want, _ = _on_a_terminal(tmp_path, ["stats"], click=True, columns=90)
-    assert out == want and used_click
+@pytest.mark.parametrize("term", ["xterm-256color", "dumb"])
+def test_on_a_terminal_the_tables_match_rich(tmp_path, archived, term):
+    out, used_click = _on_a_terminal(tmp_path, ["stats"], click=False, columns=90, TERM=term)
+    want, _ = _on_a_terminal(tmp_path, ["stats"], click=True, columns=90, TERM=term)
+    assert out == want and not used_click
+    assert (quick.BOLD.encode() + b"SOURCE" in out) is (term != "dumb")  # rich draws bold headers
 
 
 # -- the pieces ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ click can choose; ``stats`` shares its data (``index.totals``) and its lines
 (``cli.plain``) with the click command. Whenever anything is not the plain case (another
 option, a settings file or ``TERMVAULT_*`` setting, an index the read-only connection
 cannot read, a home that needs a warning, a value with a character that would need
-filtering, a table on a terminal), ``run`` returns None *before printing anything* and
+filtering, a variable that forces rich's styles), ``run`` returns None *before printing anything* and
 the click group answers: it cannot differ from click because it then *is* click.
 Tests (tests/cli/test_cli_quick.py) run both paths and compare their bytes.
 
@@ -32,7 +32,7 @@ DEFAULT_HOME = "~/.multi-term"  # as termvault.config.DEFAULT_HOME (a test check
 # Settings the quick stats tolerates in the environment (everything else: click's path).
 _QUIET_ENV = ("TERMVAULT_HOME", "TERMVAULT_CORPUS")
 # Environment that makes rich draw styles or colours where it otherwise would not.
-_RICH_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+_RICH_ENV = ("FORCE_COLOR", "TTY_COMPATIBLE")
 BOLD, RESET = "\033[1m", "\033[0m"  # click.style(text, bold=True)
 
 
@@ -252,24 +252,42 @@ def _text(data: dict[str, Any], home: str) -> str | None:
     if not data["total_versions"]:
         lines.append(EMPTY_ARCHIVE)
         return "\n".join(lines) + "\n"
-    if tty or any(name in os.environ for name in _RICH_ENV):
-        return None  # rich draws these tables with styles: the click command does it
+    styled = rich_styles(sys.stdout)
+    if styled is None:
+        return None
     for first, key, sessions in STATS_TABLES:
         headers, rows = breakdown(first, data[key], sessions)
         if not all(_plain(cell) for row in rows for cell in row):
             return None
         lines.append("")
-        lines.extend(_plain_table(headers, rows))
+        lines.extend(plain_table(headers, rows, bold_headers=styled))
     return "\n".join(lines) + "\n"
 
 
-def _plain_table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    """What ``cli.format.table_lines`` draws through a console that is not a terminal,
-    for these tables (no flexible column, so nothing is cut): the first column left
-    aligned, the others right aligned, two spaces between."""
+def rich_styles(stream: Any) -> bool | None:
+    """Whether the rich console the click command prints its tables through
+    (``cli.console.SafeConsole``) would draw bold on ``stream``: on a terminal unless
+    $TERM is dumb (rich's ``is_terminal``, ``is_dumb_terminal``); None when a variable
+    that overrides rich's detection is set (the click command then draws them)."""
+    if any(name in os.environ for name in _RICH_ENV):
+        return None
+    if not _isatty(stream):
+        return False
+    return os.environ.get("TERM", "").lower() not in ("dumb", "unknown")
+
+
+def plain_table(headers: list[str], rows: list[list[str]], bold_headers: bool = False) -> list[str]:
+    """What ``cli.format.table_lines`` draws through the rich console, for these tables
+    (no flexible column, so nothing is cut): the first column left aligned, the others
+    right aligned, two spaces between; the headers bold where rich draws styles (each
+    header's text in its own ``ESC[1m ... ESC[0m``, the padding outside it)."""
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     out = []
-    for cells in [headers, *rows]:
-        line = [cells[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))]
+    for n, cells in enumerate([headers, *rows]):
+        line = []
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            pad = " " * (width - len(cell))
+            shown = f"{BOLD}{cell}{RESET}" if bold_headers and n == 0 else cell
+            line.append(shown + pad if i == 0 else pad + shown)
         out.append("  ".join(line))
     return out
