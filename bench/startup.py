@@ -7,7 +7,8 @@ command per round, so a burst of load on a shared machine hits all of them alike
 bytecode is cached first (one warm-up run each, with ``PYTHONDONTWRITEBYTECODE`` unset)
 because that is how an installed termvault starts. ``termvault stats`` reads a real,
 empty home made by one ``termvault sweep`` in a temporary HOME (its index exists, no
-source folders are found). The anchor is ``python -c pass`` with the same interpreter;
+source folders are found); "stats, 40 archived" reads a second home where that sweep
+archived 40 small native sessions (its per-source and per-month tables drawn). The anchor is ``python -c pass`` with the same interpreter;
 ``python -c 'import click'`` is the floor of any click command, and ``python -m
 termvault`` shows what the console script saves.
 
@@ -44,8 +45,25 @@ def _termvault(python: str = sys.executable) -> list[str]:
     return [str(script)] if script.exists() else [python, "-m", "termvault"]
 
 
-def commands(home: Path, baseline: str | None = None) -> dict[str, list[str]]:
+def _native_sessions(home: Path, count: int = 40) -> None:
+    """``count`` small native sessions in ``home``, inactive for 60 days (due)."""
+    from termvault import SessionState
+    from termvault.storage import SessionStorage
+
+    storage = SessionStorage(home, enable_auto_archive=False)
+    for i in range(count):
+        when = time.time() - (60 + i) * 86400
+        state = SessionState(
+            session_id=f"native-{i:04d}", name=f"shell {i}", working_directory=f"/home/me/p{i % 7}",
+            created_at=when - 3600, modified_at=when, command_count=i + 1, last_command="make test",
+            output_snapshot="\n".join(f"line {j} of session {i}: ok" for j in range(200)),
+        )  # fmt: skip
+        os.utime(storage.save_session(state), (when, when))
+
+
+def commands(home: Path, baseline: str | None = None, full: Path | None = None) -> dict[str, list[str]]:
     tv = _termvault()
+    full = full or home
     before = {}
     if baseline:
         old = _termvault(baseline)
@@ -54,6 +72,7 @@ def commands(home: Path, baseline: str | None = None) -> dict[str, list[str]]:
             "before: termvault --version": [*old, "--version"],
             "before: termvault stats": [*old, "--home", str(home), "stats"],
             "before: termvault stats --json": [*old, "--home", str(home), "stats", "--json"],
+            "before: termvault stats, 40 archived": [*old, "--home", str(full), "stats"],
         }
     return {
         "python -c pass": [sys.executable, "-c", "pass"],
@@ -64,6 +83,7 @@ def commands(home: Path, baseline: str | None = None) -> dict[str, list[str]]:
         "termvault --version": [*tv, "--version"],
         "termvault stats": [*tv, "--home", str(home), "stats"],
         "termvault stats --json": [*tv, "--home", str(home), "stats", "--json"],
+        "termvault stats, 40 archived": [*tv, "--home", str(full), "stats"],
         # Not a quick form (-v): the click command, for comparison.
         "termvault -v stats (click)": [*tv, "-v", "--home", str(home), "stats"],
         **before,
@@ -88,7 +108,10 @@ def measure(runs: int, baseline: str | None = None) -> dict[str, Any]:
         env["COLUMNS"] = "100"
         home = tmp / "home"
         subprocess.run([*_termvault(), "--home", str(home), "sweep"], env=env, check=True, capture_output=True)
-        cmds = commands(home, baseline)
+        full = tmp / "full"
+        _native_sessions(full)
+        subprocess.run([*_termvault(), "--home", str(full), "sweep"], env=env, check=True, capture_output=True)
+        cmds = commands(home, baseline, full)
         for argv in cmds.values():  # warm-up: bytecode written, files in the page cache
             _run(argv, env)
         walls: dict[str, list[float]] = {name: [] for name in cmds}
