@@ -189,7 +189,10 @@ def _stats(args: list[str]) -> int | None:
         return None  # odd homes (and characters a SQLite URI would read): the full path
     # As Vault(readonly=True): an existing folder its user owns and nobody else may write,
     # and no settings file to read.
-    st = os.stat(home)
+    try:
+        st = os.stat(home)
+    except OSError:
+        return None  # missing: click's path says so
     if not os.path.isdir(home) or st.st_uid != os.getuid() or st.st_mode & 0o002:
         return None
     if os.path.isfile(home + "/config.toml"):
