@@ -63,6 +63,7 @@ class _State:
     size: int  # the bytes the reader took: up to the file's last newline
     reader: PartReader
     text: TextState | None  # None: full text off when it was read
+    steps: int = 0  # versions read from this state (after the whole read that began it)
 
 
 _STATES: OrderedDict[tuple[str, str], _State] = OrderedDict()
@@ -121,6 +122,8 @@ def parse_and_prepare(
             if reader is None:
                 return None
             state = _State("", ref.relpath, 0, "", 0, reader, TextState() if full_text else None)
+        else:
+            state.steps += 1
         if full_text and (not src.conversational or ref.size > MAX_CONVERSATION_BYTES):
             return None  # its full text is the parser's (see ``text.prepare_text``)
         fresh = state.size == 0
@@ -130,10 +133,8 @@ def parse_and_prepare(
         if end > state.size:
             state.reader.feed(_Part(ref.relpath, ref.path, state.size, end))
         cut = state.reader.cut_line(_Part(ref.relpath, ref.path, end, ref.size)) if end < ref.size else 0
-        if cut is None:
-            return None  # the cut line is a record (no newline yet): read whole
         info = state.reader.info()
-        info.parse_warnings += cut
+        info.parse_warnings += cut or 0
         info = finish_info(info, unit)
         messages = state.reader.take()
         fts = None
@@ -158,7 +159,9 @@ def parse_and_prepare(
         _STATES[key] = state
         while len(_STATES) > MAX_SESSIONS:
             _STATES.popitem(last=False)
-        return info, fts
+        # A last line that is a whole record without its newline yet: this version is
+        # read whole by the caller; the state (up to the newline before it) goes on.
+        return None if cut is None else (info, fts)
     except Exception as exc:  # a reader that cannot go on: the usual whole parse
         log.debug("%s: read whole (%s)", unit.session_id, exc)
         return None
