@@ -19,8 +19,8 @@ from termvault.streams import DiskFile, HashingDiskFile
 from termvault.vault import Vault
 
 from .conftest import corpus_root, require_corpus
-from .test_search_frames import ids
 from .test_deltas import SID, TRANSCRIPT, Grower
+from .test_search_frames import ids
 
 STEPS = 6
 
@@ -150,7 +150,9 @@ def test_a_grown_session_keeps_its_unchanged_chunks_and_its_index_matches_a_rebu
             row = v.get(SID).row_id
             new = {
                 r[0]: (r[1], r[2], r[3], fulltext.decompress(r[4]))
-                for r in v.index.query("SELECT id, role, tool, turn, frame FROM text_chunks WHERE session_row = ?", (row,))
+                for r in v.index.query(
+                    "SELECT id, role, tool, turn, frame FROM text_chunks WHERE session_row = ?", (row,)
+                )
             }
             assert all(new[k] == old[k] for k in new.keys() & old.keys())  # a kept id is the same chunk
             assert {new[k] for k in new.keys() - old.keys()} == set(new.values()) - set(old.values())

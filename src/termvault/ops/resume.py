@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,7 +36,11 @@ from .text import MAX_CONVERSATION_BYTES, conversation_turns, finish_info
 
 log = logging.getLogger(__name__)
 
-MAX_SESSIONS = 16  # sessions whose state is kept (a Claude Code state holds a 1 MiB filter)
+# What is kept: the states of the sessions swept last, at most this many and about this
+# much memory (a Claude Code state holds a 1 MiB filter; a text state about three bytes
+# per character of the session's searchable text, which is capped at 4 Mi characters).
+MAX_SESSIONS = 16
+MAX_BYTES = 96 * 1024 * 1024
 
 
 class PartReader(Protocol):
@@ -157,7 +160,7 @@ def parse_and_prepare(
         state.file_size, state.file_sha256 = ref.size, ref.sha256 or ""
         state.content = arc.content_digest([(ref.relpath, state.file_sha256)])
         _STATES[key] = state
-        while len(_STATES) > MAX_SESSIONS:
+        while len(_STATES) > MAX_SESSIONS or sum(map(_weight, _STATES.values())) > MAX_BYTES:
             _STATES.popitem(last=False)
         # A last line that is a whole record without its newline yet: this version is
         # read whole by the caller; the state (up to the newline before it) goes on.
@@ -165,6 +168,11 @@ def parse_and_prepare(
     except Exception as exc:  # a reader that cannot go on: the usual whole parse
         log.debug("%s: read whole (%s)", unit.session_id, exc)
         return None
+
+
+def _weight(state: _State) -> int:
+    """About how much memory ``state`` holds."""
+    return (1 << 20) + (3 * state.text.size if state.text is not None else 0)
 
 
 def _continues(state: _State, ref: HashingDiskFile, base_content: str | None, full_text: bool) -> bool:

@@ -243,7 +243,9 @@ def _prepared(
     # are parsed and prepared (``resume``); else the whole unit.
     done = None
     if resume_in is not None:
-        done = resume.parse_and_prepare(resume_in, cs.source, unit, refs, base and base.entry.content_sha256, full_text)
+        done = resume.parse_and_prepare(
+            resume_in, cs.source, unit, refs, base.entry.content_sha256 if base else None, full_text
+        )
     info = parse(cs.source, refs, unit) if done is None else done[0]
     shas = {r.relpath: r.ensure_hash() for r in refs}
     # The bytes read must be bytes that existed: a file replaced under its name (the app

@@ -165,7 +165,6 @@ class CodexSource(Source):
             except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
                 continue
 
-
     def resumable(self, files: Sequence[FileRef]) -> Resumable | None:
         """A reader that parses the unit's records a part at a time (``Resumable``), for
         a unit that is one plain rollout alone; None for any other layout."""
