@@ -4,6 +4,7 @@ what it finds must be exactly what reading the whole file finds."""
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from termvault.streams import DiskFile, HashingDiskFile
 from termvault.vault import Vault
 
 from .conftest import corpus_root, require_corpus
+from .helpers import make_native
 from .test_deltas import SID, TRANSCRIPT, Grower
 from .test_search_frames import ids
 
@@ -176,3 +178,26 @@ def transcript() -> bytes:
     if not path.exists():
         pytest.skip(f"{TRANSCRIPT} is not in the corpus")
     return path.read_bytes()
+
+
+def test_a_sweep_that_changed_little_leaves_the_full_text_merge_to_fts5(home):
+    """``settle`` rewrites the whole full-text index ('optimize') only once a tenth of its
+    chunks changed since the last time: a sweep that re-indexed one session of thirty
+    does not; the text is found either way."""
+    now = time.time()
+    for i in range(30):
+        make_native(home, f"s{i}", 10, now, output_snapshot=f"session {i} alpha words")
+    with Vault(home, archive_days=7) as v:
+        merges: list[str] = []
+        v.index.db.set_trace_callback(lambda sql: merges.append(sql) if "'optimize'" in sql else None)
+        assert not v.sweep().failed
+        assert len(merges) == 1  # everything was new
+        make_native(home, "s3", 9, now, output_snapshot="session 3 now mentions bandicoot")
+        assert not v.sweep().failed and v.get("s3").version == 2
+        assert len(merges) == 1  # one chunk of thirty out, one in
+        assert ids(v.search("bandicoot")) == ["s3"] and len(v.search("alpha", limit=100)) == 29
+        with v.index.transaction():
+            for e in v.index.latest_entries()[:5]:
+                v.index.remove_text(e.row_id)
+        v.index.settle()
+        assert len(merges) == 2
