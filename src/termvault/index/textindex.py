@@ -79,13 +79,20 @@ def add(index: Database, entry: ArchiveEntry, prepared: fulltext.Prepared) -> li
     if index.execute("SELECT 1 FROM text_chunks WHERE session_row = ? LIMIT 1", (entry.row_id,)).fetchone():
         rows.append(entry.row_id)  # indexed again (a reindex of one row): no duplicates
     wanted: dict[tuple[str, str, int, bytes], list[int]] = {}
+    sizes = set()
     for i, chunk in enumerate(prepared.chunks):
         wanted.setdefault((chunk.role, chunk.tool, chunk.turn, chunk.frame), []).append(i)
+        sizes.add((chunk.role, chunk.tool, chunk.turn, len(chunk.frame)))
     kept: dict[int, int] = {}  # new chunk's place -> the old chunk id it reuses
     for row_id in rows:
-        for chunk_id, role, tool, turn, frame in index.execute(
-            "SELECT id, role, tool, turn, frame FROM text_chunks WHERE session_row = ? ORDER BY id", (row_id,)
+        # Only a frame of the same stream, turn and length can be the same: only those
+        # are read (a length is in the row's header, the frame may be pages away).
+        for chunk_id, role, tool, turn, size in index.execute(
+            "SELECT id, role, tool, turn, length(frame) FROM text_chunks WHERE session_row = ? ORDER BY id", (row_id,)
         ).fetchall():
+            if (role, tool, turn, size) not in sizes:
+                continue
+            frame = index.execute("SELECT frame FROM text_chunks WHERE id = ?", (chunk_id,)).fetchone()[0]
             places = wanted.get((role, tool, turn, bytes(frame)))
             if places:
                 kept[places.pop(0)] = chunk_id

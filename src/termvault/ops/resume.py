@@ -116,20 +116,22 @@ def parse_and_prepare(
     if make is None or len(refs) != 1 or refs[0].opener is not None or unit.files[0].reader is not None:
         return None
     ref = refs[0]
+    if full_text and (not src.conversational or ref.size > MAX_CONVERSATION_BYTES):
+        return None  # its full text is the parser's (see ``text.prepare_text``)
     key = (str(home), unit.session_id)
     state = _STATES.pop(key, None)
     try:
+        reader = make(refs) if state is None else None
+        if state is None and reader is None:
+            return None  # a layout it cannot read in parts: one read, the usual one
         ref.ensure_hash()  # the whole file, once: it proves the prefix is the state's version
         if state is None or not _continues(state, ref, base_content, full_text):
-            reader = make(refs)
+            reader = reader or make(refs)
             if reader is None:
                 return None
             state = _State("", ref.relpath, 0, "", 0, reader, TextState() if full_text else None)
         else:
             state.steps += 1
-        if full_text and (not src.conversational or ref.size > MAX_CONVERSATION_BYTES):
-            return None  # its full text is the parser's (see ``text.prepare_text``)
-        fresh = state.size == 0
         # Records are read up to the last newline; a cut line after it (a record being
         # written) counts as the whole parse counts it, and is read again next time.
         end = _line_end(ref.path, state.size, ref.size)
@@ -145,7 +147,7 @@ def parse_and_prepare(
             assert state.text is not None
             if info.plain_output:
                 return None
-            if fresh:
+            if state.text.turns == 0:  # nothing prepared yet: is it a conversation?
                 turns = conversation_turns(messages, fulltext.TEXT_CAP)
                 if turns is None:
                     return None  # not a conversation (yet): the parser's text is searched
