@@ -111,7 +111,7 @@ def grow(root: Path, data: bytes, steps: int, **settings: Any) -> dict[str, Any]
         "sweep_cpu_s_first_tenth": statistics.mean(cpu[:tenth]),
         "sweep_cpu_s_last_tenth": statistics.mean(cpu[-tenth:]),
         # The steps at 5%, 50% and 100% of the growth (10, 100, 200 of 200), each the
-        # median of it and its two neighbours.
+        # median of it and the four steps before it.
         "sweep_at_step": {str(k): _around(times, k) for k in _marks(steps)},
         "sweep_cpu_at_step": {str(k): _around(cpu, k) for k in _marks(steps)},
         "sweep_cpu_split_at_step": split,
@@ -125,7 +125,8 @@ def _marks(steps: int) -> list[int]:
 
 
 def _around(values: list[float], step: int) -> float:
-    return statistics.median(values[max(0, step - 2) : step + 1])
+    """The median of steps ``step - 4`` to ``step`` (``values[0]`` is step 1)."""
+    return statistics.median(values[max(0, step - 5) : step])
 
 
 def _header_bytes(path: Path) -> int:
