@@ -31,6 +31,10 @@ BEL = "\x07"
 # and the C1 range (8-bit controls, as decoded code points). Text in which it finds
 # nothing passes through an idle ``AnsiStripper`` unchanged.
 _SPECIAL = CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SPECIAL_SPLIT = re.compile(f"({_SPECIAL.pattern})")
+# The controls that start a sequence (ESC, the 8-bit CSI and string introducers): the
+# others leave a stripper in its ground state.
+_STATEFUL = re.compile(r"[\x1b\x9b\x90\x98\x9d\x9e\x9f]")
 # Inside an OSC/DCS-like string: the characters that can end it.
 _STRING_END = re.compile(r"[\x07\x1b\x9c]")
 
@@ -123,6 +127,19 @@ class AnsiStripper:
                 out_text = _COMPLETE.sub("", text)
                 if plain(out_text):
                     return out_text
+                if not _STATEFUL.search(out_text):
+                    # The controls left are those the scan would meet, in order, between
+                    # the same pieces of text, and none leaves the ground state: drop
+                    # them, a backspace erasing the character before it.
+                    if "\b" not in out_text:
+                        return _SPECIAL.sub("", out_text)
+                    pieces = _SPECIAL_SPLIT.split(out_text)
+                    for k in range(0, len(pieces) - 1, 2):
+                        out.append(pieces[k])
+                        if pieces[k + 1] == "\b":
+                            self._backspace(out)
+                    out.append(pieces[-1])
+                    return "".join(out)
                 found = _SPECIAL.search(out_text)
                 assert found is not None
                 # Else what precedes the first control left is the clean run the scan

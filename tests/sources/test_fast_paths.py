@@ -70,7 +70,7 @@ def test_nonblank_lines_are_the_lines_the_regex_finds(data, max_line, chunk):
 _PIECES = st.sampled_from(
     [
         "a", "b", " ", "é", "€", "\t", "\n", "\r", "\r\n", "\b", "\x07", "\x00", "\x0f", "\x7f",
-        "\x9b", "\x9c", "\x9d", "\x90", "\x85", "\x1b", "\x1b[", "\x1b[1;31m", "\x1b[0m", "\x1b[?2004h",
+        "\x9b", "\x9c", "\x9d", "\x90", "\x98", "\x9e", "\x9f", "\x85", "\x1b", "\x1b[", "\x1b[1;31m", "\x1b[0m", "\x1b[?2004h",
         "\x1b[38;2;1;2;3m", "\x1b]0;title\x07", "\x1b]7;file://h/home/me\x1b\\", "\x1b]", "\x1bP", "\x1b(B",
         "\x1b(", "\x1b#8", "\x1b7", "\x1bO", "\x1bOA", "\x1bN", "\x1b\\", ";", "[", "]", "m", "2", "?",
     ]
