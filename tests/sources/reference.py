@@ -284,3 +284,14 @@ def aider_lines(ref: FileRef, warnings: list[int]) -> Iterator[tuple[int, str]]:
             warnings[0] += 1
             line = decode_text(raw)
         yield lineno, line.rstrip("\r\n")
+
+
+def parse_time(value) -> float | None:
+    """``parse_time`` through ``_parse_time`` alone, for every type."""
+    from termvault.sources.base import _MAX_TIME, _MIN_TIME, _parse_time
+
+    try:
+        t = _parse_time(value)
+    except (ValueError, OverflowError, OSError, TypeError):
+        return None
+    return t if t is not None and _MIN_TIME <= t <= _MAX_TIME else None

@@ -367,3 +367,21 @@ def test_aider_lines_are_the_lines_decoded_one_at_a_time(lines, ending, block):
         got = list(aider._lines(ref, fast))
     assert got == list(reference.aider_lines(ref, slow))
     assert fast == slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        _TIMES,
+        st.sampled_from(
+            ["", " ", "2024-05-01T10:00:00Z", "2024-05-01T10:00:00.5+02:00", " 2024-05-01 ", "0001-01-01T00:00:00Z"]
+        ),
+        st.sampled_from(
+            ["9999-12-31T23:59:59-23:59", "2024-05-01Z", "Z", "2024-13-01T00:00:00", "1979-12-31T23:59:59Z"]
+        ),
+        st.text(max_size=30),
+    )
+)
+def test_parse_time_reads_strings_as_it_did(value):
+    with zone_with_dst():
+        assert base.parse_time(value) == reference.parse_time(value)

@@ -338,6 +338,16 @@ _MAX_TIME = 7258118400.0  # 2200-01-01
 def parse_time(value: Any) -> float | None:
     """Parse an ISO-8601 string or a number (seconds, milliseconds or microseconds) into
     UNIX seconds. Never raises; absurd values (before 1980, after 2200) give None."""
+    if isinstance(value, str):  # the common case, in one call (``_parse_time`` reads it alike)
+        s = value.strip()
+        if s.endswith("Z"):
+            s = s[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(s)
+            t = (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).timestamp()
+        except (ValueError, OverflowError, OSError, TypeError):
+            return None
+        return t if _MIN_TIME <= t <= _MAX_TIME else None
     try:
         t = _parse_time(value)
     except (ValueError, OverflowError, OSError, TypeError):
@@ -524,7 +534,10 @@ def iter_jsonl(ref: FileRef, warnings: list[int] | None = None) -> Iterator[dict
                 warnings[0] += 1
             continue
         try:
-            obj = loads(raw)
+            try:
+                obj = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                obj = json.loads(raw)  # ``loads``, inline: what orjson refuses
         except (ValueError, RecursionError):
             if warnings is not None:
                 warnings[0] += 1
