@@ -344,10 +344,10 @@ def parse_time(value: Any) -> float | None:
             s = s[:-1] + "+00:00"
         try:
             dt = datetime.fromisoformat(s)
-            t = (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).timestamp()
+            when = (dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)).timestamp()
         except (ValueError, OverflowError, OSError, TypeError):
             return None
-        return t if _MIN_TIME <= t <= _MAX_TIME else None
+        return when if _MIN_TIME <= when <= _MAX_TIME else None
     try:
         t = _parse_time(value)
     except (ValueError, OverflowError, OSError, TypeError):
