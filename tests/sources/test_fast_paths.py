@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from termvault import ansi
 from termvault.sources import agent_log, asciinema, base
+from termvault.sources import lines as lines_module
 from termvault.sources.agent_log import AgentLogSource, _Clock, _Reader, prompt_command
 from termvault.sources.asciinema import AsciinemaSource
 from termvault.sources.base import TextCollector, line_blocks, line_runs
@@ -60,8 +61,8 @@ _SPACES = st.lists(st.sampled_from([b"\n", b" ", b"\t", b"\r", b"\x0b", b"\x0c",
 def test_nonblank_lines_are_the_lines_the_regex_finds(data, max_line, chunk):
     ref = MemoryFile("f.jsonl", data)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setattr(base, "_CHUNK", chunk)
-        lines = list(base.iter_nonblank_lines(ref, max_line))
+        monkeypatch.setattr(lines_module, "_CHUNK", chunk)
+        lines = list(lines_module.iter_nonblank_lines(ref, max_line))
     assert lines == list(reference.iter_nonblank_lines(ref, max_line, chunk))
 
 

@@ -59,7 +59,7 @@ _TIME_KEYS = ("timestamp", "ts", "time")
 _TEXT_KEYS = ("text", "content", "message")
 MESSAGE_LINES = 200  # plain-text lines per rendered output message
 MAX_LINE_CHARS = 64 * 1024
-_LINE_BYTES = MAX_LINE_CHARS * 4  # decoded of a line: at most this many bytes
+_LINE_BYTES = MAX_LINE_CHARS * 4  # bytes of a line that are decoded (the rest is cut)
 
 _MONTHS = {
     m: i for i, m in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)
