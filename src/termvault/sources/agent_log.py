@@ -301,11 +301,11 @@ def _plain_run(data: bytes) -> list[str] | None:
     removal and splitting commute."""
     if b"{" in data and (_OBJECT_FIRST.match(data) or _OBJECT_NEXT.search(data)):
         return None
+    if len(data) >= _LINE_BYTES and _longest_line(data) >= _LINE_BYTES:
+        return None  # a line cut before decoding: read line by line, without decoding it all
     text = decode_text(data)
     if not plain(text):
         return None
-    if len(data) > _LINE_BYTES and max(map(len, text.split("\n"))) > MAX_LINE_CHARS:
-        return None  # a line cut before decoding (one of at most MAX_LINE_CHARS is not)
     if "\r" in text:
         text = text.replace("\r", "")
     lines = [line for line in map(str.strip, text.split("\n")) if line]
@@ -317,6 +317,15 @@ def _plain_run(data: bytes) -> list[str] | None:
 class _NoPrompt(list):  # type: ignore[type-arg]
     """Output lines of which none can hold a shell prompt (``_PROMPT`` needs one of
     ``$ # % ❯ ➜``): ``prompt_command`` need not look at them."""
+
+
+def _longest_line(data: bytes) -> int:
+    """The length of the longest line of ``data``, newlines aside."""
+    longest = start = 0
+    while (nl := data.find(b"\n", start)) >= 0:
+        longest = max(longest, nl - start)
+        start = nl + 1
+    return max(longest, len(data) - start)
 
 
 def _cut(run: list[str]) -> list[str]:
