@@ -282,10 +282,16 @@ def run(
     from termvault.vault import Vault
 
     home, vault_home = work / "home", work / "vault"
-    built = build_home(corpus, home, int(size_mb * MB))
-    say(f"home: {built['bytes'] / MB:.0f} MB, {built['copies']} copies, {built['main_transcripts']} transcripts")
-    swept = sweep(home, vault_home)
-    say(f"termvault sweep: {swept}")
+    done = work / "built.json"  # a home and vault built before in ``work``: reused
+    if done.exists():
+        built, swept = json.loads(done.read_text(encoding="utf-8"))
+        say(f"reusing the home and vault in {work}")
+    else:
+        built = build_home(corpus, home, int(size_mb * MB))
+        say(f"home: {built['bytes'] / MB:.0f} MB, {built['copies']} copies, {built['main_transcripts']} transcripts")
+        swept = sweep(home, vault_home)
+        say(f"termvault sweep: {swept}")
+        done.write_text(json.dumps([built, swept]), encoding="utf-8")
     out: dict[str, Any] = {"home": built, "termvault_sweep": swept, "queries": QUERIES, "rounds": rounds}
     python, css_version = css_install(css_venv)
     css: CssDriver | None = None
@@ -293,7 +299,10 @@ def run(
         out["cc_search"] = {"error": css_version}
         say(f"cc-search unavailable: {css_version}")
     else:
-        out["cc_search"] = {"version": css_version, **css_index(python, home)}
+        css_done = work / "css-built.json"
+        if not css_done.exists():
+            css_done.write_text(json.dumps(css_index(python, home)), encoding="utf-8")
+        out["cc_search"] = {"version": css_version, **json.loads(css_done.read_text(encoding="utf-8"))}
         say(f"cc-search {css_version} index: {out['cc_search']}")
         css = CssDriver(python, home)
     times: dict[str, list[float]] = {f"termvault limit {n}": [] for n in LIMITS}
@@ -355,7 +364,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--process-every", type=int, default=2, help="time the CLI process every N rounds")
     parser.add_argument("--css-venv", type=Path, default=Path(tempfile.gettempdir()) / "bench-cc-search-venv")
-    parser.add_argument("--work", type=Path, help="keep the home and vault here (default: a temporary folder)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="keep the home and vault here (default: a temporary folder); a later run with the same folder reuses them",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="search-compare-"))

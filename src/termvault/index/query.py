@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -22,7 +24,7 @@ from typing import Any
 
 from ..model import ArchiveEntry
 from . import fulltext, textindex
-from .db import LATEST_LIVE, Database
+from .db import LATEST_LIVE, Database, is_corruption
 from .rows import entry_from_row, filter_sql
 
 _OPERATORS = {"AND", "OR", "NOT"}
@@ -49,24 +51,28 @@ class Check:
         self.folded = folded_pattern(pattern)
 
     def holds(self, raw: bytes, folded: bytes, lower: Callable[[], str]) -> bool:
-        """Whether a frame's text (``raw`` bytes, ``folded`` with ASCII letters
-        lower-cased, ``lower``: its lower-cased text) matches. Most candidates are told
-        by the bytes alone; a match there is confirmed in the text around it (a
-        character either side), and only when that does not confirm it is the whole
-        text decoded."""
+        return self.at(raw, folded, lower) is not None
+
+    def at(self, raw: bytes, folded: bytes, lower: Callable[[], str]) -> int | None:
+        """Where a frame's text (``raw`` bytes, ``folded`` with ASCII letters lower-cased,
+        ``lower``: its lower-cased text) matches: the byte offset in ``raw`` of the first
+        match found in the bytes, -1 for a match found in the text, None for none. Most
+        candidates are told by the bytes alone; a match there is confirmed in the text
+        around it (a character either side), and only when that does not confirm it is
+        the whole text decoded."""
         if self.folded is None:
-            return self.found(lower())
+            return -1 if self.found(lower()) else None
         m = self.folded.search(folded)
         if m is None:
-            return False
-        a, b = _char_start(raw, m.start() - 1), _char_start(raw, m.end() + 1)
+            return None
+        a, b = char_start(raw, m.start() - 1), char_start(raw, m.end() + 1)
         piece = raw[a:b].decode("utf-8", "replace").lower()
         for x in self.pattern.finditer(piece):
             if (x.start() == 0 and a > 0) or (x.end() == len(piece) and b < len(raw)):
                 continue  # its boundary is outside the piece
             if not self.word_start or x.start() == 0 or not piece[x.start() - 1].isalnum():
-                return True
-        return self.found(lower())
+                return m.start()
+        return -1 if self.found(lower()) else None
 
     def found(self, lower: str) -> bool:
         for m in self.pattern.finditer(lower):
@@ -78,7 +84,7 @@ class Check:
         return self.found(text.lower())
 
 
-def _char_start(raw: bytes, i: int) -> int:
+def char_start(raw: bytes, i: int) -> int:
     """``i`` (clamped to ``raw``) moved back to the start of the UTF-8 character it is in."""
     i = min(max(0, i), len(raw))
     while 0 < i < len(raw) and raw[i] & 0xC0 == 0x80:
@@ -257,7 +263,7 @@ def substring_leaf(index: Database, needle: str) -> Leaf | None:
     return leaf
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     """A session's match: its score (bm25 summed over the query's terms, lower is
     better) and its best chunk (for the snippet)."""
@@ -281,7 +287,9 @@ class TextSearch:
         self._allowed: dict[int, bool] = {}
         self.activity: dict[int, float] = {}
         self._chunks: int | None = None
+        self._live: dict[int, float] | None = None  # every row it may show (no filter values)
         self.estimate = 0  # sessions counted, not checked, when a check ran out of budget
+        self.found_at: dict[int, int] = {}  # chunk: byte offset of a checked leaf's match (-1: not known)
         self.need = 50  # sessions a checked leaf finds before it may estimate the rest (the page)
 
     def raw(self, chunk: int) -> bytes:
@@ -300,6 +308,9 @@ class TextSearch:
             self._folded[chunk] = self.raw(chunk).lower()
         return self._folded[chunk]
 
+    def has_folded(self, chunk: int) -> bool:
+        return chunk in self._folded
+
     def text(self, chunk: int) -> str:
         if chunk not in self._texts:
             self._texts[chunk] = self.raw(chunk).decode("utf-8", "replace")
@@ -310,6 +321,11 @@ class TextSearch:
             self._lower[chunk] = self.text(chunk).lower()
         return self._lower[chunk]
 
+    def frame(self, chunk: int) -> tuple[int, str, str, bytes]:
+        """(turn, role, tool, frame) of a chunk."""
+        self.load([chunk])
+        return self.frames.get(chunk, (0, "", "", b""))
+
     def load(self, chunks: Iterable[int]) -> None:
         missing = [c for c in chunks if c not in self.frames]
         if missing:
@@ -317,6 +333,13 @@ class TextSearch:
 
     def allowed(self, rows: Iterable[int]) -> set[int]:
         """The rows among ``rows`` that are the newest live version and pass the filters."""
+        if self._live is None and not self.flt.params:  # (filters with values vary: asked each time)
+            self._live = textindex.live_activity(self.index, self.flt.where, LATEST_LIVE) or {}
+            if self._live:
+                self.activity = self._live  # (read only)
+        if self._live:
+            live = self._live
+            return {r for r in rows if r in live}
         todo = [r for r in rows if r not in self._allowed]
         if todo:
             found = self.index.query(
@@ -332,17 +355,23 @@ class TextSearch:
         fts = leaf.fts()
         if fts is None:
             return {}
-        rows = self.matching(fts)
+        rows, ids = self.matching(fts)
+        count = len(ids)
         # FTS5 without positions gives bm25 no term counts (it scores 0): a leaf weighs
         # its inverse chunk frequency, more for a session with several chunks holding it
         # (and ``search`` counts the terms in the best chunk of the best sessions).
-        idf = math.log(1 + (self.chunk_count() - len(rows) + 0.5) / (len(rows) + 0.5))
+        idf = math.log(1 + (self.chunk_count() - count + 0.5) / (count + 0.5))
+        log = math.log
+        if leaf.check is None:  # (counted in C: a common word matches thousands of chunks)
+            counts = Counter(rows)
+            first = dict(zip(reversed(rows), reversed(ids), strict=True))
+            if within is not None:
+                return {r: Match(-idf * (1 + log(k)), first[r]) for r, k in counts.items() if r in within}
+            return {r: Match(-idf * (1 + log(k)), first[r]) for r, k in counts.items()}
         per: dict[int, list[int]] = {}
-        for row, chunk in rows:
+        for row, chunk in zip(rows, ids, strict=True):
             if within is None or row in within:
                 per.setdefault(row, []).append(chunk)
-        if leaf.check is None:
-            return {row: Match(-idf * (1 + math.log(len(c))), c[0]) for row, c in per.items()}
         # Sessions in rank order (the most candidate chunks first, then the newest). The
         # frames are read until the page is full (``need`` sessions hold the leaf as
         # written) and at least MAX_CHECKS frames are read: a term as written that only
@@ -350,7 +379,8 @@ class TextSearch:
         # the checked sessions held it (``estimate``), so a common phrase costs a bounded
         # time. ``exact`` (the right side of NOT) checks every candidate.
         keep = self.allowed(per)
-        order = sorted(keep, key=lambda r: (-len(per[r]), -self.activity.get(r, 0.0)))
+        activity = self.activity
+        order = sorted(keep, key=lambda r: (-len(per[r]), -activity.get(r, 0.0)))
         out: dict[int, Match] = {}
         checked = 0
         for n, row in enumerate(order):
@@ -362,35 +392,46 @@ class TextSearch:
             chunks = per[row]
             for chunk in chunks:
                 checked += 1
-                if leaf.check.holds(self.raw(chunk), self.folded(chunk), partial(self.lower, chunk)):
-                    out[row] = Match(-idf * (1 + math.log(len(chunks))), chunk, True)
+                at = leaf.check.at(self.raw(chunk), self.folded(chunk), partial(self.lower, chunk))
+                if at is not None:
+                    out[row] = Match(-idf * (1 + log(len(chunks))), chunk, True)
+                    self.found_at[chunk] = at
                     break
         return out
 
-    def matching(self, fts: str) -> list[tuple[int, int]]:
-        """(session row, chunk id) of the chunks FTS5 matches, in the streams asked for."""
+    def matching(self, fts: str) -> tuple[list[int], list[int]]:
+        """The chunks FTS5 matches in the streams asked for, in id order: their session
+        rows and their ids (two lists)."""
+        if not self.roles and not self.tool:
+            rows_of = textindex.chunk_rows(self.index)
+            if rows_of is not None:
+                ids = match_ids(self.index, fts)
+                rows = list(map(rows_of.get, ids))
+                if None in rows:  # an FTS5 row a damaged frame left behind
+                    kept = [(r, c) for r, c in zip(rows, ids, strict=True) if r is not None]
+                    rows, ids = [r for r, _ in kept], [c for _, c in kept]
+                return rows, ids  # type: ignore[return-value]
         streams = textindex.chunk_streams(self.index)
         if streams is None:
             where, params = textindex.chunk_filter("c", self.roles, self.tool)
-            return [
-                (r[0], r[1])
-                for r in self.index.query(
-                    f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
-                    f"WHERE fts_text MATCH ?{where}",
-                    [fts, *params],
-                )
-            ]
+            pairs = self.index.query(
+                f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
+                f"WHERE fts_text MATCH ?{where} ORDER BY c.id",
+                [fts, *params],
+            )
+            return [p[0] for p in pairs], [p[1] for p in pairs]
         tool = self.tool.lower() if self.tool else None
-        out = []
-        for (chunk,) in self.index.query("SELECT rowid FROM fts_text WHERE fts_text MATCH ?", [fts]):
+        rows, ids = [], []
+        for chunk in match_ids(self.index, fts):
             found = streams.get(chunk)  # (none: an FTS5 row a damaged frame left behind)
             if (
                 found is not None
                 and (not self.roles or found[1] in self.roles)
                 and (tool is None or found[2].lower() == tool)
             ):
-                out.append((found[0], chunk))
-        return out
+                rows.append(found[0])
+                ids.append(chunk)
+        return rows, ids
 
     def run(self, tree: Tree, within: set[int] | None = None, exact: bool = False) -> dict[int, Match]:
         if isinstance(tree, Leaf):
@@ -418,7 +459,7 @@ class TextSearch:
 
     def chunk_count(self) -> int:
         if self._chunks is None:
-            self._chunks = int(self.index.query("SELECT COUNT(*) FROM text_chunks")[0][0])
+            self._chunks = textindex.chunk_total(self.index)
         return self._chunks
 
     def vocabulary(self) -> list[str]:
@@ -438,6 +479,21 @@ class TextSearch:
                 except fulltext.FrameError:
                     continue
                 yield row, chunk, text
+
+
+def match_ids(index: Database, fts: str) -> list[int]:
+    """The ids of the chunks FTS5 matches (plain tuples: no ``sqlite3.Row`` per id)."""
+    with index._lock:
+        cur = index.db.cursor()
+        cur.row_factory = None
+        try:
+            return [r[0] for r in cur.execute("SELECT rowid FROM fts_text WHERE fts_text MATCH ?", (fts,))]
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                raise index.unreadable(exc) from exc
+            raise
+        finally:
+            cur.close()
 
 
 def _join(a: Match, b: Match) -> Match:
@@ -471,11 +527,30 @@ def count_listing(index: Database, flt: Filters) -> int:
 
 
 def entries(index: Database, rows: Iterable[int]) -> dict[int, ArchiveEntry]:
-    """{row id: entry} of the given rows."""
-    found = index.query(
-        "SELECT s.* FROM sessions s WHERE s.id IN (SELECT value FROM json_each(?))", [json.dumps(list(rows))]
-    )
-    return {r["id"]: entry_from_row(r) for r in found}
+    """{row id: entry} of the given rows. The entries read are kept while the index is
+    unchanged (a browser searching as one types shows the same sessions again); each
+    call gets copies of its own."""
+    wanted = list(rows)
+    kept: dict[int, ArchiveEntry] = textindex.kept(index, "entries", dict)
+    missing = [r for r in wanted if r not in kept]
+    if missing:
+        found = index.query(
+            "SELECT s.* FROM sessions s WHERE s.id IN (SELECT value FROM json_each(?))", [json.dumps(missing)]
+        )
+        if len(kept) + len(found) > KEPT_ENTRIES:
+            kept.clear()
+        kept.update((r["id"], entry_from_row(r)) for r in found)
+    return {r: _copy(kept[r]) for r in wanted if r in kept}
+
+
+KEPT_ENTRIES = 10_000
+
+
+def _copy(entry: ArchiveEntry) -> ArchiveEntry:
+    out = object.__new__(ArchiveEntry)
+    out.__dict__.update(entry.__dict__)
+    out.meta = dict(entry.meta)
+    return out
 
 
 def matching_names(index: Database, flt: Filters, accept: Callable[[str], bool]) -> list[int]:

@@ -9,11 +9,14 @@ from typing import Any
 
 from ..ansi import printable
 from ..index.fulltext import MARK
-from ..index.query import TextSearch, folded_pattern
+from ..index.query import TextSearch, char_start, folded_pattern
 from ..model import ArchiveEntry
 
 IDENTISH = re.compile(r"[/._:-]|[a-z][A-Z]")
-SNIPPET_REACH = 400  # characters either side of a match a snippet is cut from
+SNIPPET_WIDTH = 160  # characters a snippet shows, a third of them before the match
+# Bytes either side of a match that are decoded to cut a snippet: enough for its
+# characters in any script (up to 4 bytes each).
+SNIPPET_BEFORE, SNIPPET_AFTER = 4 * (SNIPPET_WIDTH // 3 + 1), 4 * (SNIPPET_WIDTH + 1)
 
 
 @dataclass
@@ -61,46 +64,77 @@ class SearchResults(list[SearchHit]):
 def cut_snippet(
     ts: TextSearch, hit: SearchHit, chunk: int, terms: list[str], prefer: list[str], match: re.Match[str] | None = None
 ) -> None:
-    """The snippet of ``hit`` from its chunk's frame, with where it is (turn, offset)."""
-    text = ts.text(chunk)
-    turn, role, tool, _ = ts.frames[chunk]
+    """The snippet of ``hit`` from its chunk's frame, with where it is (turn, offset).
+    Only the stretch around the match is decoded: the match is found in the frame's
+    bytes (or known from the check that found the chunk), the turn marker before it too."""
+    turn, role, tool, _ = ts.frames[chunk] if chunk in ts.frames else ts.frame(chunk)
     hit.role, hit.tool = role, tool or None
-    at = match.start() if match else None
-    for needles in (prefer, terms):
-        if at is None:
-            at = _first(ts, chunk, needles)
-    at = at or 0
-    marks = [m for m in MARK.finditer(text, 0, at + 1) if m.start() <= at]
-    if marks:
-        hit.turn, hit.offset = int(marks[-1].group(1)), max(0, at - marks[-1].end())
+    if match is not None:  # (a regex over the decoded text)
+        text = ts.text(chunk)
+        at = len(text[: match.start()].encode("utf-8", "replace"))
     else:
-        hit.turn, hit.offset = turn, at
+        at = ts.found_at.get(chunk, -1)
+        for needles in (prefer, terms):
+            if at < 0:
+                at = _first(ts, chunk, needles)
+    raw = ts.raw(chunk)
+    at = max(0, min(at, len(raw)))
+    mark = raw.rfind(b"\x1e", 0, at + 1)
+    m = MARK_BYTES.match(raw, mark) if mark >= 0 else None
+    if m is not None:
+        hit.turn, hit.offset = int(m.group(1)), _chars(raw[m.end() : at]) if at > m.end() else 0
+    else:
+        hit.turn, hit.offset = turn, _chars(raw[:at])
     # The stretch around the match, turn markers blanked (same length: spans stay put).
-    start, end = max(0, at - SNIPPET_REACH), min(len(text), at + SNIPPET_REACH)
-    plain = MARK.sub(lambda m: " " * len(m.group()), text[start:end])
+    start = char_start(raw, at - SNIPPET_BEFORE)
+    end = char_start(raw, at + SNIPPET_AFTER)
+    before = raw[start:at].decode("utf-8", "replace")
+    window = before + raw[at:end].decode("utf-8", "replace")
+    plain = MARK.sub(lambda x: " " * len(x.group()), window) if "\x1e" in window else window
     words = [match.group()] if match is not None and not terms else terms
-    snippet, spans = make_snippet(plain, words, prefer=prefer, at=at - start)
+    snippet, spans = make_snippet(plain, words, width=SNIPPET_WIDTH, prefer=prefer, at=len(before))
     if start > 0 and not snippet.startswith("…"):
         snippet, spans = "…" + snippet, [(a + 1, b + 1) for a, b in spans]
-    if end < len(text) and not snippet.endswith("…"):
+    if end < len(raw) and not snippet.endswith("…"):
         snippet += "…"
     hit.snippet, hit.highlights = snippet, spans
 
 
-def _first(ts: TextSearch, chunk: int, needles: list[str]) -> int | None:
-    """Where the first of ``needles`` is in a chunk's text: found in its ASCII-folded
-    bytes when it can (a scan of a lower-cased literal, no decoding; the text's
-    characters before it counted), else in its text, case-insensitive."""
+MARK_BYTES = re.compile(rb"\x1e(\d+)\x1f")
+
+
+def _chars(data: bytes) -> int:
+    """How many characters ``data`` (whole UTF-8 characters) decodes to."""
+    return len(data) if data.isascii() else len(data.decode("utf-8", "replace"))
+
+
+def _first(ts: TextSearch, chunk: int, needles: list[str]) -> int:
+    """The byte offset in a chunk's frame of the first of ``needles`` (-1: none): found
+    in its ASCII-folded bytes when it can (a scan of a lower-cased literal, no
+    decoding), a single word first as it is usually written (lower case, capitalized,
+    upper case: no folding either), else in its text, case-insensitive."""
     wanted = [n for n in needles if n]
     if not wanted:
-        return None
+        return -1
+    raw = ts.raw(chunk)
+    if not ts.has_folded(chunk) and all(_WORD_ONLY.fullmatch(n) for n in wanted):
+        best = -1
+        for v in dict.fromkeys(f for n in wanted for f in (n, n.lower(), n.capitalize(), n.upper())):
+            i = raw.find(v.encode(), 0, len(raw) if best < 0 else best + len(v) - 1)
+            if i >= 0:
+                best = i
+        if best >= 0:
+            return best
     pattern = any_term(wanted, folded=True)
     folded = folded_pattern(pattern.pattern)
     if folded is None:
         m = any_term(wanted).search(ts.text(chunk))
-        return m.start() if m else None
-    found = folded.search(ts.folded(chunk))
-    return None if found is None else len(ts.raw(chunk)[: found.start()].decode("utf-8", "replace"))
+        return -1 if m is None else len(ts.text(chunk)[: m.start()].encode("utf-8", "replace"))
+    hit = folded.search(ts.folded(chunk))
+    return -1 if hit is None else hit.start()
+
+
+_WORD_ONLY = re.compile(r"[A-Za-z0-9]+")
 
 
 def any_term(terms: list[str], folded: bool = False) -> re.Pattern[str]:
@@ -153,7 +187,7 @@ def _term_pattern(term: str) -> str:
 def make_snippet(
     text: str,
     terms: list[str],
-    width: int = 160,
+    width: int = SNIPPET_WIDTH,
     prefer: list[str] | tuple[str, ...] = (),
     at: int | None = None,
 ) -> tuple[str, list[tuple[int, int]]]:
