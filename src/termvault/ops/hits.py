@@ -184,6 +184,18 @@ def _term_pattern(term: str) -> str:
     return word + rf"(?<![^\W_]{word})" + body[len(word) :] + after
 
 
+# What ``printable`` would change beyond white space: controls (but tab and line feed),
+# carriage returns and bidirectional overrides. The index's frames hold none (they were
+# cleaned when indexed), so a snippet window is rarely passed through it.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SPACE = re.compile(r"\s")
+
+
+def _one_line(text: str) -> str:
+    """``text`` printable, each white-space character a space."""
+    return _SPACE.sub(" ", printable(text, one_line=True) if _UNSAFE.search(text) else text)
+
+
 def make_snippet(
     text: str,
     terms: list[str],
@@ -215,7 +227,7 @@ def make_snippet(
         return printable(text[:width], one_line=True), []
     begin = max(0, start - width // 3)
     end = min(len(text), begin + width)
-    window = re.sub(r"\s", " ", printable(text[begin:end], one_line=True))
+    window = _one_line(text[begin:end])
     prefix = "…" if begin > 0 else ""
     suffix = "…" if end < len(text) else ""
     spans = [(x.start() + len(prefix), x.end() + len(prefix)) for x in pattern.finditer(window)]
