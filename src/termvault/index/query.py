@@ -32,7 +32,7 @@ _TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
 _WORD = re.compile(r"[^\W_]+")  # a token as the tokenizer cuts them (``_`` separates)
 MAX_EXPANSION = 300  # vocabulary terms a substring or fuzzy term may stand for
 MAX_CHECKS = 200  # frames one leaf reads at least to check a phrase, a CJK word, a substring
-LOAD_BATCH = 32  # sessions whose candidate frames are read from the table at once
+LOAD_BATCH = 32  # sessions whose first candidate frames are read from the table at once
 
 
 class Check:
@@ -387,10 +387,13 @@ class TextSearch:
             if not exact and checked >= MAX_CHECKS and len(out) >= self.need:
                 self.estimate += round((len(order) - n) * len(out) / n)
                 break
-            if n % LOAD_BATCH == 0:  # the candidates of the next sessions, in one read
-                self.load(c for r in order[n : n + LOAD_BATCH] for c in per[r])
+            if n % LOAD_BATCH == 0:  # the first candidate of the next sessions, in one read
+                self.load(per[r][0] for r in order[n : n + LOAD_BATCH])
             chunks = per[row]
-            for chunk in chunks:
+            for i, chunk in enumerate(chunks):
+                if i == 1 and chunk not in self.frames:  # a first candidate did not hold it:
+                    # the other candidates of this and the next sessions, in one read
+                    self.load(c for r in order[n : n + LOAD_BATCH] for c in per[r][1:])
                 checked += 1
                 at = leaf.check.at(self.raw(chunk), self.folded(chunk), partial(self.lower, chunk))
                 if at is not None:
