@@ -277,9 +277,20 @@ def _stats(ms: list[float]) -> dict[str, float]:
 
 
 def run(
-    corpus: Path, work: Path, size_mb: float, rounds: int, process_every: int, css_venv: Path, say=print
+    corpus: Path,
+    work: Path,
+    size_mb: float,
+    rounds: int,
+    process_every: int,
+    css_venv: Path,
+    say=print,
+    frame_cache_mb: float | None = None,
 ) -> dict[str, Any]:
+    from termvault.index import query
     from termvault.vault import Vault
+
+    if frame_cache_mb is not None:  # (in process only: the CLI process starts with none)
+        query.FRAME_CACHE_BYTES = int(frame_cache_mb * 2**20)
 
     home, vault_home = work / "home", work / "vault"
     done = work / "built.json"  # a home and vault built before in ``work``: reused
@@ -293,6 +304,7 @@ def run(
         say(f"termvault sweep: {swept}")
         done.write_text(json.dumps([built, swept]), encoding="utf-8")
     out: dict[str, Any] = {"home": built, "termvault_sweep": swept, "queries": QUERIES, "rounds": rounds}
+    out["frame_cache_bytes"] = query.FRAME_CACHE_BYTES
     python, css_version = css_install(css_venv)
     css: CssDriver | None = None
     if python is None:
@@ -370,10 +382,21 @@ def main(argv: list[str] | None = None) -> int:
         help="keep the home and vault here (default: a temporary folder); a later run with the same folder reuses them",
     )
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--frame-cache-mb", type=float, help="decompressed frames kept between searches (0: none; default: termvault's)"
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="search-compare-"))
     try:
-        result = run(args.corpus, work, args.size, args.rounds, args.process_every, args.css_venv)
+        result = run(
+            args.corpus,
+            work,
+            args.size,
+            args.rounds,
+            args.process_every,
+            args.css_venv,
+            frame_cache_mb=args.frame_cache_mb,
+        )
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

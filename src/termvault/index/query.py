@@ -16,7 +16,8 @@ import json
 import math
 import re
 import sqlite3
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -273,6 +274,48 @@ class Match:
     verified: bool = False
 
 
+FRAME_CACHE_BYTES = 32 * 1024 * 1024  # decompressed frames an index keeps between searches
+
+
+class FrameCache:
+    """The frames searches decompressed (and ASCII-folded), the most recently used kept up
+    to ``FRAME_CACHE_BYTES``, while the index is unchanged: a search as one types, or the
+    next page, reads the same frames again."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[int, list[Any]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, chunk: int) -> tuple[tuple[int, str, str], bytes, bytes | None] | None:
+        with self._lock:
+            item = self._items.get(chunk)
+            if item is None:
+                return None
+            self._items.move_to_end(chunk)
+            return item[0], item[1], item[2]
+
+    def put(self, chunk: int, meta: tuple[int, str, str], raw: bytes) -> None:
+        with self._lock:
+            if chunk not in self._items:
+                self._items[chunk] = [meta, raw, None]
+                self._size += len(raw)
+                self._trim()
+
+    def put_folded(self, chunk: int, folded: bytes) -> None:
+        with self._lock:
+            item = self._items.get(chunk)
+            if item is not None and item[2] is None:
+                item[2] = folded
+                self._size += len(folded)
+                self._trim()
+
+    def _trim(self) -> None:
+        while self._size > FRAME_CACHE_BYTES and self._items:
+            _, (_, raw, folded) = self._items.popitem(last=False)
+            self._size -= len(raw) + (len(folded) if folded is not None else 0)
+
+
 class TextSearch:
     """One full-text search: leaves run as FTS5 statements restricted to role streams
     and a tool, the tree evaluated over sessions, checks read frames (cached)."""
@@ -291,22 +334,39 @@ class TextSearch:
         self.estimate = 0  # sessions counted, not checked, when a check ran out of budget
         self.found_at: dict[int, int] = {}  # chunk: byte offset of a checked leaf's match (-1: not known)
         self.need = 50  # sessions a checked leaf finds before it may estimate the rest (the page)
+        self._cache: FrameCache | None = textindex.kept(index, "frames", FrameCache) if FRAME_CACHE_BYTES else None
 
     def raw(self, chunk: int) -> bytes:
-        if chunk not in self._raw:
+        if chunk not in self._raw and not self._cached(chunk):
             if chunk not in self.frames:
                 self.frames.update(textindex.frames(self.index, [chunk]))
             try:
                 self._raw[chunk] = fulltext.decompress_bytes(self.frames[chunk][3]) if chunk in self.frames else b""
             except fulltext.FrameError:  # a damaged frame: no text (reindex rebuilds it)
                 self._raw[chunk] = b""
+            if self._cache is not None and chunk in self.frames:
+                self._cache.put(chunk, self.frames[chunk][:3], self._raw[chunk])
         return self._raw[chunk]
 
     def folded(self, chunk: int) -> bytes:
         """The chunk's text as bytes, ASCII letters lower-cased (fast: no decoding)."""
         if chunk not in self._folded:
             self._folded[chunk] = self.raw(chunk).lower()
+            if self._cache is not None:
+                self._cache.put_folded(chunk, self._folded[chunk])
         return self._folded[chunk]
+
+    def _cached(self, chunk: int) -> bool:
+        """Whether the index's frame cache held the chunk (now in this search's maps)."""
+        found = self._cache.get(chunk) if self._cache is not None else None
+        if found is None:
+            return False
+        meta, raw, folded = found
+        self.frames[chunk] = (*meta, b"")
+        self._raw[chunk] = raw
+        if folded is not None:
+            self._folded[chunk] = folded
+        return True
 
     def has_folded(self, chunk: int) -> bool:
         return chunk in self._folded
@@ -327,7 +387,7 @@ class TextSearch:
         return self.frames.get(chunk, (0, "", "", b""))
 
     def load(self, chunks: Iterable[int]) -> None:
-        missing = [c for c in chunks if c not in self.frames]
+        missing = [c for c in chunks if c not in self.frames and not self._cached(c)]
         if missing:
             self.frames.update(textindex.frames(self.index, missing))
 
