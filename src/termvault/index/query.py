@@ -445,7 +445,7 @@ class TextSearch:
         checked = 0
         for n, row in enumerate(order):
             if not exact and checked >= MAX_CHECKS and len(out) >= self.need:
-                self.estimate += round((len(order) - n) * len(out) / n)
+                self.estimate += expected_holders(len(out), checked, [len(per[r]) for r in order[n:]])
                 break
             if n % LOAD_BATCH == 0:  # the first candidate of the next sessions, in one read
                 self.load(per[r][0] for r in order[n : n + LOAD_BATCH])
@@ -557,6 +557,17 @@ def match_ids(index: Database, fts: str) -> list[int]:
             raise
         finally:
             cur.close()
+
+
+def expected_holders(held: int, checked: int, candidates: list[int]) -> int:
+    """How many of the sessions not checked, with ``candidates`` chunks each, are expected
+    to hold a leaf that ``held`` sessions held in ``checked`` chunks: a chunk holds it at
+    the rate the checked chunks did (a session's chunks are checked until one holds it,
+    so held/checked is that rate's estimate), a session of k candidates with
+    1 - (1 - rate)^k. (The rate per session of those checked counted too many: they are
+    the sessions with the most candidates.)"""
+    rate = min(1.0, held / max(1, checked))
+    return round(sum(1 - (1 - rate) ** k for k in candidates))
 
 
 def _join(a: Match, b: Match) -> Match:
