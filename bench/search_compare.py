@@ -286,11 +286,11 @@ def run(
     say=print,
     frame_cache_mb: float | None = None,
 ) -> dict[str, Any]:
-    from termvault.index import query
+    from termvault.index import framecache
     from termvault.vault import Vault
 
     if frame_cache_mb is not None:  # (in process only: the CLI process starts with none)
-        query.FRAME_CACHE_BYTES = int(frame_cache_mb * 2**20)
+        framecache.FRAME_CACHE_BYTES = int(frame_cache_mb * 2**20)
 
     home, vault_home = work / "home", work / "vault"
     done = work / "built.json"  # a home and vault built before in ``work``: reused
@@ -304,7 +304,7 @@ def run(
         say(f"termvault sweep: {swept}")
         done.write_text(json.dumps([built, swept]), encoding="utf-8")
     out: dict[str, Any] = {"home": built, "termvault_sweep": swept, "queries": QUERIES, "rounds": rounds}
-    out["frame_cache_bytes"] = query.FRAME_CACHE_BYTES
+    out["frame_cache_bytes"] = framecache.FRAME_CACHE_BYTES
     python, css_version = css_install(css_venv)
     css: CssDriver | None = None
     if python is None:

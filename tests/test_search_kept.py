@@ -10,7 +10,7 @@ import time
 import pytest
 
 from termvault import Vault
-from termvault.index import fulltext, query, textindex
+from termvault.index import framecache, fulltext, query, textindex
 
 from .helpers import make_native
 
@@ -53,7 +53,7 @@ def test_a_search_again_reads_no_frame_and_a_sweep_is_seen_at_once(home, reads):
 
 
 def test_without_the_frame_cache_every_search_reads_its_frames(home, reads, monkeypatch):
-    monkeypatch.setattr(query, "FRAME_CACHE_BYTES", 0)
+    monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 0)
     make_native(home, "s1", 10, time.time(), output_snapshot="the walrus said hello world")
     with Vault(home, archive_days=7) as v:
         assert not v.sweep().failed
@@ -63,8 +63,8 @@ def test_without_the_frame_cache_every_search_reads_its_frames(home, reads, monk
 
 
 def test_the_frame_cache_stays_within_its_budget(monkeypatch):
-    monkeypatch.setattr(query, "FRAME_CACHE_BYTES", 100)
-    cache = query.FrameCache()
+    monkeypatch.setattr(framecache, "FRAME_CACHE_BYTES", 100)
+    cache = framecache.FrameCache()
     for chunk in range(10):
         cache.put(chunk, (0, "tool", "Bash"), b"x" * 30)
     assert cache.get(0) is None and cache.get(9) is not None  # the oldest went first

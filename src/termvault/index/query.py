@@ -16,16 +16,16 @@ import json
 import math
 import re
 import sqlite3
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any
 
 from ..model import ArchiveEntry
-from . import fulltext, textindex
+from . import framecache, fulltext, textindex
 from .db import LATEST_LIVE, Database, is_corruption
+from .framecache import FrameCache
 from .rows import entry_from_row, filter_sql
 
 _OPERATORS = {"AND", "OR", "NOT"}
@@ -274,48 +274,6 @@ class Match:
     verified: bool = False
 
 
-FRAME_CACHE_BYTES = 32 * 1024 * 1024  # decompressed frames an index keeps between searches
-
-
-class FrameCache:
-    """The frames searches decompressed (and ASCII-folded), the most recently used kept up
-    to ``FRAME_CACHE_BYTES``, while the index is unchanged: a search as one types, or the
-    next page, reads the same frames again."""
-
-    def __init__(self) -> None:
-        self._items: OrderedDict[int, list[Any]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, chunk: int) -> tuple[tuple[int, str, str], bytes, bytes | None] | None:
-        with self._lock:
-            item = self._items.get(chunk)
-            if item is None:
-                return None
-            self._items.move_to_end(chunk)
-            return item[0], item[1], item[2]
-
-    def put(self, chunk: int, meta: tuple[int, str, str], raw: bytes) -> None:
-        with self._lock:
-            if chunk not in self._items:
-                self._items[chunk] = [meta, raw, None]
-                self._size += len(raw)
-                self._trim()
-
-    def put_folded(self, chunk: int, folded: bytes) -> None:
-        with self._lock:
-            item = self._items.get(chunk)
-            if item is not None and item[2] is None:
-                item[2] = folded
-                self._size += len(folded)
-                self._trim()
-
-    def _trim(self) -> None:
-        while self._size > FRAME_CACHE_BYTES and self._items:
-            _, (_, raw, folded) = self._items.popitem(last=False)
-            self._size -= len(raw) + (len(folded) if folded is not None else 0)
-
-
 class TextSearch:
     """One full-text search: leaves run as FTS5 statements restricted to role streams
     and a tool, the tree evaluated over sessions, checks read frames (cached)."""
@@ -334,7 +292,9 @@ class TextSearch:
         self.estimate = 0  # sessions counted, not checked, when a check ran out of budget
         self.found_at: dict[int, int] = {}  # chunk: byte offset of a checked leaf's match (-1: not known)
         self.need = 50  # sessions a checked leaf finds before it may estimate the rest (the page)
-        self._cache: FrameCache | None = textindex.kept(index, "frames", FrameCache) if FRAME_CACHE_BYTES else None
+        self._cache: FrameCache | None = (
+            textindex.kept(index, "frames", FrameCache) if framecache.FRAME_CACHE_BYTES else None
+        )
 
     def raw(self, chunk: int) -> bytes:
         if chunk not in self._raw and not self._cached(chunk):
@@ -468,12 +428,12 @@ class TextSearch:
         if not self.roles and not self.tool:
             rows_of = textindex.chunk_rows(self.index)
             if rows_of is not None:
-                ids = match_ids(self.index, fts)
-                rows = list(map(rows_of.get, ids))
-                if None in rows:  # an FTS5 row a damaged frame left behind
-                    kept = [(r, c) for r, c in zip(rows, ids, strict=True) if r is not None]
-                    rows, ids = [r for r, _ in kept], [c for _, c in kept]
-                return rows, ids  # type: ignore[return-value]
+                chunk_ids = match_ids(self.index, fts)
+                of = list(map(rows_of.get, chunk_ids))
+                if None in of:  # an FTS5 row a damaged frame left behind (else: no None in it)
+                    kept = [(r, c) for r, c in zip(of, chunk_ids, strict=True) if r is not None]
+                    return [r for r, _ in kept], [c for _, c in kept]
+                return of, chunk_ids  # type: ignore[return-value]
         streams = textindex.chunk_streams(self.index)
         if streams is None:
             where, params = textindex.chunk_filter("c", self.roles, self.tool)
@@ -484,7 +444,8 @@ class TextSearch:
             )
             return [p[0] for p in pairs], [p[1] for p in pairs]
         tool = self.tool.lower() if self.tool else None
-        rows, ids = [], []
+        rows: list[int] = []
+        ids: list[int] = []
         for chunk in match_ids(self.index, fts):
             found = streams.get(chunk)  # (none: an FTS5 row a damaged frame left behind)
             if (

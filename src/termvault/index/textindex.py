@@ -159,7 +159,12 @@ def _kept(index: Database, what: str, read: Callable[[sqlite3.Connection], Any])
         kept = _KEPT.setdefault(index, {})
         cached = kept.get(what)
         if cached is None or cached[0] != key:
-            kept[what] = cached = (key, read(index.db))
+            try:
+                kept[what] = cached = (key, read(index.db))
+            except sqlite3.DatabaseError as exc:
+                if type(exc) is sqlite3.DatabaseError:  # a damaged file (``db.is_corruption``)
+                    raise index.unreadable(exc) from exc
+                raise
     return cached[1]
 
 
