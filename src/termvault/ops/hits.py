@@ -139,7 +139,17 @@ _WORD_ONLY = re.compile(r"[A-Za-z0-9]+")
 
 def any_term(terms: list[str], folded: bool = False) -> re.Pattern[str]:
     """Any of ``terms``, case-insensitive; ``folded``: for lower-cased text (faster)."""
-    return _any_term(tuple(sorted({t.lower() if folded else t for t in terms}, key=len, reverse=True)), folded)
+    key = (tuple(terms), folded)
+    found = _ANY.get(key)
+    if found is None:
+        wanted = tuple(sorted({t.lower() if folded else t for t in terms}, key=len, reverse=True))
+        if len(_ANY) > 256:
+            _ANY.clear()
+        found = _ANY[key] = _any_term(wanted, folded)
+    return found
+
+
+_ANY: dict[tuple[tuple[str, ...], bool], re.Pattern[str]] = {}  # (the same terms for every hit of a search)
 
 
 @lru_cache(maxsize=256)  # (the same terms for every hit of a search)
@@ -210,7 +220,7 @@ def make_snippet(
     spans are of the cleaned window)."""
     if not terms:
         return printable(text[:width], one_line=True), []
-    pattern = any_term(list(dict.fromkeys(terms)))
+    pattern = any_term(terms)
     start = None
     if at is not None:
         start = at
@@ -230,5 +240,10 @@ def make_snippet(
     window = _one_line(text[begin:end])
     prefix = "…" if begin > 0 else ""
     suffix = "…" if end < len(text) else ""
-    spans = [(x.start() + len(prefix), x.end() + len(prefix)) for x in pattern.finditer(window)]
+    lower = window.lower()
+    if len(lower) == len(window):  # (a lower-cased window: the pattern without IGNORECASE, faster)
+        found = any_term(terms, folded=True).finditer(lower)
+    else:
+        found = pattern.finditer(window)
+    spans = [(x.start() + len(prefix), x.end() + len(prefix)) for x in found]
     return prefix + window + suffix, spans
