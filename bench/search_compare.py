@@ -286,10 +286,13 @@ def run(
     say=print,
     frame_cache_mb: float | None = None,
 ) -> dict[str, Any]:
-    from termvault.index import framecache
     from termvault.vault import Vault
 
-    if frame_cache_mb is not None:  # (in process only: the CLI process starts with none)
+    try:
+        from termvault.index import framecache
+    except ImportError:  # (a version before the frame cache)
+        framecache = None  # type: ignore[assignment]
+    if frame_cache_mb is not None and framecache is not None:  # (in process only)
         framecache.FRAME_CACHE_BYTES = int(frame_cache_mb * 2**20)
 
     home, vault_home = work / "home", work / "vault"
@@ -304,7 +307,7 @@ def run(
         say(f"termvault sweep: {swept}")
         done.write_text(json.dumps([built, swept]), encoding="utf-8")
     out: dict[str, Any] = {"home": built, "termvault_sweep": swept, "queries": QUERIES, "rounds": rounds}
-    out["frame_cache_bytes"] = framecache.FRAME_CACHE_BYTES
+    out["frame_cache_bytes"] = framecache.FRAME_CACHE_BYTES if framecache is not None else None
     python, css_version = css_install(css_venv)
     css: CssDriver | None = None
     if python is None:

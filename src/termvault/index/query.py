@@ -33,6 +33,7 @@ _TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
 _WORD = re.compile(r"[^\W_]+")  # a token as the tokenizer cuts them (``_`` separates)
 MAX_EXPANSION = 300  # vocabulary terms a substring or fuzzy term may stand for
 MAX_CHECKS = 200  # frames one leaf reads at least to check a phrase, a CJK word, a substring
+HEAD_BYTES = 16 * 1024  # of a frame folded alone, for a term's count or a snippet's first match
 LOAD_BATCH = 32  # sessions whose first candidate frames are read from the table at once
 
 
@@ -283,6 +284,7 @@ class TextSearch:
         self.frames: dict[int, tuple[int, str, str, bytes]] = {}
         self._raw: dict[int, bytes] = {}
         self._folded: dict[int, bytes] = {}
+        self._heads: dict[int, bytes] = {}  # the first HEAD_BYTES of a frame, folded
         self._texts: dict[int, str] = {}
         self._lower: dict[int, str] = {}
         self._allowed: dict[int, bool] = {}
@@ -328,8 +330,18 @@ class TextSearch:
             self._folded[chunk] = folded
         return True
 
-    def has_folded(self, chunk: int) -> bool:
-        return chunk in self._folded
+    def folded_head(self, chunk: int, size: int = HEAD_BYTES) -> bytes:
+        """At least the first ``size`` bytes of ``folded(chunk)`` (only they are folded
+        when the whole is not yet: a term's count, a snippet's first match)."""
+        if chunk not in self._folded and chunk not in self._raw:
+            self._cached(chunk)  # (the frame cache may hold it folded)
+        whole = self._folded.get(chunk)
+        if whole is not None:
+            return whole
+        head = self._heads.get(chunk)
+        if head is None or len(head) < size:
+            head = self._heads[chunk] = self.raw(chunk)[:size].lower()
+        return head
 
     def text(self, chunk: int) -> str:
         if chunk not in self._texts:

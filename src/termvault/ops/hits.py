@@ -111,30 +111,36 @@ def _chars(data: bytes) -> int:
 def _first(ts: TextSearch, chunk: int, needles: list[str]) -> int:
     """The byte offset in a chunk's frame of the first of ``needles`` (-1: none): found
     in its ASCII-folded bytes when it can (a scan of a lower-cased literal, no
-    decoding), a single word first as it is usually written (lower case, capitalized,
-    upper case: no folding either), else in its text, case-insensitive."""
+    decoding; its first HEAD_BYTES first, folded alone), else in its text,
+    case-insensitive."""
     wanted = [n for n in needles if n]
     if not wanted:
         return -1
-    raw = ts.raw(chunk)
-    if not ts.has_folded(chunk) and all(_WORD_ONLY.fullmatch(n) for n in wanted):
-        best = -1
-        for v in dict.fromkeys(f for n in wanted for f in (n, n.lower(), n.capitalize(), n.upper())):
-            i = raw.find(v.encode(), 0, len(raw) if best < 0 else best + len(v) - 1)
-            if i >= 0:
-                best = i
-        if best >= 0:
-            return best
     pattern = any_term(wanted, folded=True)
     folded = folded_pattern(pattern.pattern)
     if folded is None:
         m = any_term(wanted).search(ts.text(chunk))
         return -1 if m is None else len(ts.text(chunk)[: m.start()].encode("utf-8", "replace"))
-    hit = folded.search(ts.folded(chunk))
+    head = ts.folded_head(chunk)
+    if all(_PLAIN.fullmatch(w) for w in wanted):  # words: found as literals (a scan that skips ahead)
+        for data in (head, None):
+            data = ts.folded(chunk) if data is None else data
+            best = -1
+            for lit in dict.fromkeys(w.lower().encode("utf-8") for w in wanted):
+                i = data.find(lit, 0, len(data) if best < 0 else best + len(lit) - 1)
+                if i >= 0:
+                    best = i
+            if best >= 0 or len(data) == len(ts.raw(chunk)):
+                return best
+        return -1
+    # (a match ending at the head's end may go on past it: looked for in the whole)
+    hit = folded.search(head)
+    if hit is None or (hit.end() >= len(head) - 1 and len(head) < len(ts.raw(chunk))):
+        hit = folded.search(ts.folded(chunk))
     return -1 if hit is None else hit.start()
 
 
-_WORD_ONLY = re.compile(r"[A-Za-z0-9]+")
+_PLAIN = re.compile(r"[^\W_]+")
 
 
 def any_term(terms: list[str], folded: bool = False) -> re.Pattern[str]:

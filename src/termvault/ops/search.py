@@ -11,6 +11,7 @@ from collections.abc import Callable
 from ..errors import DataError, UsageError
 from ..index import ArchiveIndex
 from ..index.query import (
+    HEAD_BYTES,
     Filters,
     Match,
     TextSearch,
@@ -27,7 +28,6 @@ from .hits import SearchHit, SearchResults, any_term, cut_snippet, exact_terms, 
 
 SEARCH_ROLES = ("user", "assistant", "tool")
 RANK_WINDOW = 50  # best sessions re-ranked by how often their chunk holds the terms
-COUNT_BYTES = 16 * 1024  # of the best chunk's text, where the terms are counted
 
 
 def roles_of(role: list[str] | str | None) -> list[str] | None:
@@ -143,7 +143,7 @@ def _ranked(ts: TextSearch, found: dict[int, Match], terms: list[str], exact: li
     if not window or not terms:
         return order
     # Counted in the frames' ASCII-folded bytes (no decoding, no regex scan), in their
-    # first COUNT_BYTES (``bytes.count`` reads about 1 GB/s: 60-110 us for a whole 64K
+    # first HEAD_BYTES (``bytes.count`` reads about 1 GB/s: 60-110 us for a whole 64K
     # frame, as much as decompressing it): an approximate count is enough for a weight.
     # A term as written or a phrase is counted through its words.
     needles = [t.lower().encode("utf-8") for t in dict.fromkeys(terms) if t and t not in exact]
@@ -152,8 +152,8 @@ def _ranked(ts: TextSearch, found: dict[int, Match], terms: list[str], exact: li
     ts.load(found[r].chunk for r in window)
 
     def key(r: int) -> tuple[bool, float, float]:
-        folded = ts.folded(found[r].chunk)
-        occurrences = max(1, sum(folded.count(n, 0, COUNT_BYTES) for n in needles))
+        head = ts.folded_head(found[r].chunk)
+        occurrences = max(1, sum(head.count(n, 0, HEAD_BYTES) for n in needles))
         as_written = written is not None and written(found[r].chunk)
         return (not as_written, found[r].score * (1 + math.log(occurrences)), -ts.activity.get(r, 0.0))
 
