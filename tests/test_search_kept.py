@@ -113,3 +113,15 @@ def test_the_offset_of_a_hit_counts_characters_when_the_text_before_it_is_not_as
 )
 def test_the_unchecked_remainder_is_estimated_per_candidate_chunk(held, checked, candidates, expected):
     assert query.expected_holders(held, checked, candidates) == expected
+
+
+def test_a_snippet_shows_the_first_match_in_any_case_however_deep_in_its_frame(home):
+    text = "lorem " * 7000 + "the MarMalade one " + "filler " * 1000 + "the marmalade two"
+    make_native(home, "s1", 10, time.time(), output_snapshot=text)
+    with Vault(home, archive_days=7) as v:
+        assert not v.sweep().failed
+        (hit,) = v.search("marmalade")
+        assert "MarMalade one" in (hit.snippet or "") and "two" not in hit.snippet
+        start, end = hit.highlights[0]
+        assert hit.snippet[start:end] == "MarMalade"
+        assert hit.offset is not None and hit.offset > 40_000

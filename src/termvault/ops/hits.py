@@ -123,16 +123,7 @@ def _first(ts: TextSearch, chunk: int, needles: list[str]) -> int:
         return -1 if m is None else len(ts.text(chunk)[: m.start()].encode("utf-8", "replace"))
     head = ts.folded_head(chunk)
     if all(_PLAIN.fullmatch(w) for w in wanted):  # words: found as literals (a scan that skips ahead)
-        for data in (head, None):
-            data = ts.folded(chunk) if data is None else data
-            best = -1
-            for lit in dict.fromkeys(w.lower().encode("utf-8") for w in wanted):
-                i = data.find(lit, 0, len(data) if best < 0 else best + len(lit) - 1)
-                if i >= 0:
-                    best = i
-            if best >= 0 or len(data) == len(ts.raw(chunk)):
-                return best
-        return -1
+        return _first_literal(ts, chunk, head, list(dict.fromkeys(w.lower().encode("utf-8") for w in wanted)))
     # (a match ending at the head's end may go on past it: looked for in the whole)
     hit = folded.search(head)
     if hit is None or (hit.end() >= len(head) - 1 and len(head) < len(ts.raw(chunk))):
@@ -141,6 +132,28 @@ def _first(ts: TextSearch, chunk: int, needles: list[str]) -> int:
 
 
 _PLAIN = re.compile(r"[^\W_]+")
+
+
+def _first_literal(ts: TextSearch, chunk: int, head: bytes, literals: list[bytes]) -> int:
+    """The first of ``literals`` in a chunk's folded bytes: in its folded head, then in
+    stretches after it that double in size, each folded alone (the work grows with
+    where the match is, not with the frame)."""
+    raw = ts.raw(chunk)
+    overlap = max(map(len, literals)) - 1
+    data, base = head, 0
+    while True:
+        best = -1
+        for lit in literals:
+            i = data.find(lit, 0, len(data) if best < 0 else best + len(lit) - 1)
+            if i >= 0:
+                best = i
+        if best >= 0:
+            return base + best
+        end = base + len(data)
+        if end >= len(raw):
+            return -1
+        base = max(0, end - overlap)
+        data = raw[base : base + 2 * len(data) + overlap].lower()
 
 
 def any_term(terms: list[str], folded: bool = False) -> re.Pattern[str]:
