@@ -32,6 +32,7 @@ from ..index import fulltext
 from ..model import ArchiveEntry, SessionUnit
 from ..reports import Progress
 from ..sources.configured import ConfiguredSource
+from . import consistency
 from .context import Context
 from .text import index_text
 
@@ -114,6 +115,8 @@ class Batch:
                         failed.append((w, exc))
                         continue
                     done.append(w)
+                if not failed:  # every unit published is indexed: its folders are whole
+                    consistency.remember_own(ctx, {w.path.parent for w in items})
                 ctx.fault("commit")
         except Exception as exc:  # the whole batch rolled back (a full disk, a lost lock)
             already = {id(w) for w, _ in failed}
