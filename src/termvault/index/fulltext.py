@@ -50,11 +50,12 @@ _CONTROLS = re.compile(
 # with three or more letter/digit changes, or 20+ characters and a digit, or 7+ digits in
 # a row, or random case (twice a lower-upper-upper or upper-lower-upper turn, which
 # camelCase names rarely have). One compiled pattern, replaced with a string: no Python
-# call per match.
+# call per match. Each of those needs a digit or a capital, so a run of lowercase letters
+# (most words) is let go after one scan of it, before the costlier tests.
 _ALNUM = "A-Za-z0-9"
 _SOUP = "(?:[a-z][A-Z]{2}|[A-Z][a-z][A-Z])"
 _NOISE = re.compile(
-    rf"(?<![{_ALNUM}])(?=[{_ALNUM}]{{8}})(?![0-9]*+[a-f][0-9a-f]*+(?![A-Za-z]))"
+    rf"(?<![{_ALNUM}])(?=[a-z]*+[A-Z0-9])(?=[{_ALNUM}]{{8}})(?![0-9]*+[a-f][0-9a-f]*+(?![A-Za-z]))"
     r"(?:(?=[A-Za-z]++[0-9]++[A-Za-z]++[0-9]|[0-9]++[A-Za-z]++[0-9]++[A-Za-z])"
     rf"|(?=[{_ALNUM}]{{20}})(?=[A-Za-z]*+[0-9])|(?=[{_ALNUM}]*?[0-9]{{7}})"
     rf"|(?=(?>[{_ALNUM}]*?{_SOUP})[{_ALNUM}]*?{_SOUP}))[{_ALNUM}]++"
@@ -136,16 +137,33 @@ def cjk_terms(word: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# The C0 controls and DEL as bytes: an ASCII text holds one of _CONTROLS' characters iff
+# deleting these shortens it (a C translate: ten times cheaper than searching the pattern).
+_C0_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+# The characters _CONTROLS can match: a text without any has no control sequence either.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def has_controls(text: str) -> bool:
+    """Whether ``text`` holds a character ``clean`` removes as a control."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        return len(raw.translate(None, _C0_BYTES)) != len(raw)
+    return _CONTROL_CHARS.search(text) is not None
+
+
 def clean(text: str) -> str:
     """``text`` as it is indexed: printable, redacted, without blobs and noisy tokens."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # lone surrogates (undecodable bytes a parser kept)
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    if _CONTROLS.search(text):
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates (undecodable bytes a parser kept)
+            text = text.encode("utf-8", "replace").decode("utf-8")
+    if has_controls(text):
         text = _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = redact(text)
-    if len(text) >= MAX_CHUNK_LENGTH and any(len(w) >= MAX_CHUNK_LENGTH for w in text.split()):
+    # (max over a C map: the same test as ``any(len(w) >= ... for w in ...)``, 25% cheaper)
+    if len(text) >= MAX_CHUNK_LENGTH and max(map(len, text.split()), default=0) >= MAX_CHUNK_LENGTH:
         text = _BLOB.sub(" ", text)
     return _NOISE.sub("", text)
 
