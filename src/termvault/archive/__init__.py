@@ -20,6 +20,7 @@ from .format import (
     FileDelta,
     Manifest,
     ManifestFile,
+    Packed,
     ReadResult,
     SourceFile,
     WriteResult,
@@ -29,10 +30,12 @@ from .format import (
     decompressor_for,
     entry_from_manifest,
     iter_archive_files,
+    pack_archive,
     read_archive,
     read_manifest,
     sha256_file,
     write_archive,
+    write_packed,
 )
 
 __all__ = [
@@ -52,6 +55,7 @@ __all__ = [
     "ROW_ONLY_META",
     "Manifest",
     "ManifestFile",
+    "Packed",
     "ReadResult",
     "SMALL_UNIT",
     "TAIL_FORMAT",
@@ -63,8 +67,10 @@ __all__ = [
     "decompressor_for",
     "entry_from_manifest",
     "iter_archive_files",
+    "pack_archive",
     "read_archive",
     "read_manifest",
     "sha256_file",
     "write_archive",
+    "write_packed",
 ]

@@ -591,35 +591,79 @@ def write_archive(
         return tailunit().write(target, manifest, files, on_bytes, fault, staged)  # a version that only grew
     hook = fault or (lambda step: None)
     with open_sink(target, staged, hook) as (sink, tmp):
-        cctx = unit_compressor(manifest.original_size, level)
-        with (
-            # zstandard's stub asks for IO[bytes]; the writer only calls write() and flush().
-            cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,  # type: ignore[arg-type]
-            tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
-        ):
-            data = manifest.to_json()
-            info = tarfile.TarInfo(MANIFEST_NAME)
-            # The session's own time (as the members' headers), not the archiving time:
-            # one time fewer to store.
-            newest = max((f.entry.mtime_ns for f in files), default=0) // 1_000_000_000
-            info.size, info.mtime, info.mode = len(data), max(0, newest), FILE_MODE
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
-            for sf in files:
-                hook("write-member")
-                e = sf.entry
-                info = tarfile.TarInfo(e.path)
-                info.size, info.mode = e.stored_size, e.mode
-                # Whole seconds: a fractional mtime costs a pax header per member.
-                info.mtime = max(0, e.mtime_ns // 1_000_000_000)
-                info.uname = info.gname = ""
-                # A delta file's opener yields the tail only (from the base's size on).
-                with sf.opener() as fh:
-                    reader = HashingReader(fh, on_bytes)
-                    tar.addfile(info, reader)
-                    if reader.size != e.stored_size or reader.hexdigest() != e.stored_sha256:
-                        raise changed_while_read(e)
+        _write_stream(sink, manifest, files, level, on_bytes, hook)
     return WriteResult(target, sink.size, sink.sha.hexdigest(), tmp)
+
+
+@dataclass
+class Packed:
+    """A unit's whole archive, made in memory (by a sweep's worker process) for the
+    writer to put on disk with ``write_packed``."""
+
+    data: bytes
+    sha256: str
+
+
+def pack_archive(manifest: Manifest, files: list[SourceFile], level: int = 3) -> Packed:
+    """The bytes ``write_archive`` would write for ``manifest`` and ``files`` (not a
+    delta), made in memory; each file is re-hashed as it is read, as there."""
+    assert manifest.base is None
+    buf = io.BytesIO()
+    sink = HashingWriter(buf)  # type: ignore[arg-type]
+    _write_stream(sink, manifest, files, level, None, lambda step: None)
+    return Packed(buf.getvalue(), sink.sha.hexdigest())
+
+
+def write_packed(
+    target: Path, packed: Packed, files: int, fault: Callable[[str], None] | None = None, staged: bool = False
+) -> WriteResult:
+    """``write_archive`` for a unit already packed (``pack_archive``): its bytes go to a
+    temporary name beside ``target`` and on as there. The fault hook sees a
+    ``write-member`` step for each of its ``files``, as ``write_archive`` does."""
+    hook = fault or (lambda step: None)
+    with open_sink(target, staged, hook) as (sink, tmp):
+        for _ in range(files):
+            hook("write-member")
+        sink.raw.write(packed.data)  # its hash is the packer's: reading it back checks it
+    return WriteResult(target, len(packed.data), packed.sha256, tmp)
+
+
+def _write_stream(
+    sink: HashingWriter,
+    manifest: Manifest,
+    files: list[SourceFile],
+    level: int,
+    on_bytes: Callable[[int], None] | None,
+    hook: Callable[[str], None],
+) -> None:
+    cctx = unit_compressor(manifest.original_size, level)
+    with (
+        # zstandard's stub asks for IO[bytes]; the writer only calls write() and flush().
+        cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,  # type: ignore[arg-type]
+        tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
+    ):
+        data = manifest.to_json()
+        info = tarfile.TarInfo(MANIFEST_NAME)
+        # The session's own time (as the members' headers), not the archiving time:
+        # one time fewer to store.
+        newest = max((f.entry.mtime_ns for f in files), default=0) // 1_000_000_000
+        info.size, info.mtime, info.mode = len(data), max(0, newest), FILE_MODE
+        info.uname = info.gname = ""
+        tar.addfile(info, io.BytesIO(data))
+        for sf in files:
+            hook("write-member")
+            e = sf.entry
+            info = tarfile.TarInfo(e.path)
+            info.size, info.mode = e.stored_size, e.mode
+            # Whole seconds: a fractional mtime costs a pax header per member.
+            info.mtime = max(0, e.mtime_ns // 1_000_000_000)
+            info.uname = info.gname = ""
+            # A delta file's opener yields the tail only (from the base's size on).
+            with sf.opener() as fh:
+                reader = HashingReader(fh, on_bytes)
+                tar.addfile(info, reader)
+                if reader.size != e.stored_size or reader.hexdigest() != e.stored_sha256:
+                    raise changed_while_read(e)
 
 
 class _ExpansionBudget:
