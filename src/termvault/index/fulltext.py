@@ -139,7 +139,7 @@ def cjk_terms(word: str) -> list[str]:
 
 # The C0 controls and DEL as bytes: an ASCII text holds one of _CONTROLS' characters iff
 # deleting these shortens it (a C translate: ten times cheaper than searching the pattern).
-_C0_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 # The characters _CONTROLS can match: a text without any has no control sequence either.
 _CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -175,11 +175,18 @@ def body(text: str) -> str:
     return plain + "\n" + grams if grams else plain
 
 
-def compress(text: str) -> bytes:
-    import zstandard  # lazy: commands that only read metadata (stats) never load the codec
+_LOCAL = threading.local()  # a compression and a decompression context per thread (not shareable)
 
-    # A context per call: zstd contexts are not safe to share between threads.
-    return zstandard.ZstdCompressor(level=FRAME_LEVEL).compress(text.encode("utf-8", "replace"))
+
+def compress(text: str) -> bytes:
+    # A context per thread (zstd contexts are not safe to share between threads), reused:
+    # the frames are the same, without setting up the level's tables for each.
+    cctx = getattr(_LOCAL, "cctx", None)
+    if cctx is None:
+        import zstandard  # lazy: commands that only read metadata (stats) never load the codec
+
+        cctx = _LOCAL.cctx = zstandard.ZstdCompressor(level=FRAME_LEVEL)
+    return cctx.compress(text.encode("utf-8", "replace"))
 
 
 class FrameError(ValueError):
@@ -188,9 +195,6 @@ class FrameError(ValueError):
 
 def decompress(frame: bytes) -> str:
     return decompress_bytes(frame).decode("utf-8", "replace")
-
-
-_LOCAL = threading.local()  # a decompression context per thread (they are not shareable)
 
 
 def decompress_bytes(frame: bytes) -> bytes:
