@@ -180,3 +180,23 @@ def test_a_unit_packed_for_a_version_whose_name_is_taken_is_written_as_the_next_
         assert len(packed) == 3
         assert _archived_bytes(v) == originals
         assert taken.read_bytes() == b"not mine"
+
+
+def test_a_packed_archive_damaged_on_disk_before_its_read_back_fails_and_keeps_its_source(home, monkeypatch):
+    originals = _sessions(home, 4)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
+
+    def damage(step: str) -> None:
+        if step == "verify":  # the staged file is on disk, not yet read back
+            for part in (home / "archive").rglob("*.part"):
+                data = bytearray(part.read_bytes())
+                data[len(data) // 2] ^= 0xFF
+                part.write_bytes(bytes(data))
+
+    with Vault(home, fault=damage) as v:
+        report = v.sweep(older_than=7)
+        assert len(report.failed) == 4 and not report.archived
+        assert all("did not read back" in f.reason for f in report.failed)
+        assert v.index.latest_entries() == []
+    assert {sid: p.read_bytes() for sid, p in PATHS.items()} == originals  # every source kept
+    assert not list((home / "archive").rglob("*.part"))

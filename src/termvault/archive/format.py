@@ -719,18 +719,34 @@ def read_archive(
     except FileNotFoundError as exc:
         raise DataError(f"The archive {where} is missing.") from exc
     with fh:
-        outer = HashingReader(fh)
-        try:
-            dctx = decompressor(fh, where)
-            # zstandard's stub asks for IO[bytes]; the reader only calls read()/readinto().
-            with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:  # type: ignore[arg-type]
-                budget = _ExpansionBudget(zr, where, _budget_before_manifest())
-                # typeshed's tarfile wants write/seek/tell too; stream mode "r|" only calls read().
-                with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
-                    manifest = _read_members(tar, where, on_file, max_expand, only, budget)
-            outer.drain()
-        except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
-            raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
+        return _read_open(fh, where, on_file, max_expand, only)
+
+
+def check_packed(packed: Packed, where: str, max_expand: int | None = None) -> ReadResult:
+    """``read_archive`` of a packed unit's bytes, in memory: every member decompressed
+    and hashed against the manifest. Bytes on disk with the same sha256 read the same."""
+    return _read_open(io.BytesIO(packed.data), where, None, max_expand, None)
+
+
+def _read_open(
+    fh: BinaryIO,
+    where: str,
+    on_file: Callable[[ManifestFile, IO[bytes]], None] | None,
+    max_expand: int | None,
+    only: set[str] | None,
+) -> ReadResult:
+    outer = HashingReader(fh)
+    try:
+        dctx = decompressor(fh, where)
+        # zstandard's stub asks for IO[bytes]; the reader only calls read()/readinto().
+        with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:  # type: ignore[arg-type]
+            budget = _ExpansionBudget(zr, where, _budget_before_manifest())
+            # typeshed's tarfile wants write/seek/tell too; stream mode "r|" only calls read().
+            with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
+                manifest = _read_members(tar, where, on_file, max_expand, only, budget)
+        outer.drain()
+    except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
+        raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
     return ReadResult(manifest, outer.hexdigest(), outer.size)
 
 

@@ -75,6 +75,7 @@ class Packing:
     rel: str
     manifest: arc.Manifest
     packed: arc.Packed
+    checked: bool  # read back in memory (decompressed, every member hashed) by the worker
 
 
 Due = list[tuple[ConfiguredSource, SessionUnit]]
@@ -189,7 +190,13 @@ def sweep(
     find_base = partial(deltas.find_base, ctx)
     here = partial(_prepare_with, ctx)
     with (
-        Ahead(ctx, due, partial(prepare_whole, pack=_Packer(known, ctx.store.level)), find_base, here) as ahead,
+        Ahead(
+            ctx,
+            due,
+            partial(prepare_whole, pack=_Packer(known, ctx.store.level, ctx.config.verify, ctx.store.max_expand)),
+            find_base,
+            here,
+        ) as ahead,
         contextlib.ExitStack() as last,
     ):
         # Interrupted (Ctrl-C), the units already written and verified are committed first.
@@ -245,8 +252,8 @@ class _Packer:
     the fork): if the writer finds another (the name taken on disk), it compresses the
     unit itself, as it does a unit over ``PACK_MAX_BYTES`` or one stored as a delta."""
 
-    def __init__(self, known: Known, level: int):
-        self.known, self.level = known, level
+    def __init__(self, known: Known, level: int, verify: bool, max_expand: int | None):
+        self.known, self.level, self.verify, self.max_expand = known, level, verify, max_expand
 
     def __call__(self, cs: ConfiguredSource, unit: SessionUnit, p: Prepared) -> None:
         if p.base is not None or unit.size > PACK_MAX_BYTES or any(f.reader is not None for f in unit.files):
@@ -256,7 +263,13 @@ class _Packer:
             return  # unchanged: nothing will be written
         manifest, rel = _manifest(cs, unit, p, version, {})
         files = [arc.SourceFile(mf, f.open) for mf, f in zip(manifest.files, unit.files, strict=True)]
-        p.packed = Packing(version, rel, manifest, arc.pack_archive(manifest, files, self.level))
+        packed = arc.pack_archive(manifest, files, self.level)
+        check = self.verify or cs.mode == "move"
+        if check:  # the writer's read-back, done here: the writer then checks the file's sha256
+            back = arc.check_packed(packed, rel, self.max_expand)
+            if back.archive_sha256 != packed.sha256 or back.manifest.content_sha256 != p.content:
+                raise DataError(f"The archive of {unit.session_id} did not read back as packed.")
+        p.packed = Packing(version, rel, manifest, packed, check)
 
 
 def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
@@ -376,9 +389,15 @@ def _write(
     try:
         if ctx.config.verify or cs.mode == "move":  # never delete a source unverified
             ctx.fault("verify")
-            back = ctx.store.read_back(rel, written.staged)
-            if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
-                raise DataError(f"{written.path} did not read back as written.")
+            if packing is not None and packing.checked:
+                # Its bytes were read back whole in the worker: the same bytes on disk read
+                # the same, so the file read back is checked against their sha256.
+                if arc.sha256_file(written.staged) != written.archive_sha256:
+                    raise DataError(f"{written.path} did not read back as written.")
+            else:
+                back = ctx.store.read_back(rel, written.staged)
+                if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
+                    raise DataError(f"{written.path} did not read back as written.")
         entry = arc.entry_from_manifest(manifest, rel, written.archive_size, written.archive_sha256)
         entry.pinned = bool(latest and latest.pinned)  # a pin covers every version
     except BaseException:
