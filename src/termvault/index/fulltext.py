@@ -171,7 +171,7 @@ def clean(text: str) -> str:
 def body(text: str) -> str:
     """The FTS5 body of a chunk's text: without turn markers, plus its CJK grams."""
     plain = MARK.sub("\n", text)
-    grams = cjk_grams(plain) if _CJK.search(plain) else ""
+    grams = cjk_grams(plain) if not plain.isascii() and _CJK.search(plain) else ""
     return plain + "\n" + grams if grams else plain
 
 
