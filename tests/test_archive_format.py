@@ -237,3 +237,25 @@ def test_packing_refuses_a_file_that_changed_after_it_was_hashed(tmp_path):
     m = arc.Manifest("s", "native", 1, "move", str(tmp_path), 1.0, {}, [entry])
     with pytest.raises(IntegrityError, match="changed while"):
         arc.pack_archive(m, [arc.SourceFile(entry, lambda: open(src, "rb"))])
+
+
+def test_a_reused_compressor_writes_the_bytes_a_fresh_one_does(tmp_path, monkeypatch):
+    import hashlib
+
+    def archive(name: str, data: bytes) -> bytes:
+        src = tmp_path / name
+        src.write_bytes(data)
+        entry = arc.ManifestFile(name, str(src), len(data), 0, hashlib.sha256(data).hexdigest())
+        m = arc.Manifest(name, "native", 1, "move", str(tmp_path), 1.0, {}, [entry])
+        return arc.pack_archive(m, [arc.SourceFile(entry, lambda: open(src, "rb"))]).data
+
+    inputs = {"a": b"first session\n" * 300, "b": bytes(range(256)) * 40, "c": b"third\n" * 20_000}
+    reused = [archive(k, v) for k, v in inputs.items()] + [archive(k, v) for k, v in inputs.items()]
+    monkeypatch.setattr(arc.format, "unit_compressor", lambda size, level: _fresh(size, level))
+    fresh = [archive(k, v) for k, v in inputs.items()] * 2
+    assert reused == fresh
+
+
+def _fresh(size: int, level: int):
+    small = size <= arc.SMALL_UNIT
+    return arc.format._new_compressor(small, max(level, arc.format.SMALL_LEVEL) if small else level)

@@ -48,6 +48,7 @@ import json
 import os
 import stat
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -438,12 +439,27 @@ def dictionary(dict_id: int, where: str) -> zstandard.ZstdCompressionDict:
         ) from None
 
 
+_COMPRESSORS = threading.local()  # per thread (a zstd context is not shareable): by kind
+
+
 def unit_compressor(original_size: int, level: int) -> zstandard.ZstdCompressor:
     """The compressor of a unit holding ``original_size`` bytes of files: a small one
     with the shipped dictionary at ``SMALL_LEVEL``, loaded once per process (loading it
-    into each unit's compressor cost more than compressing a few-KB session)."""
+    into each unit's compressor cost more than compressing a few-KB session). Each
+    thread keeps its compressors: a frame starts afresh in a reused one (same bytes)."""
     small = original_size <= SMALL_UNIT
     level = max(level, SMALL_LEVEL) if small else level
+    key = (small, level, DEFAULT_DICTIONARY if small else "")
+    kept: dict[tuple[bool, int, str], zstandard.ZstdCompressor] | None = getattr(_COMPRESSORS, "kept", None)
+    if kept is None:
+        kept = _COMPRESSORS.kept = {}
+    cctx = kept.get(key)
+    if cctx is None:
+        cctx = kept[key] = _new_compressor(small, level)
+    return cctx
+
+
+def _new_compressor(small: bool, level: int) -> zstandard.ZstdCompressor:
     params = zstandard.ZstdCompressionParameters.from_level(
         level, write_checksum=True, threads=0, write_dict_id=True,
         # For a small unit the size hint keeps the level's tables (and memory) small.

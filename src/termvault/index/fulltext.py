@@ -179,6 +179,10 @@ _LOCAL = threading.local()  # a compression and a decompression context per thre
 
 
 def compress(text: str) -> bytes:
+    return compress_bytes(text.encode("utf-8", "replace"))
+
+
+def compress_bytes(data: bytes) -> bytes:
     # A context per thread (zstd contexts are not safe to share between threads), reused:
     # the frames are the same, without setting up the level's tables for each.
     cctx = getattr(_LOCAL, "cctx", None)
@@ -186,7 +190,7 @@ def compress(text: str) -> bytes:
         import zstandard  # lazy: commands that only read metadata (stats) never load the codec
 
         cctx = _LOCAL.cctx = zstandard.ZstdCompressor(level=FRAME_LEVEL)
-    return cctx.compress(text.encode("utf-8", "replace"))
+    return cctx.compress(data)
 
 
 class FrameError(ValueError):
@@ -255,8 +259,9 @@ def prepare(conversation: str | Iterable[Turn], cap: int = TEXT_CAP) -> Prepared
     digest = hashlib.sha256()
     for (role, tool), pieces in streams.items():
         for first, text in _cut(pieces):
-            digest.update(text.encode("utf-8", "replace"))
-            out.chunks.append(Chunk(role, tool, first, body(text), compress(text)))
+            data = text.encode("utf-8", "replace")  # once: hashed and compressed
+            digest.update(data)
+            out.chunks.append(Chunk(role, tool, first, body(text), compress_bytes(data)))
     out.digest = digest.hexdigest()
     return out
 
