@@ -113,6 +113,33 @@ def test_one_unit_failing_inside_a_batch_fails_alone_and_the_batch_commits(home)
         assert not PATHS["s00"].exists()
 
 
+def test_a_unit_whose_text_fails_after_its_row_is_written_leaves_no_row_and_the_others_commit_once(home, monkeypatch):
+    # The batch writes its rows without a savepoint per unit; a unit that fails midway
+    # (its row in, its text not) rolls the batch back, which is then written unit by unit
+    # without it: nothing of it stays, nothing of the others is written twice.
+    from termvault.ops import batch
+
+    originals = _sessions(home, 8)
+    real = batch.index_text
+
+    def fails_for_s05(ctx, entry, prepared=None):
+        if entry.session_id == "s05":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(ctx, entry, prepared)
+
+    monkeypatch.setattr(batch, "index_text", fails_for_s05)
+    with Vault(home) as v:
+        report = v.sweep(older_than=7)
+        assert [f.session_id for f in report.failed] == ["s05"]
+        assert sorted(e.session_id for e in report.archived) == sorted(set(originals) - {"s05"})
+        rows = v.index.all_rows()
+        assert sorted(r.session_id for r in rows) == sorted(set(originals) - {"s05"})  # once each
+        assert [h.entry.session_id for h in v.search("deploy_6")] == ["s06"]
+        assert v.search("deploy_5") == []
+        assert PATHS["s05"].read_bytes() == originals["s05"]
+        assert len(list((home / "archive").rglob("*.tar.zst"))) == 7  # its archive removed
+
+
 def test_what_a_worker_logs_reaches_the_sweeps_own_log(home, monkeypatch, caplog):
     _sessions(home, 4)
     parent = os.getpid()
