@@ -240,8 +240,8 @@ def prepare_whole(cs: ConfiguredSource, unit: SessionUnit, full_text: bool, pack
 
 
 # A worker packs units up to this many source bytes in memory; the writer streams larger
-# ones to disk itself (memory stays bounded by a few of these per worker).
-PACK_MAX_BYTES = 16 * 1024 * 1024
+# ones to disk itself (memory stays bounded: a few of these in flight per worker).
+PACK_MAX_BYTES = 8 * 1024 * 1024
 
 
 class _Packer:
