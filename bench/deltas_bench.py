@@ -12,10 +12,15 @@ sweeps with full text off, and the time to restore the newest version from its c
 against restoring a unit stored whole. The anchor row stores every version whole
 (``delta_max_links = 0``), as termvault did before.
 
-``costs`` splits one step's CPU at those sizes into what a sweep does with the file:
-hash it whole, parse it whole (the source's parser), prepare its full text, and
-compress the appended tail against the window before it: which part grows with the
-file and which with what was appended.
+``split`` is the CPU of those sweeps by part, measured inside the sweep (exclusive
+times: a part's figure leaves out the parts it calls): reading the file (its hash, and
+the parse and full-text preparation of the appended records, ``ops.resume``, or of the
+whole file when it is read whole), compressing the tail, indexing the text, merging the
+full-text index (``settle``), and the catch-up that lists the archive folder before a
+write. ``costs`` measures one step's parts apart at those sizes, best of 5: hash the
+whole file, parse it whole and prepare its full text whole (what a sweep did before it
+resumed), the same two for the appended part only (what it does now), and compress the
+appended tail against the window before it.
 """
 
 from __future__ import annotations
@@ -33,13 +38,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from termvault import archive as arc
 from termvault.archive import tailunit
 from termvault.archive.format import tail_compressor
 from termvault.index import fulltext
+from termvault.index.entries import ArchiveIndex
+from termvault.ops import consistency, deltas, resume
+from termvault.ops import sweep as sweep_ops
 from termvault.ops.text import parse
 from termvault.sources import source_class
-from termvault.streams import BytesRef
+from termvault.sources.base import make_unit
+from termvault.streams import BytesRef, HashingDiskFile
 from termvault.vault import Vault
 
 TRANSCRIPT = (
@@ -75,8 +83,10 @@ def grow(root: Path, data: bytes, steps: int, **settings: Any) -> dict[str, Any]
     home, path = _home(root, **settings)
     stamp = time.time() - 40 * DAY
     times, cpu = [], []
-    with Vault(home) as v:
+    resume.forget()  # a state kept from another run must not help this one
+    with Vault(home) as v, Timer() as timer:
         for i in range(1, steps + 1):
+            timer.step()
             path.write_bytes(data[: len(data) * i // steps])
             stamp += 60
             os.utime(path, (stamp, stamp))
@@ -90,6 +100,7 @@ def grow(root: Path, data: bytes, steps: int, **settings: Any) -> dict[str, Any]
         restore = _restore_seconds(v, rows[-1].version, root / "out")
         headers = sum(_header_bytes(v.archive_file(e)) for e in rows)
     tenth = max(1, steps // 10)
+    split = {str(k): {part: _around(v, k) for part, v in timer.steps.items()} for k in _marks(steps)}
     return {
         "steps": steps,
         "versions": len(rows),
@@ -100,9 +111,10 @@ def grow(root: Path, data: bytes, steps: int, **settings: Any) -> dict[str, Any]
         "sweep_cpu_s_first_tenth": statistics.mean(cpu[:tenth]),
         "sweep_cpu_s_last_tenth": statistics.mean(cpu[-tenth:]),
         # The steps at 5%, 50% and 100% of the growth (10, 100, 200 of 200), each the
-        # median of it and its two neighbours.
+        # median of it and the four steps before it.
         "sweep_at_step": {str(k): _around(times, k) for k in _marks(steps)},
         "sweep_cpu_at_step": {str(k): _around(cpu, k) for k in _marks(steps)},
+        "sweep_cpu_split_at_step": split,
         "sweep_s_total": sum(times),
         "restore_newest_s": restore,
     }
@@ -113,7 +125,8 @@ def _marks(steps: int) -> list[int]:
 
 
 def _around(values: list[float], step: int) -> float:
-    return statistics.median(values[max(0, step - 2) : step + 1])
+    """The median of steps ``step - 4`` to ``step`` (``values[0]`` is step 1)."""
+    return statistics.median(values[max(0, step - 5) : step])
 
 
 def _header_bytes(path: Path) -> int:
@@ -126,18 +139,103 @@ def _header_bytes(path: Path) -> int:
 def costs(data: bytes, steps: int, home: Path) -> list[dict[str, Any]]:
     """One step's CPU at 5%, 50% and 100% of the growth, split by what it does."""
     src = source_class("claude-code")([], home=home)
+    rel = f"-home-me-proj/{SID}.jsonl"
     out = []
     for k in _marks(steps):
         prefix, before = data[: len(data) * k // steps], data[: len(data) * (k - 1) // steps]
         row: dict[str, Any] = {"step": k, "file_bytes": len(prefix), "appended_bytes": len(prefix) - len(before)}
         row["hash_s"] = _cpu(lambda p=prefix: hashlib.sha256(p).hexdigest())
-        info = parse(src, [BytesRef(f"-home-me-proj/{SID}.jsonl", prefix)], None)
-        row["parse_s"] = _cpu(lambda p=prefix: parse(src, [BytesRef(f"-home-me-proj/{SID}.jsonl", p)], None))
-        row["full_text_s"] = _cpu(lambda t=info.text: fulltext.prepare(t))
-        window = before[-arc.DELTA_WINDOW :]
+        info = parse(src, [BytesRef(rel, prefix)], None)
+        row["parse_whole_s"] = _cpu(lambda p=prefix: parse(src, [BytesRef(rel, p)], None))
+        row["full_text_whole_s"] = _cpu(lambda t=info.text: fulltext.prepare(t))
+        row["parse_appended_s"], row["full_text_appended_s"] = _resumed(src, home / "costs", before, prefix)
+        window = before[-deltas.TAIL_WINDOW :]
         row["tail_compress_s"] = _cpu(lambda w=window, t=prefix[len(before) :]: tail_compressor(w, LEVEL).compress(t))
         out.append(row)
     return out
+
+
+def _resumed(src: Any, root: Path, before: bytes, after: bytes, reps: int = 5) -> tuple[float, float]:
+    """CPU of reading ``after`` from the state ``before`` left (``ops.resume``): parse
+    only, and parse with full text (the difference is the text's), best of ``reps``, the
+    hash of the whole file (read once either way) taken out."""
+    path = root / "p" / f"{SID}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    best = {False: float("inf"), True: float("inf")}
+    for full_text in (False, True):
+        for _ in range(reps):
+            resume.forget()
+            path.write_bytes(before)
+            unit = make_unit("claude-code", SID, root, [path])
+            assert unit is not None
+            ref = HashingDiskFile(unit.files[0].relpath, len(before), path)
+            resume.parse_and_prepare(root, src, unit, [ref], None, full_text)
+            kept = resume._STATES.get((str(root), SID))  # none before the first version
+            base = kept.content if kept is not None else None
+            path.write_bytes(after)
+            unit = make_unit("claude-code", SID, root, [path])
+            assert unit is not None
+            ref = HashingDiskFile(unit.files[0].relpath, len(after), path, mark_at=len(before))
+            ref.ensure_hash()  # not counted: the hash is measured apart
+            c0 = time.process_time()
+            done = resume.parse_and_prepare(root, src, unit, [ref], base, full_text)
+            best[full_text] = min(best[full_text], time.process_time() - c0)
+            assert done is not None and resume._STATES[(str(root), SID)].steps == int(kept is not None)
+    return best[False], best[True] - best[False]
+
+
+class Timer:
+    """Exclusive CPU per part of each sweep, measured by wrapping the functions that do
+    them (``PARTS``) while the block runs."""
+
+    PARTS: list[tuple[str, Any, str]] = [
+        ("read and parse", resume, "parse_and_prepare"),
+        ("read and parse", sweep_ops, "parse"),
+        ("read and parse", sweep_ops, "prepare_text"),
+        ("tail compress", deltas.TailCompressor, "begin"),
+        ("tail compress", deltas.TailCompressor, "write"),
+        ("tail compress", deltas.TailCompressor, "end"),
+        ("index text", ArchiveIndex, "add_text"),
+        ("settle", ArchiveIndex, "settle"),
+        ("catch-up", consistency, "catch_up"),
+    ]
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[float]] = {}
+        self._stack: list[float] = []
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def step(self) -> None:
+        for v in self.steps.values():
+            v.append(0.0)
+
+    def __enter__(self) -> Timer:
+        for part, owner, name in self.PARTS:
+            self.steps.setdefault(part, [])
+            fn = getattr(owner, name)
+            self._saved.append((owner, name, fn))
+            setattr(owner, name, self._wrap(part, fn))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for owner, name, fn in reversed(self._saved):
+            setattr(owner, name, fn)
+
+    def _wrap(self, part: str, fn: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._stack.append(0.0)
+            c0 = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent = time.process_time() - c0
+                inner = self._stack.pop()
+                if self.steps[part]:
+                    self.steps[part][-1] += spent - inner
+                if self._stack:
+                    self._stack[-1] += spent
+
+        return timed
 
 
 def _cpu(fn: Any, reps: int = 5) -> float:
@@ -198,9 +296,18 @@ def _line(r: dict[str, Any]) -> str:
 def _cost_line(c: dict[str, Any]) -> str:
     return (
         f"step {c['step']:>4}: file {c['file_bytes']:>8,} B, appended {c['appended_bytes']:>7,} B  "
-        f"hash {c['hash_s'] * 1000:.1f} ms  parse {c['parse_s'] * 1000:.1f} ms  "
-        f"full text {c['full_text_s'] * 1000:.1f} ms  tail compress {c['tail_compress_s'] * 1000:.1f} ms"
+        f"hash {c['hash_s'] * 1000:.1f} ms  parse whole {c['parse_whole_s'] * 1000:.1f} / appended "
+        f"{c['parse_appended_s'] * 1000:.1f} ms  full text whole {c['full_text_whole_s'] * 1000:.1f} / appended "
+        f"{c['full_text_appended_s'] * 1000:.1f} ms  tail compress {c['tail_compress_s'] * 1000:.1f} ms"
     )
+
+
+def _split_line(r: dict[str, Any]) -> str:
+    parts = "; ".join(
+        f"{k}: " + ", ".join(f"{part} {ms * 1000:.1f}" for part, ms in split.items())
+        for k, split in r["sweep_cpu_split_at_step"].items()
+    )
+    return f"{r['steps']:>4} steps  {r['variant']:<24} CPU by part (ms) at step {parts}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -215,6 +322,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     for r in result["rows"]:
         print(_line(r))
+    for r in result["rows"]:
+        print(_split_line(r))
     for c in result["costs"]:
         print(_cost_line(c))
     if args.json:

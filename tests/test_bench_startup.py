@@ -23,6 +23,9 @@ def test_the_startup_bench_times_every_command_against_bare_python():
         "python -m termvault --help",
         "termvault --version",
         "termvault stats",
+        "termvault stats --json",
+        "termvault stats, 40 archived",
+        "termvault -v stats (click)",
     }
     assert rows["python -c pass"]["wall_ratio"] == 1.0
     assert all(r["wall_ms"] > 0 for r in rows.values())

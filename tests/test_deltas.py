@@ -20,6 +20,7 @@ import zstandard
 from termvault import archive as arc
 from termvault.archive import tailunit
 from termvault.errors import DataError, TermvaultError
+from termvault.ops import deltas
 from termvault.vault import Vault
 
 TRANSCRIPT = "aistrad__work__.claude__projects__-home-aiscend-work__2141d089-12fa-4a19-81f0-f622d6cb0407.jsonl"
@@ -118,14 +119,15 @@ def test_a_version_that_only_grew_is_a_tail_unit_readable_with_zstd_alone(transc
     assert header["f"] == 4 and header["s"] == SID and header["v"] == 2 and header["b"] == [1, 1]
     (f,) = header["files"]
     half = len(transcript) // 2
-    assert f["n"] == len(transcript) and f["bn"] == half and "w" not in f  # the window: all of the base
+    # The window: the base's last TAIL_WINDOW bytes, stated since it is not the default.
+    assert f["n"] == len(transcript) and f["bn"] == half and f["w"] == min(half, deltas.TAIL_WINDOW)
     assert (
         file_sha == hashlib.sha256(transcript).hexdigest() and base_sha == hashlib.sha256(transcript[:half]).hexdigest()
     )
     assert arc.content_digest([(f["p"], base_sha)]) == first.content_sha256  # the base it names
     member = data[8 + length :]
     assert len(member) == f["zn"] and hashlib.sha256(member).hexdigest() == member_sha
-    window = zstandard.ZstdCompressionDict(transcript[:half], dict_type=zstandard.DICT_TYPE_RAWCONTENT)
+    window = zstandard.ZstdCompressionDict(transcript[half - f["w"] : half], dict_type=zstandard.DICT_TYPE_RAWCONTENT)
     assert zstandard.ZstdDecompressor(dict_data=window).stream_reader(member).read() == transcript[half:]
     # The header's metadata is only what changed; the rest is the base's, read back whole.
     inherited = set(whole) - set(header["meta"])

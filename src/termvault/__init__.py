@@ -8,11 +8,11 @@ imported lazily so ``import termvault`` stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .lazy import exports
 
 __version__ = "0.1.0"
+
+TYPE_CHECKING = False  # not from typing: importing it would cost every quick start
 
 _EXPORTS = {
     "ArchiveEntry": "termvault.index",

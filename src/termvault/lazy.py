@@ -1,12 +1,17 @@
 """Names a package offers without importing them up front (PEP 562), so that importing
-the package stays fast: ``termvault``, ``termvault.compat`` and ``termvault.redact``."""
+the package stays fast: ``termvault``, ``termvault.compat``, ``termvault.redact`` and
+``termvault.index``. Imports nothing but ``importlib`` and ``sys`` (not even ``typing``:
+the quick ``termvault --help`` and ``stats`` start through here)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 
 def exports(package: str, where: Mapping[str, str]) -> Callable[[str], Any]:

@@ -14,7 +14,7 @@ from termvault.cli.remote import remote_group
 from ..helpers import make_native
 
 # The root command with its global options and error policy, and the remote group; the
-# shipped root registers the group itself (cli/__init__.py).
+# shipped root registers the group itself (cli/app.py).
 root = TermvaultGroup(
     name="termvault",
     params=cli.params,

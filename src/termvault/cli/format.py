@@ -21,6 +21,8 @@ from ..ansi import printable
 from ..humanize import human_size as human_size
 from ..humanize import local_time as local_time
 from ..humanize import tilde_home
+from .plain import plural as plural
+from .plain import ratio as ratio
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,17 +32,6 @@ if TYPE_CHECKING:
 # table, e.g. ``--help``, starts without it.
 
 ELLIPSIS = "…"
-
-
-def ratio(original: int | None, compressed: int | None) -> str:
-    """Compression ratio as ``7.3x`` (``-`` when there is nothing compressed)."""
-    if not original or not compressed:
-        return "-"
-    return f"{original / compressed:.1f}x"
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def duration(seconds: float) -> str:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
@@ -19,10 +18,10 @@ from .format import (
     plural,
     print_json,
     print_lines,
-    ratio,
     table_lines,
 )
 from .params import Size, complete_session_id, json_option
+from .plain import EMPTY_ARCHIVE, STATS_TABLES, breakdown, stats_pairs
 from .progress import item_progress
 
 
@@ -43,29 +42,16 @@ def stats(state: AppState, as_json: bool):
     if as_json:
         print_json(data)
         return
-    original, archived = data["original_bytes"], data["archive_bytes"]
-    cap = data.get("max_total_bytes")
-    pairs: list[tuple[str, str | None]] = [
-        ("Home", home_display(data["home"])),
-        (
-            "Sessions",
-            f"{data['total_sessions']} ({plural(data['total_versions'], 'version')}, {data['pinned_sessions']} pinned)",
-        ),
-        ("Original size", human_size(original)),
-        ("Archived size", f"{human_size(archived)} (ratio {ratio(original, archived)})"),
-        ("Space saved", human_size(original - archived)),
-        ("Storage cap", f"{human_size(cap)} ({archived * 100 // cap if cap else 0}% used)" if cap else "none"),
-        ("Oldest activity", local_time(data["oldest_activity"])),
-        ("Newest activity", local_time(data["newest_activity"])),
-        ("First archived", local_time(data["oldest_archive"])),
-        ("Last archived", local_time(data["newest_archive"])),
-    ]
+    pairs = stats_pairs(data, home_display(data["home"]))
     echo_key_values(pairs)
     if not data["total_versions"]:
-        click.echo("\nThe archive is empty; `termvault sweep` archives what is due.")
+        click.echo(EMPTY_ARCHIVE)
         return
-    _breakdown(state, "SOURCE", data["per_source"], sessions=True)
-    _breakdown(state, "MONTH (UTC)", data["per_month"], sessions=False)
+    for first, key, sessions in STATS_TABLES:
+        headers, rows = breakdown(first, data[key], sessions)
+        columns = [Column(headers[0]), *(Column(h, justify="right") for h in headers[1:])]
+        state.out.print()
+        print_lines(state.out, table_lines(columns, rows, state.width))
 
 
 # -- verify -----------------------------------------------------------------------------
@@ -124,24 +110,6 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
         _print_verify(state, report, repair, remaining, rearchive)
     if remaining:
         raise click.exceptions.Exit(EXIT_PROBLEMS)
-
-
-def _breakdown(state: AppState, first: str, groups: dict[str, dict[str, Any]], sessions: bool) -> None:
-    """One table of the stats: a row per source (with its sessions) or per month."""
-    counts = ["SESSIONS", "VERSIONS"] if sessions else ["VERSIONS"]
-    columns = [Column(first), *(Column(c, justify="right") for c in [*counts, "ORIGINAL", "ARCHIVED", "RATIO"])]
-    rows = [
-        [
-            name,
-            *(str(g[c.lower()]) for c in counts),
-            human_size(g["original_bytes"]),
-            human_size(g["archive_bytes"]),
-            ratio(g["original_bytes"], g["archive_bytes"]),
-        ]
-        for name, g in groups.items()
-    ]
-    state.out.print()
-    print_lines(state.out, table_lines(columns, rows, state.width))
 
 
 def resweepable(vault, report) -> dict[str, str]:

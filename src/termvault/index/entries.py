@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from ..errors import AmbiguousIdError, NotFoundError
 from ..model import ArchiveEntry
-from . import fulltext, textindex
+from . import fulltext, textindex, totals
 from .db import LATEST_LIVE, Database
 from .rows import COLUMNS, FOREIGN_PREFIX, REMOTE_COLUMNS, entry_from_row, filter_sql, redact_entry, row_values
+from .totals import MB
 
-MB = 1024 * 1024
 FOLDER_MARKS = "archive_folder_marks"  # settings key (see ArchiveIndex.folder_marks)
 
 
@@ -229,49 +228,9 @@ class ArchiveIndex(Database):
         return {k: full[k] for k in keys}
 
     def stats(self) -> dict[str, Any]:
-        """Totals (the seed's keys), per source and per month, pins and the activity range,
-        in one grouped pass: a vault of 100,000 sessions answers well under a second."""
-        per_source: dict[str, dict[str, Any]] = {}
-        zero = {"versions": 0, "archive_bytes": 0, "original_bytes": 0}
-        months: dict[str, dict[str, int]] = defaultdict(lambda: dict(zero))
-        lo = hi = first = last = None
-        for r in self.query(
-            "SELECT source, strftime('%Y-%m', last_activity_at, 'unixepoch') m, COUNT(*) v, "
-            "SUM(archive_size) a, SUM(original_size) o, MIN(archived_at) lo, MAX(archived_at) hi, "
-            "MIN(last_activity_at) first, MAX(last_activity_at) last "
-            "FROM sessions WHERE status != 'deleted' GROUP BY source, m"
-        ):
-            src = per_source.setdefault(r["source"], {"sessions": 0, **zero})
-            for target in (src, months[r["m"]]):
-                target["versions"] += r["v"]
-                target["archive_bytes"] += r["a"]
-                target["original_bytes"] += r["o"]
-            lo = r["lo"] if lo is None else min(lo, r["lo"])
-            hi = r["hi"] if hi is None else max(hi, r["hi"])
-            first = r["first"] if first is None else min(first, r["first"])
-            last = r["last"] if last is None else max(last, r["last"])
-        for r in self.query(
-            "SELECT source, COUNT(DISTINCT session_id) n FROM sessions WHERE status != 'deleted' GROUP BY source"
-        ):
-            per_source[r["source"]]["sessions"] = r["n"]
-        archived = sum(v["archive_bytes"] for v in per_source.values())
-        original = sum(v["original_bytes"] for v in per_source.values())
-        pinned = self.query("SELECT COUNT(DISTINCT session_id) FROM sessions WHERE pinned = 1")[0][0]
-        return {
-            "total_sessions": sum(v["sessions"] for v in per_source.values()),
-            "total_size_mb": round(archived / MB, 2),
-            "space_saved_mb": round((original - archived) / MB, 2),
-            "oldest_archive": lo,
-            "newest_archive": hi,
-            "total_versions": sum(v["versions"] for v in per_source.values()),
-            "archive_bytes": archived,
-            "original_bytes": original,
-            "per_source": dict(sorted(per_source.items())),
-            "per_month": dict(sorted(months.items())),
-            "pinned_sessions": pinned,
-            "oldest_activity": first,
-            "newest_activity": last,
-        }
+        """Totals (the seed's keys), per source and per month, pins and the activity range
+        (``index.totals``, which ``termvault stats`` also runs on a bare connection)."""
+        return totals.stats(self.query)
 
     # -- reading rows -------------------------------------------------------------------
     def versions(self, session_id: str) -> list[ArchiveEntry]:

@@ -29,6 +29,20 @@ log = logging.getLogger(__name__)
 
 # settle(): give free pages back to the file system once they are this share of the file.
 FREE_SHARE = 0.1
+# settle(): merge FTS5's segments into one ('optimize') once the chunks written and
+# deleted since the last merge are this share of all chunks. A merge rewrites the whole
+# full-text index (10 ms per 4.6 MB of index file here): a sweep that added a few chunks
+# to a large index leaves them to FTS5's own automerge, which merges segments as they
+# pile up, at a cost in proportion to what was written.
+OPTIMIZE_SHARE = 0.1
+# Chunks written and deleted per index object since its last merge (a process that
+# starts anew counts from 0: automerge keeps the segments few meanwhile).
+_CHURN: weakref.WeakKeyDictionary[Database, int] = weakref.WeakKeyDictionary()
+
+
+def _churned(index: Database, n: int) -> None:
+    if n:
+        _CHURN[index] = _CHURN.get(index, 0) + n
 
 
 def create_tables(db: sqlite3.Connection) -> None:
@@ -48,17 +62,53 @@ def create_tables(db: sqlite3.Connection) -> None:
 
 def add(index: Database, entry: ArchiveEntry, prepared: fulltext.Prepared) -> list[ArchiveEntry]:
     """Index ``prepared`` for ``entry`` (inside the caller's transaction) and take the text
-    of the session's older versions out. Returns those older versions."""
+    of the session's older versions out. Returns those older versions.
+
+    A chunk of the new text that an older version already holds (same stream, first turn
+    and frame: frames are compressed deterministically, so the same frame is the same
+    text) is handed over to the new version as it is: its FTS5 row stays. Chunks are cut
+    from the start of each role stream, so for a session that only grew, only each
+    stream's last chunk and the new ones are written, and only the replaced ones are
+    deleted (their FTS5 bodies derived from their frames)."""
     previous = index.execute(
         "SELECT * FROM sessions WHERE session_id = ? AND version < ? AND text_sha256 IS NOT NULL",
         (entry.session_id, entry.version),
     ).fetchall()
     old = [entry_from_row(r) for r in previous]
-    for e in old:
-        remove(index, e.row_id)
+    rows = [e.row_id for e in old]
     if index.execute("SELECT 1 FROM text_chunks WHERE session_row = ? LIMIT 1", (entry.row_id,)).fetchone():
-        remove(index, entry.row_id)  # indexed again (a reindex of one row): no duplicates
-    for chunk in prepared.chunks:
+        rows.append(entry.row_id)  # indexed again (a reindex of one row): no duplicates
+    wanted: dict[tuple[str, str, int, bytes], list[int]] = {}
+    sizes = set()
+    for i, chunk in enumerate(prepared.chunks):
+        wanted.setdefault((chunk.role, chunk.tool, chunk.turn, chunk.frame), []).append(i)
+        sizes.add((chunk.role, chunk.tool, chunk.turn, len(chunk.frame)))
+    kept: dict[int, int] = {}  # new chunk's place -> the old chunk id it reuses
+    for row_id in rows:
+        # Only a frame of the same stream, turn and length can be the same: only those
+        # are read (a length is in the row's header, the frame may be pages away).
+        for chunk_id, role, tool, turn, size in index.execute(
+            "SELECT id, role, tool, turn, length(frame) FROM text_chunks WHERE session_row = ? ORDER BY id", (row_id,)
+        ).fetchall():
+            if (role, tool, turn, size) not in sizes:
+                continue
+            frame = index.execute("SELECT frame FROM text_chunks WHERE id = ?", (chunk_id,)).fetchone()[0]
+            places = wanted.get((role, tool, turn, bytes(frame)))
+            if places:
+                kept[places.pop(0)] = chunk_id
+        if kept:
+            index.execute(
+                f"UPDATE text_chunks SET session_row = ? WHERE session_row = ? AND id IN ({','.join('?' * len(kept))})",
+                (entry.row_id, row_id, *kept.values()),
+            )
+        if row_id != entry.row_id:
+            remove(index, row_id)
+        else:
+            _remove_chunks(index, row_id, exclude=set(kept.values()))
+    _churned(index, len(prepared.chunks) - len(kept))
+    for i, chunk in enumerate(prepared.chunks):
+        if i in kept:
+            continue
         cur = index.execute(
             "INSERT INTO text_chunks (session_row, role, tool, turn, frame) VALUES (?, ?, ?, ?, ?)",
             (entry.row_id, chunk.role, chunk.tool, chunk.turn, chunk.frame),
@@ -70,16 +120,32 @@ def add(index: Database, entry: ArchiveEntry, prepared: fulltext.Prepared) -> li
 
 def remove(index: Database, row_id: int | None) -> None:
     """Take a row's text out (inside the caller's transaction), reading its frames."""
+    _remove_chunks(index, row_id)
+    index.execute("UPDATE sessions SET text_sha256 = NULL WHERE id = ?", (row_id,))
+
+
+def _remove_chunks(index: Database, row_id: int | None, exclude: set[int] | frozenset[int] = frozenset()) -> None:
+    """Delete a row's chunks but ``exclude`` from ``text_chunks`` and FTS5 (the bodies
+    derived from their frames)."""
     rows = index.execute("SELECT id, frame FROM text_chunks WHERE session_row = ?", (row_id,)).fetchall()
+    _churned(index, len(rows) - len(exclude))
+    gone = []
     for chunk_id, frame in rows:
+        if chunk_id in exclude:
+            continue
+        gone.append(chunk_id)
         try:
             text = fulltext.body(fulltext.decompress(frame))
         except fulltext.FrameError as exc:  # its FTS5 row stays, joined to no chunk: never found
             log.warning("the indexed text of row %s has a damaged frame (%s); left out", row_id, exc)
             continue
         index.execute("INSERT INTO fts_text (fts_text, rowid, body) VALUES ('delete', ?, ?)", (chunk_id, text))
-    index.execute("DELETE FROM text_chunks WHERE session_row = ?", (row_id,))
-    index.execute("UPDATE sessions SET text_sha256 = NULL WHERE id = ?", (row_id,))
+    if not exclude:
+        index.execute("DELETE FROM text_chunks WHERE session_row = ?", (row_id,))
+        return
+    for i in range(0, len(gone), 500):
+        part = gone[i : i + 500]
+        index.execute(f"DELETE FROM text_chunks WHERE id IN ({','.join('?' * len(part))})", part)
 
 
 def clear(index: Database) -> None:
@@ -91,10 +157,14 @@ def clear(index: Database) -> None:
 
 def settle(index: Database) -> None:
     """After a sweep or a batch: merge the FTS5 segments into one ('optimize': smaller and
-    faster to query), then, in a file created with incremental auto-vacuum, give the free
-    pages back once they are a tenth of it. Its own transaction."""
-    with index.transaction():
-        index.execute("INSERT INTO fts_text (fts_text) VALUES ('optimize')")
+    faster to query) if what changed since the last merge is ``OPTIMIZE_SHARE`` of the
+    chunks, then, in a file created with incremental auto-vacuum, give the free pages back
+    once they are a tenth of it. Its own transaction."""
+    churn = _CHURN.get(index, 0)
+    if churn and churn >= OPTIMIZE_SHARE * index.query("SELECT COUNT(*) FROM text_chunks")[0][0]:
+        with index.transaction():
+            index.execute("INSERT INTO fts_text (fts_text) VALUES ('optimize')")
+        _CHURN[index] = 0
     pages = index.query("PRAGMA page_count")[0][0]
     free = index.query("PRAGMA freelist_count")[0][0]
     if free and free >= FREE_SHARE * pages and index.query("PRAGMA auto_vacuum")[0][0] == 2:

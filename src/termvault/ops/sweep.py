@@ -21,7 +21,7 @@ from ..model import ArchiveEntry, SessionInfo, SessionUnit, UnitFile
 from ..reports import Failure, Progress, PruneReport, SweepReport
 from ..sources.configured import ConfiguredSource
 from ..streams import HashingDiskFile
-from . import deltas, held
+from . import deltas, held, resume
 from .batch import Batch, Remover, Written
 from .context import Context
 from .pipeline import Ahead
@@ -281,21 +281,35 @@ def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
 
 def _prepare_with(ctx: Context, cs: ConfiguredSource, unit: SessionUnit, base: object) -> Prepared:
     assert base is None or isinstance(base, deltas.Base)
-    return _prepared(cs, unit, deltas.hashing_refs(ctx, unit, base), ctx.config.full_text, base)
+    refs = deltas.hashing_refs(ctx, unit, base)
+    resumable = cs.mode == "copy" and ctx.config.delta_max_links > 0  # a copy that may grow
+    return _prepared(cs, unit, refs, ctx.config.full_text, base, ctx.home if resumable else None)
 
 
 def _prepared(
-    cs: ConfiguredSource, unit: SessionUnit, refs: list[HashingDiskFile], full_text: bool, base: deltas.Base | None
+    cs: ConfiguredSource,
+    unit: SessionUnit,
+    refs: list[HashingDiskFile],
+    full_text: bool,
+    base: deltas.Base | None,
+    resume_in: Path | None = None,
 ) -> Prepared:
     validate_id(unit.session_id)
-    info = parse(cs.source, refs, unit)
+    # A transcript that only grew since its state was kept: only the appended records
+    # are parsed and prepared (``resume``); else the whole unit.
+    done = None
+    if resume_in is not None:
+        done = resume.parse_and_prepare(
+            resume_in, cs.source, unit, refs, base.entry.content_sha256 if base else None, full_text
+        )
+    info = parse(cs.source, refs, unit) if done is None else done[0]
     shas = {r.relpath: r.ensure_hash() for r in refs}
     # The bytes read must be bytes that existed: a file replaced under its name (the app
     # saves atomically) between discovery and the read gives the new file's first bytes.
     for f in unit.files:
         if not same_file(f):
             raise ChangedWhileRead(f"{f.origin} changed while it was read; it is archived at the next sweep.")
-    fts = prepare_text(cs.source, refs, info) if full_text else None
+    fts = (prepare_text(cs.source, refs, info) if done is None else done[1]) if full_text else None
     tails = deltas.decide(base, refs)
     return Prepared(info, shas, arc.content_digest(shas.items()), fts, base if tails.deltas else None, tails)
 

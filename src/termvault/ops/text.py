@@ -37,6 +37,11 @@ def parse(src: Source, refs: Sequence[FileRef], unit: SessionUnit | None) -> Ses
     except Exception as exc:  # a source bug must not stop the sweep or lose the unit
         log.warning("%s parser failed on %s: %s", src.kind, unit.session_id if unit else "?", exc)
         info = SessionInfo(parse_warnings=1)
+    return finish_info(info, unit)
+
+
+def finish_info(info: SessionInfo, unit: SessionUnit | None) -> SessionInfo:
+    """A source's ``info`` cleaned and completed from the unit (``parse``'s last step)."""
     clean_info(info)
     # Sources may hand back any number: keep only plausible finite times.
     info.created_at = parse_time(info.created_at)
@@ -80,6 +85,11 @@ def prepare_text(src: Source, refs: Sequence[FileRef], info: SessionInfo) -> ful
             if close is not None:
                 close()  # a generator stopped at the cap lets go of its files now
     return fulltext.prepare(info.text)
+
+
+def conversation_turns(messages: Iterable[Message], cap: int) -> Iterator[Message] | None:
+    """What ``prepare_text`` prepares of ``messages`` when it is a conversation, else None."""
+    return _conversation(messages, cap)
 
 
 def _conversation(messages: Iterable[Message], cap: int) -> Iterator[Message] | None:

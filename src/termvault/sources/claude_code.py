@@ -41,7 +41,7 @@ from .base import (
     str_or_none,
     walk,
 )
-from .claude_conversation import conversation
+from .claude_conversation import MainStream, conversation
 from .claude_records import PROMPT_CAP, _user_parts, prompt_of
 
 log = logging.getLogger(__name__)
@@ -196,6 +196,60 @@ class ClaudeCodeSource(Source):
         """The conversation with each sub-agent run nested under the call that spawned it
         (see ``claude_conversation``); thinking kept; scaffolding as ``meta`` messages."""
         yield from conversation(_roles(files))
+
+    def resumable(self, files: Sequence[FileRef]) -> Resumable | None:
+        """A reader that parses the unit's records a part at a time (``Resumable``), for
+        a unit that is one main transcript alone; None for any other layout."""
+        roles = _roles(files)
+        return Resumable() if len(roles) == 1 and roles[0][1] == "main" else None
+
+
+class NotResumable(ValueError):
+    """Records a ``Resumable`` cannot take: the whole unit must be read again."""
+
+
+class Resumable:
+    """One pass over a single main transcript that can go on later: ``feed`` the records
+    of a part of the file (the whole file, then what was appended), then ask for the
+    metadata (``info``: what ``parse`` gives for everything fed so far) and the messages
+    the part added (``take``: ``messages`` of everything fed so far, in pieces). Records
+    and counts are kept as the whole parse keeps them; the messages handed out are not.
+    An inline sidechain record (the old layout, whose runs are nested anywhere in the
+    conversation) raises ``NotResumable``."""
+
+    def __init__(self) -> None:
+        self.state = _State()
+        self.stream = MainStream()
+
+    def feed(self, ref: FileRef) -> None:
+        state, stream = self.state, self.stream
+        for rec in read_jsonl(ref, state.warnings):
+            if rec.get("isSidechain") is True:
+                raise NotResumable("an inline sidechain")
+            try:
+                state.feed(rec, True, demote_sidechain=True)
+            except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
+                state.warnings[0] += 1
+            stream.feed(rec)
+
+    def info(self) -> SessionInfo:
+        return self.state.info()
+
+    def take(self) -> list[Message]:
+        return self.stream.take()
+
+    def cut_line(self, ref: FileRef) -> int | None:
+        """What ``parse`` counts for a last line without its newline (a record being
+        written): its warnings, or None when it is a whole record."""
+        warnings = [0]
+        for _ in read_jsonl(ref, warnings):
+            return None
+        return warnings[0]
+
+    def drop_text(self) -> None:
+        """Stop collecting the parser's text (``info().text`` is then empty): the caller
+        keeps the full text from the messages."""
+        self.state.text = TextCollector(cap=0)
 
 
 # ---------------------------------------------------------------------------------------

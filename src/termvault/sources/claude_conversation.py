@@ -141,6 +141,29 @@ class _Stream:
                     self.items.append(_Spawn(call_id if isinstance(call_id, str) else "", data))
 
 
+class MainStream:
+    """The main conversation of a transcript without sidechains, read a part at a time:
+    what ``conversation`` gives for such a transcript is the messages ``take`` hands out
+    after each ``feed``, in order. Spawning calls are dropped as ``conversation`` drops
+    those no run claims (there is no run)."""
+
+    def __init__(self) -> None:
+        self._stream = _Stream(in_run=False)
+        self._agents: dict[str, str] = {}
+
+    def feed(self, rec: dict[str, Any]) -> None:
+        try:
+            self._stream.feed(rec, self._agents)
+        except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
+            pass
+        self._agents.clear()  # only a run uses them: there is none
+
+    def take(self) -> list[Message]:
+        out = [m for m in self._stream.items if isinstance(m, Message)]
+        self._stream.items = []
+        return out
+
+
 def _tag_of(text: str) -> str | None:
     s = text.lstrip()
     if s.startswith("<"):

@@ -165,6 +165,56 @@ class CodexSource(Source):
             except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
                 continue
 
+    def resumable(self, files: Sequence[FileRef]) -> Resumable | None:
+        """A reader that parses the unit's records a part at a time (``Resumable``), for
+        a unit that is one plain rollout alone; None for any other layout."""
+        if len(files) == 1 and files[0].relpath.endswith(".jsonl"):
+            return Resumable()
+        return None
+
+
+class Resumable:
+    """One pass over a plain rollout that can go on later: ``feed`` the records of a part
+    of the file (the whole file, then what was appended), then ask for the metadata
+    (``info``: what ``parse`` gives for everything fed so far) and the messages the part
+    added (``take``: ``messages`` of everything fed so far, in pieces)."""
+
+    def __init__(self) -> None:
+        self.state = _State()
+        self._messages: list[Message] = []
+
+    def feed(self, ref: FileRef) -> None:
+        state, out = self.state, self._messages
+        for rec in _records(ref, state.warnings):
+            try:
+                state.feed(rec)
+            except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
+                state.warnings[0] += 1
+            try:
+                for m in _record_messages(rec):
+                    out.append(m)
+            except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
+                continue
+
+    def info(self) -> SessionInfo:
+        return self.state.info()
+
+    def take(self) -> list[Message]:
+        out, self._messages = self._messages, []
+        return out
+
+    def cut_line(self, ref: FileRef) -> int | None:
+        """What ``parse`` counts for a last line without its newline (a record being
+        written): its warnings, or None when it is a whole record."""
+        warnings = [0]
+        for _ in _records(ref, warnings):
+            return None
+        return warnings[0]
+
+    def drop_text(self) -> None:
+        """Stop collecting the parser's text (``info().text`` is then empty)."""
+        self.state.text = TextCollector(cap=0)
+
 
 # ---------------------------------------------------------------------------------------
 # Reading
