@@ -12,8 +12,10 @@ Per round, the queries run interleaved: for each query termvault in process
 (``Vault.search(q, limit=N)`` with snippets, N = 1, 20, 50), cc-search's own search
 function (``server.api_search``, limit 50, the snippets its page shows) in a long-lived
 process of its own venv, then, every ``--process-every`` rounds, ``termvault search Q
---limit 50`` as a process. Reported: p50/p95 per tool and limit, their ratio, and the
-index size against the archives::
+--limit 50`` as a process. Reported: p50/p95 per tool and limit (wall time, and CPU time
+of each search: less swayed by a loaded machine), their ratio, and the index size
+against the archives. ``--work DIR`` keeps the home and vault, and a later run reuses
+them; ``--frame-cache-mb 0`` measures termvault without its frame cache::
 
     python -m bench.search_compare --size 250 --rounds 5 --json bench/results/search-compare.json
 
@@ -78,10 +80,10 @@ import json, sys, time
 from cc_search import server
 for line in sys.stdin:
     q, limit = json.loads(line)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     out = server.api_search({"q": q, "limit": str(limit)})
-    ms = (time.perf_counter() - t) * 1000
-    print(json.dumps({"ms": ms, "shown": len(out["results"]), "total": out["total"], "error": out.get("error")}), flush=True)
+    ms, cpu = (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000
+    print(json.dumps({"ms": ms, "cpu_ms": cpu, "shown": len(out["results"]), "total": out["total"], "error": out.get("error")}), flush=True)
 """
 
 
@@ -277,27 +279,54 @@ def _stats(ms: list[float]) -> dict[str, float]:
 
 
 def run(
-    corpus: Path, work: Path, size_mb: float, rounds: int, process_every: int, css_venv: Path, say=print
+    corpus: Path,
+    work: Path,
+    size_mb: float,
+    rounds: int,
+    process_every: int,
+    css_venv: Path,
+    say=print,
+    frame_cache_mb: float | None = None,
 ) -> dict[str, Any]:
     from termvault.vault import Vault
 
+    try:
+        from termvault.index import framecache
+    except ImportError:  # (a version before the frame cache)
+        framecache = None  # type: ignore[assignment]
+    if frame_cache_mb is not None and framecache is not None:  # (in process only)
+        framecache.FRAME_CACHE_BYTES = int(frame_cache_mb * 2**20)
+
     home, vault_home = work / "home", work / "vault"
-    built = build_home(corpus, home, int(size_mb * MB))
-    say(f"home: {built['bytes'] / MB:.0f} MB, {built['copies']} copies, {built['main_transcripts']} transcripts")
-    swept = sweep(home, vault_home)
-    say(f"termvault sweep: {swept}")
+    done = work / "built.json"  # a home and vault built before in ``work``: reused
+    if done.exists():
+        built, swept = json.loads(done.read_text(encoding="utf-8"))
+        say(f"reusing the home and vault in {work}")
+    else:
+        built = build_home(corpus, home, int(size_mb * MB))
+        say(f"home: {built['bytes'] / MB:.0f} MB, {built['copies']} copies, {built['main_transcripts']} transcripts")
+        swept = sweep(home, vault_home)
+        say(f"termvault sweep: {swept}")
+        done.write_text(json.dumps([built, swept]), encoding="utf-8")
     out: dict[str, Any] = {"home": built, "termvault_sweep": swept, "queries": QUERIES, "rounds": rounds}
+    out["frame_cache_bytes"] = framecache.FRAME_CACHE_BYTES if framecache is not None else None
     python, css_version = css_install(css_venv)
     css: CssDriver | None = None
     if python is None:
         out["cc_search"] = {"error": css_version}
         say(f"cc-search unavailable: {css_version}")
     else:
-        out["cc_search"] = {"version": css_version, **css_index(python, home)}
+        css_done = work / "css-built.json"
+        if not css_done.exists():
+            css_done.write_text(json.dumps(css_index(python, home)), encoding="utf-8")
+        out["cc_search"] = {"version": css_version, **json.loads(css_done.read_text(encoding="utf-8"))}
         say(f"cc-search {css_version} index: {out['cc_search']}")
         css = CssDriver(python, home)
     times: dict[str, list[float]] = {f"termvault limit {n}": [] for n in LIMITS}
     times.update({"cc-search limit 50": [], "termvault process limit 50": []})
+    # CPU time too (each search runs on one thread): less swayed by a loaded machine.
+    cpu: dict[str, list[float]] = {f"termvault limit {n}": [] for n in LIMITS}
+    cpu["cc-search limit 50"] = []
     per_query: dict[str, dict[str, list[float]]] = {q: {k: [] for k in times} for q in QUERIES}
     hits: dict[str, dict[str, int]] = {}
     try:
@@ -309,9 +338,10 @@ def run(
             for r in range(rounds):
                 for q in QUERIES:
                     for n in LIMITS:
-                        t = time.perf_counter()
+                        t, c = time.perf_counter(), time.process_time()
                         found = vault.search(q, limit=n)
                         ms = (time.perf_counter() - t) * 1000
+                        cpu[f"termvault limit {n}"].append((time.process_time() - c) * 1000)
                         times[f"termvault limit {n}"].append(ms)
                         per_query[q][f"termvault limit {n}"].append(ms)
                         if n == 50:
@@ -319,6 +349,7 @@ def run(
                     if css is not None:
                         answer = css.search(q, 50)
                         times["cc-search limit 50"].append(answer["ms"])
+                        cpu["cc-search limit 50"].append(answer["cpu_ms"])
                         per_query[q]["cc-search limit 50"].append(answer["ms"])
                         hits.setdefault(q, {})["cc-search"] = answer["total"]
                     if r % process_every == 0:
@@ -333,6 +364,7 @@ def run(
         if css is not None:
             css.close()
     out["latency"] = {k: _stats(v) for k, v in times.items() if v}
+    out["cpu"] = {k: _stats(v) for k, v in cpu.items() if v}
     out["per_query_p50_ms"] = {
         q: {k: round(statistics.median(v), 1) for k, v in row.items() if v} for q, row in per_query.items()
     }
@@ -341,6 +373,10 @@ def run(
     if "cc-search limit 50" in lat:
         out["termvault_vs_cc_search_p50"] = round(
             lat["termvault limit 50"]["p50_ms"] / lat["cc-search limit 50"]["p50_ms"], 2
+        )
+    if cpu["cc-search limit 50"]:
+        out["termvault_vs_cc_search_cpu_p50"] = round(
+            out["cpu"]["termvault limit 50"]["p50_ms"] / max(out["cpu"]["cc-search limit 50"]["p50_ms"], 0.01), 2
         )
     out["limit_50_vs_1_p50"] = round(
         lat["termvault limit 50"]["p50_ms"] / max(lat["termvault limit 1"]["p50_ms"], 0.01), 2
@@ -355,12 +391,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--process-every", type=int, default=2, help="time the CLI process every N rounds")
     parser.add_argument("--css-venv", type=Path, default=Path(tempfile.gettempdir()) / "bench-cc-search-venv")
-    parser.add_argument("--work", type=Path, help="keep the home and vault here (default: a temporary folder)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        help="keep the home and vault here (default: a temporary folder); a later run with the same folder reuses them",
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--frame-cache-mb", type=float, help="decompressed frames kept between searches (0: none; default: termvault's)"
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="search-compare-"))
     try:
-        result = run(args.corpus, work, args.size, args.rounds, args.process_every, args.css_venv)
+        result = run(
+            args.corpus,
+            work,
+            args.size,
+            args.rounds,
+            args.process_every,
+            args.css_venv,
+            frame_cache_mb=args.frame_cache_mb,
+        )
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

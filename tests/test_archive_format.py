@@ -207,3 +207,55 @@ def test_writer_refuses_a_file_that_changed_after_it_was_hashed(tmp_path):
     with pytest.raises(IntegrityError, match="changed while"):
         arc.write_archive(target, m, [arc.SourceFile(entry, lambda: open(src, "rb"))])
     assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize("size", [3_000, 200_000])  # with the shipped dictionary, and without
+def test_an_archive_packed_in_memory_is_byte_for_byte_what_the_writer_writes(tmp_path, size):
+    import hashlib
+
+    src = tmp_path / "f"
+    data = (b"line of a session 0123456789\n" * (size // 29 + 1))[:size]
+    src.write_bytes(data)
+    entry = arc.ManifestFile("f", str(src), size, 1_700_000_000 * 10**9, hashlib.sha256(data).hexdigest())
+    m = arc.Manifest("s", "native", 1, "move", str(tmp_path), 1.0, {"name": "n"}, [entry])
+    files = [arc.SourceFile(entry, lambda: open(src, "rb"))]
+    written = arc.write_archive(tmp_path / "a" / "x.tar.zst", m, files)
+    packed = arc.pack_archive(m, files)
+    assert packed.data == written.path.read_bytes()
+    assert packed.sha256 == written.archive_sha256
+    steps: list[str] = []
+    again = arc.write_packed(tmp_path / "b" / "x.tar.zst", packed, 1, fault=steps.append)
+    assert again.path.read_bytes() == packed.data and again.archive_sha256 == written.archive_sha256
+    assert steps == ["write-member", "fsync", "rename", "fsync-dir"]  # the writer's steps
+    assert arc.read_archive(again.path).manifest.content_sha256 == m.content_sha256
+
+
+def test_packing_refuses_a_file_that_changed_after_it_was_hashed(tmp_path):
+    src = tmp_path / "f"
+    src.write_bytes(b"abc")
+    entry = arc.ManifestFile("f", str(src), 3, 0, "0" * 64)
+    m = arc.Manifest("s", "native", 1, "move", str(tmp_path), 1.0, {}, [entry])
+    with pytest.raises(IntegrityError, match="changed while"):
+        arc.pack_archive(m, [arc.SourceFile(entry, lambda: open(src, "rb"))])
+
+
+def test_a_reused_compressor_writes_the_bytes_a_fresh_one_does(tmp_path, monkeypatch):
+    import hashlib
+
+    def archive(name: str, data: bytes) -> bytes:
+        src = tmp_path / name
+        src.write_bytes(data)
+        entry = arc.ManifestFile(name, str(src), len(data), 0, hashlib.sha256(data).hexdigest())
+        m = arc.Manifest(name, "native", 1, "move", str(tmp_path), 1.0, {}, [entry])
+        return arc.pack_archive(m, [arc.SourceFile(entry, lambda: open(src, "rb"))]).data
+
+    inputs = {"a": b"first session\n" * 300, "b": bytes(range(256)) * 40, "c": b"third\n" * 20_000}
+    reused = [archive(k, v) for k, v in inputs.items()] + [archive(k, v) for k, v in inputs.items()]
+    monkeypatch.setattr(arc.format, "unit_compressor", lambda size, level: _fresh(size, level))
+    fresh = [archive(k, v) for k, v in inputs.items()] * 2
+    assert reused == fresh
+
+
+def _fresh(size: int, level: int):
+    small = size <= arc.SMALL_UNIT
+    return arc.format._new_compressor(small, max(level, arc.format.SMALL_LEVEL) if small else level)

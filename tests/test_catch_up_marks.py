@@ -84,3 +84,34 @@ def test_a_folder_whose_mark_did_not_change_is_not_listed_again_before_a_write(t
         assert v.get("from-backup") is not None
     finally:
         v.close()
+
+
+def test_a_sweeps_own_archives_keep_a_whole_folder_whole(tmp_path, monkeypatch):
+    """The folder a sweep publishes to was whole before its batch: the batch's commit
+    remembers it whole again, so the next write does not list it; one dropped in by
+    hand afterwards is still found."""
+    unit, folder, home = _two_homes(tmp_path)
+    v = Vault(home, archive_days=7)
+    try:
+        listed: list[str] = []
+        real = type(v.store).folder_units
+
+        def counting(store, month):
+            listed.append(month.name)
+            return real(store, month)
+
+        monkeypatch.setattr(type(v.store), "folder_units", counting)
+        v.sweep()  # lists the folder the first sweep wrote to; now it is remembered whole
+        listed.clear()
+        make_native(home, "swept-later", 20, now=NOW)
+        assert [e.session_id for e in v.sweep().archived] == ["swept-later"]
+        assert v.get("swept-later").archive_path.startswith(folder.relative_to(home / "archive").as_posix())
+        assert listed == []  # the sweep's own write did not make its folder look changed
+        v.sweep()
+        assert listed == []
+        shutil.copy2(unit, folder / unit.name)
+        v.sweep()
+        assert listed == [folder.name]
+        assert v.get("from-backup") is not None
+    finally:
+        v.close()

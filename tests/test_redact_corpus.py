@@ -4,6 +4,8 @@ appears in a line, and ordinary code, hashes, UUIDs and base64 are never touched
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from termvault.redact import KINDS, find_secrets, redact
 
@@ -132,3 +134,41 @@ def test_the_quick_check_for_short_texts_never_hides_a_finding(line: str):
 
     padded = line + " " * (SHORT_TEXT + 1)  # long: every rule runs
     assert redact(line).rstrip() == redact(padded).rstrip()
+
+
+_FILLER = st.sampled_from(
+    ["", " ", "\n", "=", ":", "@", "-", "--", "://", "key", "Token", "PASS", "api", "aws", "x" * 30, "a=b", "é"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([leak.line for leak in SECRETS]),
+            st.sampled_from(ORDINARY),
+            _FILLER,
+            st.text(max_size=40),
+        ),
+        max_size=8,
+    )
+)
+def test_the_quick_check_agrees_with_every_rule_on_short_texts_with_embedded_secrets(parts):
+    # Short texts go through the quick check; the rules run on them only if it says a
+    # secret may be there. It must never say no where a rule finds one.
+    from termvault.redact import SHORT_TEXT, _merge, _rules
+
+    text = "".join(parts)[:SHORT_TEXT]
+    everything = _merge([s for rule in _rules() for s in rule(text)])
+    assert find_secrets(text) == everything
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["apiKey: 'Xy7!pq'", "API-Key: hunter2!", "passwd: 'a b!'", "secret => 'q!w'", 'Token: "x!y"', "privateKey: '#k!'"],
+)
+def test_the_quick_check_lets_short_assignments_through_by_their_names(line: str):
+    from termvault.redact import may_hold_secret
+
+    assert find_secrets(line), line  # each is a secret the assignment rule finds
+    assert may_hold_secret(line)

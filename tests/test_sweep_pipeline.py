@@ -113,6 +113,33 @@ def test_one_unit_failing_inside_a_batch_fails_alone_and_the_batch_commits(home)
         assert not PATHS["s00"].exists()
 
 
+def test_a_unit_whose_text_fails_after_its_row_is_written_leaves_no_row_and_the_others_commit_once(home, monkeypatch):
+    # The batch writes its rows without a savepoint per unit; a unit that fails midway
+    # (its row in, its text not) rolls the batch back, which is then written unit by unit
+    # without it: nothing of it stays, nothing of the others is written twice.
+    from termvault.ops import batch
+
+    originals = _sessions(home, 8)
+    real = batch.index_text
+
+    def fails_for_s05(ctx, entry, prepared=None):
+        if entry.session_id == "s05":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(ctx, entry, prepared)
+
+    monkeypatch.setattr(batch, "index_text", fails_for_s05)
+    with Vault(home) as v:
+        report = v.sweep(older_than=7)
+        assert [f.session_id for f in report.failed] == ["s05"]
+        assert sorted(e.session_id for e in report.archived) == sorted(set(originals) - {"s05"})
+        rows = v.index.all_rows()
+        assert sorted(r.session_id for r in rows) == sorted(set(originals) - {"s05"})  # once each
+        assert [h.entry.session_id for h in v.search("deploy_6")] == ["s06"]
+        assert v.search("deploy_5") == []
+        assert PATHS["s05"].read_bytes() == originals["s05"]
+        assert len(list((home / "archive").rglob("*.tar.zst"))) == 7  # its archive removed
+
+
 def test_what_a_worker_logs_reaches_the_sweeps_own_log(home, monkeypatch, caplog):
     _sessions(home, 4)
     parent = os.getpid()
@@ -129,3 +156,74 @@ def test_what_a_worker_logs_reaches_the_sweeps_own_log(home, monkeypatch, caplog
         report = v.sweep(older_than=7)
     assert len(report.archived) == 4  # a parser bug is a warning, the unit archived raw
     assert any("parser failed on s01: a parser bug" in r.getMessage() for r in caplog.records)
+
+
+def test_units_compressed_in_the_workers_are_written_read_back_and_verified_by_the_sweep(home, monkeypatch):
+    from termvault.archive.store import ArchiveStore
+
+    originals = _sessions(home, 6)
+    packed: list[str] = []
+    real = ArchiveStore.write_packed
+
+    def counting(self, rel, p, files, fault=None, staged=False):
+        packed.append(rel)
+        return real(self, rel, p, files, fault=fault, staged=staged)
+
+    monkeypatch.setattr(ArchiveStore, "write_packed", counting)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
+    with Vault(home) as v:
+        report = v.sweep(older_than=7)
+        assert not report.failed and len(report.archived) == 6
+        assert len(packed) == 6  # every unit came packed from a worker
+        assert _archived_bytes(v) == originals
+        assert all(v.ctx.store.verify(e) is None for e in v.index.latest_entries())
+
+
+def test_a_unit_packed_for_a_version_whose_name_is_taken_is_written_as_the_next_version(home, monkeypatch):
+    from termvault.archive import archive_relpath
+    from termvault.archive.store import ArchiveStore
+
+    originals = _sessions(home, 4)
+    packed: list[str] = []
+    real = ArchiveStore.write_packed
+
+    def counting(self, rel, p, files, fault=None, staged=False):
+        packed.append(rel)
+        return real(self, rel, p, files, fault=fault, staged=staged)
+
+    monkeypatch.setattr(ArchiveStore, "write_packed", counting)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
+    with Vault(home) as v:
+        mtime = PATHS["s01"].stat().st_mtime
+        # A leftover without an index row holds version 1's name (a crash, say): the
+        # worker packed version 1, so the sweep compresses version 2 itself.
+        taken = v.ctx.store.path(archive_relpath(mtime, "s01", 1))
+        taken.parent.mkdir(parents=True, exist_ok=True)
+        taken.write_bytes(b"not mine")
+        report = v.sweep(older_than=7)
+        assert not report.failed and len(report.archived) == 4
+        versions = {e.session_id: e.version for e in v.index.latest_entries()}
+        assert versions == {"s00": 1, "s01": 2, "s02": 1, "s03": 1}
+        assert len(packed) == 3
+        assert _archived_bytes(v) == originals
+        assert taken.read_bytes() == b"not mine"
+
+
+def test_a_packed_archive_damaged_on_disk_before_its_read_back_fails_and_keeps_its_source(home, monkeypatch):
+    originals = _sessions(home, 4)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
+
+    def damage(step: str) -> None:
+        if step == "verify":  # the staged file is on disk, not yet read back
+            for part in (home / "archive").rglob("*.part"):
+                data = bytearray(part.read_bytes())
+                data[len(data) // 2] ^= 0xFF
+                part.write_bytes(bytes(data))
+
+    with Vault(home, fault=damage) as v:
+        report = v.sweep(older_than=7)
+        assert len(report.failed) == 4 and not report.archived
+        assert all("did not read back" in f.reason for f in report.failed)
+        assert v.index.latest_entries() == []
+    assert {sid: p.read_bytes() for sid, p in PATHS.items()} == originals  # every source kept
+    assert not list((home / "archive").rglob("*.part"))

@@ -48,6 +48,7 @@ import json
 import os
 import stat
 import tarfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -438,12 +439,27 @@ def dictionary(dict_id: int, where: str) -> zstandard.ZstdCompressionDict:
         ) from None
 
 
+_COMPRESSORS = threading.local()  # per thread (a zstd context is not shareable): by kind
+
+
 def unit_compressor(original_size: int, level: int) -> zstandard.ZstdCompressor:
     """The compressor of a unit holding ``original_size`` bytes of files: a small one
     with the shipped dictionary at ``SMALL_LEVEL``, loaded once per process (loading it
-    into each unit's compressor cost more than compressing a few-KB session)."""
+    into each unit's compressor cost more than compressing a few-KB session). Each
+    thread keeps its compressors: a frame starts afresh in a reused one (same bytes)."""
     small = original_size <= SMALL_UNIT
     level = max(level, SMALL_LEVEL) if small else level
+    key = (small, level, DEFAULT_DICTIONARY if small else "")
+    kept: dict[tuple[bool, int, str], zstandard.ZstdCompressor] | None = getattr(_COMPRESSORS, "kept", None)
+    if kept is None:
+        kept = _COMPRESSORS.kept = {}
+    cctx = kept.get(key)
+    if cctx is None:
+        cctx = kept[key] = _new_compressor(small, level)
+    return cctx
+
+
+def _new_compressor(small: bool, level: int) -> zstandard.ZstdCompressor:
     params = zstandard.ZstdCompressionParameters.from_level(
         level, write_checksum=True, threads=0, write_dict_id=True,
         # For a small unit the size hint keeps the level's tables (and memory) small.
@@ -591,35 +607,79 @@ def write_archive(
         return tailunit().write(target, manifest, files, on_bytes, fault, staged)  # a version that only grew
     hook = fault or (lambda step: None)
     with open_sink(target, staged, hook) as (sink, tmp):
-        cctx = unit_compressor(manifest.original_size, level)
-        with (
-            # zstandard's stub asks for IO[bytes]; the writer only calls write() and flush().
-            cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,  # type: ignore[arg-type]
-            tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
-        ):
-            data = manifest.to_json()
-            info = tarfile.TarInfo(MANIFEST_NAME)
-            # The session's own time (as the members' headers), not the archiving time:
-            # one time fewer to store.
-            newest = max((f.entry.mtime_ns for f in files), default=0) // 1_000_000_000
-            info.size, info.mtime, info.mode = len(data), max(0, newest), FILE_MODE
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
-            for sf in files:
-                hook("write-member")
-                e = sf.entry
-                info = tarfile.TarInfo(e.path)
-                info.size, info.mode = e.stored_size, e.mode
-                # Whole seconds: a fractional mtime costs a pax header per member.
-                info.mtime = max(0, e.mtime_ns // 1_000_000_000)
-                info.uname = info.gname = ""
-                # A delta file's opener yields the tail only (from the base's size on).
-                with sf.opener() as fh:
-                    reader = HashingReader(fh, on_bytes)
-                    tar.addfile(info, reader)
-                    if reader.size != e.stored_size or reader.hexdigest() != e.stored_sha256:
-                        raise changed_while_read(e)
+        _write_stream(sink, manifest, files, level, on_bytes, hook)
     return WriteResult(target, sink.size, sink.sha.hexdigest(), tmp)
+
+
+@dataclass
+class Packed:
+    """A unit's whole archive, made in memory (by a sweep's worker process) for the
+    writer to put on disk with ``write_packed``."""
+
+    data: bytes
+    sha256: str
+
+
+def pack_archive(manifest: Manifest, files: list[SourceFile], level: int = 3) -> Packed:
+    """The bytes ``write_archive`` would write for ``manifest`` and ``files`` (not a
+    delta), made in memory; each file is re-hashed as it is read, as there."""
+    assert manifest.base is None
+    buf = io.BytesIO()
+    sink = HashingWriter(buf)  # type: ignore[arg-type]
+    _write_stream(sink, manifest, files, level, None, lambda step: None)
+    return Packed(buf.getvalue(), sink.sha.hexdigest())
+
+
+def write_packed(
+    target: Path, packed: Packed, files: int, fault: Callable[[str], None] | None = None, staged: bool = False
+) -> WriteResult:
+    """``write_archive`` for a unit already packed (``pack_archive``): its bytes go to a
+    temporary name beside ``target`` and on as there. The fault hook sees a
+    ``write-member`` step for each of its ``files``, as ``write_archive`` does."""
+    hook = fault or (lambda step: None)
+    with open_sink(target, staged, hook) as (sink, tmp):
+        for _ in range(files):
+            hook("write-member")
+        sink.raw.write(packed.data)  # its hash is the packer's: reading it back checks it
+    return WriteResult(target, len(packed.data), packed.sha256, tmp)
+
+
+def _write_stream(
+    sink: HashingWriter,
+    manifest: Manifest,
+    files: list[SourceFile],
+    level: int,
+    on_bytes: Callable[[int], None] | None,
+    hook: Callable[[str], None],
+) -> None:
+    cctx = unit_compressor(manifest.original_size, level)
+    with (
+        # zstandard's stub asks for IO[bytes]; the writer only calls write() and flush().
+        cctx.stream_writer(sink, closefd=False, write_size=CHUNK) as zw,  # type: ignore[arg-type]
+        tarfile.open(fileobj=zw, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar,
+    ):
+        data = manifest.to_json()
+        info = tarfile.TarInfo(MANIFEST_NAME)
+        # The session's own time (as the members' headers), not the archiving time:
+        # one time fewer to store.
+        newest = max((f.entry.mtime_ns for f in files), default=0) // 1_000_000_000
+        info.size, info.mtime, info.mode = len(data), max(0, newest), FILE_MODE
+        info.uname = info.gname = ""
+        tar.addfile(info, io.BytesIO(data))
+        for sf in files:
+            hook("write-member")
+            e = sf.entry
+            info = tarfile.TarInfo(e.path)
+            info.size, info.mode = e.stored_size, e.mode
+            # Whole seconds: a fractional mtime costs a pax header per member.
+            info.mtime = max(0, e.mtime_ns // 1_000_000_000)
+            info.uname = info.gname = ""
+            # A delta file's opener yields the tail only (from the base's size on).
+            with sf.opener() as fh:
+                reader = HashingReader(fh, on_bytes)
+                tar.addfile(info, reader)
+                if reader.size != e.stored_size or reader.hexdigest() != e.stored_sha256:
+                    raise changed_while_read(e)
 
 
 class _ExpansionBudget:
@@ -675,18 +735,34 @@ def read_archive(
     except FileNotFoundError as exc:
         raise DataError(f"The archive {where} is missing.") from exc
     with fh:
-        outer = HashingReader(fh)
-        try:
-            dctx = decompressor(fh, where)
-            # zstandard's stub asks for IO[bytes]; the reader only calls read()/readinto().
-            with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:  # type: ignore[arg-type]
-                budget = _ExpansionBudget(zr, where, _budget_before_manifest())
-                # typeshed's tarfile wants write/seek/tell too; stream mode "r|" only calls read().
-                with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
-                    manifest = _read_members(tar, where, on_file, max_expand, only, budget)
-            outer.drain()
-        except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
-            raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
+        return _read_open(fh, where, on_file, max_expand, only)
+
+
+def check_packed(packed: Packed, where: str, max_expand: int | None = None) -> ReadResult:
+    """``read_archive`` of a packed unit's bytes, in memory: every member decompressed
+    and hashed against the manifest. Bytes on disk with the same sha256 read the same."""
+    return _read_open(io.BytesIO(packed.data), where, None, max_expand, None)
+
+
+def _read_open(
+    fh: BinaryIO,
+    where: str,
+    on_file: Callable[[ManifestFile, IO[bytes]], None] | None,
+    max_expand: int | None,
+    only: set[str] | None,
+) -> ReadResult:
+    outer = HashingReader(fh)
+    try:
+        dctx = decompressor(fh, where)
+        # zstandard's stub asks for IO[bytes]; the reader only calls read()/readinto().
+        with dctx.stream_reader(outer, read_across_frames=True, closefd=False) as zr:  # type: ignore[arg-type]
+            budget = _ExpansionBudget(zr, where, _budget_before_manifest())
+            # typeshed's tarfile wants write/seek/tell too; stream mode "r|" only calls read().
+            with tarfile.open(fileobj=budget, mode="r|", bufsize=CHUNK) as tar:  # type: ignore[call-overload]
+                manifest = _read_members(tar, where, on_file, max_expand, only, budget)
+        outer.drain()
+    except (zstandard.ZstdError, tarfile.TarError, EOFError, OSError) as exc:
+        raise DataError(f"The archive {where} is corrupt or truncated ({exc}).") from exc
     return ReadResult(manifest, outer.hexdigest(), outer.size)
 
 

@@ -209,6 +209,12 @@ class ArchiveStore:
     ) -> arc.WriteResult:
         return arc.write_archive(self.path(rel), manifest, files, level=self.level, fault=fault, staged=staged)
 
+    def write_packed(
+        self, rel: str, packed: arc.Packed, files: int, fault: Callable[[str], None] | None = None, staged: bool = False
+    ) -> arc.WriteResult:
+        """``write`` for a unit a sweep's worker packed (``arc.pack_archive``)."""
+        return arc.write_packed(self.path(rel), packed, files, fault=fault, staged=staged)
+
     def exists(self, rel: str) -> bool:
         return self.path(rel).exists()
 

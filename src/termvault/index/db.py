@@ -306,6 +306,11 @@ class Database:
                 raise
             conn.execute("COMMIT")
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (``transaction()`` would join it)."""
+        return self.db.in_transaction
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """One write transaction (BEGIN IMMEDIATE ... COMMIT), rolled back on error.

@@ -15,14 +15,17 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any
 
 from ..model import ArchiveEntry
-from . import fulltext, textindex
-from .db import LATEST_LIVE, Database
+from . import framecache, fulltext, textindex
+from .db import LATEST_LIVE, Database, is_corruption
+from .framecache import FrameCache
 from .rows import entry_from_row, filter_sql
 
 _OPERATORS = {"AND", "OR", "NOT"}
@@ -30,7 +33,8 @@ _TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
 _WORD = re.compile(r"[^\W_]+")  # a token as the tokenizer cuts them (``_`` separates)
 MAX_EXPANSION = 300  # vocabulary terms a substring or fuzzy term may stand for
 MAX_CHECKS = 200  # frames one leaf reads at least to check a phrase, a CJK word, a substring
-LOAD_BATCH = 32  # sessions whose candidate frames are read from the table at once
+HEAD_BYTES = 16 * 1024  # of a frame folded alone, for a term's count or a snippet's first match
+LOAD_BATCH = 32  # sessions whose first candidate frames are read from the table at once
 
 
 class Check:
@@ -49,24 +53,28 @@ class Check:
         self.folded = folded_pattern(pattern)
 
     def holds(self, raw: bytes, folded: bytes, lower: Callable[[], str]) -> bool:
-        """Whether a frame's text (``raw`` bytes, ``folded`` with ASCII letters
-        lower-cased, ``lower``: its lower-cased text) matches. Most candidates are told
-        by the bytes alone; a match there is confirmed in the text around it (a
-        character either side), and only when that does not confirm it is the whole
-        text decoded."""
+        return self.at(raw, folded, lower) is not None
+
+    def at(self, raw: bytes, folded: bytes, lower: Callable[[], str]) -> int | None:
+        """Where a frame's text (``raw`` bytes, ``folded`` with ASCII letters lower-cased,
+        ``lower``: its lower-cased text) matches: the byte offset in ``raw`` of the first
+        match found in the bytes, -1 for a match found in the text, None for none. Most
+        candidates are told by the bytes alone; a match there is confirmed in the text
+        around it (a character either side), and only when that does not confirm it is
+        the whole text decoded."""
         if self.folded is None:
-            return self.found(lower())
+            return -1 if self.found(lower()) else None
         m = self.folded.search(folded)
         if m is None:
-            return False
-        a, b = _char_start(raw, m.start() - 1), _char_start(raw, m.end() + 1)
+            return None
+        a, b = char_start(raw, m.start() - 1), char_start(raw, m.end() + 1)
         piece = raw[a:b].decode("utf-8", "replace").lower()
         for x in self.pattern.finditer(piece):
             if (x.start() == 0 and a > 0) or (x.end() == len(piece) and b < len(raw)):
                 continue  # its boundary is outside the piece
             if not self.word_start or x.start() == 0 or not piece[x.start() - 1].isalnum():
-                return True
-        return self.found(lower())
+                return m.start()
+        return -1 if self.found(lower()) else None
 
     def found(self, lower: str) -> bool:
         for m in self.pattern.finditer(lower):
@@ -78,7 +86,7 @@ class Check:
         return self.found(text.lower())
 
 
-def _char_start(raw: bytes, i: int) -> int:
+def char_start(raw: bytes, i: int) -> int:
     """``i`` (clamped to ``raw``) moved back to the start of the UTF-8 character it is in."""
     i = min(max(0, i), len(raw))
     while 0 < i < len(raw) and raw[i] & 0xC0 == 0x80:
@@ -257,7 +265,7 @@ def substring_leaf(index: Database, needle: str) -> Leaf | None:
     return leaf
 
 
-@dataclass
+@dataclass(slots=True)
 class Match:
     """A session's match: its score (bm25 summed over the query's terms, lower is
     better) and its best chunk (for the snippet)."""
@@ -276,29 +284,64 @@ class TextSearch:
         self.frames: dict[int, tuple[int, str, str, bytes]] = {}
         self._raw: dict[int, bytes] = {}
         self._folded: dict[int, bytes] = {}
+        self._heads: dict[int, bytes] = {}  # the first HEAD_BYTES of a frame, folded
         self._texts: dict[int, str] = {}
         self._lower: dict[int, str] = {}
         self._allowed: dict[int, bool] = {}
         self.activity: dict[int, float] = {}
         self._chunks: int | None = None
+        self._live: dict[int, float] | None = None  # every row it may show (no filter values)
         self.estimate = 0  # sessions counted, not checked, when a check ran out of budget
+        self.found_at: dict[int, int] = {}  # chunk: byte offset of a checked leaf's match (-1: not known)
         self.need = 50  # sessions a checked leaf finds before it may estimate the rest (the page)
+        self._cache: FrameCache | None = (
+            textindex.kept(index, "frames", FrameCache) if framecache.FRAME_CACHE_BYTES else None
+        )
 
     def raw(self, chunk: int) -> bytes:
-        if chunk not in self._raw:
+        if chunk not in self._raw and not self._cached(chunk):
             if chunk not in self.frames:
                 self.frames.update(textindex.frames(self.index, [chunk]))
             try:
                 self._raw[chunk] = fulltext.decompress_bytes(self.frames[chunk][3]) if chunk in self.frames else b""
             except fulltext.FrameError:  # a damaged frame: no text (reindex rebuilds it)
                 self._raw[chunk] = b""
+            if self._cache is not None and chunk in self.frames:
+                self._cache.put(chunk, self.frames[chunk][:3], self._raw[chunk])
         return self._raw[chunk]
 
     def folded(self, chunk: int) -> bytes:
         """The chunk's text as bytes, ASCII letters lower-cased (fast: no decoding)."""
         if chunk not in self._folded:
             self._folded[chunk] = self.raw(chunk).lower()
+            if self._cache is not None:
+                self._cache.put_folded(chunk, self._folded[chunk])
         return self._folded[chunk]
+
+    def _cached(self, chunk: int) -> bool:
+        """Whether the index's frame cache held the chunk (now in this search's maps)."""
+        found = self._cache.get(chunk) if self._cache is not None else None
+        if found is None:
+            return False
+        meta, raw, folded = found
+        self.frames[chunk] = (*meta, b"")
+        self._raw[chunk] = raw
+        if folded is not None:
+            self._folded[chunk] = folded
+        return True
+
+    def folded_head(self, chunk: int, size: int = HEAD_BYTES) -> bytes:
+        """At least the first ``size`` bytes of ``folded(chunk)`` (only they are folded
+        when the whole is not yet: a term's count, a snippet's first match)."""
+        if chunk not in self._folded and chunk not in self._raw:
+            self._cached(chunk)  # (the frame cache may hold it folded)
+        whole = self._folded.get(chunk)
+        if whole is not None:
+            return whole
+        head = self._heads.get(chunk)
+        if head is None or len(head) < size:
+            head = self._heads[chunk] = self.raw(chunk)[:size].lower()
+        return head
 
     def text(self, chunk: int) -> str:
         if chunk not in self._texts:
@@ -310,13 +353,25 @@ class TextSearch:
             self._lower[chunk] = self.text(chunk).lower()
         return self._lower[chunk]
 
+    def frame(self, chunk: int) -> tuple[int, str, str, bytes]:
+        """(turn, role, tool, frame) of a chunk."""
+        self.load([chunk])
+        return self.frames.get(chunk, (0, "", "", b""))
+
     def load(self, chunks: Iterable[int]) -> None:
-        missing = [c for c in chunks if c not in self.frames]
+        missing = [c for c in chunks if c not in self.frames and not self._cached(c)]
         if missing:
             self.frames.update(textindex.frames(self.index, missing))
 
     def allowed(self, rows: Iterable[int]) -> set[int]:
         """The rows among ``rows`` that are the newest live version and pass the filters."""
+        if self._live is None and not self.flt.params:  # (filters with values vary: asked each time)
+            self._live = textindex.live_activity(self.index, self.flt.where, LATEST_LIVE) or {}
+            if self._live:
+                self.activity = self._live  # (read only)
+        if self._live:
+            live = self._live
+            return {r for r in rows if r in live}
         todo = [r for r in rows if r not in self._allowed]
         if todo:
             found = self.index.query(
@@ -332,17 +387,23 @@ class TextSearch:
         fts = leaf.fts()
         if fts is None:
             return {}
-        rows = self.matching(fts)
+        rows, ids = self.matching(fts)
+        count = len(ids)
         # FTS5 without positions gives bm25 no term counts (it scores 0): a leaf weighs
         # its inverse chunk frequency, more for a session with several chunks holding it
         # (and ``search`` counts the terms in the best chunk of the best sessions).
-        idf = math.log(1 + (self.chunk_count() - len(rows) + 0.5) / (len(rows) + 0.5))
+        idf = math.log(1 + (self.chunk_count() - count + 0.5) / (count + 0.5))
+        log = math.log
+        if leaf.check is None:  # (counted in C: a common word matches thousands of chunks)
+            counts = Counter(rows)
+            first = dict(zip(reversed(rows), reversed(ids), strict=True))
+            if within is not None:
+                return {r: Match(-idf * (1 + log(k)), first[r]) for r, k in counts.items() if r in within}
+            return {r: Match(-idf * (1 + log(k)), first[r]) for r, k in counts.items()}
         per: dict[int, list[int]] = {}
-        for row, chunk in rows:
+        for row, chunk in zip(rows, ids, strict=True):
             if within is None or row in within:
                 per.setdefault(row, []).append(chunk)
-        if leaf.check is None:
-            return {row: Match(-idf * (1 + math.log(len(c))), c[0]) for row, c in per.items()}
         # Sessions in rank order (the most candidate chunks first, then the newest). The
         # frames are read until the page is full (``need`` sessions hold the leaf as
         # written) and at least MAX_CHECKS frames are read: a term as written that only
@@ -350,47 +411,63 @@ class TextSearch:
         # the checked sessions held it (``estimate``), so a common phrase costs a bounded
         # time. ``exact`` (the right side of NOT) checks every candidate.
         keep = self.allowed(per)
-        order = sorted(keep, key=lambda r: (-len(per[r]), -self.activity.get(r, 0.0)))
+        activity = self.activity
+        order = sorted(keep, key=lambda r: (-len(per[r]), -activity.get(r, 0.0)))
         out: dict[int, Match] = {}
         checked = 0
         for n, row in enumerate(order):
             if not exact and checked >= MAX_CHECKS and len(out) >= self.need:
-                self.estimate += round((len(order) - n) * len(out) / n)
+                self.estimate += expected_holders(len(out), checked, [len(per[r]) for r in order[n:]])
                 break
-            if n % LOAD_BATCH == 0:  # the candidates of the next sessions, in one read
-                self.load(c for r in order[n : n + LOAD_BATCH] for c in per[r])
+            if n % LOAD_BATCH == 0:  # the first candidate of the next sessions, in one read
+                self.load(per[r][0] for r in order[n : n + LOAD_BATCH])
             chunks = per[row]
-            for chunk in chunks:
+            for i, chunk in enumerate(chunks):
+                if i == 1 and chunk not in self.frames:  # a first candidate did not hold it:
+                    # the other candidates of this and the next sessions, in one read
+                    self.load(c for r in order[n : n + LOAD_BATCH] for c in per[r][1:])
                 checked += 1
-                if leaf.check.holds(self.raw(chunk), self.folded(chunk), partial(self.lower, chunk)):
-                    out[row] = Match(-idf * (1 + math.log(len(chunks))), chunk, True)
+                at = leaf.check.at(self.raw(chunk), self.folded(chunk), partial(self.lower, chunk))
+                if at is not None:
+                    out[row] = Match(-idf * (1 + log(len(chunks))), chunk, True)
+                    self.found_at[chunk] = at
                     break
         return out
 
-    def matching(self, fts: str) -> list[tuple[int, int]]:
-        """(session row, chunk id) of the chunks FTS5 matches, in the streams asked for."""
+    def matching(self, fts: str) -> tuple[list[int], list[int]]:
+        """The chunks FTS5 matches in the streams asked for, in id order: their session
+        rows and their ids (two lists)."""
+        if not self.roles and not self.tool:
+            rows_of = textindex.chunk_rows(self.index)
+            if rows_of is not None:
+                chunk_ids = match_ids(self.index, fts)
+                of = list(map(rows_of.get, chunk_ids))
+                if None in of:  # an FTS5 row a damaged frame left behind (else: no None in it)
+                    kept = [(r, c) for r, c in zip(of, chunk_ids, strict=True) if r is not None]
+                    return [r for r, _ in kept], [c for _, c in kept]
+                return of, chunk_ids  # type: ignore[return-value]
         streams = textindex.chunk_streams(self.index)
         if streams is None:
             where, params = textindex.chunk_filter("c", self.roles, self.tool)
-            return [
-                (r[0], r[1])
-                for r in self.index.query(
-                    f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
-                    f"WHERE fts_text MATCH ?{where}",
-                    [fts, *params],
-                )
-            ]
+            pairs = self.index.query(
+                f"SELECT c.session_row, c.id FROM fts_text JOIN text_chunks c ON c.id = fts_text.rowid "
+                f"WHERE fts_text MATCH ?{where} ORDER BY c.id",
+                [fts, *params],
+            )
+            return [p[0] for p in pairs], [p[1] for p in pairs]
         tool = self.tool.lower() if self.tool else None
-        out = []
-        for (chunk,) in self.index.query("SELECT rowid FROM fts_text WHERE fts_text MATCH ?", [fts]):
+        rows: list[int] = []
+        ids: list[int] = []
+        for chunk in match_ids(self.index, fts):
             found = streams.get(chunk)  # (none: an FTS5 row a damaged frame left behind)
             if (
                 found is not None
                 and (not self.roles or found[1] in self.roles)
                 and (tool is None or found[2].lower() == tool)
             ):
-                out.append((found[0], chunk))
-        return out
+                rows.append(found[0])
+                ids.append(chunk)
+        return rows, ids
 
     def run(self, tree: Tree, within: set[int] | None = None, exact: bool = False) -> dict[int, Match]:
         if isinstance(tree, Leaf):
@@ -418,7 +495,7 @@ class TextSearch:
 
     def chunk_count(self) -> int:
         if self._chunks is None:
-            self._chunks = int(self.index.query("SELECT COUNT(*) FROM text_chunks")[0][0])
+            self._chunks = textindex.chunk_total(self.index)
         return self._chunks
 
     def vocabulary(self) -> list[str]:
@@ -438,6 +515,32 @@ class TextSearch:
                 except fulltext.FrameError:
                     continue
                 yield row, chunk, text
+
+
+def match_ids(index: Database, fts: str) -> list[int]:
+    """The ids of the chunks FTS5 matches (plain tuples: no ``sqlite3.Row`` per id)."""
+    with index._lock:
+        cur = index.db.cursor()
+        cur.row_factory = None
+        try:
+            return [r[0] for r in cur.execute("SELECT rowid FROM fts_text WHERE fts_text MATCH ?", (fts,))]
+        except sqlite3.DatabaseError as exc:
+            if is_corruption(exc):
+                raise index.unreadable(exc) from exc
+            raise
+        finally:
+            cur.close()
+
+
+def expected_holders(held: int, checked: int, candidates: list[int]) -> int:
+    """How many of the sessions not checked, with ``candidates`` chunks each, are expected
+    to hold a leaf that ``held`` sessions held in ``checked`` chunks: a chunk holds it at
+    the rate the checked chunks did (a session's chunks are checked until one holds it,
+    so held/checked is that rate's estimate), a session of k candidates with
+    1 - (1 - rate)^k. (The rate per session of those checked counted too many: they are
+    the sessions with the most candidates.)"""
+    rate = min(1.0, held / max(1, checked))
+    return round(sum(1 - (1 - rate) ** k for k in candidates))
 
 
 def _join(a: Match, b: Match) -> Match:
@@ -471,11 +574,30 @@ def count_listing(index: Database, flt: Filters) -> int:
 
 
 def entries(index: Database, rows: Iterable[int]) -> dict[int, ArchiveEntry]:
-    """{row id: entry} of the given rows."""
-    found = index.query(
-        "SELECT s.* FROM sessions s WHERE s.id IN (SELECT value FROM json_each(?))", [json.dumps(list(rows))]
-    )
-    return {r["id"]: entry_from_row(r) for r in found}
+    """{row id: entry} of the given rows. The entries read are kept while the index is
+    unchanged (a browser searching as one types shows the same sessions again); each
+    call gets copies of its own."""
+    wanted = list(rows)
+    kept: dict[int, ArchiveEntry] = textindex.kept(index, "entries", dict)
+    missing = [r for r in wanted if r not in kept]
+    if missing:
+        found = index.query(
+            "SELECT s.* FROM sessions s WHERE s.id IN (SELECT value FROM json_each(?))", [json.dumps(missing)]
+        )
+        if len(kept) + len(found) > KEPT_ENTRIES:
+            kept.clear()
+        kept.update((r["id"], entry_from_row(r)) for r in found)
+    return {r: _copy(kept[r]) for r in wanted if r in kept}
+
+
+KEPT_ENTRIES = 10_000
+
+
+def _copy(entry: ArchiveEntry) -> ArchiveEntry:
+    out = object.__new__(ArchiveEntry)
+    out.__dict__.update(entry.__dict__)
+    out.meta = dict(entry.meta)
+    return out
 
 
 def matching_names(index: Database, flt: Filters, accept: Callable[[str], bool]) -> list[int]:

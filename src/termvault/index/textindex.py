@@ -229,8 +229,19 @@ def _kept(index: Database, what: str, read: Callable[[sqlite3.Connection], Any])
         kept = _KEPT.setdefault(index, {})
         cached = kept.get(what)
         if cached is None or cached[0] != key:
-            kept[what] = cached = (key, read(index.db))
+            try:
+                kept[what] = cached = (key, read(index.db))
+            except sqlite3.DatabaseError as exc:
+                if type(exc) is sqlite3.DatabaseError:  # a damaged file (``db.is_corruption``)
+                    raise index.unreadable(exc) from exc
+                raise
     return cached[1]
+
+
+def kept(index: Database, what: str, read: Callable[[], Any]) -> Any:
+    """A value of ``read()`` kept under ``what`` while the index is unchanged (a new one
+    after any write, by this or another connection)."""
+    return _kept(index, what, lambda db: read())
 
 
 def chunk_streams(index: Database) -> dict[int, tuple[int, str, str]] | None:
@@ -245,6 +256,41 @@ def chunk_streams(index: Database) -> dict[int, tuple[int, str, str]] | None:
 
     result: dict[int, tuple[int, str, str]] | None = _kept(index, "chunks", read)
     return result
+
+
+def chunk_rows(index: Database) -> dict[int, int] | None:
+    """{chunk id: session row} of every chunk (``chunk_streams`` without the streams: a
+    common word's chunks are mapped to their sessions in C), kept while the index is
+    unchanged; None past ``MAP_CHUNKS`` chunks."""
+
+    def read(db: sqlite3.Connection) -> dict[int, int] | None:
+        streams = chunk_streams(index)
+        return None if streams is None else {c: v[0] for c, v in streams.items()}
+
+    result: dict[int, int] | None = _kept(index, "chunk rows", read)
+    return result
+
+
+def live_activity(index: Database, where: str, latest_live: str) -> dict[int, float] | None:
+    """{row: last activity} of every session row passing ``where`` (no parameters) that
+    is its session's newest live version, kept while the index is unchanged (a search
+    then tells the rows it may show without a statement: the ``IN`` list of every
+    matching session cost as much as the match); None past ``MAP_CHUNKS`` rows."""
+
+    def read(db: sqlite3.Connection) -> dict[int, float] | None:
+        if db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] > MAP_CHUNKS:
+            return None
+        rows = db.execute(f"SELECT s.id, s.last_activity_at FROM sessions s WHERE {where} AND {latest_live}")
+        return {r[0]: r[1] for r in rows}
+
+    result: dict[int, float] | None = _kept(index, f"live {where}", read)
+    return result
+
+
+def chunk_total(index: Database) -> int:
+    """How many chunks the index holds (kept while it is unchanged)."""
+    total: int = _kept(index, "chunk total", lambda db: db.execute("SELECT COUNT(*) FROM text_chunks").fetchone()[0])
+    return total
 
 
 def vocabulary(index: Database, contains: str | None = None, prefix: str | None = None) -> list[str]:

@@ -32,6 +32,7 @@ from ..index import fulltext
 from ..model import ArchiveEntry, SessionUnit
 from ..reports import Progress
 from ..sources.configured import ConfiguredSource
+from . import consistency
 from .context import Context
 from .text import index_text
 
@@ -58,6 +59,12 @@ class Written:
     shas: dict[str, str]
     fts: fulltext.Prepared | None
     event: Progress | None = None
+
+
+class _RowsFailed(Exception):
+    def __init__(self, unit: Written, error: Exception):
+        super().__init__(str(error))
+        self.unit, self.error = unit, error
 
 
 class Batch:
@@ -103,18 +110,23 @@ class Batch:
                 self._on_done(w, exc)
             return
         try:
-            with ctx.index.transaction():
-                for w in items:
-                    try:
-                        ctx.fault("index")
-                        with ctx.index.unit_of_batch():
-                            ctx.index.insert(w.entry)
-                            index_text(ctx, w.entry, w.fts)
-                    except Exception as exc:  # this unit's rows are undone, the batch goes on
-                        failed.append((w, exc))
-                        continue
-                    done.append(w)
-                ctx.fault("commit")
+            if not self._index_at_once(items, failed):
+                with ctx.index.transaction():
+                    for w in items:
+                        if any(w is f for f, _ in failed):
+                            continue
+                        try:
+                            ctx.fault("index")
+                            with ctx.index.unit_of_batch():
+                                ctx.index.insert(w.entry)
+                                index_text(ctx, w.entry, w.fts)
+                        except Exception as exc:  # this unit's rows are undone, the batch goes on
+                            failed.append((w, exc))
+                            continue
+                        done.append(w)
+                    ctx.fault("commit")
+            else:
+                done = list(items)
         except Exception as exc:  # the whole batch rolled back (a full disk, a lost lock)
             already = {id(w) for w, _ in failed}
             failed += [(w, exc) for w in items if id(w) not in already]
@@ -138,6 +150,33 @@ class Batch:
         finally:  # interrupted while removing: the units are archived and indexed all the same
             for w in items:
                 self._on_done(w, errors.get(id(w)))
+
+    def _index_at_once(self, items: list[Written], failed: list[tuple[Written, BaseException]]) -> bool:
+        """The batch's rows in one transaction without a savepoint per unit (each costs
+        a statement and its release, more than a small unit's row): True once committed.
+        If a unit's rows raise, the transaction is rolled back and that unit goes in
+        ``failed``: the batch is then written again a unit at a time (``unit_of_batch``)
+        without it. Inside a caller's transaction (nothing would roll back) it does
+        nothing and says False."""
+        ctx = self.ctx
+        if ctx.index.in_transaction:
+            return False
+        try:
+            with ctx.index.transaction():
+                for w in items:
+                    try:
+                        ctx.fault("index")
+                        ctx.index.insert(w.entry)
+                        index_text(ctx, w.entry, w.fts)
+                    except Exception as exc:
+                        raise _RowsFailed(w, exc) from exc
+                # Every unit published is indexed: the folders that were whole are again.
+                consistency.remember_own(ctx, {w.path.parent for w in items})
+                ctx.fault("commit")
+        except _RowsFailed as e:  # rolled back: nothing of the batch is in the index
+            failed.append((e.unit, e.error))
+            return False
+        return True
 
     def _remove_sources(self, moved: list[Written], errors: dict[int, BaseException]) -> None:
         """Remove the sources of the committed move-mode units; their index marks go in

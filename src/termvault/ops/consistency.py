@@ -12,14 +12,19 @@ the check before a write looks only in the month folders that changed since the 
 check found them whole: a folder's (mtime, inode) is remembered in the index once every
 unit in it is indexed. Nothing else writes there without the lock and the journal; after
 a crash (the journal is there), in ``verify`` and with a lost index (no marks), every
-folder is listed.
+folder is listed. A sweep's own batch changes the marks of the folders it publishes to;
+a folder that was whole before is remembered whole again in the transaction that indexes
+the batch (``remember_own``), so the next write does not list it again (listing the folder of a session swept 200 times cost more than the
+rest of its append-only sweep).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .. import archive as arc
 from ..errors import DataError, TermvaultError
@@ -75,6 +80,25 @@ def _remember(ctx: Context, seen: dict[str, list[int]], full: bool) -> None:
     marks = {} if full else ctx.index.folder_marks()
     marks.update(seen)
     ctx.index.set_folder_marks(marks)
+
+
+def remember_own(ctx: Context, folders: Iterable[Path]) -> None:
+    """Inside the transaction that indexes a batch, every unit of which is in
+    ``folders``: those remembered whole (checked before this write, and changed since
+    only by this writer's own batches under the lock) are whole again, with their new
+    marks. A folder this sweep created is listed once by the next write."""
+    marks = ctx.index.folder_marks()
+    changed = False
+    for folder in folders:
+        name = folder.relative_to(ctx.store.archive_dir).as_posix()
+        if name in marks:
+            try:
+                marks[name] = _mark(folder)
+            except OSError:
+                del marks[name]
+            changed = True
+    if changed:
+        ctx.index.set_folder_marks(marks)
 
 
 def _newest_known(ctx: Context, session_id: str) -> int:

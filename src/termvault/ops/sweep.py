@@ -64,6 +64,18 @@ class Prepared:
     fts: fulltext.Prepared | None
     base: deltas.Base | None = None  # the version the appended files build on
     tails: deltas.Tails = field(default_factory=deltas.Tails)  # files stored as tails
+    # A worker's own compression of the whole unit, for the version it expected (see
+    # ``_Packer``): the writer uses it when that is still the version to write.
+    packed: Packing | None = None
+
+
+@dataclass
+class Packing:
+    version: int
+    rel: str
+    manifest: arc.Manifest
+    packed: arc.Packed
+    checked: bool  # read back in memory (decompressed, every member hashed) by the worker
 
 
 Due = list[tuple[ConfiguredSource, SessionUnit]]
@@ -176,8 +188,15 @@ def sweep(
 
     batch = Batch(ctx, _counting_remover(report.count_removed), settled)
     find_base = partial(deltas.find_base, ctx)
+    here = partial(_prepare_with, ctx)
     with (
-        Ahead(ctx, due, prepare_whole, find_base, partial(_prepare_with, ctx)) as ahead,
+        Ahead(
+            ctx,
+            due,
+            partial(prepare_whole, pack=_Packer(known, ctx.store.level, ctx.config.verify, ctx.store.max_expand)),
+            find_base,
+            here,
+        ) as ahead,
         contextlib.ExitStack() as last,
     ):
         # Interrupted (Ctrl-C), the units already written and verified are committed first.
@@ -208,12 +227,49 @@ def sweep(
                 batch.flush()
 
 
-def prepare_whole(cs: ConfiguredSource, unit: SessionUnit, full_text: bool) -> Prepared:
+def prepare_whole(cs: ConfiguredSource, unit: SessionUnit, full_text: bool, pack: _Packer | None = None) -> Prepared:
     """A unit stored whole (no delta base): parse its records, hash every file in the
-    same read, and prepare its text for the full-text index. Needs no index and no
-    lock: it runs in a worker process (``pipeline``)."""
+    same read, and prepare its text for the full-text index; with ``pack``, also
+    compress its archive. Needs no index and no lock: it runs in a worker process
+    (``pipeline``)."""
     refs = [HashingDiskFile(f.relpath, f.size, f.origin, opener=f.reader) for f in unit.files]
-    return _prepared(cs, unit, refs, full_text, None)
+    p = _prepared(cs, unit, refs, full_text, None)
+    if pack is not None:
+        pack(cs, unit, p)
+    return p
+
+
+# A worker packs units up to this many source bytes in memory; the writer streams larger
+# ones to disk itself (memory stays bounded: a few of these in flight per worker).
+PACK_MAX_BYTES = 8 * 1024 * 1024
+
+
+class _Packer:
+    """Compresses a prepared unit's archive in the worker that prepared it, so the
+    writer only puts the bytes on disk, reads them back and indexes them (compression
+    is most of the writer's CPU, and the writer is one process for all the workers).
+    The version is the one the sweep expected when it started (``known``, inherited at
+    the fork): if the writer finds another (the name taken on disk), it compresses the
+    unit itself, as it does a unit over ``PACK_MAX_BYTES`` or one stored as a delta."""
+
+    def __init__(self, known: Known, level: int, verify: bool, max_expand: int | None):
+        self.known, self.level, self.verify, self.max_expand = known, level, verify, max_expand
+
+    def __call__(self, cs: ConfiguredSource, unit: SessionUnit, p: Prepared) -> None:
+        if p.base is not None or unit.size > PACK_MAX_BYTES or any(f.reader is not None for f in unit.files):
+            return
+        latest, version = self.known.get(unit.session_id) or (None, 1)
+        if latest is not None and latest.content_sha256 == p.content and latest.status == "archived":
+            return  # unchanged: nothing will be written
+        manifest, rel = _manifest(cs, unit, p, version, {})
+        files = [arc.SourceFile(mf, f.open) for mf, f in zip(manifest.files, unit.files, strict=True)]
+        packed = arc.pack_archive(manifest, files, self.level)
+        check = self.verify or cs.mode == "move"
+        if check:  # the writer's read-back, done here: the writer then checks the file's sha256
+            back = arc.check_packed(packed, rel, self.max_expand)
+            if back.archive_sha256 != packed.sha256 or back.manifest.content_sha256 != p.content:
+                raise DataError(f"The archive of {unit.session_id} did not read back as packed.")
+        p.packed = Packing(version, rel, manifest, packed, check)
 
 
 def prepare(ctx: Context, cs: ConfiguredSource, unit: SessionUnit) -> Prepared:
@@ -315,6 +371,63 @@ def _write(
     # The base must still be the newest version (else this version is stored whole).
     same_base = p.base is not None and latest is not None and latest.row_id == p.base.entry.row_id
     tails = p.tails.deltas if same_base else {}
+    packing = p.packed if p.packed is not None and p.packed.version == version and not tails else None
+    if packing is not None:
+        manifest, rel = packing.manifest, packing.rel
+    else:
+        manifest, rel = _manifest(cs, unit, p, version, tails)
+    while ctx.store.exists(rel):
+        # An archive the index lacks (unverifiable, or left by a crash) keeps its name:
+        # never overwrite it, take the next version instead.
+        if packing is not None:  # packed for this version: build it again for the next
+            packing = None
+            manifest, rel = _manifest(cs, unit, p, version, tails)
+            continue
+        version += 1
+        manifest.version = version
+        rel = arc.archive_relpath(info.last_activity_at or unit.mtime, unit.session_id, version)
+    if packing is not None:
+        written = ctx.store.write_packed(rel, packing.packed, len(manifest.files), fault=ctx.fault, staged=True)
+    else:
+        written = ctx.store.write(
+            rel,
+            manifest,
+            [
+                arc.SourceFile(mf, p.tails.members[mf.path].open if mf.delta else f.open)
+                for mf, f in zip(manifest.files, unit.files, strict=True)
+            ],
+            fault=ctx.fault,
+            staged=True,  # made durable and put in place with its batch (``Batch.flush``)
+        )
+    assert written.staged is not None
+    try:
+        if ctx.config.verify or cs.mode == "move":  # never delete a source unverified
+            ctx.fault("verify")
+            if packing is not None and packing.checked:
+                # Its bytes were read back whole in the worker: the same bytes on disk read
+                # the same, so the file read back is checked against their sha256.
+                if arc.sha256_file(written.staged) != written.archive_sha256:
+                    raise DataError(f"{written.path} did not read back as written.")
+            else:
+                back = ctx.store.read_back(rel, written.staged)
+                if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
+                    raise DataError(f"{written.path} did not read back as written.")
+        entry = arc.entry_from_manifest(manifest, rel, written.archive_size, written.archive_sha256)
+        entry.pinned = bool(latest and latest.pinned)  # a pin covers every version
+    except BaseException:
+        # Nothing refers to the archive yet: remove it so no half-trusted copy lingers.
+        with contextlib.suppress(OSError):
+            written.staged.unlink()
+        raise
+    known[unit.session_id] = (entry, version + 1)
+    return Written(cs, unit, entry, written.path, written.staged, shas, p.fts)
+
+
+def _manifest(
+    cs: ConfiguredSource, unit: SessionUnit, p: Prepared, version: int, tails: dict[str, arc.FileDelta]
+) -> tuple[arc.Manifest, str]:
+    """The manifest of version ``version`` of ``unit`` and its archive's relative path."""
+    info = p.info
     last_activity = info.last_activity_at or unit.mtime
     meta = info.metadata()
     meta["last_activity_at"] = last_activity
@@ -332,7 +445,7 @@ def _write(
                 origin=str(f.origin),
                 size=f.size,
                 mtime_ns=f.mtime_ns,
-                sha256=shas[f.relpath],
+                sha256=p.shas[f.relpath],
                 mode=_file_mode(f.origin),
                 delta=tails.get(f.relpath),
             )
@@ -342,39 +455,7 @@ def _write(
     )
     if manifest.base is not None and p.base is not None:
         manifest.share_meta(deltas.base_meta(p.base))
-    rel = arc.archive_relpath(last_activity, unit.session_id, version)
-    while ctx.store.exists(rel):
-        # An archive the index lacks (unverifiable, or left by a crash) keeps its name:
-        # never overwrite it, take the next version instead.
-        version += 1
-        manifest.version = version
-        rel = arc.archive_relpath(last_activity, unit.session_id, version)
-    written = ctx.store.write(
-        rel,
-        manifest,
-        [
-            arc.SourceFile(mf, p.tails.members[mf.path].open if mf.delta else f.open)
-            for mf, f in zip(manifest.files, unit.files, strict=True)
-        ],
-        fault=ctx.fault,
-        staged=True,  # made durable and put in place with its batch (``Batch.flush``)
-    )
-    assert written.staged is not None
-    try:
-        if ctx.config.verify or cs.mode == "move":  # never delete a source unverified
-            ctx.fault("verify")
-            back = ctx.store.read_back(rel, written.staged)
-            if back.archive_sha256 != written.archive_sha256 or back.manifest.content_sha256 != content:
-                raise DataError(f"{written.path} did not read back as written.")
-        entry = arc.entry_from_manifest(manifest, rel, written.archive_size, written.archive_sha256)
-        entry.pinned = bool(latest and latest.pinned)  # a pin covers every version
-    except BaseException:
-        # Nothing refers to the archive yet: remove it so no half-trusted copy lingers.
-        with contextlib.suppress(OSError):
-            written.staged.unlink()
-        raise
-    known[unit.session_id] = (entry, version + 1)
-    return Written(cs, unit, entry, written.path, written.staged, shas, p.fts)
+    return manifest, arc.archive_relpath(last_activity, unit.session_id, version)
 
 
 def remove_sources(

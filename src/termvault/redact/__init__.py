@@ -118,20 +118,35 @@ def redact_data(value: Any) -> Any:
     return value
 
 
-# Metadata (names, folders, commands) is short and mostly holds nothing; one scan for
-# what every rule needs somewhere in a secret (a separator, a flag, a vendor prefix)
-# answers most of it at once. A new rule must add its trigger here.
+# Metadata (names, folders, commands) and most turns of a conversation are short and hold
+# nothing; one scan for what each rule needs somewhere in a secret (its vendor prefix or
+# anchor, a command-line flag, ``://`` before a URL's password, ``=`` before a long
+# env-like value) answers most of them at once, and the names an assignment needs are
+# looked for in the lowercased text. A new rule must add its trigger here
+# (tests/test_redact_corpus.py checks every known leak both ways).
 SHORT_TEXT = 4096
 _MAYBE = re.compile(
-    r"[=:@]|--|-[pu]|earer|Basic|sk-|gh[pousr]_|github_pat_|A3T|ABIA|ACCA|AKIA|ASIA|xox|xapp|"
+    r"-[pu]|earer|Basic|sk-|gh[pousr]_|github_pat_|A3T|ABIA|ACCA|AKIA|ASIA|xox|xapp|"
     r"hooks\.slack|eyJ|AIza|hf_|npm_|discord|SG\.|sq0csp|k_live_|pypi-|AC|SK|-us[0-9]|"
-    r"gl[a-z]{2,5}-|GR1348941|PRIVATE KEY|\.[A-Za-z0-9_-]{6}\.|(?i:aws)"
+    r"gl[a-z]{2,5}-|GR1348941|PRIVATE KEY|\.[a-zA-Z\d_-]{6}\.|://|AccountKey=|:_authToken=|"
+    r":[0-9A-Za-z_-]{35}|=[ \t]*[\"']?[A-Za-z0-9+/_~-]{20}"
 )
+# Every name the assignment rules take (password, passwd, passphrase, secret..., token,
+# private_key, api_key in any case) holds one of these; so does an AWS secret's label.
+_MAYBE_WORDS = ("pass", "secret", "token", "private", "api", "aws")
+
+
+def may_hold_secret(text: str) -> bool:
+    """False only if no rule can find anything in ``text`` (a quick check)."""
+    if _MAYBE.search(text) is not None:
+        return True
+    low = text.lower()
+    return any(word in low for word in _MAYBE_WORDS)
 
 
 def find_secrets(text: str) -> list[Secret]:
     """Every secret in ``text``, sorted by position, non-overlapping."""
-    if not text or (len(text) <= SHORT_TEXT and _MAYBE.search(text) is None):
+    if not text or (len(text) <= SHORT_TEXT and not may_hold_secret(text)):
         return []
     found: list[Secret] = []
     for rule in _rules():
@@ -165,4 +180,4 @@ def _merge(found: list[Secret]) -> list[Secret]:
 
 __getattr__ = exports(__name__, {"Secret": "termvault.redact.rules", "shannon_entropy": "termvault.redact.rules"})
 
-__all__ = ["KINDS", "Secret", "find_secrets", "marker", "redact", "redact_data", "shannon_entropy"]
+__all__ = ["KINDS", "Secret", "find_secrets", "marker", "may_hold_secret", "redact", "redact_data", "shannon_entropy"]
