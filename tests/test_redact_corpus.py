@@ -92,6 +92,57 @@ def test_vendor_formats_come_from_the_detect_secrets_plugins():
     assert {item.plugin.kind for item in vendor.loaded()} <= set(KINDS)
 
 
+def test_the_denylist_snapshot_holds_the_installed_releases_patterns():
+    """``redact._denylist`` (written by scripts/denylist.py) is what the installed
+    detect-secrets has: same release, same patterns and flags for every plugin run."""
+    import re
+
+    from termvault.redact import _denylist, vendor
+
+    if _denylist.VERSION != vendor.installed_version():
+        # A newer release than the snapshot's (run scripts/denylist.py): its own patterns are used.
+        assert vendor._denylists() is vendor.imported_denylist
+        return
+    for p in vendor.PLUGINS:
+        snapshot = tuple(re.compile(s, f) for s, f in _denylist.PATTERNS[(p.module, p.detector)])
+        assert snapshot == vendor.imported_denylist(p.module, p.detector), p.detector
+
+
+def test_redaction_does_not_import_detect_secrets_while_the_snapshot_matches():
+    import subprocess
+    import sys
+
+    from termvault.redact import _denylist, vendor
+
+    if _denylist.VERSION != vendor.installed_version():
+        pytest.skip("the installed detect-secrets is newer than the snapshot: run scripts/denylist.py")
+
+    code = (
+        "import sys; from termvault.redact import redact; "
+        "print(redact('key AKIAIOSFODNN7EXAMPLE, sk_live_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3')); "
+        "print(sorted(m for m in sys.modules if m.startswith('detect_secrets')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["key [REDACTED:aws-key-id], [REDACTED:stripe-key]", "[]"]
+
+
+def test_another_detect_secrets_release_is_imported_and_its_patterns_used(monkeypatch):
+    from termvault.redact import vendor
+
+    asked: list[tuple[str, str]] = []
+    real = vendor.imported_denylist
+
+    def spy(module: str, detector: str):
+        asked.append((module, detector))
+        return real(module, detector)
+
+    monkeypatch.setattr(vendor, "installed_version", lambda: "0.0.0-not-the-snapshot")
+    monkeypatch.setattr(vendor, "imported_denylist", spy)
+    monkeypatch.setattr(vendor, "_loaded", None)
+    assert redact("key AKIAIOSFODNN7EXAMPLE end") == "key [REDACTED:aws-key-id] end"
+    assert {m for m, _ in asked} == {p.module for p in vendor.PLUGINS}
+
+
 def test_a_hex_dump_is_not_a_telegram_token():
     line = "01000010:6005-08b4-0001-00c6-0006-3000-0000-0000-0000"
     assert redact(line) == line
