@@ -31,6 +31,19 @@ def _two_homes(tmp_path):
     return unit, folder, b
 
 
+def _listings(v, monkeypatch) -> list[str]:
+    """The month folders listed from now on, in order (a spy on the real listing)."""
+    listed: list[str] = []
+    real = type(v.store).folder_units
+
+    def counting(store, month):
+        listed.append(month.name)
+        return real(store, month)
+
+    monkeypatch.setattr(type(v.store), "folder_units", counting)
+    return listed
+
+
 def test_an_archive_copied_into_a_checked_folder_is_indexed_by_the_next_write(tmp_path):
     unit, folder, home = _two_homes(tmp_path)
     shutil.copy2(unit, folder / unit.name)
@@ -65,14 +78,7 @@ def test_a_folder_whose_mark_did_not_change_is_not_listed_again_before_a_write(t
     unit, folder, home = _two_homes(tmp_path)
     v = Vault(home, archive_days=7)
     try:
-        listed: list[str] = []
-        real = type(v.store).folder_units
-
-        def counting(store, month):
-            listed.append(month.name)
-            return real(store, month)
-
-        monkeypatch.setattr(type(v.store), "folder_units", counting)
+        listed = _listings(v, monkeypatch)
         v.sweep()  # the folder changed when the first sweep archived into it: listed once
         assert listed == [folder.name]
         listed.clear()
@@ -93,14 +99,7 @@ def test_a_sweeps_own_archives_keep_a_whole_folder_whole(tmp_path, monkeypatch):
     unit, folder, home = _two_homes(tmp_path)
     v = Vault(home, archive_days=7)
     try:
-        listed: list[str] = []
-        real = type(v.store).folder_units
-
-        def counting(store, month):
-            listed.append(month.name)
-            return real(store, month)
-
-        monkeypatch.setattr(type(v.store), "folder_units", counting)
+        listed = _listings(v, monkeypatch)
         v.sweep()  # lists the folder the first sweep wrote to; now it is remembered whole
         listed.clear()
         make_native(home, "swept-later", 20, now=NOW)

@@ -158,10 +158,11 @@ def test_what_a_worker_logs_reaches_the_sweeps_own_log(home, monkeypatch, caplog
     assert any("parser failed on s01: a parser bug" in r.getMessage() for r in caplog.records)
 
 
-def test_units_compressed_in_the_workers_are_written_read_back_and_verified_by_the_sweep(home, monkeypatch):
+def _packed_units(monkeypatch) -> list[str]:
+    """The units written from a worker's packed bytes from now on (a spy on the real
+    ``ArchiveStore.write_packed``)."""
     from termvault.archive.store import ArchiveStore
 
-    originals = _sessions(home, 6)
     packed: list[str] = []
     real = ArchiveStore.write_packed
 
@@ -170,6 +171,13 @@ def test_units_compressed_in_the_workers_are_written_read_back_and_verified_by_t
         return real(self, rel, p, files, fault=fault, staged=staged)
 
     monkeypatch.setattr(ArchiveStore, "write_packed", counting)
+    return packed
+
+
+def test_units_compressed_in_the_workers_are_written_read_back_and_verified_by_the_sweep(home, monkeypatch):
+
+    originals = _sessions(home, 6)
+    packed = _packed_units(monkeypatch)
     monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
     with Vault(home) as v:
         report = v.sweep(older_than=7)
@@ -181,17 +189,9 @@ def test_units_compressed_in_the_workers_are_written_read_back_and_verified_by_t
 
 def test_a_unit_packed_for_a_version_whose_name_is_taken_is_written_as_the_next_version(home, monkeypatch):
     from termvault.archive import archive_relpath
-    from termvault.archive.store import ArchiveStore
 
     originals = _sessions(home, 4)
-    packed: list[str] = []
-    real = ArchiveStore.write_packed
-
-    def counting(self, rel, p, files, fault=None, staged=False):
-        packed.append(rel)
-        return real(self, rel, p, files, fault=fault, staged=staged)
-
-    monkeypatch.setattr(ArchiveStore, "write_packed", counting)
+    packed = _packed_units(monkeypatch)
     monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "2")
     with Vault(home) as v:
         mtime = PATHS["s01"].stat().st_mtime

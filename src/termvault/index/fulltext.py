@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -266,18 +266,23 @@ def prepare(conversation: str | Iterable[Turn], cap: int = TEXT_CAP) -> Prepared
     return out
 
 
-def _cut(pieces: list[tuple[int, str]]) -> Iterable[tuple[int, str]]:
-    """Chunks of about CHUNK_CHARS of a stream's marked pieces, a long piece split at
-    white space: (first turn, text)."""
-    buf: list[str] = []
-    size = 0
-    first = -1
-    for turn, text in pieces:
+class Cutter:
+    """Cuts one role stream's marked pieces into chunks of about CHUNK_CHARS (a long
+    piece split at white space), keeping the open chunk between pieces: ``prepare``
+    cuts a whole stream, ``textresume`` a stream fed a part at a time, alike."""
+
+    def __init__(self) -> None:
+        self.buf: list[str] = []
+        self.size = 0
+        self.first = -1  # the first turn of the open chunk
+
+    def add(self, turn: int, text: str) -> Iterator[tuple[int, str]]:
+        """The chunks ``text`` (turn ``turn``) closes: (first turn, text)."""
         mark = f"\x1e{turn}\x1f"
         while text:
-            if first < 0:
-                first = turn
-            room = CHUNK_CHARS - size
+            if self.first < 0:
+                self.first = turn
+            room = CHUNK_CHARS - self.size
             if len(text) <= room:
                 part, text = text, ""
             else:
@@ -285,10 +290,22 @@ def _cut(pieces: list[tuple[int, str]]) -> Iterable[tuple[int, str]]:
                 cut = max(cut, text.rfind("\n", room // 2, room))
                 cut = cut if cut > 0 else room
                 part, text = text[:cut], text[cut:].lstrip()
-            buf.append(mark + part + "\n")
-            size += len(part) + len(mark) + 1
-            if size >= CHUNK_CHARS or text:
-                yield first, "".join(buf)
-                buf, size, first = [], 0, -1
-    if buf:
-        yield first, "".join(buf)
+            self.buf.append(mark + part + "\n")
+            self.size += len(part) + len(mark) + 1
+            if self.size >= CHUNK_CHARS or text:
+                yield self.first, "".join(self.buf)
+                self.buf, self.size, self.first = [], 0, -1
+
+    def open_chunk(self) -> tuple[int, str] | None:
+        """The chunk not closed yet, if any: (first turn, text)."""
+        return (self.first, "".join(self.buf)) if self.buf else None
+
+
+def _cut(pieces: list[tuple[int, str]]) -> Iterable[tuple[int, str]]:
+    """Chunks of a stream's marked pieces (see ``Cutter``): (first turn, text)."""
+    cutter = Cutter()
+    for turn, text in pieces:
+        yield from cutter.add(turn, text)
+    rest = cutter.open_chunk()
+    if rest is not None:
+        yield rest

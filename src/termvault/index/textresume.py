@@ -4,7 +4,7 @@ appended turns added to what was prepared before, instead of preparing it whole 
 ``TextState.feed`` takes turns as ``fulltext.prepare`` does (the same cleaning,
 dedupe of repeated passages, cap, tool names and role streams) and numbers them on
 from the turns it was fed before, so a hit still jumps to its turn of the whole
-conversation. Chunks are cut from the start of each role stream (``fulltext._cut``),
+conversation. Chunks are cut from the start of each role stream (``fulltext.Cutter``),
 so every chunk but each stream's last is final: ``result`` compresses only the chunks
 that changed since the previous ``result`` and gives the same ``Prepared`` as
 ``fulltext.prepare`` of every turn fed so far (chunks, frames and digest).
@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import fulltext
-from .fulltext import CHUNK_CHARS, REPEAT_MIN, TEXT_CAP, Chunk, Prepared, Turn
+from .fulltext import REPEAT_MIN, TEXT_CAP, Chunk, Prepared, Turn
 
 
 @dataclass
@@ -32,37 +32,22 @@ class _Stream:
     role: str
     tool: str
     closed: list[tuple[Chunk, bytes]] = field(default_factory=list)  # (chunk, its text)
-    buf: list[str] = field(default_factory=list)
-    size: int = 0
-    first: int = -1
+    cutter: fulltext.Cutter = field(default_factory=fulltext.Cutter)
     last: tuple[Chunk, bytes] | None = None  # the open chunk as last compressed
 
     def add(self, turn: int, text: str) -> None:
-        """``fulltext._cut``'s loop for one piece, its state kept between calls."""
-        mark = f"\x1e{turn}\x1f"
-        while text:
-            if self.first < 0:
-                self.first = turn
-            room = CHUNK_CHARS - self.size
-            if len(text) <= room:
-                part, text = text, ""
-            else:
-                cut = text.rfind(" ", room // 2, room)
-                cut = max(cut, text.rfind("\n", room // 2, room))
-                cut = cut if cut > 0 else room
-                part, text = text[:cut], text[cut:].lstrip()
-            self.buf.append(mark + part + "\n")
-            self.size += len(part) + len(mark) + 1
+        """One piece, cut as ``fulltext.prepare`` cuts a whole stream."""
+        if text:
             self.last = None
-            if self.size >= CHUNK_CHARS or text:
-                self.closed.append(self._chunk(self.first, "".join(self.buf)))
-                self.buf, self.size, self.first = [], 0, -1
+        for first, chunk in self.cutter.add(turn, text):
+            self.closed.append(self._chunk(first, chunk))
 
     def chunks(self) -> Iterable[tuple[Chunk, bytes]]:
         yield from self.closed
-        if self.buf:
+        rest = self.cutter.open_chunk()
+        if rest is not None:
             if self.last is None:
-                self.last = self._chunk(self.first, "".join(self.buf))
+                self.last = self._chunk(*rest)
             yield self.last
 
     def _chunk(self, first: int, text: str) -> tuple[Chunk, bytes]:
