@@ -58,7 +58,7 @@ from typing import IO, Any, BinaryIO
 
 import zstandard
 
-from ..errors import DataError, IntegrityError
+from ..errors import DataError, IntegrityError, SourceChangedError
 from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, staged_writer, validate_id, validate_relpath
 from ..model import ArchiveEntry, fingerprint_of
 from ..streams import HashingReader, Reader
@@ -776,7 +776,7 @@ def check_expansion(m: Manifest, max_expand: int | None, where: str) -> None:
 
 
 def changed_while_read(e: ManifestFile) -> IntegrityError:
-    return IntegrityError(f"{e.origin} changed while it was being archived; it will be archived on the next sweep.")
+    return SourceChangedError(f"{e.origin} changed while it was being archived; it will be archived on the next sweep.")
 
 
 def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudget) -> Manifest:
