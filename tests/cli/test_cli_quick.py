@@ -259,3 +259,15 @@ def test_the_quick_path_shares_the_constants_of_the_full_one():
 
     assert quick.DEFAULT_HOME == config.DEFAULT_HOME
     assert quick.PROG == context.PROG
+
+
+def test_columns_zero_fits_the_tables_as_if_it_were_not_set(monkeypatch):
+    from termvault.cli.context import AppState
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    unset = AppState().width
+    for value in ("0", "-1"):
+        monkeypatch.setenv("COLUMNS", value)
+        assert AppState().width == unset
+    monkeypatch.setenv("COLUMNS", "72")
+    assert AppState().width == 72
