@@ -114,3 +114,37 @@ def test_a_sweeps_own_archives_keep_a_whole_folder_whole(tmp_path, monkeypatch):
         assert v.get("from-backup") is not None
     finally:
         v.close()
+
+
+def test_an_archive_copied_into_a_folder_while_a_sweep_writes_there_is_indexed_by_the_next_write(tmp_path):
+    """A unit dropped by hand into the folder a batch publishes to, while that batch is
+    being written (before or after its own files land), changes the folder as the batch
+    does: the batch must not remember the folder whole with it unindexed."""
+    for step in ("write-member", "index"):
+        (tmp_path / step).mkdir()
+        unit, folder, home = _two_homes(tmp_path / step)
+        copied: list[str] = []
+
+        def drop_in(name: str, step: str = step, unit=unit, folder=folder) -> None:
+            if name == step and not copied:
+                shutil.copy2(unit, folder / unit.name)
+                copied.append(name)
+
+        v = Vault(home, archive_days=7)
+        try:
+            v.sweep()  # the folder is remembered whole
+        finally:
+            v.close()
+        make_native(home, "swept-later", 20, now=NOW)
+        v = Vault(home, archive_days=7, fault=drop_in)
+        try:
+            assert [e.session_id for e in v.sweep().archived] == ["swept-later"]
+            assert copied == [step]
+        finally:
+            v.close()
+        v = Vault(home, archive_days=7)
+        try:
+            v.sweep()
+            assert v.get("from-backup").archive_path.endswith(unit.name), step
+        finally:
+            v.close()

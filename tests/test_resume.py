@@ -201,3 +201,29 @@ def test_a_sweep_that_changed_little_leaves_the_full_text_merge_to_fts5(home):
                 v.index.remove_text(e.row_id)
         v.index.settle()
         assert len(merges) == 2
+
+
+def test_a_state_kept_without_full_text_holds_no_text(transcript, tmp_path):
+    """Without full text nothing of a session's text is used: a kept state holds none
+    (``resume._weight`` counts only the reader's filter then), and what it reads is
+    still what a whole read gives."""
+    resume.forget()
+    root, home = tmp_path / "root", tmp_path / "home"
+    path = root / f"-home-me-proj/{SID}.jsonl"
+    path.parent.mkdir(parents=True)
+    src = source_class("claude-code")([root], home=home)
+    lines = transcript.splitlines(keepends=True)
+    base, before = None, None
+    for n in (len(lines) // 2, len(lines)):
+        data = b"".join(lines[:n])
+        path.write_bytes(data)
+        unit = _unit("claude-code", root, path, SID)
+        ref = HashingDiskFile(unit.files[0].relpath, len(data), path, mark_at=before)
+        done = resume.parse_and_prepare(home, src, unit, [ref], base, False)
+        assert done is not None and done[1] is None
+        assert done[0].metadata() == _whole(src, unit, path)[0]
+        state = resume._STATES[(str(home), SID)]
+        assert state.text is None and state.reader.info().text == ""
+        base = arc.content_digest([(unit.files[0].relpath, hashlib.sha256(data).hexdigest())])
+        before = len(data)
+    assert state.steps == 1

@@ -15,6 +15,7 @@ from termvault.sources.native import NativeSource
 from termvault.vault import Vault
 
 from .helpers import make_native
+from .test_deltas import Grower, restored
 
 pytestmark = pytest.mark.skipif("fork" not in pipeline.multiprocessing.get_all_start_methods(), reason="needs fork")
 
@@ -227,3 +228,36 @@ def test_a_packed_archive_damaged_on_disk_before_its_read_back_fails_and_keeps_i
         assert v.index.latest_entries() == []
     assert {sid: p.read_bytes() for sid, p in PATHS.items()} == originals  # every source kept
     assert not list((home / "archive").rglob("*.part"))
+
+
+def test_a_source_rewritten_while_its_archive_is_written_is_skipped_not_failed(tmp_path):
+    """A transcript written to between the read that hashed it and the read that puts
+    it in the archive (same size, other bytes) is refused by the archive writer, as one
+    that changed before the hash is by the sweep: skipped this round (a live session is
+    not a failure), archived whole and right at the next sweep."""
+    data = b"".join(
+        b'{"type":"user","uuid":"u%d","timestamp":"2025-01-02T03:04:05Z","message":{"role":"user","content":"turn %d"}}\n'
+        % (i, i)
+        for i in range(40)
+    )
+    g = Grower(tmp_path, data)
+    rewritten: list[bytes] = []
+
+    def rewrite_tail(step: str) -> None:
+        if step == "write-member" and not rewritten:
+            raw = bytearray(g.path.read_bytes())
+            raw[-20:-15] = raw[-20:-15].upper()
+            st = g.path.stat()
+            g.path.write_bytes(raw)
+            os.utime(g.path, ns=(st.st_atime_ns, st.st_mtime_ns))
+            rewritten.append(bytes(raw))
+
+    with Vault(g.home, fault=rewrite_tail) as v:
+        g.write(data[: len(data) // 2])
+        report = v.sweep(older_than=0, kinds=["claude-code"])
+        assert rewritten and not report.failed and report.skipped == 1, report.failed
+        assert not list((g.home / "archive").rglob("*.tar.zst"))
+        g.states.append(rewritten[0])
+        report = v.sweep(older_than=0, kinds=["claude-code"])
+        assert not report.failed and len(report.archived) == 1
+        assert restored(v, 1, tmp_path / "out") == rewritten[0]

@@ -70,6 +70,11 @@ class IntegrityError(DataError):
     """Content does not match the hashes recorded for it."""
 
 
+class SourceChangedError(IntegrityError):
+    """A source file's bytes differ from the hash taken when it was read moments before
+    (it is being written): nothing was archived; a sweep skips it this round."""
+
+
 class ConflictError(DataError):
     """A restore target holds a different file and overwriting was not asked for."""
 

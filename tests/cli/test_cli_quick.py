@@ -157,6 +157,14 @@ def test_stats_of_a_home_with_archives(tmp_path, archived):
     assert b"SOURCE" in same_as_click(tmp_path, ["stats"], COLUMNS=None)
 
 
+def test_stats_with_columns_zero_prints_its_tables(tmp_path, archived):
+    """COLUMNS=0 means "not set" (as shutil reads it), not a console zero cells wide
+    that prints every table as nothing: both paths print the whole tables."""
+    for columns in ("0", "00"):
+        text = same_as_click(tmp_path, ["stats"], COLUMNS=columns)
+        assert b"SOURCE" in text and b"MONTH (UTC)" in text and b"native" in text
+
+
 def test_stats_falls_back_to_click_for_what_it_does_not_know(tmp_path, archived):
     home = str(archived.home)
     # Options the quick path does not take, and usage errors: click answers, as always.
@@ -251,3 +259,15 @@ def test_the_quick_path_shares_the_constants_of_the_full_one():
 
     assert quick.DEFAULT_HOME == config.DEFAULT_HOME
     assert quick.PROG == context.PROG
+
+
+def test_columns_zero_fits_the_tables_as_if_it_were_not_set(monkeypatch):
+    from termvault.cli.context import AppState
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    unset = AppState().width
+    for value in ("0", "-1"):
+        monkeypatch.setenv("COLUMNS", value)
+        assert AppState().width == unset
+    monkeypatch.setenv("COLUMNS", "72")
+    assert AppState().width == 72

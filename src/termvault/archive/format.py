@@ -58,7 +58,7 @@ from typing import IO, Any, BinaryIO
 
 import zstandard
 
-from ..errors import DataError, IntegrityError
+from ..errors import DataError, IntegrityError, SourceChangedError
 from ..fsutil import FILE_MODE, TMP_PREFIX, atomic_writer, staged_writer, validate_id, validate_relpath
 from ..model import ArchiveEntry, fingerprint_of
 from ..streams import HashingReader, Reader
@@ -776,7 +776,7 @@ def check_expansion(m: Manifest, max_expand: int | None, where: str) -> None:
 
 
 def changed_while_read(e: ManifestFile) -> IntegrityError:
-    return IntegrityError(f"{e.origin} changed while it was being archived; it will be archived on the next sweep.")
+    return SourceChangedError(f"{e.origin} changed while it was being archived; it will be archived on the next sweep.")
 
 
 def _read_members(tar, where, on_file, max_expand, only, budget: _ExpansionBudget) -> Manifest:
@@ -884,13 +884,18 @@ def iter_archive_folders(archive_dir: Path) -> Iterator[Path]:
 
 def iter_folder_units(month: Path) -> Iterator[Path]:
     """Every ``*.tar.zst`` directly in ``month`` (temporary files excluded)."""
-    for entry in sorted(os.scandir(month), key=lambda e: e.name):
-        if (
-            entry.name.endswith(".tar.zst")
-            and not entry.name.startswith(TMP_PREFIX)
-            and entry.is_file(follow_symlinks=False)
-        ):
-            yield Path(entry.path)
+    for name in sorted(folder_unit_names(month)):
+        yield month / name
+
+
+def folder_unit_names(month: Path) -> list[str]:
+    """The names of ``iter_folder_units(month)``, unsorted (no path made per unit)."""
+    with os.scandir(month) as entries:
+        return [
+            e.name
+            for e in entries
+            if e.name.endswith(".tar.zst") and not e.name.startswith(TMP_PREFIX) and e.is_file(follow_symlinks=False)
+        ]
 
 
 def archive_relpath(last_activity: float, session_id: str, version: int) -> str:

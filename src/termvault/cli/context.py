@@ -88,9 +88,11 @@ class AppState:
         when stdout is piped, e.g. into ``head``, the terminal the command runs in, found
         on stderr or stdin); unlimited only with no terminal at all (a script's log)."""
         try:
-            return max(40, int(os.environ["COLUMNS"]))
+            columns = int(os.environ["COLUMNS"])
         except (KeyError, ValueError):
-            pass
+            columns = 0
+        if columns > 0:  # 0 (or less) is not set, as shutil reads it
+            return max(40, columns)
         if self.out.is_terminal:
             return self.out.width
         return terminal_columns() or 100_000

@@ -300,6 +300,17 @@ class ArchiveIndex(Database):
     def archive_paths(self) -> set[str]:
         return {r[0] for r in self.query("SELECT archive_path FROM sessions")}
 
+    def archive_paths_in(self, folder: str) -> set[str]:
+        """The archive paths directly or deeper under ``folder`` (a range of the unique
+        index on ``archive_path``: "/" sorts right before "0")."""
+        return {
+            r[0]
+            for r in self.query(
+                "SELECT archive_path FROM sessions WHERE archive_path >= ? AND archive_path < ?",
+                (f"{folder}/", f"{folder}0"),
+            )
+        }
+
     def deleted_paths(self) -> list[str]:
         """Archive paths of pruned versions (whose files a killed prune may have left)."""
         return [r[0] for r in self.query("SELECT archive_path FROM sessions WHERE status = 'deleted'")]

@@ -86,15 +86,26 @@ def remember_own(ctx: Context, folders: Iterable[Path]) -> None:
     """Inside the transaction that indexes a batch, every unit of which is in
     ``folders``: those remembered whole (checked before this write, and changed since
     only by this writer's own batches under the lock) are whole again, with their new
-    marks. A folder this sweep created is listed once by the next write."""
+    marks. A folder this sweep created is listed once by the next write.
+
+    Its mark changes with anything else put there meanwhile too (a unit copied in by
+    hand while the sweep ran): so it is remembered whole only if every unit it holds
+    now is indexed (one listing of this folder and a range of the index, not the whole
+    check), else forgotten, and the next write lists it."""
     marks = ctx.index.folder_marks()
     changed = False
     for folder in folders:
         name = folder.relative_to(ctx.store.archive_dir).as_posix()
         if name in marks:
             try:
-                marks[name] = _mark(folder)
+                mark = _mark(folder)  # taken before listing, as ``unindexed`` does
+                known = ctx.index.archive_paths_in(name)
+                whole = all(f"{name}/{unit}" in known for unit in arc.folder_unit_names(folder))
             except OSError:
+                whole = False
+            if whole:
+                marks[name] = mark
+            else:
                 del marks[name]
             changed = True
     if changed:

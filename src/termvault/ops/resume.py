@@ -158,6 +158,9 @@ def parse_and_prepare(
             state.reader.drop_text()
         else:
             state.text = None  # its turns went by unprepared: it cannot go on
+            # Nor is the parser's text used without full text (``_weight`` does not count
+            # it): up to 4 Mi characters a state would keep for nothing.
+            state.reader.drop_text()
         state.size = end
         state.file_size, state.file_sha256 = ref.size, ref.sha256 or ""
         state.content = arc.content_digest([(ref.relpath, state.file_sha256)])

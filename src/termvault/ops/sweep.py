@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import archive as arc
 from .. import holds
-from ..errors import DataError
+from ..errors import DataError, SourceChangedError
 from ..fsutil import FILE_MODE, fsync_dir, remove_if_unchanged, validate_id
 from ..index import fulltext
 from ..model import ArchiveEntry, SessionInfo, SessionUnit, UnitFile
@@ -210,7 +210,7 @@ def sweep(
                     w = _write(ctx, cs, unit, p, known, report.count_removed)
                 finally:
                     p.tails.close()
-            except ChangedWhileRead as exc:
+            except (ChangedWhileRead, SourceChangedError) as exc:  # before or while it was archived
                 report.skipped += 1
                 log.info("%s", exc)
                 tell(cs, unit, False, str(exc), "skipped")

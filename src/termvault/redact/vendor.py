@@ -144,7 +144,7 @@ def imported_denylist(module: str, detector: str) -> tuple[re.Pattern[str], ...]
 def _denylists() -> Callable[[str, str], tuple[re.Pattern[str], ...]]:
     """Where the plugins' patterns come from: the snapshot ``_denylist`` taken from the
     installed release (``scripts/denylist.py``), else detect-secrets itself."""
-    from . import _denylist
+    from . import _denylist  # lazy: read on the first redaction only, with its patterns
 
     if installed_version() != _denylist.VERSION:
         return imported_denylist
