@@ -6,8 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from termvault.redact import find_secrets
-from termvault.redact import rules
+from termvault.redact import find_secrets, rules
 
 _piece = st.one_of(
     st.sampled_from(
