@@ -88,4 +88,19 @@ def test_the_control_prefilter_agrees_with_the_control_pattern(text):
 def test_the_blob_test_agrees_with_the_blob_pattern(text, run):
     text = text + " " + "x" * run + " " + text
     split_says = max(map(len, text.split()), default=0) >= fulltext.MAX_CHUNK_LENGTH
-    assert split_says == (fulltext._BLOB.search(text) is not None)
+    assert split_says == (fulltext._BLOB.search(text) is not None) == fulltext.has_blob(text)
+
+
+_spaced = st.lists(
+    st.tuples(
+        st.integers(0, 600),
+        st.sampled_from([" ", "\n", "\r", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u3000", "\n\n", "é"]),
+    ),
+    max_size=6,
+).map(lambda parts: "".join("x" * n + sep for n, sep in parts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_spaced)
+def test_the_line_first_blob_test_agrees_with_the_blob_pattern(text):
+    assert fulltext.has_blob(text) == (fulltext._BLOB.search(text) is not None)
