@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 # Bits per character above which a long value in an env-like assignment counts as random.
 ENTROPY_THRESHOLD = 3.5
@@ -321,16 +322,24 @@ def _in_url_userinfo(text: str, at: int) -> bool:
 # ``str.find`` finds them in C far faster than ``re`` tries the names' first letters
 # (``p``, ``s``, ``t``, ``a``: a few characters in ten) position by position.
 _KW_STARTS = ("pass", "secret", "private", "token", "api")
+_KW_STARTS_BYTES = tuple(w.encode("ascii") for w in _KW_STARTS)
 
 
 def keyword_starts(text: str) -> list[int] | None:
     """The sorted positions where a name ``_ASSIGNMENT`` takes may start; None when the
     lowercased text is longer (a character like ``İ``: positions would shift)."""
+    # An ASCII text is lowercased and searched as bytes (same positions; both in C and
+    # several times cheaper than ``str.lower`` and ``str.find``).
+    if text.isascii():
+        return _found(text.encode("ascii").lower(), _KW_STARTS_BYTES)
     low = text.lower()
-    if len(low) != len(text):
-        return None
+    return _found(low, _KW_STARTS) if len(low) == len(text) else None
+
+
+def _found(low: Any, words: tuple[Any, ...]) -> list[int]:
+    """Every position of each of ``words`` in ``low`` (str or bytes, as they are), sorted."""
     at: list[int] = []
-    for word in _KW_STARTS:
+    for word in words:
         i = low.find(word)
         while i >= 0:
             at.append(i)
