@@ -205,6 +205,10 @@ def sweep(
         for i, (cs, unit) in enumerate(due):
             if stop:
                 raise stop[0]
+            if batch.items and ahead.waits_last(i):
+                # In the last stretch the writer would wait for a worker: it commits what
+                # it has meanwhile, so little is left to commit once the last unit is in.
+                batch.flush()
             try:
                 p = ahead.get(i)
                 try:
