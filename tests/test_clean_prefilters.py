@@ -42,6 +42,25 @@ def test_the_guarded_noise_pattern_removes_what_the_unguarded_one_does(text):
     assert fulltext._NOISE.sub("", text) == UNGUARDED_NOISE.sub("", text)
 
 
+@settings(max_examples=600, deadline=None)
+@given(_text)
+def test_noise_free_removes_what_the_noise_pattern_does(text):
+    # The split on the character before each token against the look-behind pattern, and
+    # against the unguarded one (noise at the start, at the end, tokens one separator apart).
+    assert fulltext.noise_free(text) == fulltext._NOISE.sub("", text) == UNGUARDED_NOISE.sub("", text)
+
+
+def test_noise_free_at_the_edges():
+    for text in ("aB3dE5fG7hJ9", "aB3dE5fG7hJ9 x", "x aB3dE5fG7hJ9", "aB3dE5fG7hJ9-aB3dE5fG7hJ9", "", " ", "\n"):
+        assert fulltext.noise_free(text) == fulltext._NOISE.sub("", text), text
+
+
+def test_noise_free_on_the_corpus(corpus):
+    for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert fulltext.noise_free(text) == UNGUARDED_NOISE.sub("", text), path.name
+
+
 def test_the_noise_guard_keeps_the_documented_cases():
     kept = "implementation deadbeef01 getElementById 2f1c3e9a8b7d6c5e"
     assert fulltext._NOISE.sub("", kept) == kept
@@ -69,4 +88,19 @@ def test_the_control_prefilter_agrees_with_the_control_pattern(text):
 def test_the_blob_test_agrees_with_the_blob_pattern(text, run):
     text = text + " " + "x" * run + " " + text
     split_says = max(map(len, text.split()), default=0) >= fulltext.MAX_CHUNK_LENGTH
-    assert split_says == (fulltext._BLOB.search(text) is not None)
+    assert split_says == (fulltext._BLOB.search(text) is not None) == fulltext.has_blob(text)
+
+
+_spaced = st.lists(
+    st.tuples(
+        st.integers(0, 600),
+        st.sampled_from([" ", "\n", "\r", "\t", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u3000", "\n\n", "é"]),
+    ),
+    max_size=6,
+).map(lambda parts: "".join("x" * n + sep for n, sep in parts))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_spaced)
+def test_the_line_first_blob_test_agrees_with_the_blob_pattern(text):
+    assert fulltext.has_blob(text) == (fulltext._BLOB.search(text) is not None)

@@ -54,12 +54,26 @@ _CONTROLS = re.compile(
 # (most words) is let go after one scan of it, before the costlier tests.
 _ALNUM = "A-Za-z0-9"
 _SOUP = "(?:[a-z][A-Z]{2}|[A-Z][a-z][A-Z])"
-_NOISE = re.compile(
-    rf"(?<![{_ALNUM}])(?=[a-z]*+[A-Z0-9])(?=[{_ALNUM}]{{8}})(?![0-9]*+[a-f][0-9a-f]*+(?![A-Za-z]))"
+# (``_NOISE_AT``, the same tests after the character before the token, which it captures:
+# a pattern led by a character class lets ``re`` skip to the next candidate in C, where a
+# leading look-behind is tried at every position. ``noise_free`` keeps that character.)
+_NOISE_TESTS = (
+    rf"(?=[a-z]*+[A-Z0-9])(?=[{_ALNUM}]{{8}})(?![0-9]*+[a-f][0-9a-f]*+(?![A-Za-z]))"
     r"(?:(?=[A-Za-z]++[0-9]++[A-Za-z]++[0-9]|[0-9]++[A-Za-z]++[0-9]++[A-Za-z])"
     rf"|(?=[{_ALNUM}]{{20}})(?=[A-Za-z]*+[0-9])|(?=[{_ALNUM}]*?[0-9]{{7}})"
     rf"|(?=(?>[{_ALNUM}]*?{_SOUP})[{_ALNUM}]*?{_SOUP}))[{_ALNUM}]++"
 )
+_NOISE = re.compile(rf"(?<![{_ALNUM}]){_NOISE_TESTS}")
+_NOISE_AT = re.compile(rf"([^{_ALNUM}]){_NOISE_TESTS}")
+
+
+def noise_free(text: str) -> str:
+    """``_NOISE.sub("", text)``, a quarter cheaper: a split on ``_NOISE_AT`` keeps the
+    captured character before each noisy token and drops the token (a space put first
+    stands for the start of the text)."""
+    return "".join(_NOISE_AT.split(" " + text))[1:]
+
+
 # Runs of 512+ characters without white space are blobs (base64 images, minified code,
 # encrypted reasoning): nobody searches them, and they dominate indexing time.
 MAX_CHUNK_LENGTH = 512  # (found by splitting first: a regex probe costs 10x more)
@@ -152,6 +166,19 @@ def has_controls(text: str) -> bool:
     return _CONTROL_CHARS.search(text) is not None
 
 
+def has_blob(text: str) -> bool:
+    """Whether ``text`` holds a run of ``MAX_CHUNK_LENGTH`` characters without white space
+    (``_BLOB``). Such a run lies within a line: only the lines that long are split into
+    words (most texts have none; splitting all of it made an object of every word)."""
+    if len(text) < MAX_CHUNK_LENGTH:
+        return False
+    for line in text.split("\n"):
+        # (max over a C map: the same test as ``any(len(w) >= ... for w in ...)``, 25% cheaper)
+        if len(line) >= MAX_CHUNK_LENGTH and max(map(len, line.split()), default=0) >= MAX_CHUNK_LENGTH:
+            return True
+    return False
+
+
 def clean(text: str) -> str:
     """``text`` as it is indexed: printable, redacted, without blobs and noisy tokens."""
     if not text.isascii():
@@ -162,10 +189,9 @@ def clean(text: str) -> str:
     if has_controls(text):
         text = _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = redact(text)
-    # (max over a C map: the same test as ``any(len(w) >= ... for w in ...)``, 25% cheaper)
-    if len(text) >= MAX_CHUNK_LENGTH and max(map(len, text.split()), default=0) >= MAX_CHUNK_LENGTH:
+    if has_blob(text):
         text = _BLOB.sub(" ", text)
-    return _NOISE.sub("", text)
+    return noise_free(text)
 
 
 def body(text: str) -> str:

@@ -194,6 +194,14 @@ class Ahead:
         for pos, i in enumerate(chunk):
             self._slots[i] = _Slot(future, None, pos, alone)
 
+    def waits_last(self, i: int) -> bool:
+        """Whether every unit is handed out (the sweep's last stretch) and ``get(i)``
+        would wait for the worker preparing unit ``i``."""
+        if self._pool is None or self._next < len(self.due):
+            return False
+        slot = self._slots.get(i)
+        return slot is not None and slot.future is not None and not slot.future.done()
+
     def get(self, i: int):
         try:
             self._fill(i)

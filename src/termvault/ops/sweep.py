@@ -19,6 +19,7 @@ from ..fsutil import FILE_MODE, fsync_dir, remove_if_unchanged, validate_id
 from ..index import fulltext
 from ..model import ArchiveEntry, SessionInfo, SessionUnit, UnitFile
 from ..reports import Failure, Progress, PruneReport, SweepReport
+from ..sources.base import without_text
 from ..sources.configured import ConfiguredSource
 from ..streams import HashingDiskFile
 from . import deltas, held, resume
@@ -204,6 +205,10 @@ def sweep(
         for i, (cs, unit) in enumerate(due):
             if stop:
                 raise stop[0]
+            if batch.items and ahead.waits_last(i):
+                # In the last stretch the writer would wait for a worker: it commits what
+                # it has meanwhile, so little is left to commit once the last unit is in.
+                batch.flush()
             try:
                 p = ahead.get(i)
                 try:
@@ -302,7 +307,13 @@ def _prepared(
         done = resume.parse_and_prepare(
             resume_in, cs.source, unit, refs, base.entry.content_sha256 if base else None, full_text
         )
-    info = parse(cs.source, refs, unit) if done is None else done[0]
+    if done is not None:
+        info = done[0]
+    elif full_text or resume_in is not None:  # (a kept resume state must hold the text)
+        info = parse(cs.source, refs, unit)
+    else:  # nothing will read the text: the parsers skip collecting it
+        with without_text():
+            info = parse(cs.source, refs, unit)
     shas = {r.relpath: r.ensure_hash() for r in refs}
     # The bytes read must be bytes that existed: a file replaced under its name (the app
     # saves atomically) between discovery and the read gives the new file's first bytes.

@@ -9,6 +9,8 @@ never an exception that stops a sweep.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import json
 import logging
@@ -459,6 +461,22 @@ def read_head(ref: FileRef, limit: int) -> str:
         return ""
 
 
+# False inside ``without_text``: every TextCollector made then keeps nothing.
+_TEXT_WANTED: contextvars.ContextVar[bool] = contextvars.ContextVar("termvault_text_wanted", default=True)
+
+
+@contextlib.contextmanager
+def without_text() -> Iterator[None]:
+    """Parse for the metadata alone (a sweep with full text off): the parsers' text
+    collectors keep nothing, so ``SessionInfo.text`` comes back empty. Every collector
+    only feeds ``info.text``; the metadata is the same (``tests/test_sweep_text_off.py``)."""
+    token = _TEXT_WANTED.set(False)
+    try:
+        yield
+    finally:
+        _TEXT_WANTED.reset(token)
+
+
 class TextCollector:
     """Accumulates searchable text up to a cap (characters), dropping the rest.
 
@@ -470,7 +488,7 @@ class TextCollector:
     REPEAT_MIN = 200
 
     def __init__(self, cap: int = DEFAULT_TEXT_CAP):
-        self.cap = cap
+        self.cap = cap if _TEXT_WANTED.get() else 0
         self.parts: list[str] = []
         self.size = 0
         self._seen: set[str] = set()
