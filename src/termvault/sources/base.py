@@ -477,6 +477,33 @@ def without_text() -> Iterator[None]:
         _TEXT_WANTED.reset(token)
 
 
+class PartReader:
+    """What a source's ``resumable`` reader shares (see ``ops.resume``): its parse
+    ``state`` (``info()``, ``text``), the record reader its ``feed`` uses (``records``),
+    and from those the metadata, a cut last line's warnings and dropping the text."""
+
+    state: Any
+
+    def records(self, ref: FileRef, warnings: list[int]) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def info(self) -> SessionInfo:
+        return self.state.info()
+
+    def cut_line(self, ref: FileRef) -> int | None:
+        """What ``parse`` counts for a last line without its newline (a record being
+        written): its warnings, or None when it is a whole record."""
+        warnings = [0]
+        for _ in self.records(ref, warnings):
+            return None
+        return warnings[0]
+
+    def drop_text(self) -> None:
+        """Stop collecting the parser's text (``info().text`` is then empty): the caller
+        keeps the full text from the messages, or none."""
+        self.state.text = TextCollector(cap=0)
+
+
 class TextCollector:
     """Accumulates searchable text up to a cap (characters), dropping the rest.
 

@@ -28,6 +28,7 @@ from ..model import FileRef, SessionInfo, SessionUnit
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
+    PartReader,
     Source,
     TextCollector,
     clean_text,
@@ -208,7 +209,7 @@ class NotResumable(ValueError):
     """Records a ``Resumable`` cannot take: the whole unit must be read again."""
 
 
-class Resumable:
+class Resumable(PartReader):
     """One pass over a single main transcript that can go on later: ``feed`` the records
     of a part of the file (the whole file, then what was appended), then ask for the
     metadata (``info``: what ``parse`` gives for everything fed so far) and the messages
@@ -232,24 +233,11 @@ class Resumable:
                 state.warnings[0] += 1
             stream.feed(rec)
 
-    def info(self) -> SessionInfo:
-        return self.state.info()
+    def records(self, ref: FileRef, warnings: list[int]) -> Iterator[Any]:
+        return read_jsonl(ref, warnings)
 
     def take(self) -> list[Message]:
         return self.stream.take()
-
-    def cut_line(self, ref: FileRef) -> int | None:
-        """What ``parse`` counts for a last line without its newline (a record being
-        written): its warnings, or None when it is a whole record."""
-        warnings = [0]
-        for _ in read_jsonl(ref, warnings):
-            return None
-        return warnings[0]
-
-    def drop_text(self) -> None:
-        """Stop collecting the parser's text (``info().text`` is then empty): the caller
-        keeps the full text from the messages."""
-        self.state.text = TextCollector(cap=0)
 
 
 # ---------------------------------------------------------------------------------------

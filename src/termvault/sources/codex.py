@@ -30,6 +30,7 @@ from ..streams import Reader
 from .base import (
     TOOL_OUTPUT_CAP,
     Message,
+    PartReader,
     Source,
     TextCollector,
     clean_text,
@@ -173,7 +174,7 @@ class CodexSource(Source):
         return None
 
 
-class Resumable:
+class Resumable(PartReader):
     """One pass over a plain rollout that can go on later: ``feed`` the records of a part
     of the file (the whole file, then what was appended), then ask for the metadata
     (``info``: what ``parse`` gives for everything fed so far) and the messages the part
@@ -196,24 +197,12 @@ class Resumable:
             except (RecursionError, TypeError, ValueError, AttributeError, KeyError):
                 continue
 
-    def info(self) -> SessionInfo:
-        return self.state.info()
+    def records(self, ref: FileRef, warnings: list[int]) -> Iterator[Any]:
+        return _records(ref, warnings)
 
     def take(self) -> list[Message]:
         out, self._messages = self._messages, []
         return out
-
-    def cut_line(self, ref: FileRef) -> int | None:
-        """What ``parse`` counts for a last line without its newline (a record being
-        written): its warnings, or None when it is a whole record."""
-        warnings = [0]
-        for _ in _records(ref, warnings):
-            return None
-        return warnings[0]
-
-    def drop_text(self) -> None:
-        """Stop collecting the parser's text (``info().text`` is then empty)."""
-        self.state.text = TextCollector(cap=0)
 
 
 # ---------------------------------------------------------------------------------------
