@@ -19,7 +19,6 @@ index file as a normal sweep leaves it, no VACUUM), per full text on and off.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .anchors import MB, Timer, cli_compress, old_app_archive
+from .results import emit
 
 REPO = Path(__file__).resolve().parent.parent
 FOLDERS = (
@@ -286,11 +286,7 @@ def measure_and_print(corpus: Path, out: Path | None, measure: Callable[[Path, C
         return 2
     with tempfile.TemporaryDirectory(prefix="tv-real-") as tmp:
         result = measure(Path(tmp), lambda s: print(s, file=sys.stderr))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if out:
-        out.write_text(text + "\n")
-    return 0
+    return emit(result, out)
 
 
 if __name__ == "__main__":

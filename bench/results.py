@@ -114,6 +114,17 @@ def save(results: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def emit(result: Any, path: Path | None) -> int:
+    """Print ``result`` as JSON and, when ``path`` is given, write it there too: the end
+    of every bench's ``main`` (exit status 0)."""
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    print(text)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
 def load(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 

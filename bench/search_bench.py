@@ -38,6 +38,7 @@ from typing import Any
 from . import anchors as an
 from .anchors import Timer
 from .corpus import corpus_files
+from .results import emit
 
 MB = 1e6
 DAY = 86400.0
@@ -453,7 +454,6 @@ def real_home_latency(work: Path, target_mb: int = 250, reps: int = 5, say=print
 def main(argv: list[str] | None = None) -> int:
     """``python -m bench.search_bench [--target-mb 250] [--json FILE]``"""
     import argparse
-    import json
     import tempfile
 
     ap = argparse.ArgumentParser(description=main.__doc__)
@@ -463,11 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         out = real_home_latency(Path(tmp), args.target_mb, args.reps)
-    text = json.dumps(out, indent=2, ensure_ascii=False)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return emit(out, args.json)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from .real_corpus import default_corpus
+from .results import emit
 
 MB = 1e6
 LIMITS = (1, 20, 50)
@@ -415,12 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(result, indent=2, ensure_ascii=False)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text + "\n", encoding="utf-8")
-    print(text)
-    return 0
+    return emit(result, args.json)
 
 
 if __name__ == "__main__":

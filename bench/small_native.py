@@ -12,7 +12,6 @@ rewrite its JSON index) archives copies of the same files. Runs are interleaved
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -24,6 +23,7 @@ from typing import Any
 from . import textgen as tg
 from .anchors import Timer, old_app_archive
 from .corpus import DEFAULT_NOW
+from .results import emit
 from .terminals import native_session
 from .world import World
 
@@ -94,11 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     with tempfile.TemporaryDirectory(prefix="tv-small-") as tmp:
         out = run(Path(tmp), args.rounds, args.sessions, say=lambda s: print(s, file=sys.stderr))
-    text = json.dumps(out, indent=2)
-    print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
-    return 0
+    return emit(out, args.json)
 
 
 if __name__ == "__main__":
