@@ -5,6 +5,7 @@ bench/startup.py, not asserted here; tests/cli/test_cli_quick.py compares the ou
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -39,11 +40,31 @@ sys.__stderr__.write("\\nMODULES " + json.dumps(loaded))
 """
 
 
-def loaded_modules(*args: str) -> set[str]:
-    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60)
+BARE = """
+import sys
+loaded = sorted(sys.modules)
+import json
+sys.__stderr__.write("MODULES " + json.dumps(loaded))
+"""
+
+
+def _modules_after(probe: str, *args: str) -> set[str]:
+    proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60)
     marker = proc.stderr.rfind("MODULES ")
     assert marker >= 0, proc.stderr
     return set(json.loads(proc.stderr[marker + len("MODULES ") :]))
+
+
+@functools.cache
+def bare_python() -> frozenset[str]:
+    """What this interpreter loads before running anything: an installation's own ``.pth``
+    files may import pathlib, re or typing at start-up, and termvault is not to blame."""
+    return frozenset(_modules_after(BARE))
+
+
+def loaded_modules(*args: str) -> set[str]:
+    """The modules the CLI loaded beyond what bare Python loads in this environment."""
+    return _modules_after(PROBE, *args) - bare_python()
 
 
 def loaded_packages(*args: str) -> set[str]:
