@@ -22,7 +22,7 @@ from ..errors import DataError
 from ..fsutil import FILE_MODE, ensure_private_dir
 from ..model import ArchiveEntry
 from . import textindex
-from .rows import redact_entry
+from .rows import entry_from_row, redact_entry, stored_meta
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,21 @@ def _m7_text_frames(db: sqlite3.Connection) -> None:
         )
 
 
+def _m8_lean_rows(db: sqlite3.Connection) -> None:
+    # Rows keep their metadata without what their columns and the defaults already say
+    # (``rows.LEAN``), and the index on (session_id, version DESC) goes: the UNIQUE
+    # constraint's own index serves the same lookups, read backwards.
+    db.execute("DROP INDEX IF EXISTS sessions_id_version")
+    cur = db.cursor()
+    cur.row_factory = sqlite3.Row
+    for row in cur.execute("SELECT * FROM sessions").fetchall():
+        entry = entry_from_row(row)
+        entry.meta = json.loads(row["meta"] or "{}")  # as written before: no marker to read
+        lean = stored_meta(entry)
+        if lean != row["meta"]:
+            db.execute("UPDATE sessions SET meta = ? WHERE id = ?", (lean, row["id"]))
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m1_sessions,
     _m2_latest_view,
@@ -178,6 +193,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m5_tombstones,
     _m6_redacted_metadata,
     _m7_text_frames,
+    _m8_lean_rows,
 ]
 
 

@@ -18,6 +18,18 @@ COLUMNS = [
     "pinned", "status", "fingerprint", "source_removed", "meta",
 ]  # fmt: skip
 REMOTE_COLUMNS = {"remote_key", "remote_verified_at", "local_present", "archive_sha256"}
+
+# A row's ``meta`` repeats five of its columns and mostly holds defaults: stored as is,
+# it was a third of a small session's row. A *complete* meta (every key below present,
+# the mirrored ones equal to their columns, as sources and manifests give it) is stored
+# without them and with ``LEAN`` set; reading fills them back in, in the same order, so
+# ``entry.meta`` is what was written. Any other meta is stored whole.
+LEAN = "~"
+MIRRORED = ("name", "working_directory", "last_command", "created_at", "last_activity_at")
+DEFAULTS: dict[str, Any] = {
+    "first_prompt": None, "git_branch": None, "model": None,
+    "message_count": 0, "tool_call_count": 0, "parse_warnings": 0,
+}  # fmt: skip
 FOREIGN_PREFIX = "hosts/"  # other machines' units are cached at archive/hosts/<host>/...
 
 
@@ -63,9 +75,56 @@ def entry_from_row(row: sqlite3.Row) -> ArchiveEntry:
         status=row["status"],
         fingerprint=row["fingerprint"],
         source_removed=bool(row["source_removed"]),
-        meta=json.loads(row["meta"] or "{}"),
+        meta=_full_meta(row),
         row_id=row["id"],
     )
+
+
+def _mirrored(e: ArchiveEntry) -> tuple[Any, ...]:
+    """The mirrored keys' values as the row's columns give them back."""
+    activity = e.last_activity_at if e.last_activity_at is not None else e.original_timestamp
+    return (e.name or "", e.working_directory or "", e.last_command, e.created_at, activity)
+
+
+def _same(value: Any, column: Any) -> bool:
+    # Exactly, and a time only as a float or None: a REAL column gives an int back as a float.
+    # (SQLite also stores -0.0 as 0.0.)
+    if isinstance(column, (int, float)) and not isinstance(column, float) or column == 0.0:
+        return False
+    return type(value) is type(column) and value == column
+
+
+def _is_default(key: str, value: Any) -> bool:
+    default = DEFAULTS[key]
+    return value is None if default is None else (type(value) is type(default) and value == default)
+
+
+def stored_meta(e: ArchiveEntry) -> str:
+    """``e.meta`` as the ``meta`` column holds it (see ``LEAN``)."""
+    meta: dict[str, Any] = e.meta
+    if LEAN in meta:  # a key of its own by that name: kept whole, inside the marker
+        meta = {LEAN: {"whole": meta}}
+    elif all(k in meta for k in DEFAULTS) and all(
+        k in meta and _same(meta[k], v) for k, v in zip(MIRRORED, _mirrored(e), strict=True)
+    ):
+        meta = {k: v for k, v in meta.items() if k not in MIRRORED and not (k in DEFAULTS and _is_default(k, v))}
+        meta[LEAN] = 1
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True)
+
+
+def _full_meta(row: sqlite3.Row) -> dict[str, Any]:
+    meta: dict[str, Any] = json.loads(row["meta"] or "{}")
+    mark = meta.get(LEAN)
+    if isinstance(mark, dict) and len(meta) == 1 and isinstance(mark.get("whole"), dict):
+        return dict(mark["whole"])
+    if type(mark) is not int or mark != 1:
+        return meta
+    del meta[LEAN]
+    columns = (row["name"], row["working_directory"], row["last_command"], row["created_at"], row["last_activity_at"])
+    for k, v in DEFAULTS.items():
+        meta.setdefault(k, v)
+    meta.update(zip(MIRRORED, columns, strict=True))
+    return dict(sorted(meta.items()))
 
 
 def row_values(e: ArchiveEntry) -> tuple[Any, ...]:
@@ -75,7 +134,7 @@ def row_values(e: ArchiveEntry) -> tuple[Any, ...]:
         e.last_activity_at if e.last_activity_at is not None else e.original_timestamp,
         e.archived_at, e.original_size_bytes, e.size_bytes, e.archive_path, e.archive_sha256,
         e.content_sha256, e.file_count, int(e.pinned), e.status, e.fingerprint,
-        int(e.source_removed), json.dumps(e.meta, ensure_ascii=False, sort_keys=True),
+        int(e.source_removed), stored_meta(e),
     )  # fmt: skip
 
 
