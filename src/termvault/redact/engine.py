@@ -16,6 +16,7 @@ every rule runs, as without the prefilter. ``TERMVAULT_RE2=0`` turns it off.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -137,11 +138,16 @@ def _char_class(name: str, av: Any, flags: int) -> str:
     """An RE2 class holding exactly the ASCII characters the node matches (asked of
     Python ``re`` itself) and, if it may match any, every non-ASCII character."""
     source, wide = _py_class(name, av)
-    one = re.compile(source, flags)
-    members = [c for c in range(128) if one.fullmatch(chr(c))]
     wide = wide or bool(flags & re.IGNORECASE)  # (K matches the Kelvin sign, s the long s)
     if name == "LITERAL" and not wide:
         return _hex(av)
+    return _re2_class(source, flags, wide)
+
+
+@functools.lru_cache(maxsize=256)
+def _re2_class(source: str, flags: int, wide: bool) -> str:
+    one = re.compile(source, flags)
+    members = [c for c in range(128) if one.fullmatch(chr(c))]
     ranges: list[str] = []
     for c in members:
         if ranges and ranges[-1][1] == c - 1:
