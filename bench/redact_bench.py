@@ -71,10 +71,13 @@ def import_cost(reps: int) -> dict[str, float]:
     # termvault.redact loads its rules on first use; import them here to time the plugins alone.
     plain = run("import termvault.redact.vendor")
     loaded = run("import termvault.redact.vendor as v; v.loaded()")
+    gated = run("import termvault.redact as r, termvault.redact.vendor as v; v.loaded(); r._rules(); r._gate()")
+    rules = run("import termvault.redact as r, termvault.redact.vendor as v; v.loaded(); r._rules()")
     return {
         "import_cpu_s": round(plain, 4),
         "import_and_plugins_cpu_s": round(loaded, 4),
         "plugins_cpu_s": round(loaded - plain, 4),
+        "re2_prefilter_cpu_s": round(gated - rules, 4),
     }
 
 
@@ -111,11 +114,19 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in pattern.finditer(text):
                     pass
 
+    def python_only(text: str) -> object:
+        # find_secrets without the RE2 prefilter (google-re2 missing or TERMVAULT_RE2=0).
+        if not text or (len(text) <= redact.SHORT_TEXT and not redact.may_hold_secret(text)):
+            return []
+        return redact._merge(redact._run(text, None))
+
+    redact.find_secrets("password=warm-up")  # the RE2 prefilter built once, outside the timing
     variants: dict[str, Callable[[str], object]] = {
         f"baseline ({args.baseline})": old.find_secrets,
         "termvault rules only": own_rules,
         "detect-secrets plugins, anchored": vendor_anchored,
         "detect-secrets plugins, whole text": vendor_unanchored,
+        "find_secrets, Python re alone (no RE2)": python_only,
         "find_secrets (rules + plugins)": redact.find_secrets,
     }
     rows = {}
@@ -142,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     s = result["startup"]
     print(
         f"import termvault.redact {s['import_cpu_s']:.3f} CPU s; with the detect-secrets plugins loaded "
-        f"{s['import_and_plugins_cpu_s']:.3f} CPU s (+{s['plugins_cpu_s']:.3f} s, once per process)"
+        f"{s['import_and_plugins_cpu_s']:.3f} CPU s (+{s['plugins_cpu_s']:.3f} s, once per process); "
+        f"building the RE2 prefilter +{s['re2_prefilter_cpu_s']:.3f} s, once per process"
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
