@@ -77,8 +77,9 @@ def _from_first_literal(nodes: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     """``nodes`` without the character classes (and repeats of one) that lead them, when a
     literal follows: what is left matches inside every match of the whole (a superset).
     A pattern led by a class is tried by RE2's automaton at every character of a run of
-    that class, all at once: ``[0-9a-z]{32}-us`` alone doubled the states it builds on
-    the first texts (most of a sweep worker's cost of the set) against ``-us``."""
+    that class, all at once, and each combination is a state built on first use: the
+    set's first pass over the real corpus cost 0.071 CPU s with them, 0.033 s without
+    (later passes 0.023 and 0.017 s)."""
     single = ("IN", "ANY", "NOT_LITERAL")
     for i, (op, av) in enumerate(nodes):
         name = str(op)
@@ -107,11 +108,9 @@ def _node(op: Any, av: Any, flags: int) -> str:
         return "(?:" + _seq(list(av), flags) + ")"
     if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
         lo, hi, p = av
-        from re import _constants  # type: ignore[attr-defined]
-
         inner = "(?:" + _seq(list(p), flags) + ")"
         lo = min(lo, _CAP)
-        if hi is _constants.MAXREPEAT or hi > _CAP:
+        if hi > _CAP:  # (MAXREPEAT, unbounded, too)
             return inner + ("*" if lo == 0 else "+" if lo == 1 else f"{{{lo},}}")
         return inner + f"{{{lo},{hi}}}"
     if name in ("AT", "ASSERT", "ASSERT_NOT"):
@@ -165,13 +164,13 @@ def _char_class(name: str, av: Any, flags: int) -> str:
 def _re2_class(source: str, flags: int, wide: bool) -> str:
     one = re.compile(source, flags)
     members = [c for c in range(128) if one.fullmatch(chr(c))]
-    ranges: list[str] = []
+    ranges: list[tuple[int, int]] = []
     for c in members:
         if ranges and ranges[-1][1] == c - 1:
-            ranges[-1] = (ranges[-1][0], c)  # type: ignore[assignment]
+            ranges[-1] = (ranges[-1][0], c)
         else:
-            ranges.append((c, c))  # type: ignore[arg-type]
-    body = "".join(_hex(a) if a == b else f"{_hex(a)}-{_hex(b)}" for a, b in ranges)  # type: ignore[misc]
+            ranges.append((c, c))
+    body = "".join(_hex(a) if a == b else f"{_hex(a)}-{_hex(b)}" for a, b in ranges)
     if wide:
         body += _NON_ASCII
     return f"[{body}]" if body else r"[^\x00-\x{10FFFF}]"
