@@ -245,3 +245,16 @@ def test_the_real_corpus_gives_the_same_with_and_without_re2(corpus, monkeypatch
         assert a == b, path.name
     for path, t, a in zip(paths, texts, with_re2, strict=True):
         assert a[0] == reference_secrets(t), path.name
+
+
+def test_the_clean_bench_compares_with_and_without_re2(corpus, monkeypatch):
+    from bench import clean_bench
+
+    # (it sets both for its process; restored after the test)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", "0")
+    monkeypatch.setenv("TERMVAULT_RE2", "1")
+    result = clean_bench.run(corpus, rounds=1)
+    assert result["texts"] > 0 and result["chars"] > 0
+    assert set(result["functions"]) == {"clean, 1st pass", "clean, 2nd pass", "find_secrets", "noise_free"}
+    assert all(row["python_best_s"] > 0 and row["re2_best_s"] > 0 for row in result["functions"].values())
+    assert redact._gate() is not None  # left on

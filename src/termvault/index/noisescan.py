@@ -59,7 +59,7 @@ CLUSTER = rf"{_ONE}(?:(?s:.){{0,{GAP}}}{_ONE})*"
 @functools.cache
 def _compiled() -> tuple[Any, Any] | None:
     """(RE2 object, its unanchored flag), or None when RE2 is not available."""
-    from ..redact.engine import import_re2
+    from ..redact.engine import import_re2  # lazy: RE2 is looked for on the first text
 
     re2 = import_re2()
     if re2 is None:

@@ -230,7 +230,7 @@ class Gate:
 def rule_patterns() -> dict[str, tuple[re.Pattern[str], ...]]:
     """For each of termvault's rules (by function name): its patterns, one of which
     matches wherever the rule finds a secret."""
-    from . import rules as r
+    from . import rules as r  # lazy: loaded with the gate, on the first text
 
     return {
         "_rule_pem": (r._PEM,),
