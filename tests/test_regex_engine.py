@@ -170,6 +170,19 @@ def test_clean_with_re2_equals_clean_without(text):
         assert fulltext.clean(text) == reference_clean(text, m)
 
 
+# Runs of letters and digits in up to four parts (each letters, digits or lowercase hex)
+# of 1-16 characters: the lengths and letter/digit changes the noise rules count.
+_PART = st.sampled_from(["abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789", "abcdef0123456789"])
+_RUN = st.lists(_PART.flatmap(lambda a: st.text(a, min_size=1, max_size=16)), min_size=1, max_size=4).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.tuples(_RUN, st.sampled_from([" ", "-", "é", "\n", "_", ""])), max_size=8))
+def test_noise_free_with_re2_on_runs_of_every_shape(parts):
+    text = "".join(run + sep for run, sep in parts)
+    assert fulltext.noise_free(text) == fulltext.noise_free_everywhere(text)
+
+
 def test_noise_free_at_the_edges_of_the_text_and_of_regions():
     for text in (
         "aB3dE5fG7hJ9",
@@ -177,6 +190,13 @@ def test_noise_free_at_the_edges_of_the_text_and_of_regions():
         "x aB3dE5fG7hJ9",
         "aB3dE5fG7hJ9-aB3dE5fG7hJ9",
         "12345678a",  # hex with a letter: kept; all digits: noise
+        # 20 characters with a digit and two changes at most, no 7 digits in a row: the
+        # shapes only the 20-character rule removes
+        "abcdefg123456hijklmn",
+        "123456abcdefgh123456",
+        "abcdefghijklmn123456",
+        "123456abcdefghijklmn",
+        "abcdefg123456hijklm",  # 19: kept
         "12345678 a",
         "é12345678é",
         "a" * 7 + "1",
