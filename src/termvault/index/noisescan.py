@@ -82,9 +82,16 @@ def _compiled() -> tuple[Any, Any] | None:
     return regex, _re2.RE2.Anchor.UNANCHORED
 
 
+# Below this many characters the whole-text split is cheaper than a call into RE2 (equal
+# at about 128: 3.3 microseconds; at 64, 1.9 against 2.5; at 1,024, 23 against 16).
+SHORT = 160
+
+
 def noise_free(text: str, split_at: re.Pattern[bytes]) -> str | None:
     """``text`` without its noisy tokens (``split_at``: ``_NOISE_AT`` on bytes), or None
-    when RE2 cannot be used (the caller then splits all of it)."""
+    when RE2 cannot be used or the text is short (the caller then splits all of it)."""
+    if len(text) < SHORT:
+        return None
     engine = _compiled()
     if engine is None:
         return None

@@ -146,18 +146,13 @@ def may_hold_secret(text: str) -> bool:
 
 def find_secrets(text: str) -> list[Secret]:
     """Every secret in ``text``, sorted by position, non-overlapping."""
-    if not text:
-        return []
+    if not text or (len(text) <= SHORT_TEXT and not may_hold_secret(text)):
+        return []  # (for short texts cheaper than a call into RE2)
     gate = _gate()
-    if gate is not None:
-        may = gate(text)  # which rules can find anything (None: any may)
-        if may is not None:
-            if not may:
-                return []
-            return _merge(_run(text, may))
-    if len(text) <= SHORT_TEXT and not may_hold_secret(text):
+    may = None if gate is None else gate(text)  # which rules can find anything (None: any)
+    if may is not None and not may:
         return []
-    return _merge(_run(text, None))
+    return _merge(_run(text, may))
 
 
 def _run(text: str, may: set[int] | None) -> list[Secret]:
