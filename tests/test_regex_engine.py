@@ -47,12 +47,12 @@ def _without_re2(m: pytest.MonkeyPatch) -> None:
 
 # Short texts skip RE2 (a call into it costs more than the Python check); the tests
 # below put every text through it, but the corpus test, which keeps these as they are.
-SHORT = (redact.SHORT_TEXT, noisescan.SHORT)
+SHORT = (redact.GATE_MIN, noisescan.SHORT)
 
 
 @pytest.fixture(autouse=True)
 def _fresh_caches(monkeypatch):
-    monkeypatch.setattr(redact, "SHORT_TEXT", 0)
+    monkeypatch.setattr(redact, "GATE_MIN", 0)
     monkeypatch.setattr(noisescan, "SHORT", 0)
     redact._gate.cache_clear()
     noisescan._compiled.cache_clear()
@@ -262,7 +262,7 @@ def test_every_rule_and_plugin_is_gated():
 
 
 def test_the_real_corpus_gives_the_same_with_and_without_re2(corpus, monkeypatch):
-    monkeypatch.setattr(redact, "SHORT_TEXT", SHORT[0])
+    monkeypatch.setattr(redact, "GATE_MIN", SHORT[0])
     monkeypatch.setattr(noisescan, "SHORT", SHORT[1])
     paths = sorted(p for p in corpus.rglob("*") if p.is_file())
     texts = [p.read_bytes().decode("utf-8", "replace") for p in paths]
