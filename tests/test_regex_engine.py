@@ -227,6 +227,15 @@ def test_without_re2_everything_runs_in_python(monkeypatch):
     assert expected[0] == reference_secrets(text)
 
 
+def test_a_binding_laid_out_otherwise_falls_back_to_the_whole_split(monkeypatch):
+    monkeypatch.delattr(re2, "_re2")  # its private module cannot be imported
+    monkeypatch.setitem(sys.modules, "re2._re2", None)
+    noisescan._compiled.cache_clear()
+    assert noisescan._compiled() is None
+    text = "x aB3dE5fG7hJ9 and 12345678901234 " * 10
+    assert fulltext.noise_free(text) == fulltext.noise_free_everywhere(text)
+
+
 def test_the_switch_turns_re2_off(monkeypatch):
     monkeypatch.setenv("TERMVAULT_RE2", "0")
     assert engine.import_re2() is None

@@ -69,17 +69,20 @@ def _compiled() -> tuple[Any, Any] | None:
     re2 = import_re2()
     if re2 is None:
         return None
-    from re2 import _re2  # the binding under the re-like API: one call per region
+    try:
+        from re2 import _re2  # the binding under the re-like API: one call per region
 
-    options = re2.Options()
-    options.encoding = re2.Options.Encoding.LATIN1  # bytes are characters
-    options.never_capture = True
-    options.max_mem = 16 << 20
-    options.log_errors = False
-    regex = _re2.RE2(CLUSTER.encode("ascii"), options)
-    if not regex.ok():
+        options = re2.Options()
+        options.encoding = re2.Options.Encoding.LATIN1  # bytes are characters
+        options.never_capture = True
+        options.max_mem = 16 << 20
+        options.log_errors = False
+        regex = _re2.RE2(CLUSTER.encode("ascii"), options)
+        if not regex.ok():
+            return None
+        return regex, _re2.RE2.Anchor.UNANCHORED
+    except (ImportError, AttributeError, TypeError):  # a release laid out otherwise: split it all
         return None
-    return regex, _re2.RE2.Anchor.UNANCHORED
 
 
 # Below this many characters the whole-text split is cheaper than a call into RE2 (equal
