@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..redact import redact
+from . import noisescan  # (RE2 itself is imported on the first text)
 
 CHUNK_CHARS = 64 * 1024  # a chunk's text, before compression
 TEXT_CAP = 4 * 1024 * 1024  # searchable characters kept per session
@@ -67,7 +68,17 @@ _NOISE = re.compile(rf"(?<![{_ALNUM}]){_NOISE_TESTS}")
 _NOISE_AT = re.compile(rf"([^{_ALNUM}]){_NOISE_TESTS}")
 
 
+_NOISE_AT_BYTES = re.compile(_NOISE_AT.pattern.encode("ascii"))
+
+
 def noise_free(text: str) -> str:
+    """``_NOISE.sub("", text)``: with RE2, only the regions where RE2 finds candidates
+    are split (``noisescan``); else ``noise_free_everywhere``."""
+    out = noisescan.noise_free(text, _NOISE_AT_BYTES)
+    return noise_free_everywhere(text) if out is None else out
+
+
+def noise_free_everywhere(text: str) -> str:
     """``_NOISE.sub("", text)``, a quarter cheaper: a split on ``_NOISE_AT`` keeps the
     captured character before each noisy token and drops the token (a space put first
     stands for the start of the text)."""

@@ -136,6 +136,13 @@ _MAYBE = re.compile(
 _MAYBE_WORDS = ("pass", "secret", "token", "private", "api", "aws")
 
 
+# Texts this long or longer ask the RE2 prefilter (``engine``) which rules can match, when
+# it is installed; shorter ones (names, short commands) the quick check, which costs less
+# than a call into RE2 there (1.3 against 1.4 microseconds at 16 characters of session
+# text; at 64, 2.1 against 2.8 with the quick check first, 4.1 without RE2).
+GATE_MIN = 32
+
+
 def may_hold_secret(text: str) -> bool:
     """False only if no rule can find anything in ``text`` (a quick check)."""
     if _MAYBE.search(text) is not None:
@@ -146,12 +153,29 @@ def may_hold_secret(text: str) -> bool:
 
 def find_secrets(text: str) -> list[Secret]:
     """Every secret in ``text``, sorted by position, non-overlapping."""
-    if not text or (len(text) <= SHORT_TEXT and not may_hold_secret(text)):
+    if not text:
         return []
+    gate = _gate() if len(text) >= GATE_MIN else None
+    may = None if gate is None else gate(text)  # which rules can find anything (None: any)
+    if may is None and len(text) <= SHORT_TEXT and not may_hold_secret(text):
+        return []
+    if may is not None and not may:
+        return []
+    return _merge(_run(text, may))
+
+
+def _run(text: str, may: set[int] | None) -> list[Secret]:
+    """What the rules find: all of them (``may`` None), or those ``may`` names (indexes
+    into ``RULES``, then one per vendor plugin after them)."""
     found: list[Secret] = []
-    for rule in _rules():
-        found.extend(rule(text))
-    return _merge(found)
+    *rules, vendor_find = _rules()
+    for i, rule in enumerate(rules):
+        if may is None or i in may:
+            found.extend(rule(text))
+    plugins = None if may is None else {i - len(rules) for i in may if i >= len(rules)}
+    if plugins is None or plugins:
+        found.extend(vendor_find(text, plugins))  # type: ignore[call-arg]
+    return found
 
 
 @functools.cache
@@ -161,6 +185,24 @@ def _rules() -> tuple[Callable[[str], Iterable[Secret]], ...]:
     from .rules import RULES  # lazy: see the note at the top
 
     return (*RULES, vendor.find)
+
+
+@functools.cache
+def _gate() -> Any:
+    """The RE2 prefilter over the rules and the vendor plugins (``engine.Gate``), or None
+    when RE2 is not available: built once, on first use."""
+    from . import engine, vendor  # lazy: see the note at the top
+
+    re2 = engine.import_re2()
+    if re2 is None:
+        return None
+    of_rule = engine.rule_patterns()
+    groups: list[tuple[re.Pattern[str], ...]] = [of_rule.get(rule.__name__, ()) for rule in _rules()[:-1]]
+    groups += [item.patterns for item in vendor.loaded()]
+    try:
+        return engine.Gate(re2, groups)
+    except Exception:  # re2.error: the set does not compile; run every rule
+        return None
 
 
 def _merge(found: list[Secret]) -> list[Secret]:

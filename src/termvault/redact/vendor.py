@@ -41,7 +41,7 @@ import importlib.util
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 from .rules import Secret
@@ -167,10 +167,13 @@ def loaded() -> tuple[_Loaded, ...]:
     return _loaded
 
 
-def find(text: str) -> Iterator[Secret]:
-    """The vendor-format secrets in ``text`` (unsorted, possibly overlapping)."""
+def find(text: str, plugins: Collection[int] | None = None) -> Iterator[Secret]:
+    """The vendor-format secrets in ``text`` (unsorted, possibly overlapping); only those
+    of the ``plugins`` named (indexes into ``PLUGINS``) when given."""
     n = len(text)
-    for item in loaded():
+    for i, item in enumerate(loaded()):
+        if plugins is not None and i not in plugins:
+            continue
         before, after = item.plugin.window
         for anchor in item.anchors:
             for hit in anchor.finditer(text):
