@@ -7,10 +7,11 @@ Everything here turns data into text; nothing here touches the vault.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
 import click
 
@@ -222,3 +223,47 @@ def snippet_text(snippet: str, spans: Sequence[tuple[int, int]], width: int, ind
         body.truncate(room, overflow="ellipsis")
     text.append_text(body)
     return text
+
+
+# -- raw bytes on a terminal ----------------------------------------------------------------
+class TerminalSafeWriter:
+    """Raw session bytes bound for a terminal, with every control character shown in
+    ``cat -v`` notation instead of being run: ESC as ``^[``, an 8-bit C1 control as
+    ``M-^[``, a bidirectional override as ``<U+202E>``, a carriage return not ending a
+    line as ``^M``. An OSC 52 clipboard write, a title change or a screen clear recorded in
+    a session stays text. Everything else passes unchanged; ``replaced`` counts what was
+    shown instead. Only for a terminal: a file or a pipe gets the exact bytes."""
+
+    _UNSAFE = re.compile(
+        rb"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]"
+    )
+    # What a chunk may end with that the next chunk completes into one of the above.
+    _OPEN_ENDS = (b"\r", b"\xc2", b"\xe2", b"\xe2\x80", b"\xe2\x81")
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.replaced = 0
+        self._held = b""
+
+    def write(self, data: bytes) -> int:
+        buf = self._held + bytes(data)
+        keep = next((len(end) for end in self._OPEN_ENDS[::-1] if buf.endswith(end)), 0)
+        self._held = buf[len(buf) - keep :] if keep else b""
+        self.out.write(self._UNSAFE.sub(self._shown, buf[: len(buf) - keep]))
+        return len(data)
+
+    def _shown(self, match: re.Match[bytes]) -> bytes:
+        self.replaced += 1
+        seq = match.group()
+        if len(seq) == 1:
+            return b"^?" if seq == b"\x7f" else b"^" + bytes([seq[0] + 64])
+        if seq[0] == 0xC2:
+            return b"M-^" + bytes([seq[1] - 0x80 + 64])
+        return f"<U+{ord(seq.decode()):04X}>".encode()
+
+    def finish(self) -> None:
+        held, self._held = self._held, b""
+        self.out.write(self._UNSAFE.sub(self._shown, held))
+
+    def flush(self) -> None:
+        self.out.flush()

@@ -15,10 +15,12 @@ from ..errors import DataError, NotFoundError
 from .context import EXIT_PROBLEMS, AppState, CliError, pass_state
 from .format import (
     Column,
+    TerminalSafeWriter,
     home_display,
     human_size,
     key_values,
     local_time,
+    plural,
     print_json,
     print_lines,
     ratio,
@@ -500,11 +502,36 @@ def export(
         return
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
+        if fmt == "raw" and _isatty(sys.stdout):
+            _export_to_terminal(vault, session_id, stream, options)
+            return
         vault.export(session_id, stream, **options)
         stream.flush()
         return
     write_atomically(output, lambda fh: vault.export(session_id, fh, **options))
     state.say(f"Wrote {home_display(output)} ({human_size(output.stat().st_size)}).")
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
+
+
+def _export_to_terminal(vault: Vault, session_id: str, stream: BinaryIO, options: ExportOptions) -> None:
+    """A raw export on a terminal: the session's control sequences (a clipboard write, a
+    title change) are shown, not run; then a note on how to get the exact bytes."""
+    safe = TerminalSafeWriter(stream)
+    vault.export(session_id, safe, **options)
+    safe.finish()
+    stream.flush()
+    if safe.replaced:
+        click.echo(
+            f"termvault: {plural(safe.replaced, 'control character')} shown as ^X, not sent to the terminal; "
+            "-o FILE or a pipe gets the exact bytes.",
+            err=True,
+        )
 
 
 def _export_json(vault: Vault, session_id: str, output: Path | None, options: ExportOptions) -> None:
