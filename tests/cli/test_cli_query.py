@@ -238,6 +238,14 @@ def test_export_of_a_file_the_session_does_not_have_exits_1(archived):
     assert "no/such.json" in result.stderr
 
 
+def test_export_file_with_a_rendered_format_is_a_usage_error_not_ignored(archived):
+    # --file picks one file of a raw export; `--format md --file X` printed the whole
+    # session as if --file had not been given, X existing or not.
+    result = invoke("export", API, "--format", "md", "--file", "no/such.json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--file" in result.stderr and "raw" in result.stderr
+
+
 def test_export_rejects_an_unknown_format(archived):
     result = invoke("export", API, "--format", "pdf")
     assert result.exit_code == 2

@@ -488,6 +488,11 @@ def export(
     ID may be any unique prefix of a session id. A session a source still holds and that
     is not archived yet is exported from where it lives.
     """
+    if relpath is not None and fmt != "raw":
+        raise click.BadOptionUsage(
+            "relpath",
+            "--file picks one file of a raw export (--format raw); a rendered export shows the whole session.",
+        )
     if output is not None and str(output) != "-" and not force:
         target = Path(os.path.expanduser(str(output)))
         if target.exists():
