@@ -188,3 +188,28 @@ def test_a_raw_export_to_a_terminal_shows_control_characters_instead_of_running_
     # Piped or written to a file, raw stays byte for byte what was archived.
     piped = invoke("export", sid)
     assert piped.exit_code == 0 and piped.stdout_bytes == raw
+
+
+BEL_TITLE = "\x1b]0;pwned\x07"  # ended by BEL, which rich drops from any Text it is given
+
+
+def test_verify_and_restore_show_all_of_a_hostile_file_name_not_just_its_start(hostile, tmp_path):
+    # rich removes the BEL ending the OSC before the console strips it, so the stripper
+    # saw an unterminated OSC and ate the rest of the line: `verify` said
+    # "orphaned archive/2026/10/evil" and the file could not be told apart.
+    archived = next((hostile / "archive").rglob("*.tar.zst"))
+    (archived.parent / f"evil{BEL_TITLE}tail.tar.zst").write_bytes(b"not an archive")
+    result = invoke("verify")
+    assert result.exit_code != 0
+    assert "eviltail.tar.zst (not in the index)" in result.output and clean(result.output), repr(result.output)
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / f"a{BEL_TITLE}b.log").write_text("hello\n")
+    with Vault(hostile, settle_seconds=0, sources={"agent-log": {"roots": [str(logs)]}}) as vault:
+        report = vault.sweep(older_than=0, kinds=["agent-log"])
+        assert report.archived and not report.failed
+        sid = report.archived[0].session_id
+    result = invoke("restore", sid, "--to", str(tmp_path / "back"))
+    assert result.exit_code == 0, result.output
+    assert "ab.log" in result.output and clean(result.output), repr(result.output)

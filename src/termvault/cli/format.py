@@ -178,6 +178,22 @@ def print_lines(console: Console, lines: Iterable[Text | str]) -> None:
         console.print(line, soft_wrap=True, overflow="ignore", crop=False)
 
 
+def assemble(*parts: str | tuple[str, str]) -> Text:
+    """``rich.text.Text.assemble`` of ``parts`` (text, or (text, style)) made printable
+    first. Needed for any text not already clean (a file name, an error naming one):
+    rich drops the BEL that ends an OSC string from every Text it is given, after which
+    the console could not tell where the sequence ended and would hide the rest of the
+    line."""
+    from rich.text import Text
+
+    return Text.assemble(
+        *(
+            (printable(p, one_line=True) if isinstance(p, str) else (printable(p[0], one_line=True), p[1]))
+            for p in parts
+        )
+    )
+
+
 def key_values(pairs: Sequence[tuple[str, Cell | None]]) -> list[Text]:
     """``Label   value`` lines with the labels aligned; ``None`` values are left out."""
     from rich.cells import cell_len

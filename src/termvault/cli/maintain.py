@@ -11,6 +11,7 @@ from ..errors import UsageError
 from .context import EXIT_PROBLEMS, EXIT_USAGE, AppState, CliError, pass_state
 from .format import (
     Column,
+    assemble,
     echo_key_values,
     home_display,
     human_size,
@@ -138,7 +139,6 @@ def resweepable(vault, report) -> dict[str, str]:
 
 
 def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearchive: dict[str, str]) -> None:
-    from rich.text import Text
 
     out = state.out
     out.print(f"Checked {plural(report.checked, 'archive version')}: {report.ok} ok.", soft_wrap=True)
@@ -160,11 +160,11 @@ def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearch
     if problems:
         out.print("Problems found:", soft_wrap=True)
         for kind, what in problems:
-            out.print(Text.assemble("  ", (f"{kind:<10}", "red"), " ", what), soft_wrap=True)
+            out.print(assemble("  ", (f"{kind:<10}", "red"), " ", what), soft_wrap=True)
     if report.repaired:
         out.print("Repaired:", soft_wrap=True)
         for action in report.repaired:
-            out.print(Text.assemble("  ", (action, "green")), soft_wrap=True)
+            out.print(assemble("  ", (action, "green")), soft_wrap=True)
     if not problems:
         out.print("The archive is clean.", soft_wrap=True)
     elif not repair:

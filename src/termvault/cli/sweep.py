@@ -11,6 +11,7 @@ from .context import EXIT_INTERRUPTED, EXIT_PROBLEMS, AppState, CliError, pass_s
 from .coverage import Coverage, coverage, left_out_line, looked_in_rows
 from .format import (
     Column,
+    assemble,
     duration,
     home_display,
     human_size,
@@ -218,7 +219,7 @@ def print_summary(
         out.print("Failed:", soft_wrap=True)
         for f in report.failed:
             out.print(
-                Text.assemble("  ", (f.session_id, "bold"), f" ({f.source}, {f.path}): ", (f.reason, "red")),
+                assemble("  ", (f.session_id, "bold"), f" ({f.source}, {f.path}): ", (f.reason, "red")),
                 soft_wrap=True,
             )
     _print_coverage(state, report, items, explicit, always=state.home_created or not busy or state.verbose > 0)
