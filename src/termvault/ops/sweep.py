@@ -221,6 +221,14 @@ def sweep(
                 tell(cs, unit, False, str(exc), "skipped")
                 continue
             except Exception as exc:  # one bad session never stops the sweep
+                gone = _vanished(unit, exc)
+                if gone is not None:  # deleted by its owner meanwhile: nothing to keep
+                    report.skipped += 1
+                    log.info(
+                        "%s session %s: %s was deleted before it was archived", cs.source.kind, unit.session_id, gone
+                    )
+                    tell(cs, unit, False, f"{gone} was deleted before it was archived", "skipped")
+                    continue
                 fail(cs, unit, exc)
                 continue
             if w is None:
@@ -230,6 +238,17 @@ def sweep(
             batch.add(w)
             if batch.full():
                 batch.flush()
+
+
+def _vanished(unit: SessionUnit, exc: BaseException) -> str | None:
+    """The file of ``unit`` that ``exc`` says is gone (deleted after it was found, before
+    it was read: the app removing a session, a tool's cleanup), or None."""
+    if not isinstance(exc, FileNotFoundError) or exc.filename is None:
+        return None
+    name = os.fsdecode(exc.filename)
+    if any(str(f.origin) == name for f in unit.files) and not os.path.lexists(name):
+        return name
+    return None
 
 
 def prepare_whole(cs: ConfiguredSource, unit: SessionUnit, full_text: bool, pack: _Packer | None = None) -> Prepared:
