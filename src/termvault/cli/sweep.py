@@ -68,7 +68,8 @@ def sweep(state: AppState, older_than: float | None, sources: tuple[str, ...], d
     the sweep goes on. With a storage cap configured, old archives are pruned afterwards.
     Ctrl-C stops between two sessions' steps: what was archived is kept (exit 130).
     """
-    vault = state.vault(create=True)
+    # A dry run changes nothing: on a machine without a home it reads an empty archive.
+    vault = state.vault(readonly=True, missing_ok=True) if dry_run else state.vault(create=True)
     tally = Tally()
     try:
         with sweep_progress(state, enabled=not as_json and not dry_run) as progress:
