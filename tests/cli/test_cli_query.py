@@ -294,3 +294,26 @@ def test_search_before_a_bare_date_includes_that_whole_day(archived):
     assert {h["session_id"] for h in hits} == {API, DB, BLOG}
     hits = json.loads(invoke("search", "--after", day, "--before", day, "--json").stdout)
     assert {h["session_id"] for h in hits} == {API}
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_a_rendered_export_says_when_records_could_not_be_read(home, tmp_path, fmt):
+    # A transcript with a record too damaged to read rendered as if it were whole: a
+    # 50 MB line or a cut-off record vanished from a markdown export without a word.
+    import os
+
+    from termvault import Vault
+
+    projects = tmp_path / "projects" / "-p"
+    projects.mkdir(parents=True)
+    sid = "5e55a0c1-0000-4000-8000-000000000001"
+    good = json.dumps(
+        {"type": "user", "timestamp": "2025-01-01T00:00:00Z", "message": {"role": "user", "content": "hi"}}
+    )
+    (projects / f"{sid}.jsonl").write_text(good + '\n{"type": "user", "message": {"role": "us\n')
+    os.utime(projects / f"{sid}.jsonl", (time.time() - 3600, time.time() - 3600))
+    with Vault(home, sources={"claude-code": {"roots": [str(tmp_path / "projects")]}}) as vault:
+        assert vault.sweep(older_than=0, kinds=["claude-code"]).archived
+    result = invoke("export", sid, "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert "hi" in result.stdout and "Parse warnings" in result.stdout and "raw export" in result.stdout
