@@ -284,3 +284,28 @@ def test_a_session_deleted_between_discovery_and_its_archiving_is_skipped_not_fa
         assert not report.failed, report.failed
         assert report.skipped == 1 and sorted(e.session_id for e in report.archived) == ["s00", "s02"]
         assert _archived_bytes(v) == {k: b for k, b in originals.items() if k != "s01"}
+
+
+def test_a_full_disk_at_the_closing_index_merge_keeps_the_sweeps_report(home, monkeypatch):
+    """The closing full-text merge is housekeeping: on a disk that filled up during the
+    sweep it failed, and its error replaced the whole report (what was archived, what
+    failed and why) with one line and exit 4. The report now comes back, the merge
+    left for the next sweep."""
+    import sqlite3
+
+    from termvault.errors import DataError
+    from termvault.index.entries import ArchiveIndex
+
+    _sessions(home, 2)
+
+    def full(self):
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError as exc:
+            raise DataError("The index could not be read or written (database or disk is full)") from exc
+
+    monkeypatch.setattr(ArchiveIndex, "settle", full)
+    with Vault(home) as v:
+        report = v.sweep(older_than=7)
+        assert sorted(e.session_id for e in report.archived) == ["s00", "s01"] and not report.failed
+        assert [h.entry.session_id for h in v.search("deploy_1")] == ["s01"]

@@ -621,7 +621,10 @@ def run(
     else:
         sweep(ctx, due, report, progress)
         if report.archived:
-            ctx.index.settle()  # one FTS merge and free pages given back, per sweep
+            try:
+                ctx.index.settle()  # one FTS merge and free pages given back, per sweep
+            except DataError as exc:  # housekeeping (a full disk): the report matters more
+                log.warning("the index was not compacted after the sweep (the next sweep will): %s", exc)
         if steps.push is not None:
             steps.push(ctx)
     if capped and steps.prune is not None:
