@@ -246,6 +246,15 @@ def test_export_file_with_a_rendered_format_is_a_usage_error_not_ignored(archive
     assert "--file" in result.stderr and "raw" in result.stderr
 
 
+def test_export_detail_without_a_rendered_format_is_a_usage_error_not_the_raw_bytes(archived):
+    # `export ID --detail prompts` printed the whole raw transcript, secrets and all,
+    # to someone who asked for their prompts only.
+    result = invoke("export", API, "--detail", "prompts")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--detail" in result.stderr and "--format" in result.stderr
+    assert invoke("export", API, "--detail", "prompts", "--format", "text").exit_code == 0
+
+
 def test_export_rejects_an_unknown_format(archived):
     result = invoke("export", API, "--format", "pdf")
     assert result.exit_code == 2

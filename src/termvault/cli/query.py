@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict
 
 import click
+from click.core import ParameterSource
 
 from ..errors import DataError, NotFoundError
 from .context import EXIT_PROBLEMS, AppState, CliError, pass_state
@@ -488,6 +489,13 @@ def export(
     ID may be any unique prefix of a session id. A session a source still holds and that
     is not archived yet is exported from where it lives.
     """
+    detail_given = click.get_current_context().get_parameter_source("detail") is not ParameterSource.DEFAULT
+    if detail_given and fmt == "raw":
+        raise click.BadOptionUsage(
+            "detail",
+            "--detail chooses what a rendered export shows: add --format text, markdown, html or jsonl "
+            "(raw is the archived bytes, all of them, unredacted).",
+        )
     if relpath is not None and fmt != "raw":
         raise click.BadOptionUsage(
             "relpath",
