@@ -87,6 +87,7 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
     vault = state.vault(readonly=not repair)
     with item_progress(state, "Verifying", enabled=not as_json) as progress:
         report = vault.repair(progress, read_data) if repair else vault.verify(progress, read_data)
+    superseded = set_superseded_aside(vault, report)
     if repair:
         # What repair cannot fix: lost or damaged archives, and whatever reconciliation
         # had to leave (an orphan that does not verify, a source that changed).
@@ -106,11 +107,46 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
         if repair:
             data["problems_remaining"] = remaining
         data["next_sweep_rearchives"] = sorted(rearchive)
+        data["superseded"] = [{"archive_path": p, "by": by} for p, by in sorted(superseded.items())]
         print_json(data)
     else:
         _print_verify(state, report, repair, remaining, rearchive)
+        for p, by in sorted(superseded.items()):
+            state.out.print(
+                assemble(
+                    "  ",
+                    ("superseded", "yellow"),
+                    f" archive/{p}: damaged, but archived again since, "
+                    f"byte for byte, as {by} (verified); nothing to do.",
+                ),
+                soft_wrap=True,
+            )
     if remaining:
         raise click.exceptions.Exit(EXIT_PROBLEMS)
+
+
+def set_superseded_aside(vault, report) -> dict[str, str]:
+    """Take out of ``report`` the missing or corrupt versions, already marked so in the
+    index, whose exact bytes a later sound version of the same session holds (the sweep
+    after a repair archived them again): nothing is left to do about them. Returns
+    {archive path: "SESSION version N"} of those."""
+    found: dict[str, str] = {}
+    for rel in [*report.missing, *(p for p, _ in report.corrupt)]:
+        row = vault.index.by_path(rel)
+        if row is None or row.status not in ("missing", "corrupt") or not row.content_sha256:
+            continue
+        for later in vault.index.versions(row.session_id):
+            if (
+                later.version > row.version
+                and later.status == "archived"
+                and later.content_sha256 == row.content_sha256
+            ):
+                found[rel] = f"{row.session_id} version {later.version}"
+                break
+    if found:
+        report.missing = [p for p in report.missing if p not in found]
+        report.corrupt = [(p, why) for p, why in report.corrupt if p not in found]
+    return found
 
 
 def resweepable(vault, report) -> dict[str, str]:
