@@ -152,6 +152,16 @@ def test_prune_dry_run_lists_the_oldest_first_and_deletes_nothing(archived, home
     assert data["pruned"][0]["session_id"] == BLOG and data["limit_bytes"] == cap
 
 
+def test_prune_dry_run_in_an_empty_home_folder_writes_nothing(home):
+    # It opened the home for writing: an index, archive/, history/ and a lock appeared.
+    home.mkdir(exist_ok=True)
+    before = sorted(p.name for p in home.iterdir())
+    result = invoke("prune", "--max-size", "1MB", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Nothing to prune" in result.stdout
+    assert sorted(p.name for p in home.iterdir()) == before
+
+
 def test_prune_without_yes_and_without_a_terminal_refuses_with_exit_2(archived):
     sizes = _sizes()
     proc = run("prune", "--max-size", str(sizes[API]))

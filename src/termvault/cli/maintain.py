@@ -256,7 +256,7 @@ Oldest last activity goes first; pinned sessions are never pruned.
 @pass_state
 def prune(state: AppState, max_size: int | None, dry_run: bool, yes: bool, as_json: bool):
     """Delete the oldest archives to fit a storage cap."""
-    vault = state.vault()
+    vault = state.vault(readonly=dry_run)  # a dry run writes nothing, not even a new index
     if max_size is None and vault.config.max_total_bytes is None:
         raise UsageError(
             "No storage cap is configured; give one with --max-size (e.g. 2GB) or set max_total_bytes in config.toml."
