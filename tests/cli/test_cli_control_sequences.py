@@ -213,3 +213,20 @@ def test_verify_and_restore_show_all_of_a_hostile_file_name_not_just_its_start(h
     result = invoke("restore", sid, "--to", str(tmp_path / "back"))
     assert result.exit_code == 0, result.output
     assert "ab.log" in result.output and clean(result.output), repr(result.output)
+
+
+def test_the_terminal_writer_gives_the_same_bytes_whatever_the_chunks():
+    from termvault.cli.format import TerminalSafeWriter
+
+    data = f"a\r\nb\rc{OSC52}é…\u009b1m{BIDI}\u2066z\x7f\t©\r".encode()
+    whole, pieces = io.BytesIO(), io.BytesIO()
+    one = TerminalSafeWriter(whole)
+    one.write(data)
+    one.finish()
+    many = TerminalSafeWriter(pieces)
+    for i in range(len(data)):
+        many.write(data[i : i + 1])
+    many.finish()
+    assert pieces.getvalue() == whole.getvalue()
+    assert whole.getvalue() == "a\r\nb^Mc^[]52;c;Y3VybCBldmlsLmNvbSB8IHNo^Gé…M-^[1m<U+202E><U+2066>z^?\t©^M".encode()
+    assert one.replaced == many.replaced == 8
