@@ -265,21 +265,47 @@ class TerminalSafeWriter:
         buf = self._held + bytes(data)
         keep = next((len(end) for end in self._OPEN_ENDS[::-1] if buf.endswith(end)), 0)
         self._held = buf[len(buf) - keep :] if keep else b""
-        self.out.write(self._UNSAFE.sub(self._shown, buf[: len(buf) - keep]))
+        self._put(buf[: len(buf) - keep])
         return len(data)
 
-    def _shown(self, match: re.Match[bytes]) -> bytes:
-        self.replaced += 1
-        seq = match.group()
-        if len(seq) == 1:
-            return b"^?" if seq == b"\x7f" else b"^" + bytes([seq[0] + 64])
-        if seq[0] == 0xC2:
-            return b"M-^" + bytes([seq[1] - 0x80 + 64])
-        return f"<U+{ord(seq.decode()):04X}>".encode()
+    def _put(self, buf: bytes) -> None:
+        # The controls recordings are full of, replaced in C; the rest one match at a time.
+        for raw, caret in _COMMON:
+            if count := buf.count(raw):
+                self.replaced += count
+                buf = buf.replace(raw, caret)
+        shown, n = self._UNSAFE.subn(_shown_as, buf)
+        self.replaced += n
+        self.out.write(shown)
 
     def finish(self) -> None:
         held, self._held = self._held, b""
-        self.out.write(self._UNSAFE.sub(self._shown, held))
+        self._put(held)
 
     def flush(self) -> None:
         self.out.flush()
+
+
+def _caret(seq: bytes) -> bytes:
+    if len(seq) == 1:
+        return b"^?" if seq == b"\x7f" else b"^" + bytes([seq[0] + 64])
+    if seq[0] == 0xC2:
+        return b"M-^" + bytes([seq[1] - 0x80 + 64])
+    return f"<U+{ord(seq.decode()):04X}>".encode()
+
+
+_SHOWN: dict[bytes, bytes] = {
+    seq: _caret(seq)
+    for seq in [
+        *(bytes([b]) for b in [*range(0x09), 0x0B, 0x0C, 0x0D, *range(0x0E, 0x20), 0x7F]),
+        *(bytes([0xC2, b]) for b in range(0x80, 0xA0)),
+        *(chr(c).encode() for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]),
+    ]
+}
+
+
+_COMMON = tuple((raw, _SHOWN[raw]) for raw in (b"\x1b", b"\x07", b"\x08"))
+
+
+def _shown_as(match: re.Match[bytes]) -> bytes:
+    return _SHOWN[match.group()]
