@@ -255,6 +255,14 @@ def test_export_detail_without_a_rendered_format_is_a_usage_error_not_the_raw_by
     assert invoke("export", API, "--detail", "prompts", "--format", "text").exit_code == 0
 
 
+def test_export_into_a_missing_folder_names_the_folder_not_a_temporary_file(archived, tmp_path):
+    # It said "Cannot use .../nodir/.x.md.798tmhbj.part: no such file or directory".
+    result = invoke("export", API, "--format", "md", "-o", str(tmp_path / "nodir" / "x.md"))
+    assert result.exit_code == 1
+    assert "nodir does not exist" in result.stderr and ".part" not in result.stderr
+    assert not (tmp_path / "nodir").exists()
+
+
 def test_export_rejects_an_unknown_format(archived):
     result = invoke("export", API, "--format", "pdf")
     assert result.exit_code == 2

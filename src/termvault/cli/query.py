@@ -588,6 +588,8 @@ def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write ``target`` whole or not at all (the one atomic writer); the folder's
     permissions are left alone."""
     target = Path(os.path.expanduser(str(target)))
+    if not target.parent.is_dir():  # else the error would name the temporary file beside it
+        raise CliError(f"The folder {home_display(target.parent)} does not exist; create it first.", EXIT_PROBLEMS)
     from ..fsutil import atomic_writer  # lazy: only an export to a file writes one
 
     with atomic_writer(target, prefix=f".{target.name}.", private_dir=False) as fh:
