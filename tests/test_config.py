@@ -40,6 +40,9 @@ def test_config_file_then_environment_then_arguments(home, monkeypatch):
         ('[sources.codex]\nmode = "shred"', "'move' or 'copy'"),
         ("colour = 1", "Unknown setting"),
         ("not toml [", "not valid TOML"),
+        # TOML puts a line after [sources.X] into that section: the cap was silently not set.
+        ('[sources.agent-log]\nroots = ["~/logs"]\nmax_total_bytes = "1GB"', "above the first"),
+        ("[sources.codex]\nfull_text = false", "above the first"),
     ],
 )
 def test_bad_settings_name_the_setting(home, text, message):

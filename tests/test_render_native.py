@@ -81,3 +81,22 @@ def test_a_terminal_snapshot_kept_as_a_list_of_lines_renders_as_lines(home):
 def test_a_message_whose_text_is_a_list_of_lines_renders_one_line_each(fmt):
     doc = "".join(render([Message("output", ["first line", "second line"], 1714564800.0)], fmt))  # type: ignore[arg-type]
     assert "first line\nsecond line" in doc and "['first line'" not in doc
+
+
+def test_a_history_file_without_times_keeps_its_file_names_time_not_the_archiving_time():
+    # The app always writes modified_at and created_at, but a file written by hand or by an
+    # older version may lack them: its last activity is then the time in its file name (as
+    # the sweep decided it was due), and no creation time is made up; it used to be
+    # "now", so `show` said it was created after its last activity.
+    from pathlib import Path
+
+    from termvault.sources.native import NativeSource
+
+    from .sources.support import MemoryFile
+
+    src = NativeSource(home=Path("unused"), env={"HOME": "/nonexistent"})
+    info = src.parse([MemoryFile("1700000000_s1.json", json.dumps({"session_id": "s1", "name": "n"}).encode())])
+    assert (info.name, info.last_activity_at, info.created_at) == ("n", 1700000000.0, None)
+    full = {"session_id": "s1", "created_at": 1690000000.5, "modified_at": 1700000000.25}
+    info = src.parse([MemoryFile("1700000000_s1.json", json.dumps(full).encode())])
+    assert (info.last_activity_at, info.created_at) == (1700000000.25, 1690000000.5)

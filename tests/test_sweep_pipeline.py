@@ -261,3 +261,51 @@ def test_a_source_rewritten_while_its_archive_is_written_is_skipped_not_failed(t
         report = v.sweep(older_than=0, kinds=["claude-code"])
         assert not report.failed and len(report.archived) == 1
         assert restored(v, 1, tmp_path / "out") == rewritten[0]
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_session_deleted_between_discovery_and_its_archiving_is_skipped_not_failed(home, monkeypatch, workers):
+    """The app (or a tool's own cleanup) deletes a session file while a sweep runs: the
+    session is gone, nothing of it can be archived and nothing is lost by termvault, so
+    it is not a failure (which made `sweep` exit 1 and report 'No such file'); the
+    others are archived."""
+    originals = _sessions(home, 3)
+    found = NativeSource.discover
+
+    def discover(self):
+        units = list(found(self))
+        PATHS["s01"].unlink()  # after it was found, before it is read
+        yield from units
+
+    monkeypatch.setattr(NativeSource, "discover", discover)
+    monkeypatch.setenv("TERMVAULT_SWEEP_WORKERS", workers)
+    with Vault(home) as v:
+        report = v.sweep(older_than=7)
+        assert not report.failed, report.failed
+        assert report.skipped == 1 and sorted(e.session_id for e in report.archived) == ["s00", "s02"]
+        assert _archived_bytes(v) == {k: b for k, b in originals.items() if k != "s01"}
+
+
+def test_a_full_disk_at_the_closing_index_merge_keeps_the_sweeps_report(home, monkeypatch):
+    """The closing full-text merge is housekeeping: on a disk that filled up during the
+    sweep it failed, and its error replaced the whole report (what was archived, what
+    failed and why) with one line and exit 4. The report now comes back, the merge
+    left for the next sweep."""
+    import sqlite3
+
+    from termvault.errors import DataError
+    from termvault.index.entries import ArchiveIndex
+
+    _sessions(home, 2)
+
+    def full(self):
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.OperationalError as exc:
+            raise DataError("The index could not be read or written (database or disk is full)") from exc
+
+    monkeypatch.setattr(ArchiveIndex, "settle", full)
+    with Vault(home) as v:
+        report = v.sweep(older_than=7)
+        assert sorted(e.session_id for e in report.archived) == ["s00", "s01"] and not report.failed
+        assert [h.entry.session_id for h in v.search("deploy_1")] == ["s01"]

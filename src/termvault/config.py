@@ -224,9 +224,24 @@ def _source_config(kind: str, section: Any, origin: str, base: SourceConfig | No
             sc.archive_days = _number(value, where, minimum=0)
         elif key == "enabled":
             sc.enabled = parse_bool(value, where)
+        elif key in _HOME_SETTINGS:
+            raise ConfigError(
+                f"{where}: {key} is a setting of the whole home, not of a source; write it above the first "
+                f"[section] of the file (below [sources.{kind}] it belongs to that section and would do nothing)."
+            )
         else:
             sc.options[key] = value
     return sc
+
+
+# The top-level settings (``_apply``) that mean nothing inside a [sources.KIND] section;
+# archive_days is both.
+_HOME_SETTINGS = frozenset(
+    {
+        "interval_hours", "settle_seconds", "codec", "level", "verify", "full_text", "delta_max_links",
+        "max_total_bytes", "max_expand_bytes", "remote", "remote_endpoint", "remote_region", "remote_host",
+    }
+)  # fmt: skip
 
 
 _REMOTE_FORMS = {

@@ -153,3 +153,17 @@ def test_a_missing_argument_names_it_and_the_help_to_read():
     result = invoke("show")
     assert result.exit_code == 2
     assert result.stderr == "termvault: Missing argument 'ID'. See 'termvault show --help'.\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--home", "", "sweep"), ("--home", " ", "stats"), ("restore", "x", "--to", ""), ("export", "x", "-o", "")],
+)
+def test_an_empty_path_option_is_a_usage_error_not_the_working_folder(args, tmp_path, monkeypatch):
+    # `termvault --home "$TV_HOME" sweep` with the variable unset made the working folder
+    # a termvault home (archive/, history/, the index and a lock, written there).
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    assert "empty path" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -140,3 +140,93 @@ def test_verify_names_a_hostile_file_without_its_control_sequences(hostile):
     result = invoke("verify")
     assert result.exit_code != 0
     assert "evil.tar.zst" in result.output and clean(result.output), repr(result.output)
+
+
+def _run_on_a_terminal(*args: str) -> tuple[bytes, int]:
+    """Run ``termvault ARGS`` with stdout and stderr on a pseudo-terminal, as a user's
+    shell does; returns everything the terminal received and the exit status."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "termvault", *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the process closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return b"".join(chunks), proc.wait(timeout=120)
+
+
+def test_a_raw_export_to_a_terminal_shows_control_characters_instead_of_running_them(home, tmp_path):
+    # A terminal log holding an OSC 52 clipboard write, a title change and a screen clear:
+    # `termvault export ID` on a terminal must not hand them to it (`cat -v` notation).
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    raw = f"hello\n{OSC52} clip {TITLE}{CURSOR}x\u009b31m{BIDI}\r\nend\n".encode()
+    (logs / "evil.log").write_bytes(raw)
+    with Vault(home, settle_seconds=0, sources={"agent-log": {"roots": [str(logs)]}}) as vault:
+        report = vault.sweep(older_than=0, kinds=["agent-log"])
+        assert report.archived and not report.failed
+        sid = report.archived[0].session_id
+    shown, status = _run_on_a_terminal("export", sid)
+    assert status == 0, shown
+    assert b"\x1b" not in shown and b"\xc2\x9b" not in shown and BIDI.encode() not in shown
+    assert b"^[]52;c;Y3VybCBldmlsLmNvbSB8IHNo^G clip" in shown and b"M-^[31m<U+202E>" in shown
+    assert b"end" in shown and b"-o FILE" in shown  # and a note saying how to get the bytes
+    # Piped or written to a file, raw stays byte for byte what was archived.
+    piped = invoke("export", sid)
+    assert piped.exit_code == 0 and piped.stdout_bytes == raw
+
+
+BEL_TITLE = "\x1b]0;pwned\x07"  # ended by BEL, which rich drops from any Text it is given
+
+
+def test_verify_and_restore_show_all_of_a_hostile_file_name_not_just_its_start(hostile, tmp_path):
+    # rich removes the BEL ending the OSC before the console strips it, so the stripper
+    # saw an unterminated OSC and ate the rest of the line: `verify` said
+    # "orphaned archive/2026/10/evil" and the file could not be told apart.
+    archived = next((hostile / "archive").rglob("*.tar.zst"))
+    (archived.parent / f"evil{BEL_TITLE}tail.tar.zst").write_bytes(b"not an archive")
+    result = invoke("verify")
+    assert result.exit_code != 0
+    assert "eviltail.tar.zst (not in the index)" in result.output and clean(result.output), repr(result.output)
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / f"a{BEL_TITLE}b.log").write_text("hello\n")
+    with Vault(hostile, settle_seconds=0, sources={"agent-log": {"roots": [str(logs)]}}) as vault:
+        report = vault.sweep(older_than=0, kinds=["agent-log"])
+        assert report.archived and not report.failed
+        sid = report.archived[0].session_id
+    result = invoke("restore", sid, "--to", str(tmp_path / "back"))
+    assert result.exit_code == 0, result.output
+    assert "ab.log" in result.output and clean(result.output), repr(result.output)
+
+
+def test_the_terminal_writer_gives_the_same_bytes_whatever_the_chunks():
+    from termvault.cli.format import TerminalSafeWriter
+
+    data = f"a\r\nb\rc{OSC52}é…\u009b1m{BIDI}\u2066z\x7f\t©\r".encode()
+    whole, pieces = io.BytesIO(), io.BytesIO()
+    one = TerminalSafeWriter(whole)
+    one.write(data)
+    one.finish()
+    many = TerminalSafeWriter(pieces)
+    for i in range(len(data)):
+        many.write(data[i : i + 1])
+    many.finish()
+    assert pieces.getvalue() == whole.getvalue()
+    assert whole.getvalue() == "a\r\nb^Mc^[]52;c;Y3VybCBldmlsLmNvbSB8IHNo^Gé…M-^[1m<U+202E><U+2066>z^?\t©^M".encode()
+    assert one.replaced == many.replaced == 8

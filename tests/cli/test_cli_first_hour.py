@@ -466,3 +466,28 @@ def test_reading_works_on_a_read_only_home(archived, tmp_path):
         assert invoke("--home", str(view), "verify").exit_code == 0
     finally:
         subprocess.run(["umount", str(view)], capture_output=True, check=False)
+
+
+def test_the_reopen_hint_for_a_folder_in_the_home_works_when_pasted_into_a_shell(monkeypatch, tmp_path):
+    # The folder was shown as '~/...' inside quotes, where a shell does not expand the
+    # tilde: `cd '~/code/app'` failed, as did `asciinema play '~/casts/demo.cast'`.
+    import shlex
+    import subprocess
+    from types import SimpleNamespace
+
+    from termvault.cli.reopen import reopen_hint
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    folder = tmp_path / "my app"
+    folder.mkdir()
+    entry = SimpleNamespace(working_directory=str(folder), source="aider", meta={}, session_id="aider-x")
+    hint = reopen_hint(entry, None, [])
+    assert hint == "cd ~/'my app' && aider --restore-chat-history"
+    cd = hint.split(" && ")[0]
+    done = subprocess.run(["sh", "-c", f"{cd} && pwd"], capture_output=True, text=True, env={"HOME": str(tmp_path)})
+    assert done.returncode == 0 and done.stdout.strip() == str(folder), done.stderr
+    cast = SimpleNamespace(origin=tmp_path / "casts" / "demo.cast")
+    entry = SimpleNamespace(working_directory="", source="asciinema", meta={}, session_id="asciinema-x")
+    assert reopen_hint(entry, None, [cast]) == "asciinema play ~/casts/demo.cast"
+    outside = SimpleNamespace(working_directory="/srv/a b", source="aider", meta={}, session_id="aider-y")
+    assert reopen_hint(outside, None, []) == f"cd {shlex.quote('/srv/a b')} && aider --restore-chat-history"

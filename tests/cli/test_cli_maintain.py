@@ -96,6 +96,34 @@ def test_verify_repair_marks_a_corrupt_archive_but_still_exits_1(archived, home)
     assert json.loads(invoke("show", DB, "--json").stdout)["status"] == "corrupt"
 
 
+def test_verify_after_a_damaged_version_was_archived_again_byte_for_byte_exits_0(home, tmp_path):
+    # repair marks the damaged version, the next sweep archives the session again; verify
+    # then still said the next sweep "will archive it again" and exited 1, forever.
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "build.log").write_text("compiling module\n" * 200)
+    os.utime(logs / "build.log", (1.7e9, 1.7e9))
+    home.mkdir(exist_ok=True)
+    (home / "config.toml").write_text(f'[sources.agent-log]\nroots = ["{logs}"]\n')
+    assert invoke("sweep", "--older-than", "0", "--source", "agent-log").exit_code == 0
+    (sid,) = [h["session_id"] for h in json.loads(invoke("search", "--json").stdout)]
+    path = _archive_path(home, sid)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    repaired = invoke("verify", "--repair")
+    assert repaired.exit_code == 1 and "will be archived again by the next" in repaired.stdout
+    assert invoke("sweep", "--older-than", "0", "--source", "agent-log").exit_code == 0
+    result = invoke("verify")
+    assert result.exit_code == 0, result.stdout
+    assert "will be archived again" not in result.stdout and "archived again since" in result.stdout
+    assert path.name in result.stdout  # still named: the damaged file stays on disk
+    report = json.loads(invoke("verify", "--json").stdout)
+    assert report["clean"] is True and [s["archive_path"] for s in report["superseded"]] == [
+        path.relative_to(home / "archive").as_posix()
+    ]
+
+
 def test_verify_repair_removes_a_leftover_temporary_file_and_exits_0(archived, home):
     leftover = home / "archive" / ".tv-tmp-crashed.part"
     leftover.write_bytes(b"half written")
@@ -122,6 +150,16 @@ def test_prune_dry_run_lists_the_oldest_first_and_deletes_nothing(archived, home
     data = json.loads(invoke("prune", "--max-size", str(cap), "--dry-run", "--json").stdout)
     assert data["dry_run"] is True and data["pruned_count"] == 1
     assert data["pruned"][0]["session_id"] == BLOG and data["limit_bytes"] == cap
+
+
+def test_prune_dry_run_in_an_empty_home_folder_writes_nothing(home):
+    # It opened the home for writing: an index, archive/, history/ and a lock appeared.
+    home.mkdir(exist_ok=True)
+    before = sorted(p.name for p in home.iterdir())
+    result = invoke("prune", "--max-size", "1MB", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Nothing to prune" in result.stdout
+    assert sorted(p.name for p in home.iterdir()) == before
 
 
 def test_prune_without_yes_and_without_a_terminal_refuses_with_exit_2(archived):

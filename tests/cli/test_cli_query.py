@@ -238,6 +238,31 @@ def test_export_of_a_file_the_session_does_not_have_exits_1(archived):
     assert "no/such.json" in result.stderr
 
 
+def test_export_file_with_a_rendered_format_is_a_usage_error_not_ignored(archived):
+    # --file picks one file of a raw export; `--format md --file X` printed the whole
+    # session as if --file had not been given, X existing or not.
+    result = invoke("export", API, "--format", "md", "--file", "no/such.json")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--file" in result.stderr and "raw" in result.stderr
+
+
+def test_export_detail_without_a_rendered_format_is_a_usage_error_not_the_raw_bytes(archived):
+    # `export ID --detail prompts` printed the whole raw transcript, secrets and all,
+    # to someone who asked for their prompts only.
+    result = invoke("export", API, "--detail", "prompts")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--detail" in result.stderr and "--format" in result.stderr
+    assert invoke("export", API, "--detail", "prompts", "--format", "text").exit_code == 0
+
+
+def test_export_into_a_missing_folder_names_the_folder_not_a_temporary_file(archived, tmp_path):
+    # It said "Cannot use .../nodir/.x.md.798tmhbj.part: no such file or directory".
+    result = invoke("export", API, "--format", "md", "-o", str(tmp_path / "nodir" / "x.md"))
+    assert result.exit_code == 1
+    assert "nodir does not exist" in result.stderr and ".part" not in result.stderr
+    assert not (tmp_path / "nodir").exists()
+
+
 def test_export_rejects_an_unknown_format(archived):
     result = invoke("export", API, "--format", "pdf")
     assert result.exit_code == 2
@@ -286,3 +311,26 @@ def test_search_before_a_bare_date_includes_that_whole_day(archived):
     assert {h["session_id"] for h in hits} == {API, DB, BLOG}
     hits = json.loads(invoke("search", "--after", day, "--before", day, "--json").stdout)
     assert {h["session_id"] for h in hits} == {API}
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html"])
+def test_a_rendered_export_says_when_records_could_not_be_read(home, tmp_path, fmt):
+    # A transcript with a record too damaged to read rendered as if it were whole: a
+    # 50 MB line or a cut-off record vanished from a markdown export without a word.
+    import os
+
+    from termvault import Vault
+
+    projects = tmp_path / "projects" / "-p"
+    projects.mkdir(parents=True)
+    sid = "5e55a0c1-0000-4000-8000-000000000001"
+    good = json.dumps(
+        {"type": "user", "timestamp": "2025-01-01T00:00:00Z", "message": {"role": "user", "content": "hi"}}
+    )
+    (projects / f"{sid}.jsonl").write_text(good + '\n{"type": "user", "message": {"role": "us\n')
+    os.utime(projects / f"{sid}.jsonl", (time.time() - 3600, time.time() - 3600))
+    with Vault(home, sources={"claude-code": {"roots": [str(tmp_path / "projects")]}}) as vault:
+        assert vault.sweep(older_than=0, kinds=["claude-code"]).archived
+    result = invoke("export", sid, "--format", fmt)
+    assert result.exit_code == 0, result.stderr
+    assert "hi" in result.stdout and "Parse warnings" in result.stdout and "raw export" in result.stdout

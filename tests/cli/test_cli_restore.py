@@ -68,3 +68,26 @@ def test_restore_of_an_ambiguous_prefix_exits_2(archived):
     result = invoke("restore", "3f2")
     assert result.exit_code == 2
     assert not archived.files[API].exists() and not archived.files[DB].exists()
+
+
+def test_a_restore_that_fails_its_hash_check_leaves_no_folder_behind(home, tmp_path):
+    # The folders were made before the bytes were checked: a damaged archive left an
+    # empty --to folder (and empty subfolders) where nothing had been restored.
+    import os
+
+    from termvault import Vault
+
+    logs = tmp_path / "logs" / "deep"
+    logs.mkdir(parents=True)
+    (logs / "noise.log").write_bytes(os.urandom(3_000_000))  # stored, not compressed: a flip goes through
+    os.utime(logs / "noise.log", (1.7e9, 1.7e9))
+    with Vault(home, sources={"agent-log": {"roots": [str(tmp_path / "logs")]}}) as vault:
+        (entry,) = vault.sweep(older_than=0, kinds=["agent-log"]).archived
+    path = home / "archive" / entry.archive_path
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    target = tmp_path / "new" / "place"
+    result = invoke("restore", entry.session_id, "--to", str(target))
+    assert result.exit_code == 4, result.output
+    assert not (tmp_path / "new").exists()

@@ -77,6 +77,29 @@ def test_sweep_dry_run_lists_what_is_due_and_changes_nothing(demo):
     assert {d["session_id"] for d in dry["due"]} == {API, DB, BLOG}
 
 
+def test_sweep_dry_run_on_a_machine_without_a_home_creates_none(tmp_path):
+    # A new user's first, careful step: the dry run made ~/.multi-term (folder, lock,
+    # index, archive/, history/) although it promises to change nothing.
+    user = tmp_path / "newuser"
+    transcript = user / ".claude" / "projects" / "-home-me-app" / "3f2a9c1e-0000-4000-8000-000000000001.jsonl"
+    transcript.parent.mkdir(parents=True)
+    transcript.write_text(json.dumps({"type": "user", "message": {"role": "user", "content": "hi"}}) + "\n")
+    os.utime(transcript, (time.time() - 40 * DAY, time.time() - 40 * DAY))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TERMVAULT_")}
+    env["HOME"] = str(user)
+    for extra in ([], ["--json"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "termvault", "sweep", "--dry-run", "--older-than", "30d", *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "3f2a9c1e" in proc.stdout and "Created" not in proc.stdout + proc.stderr
+        assert not (user / ".multi-term").exists()
+
+
 @pytest.mark.parametrize("age", ["45d", "1080h", "6.5w", "45 days"])
 def test_sweep_older_than_takes_days_hours_and_weeks(demo, age):
     report = json.loads(invoke("sweep", "--older-than", age, "--json").stdout)

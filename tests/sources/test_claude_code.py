@@ -408,6 +408,16 @@ def test_bad_lines_are_counted_and_the_rest_is_read():
     assert "Bash" in info.text and "reply" in info.text
 
 
+def test_a_record_with_a_stray_invalid_utf8_byte_is_read_not_dropped():
+    # One bad byte inside a prompt (a write cut inside a character, a pasted binary) lost
+    # the whole record: its prompt, its text and the session's name with it.
+    bad = user("deploy the caf\u00e9 service").encode().replace(b"\\u00e9", b"\xe9")
+    info, msgs = parse_bytes(b"\n".join([bad, user("second", ts="2025-03-01T10:01:00Z").encode()]))
+    assert info.first_prompt == "deploy the caf\ufffd service"
+    assert "caf\ufffd service" in info.text and info.message_count == 2
+    assert any("caf\ufffd service" in m.text for m in msgs)
+
+
 def test_an_overlong_line_is_skipped_in_bounded_memory_and_counted():
     huge = b'{"x": "' + b"a" * (MAX_LINE_BYTES + 10) + b'"}'
     data = b"\n".join([user("before").encode(), huge, user("after").encode()])

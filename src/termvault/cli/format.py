@@ -7,10 +7,11 @@ Everything here turns data into text; nothing here touches the vault.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 
 import click
 
@@ -177,6 +178,22 @@ def print_lines(console: Console, lines: Iterable[Text | str]) -> None:
         console.print(line, soft_wrap=True, overflow="ignore", crop=False)
 
 
+def assemble(*parts: str | tuple[str, str]) -> Text:
+    """``rich.text.Text.assemble`` of ``parts`` (text, or (text, style)) made printable
+    first. Needed for any text not already clean (a file name, an error naming one):
+    rich drops the BEL that ends an OSC string from every Text it is given, after which
+    the console could not tell where the sequence ended and would hide the rest of the
+    line."""
+    from rich.text import Text
+
+    return Text.assemble(
+        *(
+            (printable(p, one_line=True) if isinstance(p, str) else (printable(p[0], one_line=True), p[1]))
+            for p in parts
+        )
+    )
+
+
 def key_values(pairs: Sequence[tuple[str, Cell | None]]) -> list[Text]:
     """``Label   value`` lines with the labels aligned; ``None`` values are left out."""
     from rich.cells import cell_len
@@ -222,3 +239,73 @@ def snippet_text(snippet: str, spans: Sequence[tuple[int, int]], width: int, ind
         body.truncate(room, overflow="ellipsis")
     text.append_text(body)
     return text
+
+
+# -- raw bytes on a terminal ----------------------------------------------------------------
+class TerminalSafeWriter:
+    """Raw session bytes bound for a terminal, with every control character shown in
+    ``cat -v`` notation instead of being run: ESC as ``^[``, an 8-bit C1 control as
+    ``M-^[``, a bidirectional override as ``<U+202E>``, a carriage return not ending a
+    line as ``^M``. An OSC 52 clipboard write, a title change or a screen clear recorded in
+    a session stays text. Everything else passes unchanged; ``replaced`` counts what was
+    shown instead. Only for a terminal: a file or a pipe gets the exact bytes."""
+
+    _UNSAFE = re.compile(
+        rb"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]"
+    )
+    # What a chunk may end with that the next chunk completes into one of the above.
+    _OPEN_ENDS = (b"\r", b"\xc2", b"\xe2", b"\xe2\x80", b"\xe2\x81")
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.replaced = 0
+        self._held = b""
+
+    def write(self, data: bytes) -> int:
+        buf = self._held + bytes(data)
+        keep = next((len(end) for end in self._OPEN_ENDS[::-1] if buf.endswith(end)), 0)
+        self._held = buf[len(buf) - keep :] if keep else b""
+        self._put(buf[: len(buf) - keep])
+        return len(data)
+
+    def _put(self, buf: bytes) -> None:
+        # The controls recordings are full of, replaced in C; the rest one match at a time.
+        for raw, caret in _COMMON:
+            if count := buf.count(raw):
+                self.replaced += count
+                buf = buf.replace(raw, caret)
+        shown, n = self._UNSAFE.subn(_shown_as, buf)
+        self.replaced += n
+        self.out.write(shown)
+
+    def finish(self) -> None:
+        held, self._held = self._held, b""
+        self._put(held)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def _caret(seq: bytes) -> bytes:
+    if len(seq) == 1:
+        return b"^?" if seq == b"\x7f" else b"^" + bytes([seq[0] + 64])
+    if seq[0] == 0xC2:
+        return b"M-^" + bytes([seq[1] - 0x80 + 64])
+    return f"<U+{ord(seq.decode()):04X}>".encode()
+
+
+_SHOWN: dict[bytes, bytes] = {
+    seq: _caret(seq)
+    for seq in [
+        *(bytes([b]) for b in [*range(0x09), 0x0B, 0x0C, 0x0D, *range(0x0E, 0x20), 0x7F]),
+        *(bytes([0xC2, b]) for b in range(0x80, 0xA0)),
+        *(chr(c).encode() for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]),
+    ]
+}
+
+
+_COMMON = tuple((raw, _SHOWN[raw]) for raw in (b"\x1b", b"\x07", b"\x08"))
+
+
+def _shown_as(match: re.Match[bytes]) -> bytes:
+    return _SHOWN[match.group()]

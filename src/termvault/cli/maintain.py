@@ -11,6 +11,7 @@ from ..errors import UsageError
 from .context import EXIT_PROBLEMS, EXIT_USAGE, AppState, CliError, pass_state
 from .format import (
     Column,
+    assemble,
     echo_key_values,
     home_display,
     human_size,
@@ -86,6 +87,7 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
     vault = state.vault(readonly=not repair)
     with item_progress(state, "Verifying", enabled=not as_json) as progress:
         report = vault.repair(progress, read_data) if repair else vault.verify(progress, read_data)
+    superseded = set_superseded_aside(vault, report)
     if repair:
         # What repair cannot fix: lost or damaged archives, and whatever reconciliation
         # had to leave (an orphan that does not verify, a source that changed).
@@ -105,11 +107,46 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
         if repair:
             data["problems_remaining"] = remaining
         data["next_sweep_rearchives"] = sorted(rearchive)
+        data["superseded"] = [{"archive_path": p, "by": by} for p, by in sorted(superseded.items())]
         print_json(data)
     else:
         _print_verify(state, report, repair, remaining, rearchive)
+        for p, by in sorted(superseded.items()):
+            state.out.print(
+                assemble(
+                    "  ",
+                    ("superseded", "yellow"),
+                    f" archive/{p}: damaged, but archived again since, "
+                    f"byte for byte, as {by} (verified); nothing to do.",
+                ),
+                soft_wrap=True,
+            )
     if remaining:
         raise click.exceptions.Exit(EXIT_PROBLEMS)
+
+
+def set_superseded_aside(vault, report) -> dict[str, str]:
+    """Take out of ``report`` the missing or corrupt versions, already marked so in the
+    index, whose exact bytes a later sound version of the same session holds (the sweep
+    after a repair archived them again): nothing is left to do about them. Returns
+    {archive path: "SESSION version N"} of those."""
+    found: dict[str, str] = {}
+    for rel in [*report.missing, *(p for p, _ in report.corrupt)]:
+        row = vault.index.by_path(rel)
+        if row is None or row.status not in ("missing", "corrupt") or not row.content_sha256:
+            continue
+        for later in vault.index.versions(row.session_id):
+            if (
+                later.version > row.version
+                and later.status == "archived"
+                and later.content_sha256 == row.content_sha256
+            ):
+                found[rel] = f"{row.session_id} version {later.version}"
+                break
+    if found:
+        report.missing = [p for p in report.missing if p not in found]
+        report.corrupt = [(p, why) for p, why in report.corrupt if p not in found]
+    return found
 
 
 def resweepable(vault, report) -> dict[str, str]:
@@ -138,7 +175,6 @@ def resweepable(vault, report) -> dict[str, str]:
 
 
 def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearchive: dict[str, str]) -> None:
-    from rich.text import Text
 
     out = state.out
     out.print(f"Checked {plural(report.checked, 'archive version')}: {report.ok} ok.", soft_wrap=True)
@@ -160,11 +196,11 @@ def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearch
     if problems:
         out.print("Problems found:", soft_wrap=True)
         for kind, what in problems:
-            out.print(Text.assemble("  ", (f"{kind:<10}", "red"), " ", what), soft_wrap=True)
+            out.print(assemble("  ", (f"{kind:<10}", "red"), " ", what), soft_wrap=True)
     if report.repaired:
         out.print("Repaired:", soft_wrap=True)
         for action in report.repaired:
-            out.print(Text.assemble("  ", (action, "green")), soft_wrap=True)
+            out.print(assemble("  ", (action, "green")), soft_wrap=True)
     if not problems:
         out.print("The archive is clean.", soft_wrap=True)
     elif not repair:
@@ -220,7 +256,7 @@ Oldest last activity goes first; pinned sessions are never pruned.
 @pass_state
 def prune(state: AppState, max_size: int | None, dry_run: bool, yes: bool, as_json: bool):
     """Delete the oldest archives to fit a storage cap."""
-    vault = state.vault()
+    vault = state.vault(readonly=dry_run)  # a dry run writes nothing, not even a new index
     if max_size is None and vault.config.max_total_bytes is None:
         raise UsageError(
             "No storage cap is configured; give one with --max-size (e.g. 2GB) or set max_total_bytes in config.toml."

@@ -124,9 +124,19 @@ def version_option(verb: str) -> Callable[[F], F]:
     return click.option("--version", type=click.IntRange(min=1), help=f"{verb} this version instead of the newest.")
 
 
+class _GivenPath(click.Path):
+    """``click.Path`` refusing an empty value: ``--home "$UNSET"`` would otherwise name
+    the working folder (``Path("")`` is ``.``), and a sweep would make its home there."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path was given (write . for the working folder).", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def path_option(*decls: str, folder: bool, metavar: str, help: str) -> Callable[[F], F]:
     """An option naming a folder (``folder``) or a file, as a ``Path``."""
-    kind = click.Path(file_okay=False, path_type=Path) if folder else click.Path(dir_okay=False, path_type=Path)
+    kind = _GivenPath(file_okay=False, path_type=Path) if folder else _GivenPath(dir_okay=False, path_type=Path)
     return click.option(*decls, type=kind, metavar=metavar, help=help)
 
 

@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypedDict
 
 import click
+from click.core import ParameterSource
 
 from ..errors import DataError, NotFoundError
 from .context import EXIT_PROBLEMS, AppState, CliError, pass_state
 from .format import (
     Column,
+    TerminalSafeWriter,
     home_display,
     human_size,
     key_values,
     local_time,
+    plural,
     print_json,
     print_lines,
     ratio,
@@ -486,6 +489,18 @@ def export(
     ID may be any unique prefix of a session id. A session a source still holds and that
     is not archived yet is exported from where it lives.
     """
+    detail_given = click.get_current_context().get_parameter_source("detail") is not ParameterSource.DEFAULT
+    if detail_given and fmt == "raw":
+        raise click.BadOptionUsage(
+            "detail",
+            "--detail chooses what a rendered export shows: add --format text, markdown, html or jsonl "
+            "(raw is the archived bytes, all of them, unredacted).",
+        )
+    if relpath is not None and fmt != "raw":
+        raise click.BadOptionUsage(
+            "relpath",
+            "--file picks one file of a raw export (--format raw); a rendered export shows the whole session.",
+        )
     if output is not None and str(output) != "-" and not force:
         target = Path(os.path.expanduser(str(output)))
         if target.exists():
@@ -500,11 +515,36 @@ def export(
         return
     if output is None or str(output) == "-":
         stream = sys.stdout.buffer  # binary: raw exports are bytes, not text
+        if fmt == "raw" and _isatty(sys.stdout):
+            _export_to_terminal(vault, session_id, stream, options)
+            return
         vault.export(session_id, stream, **options)
         stream.flush()
         return
     write_atomically(output, lambda fh: vault.export(session_id, fh, **options))
     state.say(f"Wrote {home_display(output)} ({human_size(output.stat().st_size)}).")
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
+
+
+def _export_to_terminal(vault: Vault, session_id: str, stream: BinaryIO, options: ExportOptions) -> None:
+    """A raw export on a terminal: the session's control sequences (a clipboard write, a
+    title change) are shown, not run; then a note on how to get the exact bytes."""
+    safe = TerminalSafeWriter(stream)
+    vault.export(session_id, safe, **options)
+    safe.finish()
+    stream.flush()
+    if safe.replaced:
+        click.echo(
+            f"termvault: {plural(safe.replaced, 'control character')} shown as ^X, not sent to the terminal; "
+            "-o FILE or a pipe gets the exact bytes.",
+            err=True,
+        )
 
 
 def _export_json(vault: Vault, session_id: str, output: Path | None, options: ExportOptions) -> None:
@@ -548,6 +588,8 @@ def write_atomically(target: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write ``target`` whole or not at all (the one atomic writer); the folder's
     permissions are left alone."""
     target = Path(os.path.expanduser(str(target)))
+    if not target.parent.is_dir():  # else the error would name the temporary file beside it
+        raise CliError(f"The folder {home_display(target.parent)} does not exist; create it first.", EXIT_PROBLEMS)
     from ..fsutil import atomic_writer  # lazy: only an export to a file writes one
 
     with atomic_writer(target, prefix=f".{target.name}.", private_dir=False) as fh:

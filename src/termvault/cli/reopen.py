@@ -41,10 +41,9 @@ def on_disk(files: list[Any], session_id: str) -> str:
 def reopen_hint(entry: Any, root: str | None, files: list[Any]) -> str | None:
     """The command that opens the session again in its own tool, or None if there is
     none (or the source is termvault's own history, which the app lists itself)."""
-    import shlex  # only `show` asks for a hint; every other command starts without it
 
     folder = entry.working_directory or ""
-    cd = f"cd {shlex.quote(home_display(folder))} && " if folder else ""
+    cd = f"cd {_shell_path(folder)} && " if folder else ""
     uuid = _uuid_of(entry)
     if entry.source == "claude-code" and uuid:
         return f"{cd}claude --resume {uuid}"
@@ -55,8 +54,21 @@ def reopen_hint(entry: Any, root: str | None, files: list[Any]) -> str | None:
     if entry.source == "aider":
         return f"{cd}aider --restore-chat-history"
     if entry.source == "asciinema" and files:
-        return f"asciinema play {shlex.quote(home_display(files[0].origin))}"
+        return f"asciinema play {_shell_path(files[0].origin)}"
     return None
+
+
+def _shell_path(path: Any) -> str:
+    """``path`` as a shell reads it, the home folder as ``~`` left outside the quotes
+    (``~/'my app'``): a quoted ``'~/app'`` is not expanded, so ``cd`` would fail."""
+    import shlex
+
+    shown = home_display(path)
+    if shown == "~":
+        return shown
+    if shown.startswith("~/"):
+        return "~/" + shlex.quote(shown[2:])
+    return shlex.quote(shown)
 
 
 def _uuid_of(entry: Any) -> str | None:

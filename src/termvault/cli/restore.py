@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .context import AppState, pass_state
-from .format import home_display, plural, print_json
+from .format import assemble, home_display, plural, print_json
 from .params import complete_session_id, json_option, path_option, version_option
 
 
@@ -39,7 +39,6 @@ def restore(state: AppState, session_id: str, target: Path | None, force: bool, 
 
     Every file is checked against its sha256. ID may be any unique prefix of a session id. The archive keeps its copy.
     """
-    from rich.text import Text
 
     vault = state.vault()
     result = vault.restore(session_id, version=version, to=target, force=force)
@@ -58,12 +57,12 @@ def restore(state: AppState, session_id: str, target: Path | None, force: bool, 
     else:
         out.print(f"Restored {result.session_id} (version {result.version}), verified:", soft_wrap=True)
     for path in result.restored:
-        out.print(Text.assemble(("  restored   ", "green"), home_display(path)), soft_wrap=True)
+        out.print(assemble(("  restored   ", "green"), home_display(path)), soft_wrap=True)
     for path in result.unchanged:
-        out.print(Text.assemble(("  identical  ", "dim"), home_display(path), " (already there)"), soft_wrap=True)
+        out.print(assemble(("  identical  ", "dim"), home_display(path), " (already there)"), soft_wrap=True)
     for path, aside in result.set_aside:
         out.print(
-            Text.assemble(("  set aside  ", "yellow"), f"{home_display(path)} -> {home_display(aside)}"), soft_wrap=True
+            assemble(("  set aside  ", "yellow"), f"{home_display(path)} -> {home_display(aside)}"), soft_wrap=True
         )
     for note in result.notes:
-        out.print(Text.assemble(("  note       ", "yellow"), note), soft_wrap=True)
+        out.print(assemble(("  note       ", "yellow"), note), soft_wrap=True)

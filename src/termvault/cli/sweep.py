@@ -11,6 +11,7 @@ from .context import EXIT_INTERRUPTED, EXIT_PROBLEMS, AppState, CliError, pass_s
 from .coverage import Coverage, coverage, left_out_line, looked_in_rows
 from .format import (
     Column,
+    assemble,
     duration,
     home_display,
     human_size,
@@ -67,7 +68,8 @@ def sweep(state: AppState, older_than: float | None, sources: tuple[str, ...], d
     the sweep goes on. With a storage cap configured, old archives are pruned afterwards.
     Ctrl-C stops between two sessions' steps: what was archived is kept (exit 130).
     """
-    vault = state.vault(create=True)
+    # A dry run changes nothing: on a machine without a home it reads an empty archive.
+    vault = state.vault(readonly=True, missing_ok=True) if dry_run else state.vault(create=True)
     tally = Tally()
     try:
         with sweep_progress(state, enabled=not as_json and not dry_run) as progress:
@@ -218,7 +220,7 @@ def print_summary(
         out.print("Failed:", soft_wrap=True)
         for f in report.failed:
             out.print(
-                Text.assemble("  ", (f.session_id, "bold"), f" ({f.source}, {f.path}): ", (f.reason, "red")),
+                assemble("  ", (f.session_id, "bold"), f" ({f.source}, {f.path}): ", (f.reason, "red")),
                 soft_wrap=True,
             )
     _print_coverage(state, report, items, explicit, always=state.home_created or not busy or state.verbose > 0)

@@ -91,7 +91,7 @@ def _source_or_none(ctx: Context, entry: ArchiveEntry) -> Source | None:
 
 
 def header_of(entry: ArchiveEntry) -> dict[str, Any]:
-    return {
+    header = {
         "name": entry.name,
         "source": entry.source,
         "working_directory": entry.working_directory,
@@ -99,6 +99,14 @@ def header_of(entry: ArchiveEntry) -> dict[str, Any]:
         "last_activity_at": entry.last_activity_at,
         "session_id": entry.session_id,
     }
+    # Records the parser could not read (damaged, cut off, too long) are not rendered:
+    # say so, or a rendering looks whole when it is not.
+    warnings = (entry.meta or {}).get("parse_warnings")
+    if isinstance(warnings, int) and warnings > 0:
+        header["parse_warnings"] = (
+            f"{warnings} (records that could not be read are left out; the raw export has every byte)"
+        )
+    return header
 
 
 def history_refs(ctx: Context, entry: ArchiveEntry, src: Source) -> list[FileRef]:

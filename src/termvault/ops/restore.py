@@ -63,15 +63,19 @@ def origin_root(ctx: Context, origin: str, session_id: str) -> Path:
     )
 
 
-def confined(base: Path, target: Path) -> Path:
+def confined(base: Path, target: Path, made: list[Path] | None = None) -> Path:
     """Create ``target``'s missing parent folders under ``base`` one by one (0700),
-    refusing a symbolic link or a non-folder on the way; return ``target``."""
+    refusing a symbolic link or a non-folder on the way; return ``target``. The folders
+    created are appended to ``made``."""
     try:
         rel = target.relative_to(base)
     except ValueError:
         raise DataError(f"{target} is not inside {base}; it is refused.") from None
     if not base.exists():
+        missing = [p for p in (base, *base.parents) if not p.exists()]
         ensure_private_dir(base)
+        if made is not None:
+            made.extend(reversed(missing))
     current = base
     for part in rel.parts[:-1]:
         current = current / part
@@ -79,6 +83,8 @@ def confined(base: Path, target: Path) -> Path:
             raise DataError(f"{current} is a symbolic link; termvault will not restore through it.")
         if not current.exists():
             current.mkdir(mode=DIR_MODE)
+            if made is not None:
+                made.append(current)
         elif not current.is_dir():
             raise DataError(f"{current} is not a folder, so {target.name} cannot be restored under it.")
     if target.is_symlink():
@@ -177,10 +183,11 @@ def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> 
     if not wanted:
         return result
     staged: dict[str, Path] = {}
+    made: list[Path] = []  # folders this restore created: gone again if it fails
 
     def stage(f: arc.ManifestFile, stream: IO[bytes]) -> None:
         target, base = wanted[f.path]
-        confined(base, target)
+        confined(base, target, made)
         ctx.journal.record_folder(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=RESTORE_PREFIX, dir=target.parent)
         staged[f.path] = Path(tmp)
@@ -212,4 +219,8 @@ def restore(ctx: Context, entry: ArchiveEntry, to: Path | None, force: bool) -> 
         for tmp in staged.values():
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        if not result.restored:  # failed before anything was put in place
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):  # not empty (or not ours any more): kept
+                    folder.rmdir()
     return result

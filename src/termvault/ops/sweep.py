@@ -221,6 +221,14 @@ def sweep(
                 tell(cs, unit, False, str(exc), "skipped")
                 continue
             except Exception as exc:  # one bad session never stops the sweep
+                gone = _vanished(unit, exc)
+                if gone is not None:  # deleted by its owner meanwhile: nothing to keep
+                    report.skipped += 1
+                    log.info(
+                        "%s session %s: %s was deleted before it was archived", cs.source.kind, unit.session_id, gone
+                    )
+                    tell(cs, unit, False, f"{gone} was deleted before it was archived", "skipped")
+                    continue
                 fail(cs, unit, exc)
                 continue
             if w is None:
@@ -230,6 +238,17 @@ def sweep(
             batch.add(w)
             if batch.full():
                 batch.flush()
+
+
+def _vanished(unit: SessionUnit, exc: BaseException) -> str | None:
+    """The file of ``unit`` that ``exc`` says is gone (deleted after it was found, before
+    it was read: the app removing a session, a tool's cleanup), or None."""
+    if not isinstance(exc, FileNotFoundError) or exc.filename is None:
+        return None
+    name = os.fsdecode(exc.filename)
+    if any(str(f.origin) == name for f in unit.files) and not os.path.lexists(name):
+        return name
+    return None
 
 
 def prepare_whole(cs: ConfiguredSource, unit: SessionUnit, full_text: bool, pack: _Packer | None = None) -> Prepared:
@@ -602,7 +621,10 @@ def run(
     else:
         sweep(ctx, due, report, progress)
         if report.archived:
-            ctx.index.settle()  # one FTS merge and free pages given back, per sweep
+            try:
+                ctx.index.settle()  # one FTS merge and free pages given back, per sweep
+            except DataError as exc:  # housekeeping (a full disk): the report matters more
+                log.warning("the index was not compacted after the sweep (the next sweep will): %s", exc)
         if steps.push is not None:
             steps.push(ctx)
     if capped and steps.prune is not None:

@@ -413,6 +413,14 @@ def iter_jsonl(ref: FileRef, warnings: list[int] | None = None) -> Iterator[dict
                 obj = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 obj = json.loads(raw)  # ``loads``, inline: what orjson refuses
+        except UnicodeDecodeError:
+            # A stray invalid byte in a string: the record is kept, that byte replaced
+            # (as ``loads_lenient`` does), rather than the whole line lost.
+            obj = loads_lenient(raw)
+            if obj is None:
+                if warnings is not None:
+                    warnings[0] += 1
+                continue
         except (ValueError, RecursionError):
             if warnings is not None:
                 warnings[0] += 1

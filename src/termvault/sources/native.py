@@ -103,7 +103,8 @@ class NativeSource(Source):
         with main.open() as fh:
             raw = fh.read()
         try:
-            state = SessionState.from_json(raw, main.relpath)
+            data = json.loads(raw)
+            state = SessionState.from_dict(data, main.relpath)
         except Exception:
             info.parse_warnings += 1
             info.text = decode_text(raw[: 1024 * 1024])
@@ -111,8 +112,10 @@ class NativeSource(Source):
         info.name = state.name or state.session_id
         info.working_directory = state.working_directory or ""
         info.last_command = state.last_command
-        info.created_at = state.created_at
-        info.last_activity_at = state.modified_at
+        # SessionState makes up "now" for a missing time: keep the file name's instead.
+        info.created_at = state.created_at if "created_at" in data else None
+        if "modified_at" in data or not m:
+            info.last_activity_at = state.modified_at
         info.message_count = state.command_count
         # Only what differs from the app's defaults (a smaller manifest for a small unit).
         info.extra = {
