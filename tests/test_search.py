@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from termvault import Vault
 from termvault.durations import parse_when
 from termvault.errors import UsageError
-from termvault.index.query import Leaf, Node, parse
+from termvault.index.query import Leaf, Node, negates_nothing, parse
 from termvault.ops.search import make_snippet
 
 from .helpers import DAY, make_native
@@ -161,3 +161,16 @@ def test_a_snippet_deep_in_a_large_text_shows_the_match_and_no_secret_beside_it(
         assert "needleword" in frames and key not in frames and "[REDACTED" in frames
     raw = b"".join(p.read_bytes() for p in home.glob("archive_index.sqlite3*"))
     assert key.encode() not in raw and b"A1b2C3d4E5f6" not in raw
+
+
+@pytest.mark.parametrize(
+    ("query", "dangling"),
+    [
+        ("NOT docker", True), ("a OR NOT b", True), ("(NOT b)", True), ("NOT NOT a", True),
+        ("a NOT b", False), ("a AND NOT b", False), ("x (a NOT b)", False), ('"NOT b"', False),
+        ("does not exist", False), ("NOT", False), ("a NOT", False),
+    ],
+)  # fmt: skip
+def test_a_not_that_has_nothing_to_take_its_term_from_is_told_apart(query, dangling):
+    assert negates_nothing(query) is dangling
+    parse(query)  # still parses, as anything a user types

@@ -116,6 +116,20 @@ def test_search_with_no_match_exits_1(archived):
     assert json.loads(invoke("search", "zzzzqqq", "--json").stdout) == []
 
 
+@pytest.mark.parametrize("query", ["NOT refused", "deploy OR NOT refused", "(NOT refused)"])
+def test_a_not_with_nothing_before_it_is_a_usage_error_not_a_search_for_its_term(archived, query):
+    # Dropping the NOT searched for the very word to leave out: the opposite of what was asked.
+    result = invoke("search", query)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and "has no word before it" in result.stderr and "NOT docker" in result.stderr
+    assert invoke("search", "connection NOT refused").exit_code == 1  # with a left side it leaves out
+
+
+def test_an_empty_tool_name_is_a_usage_error_not_ignored(archived):
+    result = invoke("search", "refused", "--tool", " ")
+    assert result.exit_code == 2 and "--tool needs a tool's name" in result.stderr
+
+
 def test_search_regex_fuzzy_and_role_options(archived):
     hits = json.loads(invoke("search", r"connection \w+d", "--regex", "--json").stdout)
     assert [h["session_id"] for h in hits] == [API] and hits[0]["matched"] == "regex"

@@ -104,6 +104,8 @@ def search(state: AppState, query, name, directory, after, before, source, limit
     vault = state.vault(readonly=True)
     if source is not None:
         check_source_kind(vault, source)
+    if tool is not None and not tool.strip():
+        raise UsageError("--tool needs a tool's name (Bash, Edit, ...); it was empty.")
     if (regex or fuzzy) and not query:
         raise UsageError(f"--{'regex' if regex else 'fuzzy'} needs a QUERY.")
     hits = vault.search(

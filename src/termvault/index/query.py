@@ -168,18 +168,32 @@ def parse(query: str) -> tuple[Tree | None, list[str]]:
     """The query's tree and the plain terms it holds. Anything a user types parses: odd
     tokens (``src/app/api``, ``C++``) are phrases of their words, stray operators and
     parentheses are dropped."""
+    tree, terms, _ = _parse(query)
+    return tree, terms
+
+
+def negates_nothing(query: str) -> bool:
+    """Whether a NOT in ``query`` has nothing before it to take its term from (``NOT
+    docker``, ``a OR NOT b``): parsed, the term would be searched for, not left out."""
+    return _parse(query)[2]
+
+
+def _parse(query: str) -> tuple[Tree | None, list[str], bool]:
     toks = _TOKEN.findall(query)
     pos = 0
     terms: list[str] = []
+    dangling = False
 
     def peek() -> str | None:
         return toks[pos] if pos < len(toks) else None
 
     def primary() -> Tree | None:
-        nonlocal pos
+        nonlocal pos, dangling
+        negated = False  # a NOT skipped here had nothing before it
         while pos < len(toks):
             tok = toks[pos]
             pos += 1
+            negated |= tok == "NOT"
             if tok == "(":
                 inner = expr()
                 if peek() == ")":
@@ -192,6 +206,7 @@ def parse(query: str) -> tuple[Tree | None, list[str]]:
             leaf, words = _leaf(tok)
             if leaf is not None:
                 terms.extend(words)
+                dangling |= negated
                 return leaf
         return None
 
@@ -206,7 +221,7 @@ def parse(query: str) -> tuple[Tree | None, list[str]]:
         return left
 
     def conj() -> Tree | None:
-        nonlocal pos
+        nonlocal pos, dangling
         items = [unary()]
         while (tok := peek()) is not None and tok not in (")", "OR"):
             pos += tok in ("AND", "NOT")
@@ -216,6 +231,7 @@ def parse(query: str) -> tuple[Tree | None, list[str]]:
                     items[-1] = Node("NOT", [items[-1], right])
                 elif items[-1] is None:
                     items[-1] = right  # nothing to take it from: the term itself
+                    dangling |= right is not None
             elif tok != "AND":
                 items.append(unary())
         kept = [i for i in items if i is not None]
@@ -237,7 +253,7 @@ def parse(query: str) -> tuple[Tree | None, list[str]]:
             tree = part if tree is None else Node("AND", [tree, part])
         if peek() == ")":
             pos += 1
-    return tree, terms
+    return tree, terms, dangling
 
 
 def leaves(tree: Tree | None) -> Iterable[Leaf]:

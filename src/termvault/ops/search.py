@@ -20,6 +20,7 @@ from ..index.query import (
     folded_pattern,
     leaves,
     listing,
+    negates_nothing,
     parse,
 )
 from ..model import ArchiveEntry
@@ -99,6 +100,11 @@ def search(
     ts.need = limit
     if regex:
         return textsearch.regex_search(ts, query, limit, snippets, text_of)
+    if negates_nothing(query):
+        raise UsageError(
+            f"NOT in {query!r} has no word before it to take its term from: `deploy NOT docker` finds "
+            "sessions with deploy and without docker; a search for sessions without a word alone is not supported."
+        )
     tree, terms = parse(query)
     name_rows: list[int] = []
     if fuzzy:
