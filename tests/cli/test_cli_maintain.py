@@ -67,6 +67,17 @@ def test_verify_a_clean_archive_exits_0(archived):
     assert report["clean"] is True and report["checked"] == 3 and report["ok"] == 3
 
 
+def test_verify_quiet_prints_only_problems(archived, home):
+    quiet = invoke("-q", "verify")
+    assert quiet.exit_code == 0 and quiet.stdout == ""
+    path = _archive_path(home, API)
+    path.write_bytes(b"not an archive any more")
+    quiet = invoke("-q", "verify")
+    assert quiet.exit_code == 1
+    assert "corrupt" in quiet.stdout and path.name in quiet.stdout and "termvault verify --repair" in quiet.stdout
+    assert "Checked" not in quiet.stdout
+
+
 def test_verify_reports_a_corrupt_archive_exits_1_and_changes_nothing(archived, home):
     path = _archive_path(home, API)
     data = bytearray(path.read_bytes())

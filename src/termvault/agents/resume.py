@@ -137,7 +137,7 @@ def prepare(vault: Vault, session_id: str, restore: bool = True) -> ResumePlan:
     if agent is None:
         supported = ", ".join(sorted(AGENTS))
         raise NoResumeError(
-            f"{entry.session_id} is a {entry.source} session, and {entry.source} has no resume command "
+            f"{entry.session_id} is {'an' if entry.source[:1] in 'aeiou' else 'a'} {entry.source} session, and {entry.source} has no resume command "
             f"(resume works for {supported}); read it with `termvault export {entry.session_id} --format markdown`."
         )
     manifest = vault.manifest(entry.session_id, entry.version)

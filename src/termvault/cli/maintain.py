@@ -111,7 +111,7 @@ def verify(state: AppState, repair: bool, as_json: bool, read_data: bool = False
         print_json(data)
     else:
         _print_verify(state, report, repair, remaining, rearchive)
-        for p, by in sorted(superseded.items()):
+        for p, by in sorted(superseded.items()) if not state.quiet else ():
             state.out.print(
                 assemble(
                     "  ",
@@ -177,8 +177,9 @@ def resweepable(vault, report) -> dict[str, str]:
 def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearchive: dict[str, str]) -> None:
 
     out = state.out
-    out.print(f"Checked {plural(report.checked, 'archive version')}: {report.ok} ok.", soft_wrap=True)
-    if report.busy:
+    if not state.quiet:  # --quiet: the problems and what to do about them, nothing else
+        out.print(f"Checked {plural(report.checked, 'archive version')}: {report.ok} ok.", soft_wrap=True)
+    if report.busy and not state.quiet:
         out.print(
             f"Another termvault process is writing ({report.busy}): its temporary files and the archives "
             "it is adding are work in progress, not problems, and were not checked.",
@@ -197,12 +198,13 @@ def _print_verify(state: AppState, report, repair: bool, remaining: bool, rearch
         out.print("Problems found:", soft_wrap=True)
         for kind, what in problems:
             out.print(assemble("  ", (f"{kind:<10}", "red"), " ", what), soft_wrap=True)
-    if report.repaired:
+    if report.repaired and not state.quiet:
         out.print("Repaired:", soft_wrap=True)
         for action in report.repaired:
             out.print(assemble("  ", (action, "green")), soft_wrap=True)
     if not problems:
-        out.print("The archive is clean.", soft_wrap=True)
+        if not state.quiet:
+            out.print("The archive is clean.", soft_wrap=True)
     elif not repair:
         out.print("Run `termvault verify --repair` to fix what can be fixed.", soft_wrap=True)
         if rearchive:
