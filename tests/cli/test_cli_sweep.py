@@ -116,6 +116,17 @@ def test_sweep_older_than_zero_archives_every_native_session_even_one_saved_just
     assert not settled.exists() and not demo.files[FRESH].exists()
 
 
+def test_a_history_file_whose_id_is_unsafe_is_named_at_each_sweep_and_left_in_place(demo):
+    bad = demo.home / "history" / "1000_dd..ee.json"
+    bad.write_bytes(demo.files[API].read_bytes())
+    for _ in range(2):  # said again at the next sweep: it is still not archived
+        proc = run("sweep", "--older-than", "0")
+        assert proc.returncode == 0, proc.stderr
+        assert "1000_dd..ee.json is not archived" in proc.stderr and "'..'" in proc.stderr
+        assert "Rename it to archive it." in proc.stderr
+    assert bad.exists()
+
+
 def test_sweep_rejects_a_malformed_age_as_a_usage_error(demo):
     result = invoke("sweep", "--older-than", "30x")
     assert result.exit_code == 2

@@ -7,13 +7,14 @@ in the same unit and restored with it, under ``_conversation/<name>``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..ansi import strip_ansi
+from ..ansi import printable, strip_ansi
 from ..errors import InvalidIdError
 from ..fsutil import validate_id
 from ..model import FileRef, SessionInfo, SessionUnit
@@ -31,6 +32,8 @@ from .base import (
 from .claude_code import ClaudeCodeSource
 from .codex import CodexSource
 from .gemini import GeminiSource
+
+log = logging.getLogger(__name__)
 
 HISTORY_NAME = re.compile(r"^(\d+(?:\.\d+)?)_(.+)\.json$")
 MAX_NATIVE_BYTES = 64 * 1024 * 1024  # larger native files are archived raw, not parsed
@@ -58,7 +61,9 @@ class NativeSource(Source):
                     continue
                 try:
                     session_id = validate_id(m.group(2))
-                except InvalidIdError:
+                except InvalidIdError as exc:
+                    # Said at each sweep, not silently passed over: the file stays where it is.
+                    log.warning("%s is not archived: %s Rename it to archive it.", printable(entry.path), exc)
                     continue
                 unit = make_unit(self.kind, session_id, root, [Path(entry.path)], stamp=float(m.group(1)))
                 if unit is None:
