@@ -100,3 +100,12 @@ def test_a_history_file_without_times_keeps_its_file_names_time_not_the_archivin
     full = {"session_id": "s1", "created_at": 1690000000.5, "modified_at": 1700000000.25}
     info = src.parse([MemoryFile("1700000000_s1.json", json.dumps(full).encode())])
     assert (info.last_activity_at, info.created_at) == (1700000000.25, 1690000000.5)
+
+
+def test_a_typed_command_is_a_code_block_in_markdown_never_rendered_markup():
+    # `*.py` would turn into emphasis and a tag into HTML a markdown viewer renders.
+    typed = 'ls *.py && echo "<img src=x onerror=alert(1)>" # **not bold**'
+    doc = "".join(render([Message("input", typed, 1714564800.0), Message("output", "a.py", 1714564801.0)], "markdown"))
+    fence = doc.index("```sh\n" + typed + "\n```")
+    assert doc.count(typed) == 1 and doc.rfind("## Input", 0, fence) >= 0
+    assert "**not bold**" not in doc.replace(typed, "")

@@ -115,6 +115,11 @@ class MarkdownRenderer(Renderer):
             else:
                 yield "\n"
             yield from self.fenced(self.clean_md(turn.text))
+        elif role == "input":
+            # What was typed at a shell is a command, not markdown: a `*.py` or an HTML
+            # tag in it is shown as typed, never rendered.
+            yield "\n" if self.continues(turn) else self.heading(_HEADING_ROLES.get(role, "Input"), turn)
+            yield from self.fenced(self.clean_md(turn.text), "sh")
         elif role == "marker":
             when = local_time(turn.timestamp)
             label = one_line(turn.name or "marker")
