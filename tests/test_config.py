@@ -56,3 +56,36 @@ def test_sizes():
     assert parse_size("1.5GiB") == int(1.5 * 1024**3)
     assert parse_size("500MB") == 500_000_000
     assert parse_size(None) is None and parse_size("none") is None
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            "[sources.codex]\narchive_dyas = 7",
+            r"sources\.codex\.archive_dyas in .*config\.toml is not a setting of codex",
+        ),
+        (
+            "[sources.aider]\nmax_dpeth = 2",
+            r"they take mode, roots, archive_days, enabled, include_hidden, max_depth and skip",
+        ),
+    ],
+)
+def test_a_mistyped_source_setting_is_an_error_naming_it_not_silently_kept(home, section, message):
+    from termvault.sources.configured import SourceSet
+
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(section)
+    with pytest.raises(ConfigError, match=message):
+        SourceSet(Config.load(home)).select()
+
+
+def test_a_sources_own_settings_are_accepted(home):
+    from termvault.sources.configured import SourceSet
+
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(
+        '[sources.aider]\nmax_depth = 2\nskip = ["x"]\n[sources.gemini]\nmax_json_bytes = 9\n'
+    )
+    found = {cs.source.kind: cs.source.options for cs in SourceSet(Config.load(home)).select(include_undetected=True)}
+    assert found["aider"] == {"max_depth": 2, "skip": ["x"]} and found["gemini"] == {"max_json_bytes": 9}

@@ -248,6 +248,7 @@ class AiderSource(Source):
     description = "Aider chat histories (.aider.chat.history.md and .aider.input.history)"
 
     auto_detect = False  # the default root is the whole home: swept only when configured
+    option_names = frozenset({"max_depth", "skip", "include_hidden"})
 
     def default_roots(self) -> list[Path]:
         return [self.home_path()]

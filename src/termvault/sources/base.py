@@ -110,6 +110,9 @@ class Source(ABC):
     # whose messages are only terminal output sets this False: its full text is the text
     # its parser made, and the sweep does not read the files a second time for messages.
     conversational: ClassVar[bool] = True
+    # The settings of its own a [sources.KIND] section may give it (``self.options``),
+    # beyond mode, roots, archive_days and enabled: any other key is a mistake.
+    option_names: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,

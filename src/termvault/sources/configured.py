@@ -46,6 +46,9 @@ class SourceSet:
                         raise
                     log.warning("source kind %s could not be loaded", kind)
                     continue
+                unknown = sorted(set(sc.options) - cls.option_names)
+                if unknown:
+                    raise ConfigError(_unknown_option(kind, unknown[0], cls.option_names, self.config.config_file))
                 src = cls(sc.roots or None, home=self.config.home, options=sc.options)
                 mode = sc.mode or cls.default_mode
                 days = sc.archive_days
@@ -87,3 +90,12 @@ class SourceSet:
             if cs.configured or cs.source.auto_detect:
                 roots.update(Path(os.path.abspath(r)) for r in cs.source.roots)
         return sorted(roots, key=lambda p: len(p.parts), reverse=True)
+
+
+def _unknown_option(kind: str, key: str, own: frozenset[str], origin: Path | None) -> str:
+    takes = ["mode", "roots", "archive_days", "enabled", *sorted(own)]
+    where = f" in {origin}" if origin else ""
+    return (
+        f"sources.{kind}.{key}{where} is not a setting of {kind} sources (a typo?); "
+        f"they take {', '.join(takes[:-1])} and {takes[-1]}."
+    )

@@ -463,6 +463,7 @@ class GeminiSource(Source):
     kind = "gemini"
     default_mode = "copy"
     description = "Gemini CLI chat recordings (~/.gemini/tmp/<project>/chats)"
+    option_names = frozenset({"max_json_bytes"})
 
     def default_roots(self) -> list[Path]:
         # GEMINI_DIR is the .gemini folder itself; GEMINI_CLI_HOME stands for the home.
