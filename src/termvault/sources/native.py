@@ -63,7 +63,8 @@ class NativeSource(Source):
                     session_id = validate_id(m.group(2))
                 except InvalidIdError as exc:
                     # Said at each sweep, not silently passed over: the file stays where it is.
-                    log.warning("%s is not archived: %s Rename it to archive it.", printable(entry.path), exc)
+                    shown = printable(os.fsencode(entry.path).decode("utf-8", "replace"))  # names need not be UTF-8
+                    log.warning("%s is not archived: %s Rename it to archive it.", shown, exc)
                     continue
                 unit = make_unit(self.kind, session_id, root, [Path(entry.path)], stamp=float(m.group(1)))
                 if unit is None:
