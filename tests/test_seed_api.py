@@ -304,3 +304,17 @@ def test_a_corrupt_legacy_index_never_wipes_the_gzip_archives(home):
 
     assert archiver.index.get_entry("x1") is not None
     assert (home / "archive" / "2021" / "01" / "1610000000_x1.json.gz").exists()
+
+
+@pytest.mark.parametrize("bad_id", [5, "", "../escape", None, ["a"]])
+def test_a_history_file_with_an_unusable_session_id_is_skipped_by_the_history_readers(home, bad_id):
+    """The app's history panel calls ``load_session_history``; one hand-edited or damaged
+    file with a non-string or path-like session_id raised InvalidIdError out of it (and
+    out of ``list_sessions``), so no history showed at all."""
+    make_native(home, "good", age_days=1)
+    (home / "history" / "100_bad.json").write_text(
+        json.dumps({"session_id": bad_id, "name": "n", "working_directory": "/", "created_at": 1, "modified_at": 2})
+    )
+    storage = SessionStorage(home, enable_auto_archive=False)
+    assert [s.session_id for s in storage.load_session_history()] == ["good"]
+    assert [s.session_id for s in storage.list_sessions()] == ["good"]
