@@ -75,3 +75,13 @@ def test_daemon_rejects_a_bad_interval(home, interval):
     result = invoke("daemon", "--interval", interval)
     assert result.exit_code == 2
     assert result.stderr.startswith("termvault: ")
+
+
+@pytest.mark.parametrize("command", ["daemon", "sweep"])
+def test_an_unknown_source_kind_fails_before_the_daemon_starts_or_a_home_is_created(tmp_path, command):
+    home = tmp_path / "new-home"
+    result = invoke("--home", str(home), command, "--source", "bogus")
+    assert result.exit_code == 2
+    assert "Unknown source kind 'bogus'" in result.stderr
+    assert "started" not in result.stdout
+    assert not home.exists()

@@ -14,7 +14,7 @@ from ..ansi import printable
 from ..errors import LockedError, TermvaultError
 from .context import AppState, pass_state
 from .format import duration, home_display, human_size, local_time, plural, ratio
-from .params import Duration
+from .params import Duration, check_kinds
 
 
 class _Stopped(Exception):
@@ -76,6 +76,7 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
 
     Runs in the foreground and logs one line per sweep.
     """
+    check_kinds(sources)
     vault = state.vault(create=True)
     hours = interval if interval is not None else vault.config.interval_hours
     if hours <= 0:
