@@ -77,6 +77,25 @@ def test_daemon_rejects_a_bad_interval(home, interval):
     assert result.stderr.startswith("termvault: ")
 
 
+def test_daemon_with_an_interval_longer_than_the_clock_can_wait_sleeps_until_stopped(demo):
+    """``--interval 100000000d`` passed validation, swept, then died with OverflowError
+    (timestamp out of range) waiting for the next run."""
+    proc = _start_daemon("--interval", "100000000d")
+    try:
+        seen = _read_until(proc, "next sweep at")
+        assert "next sweep at" in seen[-1]
+        time.sleep(0.5)  # the wait has begun (or crashed)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "stopped after 1 sweep" in out
+
+
 @pytest.mark.parametrize("command", ["daemon", "sweep"])
 def test_an_unknown_source_kind_fails_before_the_daemon_starts_or_a_home_is_created(tmp_path, command):
     home = tmp_path / "new-home"

@@ -116,7 +116,7 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
                     break
                 if held:
                     log_line(f"next sweep at {local_time(time.time() + seconds, seconds=True)}.")
-                stop.wait(seconds)
+                stop.wait(min(seconds, threading.TIMEOUT_MAX))  # longer overflows the clock
         finally:
             locks.release()
     log_line(f"termvault daemon stopped after {plural(runs, 'sweep')}.")
