@@ -318,3 +318,23 @@ def test_a_history_file_with_an_unusable_session_id_is_skipped_by_the_history_re
     storage = SessionStorage(home, enable_auto_archive=False)
     assert [s.session_id for s in storage.load_session_history()] == ["good"]
     assert [s.session_id for s in storage.list_sessions()] == ["good"]
+
+
+@pytest.mark.parametrize(
+    "session_id,archive_path",
+    [("../evil", "2024/01/evil.tar.zst"), ("ok", "../../../etc/passwd"), ("ok", "/etc/passwd")],
+)
+def test_add_entry_refuses_an_id_or_archive_path_that_would_leave_its_folder(home, session_id, archive_path):
+    """``ArchiveIndex.add_entry`` stored them, and one such row made ``verify`` and
+    ``prune`` stop at it for the whole home ("would leave its folder; it is refused")."""
+    make_native(home, "good", age_days=40)
+    archiver = SessionArchiver(home)
+    archiver.auto_archive_old_sessions()
+    bad = ArchiveEntry(
+        session_id=session_id, name="n", archived_at=1.0, original_timestamp=1.0, archive_path=archive_path,
+        size_bytes=1, original_size_bytes=1, working_directory="/",
+    )  # fmt: skip
+    assert archiver.index.add_entry(bad) is False
+    assert [e.session_id for e in archiver.index.search()] == ["good"]
+    report = archiver.vault.verify()
+    assert report.ok == 1 and not report.missing
