@@ -147,3 +147,12 @@ def _run_once(state: AppState, vault, run: int, older_than, kinds, stop: threadi
     )
     for f in report.failed:
         log_line(f"  failed {f.session_id} ({f.source}, {f.path}): {f.reason}")
+    pruned = report.prune.pruned if report.prune else []
+    if report.prune and pruned:  # deleting archived versions is always reported (with a remote: evicting)
+        what = "evicted the local copies of" if vault.config.remote else "pruned"
+        log_line(
+            f"sweep {run}: {what} {plural(len(pruned), 'old version')} ({human_size(report.prune.bytes_freed)}) "
+            f"to stay under {human_size(report.prune.limit or 0)}:"
+        )
+        for e in pruned:
+            log_line(f"  {what.split()[0]} {e.session_id} version {e.version} ({human_size(e.size_bytes)})")
