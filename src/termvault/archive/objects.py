@@ -250,10 +250,21 @@ class ObjectStore:
         """Upload ``path`` to ``key`` unless it exists. True if uploaded; False if an object
         with the same sha256 was already there (an earlier, interrupted push). Raises
         RemoteConflictError if the key holds something else."""
-        import obstore
         import obstore.exceptions as ox
 
         size = path.stat().st_size
+        try:
+            return self._put_file(key, path, sha256, size)
+        except (FileNotFoundError, ox.NotFoundError) as exc:  # a PUT answered 404: no such bucket
+            raise RemoteUnavailableError(
+                f"Could not upload {key}: the bucket of {self.spec.display()} does not exist "
+                f"({_first_line(exc)}); create it or correct `remote` in config.toml."
+            ) from exc
+
+    def _put_file(self, key: str, path: Path, sha256: str, size: int) -> bool:
+        import obstore
+        import obstore.exceptions as ox
+
         attrs = {SHA_ATTR: sha256, "Content-Type": CONTENT_TYPE}
         if size > MULTIPART_THRESHOLD:
             # obstore sends If-None-Match only on single PUTs, so a multipart upload checks first.
