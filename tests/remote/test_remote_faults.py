@@ -162,3 +162,20 @@ def test_a_bucket_that_does_not_exist_stops_the_push_with_one_sentence_naming_it
     assert len(report.failed) == 1 and report.pending == 3
     assert "Debug source" not in caplog.text and "<Error>" not in caplog.text
     assert all(len(r.getMessage().splitlines()) == 1 for r in caplog.records)
+
+
+def test_no_credentials_anywhere_is_said_as_such_not_as_a_server_to_try_later(endpoint, bucket, home, monkeypatch):
+    """Without keys in the environment or ~/.aws, the client asks the instance metadata
+    service; its failure read "Could not upload ... (Error performing PUT
+    http://169.254.169.254/latest/api/token ...); try again later"."""
+    from termvault.vault import Vault
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9")  # no metadata service here
+    make_native(home, "s0", 40)
+    with Vault(home, remote=f"s3://{bucket}/tv", remote_endpoint=endpoint, remote_host="alpha") as vault:
+        vault.sweep()
+        report = vault.remote_push()
+    assert report.stopped and "no credentials" in report.stopped
+    assert "AWS_ACCESS_KEY_ID" in report.stopped and "try again later" not in report.stopped
