@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import holds, ops
 from .config import Config
-from .errors import NotFoundError
+from .errors import NotFoundError, TermvaultError
 from .fsutil import check_home_ownership, ensure_private_dir
 from .index import ArchiveIndex
 from .journal import Journal
@@ -189,6 +189,19 @@ class Vault:
             if to is None:  # back where it came from: active again from now (termvault.holds)
                 holds.record(self.home, result.session_id)
             return result
+
+    def restores_in_place(self, manifest: Manifest) -> bool:
+        """Whether ``restore`` without ``to`` may put every file of ``manifest`` back where it
+        came from (a unit of another home or machine names files outside this one's sources)."""
+        history = Path(os.path.abspath(self.config.history_dir))
+        if all(os.path.normpath(f.origin) == f.origin and history in Path(f.origin).parents for f in manifest.files):
+            return True  # the common case, without loading every source to learn their folders
+        try:
+            for f in manifest.files:
+                ops.restore.origin_root(self.ctx, f.origin, manifest.session_id)
+        except TermvaultError:
+            return False
+        return True
 
     def verify(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
         """Read-only check of every version; versions kept only in the remote tier are
