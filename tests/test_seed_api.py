@@ -338,3 +338,17 @@ def test_add_entry_refuses_an_id_or_archive_path_that_would_leave_its_folder(hom
     assert [e.session_id for e in archiver.index.search()] == ["good"]
     report = archiver.vault.verify()
     assert report.ok == 1 and not report.missing
+
+
+def test_archive_session_refuses_a_file_outside_history_and_leaves_it(home, tmp_path):
+    """``archive_session(state, path)`` archived any file it was given and, as a move,
+    deleted it: a file outside the home, which `restore` then refuses to put back."""
+    make_native(home, "inside", age_days=40)
+    state = SessionStorage(home, enable_auto_archive=False).load_session("inside")
+    outside = tmp_path / "elsewhere" / "notes.json"
+    outside.parent.mkdir()
+    outside.write_bytes(state.to_json())
+    archiver = SessionArchiver(home)
+    assert archiver.archive_session(state, outside) is False
+    assert outside.read_bytes() == state.to_json()
+    assert archiver.index.get_entry("inside") is None

@@ -59,6 +59,10 @@ class SessionArchiver:
         """Archive one session file now, whatever its age. True on success (the file is
         then removed from history/); False, with the reason logged, otherwise."""
         history_file = Path(history_file)
+        if os.path.realpath(history_file.parent) != os.path.realpath(self.history_dir):
+            # Archiving moves: the file would be deleted from a folder that is not this home's.
+            log.error("cannot archive %s: %s is not in %s", session_state.session_id, history_file, self.history_dir)
+            return False
         cs = self._native()
         try:
             unit = next((u for u in cs.source.discover() if u.files[0].origin == history_file.absolute()), None)
