@@ -284,7 +284,11 @@ class FileStore:
             ).fetchone()
             lo = offset - logical * PART_SIZE
             hi = min(PART_SIZE, end - logical * PART_SIZE)
-            data = bytes(got[0]) if got is not None and got[0] is not None else b""
+            value = got[0] if got is not None else None
+            if value is not None and not isinstance(value, (bytes, str)):
+                # bytes(n) of an integer would be n zero bytes: a damaged part is never expanded.
+                raise DataError(f"The {where} is damaged: part {partidx} holds a {type(value).__name__}, not bytes.")
+            data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else (value or b"")
             if len(data) < hi:
                 raise DataError(
                     f"The {where} is damaged: part {partidx} holds {len(data)} bytes where {hi} are needed."
