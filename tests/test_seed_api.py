@@ -352,3 +352,23 @@ def test_archive_session_refuses_a_file_outside_history_and_leaves_it(home, tmp_
     assert archiver.archive_session(state, outside) is False
     assert outside.read_bytes() == state.to_json()
     assert archiver.index.get_entry("inside") is None
+
+
+def test_a_progress_callback_that_raises_neither_stops_the_run_nor_escapes_it(home, caplog):
+    """The app's ``auto_archive_old_sessions`` logs a failing callback and goes on, and
+    never raises; here the callback's error ended the sweep and escaped without the
+    result, though sessions had been archived."""
+    for n in range(4):
+        make_native(home, f"s{n}", age_days=40 + n)
+    calls = []
+
+    def callback(current, total):
+        calls.append(current)
+        if len(calls) == 2:
+            raise RuntimeError("the progress widget is gone")
+
+    result = SessionArchiver(home).auto_archive_old_sessions(progress_callback=callback)
+    assert result["archived_count"] == 4 and result["failed_count"] == 0
+    assert calls == [1, 2, 3, 4]
+    assert not list((home / "history").glob("*.json"))
+    assert "the progress widget is gone" in caplog.text

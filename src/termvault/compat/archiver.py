@@ -118,7 +118,17 @@ class SessionArchiver:
         return self._sweep(self.archive_days, progress_callback)
 
     def _sweep(self, days: float, progress_callback=None, select=None) -> dict[str, Any]:
-        callback = (lambda p: progress_callback(p.done, p.total)) if progress_callback else None
+        callback = None
+        if progress_callback is not None:
+
+            def callback(p) -> None:
+                # As the app's: a failing callback is logged and the run goes on (a raise
+                # from a progress callback means "stop" to the sweep, which the app never asks).
+                try:
+                    progress_callback(p.done, p.total)
+                except Exception:
+                    log.exception("the archiving progress callback failed")
+
         try:
             report = self.vault.sweep(older_than=days, kinds=["native"], progress=callback, select=select)
         except TermvaultError as exc:
