@@ -315,8 +315,8 @@ def test_a_full_disk_at_the_closing_index_merge_keeps_the_sweeps_report(home, mo
 def test_one_source_whose_discovery_fails_unexpectedly_leaves_the_other_sources_swept(home, monkeypatch, caplog):
     """Discovery errors other than OSError (a parser's ValueError on a damaged store, a
     plugin's bug) ended the sweep of every source, and with it `termvault daemon`."""
-    from tests.sources import filestore_builder as b
     from termvault.sources.wave import WaveSource
+    from tests.sources import filestore_builder as b
 
     make_native(home, "kept-going", age_days=40)
     db = Path(os.environ["HOME"]) / ".local" / "share" / "waveterm" / "db"
