@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import holds, ops
 from .config import Config
-from .errors import NotFoundError, TermvaultError
+from .errors import NotFoundError
 from .fsutil import check_home_ownership, ensure_private_dir
 from .index import ArchiveIndex
 from .journal import Journal
@@ -24,7 +24,6 @@ from .ops.context import Context
 
 if TYPE_CHECKING:
     from .archive import Manifest
-    from .archive.remote import RemoteTier
     from .archive.store import ArchiveStore
     from .model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
     from .ops import export, maintenance, reindex, remote, restore, search, sweep, text  # noqa: F401  # types ops.<module>
@@ -74,10 +73,6 @@ class Vault:
     def store(self) -> ArchiveStore:
         return self.ctx.store
 
-    @property
-    def _remote(self) -> RemoteTier | None:
-        return self.ctx.remote
-
     @contextlib.contextmanager
     def writing(self, what: str, catch_up: bool = True) -> Iterator[None]:
         """Hold the write lock and the crash journal for one write operation. First the
@@ -120,7 +115,7 @@ class Vault:
         and (move mode) only then removed from its source, if unchanged. A failing unit is
         reported and the sweep goes on. With a remote, uploads; with a cap, prunes."""
         steps = ops.sweep.Steps(
-            self._prune if prune else None, ops.remote.push_after_sweep if self._remote else None, select
+            self._prune if prune else None, ops.remote.push_after_sweep if self.ctx.remote else None, select
         )
         if dry_run:
             return ops.sweep.run(self.ctx, older_than, kinds, True, progress, steps)
@@ -190,18 +185,8 @@ class Vault:
                 holds.record(self.home, result.session_id)
             return result
 
-    def restores_in_place(self, manifest: Manifest) -> bool:
-        """Whether ``restore`` without ``to`` may put every file of ``manifest`` back where it
-        came from (a unit of another home or machine names files outside this one's sources)."""
-        history = Path(os.path.abspath(self.config.history_dir))
-        if all(os.path.normpath(f.origin) == f.origin and history in Path(f.origin).parents for f in manifest.files):
-            return True  # the common case, without loading every source to learn their folders
-        try:
-            for f in manifest.files:
-                ops.restore.origin_root(self.ctx, f.origin, manifest.session_id)
-        except TermvaultError:
-            return False
-        return True
+    def restores_in_place(self, manifest: Manifest) -> bool:  # see ops.restore.restores_in_place
+        return ops.restore.restores_in_place(self.ctx, manifest)
 
     def verify(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
         """Read-only check of every version; versions kept only in the remote tier are
@@ -234,7 +219,7 @@ class Vault:
 
     @property
     def _prune(self) -> Callable[[Context, int | None, bool], PruneReport]:
-        return ops.maintenance.prune if self._remote is None else ops.remote.evict
+        return ops.maintenance.prune if self.ctx.remote is None else ops.remote.evict
 
     def pin(self, session_id: str, pinned: bool = True) -> ArchiveEntry:
         with self.lock.hold("pinning"):
