@@ -220,7 +220,13 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
         problem = exc
 
     def in_place() -> bool:
-        return manifest is None or vault.restores_in_place(manifest)
+        if manifest is None:
+            return True
+        # A native session's history file (the common case) without loading the restore code.
+        history = Path(os.path.abspath(vault.config.history_dir))
+        if all(os.path.normpath(f.origin) == f.origin and history in Path(f.origin).parents for f in manifest.files):
+            return True
+        return vault.restores_in_place(manifest)
 
     if as_json:
         data = entry.to_dict()
