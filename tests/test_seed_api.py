@@ -304,3 +304,71 @@ def test_a_corrupt_legacy_index_never_wipes_the_gzip_archives(home):
 
     assert archiver.index.get_entry("x1") is not None
     assert (home / "archive" / "2021" / "01" / "1610000000_x1.json.gz").exists()
+
+
+@pytest.mark.parametrize("bad_id", [5, "", "../escape", None, ["a"]])
+def test_a_history_file_with_an_unusable_session_id_is_skipped_by_the_history_readers(home, bad_id):
+    """The app's history panel calls ``load_session_history``; one hand-edited or damaged
+    file with a non-string or path-like session_id raised InvalidIdError out of it (and
+    out of ``list_sessions``), so no history showed at all."""
+    make_native(home, "good", age_days=1)
+    (home / "history" / "100_bad.json").write_text(
+        json.dumps({"session_id": bad_id, "name": "n", "working_directory": "/", "created_at": 1, "modified_at": 2})
+    )
+    storage = SessionStorage(home, enable_auto_archive=False)
+    assert [s.session_id for s in storage.load_session_history()] == ["good"]
+    assert [s.session_id for s in storage.list_sessions()] == ["good"]
+
+
+@pytest.mark.parametrize(
+    "session_id,archive_path",
+    [("../evil", "2024/01/evil.tar.zst"), ("ok", "../../../etc/passwd"), ("ok", "/etc/passwd")],
+)
+def test_add_entry_refuses_an_id_or_archive_path_that_would_leave_its_folder(home, session_id, archive_path):
+    """``ArchiveIndex.add_entry`` stored them, and one such row made ``verify`` and
+    ``prune`` stop at it for the whole home ("would leave its folder; it is refused")."""
+    make_native(home, "good", age_days=40)
+    archiver = SessionArchiver(home)
+    archiver.auto_archive_old_sessions()
+    bad = ArchiveEntry(
+        session_id=session_id, name="n", archived_at=1.0, original_timestamp=1.0, archive_path=archive_path,
+        size_bytes=1, original_size_bytes=1, working_directory="/",
+    )  # fmt: skip
+    assert archiver.index.add_entry(bad) is False
+    assert [e.session_id for e in archiver.index.search()] == ["good"]
+    report = archiver.vault.verify()
+    assert report.ok == 1 and not report.missing
+
+
+def test_archive_session_refuses_a_file_outside_history_and_leaves_it(home, tmp_path):
+    """``archive_session(state, path)`` archived any file it was given and, as a move,
+    deleted it: a file outside the home, which `restore` then refuses to put back."""
+    make_native(home, "inside", age_days=40)
+    state = SessionStorage(home, enable_auto_archive=False).load_session("inside")
+    outside = tmp_path / "elsewhere" / "notes.json"
+    outside.parent.mkdir()
+    outside.write_bytes(state.to_json())
+    archiver = SessionArchiver(home)
+    assert archiver.archive_session(state, outside) is False
+    assert outside.read_bytes() == state.to_json()
+    assert archiver.index.get_entry("inside") is None
+
+
+def test_a_progress_callback_that_raises_neither_stops_the_run_nor_escapes_it(home, caplog):
+    """The app's ``auto_archive_old_sessions`` logs a failing callback and goes on, and
+    never raises; here the callback's error ended the sweep and escaped without the
+    result, though sessions had been archived."""
+    for n in range(4):
+        make_native(home, f"s{n}", age_days=40 + n)
+    calls = []
+
+    def callback(current, total):
+        calls.append(current)
+        if len(calls) == 2:
+            raise RuntimeError("the progress widget is gone")
+
+    result = SessionArchiver(home).auto_archive_old_sessions(progress_callback=callback)
+    assert result["archived_count"] == 4 and result["failed_count"] == 0
+    assert calls == [1, 2, 3, 4]
+    assert not list((home / "history").glob("*.json"))
+    assert "the progress widget is gone" in caplog.text

@@ -4,6 +4,7 @@ rows committed in batches (``ops/pipeline.py``, ``ops/batch.py``)."""
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import signal
 from pathlib import Path
@@ -309,3 +310,23 @@ def test_a_full_disk_at_the_closing_index_merge_keeps_the_sweeps_report(home, mo
         report = v.sweep(older_than=7)
         assert sorted(e.session_id for e in report.archived) == ["s00", "s01"] and not report.failed
         assert [h.entry.session_id for h in v.search("deploy_1")] == ["s01"]
+
+
+def test_one_source_whose_discovery_fails_unexpectedly_leaves_the_other_sources_swept(home, monkeypatch, caplog):
+    """Discovery errors other than OSError (a parser's ValueError on a damaged store, a
+    plugin's bug) ended the sweep of every source, and with it `termvault daemon`."""
+    from termvault.sources.wave import WaveSource
+    from tests.sources import filestore_builder as b
+
+    make_native(home, "kept-going", age_days=40)
+    db = Path(os.environ["HOME"]) / ".local" / "share" / "waveterm" / "db"
+    b.create_filestore(db / "filestore.db", b.WAVE)  # wave is detected and swept
+
+    def broken(self):
+        raise RuntimeError("a bug in a source")
+
+    monkeypatch.setattr(WaveSource, "discover", broken)
+    with caplog.at_level(logging.WARNING), Vault(home, settle_seconds=0) as vault:
+        report = vault.sweep()
+    assert [e.session_id for e in report.archived] == ["kept-going"]
+    assert "wave" in caplog.text and "a bug in a source" in caplog.text

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from .errors import DataError
+from .errors import DataError, InvalidIdError
 from .fsutil import validate_id
 
 
@@ -93,6 +93,9 @@ class SessionState:
             raise DataError(f"{where} has no session_id.")
         try:
             validate_id(values["session_id"])
+        except InvalidIdError as exc:  # bad data in a file, not a caller's mistake
+            raise DataError(f"{where} has an unusable session_id: {exc}") from exc
+        try:
             for key in ("created_at", "modified_at"):
                 if key in values:
                     values[key] = float(values[key])

@@ -24,7 +24,6 @@ from .ops.context import Context
 
 if TYPE_CHECKING:
     from .archive import Manifest
-    from .archive.remote import RemoteTier
     from .archive.store import ArchiveStore
     from .model import ArchiveEntry, FileRef, SessionInfo, SessionUnit
     from .ops import export, maintenance, reindex, remote, restore, search, sweep, text  # noqa: F401  # types ops.<module>
@@ -74,10 +73,6 @@ class Vault:
     def store(self) -> ArchiveStore:
         return self.ctx.store
 
-    @property
-    def _remote(self) -> RemoteTier | None:
-        return self.ctx.remote
-
     @contextlib.contextmanager
     def writing(self, what: str, catch_up: bool = True) -> Iterator[None]:
         """Hold the write lock and the crash journal for one write operation. First the
@@ -120,7 +115,7 @@ class Vault:
         and (move mode) only then removed from its source, if unchanged. A failing unit is
         reported and the sweep goes on. With a remote, uploads; with a cap, prunes."""
         steps = ops.sweep.Steps(
-            self._prune if prune else None, ops.remote.push_after_sweep if self._remote else None, select
+            self._prune if prune else None, ops.remote.push_after_sweep if self.ctx.remote else None, select
         )
         if dry_run:
             return ops.sweep.run(self.ctx, older_than, kinds, True, progress, steps)
@@ -190,6 +185,9 @@ class Vault:
                 holds.record(self.home, result.session_id)
             return result
 
+    def restores_in_place(self, manifest: Manifest) -> bool:  # see ops.restore.restores_in_place
+        return ops.restore.restores_in_place(self.ctx, manifest)
+
     def verify(self, progress: ProgressCallback | None = None, read_data: bool = False) -> VerifyReport:
         """Read-only check of every version; versions kept only in the remote tier are
         looked up in the bucket (with ``read_data``, downloaded and hashed)."""
@@ -221,7 +219,7 @@ class Vault:
 
     @property
     def _prune(self) -> Callable[[Context, int | None, bool], PruneReport]:
-        return ops.maintenance.prune if self._remote is None else ops.remote.evict
+        return ops.maintenance.prune if self.ctx.remote is None else ops.remote.evict
 
     def pin(self, session_id: str, pinned: bool = True) -> ArchiveEntry:
         with self.lock.hold("pinning"):

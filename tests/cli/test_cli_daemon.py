@@ -75,3 +75,53 @@ def test_daemon_rejects_a_bad_interval(home, interval):
     result = invoke("daemon", "--interval", interval)
     assert result.exit_code == 2
     assert result.stderr.startswith("termvault: ")
+
+
+def test_daemon_with_an_interval_longer_than_the_clock_can_wait_sleeps_until_stopped(demo):
+    """``--interval 100000000d`` passed validation, swept, then died with OverflowError
+    (timestamp out of range) waiting for the next run."""
+    proc = _start_daemon("--interval", "100000000d")
+    try:
+        seen = _read_until(proc, "next sweep at")
+        assert "next sweep at" in seen[-1]
+        time.sleep(0.5)  # the wait has begun (or crashed)
+        assert proc.poll() is None, proc.stderr.read()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "stopped after 1 sweep" in out
+
+
+@pytest.mark.parametrize("command", ["daemon", "sweep"])
+def test_an_unknown_source_kind_fails_before_the_daemon_starts_or_a_home_is_created(tmp_path, command):
+    home = tmp_path / "new-home"
+    result = invoke("--home", str(home), command, "--source", "bogus")
+    assert result.exit_code == 2
+    assert "Unknown source kind 'bogus'" in result.stderr
+    assert "started" not in result.stdout
+    assert not home.exists()
+
+
+def test_daemon_logs_every_version_its_sweep_prunes_to_the_storage_cap(demo):
+    """With ``max_total_bytes`` set, a daemon's sweep deleted archived versions (the only
+    copy of a moved session) and its log said only "archived 3"."""
+    (demo.home / "config.toml").write_text("max_total_bytes = 300\n")
+    proc = _start_daemon("--interval", "24h")
+    try:
+        seen = _read_until(proc, "next sweep at")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    log = "".join(seen) + out
+    assert proc.returncode == 0, err
+    pruned = [line for line in log.splitlines() if " pruned " in line]
+    assert pruned and "to stay under 300 B" in pruned[0]
+    names = " ".join(pruned[1:])
+    gone = [sid for sid in (API, DB, BLOG) if sid in names]
+    assert gone and len(pruned) == 1 + len(gone)

@@ -91,3 +91,24 @@ def test_a_restore_that_fails_its_hash_check_leaves_no_folder_behind(home, tmp_p
     result = invoke("restore", entry.session_id, "--to", str(target))
     assert result.exit_code == 4, result.output
     assert not (tmp_path / "new").exists()
+
+
+def test_show_of_a_session_archived_elsewhere_offers_the_restore_that_works(home, tmp_path):
+    """A unit from another home or machine (copied in, or fetched from a remote's other
+    host) names files outside this home's sources: `restore ID` refuses them, yet `show`
+    said "the file is gone; `termvault restore ID` puts it back"."""
+    import shutil
+
+    from tests.helpers import make_native
+
+    other = tmp_path / "other-home"
+    make_native(other, "away", age_days=40)
+    assert invoke("--home", str(other), "sweep").exit_code == 0
+    shutil.copytree(other / "archive", home / "archive", dirs_exist_ok=True)
+    assert invoke("reindex").exit_code == 0
+    assert invoke("restore", "away").exit_code == 4  # outside every folder this home's sources read
+    shown = invoke("show", "away").stdout
+    assert "`termvault restore away` puts it back" not in shown
+    assert "termvault restore away --to DIR" in shown
+    to = tmp_path / "here"
+    assert invoke("restore", "away", "--to", str(to)).exit_code == 0

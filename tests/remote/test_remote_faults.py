@@ -140,3 +140,42 @@ def test_an_unreachable_remote_is_reported_by_status_and_push_without_losing_any
     proxy.start()
     assert vault.remote_status()["reachable"] is True
     assert vault.remote_push().pending == 0
+
+
+def test_a_bucket_that_does_not_exist_stops_the_push_with_one_sentence_naming_it(endpoint, home, caplog):
+    """A PUT answered 404 NoSuchBucket passed obstore's NotFound through untouched: every
+    version logged a 40-line dump (the XML body, request ids, a Rust debug print) and the
+    push went on trying the next one."""
+    import logging
+
+    from termvault.vault import Vault
+
+    for n in range(3):
+        make_native(home, f"s{n}", 40 + n)
+    with (
+        caplog.at_level(logging.WARNING),
+        Vault(home, remote="s3://no-such-bucket-tv/tv", remote_endpoint=endpoint, remote_host="alpha") as vault,
+    ):
+        assert len(vault.sweep().archived) == 3
+        report = vault.remote_push()
+    assert report.stopped and "no-such-bucket-tv" in report.stopped and "does not exist" in report.stopped
+    assert len(report.failed) == 1 and report.pending == 3
+    assert "Debug source" not in caplog.text and "<Error>" not in caplog.text
+    assert all(len(r.getMessage().splitlines()) == 1 for r in caplog.records)
+
+
+def test_no_credentials_anywhere_is_said_as_such_not_as_a_server_to_try_later(endpoint, bucket, home, monkeypatch):
+    """Without keys in the environment or ~/.aws, the client asks the instance metadata
+    service; its failure read "Could not upload ... (Error performing PUT
+    http://169.254.169.254/latest/api/token ...); try again later"."""
+    from termvault.vault import Vault
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_METADATA_ENDPOINT", "http://127.0.0.1:9")  # no metadata service here
+    make_native(home, "s0", 40)
+    with Vault(home, remote=f"s3://{bucket}/tv", remote_endpoint=endpoint, remote_host="alpha") as vault:
+        vault.sweep()
+        report = vault.remote_push()
+    assert report.stopped and "no credentials" in report.stopped
+    assert "AWS_ACCESS_KEY_ID" in report.stopped and "try again later" not in report.stopped

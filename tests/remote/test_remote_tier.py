@@ -268,3 +268,20 @@ def test_verify_read_data_finds_a_damaged_object_of_an_evicted_version(make_vaul
     report = vault.verify(read_data=True)
     assert [p for p, _ in report.remote_missing] == [vault.get("mid").archive_path]
     assert "damaged" in report.remote_missing[0][1]
+
+
+def test_a_dry_run_of_eviction_names_the_versions_the_real_run_evicts(make_vault, home, objects):
+    """The dry run did not look the objects up, so with one gone from the bucket it named
+    a version the real run keeps, and not the ones the real run evicts instead."""
+    import obstore
+
+    vault = make_vault(home)
+    sweep_three(vault, home)
+    sizes = {sid: vault.get(sid).size_bytes for sid in ("old", "mid", "new")}
+    obstore.delete(objects.store, f"alpha/{vault.get('old').archive_path}")
+    cap = sizes["mid"] + sizes["new"]
+    plan = vault.prune(max_bytes=cap, dry_run=True)
+    assert remote_state(vault, "old")[1] == 1  # a dry run records nothing
+    done = vault.prune(max_bytes=cap)
+    assert [e.session_id for e in plan.pruned] == [e.session_id for e in done.pruned]
+    assert "old" not in [e.session_id for e in done.pruned]

@@ -52,6 +52,7 @@ MANIFEST_RANGE = 64 * 1024  # first ranged read for a manifest; grown 4x until i
 HOST_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _KEY_RE = re.compile(r"^(?P<host>[A-Za-z0-9][A-Za-z0-9._-]{0,62})/(?P<rel>\d{4}/\d{2}/[^/]+\.tar\.zst)$")
 T = TypeVar("T")
+_IMDS_PATH = "/latest/api/token"  # what the client asks the instance metadata service first
 
 
 class RemoteError(TermvaultError, exit_code=4):
@@ -235,6 +236,12 @@ class ObjectStore:
             except (ox.InvalidPathError, ox.NotSupportedError, ox.UnknownConfigurationKeyError) as exc:
                 raise RemoteError(f"Could not {what} on {self.spec.display()}: {_first_line(exc)}.") from exc
             except (ox.BaseError, OSError) as exc:  # timeouts, 5xx, resets, refused connections
+                if _IMDS_PATH in str(exc):  # no keys anywhere, so the client asked the instance metadata
+                    raise RemoteUnavailableError(
+                        f"Could not {what} on {self.spec.display()}: no credentials were found (neither "
+                        "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY nor keys of AWS_PROFILE in ~/.aws, and "
+                        f"no instance metadata service answered: {_first_line(exc)})."
+                    ) from exc
                 if attempt == self.policy.attempts:
                     raise RemoteUnavailableError(
                         f"Could not {what} on {self.spec.display()} after {attempt} attempts "
@@ -250,10 +257,21 @@ class ObjectStore:
         """Upload ``path`` to ``key`` unless it exists. True if uploaded; False if an object
         with the same sha256 was already there (an earlier, interrupted push). Raises
         RemoteConflictError if the key holds something else."""
-        import obstore
         import obstore.exceptions as ox
 
         size = path.stat().st_size
+        try:
+            return self._put_file(key, path, sha256, size)
+        except (FileNotFoundError, ox.NotFoundError) as exc:  # a PUT answered 404: no such bucket
+            raise RemoteUnavailableError(
+                f"Could not upload {key}: the bucket of {self.spec.display()} does not exist "
+                f"({_first_line(exc)}); create it or correct `remote` in config.toml."
+            ) from exc
+
+    def _put_file(self, key: str, path: Path, sha256: str, size: int) -> bool:
+        import obstore
+        import obstore.exceptions as ox
+
         attrs = {SHA_ATTR: sha256, "Content-Type": CONTENT_TYPE}
         if size > MULTIPART_THRESHOLD:
             # obstore sends If-None-Match only on single PUTs, so a multipart upload checks first.

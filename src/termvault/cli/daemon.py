@@ -14,7 +14,7 @@ from ..ansi import printable
 from ..errors import LockedError, TermvaultError
 from .context import AppState, pass_state
 from .format import duration, home_display, human_size, local_time, plural, ratio
-from .params import Duration
+from .params import Duration, check_kinds
 
 
 class _Stopped(Exception):
@@ -76,6 +76,7 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
 
     Runs in the foreground and logs one line per sweep.
     """
+    check_kinds(sources)
     vault = state.vault(create=True)
     hours = interval if interval is not None else vault.config.interval_hours
     if hours <= 0:
@@ -115,7 +116,7 @@ def daemon(state: AppState, interval: float | None, older_than: float | None, so
                     break
                 if held:
                     log_line(f"next sweep at {local_time(time.time() + seconds, seconds=True)}.")
-                stop.wait(seconds)
+                stop.wait(min(seconds, threading.TIMEOUT_MAX))  # longer overflows the clock
         finally:
             locks.release()
     log_line(f"termvault daemon stopped after {plural(runs, 'sweep')}.")
@@ -146,3 +147,12 @@ def _run_once(state: AppState, vault, run: int, older_than, kinds, stop: threadi
     )
     for f in report.failed:
         log_line(f"  failed {f.session_id} ({f.source}, {f.path}): {f.reason}")
+    pruned = report.prune.pruned if report.prune else []
+    if report.prune and pruned:  # deleting archived versions is always reported (with a remote: evicting)
+        what = "evicted the local copies of" if vault.config.remote else "pruned"
+        log_line(
+            f"sweep {run}: {what} {plural(len(pruned), 'old version')} ({human_size(report.prune.bytes_freed)}) "
+            f"to stay under {human_size(report.prune.limit or 0)}:"
+        )
+        for e in pruned:
+            log_line(f"  {what.split()[0]} {e.session_id} version {e.version} ({human_size(e.size_bytes)})")

@@ -21,6 +21,17 @@ DURATION_HELP = (
     "45s, 90min, 12h, 30d, 2w, 3mo, 1y; 0 alone means none."
 )
 
+
+def check_kinds(kinds: tuple[str, ...] | list[str]) -> None:
+    """Refuse an unknown ``--source`` kind before anything is created (a typo made a home)."""
+    from ..errors import ConfigError
+    from ..sources import is_known, unknown_kind_message  # lazy: as the commands that use it
+
+    for kind in kinds:
+        if not is_known(kind):
+            raise ConfigError(unknown_kind_message(kind))
+
+
 _BARE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SECONDS = {"s": 1, "h": 3600, "d": 86400}
 

@@ -218,6 +218,16 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
         manifest = vault.manifest(entry.session_id, entry.version)
     except (DataError, OSError) as exc:
         problem = exc
+
+    def in_place() -> bool:
+        if manifest is None:
+            return True
+        # A native session's history file (the common case) without loading the restore code.
+        history = Path(os.path.abspath(vault.config.history_dir))
+        if all(os.path.normpath(f.origin) == f.origin and history in Path(f.origin).parents for f in manifest.files):
+            return True
+        return vault.restores_in_place(manifest)
+
     if as_json:
         data = entry.to_dict()
         data.pop("row_id", None)
@@ -225,11 +235,11 @@ def show(state: AppState, session_id: str, version: int | None, as_json: bool):
         data["root"] = manifest.root if manifest else None
         data["files"] = [f.to_dict() for f in manifest.files] if manifest else None
         data["error"] = str(problem) if problem else None
-        data["on_disk"] = on_disk(manifest.files, entry.session_id) if manifest else None
+        data["on_disk"] = on_disk(manifest.files, entry.session_id, in_place) if manifest else None
         data["reopen"] = reopen_hint(entry, manifest.root if manifest else None, manifest.files if manifest else [])
         print_json(data)
     else:
-        _print_show(state, entry, versions, manifest)
+        _print_show(state, entry, versions, manifest, in_place)
     if problem is not None:
         raise problem
 
@@ -324,7 +334,7 @@ class CountingWriter:
             self.out.flush()
 
 
-def _print_show(state: AppState, entry, versions, manifest) -> None:
+def _print_show(state: AppState, entry, versions, manifest, in_place: Callable[[], bool]) -> None:
 
     meta = entry.meta or {}
     extra_meta = [
@@ -352,7 +362,7 @@ def _print_show(state: AppState, entry, versions, manifest) -> None:
         ),
         ("Pinned", "yes" if entry.pinned else "no"),
         ("Status", entry.status),
-        ("On disk", on_disk(manifest.files, entry.session_id) if manifest else None),
+        ("On disk", on_disk(manifest.files, entry.session_id, in_place) if manifest else None),
         ("Reopen with", reopen_hint(entry, manifest.root, manifest.files) if manifest else None),
         ("Archive", f"archive/{entry.archive_path}"),
         *extra_meta,

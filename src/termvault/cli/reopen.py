@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .format import home_display
@@ -12,9 +13,11 @@ from .format import home_display
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
-def on_disk(files: list[Any], session_id: str) -> str:
+def on_disk(files: list[Any], session_id: str, in_place: Callable[[], bool] = lambda: True) -> str:
     """One phrase about the manifest ``files`` as they are now: still there and
-    unchanged, changed since, or gone (and then how to get them back)."""
+    unchanged, changed since, or gone (and then how to get them back: in place, or with
+    ``--to`` when they came from outside this home's sources: ``in_place()``, asked only
+    then, as it loads every source)."""
     total = len(files)
     present = changed = 0
     for f in files:
@@ -26,6 +29,11 @@ def on_disk(files: list[Any], session_id: str) -> str:
         if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
             changed += 1
     back = f"`termvault restore {session_id}` puts {'it' if total == 1 else 'them'} back"
+    if present < total and not in_place():
+        back = (
+            f"`termvault restore {session_id} --to DIR` puts {'it' if total == 1 else 'them'} in a folder "
+            "you choose (archived outside the folders this home's sources read)"
+        )
     if total == 1:
         if not present:
             return f"no, the file is gone; {back}"

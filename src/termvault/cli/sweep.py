@@ -22,7 +22,7 @@ from .format import (
     ratio,
     table_lines,
 )
-from .params import Duration, json_option
+from .params import Duration, check_kinds, json_option
 from .progress import sweep_progress
 
 if TYPE_CHECKING:
@@ -68,6 +68,7 @@ def sweep(state: AppState, older_than: float | None, sources: tuple[str, ...], d
     the sweep goes on. With a storage cap configured, old archives are pruned afterwards.
     Ctrl-C stops between two sessions' steps: what was archived is kept (exit 130).
     """
+    check_kinds(sources)
     # A dry run changes nothing: on a machine without a home it reads an empty archive.
     vault = state.vault(readonly=True, missing_ok=True) if dry_run else state.vault(create=True)
     tally = Tally()

@@ -59,6 +59,10 @@ class SessionArchiver:
         """Archive one session file now, whatever its age. True on success (the file is
         then removed from history/); False, with the reason logged, otherwise."""
         history_file = Path(history_file)
+        if os.path.realpath(history_file.parent) != os.path.realpath(self.history_dir):
+            # Archiving moves: the file would be deleted from a folder that is not this home's.
+            log.error("cannot archive %s: %s is not in %s", session_state.session_id, history_file, self.history_dir)
+            return False
         cs = self._native()
         try:
             unit = next((u for u in cs.source.discover() if u.files[0].origin == history_file.absolute()), None)
@@ -114,7 +118,17 @@ class SessionArchiver:
         return self._sweep(self.archive_days, progress_callback)
 
     def _sweep(self, days: float, progress_callback=None, select=None) -> dict[str, Any]:
-        callback = (lambda p: progress_callback(p.done, p.total)) if progress_callback else None
+        callback = None
+        if progress_callback is not None:
+
+            def callback(p) -> None:
+                # As the app's: a failing callback is logged and the run goes on (a raise
+                # from a progress callback means "stop" to the sweep, which the app never asks).
+                try:
+                    progress_callback(p.done, p.total)
+                except Exception:
+                    log.exception("the archiving progress callback failed")
+
         try:
             report = self.vault.sweep(older_than=days, kinds=["native"], progress=callback, select=select)
         except TermvaultError as exc:

@@ -9,18 +9,21 @@ data: ``termvault reindex`` rebuilds it from ``archive/`` alone.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import AmbiguousIdError, NotFoundError
+from ..errors import AmbiguousIdError, NotFoundError, TermvaultError
+from ..fsutil import validate_id, validate_relpath
 from ..model import ArchiveEntry
 from . import fulltext, textindex, totals
 from .db import LATEST_LIVE, Database
 from .rows import COLUMNS, FOREIGN_PREFIX, REMOTE_COLUMNS, entry_from_row, filter_sql, redact_entry, row_values
 from .totals import MB
 
+log = logging.getLogger(__name__)
 FOLDER_MARKS = "archive_folder_marks"  # settings key (see ArchiveIndex.folder_marks)
 
 
@@ -137,7 +140,14 @@ class ArchiveIndex(Database):
         return int(self.query("SELECT COUNT(*) FROM latest s")[0][0])
 
     def add_entry(self, entry: ArchiveEntry) -> bool:
-        """Add (or replace, same session id and version) an entry. True on success."""
+        """Add (or replace, same session id and version) an entry. True on success; False
+        (logged) for an id or archive path that would leave its folder: never stored."""
+        try:
+            validate_id(entry.session_id)
+            validate_relpath(entry.archive_path)
+        except TermvaultError as exc:
+            log.error("not indexing %r: %s", entry.session_id, exc)
+            return False
         try:
             with self.transaction():
                 where = "(session_id = ? AND version = ?) OR archive_path = ?"

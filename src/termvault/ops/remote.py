@@ -153,13 +153,13 @@ def evict(ctx: Context, max_bytes: int | None = None, dry_run: bool = False) -> 
         if any(s is None or s["remote_verified_at"] is None or not s["remote_key"] for s in states):
             unverified += len(group)
             continue
+        try:  # a dry run looks too (recording nothing), so it names what the real run evicts
+            if not _still_in_remote(ctx, group, states, record=not dry_run):
+                continue
+        except (RemoteError, UsageError) as exc:
+            log.warning("stopped evicting: %s", exc)
+            break
         if not dry_run:
-            try:
-                if not _still_in_remote(ctx, group, states):
-                    continue
-            except (RemoteError, UsageError) as exc:
-                log.warning("stopped evicting: %s", exc)
-                break
             for e in group:  # newest first: an interruption leaves every local version its base
                 ctx.fault("evict")
                 ctx.index.set_remote(e.row_id, local_present=0)
@@ -176,9 +176,9 @@ def evict(ctx: Context, max_bytes: int | None = None, dry_run: bool = False) -> 
     return report
 
 
-def _still_in_remote(ctx: Context, group: list[ArchiveEntry], states: list[Any]) -> bool:
+def _still_in_remote(ctx: Context, group: list[ArchiveEntry], states: list[Any], record: bool = True) -> bool:
     """Whether every object of ``group`` is in the remote as uploaded; one that is not
-    is marked unverified (so it is uploaded again) and False returned."""
+    is marked unverified (so it is uploaded again; unless not ``record``) and False returned."""
     ok = True
     for e, state in zip(group, states, strict=True):
         obj = tier(ctx).objects.head(state["remote_key"])
@@ -188,7 +188,8 @@ def _still_in_remote(ctx: Context, group: list[ArchiveEntry], states: list[Any])
             or (obj.sha256 and e.archive_sha256 and obj.sha256 != e.archive_sha256)
         ):
             log.warning("%s is gone or changed in the remote; its local copy is kept", state["remote_key"])
-            ctx.index.set_remote(e.row_id, remote_verified_at=None)
+            if record:
+                ctx.index.set_remote(e.row_id, remote_verified_at=None)
             ok = False
     return ok
 

@@ -63,6 +63,20 @@ def origin_root(ctx: Context, origin: str, session_id: str) -> Path:
     )
 
 
+def restores_in_place(ctx: Context, manifest: arc.Manifest) -> bool:
+    """Whether ``restore`` without ``to`` may put every file of ``manifest`` back where it
+    came from (a unit of another home or machine names files outside this one's sources)."""
+    history = Path(os.path.abspath(ctx.config.history_dir))
+    if all(os.path.normpath(f.origin) == f.origin and history in Path(f.origin).parents for f in manifest.files):
+        return True  # the common case, without loading every source to learn their folders
+    try:
+        for f in manifest.files:
+            origin_root(ctx, f.origin, manifest.session_id)
+    except TermvaultError:
+        return False
+    return True
+
+
 def confined(base: Path, target: Path, made: list[Path] | None = None) -> Path:
     """Create ``target``'s missing parent folders under ``base`` one by one (0700),
     refusing a symbolic link or a non-folder on the way; return ``target``. The folders

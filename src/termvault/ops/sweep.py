@@ -114,6 +114,10 @@ def plan(
         except OSError as exc:
             log.warning("could not list %s sessions: %s", cs.source.kind, exc)
             continue
+        except Exception as exc:  # one source's bug or bad store never stops the others
+            log.warning("could not list %s sessions: %s: %s", cs.source.kind, type(exc).__name__, exc)
+            log.debug("listing %s sessions failed", cs.source.kind, exc_info=True)  # the traceback, with -vv
+            continue
         if census is not None:
             census.found[cs.source.kind] += len(units)
         for unit in units:

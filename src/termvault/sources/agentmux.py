@@ -449,7 +449,7 @@ def _write_back(db: Path, zoneid: str, name: str, data, sha256: str, session_id:
             for (part,) in conn.execute(
                 "SELECT data FROM db_file_data WHERE zoneid = ? AND name = ? ORDER BY partidx", (zoneid, name)
             ):
-                digest.update(bytes(part))
+                digest.update(part if isinstance(part, bytes) else str(part).encode())  # never bytes(int)
             conn.execute("ROLLBACK")
             if digest.hexdigest() == sha256:
                 return False

@@ -159,7 +159,7 @@ class FileRow:
             return 0
         try:
             m = int(self.opts.get("maxsize") or 0)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return 0
         return -(-m // PART_SIZE) * PART_SIZE if m > 0 else 0
 
@@ -217,7 +217,15 @@ class FileStore:
         """Every file row (metadata only)."""
         conn, schema = self._open()
         try:
-            return [_row(r, schema) for r in conn.execute(_row_sql(schema) + " ORDER BY zoneid, name")]
+            rows = []
+            for r in conn.execute(_row_sql(schema) + " ORDER BY zoneid, name"):
+                try:
+                    rows.append(_row(r, schema))
+                except (TypeError, ValueError, OverflowError) as exc:
+                    # SQLite keeps any type in any column: one damaged row is skipped, not the store.
+                    log.warning("%s's database %s: file %r/%r skipped, a value is damaged (%s).",
+                                self.app, self.db, r[0], r[1], exc)  # fmt: skip
+            return rows
         except sqlite3.Error as exc:
             raise explain(exc, self.db, self.app) from exc
         finally:
@@ -276,7 +284,11 @@ class FileStore:
             ).fetchone()
             lo = offset - logical * PART_SIZE
             hi = min(PART_SIZE, end - logical * PART_SIZE)
-            data = bytes(got[0]) if got is not None and got[0] is not None else b""
+            value = got[0] if got is not None else None
+            if value is not None and not isinstance(value, (bytes, str)):
+                # bytes(n) of an integer would be n zero bytes: a damaged part is never expanded.
+                raise DataError(f"The {where} is damaged: part {partidx} holds a {type(value).__name__}, not bytes.")
+            data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else (value or b"")
             if len(data) < hi:
                 raise DataError(
                     f"The {where} is damaged: part {partidx} holds {len(data)} bytes where {hi} are needed."
