@@ -133,6 +133,8 @@ class Vault:
     def get(self, session_id: str, version: int | None = None) -> ArchiveEntry:
         """The entry of ``session_id`` (or a unique prefix of it), newest version unless
         ``version``. NotFoundError / AmbiguousIdError otherwise."""
+        if version is not None and not 1 <= version < 2**63:  # beyond SQLite's integers
+            raise NotFoundError(f"No archived session version {version} matches {session_id!r}.")
         return self.index.resolve(session_id, version)
 
     def archive_file(self, entry: ArchiveEntry) -> Path:
