@@ -152,13 +152,21 @@ def render_session(
         piece = render_turn(turn, fold_tools and n not in unfold)
         if starts is not None:
             starts.append(offset)
+        room = MAX_PREVIEW_CHARS - size
+        cut = len(piece.plain) > room
+        if cut:  # one turn (a terminal's whole output) can be larger than the budget
+            end = piece.plain.rfind("\n", 0, room)
+            piece = piece[: end + 1 if end > 0 else room]
         offset += len(piece.plain)
         size += len(piece.plain)
         parts.append(piece)
-        if size > MAX_PREVIEW_CHARS:
-            parts.append(
-                (f"… {len(turns) - n - 1} more turns: press o to read it all in the pager\n", "italic $warning")
+        if cut or size > MAX_PREVIEW_CHARS:
+            rest = (
+                f"the rest of this turn and {len(turns) - n - 1} more turns"
+                if cut
+                else f"{len(turns) - n - 1} more turns"
             )
+            parts.append((f"… {rest}: press o to read it all in the pager\n", "italic $warning"))
             break
     if not turns:
         parts.append(("(this session has nothing to show)", "italic $text-muted"))
