@@ -288,3 +288,28 @@ def test_picture_of_a_restore_conflict_at_140x40(snap_compare, archiver, clock, 
     assert snap_compare(
         app, terminal_size=(140, 40), run_before=_then("down", "down", "r", "enter", conflict_file=True)
     )
+
+
+def test_an_empty_home_and_a_search_without_hits_say_so_in_the_preview(home, clock):
+    # A new user's first `termvault browse` showed an empty list and "No session
+    # selected." with no word on how sessions get there; a search matching nothing
+    # looked the same.
+    from termvault import SessionArchiver
+
+    archiver = SessionArchiver(home)
+    app = make_app(archiver, clock)
+    seen: list[str] = []
+
+    async def scenario(pilot):
+        seen.append(str(app.preview.body.render()))
+        await pilot.press("slash", *"zebra")
+        await wait_until(pilot, lambda: app.browser.filter.text == "zebra" and app.idle, "the search")
+        await settle(pilot)
+        seen.append(str(app.preview.body.render()))
+
+    try:
+        drive(app, scenario)
+    finally:
+        archiver.close()
+    assert "No sessions are archived yet" in seen[0] and "press a" in seen[0]
+    assert "No session matches" in seen[1]

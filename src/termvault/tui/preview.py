@@ -273,9 +273,12 @@ class PreviewPane(VerticalScroll):
     def busy(self) -> bool:
         return self._wanted is not None
 
-    def show(self, entry: ArchiveEntry | None, immediate: bool = False, jump: Jump | None = None) -> None:
-        """Preview ``entry`` (None clears). Rapid calls (a cursor moving) load only the last.
-        With ``jump`` (a search hit's), open at its turn's first match, every match lit."""
+    def show(
+        self, entry: ArchiveEntry | None, immediate: bool = False, jump: Jump | None = None, empty: str = ""
+    ) -> None:
+        """Preview ``entry`` (None clears, saying ``empty`` when given). Rapid calls (a cursor
+        moving) load only the last. With ``jump`` (a search hit's), open at its turn's first
+        match, every match lit."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -289,7 +292,7 @@ class PreviewPane(VerticalScroll):
             self._wanted = None
             self.entry, self.turns = None, None
             self._content, self.matches = None, []
-            self.body.update(Content.styled("No session selected.", "italic $text-muted"))
+            self.body.update(Content.styled(empty or "No session selected.", "italic $text-muted"))
             return
         if self.entry is not None and self.turns is not None and same_version(self.entry, entry):
             self._wanted = None
