@@ -312,7 +312,12 @@ class BrowserApp(App):
         except SuspendNotSupported:
             self.notify("This terminal cannot hand the screen to a pager.", severity="error")
         except OSError as exc:
-            self.notify(f"Cannot run the pager {command[0]!r}: {exc}", title="Pager", severity="error")
+            self.notify(
+                display_text(f"Cannot run the pager {command[0]!r}: {exc}"),
+                title="Pager",
+                severity="error",
+                markup=False,
+            )
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(path)

@@ -341,9 +341,11 @@ class PreviewPane(VerticalScroll):
             self.entry, self.turns = entry, None
             self._content, self.matches = None, []
             self.body.update(
-                Content.assemble(render_header(entry), "\n", ("Cannot show this session: " + message.error, "$error"))
+                Content.assemble(
+                    render_header(entry), "\n", ("Cannot show this session: " + display_text(message.error), "$error")
+                )
             )
-            self.notify(message.error, title="Preview failed", severity="error")
+            self.notify(display_text(message.error), title="Preview failed", severity="error", markup=False)
 
     def _display(self, entry: ArchiveEntry, turns: list[Turn]) -> None:
         self._wanted = None
