@@ -16,7 +16,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.content import Content
+from textual.content import Content, Span
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_PREVIEW_CHARS = 400_000  # beyond this the pager shows the rest
 FOLDED_WIDTH = 100
+LIT_AROUND = 1000  # matches highlighted before and after the current one
 _ROLE_TITLES = {"user": "You", "assistant": "Assistant", "system": "System"}
 _FOLDED = ("tool", "tool_result", "thinking", "meta", "subagent")
 
@@ -386,8 +387,14 @@ class PreviewPane(VerticalScroll):
         content = self._content
         if content is None:
             return
-        for n, (start, end) in enumerate(self.matches):
-            content = content.stylize(self.CURRENT_STYLE if n == self.current else self.MATCH_STYLE, start, end)
+        # One new Content for all the matches lit (one stylize each copied every span
+        # before it), and only the LIT_AROUND before and after the current one: a
+        # one-letter find in a large preview has hundreds of thousands, and drawing a
+        # span costs the same whether it is on screen or not.
+        styles = (self.MATCH_STYLE, self.CURRENT_STYLE)
+        first = max(0, self.current - LIT_AROUND)
+        lit = self.matches[first : self.current + LIT_AROUND + 1]
+        content = content.add_spans([Span(a, b, styles[first + n == self.current]) for n, (a, b) in enumerate(lit)])
         self.body.update(content)
         self.query_one("#find-count", Static).update(self.match_label)
 
