@@ -145,6 +145,15 @@ def test_relative_and_iso_dates():
         parse_when("yesterday-ish")
 
 
+@pytest.mark.parametrize("text", ["0001-01-01", "0001-01-01T00:00"])
+def test_a_date_at_the_edge_of_the_calendar_is_a_usage_error_not_a_crash(text):
+    # Year 1 in local time reaches before year 1 in UTC: datetime cannot say
+    # it as a timestamp. The date filter of the browser, the command and the MCP server
+    # all take this path.
+    with pytest.raises(UsageError, match="too far"):
+        parse_when(text)
+
+
 def test_a_snippet_deep_in_a_large_text_shows_the_match_and_no_secret_beside_it(tmp_path):
     key = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
     text = "filler words here\n" * 20_000 + f"export GITHUB_TOKEN={key} && deploy needleword now\n" + "tail\n" * 1000

@@ -86,6 +86,15 @@ def test_ids_resolve_by_unique_prefix_and_ambiguity_lists_candidates(vault, home
         vault.get("nothing")
 
 
+@pytest.mark.parametrize("version", [10**20, -(10**20), 0, -1])
+def test_a_version_no_archive_can_have_is_not_found_not_a_crash(vault, home, version):
+    # 10**20 does not fit SQLite's integers: `show --version`, `export --version` and
+    # the MCP tools ended in OverflowError.
+    archived(vault, home, ("abc-1", 20))
+    with pytest.raises(NotFoundError, match=f"version {version} matches 'abc-1'"):
+        vault.get("abc-1", version)
+
+
 @pytest.mark.parametrize("bad", ["a/b", "..", "x..y", "a*", "a?", "nul\x00", "x" * 201, ".hidden", ""])
 def test_unsafe_session_ids_are_refused(bad):
     with pytest.raises(InvalidIdError):

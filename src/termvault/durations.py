@@ -80,4 +80,8 @@ def parse_when(value: str, now: float | None = None) -> float:
         dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
     except ValueError:
         raise UsageError(f"{value!r} is not a date: use an ISO date such as 2024-05-01 or an age, {GRAMMAR}.") from None
-    return dt.timestamp()
+    try:
+        return dt.timestamp()
+    except (ValueError, OverflowError, OSError):
+        # Year 1 in local time (or with a zone east of UTC) falls before year 1 in UTC.
+        raise UsageError(f"{value!r} is too far in the past or the future to be a session date.") from None

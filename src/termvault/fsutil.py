@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from .errors import DataError, HomeError, InvalidIdError
+from .errors import DataError, HomeError, InvalidIdError, NotFoundError
 
 if sys.platform == "win32":  # not a POSIX system: no leases
     fcntl = None
@@ -36,6 +36,14 @@ MAX_ID_LENGTH = 200
 # Ids name files, so anything that could walk out of a folder, glob, or hide is refused.
 _ID_FORBIDDEN = re.compile(r"[/\\*?\[\]\x00-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_version(session_id: str, version: int | None) -> int | None:
+    """``version`` when SQLite can hold it; any other (``10**20``) is a version no
+    archive has: NotFoundError, where the index would raise OverflowError."""
+    if version is not None and not -(2**63) <= version < 2**63:
+        raise NotFoundError(f"No archived session version {version} matches {session_id!r}.")
+    return version
 
 
 def validate_id(session_id: object) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from . import holds, ops
 from .config import Config
 from .errors import NotFoundError
-from .fsutil import check_home_ownership, ensure_private_dir
+from .fsutil import check_home_ownership, check_version, ensure_private_dir
 from .index import ArchiveIndex
 from .journal import Journal
 from .lock import HomeLock
@@ -128,7 +128,7 @@ class Vault:
     def get(self, session_id: str, version: int | None = None) -> ArchiveEntry:
         """The entry of ``session_id`` (or a unique prefix of it), newest version unless
         ``version``. NotFoundError / AmbiguousIdError otherwise."""
-        return self.index.resolve(session_id, version)
+        return self.index.resolve(session_id, check_version(session_id, version))
 
     def archive_file(self, entry: ArchiveEntry) -> Path:
         return self.store.path(entry)

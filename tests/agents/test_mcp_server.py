@@ -93,6 +93,18 @@ def test_bad_search_arguments_come_back_as_sentences_the_model_can_act_on(client
     assert "limit" in too_many
 
 
+def test_arguments_at_the_edge_of_their_range_are_sentences_not_crashes(client):
+    # Each of these ended in an exception inside the server: the model saw only "Error
+    # executing tool show_session", with nothing to act on.
+    year_one = error_text(client.call("search_sessions", {"query": "todo", "before": "0001-01-01"}))
+    huge_version = error_text(client.call("show_session", {"session_id": TODO, "version": 10**20}))
+    huge_cursor = error_text(client.call("read_session", {"session_id": TODO, "cursor": f"{10**20}:0"}))
+
+    assert "'0001-01-01' is too far in the past" in year_one
+    assert f"No archived session version {10**20} matches" in huge_version
+    assert f"No archived session version {10**20} matches" in huge_cursor
+
+
 def test_a_role_filter_finds_the_turn_where_the_user_asked(client):
     [hit] = [
         h

@@ -6,12 +6,14 @@ import json
 import subprocess
 import sys
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from termvault import Vault
 from termvault.agents import reading
 from termvault.agents.reading import SessionReader, _page, clean, split_turns
+from termvault.errors import UsageError
 from termvault.sources.base import Message
 
 from ..sources.test_claude_code import assistant, user
@@ -111,6 +113,18 @@ def test_a_long_outline_keeps_its_first_and_last_prompts(home, user_home, monkey
     turns = [p["turn"] for p in shown["prompts"]]
     assert turns == list(range(1, 51)) + list(range(81, 131))
     assert shown["prompts"][-1]["prompt"] == "prompt number 129: explain step 129"
+
+
+@pytest.mark.parametrize("folder", ["shop", "../..", "."])
+def test_a_relative_project_folder_is_refused_not_taken_from_the_server_s_own_folder(
+    home, user_home, monkeypatch, tmp_path, folder
+):
+    # The server's working folder is wherever the agent started it: "../.." resolved
+    # against it listed the sessions of "/" (every session) as "recent in this project".
+    vault = _home_with_a_long_session(home, user_home, monkeypatch, prompts=1)
+    monkeypatch.chdir(tmp_path)
+    with vault, pytest.raises(UsageError, match="absolute path"):
+        SessionReader(vault).recent(folder)
 
 
 def test_the_reader_and_resume_import_no_ui_framework_and_no_mcp_sdk():

@@ -259,3 +259,30 @@ def test_corpus_sessions_deleted_from_the_agents_folders_come_back_for_print(hom
     assert claude.stdout == f"cd /path/to/Demo && claude --resume {TODO}\n", claude.stderr
     assert codex.stdout == f"cd /home/rlan/projects/paper2md && codex resume {PAPER}\n", codex.stderr
     assert {p: p.read_bytes() for p in originals} == originals
+
+
+def test_a_session_id_shaped_like_an_option_is_never_passed_to_the_agent(home, user_home, project, agents_env):
+    # The agent's session id comes from a file name (Claude Code) or the file's content
+    # (Gemini): a transcript named `--dangerously-skip-permissions.jsonl` made resume run
+    # `claude --resume --dangerously-skip-permissions`, and a sessionId "--yolo" made
+    # `gemini --resume --yolo`: an option the user never asked for.
+    folder = user_home / ".claude" / "projects" / str(project).replace("/", "-")
+    folder.mkdir(parents=True)
+    common = {"sessionId": "x", "cwd": str(project)}
+    (folder / "--dangerously-skip-permissions.jsonl").write_text(user("hostile name", **common) + "\n")
+    chats = user_home / ".gemini" / "tmp" / "shop" / "chats"
+    chats.mkdir(parents=True)
+    (chats.parent / ".project_root").write_text(str(project))
+    message = {"id": "1", "type": "user", "timestamp": "2025-10-01T09:00:00Z", "content": "hi"}
+    session = {"sessionId": "--yolo", "projectHash": "shop", "startTime": "2025-10-01T09:00:00Z", "messages": [message]}
+    (chats / "session-2025-10-01T09-00-yolo.json").write_text(json.dumps(session))
+    with Vault(home) as vault:
+        report = vault.sweep(older_than=0, kinds=["claude-code", "gemini"])
+        ids = {e.source: e.session_id for e in report.archived}
+    assert set(ids) == {"claude-code", "gemini"}, report
+
+    for kind in ("claude-code", "gemini"):
+        out = run("resume", "--", ids[kind], env=agents_env)
+
+        assert out.returncode != 0 and "cannot be resumed" in out.stderr, (kind, out.stdout, out.stderr)
+        assert not Path(agents_env["RECORD"]).exists()

@@ -54,7 +54,7 @@ def test_an_empty_range_has_no_bounds():
     assert parse_range("  ", NOW) == (None, None)
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2024-13-01", "2024-02-01..2024-01-01"])
+@pytest.mark.parametrize("text", ["yesterday", "2024-13-01", "2024-02-01..2024-01-01", "0001-01-01", "..0001-01-01"])
 def test_a_bad_range_is_a_usage_error_a_user_can_act_on(text):
     with pytest.raises(UsageError) as err:
         parse_range(text, NOW)

@@ -288,3 +288,49 @@ def test_picture_of_a_restore_conflict_at_140x40(snap_compare, archiver, clock, 
     assert snap_compare(
         app, terminal_size=(140, 40), run_before=_then("down", "down", "r", "enter", conflict_file=True)
     )
+
+
+def test_an_empty_home_and_a_search_without_hits_say_so_in_the_preview(home, clock):
+    # A new user's first `termvault browse` showed an empty list and "No session
+    # selected." with no word on how sessions get there; a search matching nothing
+    # looked the same.
+    from termvault import SessionArchiver
+
+    archiver = SessionArchiver(home)
+    app = make_app(archiver, clock)
+    seen: list[str] = []
+
+    async def scenario(pilot):
+        seen.append(str(app.preview.body.render()))
+        await pilot.press("slash", *"zebra")
+        await wait_until(pilot, lambda: app.browser.filter.text == "zebra" and app.idle, "the search")
+        await settle(pilot)
+        seen.append(str(app.preview.body.render()))
+
+    try:
+        drive(app, scenario)
+    finally:
+        archiver.close()
+    assert "No sessions are archived yet" in seen[0] and "press a" in seen[0]
+    assert "No session matches" in seen[1]
+
+
+def test_an_error_naming_what_was_typed_shows_it_as_text_and_the_browser_stays(archiver, clock):
+    # The search's error repeats the query; the toast read it as markup: `NOT [/bold]`
+    # ended the browser (exit 1, MarkupError) and `[@click=app.quit]y[/]` made a link
+    # that quits.
+    app = make_app(archiver, clock)
+    notes = Notifications()
+    query = "NOT [/bold] [@click=app.quit]y[/]"
+
+    async def scenario(pilot):
+        await pilot.press("slash", *query)
+        await wait_until(pilot, lambda: notes.of("error"), "the search's error")
+        for _ in range(5):
+            await pilot.pause()
+        assert app.is_running
+
+    drive(app, scenario, notes=notes)
+    [error] = notes.of("error")
+    assert query in error
+    assert all(not n.markup for n in notes.items if n.severity == "error")

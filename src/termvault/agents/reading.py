@@ -393,7 +393,11 @@ class SessionReader:
         limit = _check_limit(limit, 100)
         if not folder or not str(folder).strip():
             raise UsageError("Give the project folder (an absolute path) to list its sessions.")
-        base = os.path.normpath(os.path.abspath(os.path.expanduser(str(folder).strip())))
+        given = os.path.expanduser(str(folder).strip())
+        if not os.path.isabs(given):
+            # Relative to what? The server's own folder is wherever the agent started it.
+            raise UsageError(f"{clean(folder)!r} is not an absolute path; give the project folder as one.")
+        base = os.path.normpath(given)
         # The index filters folders by substring; keep only the folder itself and below.
         hits = self.vault.search(
             None, working_dir=base, source=self._check_source(source), limit=min(limit * 10, 1000), snippets=False

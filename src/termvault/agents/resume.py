@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _CODEX_ROLLOUT = re.compile(rf"^rollout-.*?({_UUID})\.jsonl(?:\.zst)?$")
 _GEMINI_SESSION = re.compile(r"^session-.*\.jsonl?$")
+# What an agent's session id may look like on its command line: never an option
+# (``--dangerously-skip-permissions.jsonl`` is a file name a folder can hold).
+_AGENT_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,199}")
 
 
 class NoResumeError(UsageError):
@@ -99,7 +102,7 @@ def _gemini_transcript(m: Manifest) -> ManifestFile | None:
 def _gemini_id(entry: ArchiveEntry, f: ManifestFile) -> str | None:
     extra = (entry.meta or {}).get("extra")
     sid = extra.get("session_id") if isinstance(extra, dict) else None
-    return sid if isinstance(sid, str) and re.fullmatch(r"[\w.-]{1,200}", sid) else None
+    return sid if isinstance(sid, str) else None
 
 
 AGENTS: dict[str, _Agent] = {
@@ -143,7 +146,7 @@ def prepare(vault: Vault, session_id: str, restore: bool = True) -> ResumePlan:
     manifest = vault.manifest(entry.session_id, entry.version)
     transcript = agent.transcript(manifest)
     agent_id = agent.session_id(entry, transcript) if transcript is not None else None
-    if transcript is None or not agent_id:
+    if transcript is None or not agent_id or not _AGENT_ID.fullmatch(agent_id):
         raise NoResumeError(
             f"The archive of {entry.session_id} does not say which {agent.label} session it is, "
             "so it cannot be resumed."

@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Footer
 from ..errors import TermvaultError
 from ..fsutil import atomic_writer
 from ..index import ArchiveEntry
+from .filters import ALL
 from .find import jump_of
 from .formatting import display_text
 from .messages import ActionDone, ActionFailed, BrowserClosed, SelectionChanged
@@ -153,7 +154,17 @@ class BrowserApp(App):
     # -- events from the browser ----------------------------------------------------------
     def on_selection_changed(self, message: SelectionChanged) -> None:
         # A search hit's preview opens at its match, highlighted.
-        self.preview.show(message.entry, jump=jump_of(message.hit))
+        empty = ""
+        if message.entry is None and not self.browser.entries:
+            f = self.browser.filter
+            if f.text.strip() or f.scope != ALL or f.after is not None or f.before is not None:
+                empty = "No session matches this search and filter."
+            else:
+                empty = (
+                    "No sessions are archived yet: press a to sweep (it archives what termvault finds; "
+                    "`termvault sources` lists where it looks)."
+                )
+        self.preview.show(message.entry, jump=jump_of(message.hit), empty=empty)
 
     def on_browser_closed(self, message: BrowserClosed) -> None:
         self.exit()
@@ -301,7 +312,12 @@ class BrowserApp(App):
         except SuspendNotSupported:
             self.notify("This terminal cannot hand the screen to a pager.", severity="error")
         except OSError as exc:
-            self.notify(f"Cannot run the pager {command[0]!r}: {exc}", title="Pager", severity="error")
+            self.notify(
+                display_text(f"Cannot run the pager {command[0]!r}: {exc}"),
+                title="Pager",
+                severity="error",
+                markup=False,
+            )
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(path)

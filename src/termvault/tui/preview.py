@@ -16,7 +16,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.content import Content
+from textual.content import Content, Span
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MAX_PREVIEW_CHARS = 400_000  # beyond this the pager shows the rest
 FOLDED_WIDTH = 100
+LIT_AROUND = 1000  # matches highlighted before and after the current one
 _ROLE_TITLES = {"user": "You", "assistant": "Assistant", "system": "System"}
 _FOLDED = ("tool", "tool_result", "thinking", "meta", "subagent")
 
@@ -152,13 +153,21 @@ def render_session(
         piece = render_turn(turn, fold_tools and n not in unfold)
         if starts is not None:
             starts.append(offset)
+        room = MAX_PREVIEW_CHARS - size
+        cut = len(piece.plain) > room
+        if cut:  # one turn (a terminal's whole output) can be larger than the budget
+            end = piece.plain.rfind("\n", 0, room)
+            piece = piece[: end + 1 if end > 0 else room]
         offset += len(piece.plain)
         size += len(piece.plain)
         parts.append(piece)
-        if size > MAX_PREVIEW_CHARS:
-            parts.append(
-                (f"… {len(turns) - n - 1} more turns: press o to read it all in the pager\n", "italic $warning")
+        if cut or size > MAX_PREVIEW_CHARS:
+            rest = (
+                f"the rest of this turn and {len(turns) - n - 1} more turns"
+                if cut
+                else f"{len(turns) - n - 1} more turns"
             )
+            parts.append((f"… {rest}: press o to read it all in the pager\n", "italic $warning"))
             break
     if not turns:
         parts.append(("(this session has nothing to show)", "italic $text-muted"))
@@ -265,9 +274,12 @@ class PreviewPane(VerticalScroll):
     def busy(self) -> bool:
         return self._wanted is not None
 
-    def show(self, entry: ArchiveEntry | None, immediate: bool = False, jump: Jump | None = None) -> None:
-        """Preview ``entry`` (None clears). Rapid calls (a cursor moving) load only the last.
-        With ``jump`` (a search hit's), open at its turn's first match, every match lit."""
+    def show(
+        self, entry: ArchiveEntry | None, immediate: bool = False, jump: Jump | None = None, empty: str = ""
+    ) -> None:
+        """Preview ``entry`` (None clears, saying ``empty`` when given). Rapid calls (a cursor
+        moving) load only the last. With ``jump`` (a search hit's), open at its turn's first
+        match, every match lit."""
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -281,7 +293,7 @@ class PreviewPane(VerticalScroll):
             self._wanted = None
             self.entry, self.turns = None, None
             self._content, self.matches = None, []
-            self.body.update(Content.styled("No session selected.", "italic $text-muted"))
+            self.body.update(Content.styled(empty or "No session selected.", "italic $text-muted"))
             return
         if self.entry is not None and self.turns is not None and same_version(self.entry, entry):
             self._wanted = None
@@ -330,9 +342,11 @@ class PreviewPane(VerticalScroll):
             self.entry, self.turns = entry, None
             self._content, self.matches = None, []
             self.body.update(
-                Content.assemble(render_header(entry), "\n", ("Cannot show this session: " + message.error, "$error"))
+                Content.assemble(
+                    render_header(entry), "\n", ("Cannot show this session: " + display_text(message.error), "$error")
+                )
             )
-            self.notify(message.error, title="Preview failed", severity="error")
+            self.notify(display_text(message.error), title="Preview failed", severity="error", markup=False)
 
     def _display(self, entry: ArchiveEntry, turns: list[Turn]) -> None:
         self._wanted = None
@@ -373,8 +387,14 @@ class PreviewPane(VerticalScroll):
         content = self._content
         if content is None:
             return
-        for n, (start, end) in enumerate(self.matches):
-            content = content.stylize(self.CURRENT_STYLE if n == self.current else self.MATCH_STYLE, start, end)
+        # One new Content for all the matches lit (one stylize each copied every span
+        # before it), and only the LIT_AROUND before and after the current one: a
+        # one-letter find in a large preview has hundreds of thousands, and drawing a
+        # span costs the same whether it is on screen or not.
+        styles = (self.MATCH_STYLE, self.CURRENT_STYLE)
+        first = max(0, self.current - LIT_AROUND)
+        lit = self.matches[first : self.current + LIT_AROUND + 1]
+        content = content.add_spans([Span(a, b, styles[first + n == self.current]) for n, (a, b) in enumerate(lit)])
         self.body.update(content)
         self.query_one("#find-count", Static).update(self.match_label)
 

@@ -395,8 +395,9 @@ class SweepScreen(ModalScreen[Any]):
 
     def on_sweep_failed(self, message: SweepFailed) -> None:
         self.error = message.error
-        self.query_one("#sweep-status", Static).update(Content.styled("The sweep failed: " + message.error, "$error"))
-        self.notify(message.error, title="Sweep failed", severity="error", timeout=10)
+        error = display_text(message.error)
+        self.query_one("#sweep-status", Static).update(Content.styled("The sweep failed: " + error, "$error"))
+        self.notify(error, title="Sweep failed", severity="error", timeout=10, markup=False)
         self._finished()
 
     def _finished(self) -> None:

@@ -287,7 +287,8 @@ class ArchiveBrowser(Widget):
         if message.generation != self._generation:
             return
         self._shown_generation = message.generation
-        self.notify(message.error, title="Search failed", severity="error")
+        # The error repeats the query as typed: text, never markup.
+        self.notify(display_text(message.error), title="Search failed", severity="error", markup=False)
 
     def on_stats_loaded(self, message: StatsLoaded) -> None:
         message.stop()
