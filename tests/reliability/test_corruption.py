@@ -118,6 +118,29 @@ def test_any_single_flipped_bit_in_any_archive_is_detected(seed, tmp_path):
         assert v.verify().clean
 
 
+def test_a_base_whose_bytes_changed_but_still_decode_is_reported_with_every_version_built_on_it(tmp_path):
+    # A flipped bit can land where the stream still decodes to the same bytes (a zstd frame
+    # header's window size): the unit's sha256 no longer matches, and the versions built on
+    # it must be reported with it, not rebuilt from it as if it were sound. Re-encoding the
+    # unit at another level makes such a change on purpose.
+    import zstandard
+
+    from termvault.archive.format import decompressor_for
+
+    world = archived_world(tmp_path / "w")
+    with Vault(world.home) as v:
+        (base,) = [e for e in v.index.all_rows() if built_on(v, e)]
+        path = v.archive_file(base)
+        data = path.read_bytes()
+        content = decompressor_for(data[:18], str(path)).decompressobj().decompress(data)
+        path.write_bytes(zstandard.ZstdCompressor(level=1, write_checksum=True).compress(content))
+        report = v.verify()
+        corrupt = dict(report.corrupt)
+        assert set(corrupt) == {base.archive_path} | built_on(v, base)
+        assert corrupt[base.archive_path] == "the archive's sha256 differs from the index"
+        assert all("which is damaged" in why for p, why in corrupt.items() if p != base.archive_path)
+
+
 def test_reindex_from_archive_alone_rebuilds_an_index_equal_to_the_original(tmp_path):
     world = archived_world(tmp_path / "w")
     add_legacy(world.home, "legacy-a", 1_600_000_000.0)

@@ -166,6 +166,15 @@ class ArchiveStore:
         """What is wrong with the unit ``entry`` names, or None (read-only). A delta
         unit's chain is checked too, link by link; pass one ``memo`` to a run of calls
         so each unit is read once (see ``Chains.check``)."""
+        memo = {} if memo is None else memo
+        problem = self._verify_unit(entry, memo)
+        if problem is not None:
+            # A version built on this unit is damaged with it, even where a damaged byte
+            # (a frame header's window bit) would still let its chain decode.
+            memo[entry.archive_path] = problem
+        return problem
+
+    def _verify_unit(self, entry: ArchiveEntry, memo: dict) -> str | None:
         path = self.path(entry)
         if entry.status == "legacy":
             return legacy.verify(path, entry, self.max_expand or legacy.MAX_LEGACY_BYTES)
@@ -182,7 +191,7 @@ class ArchiveStore:
         ):
             return "the archive holds another session or version"
         if back.manifest.base is not None:
-            return self.chains.check(entry, {} if memo is None else memo)
+            return self.chains.check(entry, memo)
         return None
 
     def chain(self, entry: ArchiveEntry) -> list[ArchiveEntry]:
