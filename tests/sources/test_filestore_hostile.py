@@ -61,16 +61,9 @@ def test_hostile_file_bodies_in_a_filestore_archive_raw_and_restore_byte_for_byt
             assert (tmp_path / "restored" / zone / name).read_bytes() == blocks[zone]
 
 
-@pytest.mark.parametrize("kind,app,name", [(b.AGENTMUX_V2, "agentmux", "output"), (b.WAVE, "wave", "term")])
-@pytest.mark.parametrize(
-    "damage",
-    ["size = 'abc'", "createdts = X'00'", "modts = 'soon'", """opts = '{"circular": true, "maxsize": 1e999}'"""],
-)
-def test_a_row_with_a_damaged_value_is_skipped_with_a_warning_and_the_others_are_archived(
-    user_home, kind, app, name, damage, caplog
-):
-    """SQLite keeps any type in any column: one damaged row must not end the sweep of every
-    source (it raised ValueError / OverflowError out of discovery)."""
+def _two_panes(user_home, kind, app: str, name: str, damage_sql: str):
+    """A FileStore of ``app`` with a good and a bad pane, ten days old, and ``damage_sql``
+    (a statement with one ``?``, the zone) run on the bad one's rows: (database, zones)."""
     if app == "wave":
         data = user_home / ".local" / "share" / "waveterm"
         objects = data / "db" / "waveterm.db"
@@ -90,8 +83,22 @@ def test_a_row_with_a_damaged_value_is_skipped_with_a_warning_and_the_others_are
         blocks.append(pane.block)
     w.close()
     conn = b.connect(db)
-    conn.execute(f"UPDATE db_wave_file SET {damage} WHERE zoneid = ?", (blocks[1],))
+    conn.execute(damage_sql, (blocks[1],))
     conn.close()
+    return db, blocks
+
+
+@pytest.mark.parametrize("kind,app,name", [(b.AGENTMUX_V2, "agentmux", "output"), (b.WAVE, "wave", "term")])
+@pytest.mark.parametrize(
+    "damage",
+    ["size = 'abc'", "createdts = X'00'", "modts = 'soon'", """opts = '{"circular": true, "maxsize": 1e999}'"""],
+)
+def test_a_row_with_a_damaged_value_is_skipped_with_a_warning_and_the_others_are_archived(
+    user_home, kind, app, name, damage, caplog
+):
+    """SQLite keeps any type in any column: one damaged row must not end the sweep of every
+    source (it raised ValueError / OverflowError out of discovery)."""
+    db, blocks = _two_panes(user_home, kind, app, name, f"UPDATE db_wave_file SET {damage} WHERE zoneid = ?")
     with caplog.at_level("WARNING"), Vault(settle_seconds=0) as vault:
         report = vault.sweep(kinds=[app])
     archived = sorted(e.meta["extra"]["zoneid"] for e in report.archived)
@@ -107,27 +114,7 @@ def test_a_row_with_a_damaged_value_is_skipped_with_a_warning_and_the_others_are
 def test_a_data_part_that_is_not_a_blob_fails_that_pane_alone(user_home, kind, app, name, part):
     """A part stored as an integer became ``bytes(n)``: n zero bytes (400 GB asked of
     memory for this one); text or a float raised TypeError out of the sweep."""
-    if app == "wave":
-        data = user_home / ".local" / "share" / "waveterm"
-        objects = data / "db" / "waveterm.db"
-    else:
-        data = user_home / ".agentmux"
-        objects = data / "db" / "objects.db"
-    db = data / "db" / "filestore.db"
-    b.create_filestore(db, kind)
-    b.create_objects(objects, kind)
-    old = b.now_ms() - 10 * DAY_MS
-    w = b.Writer(db, kind)
-    blocks = []
-    for label in ("good", "bad"):
-        pane = b.add_pane(objects, {"view": "agent" if app == "agentmux" else "term", "frame:title": label})
-        w.make_file(pane.block, name, {"maxsize": b.WAVE_TERM_MAX, "circular": True}, ts=old)
-        w.append(pane.block, name, f"output of the {label} pane\n".encode(), ts=old)
-        blocks.append(pane.block)
-    w.close()
-    conn = b.connect(db)
-    conn.execute(f"UPDATE db_file_data SET data = {part} WHERE zoneid = ?", (blocks[1],))
-    conn.close()
+    _, blocks = _two_panes(user_home, kind, app, name, f"UPDATE db_file_data SET data = {part} WHERE zoneid = ?")
     with Vault(settle_seconds=0) as vault:
         report = vault.sweep(kinds=[app])
     assert [e.meta["extra"]["zoneid"] for e in report.archived] == [blocks[0]]
