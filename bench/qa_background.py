@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,7 @@ from pathlib import Path
 from tests.helpers import make_native
 from tests.sources import filestore_builder as fsb
 
-from .qa_overhead import _cpu_of, _env
+from .qa_overhead import _cpu_of, _env, print_ratios
 from .real_corpus import default_corpus, place
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,10 +89,7 @@ def main() -> None:
                     make_native(native, "gone", 40)
                     subprocess.run([*py, "--home", str(native), "sweep"], env=env, check=True, capture_output=True)
                 cpu[name]["show-gone"].append(_cpu_of([*py, "--home", str(native), "show", "gone"], env))
-        print(f"{'step':<13} {'anchor s':>9} {'branch s':>9} {'ratio':>6}   (median CPU of {args.rounds} rounds)")
-        for step in steps:
-            a, b = statistics.median(cpu["anchor"][step]), statistics.median(cpu["branch"][step])
-            print(f"{step:<13} {a:9.3f} {b:9.3f} {b / a:6.2f}")
+        print_ratios(cpu, steps, args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

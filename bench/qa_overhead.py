@@ -63,6 +63,15 @@ def _env(src: Path | None, user_home: Path) -> dict[str, str]:
     return env
 
 
+def print_ratios(cpu: dict[str, dict[str, list[float]]], steps: tuple[str, ...], rounds: int) -> None:
+    """The median CPU of each step, anchor and branch, and their ratio, as a table."""
+    width = max(len(s) for s in ("step", *steps)) + 1
+    print(f"{'step':<{width}} {'anchor s':>9} {'branch s':>9} {'ratio':>6}   (median CPU of {rounds} rounds)")
+    for step in steps:
+        a, b = statistics.median(cpu["anchor"][step]), statistics.median(cpu["branch"][step])
+        print(f"{step:<{width}} {a:9.3f} {b:9.3f} {b / a:6.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--anchor-src", type=Path, required=True, help="the anchor checkout's src folder")
@@ -108,10 +117,7 @@ def main() -> None:
                 exp = [*py, "--home", str(big_home), "--config", str(big), "export", "agent-log-noise"]
                 cpu[name]["export-pipe"].append(_cpu_of(exp, env))
                 cpu[name]["export-tty"].append(_cpu_of(exp, env, tty=True))
-        print(f"{'step':<12} {'anchor s':>9} {'branch s':>9} {'ratio':>6}   (median CPU of {args.rounds} rounds)")
-        for step in ("sweep", "export-pipe", "export-tty"):
-            a, b = statistics.median(cpu["anchor"][step]), statistics.median(cpu["branch"][step])
-            print(f"{step:<12} {a:9.3f} {b:9.3f} {b / a:6.2f}")
+        print_ratios(cpu, ("sweep", "export-pipe", "export-tty"), args.rounds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
