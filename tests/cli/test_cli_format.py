@@ -12,6 +12,8 @@ from termvault.cli.format import Column, home_display, human_size, ratio, table_
 from termvault.durations import parse_duration
 from termvault.errors import UsageError
 
+from .support import drain_pty
+
 
 @pytest.mark.parametrize(
     ("n", "text"),
@@ -103,15 +105,7 @@ def test_sweep_shows_a_progress_bar_on_a_terminal(demo):
         env=env,
     )
     os.close(slave)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the process closed its end
-            break
-        if not chunk:
-            break
-        seen += chunk
+    seen = drain_pty(master)
     out, _ = proc.communicate(timeout=120)
     os.close(master)
     terminal = seen.decode(errors="replace")

@@ -12,7 +12,7 @@ import pytest
 
 from termvault import SessionState, Vault
 
-from .support import API, BLOG, DB, invoke, run
+from .support import API, BLOG, DB, drain_pty, invoke, run
 
 
 def _archive_path(home, session_id):
@@ -230,15 +230,7 @@ def _prune_on_a_terminal(cap: int, answer: str) -> tuple[int, str, str]:
     os.close(slave)
     os.write(master, answer.encode() + b"\n")
     stdout, _ = proc.communicate(timeout=120)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # EIO once the other side is closed
-            break
-        if not chunk:
-            break
-        seen += chunk
+    seen = drain_pty(master)
     os.close(master)
     return proc.returncode, stdout, seen.decode(errors="replace")
 
