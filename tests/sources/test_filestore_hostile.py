@@ -16,19 +16,21 @@ from . import filestore_builder as b
 DAY_MS = 86_400_000
 
 
+def _store(user_home, kind, app: str):
+    """An empty FileStore and objects database where ``app`` keeps them: (filestore, objects)."""
+    data = user_home / ".local" / "share" / "waveterm" if app == "wave" else user_home / ".agentmux"
+    db, objects = data / "db" / "filestore.db", data / "db" / ("waveterm.db" if app == "wave" else "objects.db")
+    b.create_filestore(db, kind)
+    b.create_objects(objects, kind)
+    return db, objects
+
+
 @pytest.mark.parametrize("kind,app,name", [(b.AGENTMUX_V2, "agentmux", "output"), (b.WAVE, "wave", "term")])
 def test_hostile_file_bodies_in_a_filestore_archive_raw_and_restore_byte_for_byte(user_home, tmp_path, kind, app, name):
-    if app == "wave":
-        data = user_home / ".local" / "share" / "waveterm"
-        objects = data / "db" / "waveterm.db"
-    else:
-        data = user_home / ".agentmux"
-        objects = data / "db" / "objects.db"
-    b.create_filestore(data / "db" / "filestore.db", kind)
-    b.create_objects(objects, kind)
+    db, objects = _store(user_home, kind, app)
     bodies = {label: body for label, body in hostile_contents(big_line=200_000).items()}
     old = b.now_ms() - 10 * DAY_MS
-    w = b.Writer(data / "db" / "filestore.db", kind)
+    w = b.Writer(db, kind)
     blocks = {}
     for label, body in bodies.items():
         pane = b.add_pane(
@@ -64,15 +66,7 @@ def test_hostile_file_bodies_in_a_filestore_archive_raw_and_restore_byte_for_byt
 def _two_panes(user_home, kind, app: str, name: str, damage_sql: str):
     """A FileStore of ``app`` with a good and a bad pane, ten days old, and ``damage_sql``
     (a statement with one ``?``, the zone) run on the bad one's rows: (database, zones)."""
-    if app == "wave":
-        data = user_home / ".local" / "share" / "waveterm"
-        objects = data / "db" / "waveterm.db"
-    else:
-        data = user_home / ".agentmux"
-        objects = data / "db" / "objects.db"
-    db = data / "db" / "filestore.db"
-    b.create_filestore(db, kind)
-    b.create_objects(objects, kind)
+    db, objects = _store(user_home, kind, app)
     old = b.now_ms() - 10 * DAY_MS
     w = b.Writer(db, kind)
     blocks = []
