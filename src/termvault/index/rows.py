@@ -121,10 +121,8 @@ def _full_meta(row: sqlite3.Row) -> dict[str, Any]:
         return meta
     del meta[LEAN]
     columns = (row["name"], row["working_directory"], row["last_command"], row["created_at"], row["last_activity_at"])
-    for k, v in DEFAULTS.items():
-        meta.setdefault(k, v)
-    meta.update(zip(MIRRORED, columns, strict=True))
-    return dict(sorted(meta.items()))
+    full = {**DEFAULTS, **meta, **dict(zip(MIRRORED, columns, strict=True))}
+    return {k: full[k] for k in sorted(full)}  # in the order it was written (sort_keys)
 
 
 def row_values(e: ArchiveEntry) -> tuple[Any, ...]:
