@@ -165,20 +165,17 @@ def _leaf(tok: str) -> tuple[Leaf | None, list[str]]:
 
 
 def parse(query: str) -> tuple[Tree | None, list[str]]:
-    """The query's tree and the plain terms it holds. Anything a user types parses: odd
-    tokens (``src/app/api``, ``C++``) are phrases of their words, stray operators and
-    parentheses are dropped."""
-    tree, terms, _ = _parse(query)
+    """The query's tree and the plain terms it holds (``parse_full`` without its flag)."""
+    tree, terms, _ = parse_full(query)
     return tree, terms
 
 
-def negates_nothing(query: str) -> bool:
-    """Whether a NOT in ``query`` has nothing before it to take its term from (``NOT
-    docker``, ``a OR NOT b``): parsed, the term would be searched for, not left out."""
-    return _parse(query)[2]
-
-
-def _parse(query: str) -> tuple[Tree | None, list[str], bool]:
+def parse_full(query: str) -> tuple[Tree | None, list[str], bool]:
+    """The query's tree, the plain terms it holds, and whether a NOT in it had nothing
+    before it to take its term from (``NOT docker``, ``a OR NOT b``: the term is then
+    searched for, not left out). Anything a user types parses: odd tokens
+    (``src/app/api``, ``C++``) are phrases of their words, stray operators and parentheses
+    are dropped."""
     toks = _TOKEN.findall(query)
     pos = 0
     terms: list[str] = []

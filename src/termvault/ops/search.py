@@ -20,8 +20,7 @@ from ..index.query import (
     folded_pattern,
     leaves,
     listing,
-    negates_nothing,
-    parse,
+    parse_full,
 )
 from ..model import ArchiveEntry
 from . import textsearch
@@ -100,12 +99,12 @@ def search(
     ts.need = limit
     if regex:
         return textsearch.regex_search(ts, query, limit, snippets, text_of)
-    if negates_nothing(query):
+    tree, terms, dangling_not = parse_full(query)
+    if dangling_not:
         raise UsageError(
             f"NOT in {query!r} has no word before it to take its term from: `deploy NOT docker` finds "
             "sessions with deploy and without docker; a search for sessions without a word alone is not supported."
         )
-    tree, terms = parse(query)
     name_rows: list[int] = []
     if fuzzy:
         textsearch.expand_fuzzy(ts, tree)
