@@ -155,6 +155,32 @@ def test_background_archiving_runs_at_start_and_stops_within_a_second(home):
     assert not archiver.background_running
 
 
+@pytest.mark.parametrize("saved_before", [False, True])
+def test_the_first_background_run_sweeps_only_when_history_held_something(home, monkeypatch, saved_before):
+    # The app's own test script removes its storage folder as soon as it is done: a first
+    # run that had nothing to sweep still made the index there, racing that removal.
+    runs = []
+    real = SessionArchiver._sweep
+
+    def counted(self, *args, **kwargs):
+        runs.append(args)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionArchiver, "_sweep", counted)
+    if saved_before:
+        make_native(home, "old", age_days=40)
+    storage = SessionStorage(home)
+    try:
+        deadline = time.time() + 10
+        while not (home / ".sweeper.lock.info").exists() and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the first run, had it been started, is done by now
+        storage.get_archiver().stop_background_archiving()
+    finally:
+        storage.close()
+    assert len(runs) == int(saved_before)
+
+
 def test_only_one_background_sweeper_per_home_in_a_process(home):
     first = SessionStorage(home)
     second = SessionStorage(home)
